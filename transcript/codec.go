@@ -24,9 +24,14 @@ import (
 // kept to the millisecond, which is why Prepare truncates times first.
 const bodyVersion = 1
 
+// maxPayloadBytes caps the decoded size of a body, about twice the largest
+// payload DefaultLimits admit. Without it a corrupt body declaring a huge
+// frame size makes the decoder allocate that much and kill the process.
+const maxPayloadBytes = 256 << 20
+
 var (
 	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithLowerEncoderMem(true))
-	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0))
+	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxPayloadBytes))
 )
 
 // ErrCorruptBody is returned when a stored body cannot be decoded.
