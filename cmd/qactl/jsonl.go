@@ -1,0 +1,461 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	qav1 "qa-sampling/proto/qa/v1"
+)
+
+// This file turns one line of an import file (JSON Lines) into the API
+// message it stands for. Parsing is on the hot path of `qactl ingest`, so the
+// common case is one encoding/json decode into a reused plain struct and a
+// direct build of the protos; only a line that fails takes a second, slower
+// pass (diagnose) whose job is to name the offending field precisely.
+
+// lineError says which field of a line is wrong and why; Field is a path such
+// as "messages[2].sent_at", or "json" when the line is not valid JSON.
+type lineError struct {
+	Field  string
+	Reason string
+}
+
+func (e *lineError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// transcriptLine is the JSON shape of one line of a transcripts file. Times
+// stay strings so that a bad one can be reported with its exact path.
+type transcriptLine struct {
+	ExternalID    string            `json:"external_id"`
+	AgentID       string            `json:"agent_id"`
+	Channel       string            `json:"channel"`
+	CustomerID    string            `json:"customer_id"`
+	CustomerTier  string            `json:"customer_tier"`
+	StartedAt     string            `json:"started_at"`
+	EndedAt       string            `json:"ended_at"`
+	Messages      []messageLine     `json:"messages"`
+	Tags          []string          `json:"tags"`
+	CSAT          *int32            `json:"csat"`
+	TransferCount int32             `json:"transfer_count"`
+	Attributes    map[string]string `json:"attributes"`
+}
+
+type messageLine struct {
+	Role    string `json:"role"`
+	Text    string `json:"text"`
+	SentAt  string `json:"sent_at"`
+	AgentID string `json:"agent_id"`
+}
+
+// agentLine is the JSON shape of one line of an agents file.
+type agentLine struct {
+	AgentID      string `json:"agent_id"`
+	Name         string `json:"name"`
+	TeamID       string `json:"team_id"`
+	SupervisorID string `json:"supervisor_id"`
+	HiredOn      string `json:"hired_on"`
+	Active       *bool  `json:"active"`
+}
+
+// transcriptParser parses transcript lines. It keeps its decode target
+// between lines to save allocations, so one parser serves one goroutine.
+type transcriptParser struct {
+	line   transcriptLine
+	reader bytes.Reader
+}
+
+// parse turns one non-blank line into a transcript, or says why it can't.
+// The returned transcript shares nothing with the parser.
+func (p *transcriptParser) parse(data []byte) (*qav1.Transcript, *lineError) {
+	// encoding/json decodes into existing slice elements and maps and leaves
+	// absent fields alone, so clear everything a previous line left behind;
+	// only the message array is reused, as the rest goes into the proto.
+	msgs := p.line.Messages[:cap(p.line.Messages)]
+	clear(msgs)
+	p.line = transcriptLine{Messages: msgs[:0]}
+	if err := decodeStrict(&p.reader, data, &p.line); err != nil {
+		return nil, diagnose(data, transcriptSchema, err)
+	}
+	l := &p.line
+	t := &qav1.Transcript{
+		ExternalId:    l.ExternalID,
+		AgentId:       l.AgentID,
+		Channel:       l.Channel,
+		CustomerId:    l.CustomerID,
+		CustomerTier:  l.CustomerTier,
+		Tags:          l.Tags,
+		Csat:          l.CSAT,
+		TransferCount: l.TransferCount,
+		Attributes:    l.Attributes,
+	}
+	var lerr *lineError
+	if t.StartedAt, lerr = parseTimestamp("started_at", l.StartedAt, nil); lerr != nil {
+		return nil, lerr
+	}
+	if t.EndedAt, lerr = parseTimestamp("ended_at", l.EndedAt, nil); lerr != nil {
+		return nil, lerr
+	}
+	if n := len(l.Messages); n > 0 {
+		// One block each for messages, their pointers and their timestamps
+		// instead of two allocations per message.
+		block := make([]qav1.Message, n)
+		stamps := make([]timestamppb.Timestamp, n)
+		t.Messages = make([]*qav1.Message, n)
+		for i := range l.Messages {
+			src, dst := &l.Messages[i], &block[i]
+			role, ok := parseRole(src.Role)
+			if !ok {
+				return nil, &lineError{Field: indexedField("messages", i, "role"), Reason: unknownRoleReason(src.Role)}
+			}
+			dst.Role = role
+			dst.Text = src.Text
+			dst.AgentId = src.AgentID
+			if dst.SentAt, lerr = parseTimestamp("sent_at", src.SentAt, &stamps[i]); lerr != nil {
+				lerr.Field = indexedField("messages", i, "sent_at")
+				return nil, lerr
+			}
+			t.Messages[i] = dst
+		}
+	}
+	return t, nil
+}
+
+// parseAgentLine turns one non-blank line into an agent, or says why it
+// can't. An absent "active" means active, written out explicitly so the
+// file's meaning does not depend on the server's default.
+func parseAgentLine(data []byte) (*qav1.Agent, *lineError) {
+	var l agentLine
+	var reader bytes.Reader
+	if err := decodeStrict(&reader, data, &l); err != nil {
+		return nil, diagnose(data, agentSchema, err)
+	}
+	if l.HiredOn != "" {
+		if _, err := time.Parse(time.DateOnly, l.HiredOn); err != nil {
+			return nil, &lineError{Field: "hired_on", Reason: "not a date as YYYY-MM-DD: " + strconv.Quote(l.HiredOn)}
+		}
+	}
+	active := true
+	if l.Active != nil {
+		active = *l.Active
+	}
+	return &qav1.Agent{
+		AgentId:      l.AgentID,
+		Name:         l.Name,
+		TeamId:       l.TeamID,
+		SupervisorId: l.SupervisorID,
+		HiredOn:      l.HiredOn,
+		Active:       &active,
+	}, nil
+}
+
+// errNotObject and errTrailingData stand for line shapes encoding/json
+// would accept but an import file must not contain.
+var (
+	errNotObject    = &lineError{Field: "json", Reason: "line is not a JSON object"}
+	errTrailingData = &lineError{Field: "json", Reason: "unexpected data after the JSON object"}
+)
+
+// decodeStrict decodes exactly one JSON object from data into v, refusing
+// unknown fields.
+func decodeStrict(reader *bytes.Reader, data []byte, v any) error {
+	if trimmed := bytes.TrimLeft(data, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return errNotObject
+	}
+	reader.Reset(data)
+	dec := json.NewDecoder(reader)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if len(bytes.TrimSpace(data[dec.InputOffset():])) != 0 {
+		return errTrailingData
+	}
+	return nil
+}
+
+func parseRole(s string) (qav1.Role, bool) {
+	switch s {
+	case "agent":
+		return qav1.Role_ROLE_AGENT, true
+	case "customer":
+		return qav1.Role_ROLE_CUSTOMER, true
+	case "bot":
+		return qav1.Role_ROLE_BOT, true
+	case "system":
+		return qav1.Role_ROLE_SYSTEM, true
+	}
+	return qav1.Role_ROLE_UNSPECIFIED, false
+}
+
+func unknownRoleReason(role string) string {
+	if role == "" {
+		return "missing; want agent, customer, bot or system"
+	}
+	return "unknown role " + strconv.Quote(role) + "; want agent, customer, bot or system"
+}
+
+// parseTimestamp parses an RFC 3339 time into into (allocated when nil). An
+// empty string is an absent time, left for the server to judge.
+func parseTimestamp(field, s string, into *timestamppb.Timestamp) (*timestamppb.Timestamp, *lineError) {
+	if s == "" {
+		return nil, nil
+	}
+	tm, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return nil, &lineError{Field: field, Reason: "not an RFC 3339 time: " + strconv.Quote(s)}
+	}
+	if into == nil {
+		into = new(timestamppb.Timestamp)
+	}
+	into.Seconds = tm.Unix()
+	into.Nanos = int32(tm.Nanosecond())
+	return into, nil
+}
+
+func indexedField(list string, i int, field string) string {
+	return list + "[" + strconv.Itoa(i) + "]." + field
+}
+
+// The slow path: diagnose walks a line that failed to decode token by token
+// against a description of the expected shape, to name the first offending
+// field with its full path (encoding/json's own errors name neither the
+// unknown field's path nor array indices).
+
+type valueKind int
+
+const (
+	kindString valueKind = iota
+	kindInt32
+	kindBool
+	kindStringList
+	kindStringMap
+	kindMessageList
+)
+
+type schemaField struct {
+	name string
+	kind valueKind
+}
+
+var (
+	transcriptSchema = []schemaField{
+		{"external_id", kindString},
+		{"agent_id", kindString},
+		{"channel", kindString},
+		{"customer_id", kindString},
+		{"customer_tier", kindString},
+		{"started_at", kindString},
+		{"ended_at", kindString},
+		{"messages", kindMessageList},
+		{"tags", kindStringList},
+		{"csat", kindInt32},
+		{"transfer_count", kindInt32},
+		{"attributes", kindStringMap},
+	}
+	messageSchema = []schemaField{
+		{"role", kindString},
+		{"text", kindString},
+		{"sent_at", kindString},
+		{"agent_id", kindString},
+	}
+	agentSchema = []schemaField{
+		{"agent_id", kindString},
+		{"name", kindString},
+		{"team_id", kindString},
+		{"supervisor_id", kindString},
+		{"hired_on", kindString},
+		{"active", kindBool},
+	}
+)
+
+// diagnose explains why data failed to decode with decodeErr.
+func diagnose(data []byte, schema []schemaField, decodeErr error) *lineError {
+	if lerr := (*lineError)(nil); errors.As(decodeErr, &lerr) {
+		return lerr
+	}
+	w := jsonWalker{dec: json.NewDecoder(bytes.NewReader(data))}
+	w.dec.UseNumber()
+	if lerr := w.object("", schema); lerr != nil {
+		return lerr
+	}
+	// The walker found nothing wrong; fall back to encoding/json's words.
+	return &lineError{Field: "json", Reason: strings.TrimPrefix(decodeErr.Error(), "json: ")}
+}
+
+type jsonWalker struct {
+	dec *json.Decoder
+}
+
+// token reads the next token, turning a syntax error into a lineError.
+func (w *jsonWalker) token() (json.Token, *lineError) {
+	tok, err := w.dec.Token()
+	if err != nil {
+		reason := strings.TrimPrefix(err.Error(), "json: ")
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			reason = "unexpected end of line"
+		}
+		return nil, &lineError{Field: "json", Reason: reason + " (at byte " + strconv.FormatInt(w.dec.InputOffset(), 10) + ")"}
+	}
+	return tok, nil
+}
+
+func (w *jsonWalker) object(path string, schema []schemaField) *lineError {
+	tok, lerr := w.token()
+	if lerr != nil {
+		return lerr
+	}
+	if tok == nil && path != "" {
+		return nil // null decodes to a zero value
+	}
+	if tok != json.Delim('{') {
+		return wrongType(path, "an object", tok)
+	}
+	for w.dec.More() {
+		tok, lerr := w.token()
+		if lerr != nil {
+			return lerr
+		}
+		key, _ := tok.(string)
+		field := lookupField(schema, key)
+		if field == nil {
+			return &lineError{Field: joinPath(path, key), Reason: "unknown field"}
+		}
+		if lerr := w.value(joinPath(path, field.name), field.kind); lerr != nil {
+			return lerr
+		}
+	}
+	_, lerr = w.token() // the closing brace
+	return lerr
+}
+
+func (w *jsonWalker) value(path string, kind valueKind) *lineError {
+	if kind == kindMessageList {
+		return w.list(path, func(elem string) *lineError { return w.object(elem, messageSchema) })
+	}
+	if kind == kindStringList {
+		return w.list(path, func(elem string) *lineError { return w.value(elem, kindString) })
+	}
+	tok, lerr := w.token()
+	if lerr != nil {
+		return lerr
+	}
+	if tok == nil {
+		return nil
+	}
+	switch kind {
+	case kindString:
+		if _, ok := tok.(string); !ok {
+			return wrongType(path, "a string", tok)
+		}
+	case kindBool:
+		if _, ok := tok.(bool); !ok {
+			return wrongType(path, "true or false", tok)
+		}
+	case kindInt32:
+		num, ok := tok.(json.Number)
+		if !ok {
+			return wrongType(path, "an integer", tok)
+		}
+		if _, err := strconv.ParseInt(num.String(), 10, 32); err != nil {
+			return &lineError{Field: path, Reason: "want an integer in 32 bits, got " + num.String()}
+		}
+	case kindStringMap:
+		if tok != json.Delim('{') {
+			return wrongType(path, "an object of strings", tok)
+		}
+		for w.dec.More() {
+			keyTok, lerr := w.token()
+			if lerr != nil {
+				return lerr
+			}
+			key, _ := keyTok.(string)
+			if lerr := w.value(path+"."+key, kindString); lerr != nil {
+				return lerr
+			}
+		}
+		_, lerr = w.token()
+		return lerr
+	}
+	return nil
+}
+
+func (w *jsonWalker) list(path string, elem func(path string) *lineError) *lineError {
+	tok, lerr := w.token()
+	if lerr != nil || tok == nil {
+		return lerr
+	}
+	if tok != json.Delim('[') {
+		return wrongType(path, "an array", tok)
+	}
+	for i := 0; w.dec.More(); i++ {
+		if lerr := elem(path + "[" + strconv.Itoa(i) + "]"); lerr != nil {
+			return lerr
+		}
+	}
+	_, lerr = w.token()
+	return lerr
+}
+
+// lookupField matches a key the way encoding/json does: exact name first,
+// then case-insensitively.
+func lookupField(schema []schemaField, key string) *schemaField {
+	for i := range schema {
+		if schema[i].name == key {
+			return &schema[i]
+		}
+	}
+	for i := range schema {
+		if strings.EqualFold(schema[i].name, key) {
+			return &schema[i]
+		}
+	}
+	return nil
+}
+
+func joinPath(path, key string) string {
+	if key == "" {
+		key = `""`
+	}
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func wrongType(path, want string, got json.Token) *lineError {
+	field := path
+	if field == "" {
+		field = "json"
+	}
+	return &lineError{Field: field, Reason: "want " + want + ", got " + describeToken(got)}
+}
+
+func describeToken(tok json.Token) string {
+	switch v := tok.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	case string:
+		return "a string"
+	case json.Delim:
+		if v == '{' {
+			return "an object"
+		}
+		return "an array"
+	}
+	return "something else"
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	qav1 "qa-sampling/proto/qa/v1"
+)
+
+func newTranscriptCommand(opts *globalOptions) *cobra.Command {
+	transcript := &cobra.Command{
+		Use:   "transcript",
+		Short: "Read stored transcripts",
+	}
+	get := &cobra.Command{
+		Use:   "get EXTERNAL_ID",
+		Short: "Print a stored transcript with its derived metrics",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			conn, err := opts.dial()
+			if err != nil {
+				return err
+			}
+			defer func() { _ = conn.Close() }()
+			ctx, cancel := opts.unaryContext(cmd.Context())
+			defer cancel()
+			resp, err := qav1.NewIngestServiceClient(conn).GetTranscript(ctx, &qav1.GetTranscriptRequest{ExternalId: args[0]})
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if opts.json {
+				data, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(resp.GetTranscript())
+				if err != nil {
+					return err
+				}
+				_, err = out.Write(append(data, '\n'))
+				return err
+			}
+			_, err = out.Write(formatTranscript(resp.GetTranscript(), time.Local))
+			return err
+		},
+	}
+	transcript.AddCommand(get)
+	return transcript
+}
+
+// formatTranscript renders t for a person: header, derived metrics, then
+// one line per message. Times are shown in loc.
+func formatTranscript(t *qav1.Transcript, loc *time.Location) []byte {
+	var out []byte
+	field := func(name, value string) {
+		if value != "" {
+			out = fmt.Appendf(out, "%-15s %s\n", name+":", sanitize(value))
+		}
+	}
+	field("external_id", t.GetExternalId())
+	field("agent_id", t.GetAgentId())
+	field("channel", t.GetChannel())
+	customer := t.GetCustomerId()
+	if tier := t.GetCustomerTier(); tier != "" {
+		customer += " (" + tier + ")"
+	}
+	field("customer", customer)
+	field("started_at", formatTimestamp(t.GetStartedAt(), loc))
+	field("ended_at", formatTimestamp(t.GetEndedAt(), loc))
+	field("tags", strings.Join(t.GetTags(), ", "))
+	csat := "none"
+	if t.Csat != nil {
+		csat = fmt.Sprint(t.GetCsat())
+	}
+	field("csat", csat)
+	field("transfers", fmt.Sprint(t.GetTransferCount()))
+	if attrs := t.GetAttributes(); len(attrs) > 0 {
+		keys := make([]string, 0, len(attrs))
+		for k := range attrs {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		pairs := make([]string, len(keys))
+		for i, k := range keys {
+			pairs[i] = k + "=" + attrs[k]
+		}
+		field("attributes", strings.Join(pairs, ", "))
+	}
+	if t.GetRevision() > 0 {
+		sampled := ""
+		if t.GetSampled() {
+			sampled = ", sampled"
+		}
+		field("revision", fmt.Sprintf("%d%s", t.GetRevision(), sampled))
+	}
+	field("ingested_at", formatTimestamp(t.GetIngestedAt(), loc))
+	field("updated_at", formatTimestamp(t.GetUpdatedAt(), loc))
+
+	if m := t.GetMetrics(); m != nil {
+		out = append(out, '\n')
+		field("messages", fmt.Sprintf("%d (agent %d, customer %d, bot %d, system %d)",
+			m.GetMessageCount(), m.GetAgentMessageCount(), m.GetCustomerMessageCount(), m.GetBotMessageCount(), m.GetSystemMessageCount()))
+		field("first response", formatDuration(m.GetFirstResponseTime()))
+		if m.GetMeanAgentResponseTime() != nil {
+			field("mean response", fmt.Sprintf("%s over %d replies", formatDuration(m.GetMeanAgentResponseTime()), m.GetAgentReplyCount()))
+		} else {
+			field("mean response", "none")
+		}
+		field("handle time", formatDuration(m.GetHandleTime()))
+	}
+
+	if len(t.GetMessages()) > 0 {
+		out = append(out, '\n')
+	}
+	startDay := ""
+	if t.GetStartedAt() != nil {
+		startDay = t.GetStartedAt().AsTime().In(loc).Format(time.DateOnly)
+	}
+	for _, m := range t.GetMessages() {
+		author := roleName(m.GetRole())
+		if m.GetRole() == qav1.Role_ROLE_AGENT {
+			id := m.GetAgentId()
+			if id == "" {
+				id = t.GetAgentId()
+			}
+			author += "(" + sanitize(id) + ")"
+		}
+		out = fmt.Appendf(out, "[%s] %s: %s\n", messageTime(m.GetSentAt(), loc, startDay), author, sanitize(m.GetText()))
+	}
+	return out
+}
+
+// messageTime shows only the clock when the message is on the day the
+// conversation started, which is nearly always.
+func messageTime(ts *timestamppb.Timestamp, loc *time.Location, startDay string) string {
+	if ts == nil {
+		return "--:--:--"
+	}
+	tm := ts.AsTime().In(loc)
+	if tm.Format(time.DateOnly) == startDay {
+		return tm.Format(time.TimeOnly)
+	}
+	return tm.Format(time.DateTime)
+}
+
+func formatTimestamp(ts *timestamppb.Timestamp, loc *time.Location) string {
+	if ts == nil {
+		return ""
+	}
+	return ts.AsTime().In(loc).Format(time.RFC3339)
+}
+
+func formatDuration(d *durationpb.Duration) string {
+	if d == nil {
+		return "none"
+	}
+	return d.AsDuration().Round(time.Second).String()
+}
+
+func roleName(r qav1.Role) string {
+	switch r {
+	case qav1.Role_ROLE_AGENT:
+		return "agent"
+	case qav1.Role_ROLE_CUSTOMER:
+		return "customer"
+	case qav1.Role_ROLE_BOT:
+		return "bot"
+	case qav1.Role_ROLE_SYSTEM:
+		return "system"
+	}
+	return "unknown"
+}
+
+// sanitize keeps a message on one line and keeps control characters in
+// customer-written text from acting on the terminal.
+func sanitize(s string) string {
+	clean := true
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteString(" ⏎ ")
+		case r == '\t':
+			b.WriteByte(' ')
+		case r == '\r':
+		case unicode.IsControl(r):
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
