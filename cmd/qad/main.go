@@ -1,0 +1,235 @@
+// Command qad is the qa-sampling server: `qad serve` runs it, `qad token`
+// manages API tokens on the server host, `qad migrate` upgrades a
+// PostgreSQL schema.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"qa-sampling/server"
+	"qa-sampling/store/sqlstore"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes the command line and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand(stdout, stderr)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "qad:", err)
+		return 1
+	}
+	return 0
+}
+
+// env returns the environment variable or def: every flag can also be set
+// by environment, which is how containers are configured.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if v, ok := os.LookupEnv(name); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
+func envBool(name string, def bool) bool {
+	if v, ok := os.LookupEnv(name); ok {
+		if b, err := strconv.ParseBool(v); err == nil {
+			return b
+		}
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, ok := os.LookupEnv(name); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+const defaultDB = "./qa.db"
+
+func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "qad",
+		Short:         "qa-sampling server: quality inspection of customer-service chats",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServeCommand(stderr), newTokenCommand(stdout), newMigrateCommand(stdout))
+	return root
+}
+
+type serveFlags struct {
+	db, listen, metricsListen           string
+	tlsCert, tlsKey, tlsClientCA        string
+	autoCreateAgents, migrate           bool
+	maxMessages, maxTextBytes, maxBatch int
+	logLevel, logFormat                 string
+	shutdownTimeout, tokenCacheTTL      time.Duration
+}
+
+func newServeCommand(stderr io.Writer) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gRPC server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), f, stderr)
+		},
+	}
+	limits := server.DefaultIngestOptions()
+	fl := cmd.Flags()
+	fl.StringVar(&f.db, "db", env("QA_DB", defaultDB), "SQLite file path or PostgreSQL DSN (postgres://...) [QA_DB]")
+	fl.StringVar(&f.listen, "listen", env("QA_LISTEN", "127.0.0.1:7391"), "gRPC listen address [QA_LISTEN]")
+	fl.StringVar(&f.metricsListen, "metrics-listen", env("QA_METRICS_LISTEN", "127.0.0.1:7392"), "Prometheus /metrics listen address; empty disables [QA_METRICS_LISTEN]")
+	fl.StringVar(&f.tlsCert, "tls-cert", env("QA_TLS_CERT", ""), "TLS certificate file; serves TLS when set with --tls-key [QA_TLS_CERT]")
+	fl.StringVar(&f.tlsKey, "tls-key", env("QA_TLS_KEY", ""), "TLS private key file [QA_TLS_KEY]")
+	fl.StringVar(&f.tlsClientCA, "tls-client-ca", env("QA_TLS_CLIENT_CA", ""), "CA file to require and verify client certificates (mutual TLS) [QA_TLS_CLIENT_CA]")
+	fl.BoolVar(&f.autoCreateAgents, "auto-create-agents", envBool("QA_AUTO_CREATE_AGENTS", false), "create unknown agents on first transcript instead of rejecting it [QA_AUTO_CREATE_AGENTS]")
+	fl.BoolVar(&f.migrate, "migrate", envBool("QA_MIGRATE", false), "PostgreSQL: apply pending migrations on start (SQLite always does) [QA_MIGRATE]")
+	fl.IntVar(&f.maxMessages, "max-messages", envInt("QA_MAX_MESSAGES", limits.Limits.MaxMessages), "most messages one transcript may hold [QA_MAX_MESSAGES]")
+	fl.IntVar(&f.maxTextBytes, "max-text-bytes", envInt("QA_MAX_TEXT_BYTES", limits.Limits.MaxTextBytes), "largest message text in bytes [QA_MAX_TEXT_BYTES]")
+	fl.IntVar(&f.maxBatch, "max-batch", envInt("QA_MAX_BATCH", limits.MaxBatch), "most transcripts written per transaction [QA_MAX_BATCH]")
+	fl.StringVar(&f.logLevel, "log-level", env("QA_LOG_LEVEL", "info"), "debug, info, warn or error [QA_LOG_LEVEL]")
+	fl.StringVar(&f.logFormat, "log-format", env("QA_LOG_FORMAT", "json"), "json or text [QA_LOG_FORMAT]")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", envDuration("QA_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight calls may finish after SIGTERM [QA_SHUTDOWN_TIMEOUT]")
+	fl.DurationVar(&f.tokenCacheTTL, "token-cache-ttl", envDuration("QA_TOKEN_CACHE_TTL", 5*time.Second), "how long a checked token is trusted; bounds revocation delay [QA_TOKEN_CACHE_TTL]")
+	return cmd
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: %q is not json or text", format)
+}
+
+func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
+	log, err := newLogger(stderr, f.logLevel, f.logFormat)
+	if err != nil {
+		return err
+	}
+	cfg := server.DefaultConfig()
+	cfg.Ingest.AutoCreateAgents = f.autoCreateAgents
+	cfg.Ingest.Limits.MaxMessages = f.maxMessages
+	cfg.Ingest.Limits.MaxTextBytes = f.maxTextBytes
+	cfg.Ingest.MaxBatch = f.maxBatch
+	cfg.TokenCacheTTL = f.tokenCacheTTL
+	if cfg.Ingest.MaxBatch < 1 || cfg.Ingest.Limits.MaxMessages < 1 || cfg.Ingest.Limits.MaxTextBytes < 1 {
+		return errors.New("--max-batch, --max-messages and --max-text-bytes must be positive")
+	}
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if f.tlsClientCA != "" && f.tlsCert == "" {
+		return errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+	}
+	if f.tlsCert != "" {
+		if cfg.TLS, err = server.LoadTLS(f.tlsCert, f.tlsKey, f.tlsClientCA); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	st, err := sqlstore.Open(ctx, f.db, sqlstore.Options{AutoMigrate: f.migrate})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Ready(ctx); err != nil {
+		return err
+	}
+
+	lis, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return err
+	}
+	srv := server.New(st, cfg, log)
+
+	var metricsSrv *http.Server
+	if f.metricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", srv.MetricsHandler())
+		metricsSrv = &http.Server{Addr: f.metricsListen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		mlis, err := net.Listen("tcp", f.metricsListen)
+		if err != nil {
+			return err
+		}
+		go func() {
+			if err := metricsSrv.Serve(mlis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("metrics listener failed", "err", err)
+			}
+		}()
+	}
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(lis) }()
+	log.Info("serving", "addr", lis.Addr().String(), "db", describeDB(f.db), "tls", cfg.TLS != nil,
+		"mtls", f.tlsClientCA != "", "metrics", f.metricsListen, "auto_create_agents", f.autoCreateAgents)
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", f.shutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
+	defer cancel()
+	srv.Shutdown(shutdownCtx)
+	if metricsSrv != nil {
+		_ = metricsSrv.Shutdown(shutdownCtx)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// describeDB is the database for the log: a PostgreSQL URL without its
+// password, or the SQLite path.
+func describeDB(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		return u.Redacted()
+	}
+	return dsn
+}

@@ -1,0 +1,152 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/store"
+	"qa-sampling/transcript"
+)
+
+// timeFromProto converts an optional timestamp; absent gives the zero time,
+// which validation reports as missing. An out-of-range value is an error.
+func timeFromProto(ts *timestamppb.Timestamp, field string) (time.Time, *transcript.FieldError) {
+	if ts == nil {
+		return time.Time{}, nil
+	}
+	if err := ts.CheckValid(); err != nil {
+		return time.Time{}, &transcript.FieldError{Field: field, Reason: "not a valid timestamp"}
+	}
+	return ts.AsTime(), nil
+}
+
+// transcriptFromProto converts the wire form; it reports only what the
+// domain type cannot represent. transcript.Validate checks the rest.
+func transcriptFromProto(pt *qav1.Transcript) (transcript.Transcript, *transcript.FieldError) {
+	t := transcript.Transcript{
+		ExternalID:    pt.GetExternalId(),
+		AgentID:       pt.GetAgentId(),
+		Channel:       pt.GetChannel(),
+		CustomerID:    pt.GetCustomerId(),
+		CustomerTier:  pt.GetCustomerTier(),
+		Tags:          pt.GetTags(),
+		TransferCount: int(pt.GetTransferCount()),
+		Attributes:    pt.GetAttributes(),
+	}
+	if pt.Csat != nil {
+		if c := pt.GetCsat(); c < 1 || c > 5 {
+			return t, &transcript.FieldError{Field: "csat", Reason: fmt.Sprintf("%d is out of range 1..5", c)}
+		}
+		t.CSAT = int(pt.GetCsat())
+	}
+	var fe *transcript.FieldError
+	if t.StartedAt, fe = timeFromProto(pt.GetStartedAt(), "started_at"); fe != nil {
+		return t, fe
+	}
+	if t.EndedAt, fe = timeFromProto(pt.GetEndedAt(), "ended_at"); fe != nil {
+		return t, fe
+	}
+	msgs := pt.GetMessages()
+	t.Messages = make([]transcript.Message, len(msgs))
+	for i, m := range msgs {
+		role := transcript.RoleUnknown
+		if r := m.GetRole(); r > 0 && r <= qav1.Role_ROLE_SYSTEM {
+			role = transcript.Role(r)
+		}
+		sentAt, fe := timeFromProto(m.GetSentAt(), fmt.Sprintf("messages[%d].sent_at", i))
+		if fe != nil {
+			return t, fe
+		}
+		t.Messages[i] = transcript.Message{Role: role, Text: m.GetText(), SentAt: sentAt, AgentID: m.GetAgentId()}
+	}
+	return t, nil
+}
+
+func optionalDuration(d time.Duration) *durationpb.Duration {
+	if d == transcript.NoResponse {
+		return nil
+	}
+	return durationpb.New(d)
+}
+
+func metricsToProto(m transcript.Metrics) *qav1.DerivedMetrics {
+	return &qav1.DerivedMetrics{
+		MessageCount:          int32(m.MessageCount),
+		AgentMessageCount:     int32(m.AgentMessageCount),
+		CustomerMessageCount:  int32(m.CustomerMessageCount),
+		BotMessageCount:       int32(m.BotMessageCount),
+		SystemMessageCount:    int32(m.SystemMessageCount),
+		FirstResponseTime:     optionalDuration(m.FirstResponse),
+		MeanAgentResponseTime: optionalDuration(m.MeanAgentResponse),
+		AgentReplyCount:       int32(m.AgentReplyCount),
+		HandleTime:            durationpb.New(m.HandleTime),
+	}
+}
+
+func transcriptToProto(st *store.StoredTranscript) *qav1.Transcript {
+	t := &st.Transcript
+	out := &qav1.Transcript{
+		ExternalId:    t.ExternalID,
+		AgentId:       t.AgentID,
+		Channel:       t.Channel,
+		CustomerId:    t.CustomerID,
+		CustomerTier:  t.CustomerTier,
+		StartedAt:     timestamppb.New(t.StartedAt),
+		EndedAt:       timestamppb.New(t.EndedAt),
+		Messages:      make([]*qav1.Message, len(t.Messages)),
+		Tags:          t.Tags,
+		TransferCount: int32(t.TransferCount),
+		Attributes:    t.Attributes,
+		Metrics:       metricsToProto(st.Metrics),
+		IngestedAt:    timestamppb.New(st.IngestedAt),
+		UpdatedAt:     timestamppb.New(st.UpdatedAt),
+		Revision:      st.Revision,
+		Sampled:       st.Sampled,
+	}
+	if t.CSAT != 0 {
+		c := int32(t.CSAT)
+		out.Csat = &c
+	}
+	for i, m := range t.Messages {
+		out.Messages[i] = &qav1.Message{
+			Role:    qav1.Role(m.Role),
+			Text:    m.Text,
+			SentAt:  timestamppb.New(m.SentAt),
+			AgentId: m.AgentID,
+		}
+	}
+	return out
+}
+
+func agentFromProto(pa *qav1.Agent) store.Agent {
+	active := true
+	if pa.Active != nil {
+		active = pa.GetActive()
+	}
+	return store.Agent{
+		AgentID:      pa.GetAgentId(),
+		Name:         pa.GetName(),
+		TeamID:       pa.GetTeamId(),
+		SupervisorID: pa.GetSupervisorId(),
+		HiredOn:      pa.GetHiredOn(),
+		Active:       active,
+	}
+}
+
+func outcomeStatus(o store.Outcome) qav1.ItemStatus {
+	switch o {
+	case store.Created:
+		return qav1.ItemStatus_ITEM_STATUS_ACCEPTED
+	case store.Updated:
+		return qav1.ItemStatus_ITEM_STATUS_UPDATED
+	case store.Unchanged:
+		return qav1.ItemStatus_ITEM_STATUS_UNCHANGED
+	case store.KeptSampled:
+		return qav1.ItemStatus_ITEM_STATUS_KEPT_SAMPLED
+	}
+	return qav1.ItemStatus_ITEM_STATUS_UNSPECIFIED
+}

@@ -1,0 +1,378 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/store"
+	"qa-sampling/transcript"
+)
+
+// IngestOptions configure how transcripts are accepted.
+type IngestOptions struct {
+	Limits transcript.Limits
+	// AutoCreateAgents creates unknown agents on first sight instead of
+	// rejecting their transcripts. Off by default: an unknown agent id is
+	// usually a typo or a directory sync that has not run, and an invented
+	// agent would have no team or supervisor to send feedback to.
+	AutoCreateAgents bool
+	// MaxBatch caps how many transcripts one write transaction holds.
+	MaxBatch int
+	// MaxAgentsPerRequest caps one UpsertAgents call.
+	MaxAgentsPerRequest int
+}
+
+// DefaultIngestOptions are the defaults of `qad serve`.
+func DefaultIngestOptions() IngestOptions {
+	return IngestOptions{Limits: transcript.DefaultLimits(), MaxBatch: 512, MaxAgentsPerRequest: 10000}
+}
+
+type ingestService struct {
+	qav1.UnimplementedIngestServiceServer
+	store   store.Store
+	opts    IngestOptions
+	log     *slog.Logger
+	metrics *ingestMetrics
+	// known caches agent ids seen to exist. Agents are never deleted, so a
+	// positive cache cannot go stale; misses are asked of the store.
+	known sync.Map
+}
+
+type ingestMetrics struct {
+	items     *prometheus.CounterVec
+	batchSize prometheus.Histogram
+	commit    prometheus.Histogram
+}
+
+func newIngestMetrics(reg prometheus.Registerer) *ingestMetrics {
+	m := &ingestMetrics{
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "qa_ingest_items_total",
+			Help: "Pushed items by kind (agent, transcript) and outcome.",
+		}, []string{"kind", "status"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "qa_ingest_batch_transcripts",
+			Help:    "Transcripts written per store transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11),
+		}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "qa_ingest_commit_seconds",
+			Help:    "Time to write one batch of transcripts.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	reg.MustRegister(m.items, m.batchSize, m.commit)
+	return m
+}
+
+func (m *ingestMetrics) count(kind string, results []*qav1.ItemResult) {
+	for _, r := range results {
+		m.items.WithLabelValues(kind, statusLabel(r.GetStatus())).Inc()
+	}
+}
+
+func statusLabel(s qav1.ItemStatus) string {
+	switch s {
+	case qav1.ItemStatus_ITEM_STATUS_ACCEPTED:
+		return "accepted"
+	case qav1.ItemStatus_ITEM_STATUS_UPDATED:
+		return "updated"
+	case qav1.ItemStatus_ITEM_STATUS_UNCHANGED:
+		return "unchanged"
+	case qav1.ItemStatus_ITEM_STATUS_REJECTED:
+		return "rejected"
+	case qav1.ItemStatus_ITEM_STATUS_KEPT_SAMPLED:
+		return "kept_sampled"
+	}
+	return "unknown"
+}
+
+// pendingItem is one pushed transcript on its way to the store: either
+// prepared or already rejected.
+type pendingItem struct {
+	index    int64
+	id       string
+	prepared *transcript.Prepared
+	reject   *transcript.FieldError
+}
+
+func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript) pendingItem {
+	item := pendingItem{index: index, id: pt.GetExternalId()}
+	t, fe := transcriptFromProto(pt)
+	if fe == nil {
+		fe = transcript.Validate(&t, s.opts.Limits)
+	}
+	if fe != nil {
+		item.reject = fe
+		return item
+	}
+	item.prepared = transcript.Prepare(t)
+	return item
+}
+
+func rejected(index int64, id string, fe *transcript.FieldError) *qav1.ItemResult {
+	return &qav1.ItemResult{Index: index, Id: id, Status: qav1.ItemStatus_ITEM_STATUS_REJECTED, Field: fe.Field, Reason: fe.Reason}
+}
+
+// unknownAgents returns which of ids are not known agents. With
+// AutoCreateAgents it creates them instead and returns none.
+func (s *ingestService) unknownAgents(ctx context.Context, ids []string) (map[string]bool, error) {
+	var missing []string
+	seen := make(map[string]bool)
+	for _, id := range ids {
+		if _, ok := s.known.Load(id); !ok && !seen[id] {
+			seen[id] = true
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	if s.opts.AutoCreateAgents {
+		if err := s.store.EnsureAgents(ctx, missing); err != nil {
+			return nil, err
+		}
+		for _, id := range missing {
+			s.known.Store(id, struct{}{})
+		}
+		return nil, nil
+	}
+	existing, err := s.store.ExistingAgents(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	unknown := make(map[string]bool)
+	for _, id := range missing {
+		if existing[id] {
+			s.known.Store(id, struct{}{})
+		} else {
+			unknown[id] = true
+		}
+	}
+	return unknown, nil
+}
+
+// unknownAgentError names the first field that refers to an unknown agent.
+func unknownAgentError(p *transcript.Prepared, unknown map[string]bool) *transcript.FieldError {
+	hint := "; sync the agent directory first (UpsertAgents) or run the server with --auto-create-agents"
+	if unknown[p.AgentID] {
+		return &transcript.FieldError{Field: "agent_id", Reason: fmt.Sprintf("unknown agent %q%s", p.AgentID, hint)}
+	}
+	for i, m := range p.Messages {
+		if m.Role == transcript.RoleAgent && unknown[m.AgentID] {
+			return &transcript.FieldError{Field: fmt.Sprintf("messages[%d].agent_id", i), Reason: fmt.Sprintf("unknown agent %q%s", m.AgentID, hint)}
+		}
+	}
+	return nil
+}
+
+// writeBatch stores the prepared items of batch and returns one result per
+// item, in order. Results are returned only after the write committed.
+func (s *ingestService) writeBatch(ctx context.Context, batch []pendingItem) ([]*qav1.ItemResult, error) {
+	results := make([]*qav1.ItemResult, len(batch))
+	var agentIDs []string
+	for _, it := range batch {
+		if it.prepared != nil {
+			agentIDs = append(agentIDs, it.prepared.AgentIDs...)
+		}
+	}
+	unknown, err := s.unknownAgents(ctx, agentIDs)
+	if err != nil {
+		return nil, err
+	}
+
+	// A segment holds distinct external ids, as the store requires; a
+	// repeated id within one batch starts a new segment, so the later push
+	// is applied after the earlier one, as sent.
+	var segment []*transcript.Prepared
+	var segmentPos []int
+	inSegment := make(map[string]bool)
+	flush := func() error {
+		if len(segment) == 0 {
+			return nil
+		}
+		start := time.Now()
+		outcomes, err := s.store.UpsertTranscripts(ctx, segment)
+		if err != nil {
+			return err
+		}
+		s.metrics.commit.Observe(time.Since(start).Seconds())
+		s.metrics.batchSize.Observe(float64(len(segment)))
+		for j, pos := range segmentPos {
+			results[pos] = &qav1.ItemResult{Index: batch[pos].index, Id: batch[pos].id, Status: outcomeStatus(outcomes[j])}
+		}
+		segment, segmentPos = segment[:0], segmentPos[:0]
+		clear(inSegment)
+		return nil
+	}
+	for pos, it := range batch {
+		if it.reject == nil {
+			it.reject = unknownAgentError(it.prepared, unknown)
+		}
+		if it.reject != nil {
+			results[pos] = rejected(it.index, it.id, it.reject)
+			continue
+		}
+		if inSegment[it.id] {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+		inSegment[it.id] = true
+		segment = append(segment, it.prepared)
+		segmentPos = append(segmentPos, pos)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	s.metrics.count("transcript", results)
+	return results, nil
+}
+
+// PushTranscripts receives, validates and prepares items on one goroutine
+// while this one writes the previous batch: CPU work overlaps the store's
+// I/O. A batch is whatever has arrived by the time the previous write
+// finished (up to MaxBatch), so commits group naturally under load and a
+// lone item is not held back waiting for company.
+func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscriptsServer) error {
+	ctx := stream.Context()
+	items := make(chan pendingItem, 2*s.opts.MaxBatch)
+	recvErr := make(chan error, 1)
+	go func() {
+		defer close(items)
+		var next int64
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					recvErr <- err
+				}
+				return
+			}
+			for _, pt := range req.GetTranscripts() {
+				item := s.prepareItem(next, pt)
+				next++
+				select {
+				case items <- item:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+
+	batch := make([]pendingItem, 0, s.opts.MaxBatch)
+	for first := range items {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case it, ok := <-items:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, it)
+			default:
+				break drain
+			}
+		}
+		results, err := s.writeBatch(ctx, batch)
+		if err != nil {
+			return storeError(ctx, s.log, err)
+		}
+		if err := stream.Send(&qav1.PushTranscriptsResponse{Results: results}); err != nil {
+			return err
+		}
+	}
+	select {
+	case err := <-recvErr:
+		return err
+	default:
+		return nil
+	}
+}
+
+// PushTranscript stores one transcript.
+func (s *ingestService) PushTranscript(ctx context.Context, req *qav1.PushTranscriptRequest) (*qav1.PushTranscriptResponse, error) {
+	if req.GetTranscript() == nil {
+		return nil, invalidArgument(&transcript.FieldError{Field: "transcript", Reason: "required"})
+	}
+	results, err := s.writeBatch(ctx, []pendingItem{s.prepareItem(0, req.GetTranscript())})
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	r := results[0]
+	if r.GetStatus() == qav1.ItemStatus_ITEM_STATUS_REJECTED {
+		return nil, invalidArgument(&transcript.FieldError{Field: "transcript." + r.GetField(), Reason: r.GetReason()})
+	}
+	stored, err := s.store.GetTranscript(ctx, r.GetId())
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.PushTranscriptResponse{Status: r.GetStatus(), Transcript: transcriptToProto(&stored)}, nil
+}
+
+// GetTranscript reads a transcript back.
+func (s *ingestService) GetTranscript(ctx context.Context, req *qav1.GetTranscriptRequest) (*qav1.GetTranscriptResponse, error) {
+	if req.GetExternalId() == "" {
+		return nil, invalidArgument(&transcript.FieldError{Field: "external_id", Reason: "required"})
+	}
+	st, err := s.store.GetTranscript(ctx, req.GetExternalId())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.NotFound, "transcript %q not found", req.GetExternalId())
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.GetTranscriptResponse{Transcript: transcriptToProto(&st)}, nil
+}
+
+// UpsertAgents validates each agent on its own and upserts the valid ones
+// in one transaction.
+func (s *ingestService) UpsertAgents(ctx context.Context, req *qav1.UpsertAgentsRequest) (*qav1.UpsertAgentsResponse, error) {
+	if n := len(req.GetAgents()); n > s.opts.MaxAgentsPerRequest {
+		return nil, invalidArgument(&transcript.FieldError{Field: "agents", Reason: fmt.Sprintf("%d agents in one request; send at most %d per call", n, s.opts.MaxAgentsPerRequest)})
+	}
+	results := make([]*qav1.ItemResult, len(req.GetAgents()))
+	var valid []store.Agent
+	var validPos []int
+	firstAt := make(map[string]int)
+	for i, pa := range req.GetAgents() {
+		a := agentFromProto(pa)
+		fe := transcript.ValidateAgentFields(a.AgentID, a.HiredOn, s.opts.Limits)
+		if fe == nil {
+			if j, dup := firstAt[a.AgentID]; dup {
+				fe = &transcript.FieldError{Field: "agent_id", Reason: fmt.Sprintf("%q repeats agents[%d] of this request", a.AgentID, j)}
+			}
+		}
+		if fe != nil {
+			results[i] = rejected(int64(i), a.AgentID, fe)
+			continue
+		}
+		firstAt[a.AgentID] = i
+		valid = append(valid, a)
+		validPos = append(validPos, i)
+	}
+	if len(valid) > 0 {
+		outcomes, err := s.store.UpsertAgents(ctx, valid)
+		if err != nil {
+			return nil, storeError(ctx, s.log, err)
+		}
+		for j, pos := range validPos {
+			results[pos] = &qav1.ItemResult{Index: int64(pos), Id: valid[j].AgentID, Status: outcomeStatus(outcomes[j])}
+			s.known.Store(valid[j].AgentID, struct{}{})
+		}
+	}
+	s.metrics.count("agent", results)
+	return &qav1.UpsertAgentsResponse{Results: results}, nil
+}

@@ -1,0 +1,227 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/store"
+)
+
+// Config is what the server needs beyond its store.
+type Config struct {
+	Ingest IngestOptions
+	// TokenCacheTTL bounds how long a revoked token keeps working.
+	TokenCacheTTL time.Duration
+	// TLS, when set, serves TLS (set ClientAuth for mutual TLS).
+	TLS *tls.Config
+	// MaxRecvMsgBytes caps one request message.
+	MaxRecvMsgBytes int
+	// HealthInterval is how often store readiness is re-checked.
+	HealthInterval time.Duration
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// DefaultConfig is the configuration `qad serve` starts from.
+func DefaultConfig() Config {
+	return Config{
+		Ingest:          DefaultIngestOptions(),
+		TokenCacheTTL:   5 * time.Second,
+		MaxRecvMsgBytes: 32 << 20,
+		HealthInterval:  5 * time.Second,
+		Now:             time.Now,
+	}
+}
+
+// Server is the gRPC server with its health and metrics.
+type Server struct {
+	grpc     *grpc.Server
+	health   *health.Server
+	store    store.Store
+	log      *slog.Logger
+	registry *prometheus.Registry
+	interval time.Duration
+
+	stopOnce  sync.Once
+	stopWatch chan struct{}
+}
+
+// services lists the health-checked service names.
+var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName}
+
+// New wires the services, interceptors, health and reflection.
+func New(st store.Store, cfg Config, log *slog.Logger) *Server {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	reg.MustRegister(grpcMetrics)
+
+	authn := &TokenAuthenticator{Store: st, TTL: cfg.TokenCacheTTL, Now: cfg.Now}
+	authorize := authFunc(authn, log.ErrorContext)
+	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+		log.Log(ctx, slog.Level(lvl), msg, fields...)
+	})
+	logOpts := []logging.Option{
+		logging.WithLogOnEvents(logging.FinishCall),
+		logging.WithFieldsFromContext(func(ctx context.Context) logging.Fields {
+			if id, ok := ctx.Value(requestIDKey{}).(string); ok {
+				return logging.Fields{"request_id", id}
+			}
+			return nil
+		}),
+	}
+	recoveryOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in handler", "panic", p)
+		return status.Error(codes.Internal, "internal error")
+	})
+
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
+		grpc.ChainUnaryInterceptor(
+			recovery.UnaryServerInterceptor(recoveryOpt),
+			requestIDUnary,
+			logging.UnaryServerInterceptor(logger, logOpts...),
+			grpcMetrics.UnaryServerInterceptor(),
+			grpcauth.UnaryServerInterceptor(authorize),
+		),
+		grpc.ChainStreamInterceptor(
+			recovery.StreamServerInterceptor(recoveryOpt),
+			requestIDStream,
+			logging.StreamServerInterceptor(logger, logOpts...),
+			grpcMetrics.StreamServerInterceptor(),
+			grpcauth.StreamServerInterceptor(authorize),
+		),
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
+	}
+	gs := grpc.NewServer(opts...)
+
+	qav1.RegisterIngestServiceServer(gs, &ingestService{
+		store: st, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg),
+	})
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	grpcMetrics.InitializeMetrics(gs)
+	for _, name := range services {
+		hs.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+	return &Server{
+		grpc: gs, health: hs, store: st, log: log, registry: reg,
+		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
+	}
+}
+
+// MetricsHandler serves Prometheus metrics.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
+}
+
+// Serve serves gRPC on lis until Shutdown; health reports SERVING only
+// while the store is ready.
+func (s *Server) Serve(lis net.Listener) error {
+	go s.watchStore()
+	return s.grpc.Serve(lis)
+}
+
+func (s *Server) watchStore() {
+	t := time.NewTicker(s.interval)
+	defer t.Stop()
+	for {
+		s.checkStore()
+		select {
+		case <-s.stopWatch:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) checkStore() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.interval)
+	defer cancel()
+	st := healthpb.HealthCheckResponse_SERVING
+	if err := s.store.Ready(ctx); err != nil {
+		s.log.Warn("store not ready", "err", err)
+		st = healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	select {
+	case <-s.stopWatch:
+		return // shutting down: NOT_SERVING stays
+	default:
+	}
+	for _, name := range services {
+		s.health.SetServingStatus(name, st)
+	}
+}
+
+// Shutdown stops accepting calls, reports NOT_SERVING, lets in-flight calls
+// finish until ctx ends, then stops hard.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.stopOnce.Do(func() { close(s.stopWatch) })
+	s.health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.grpc.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.log.Warn("graceful stop timed out; cancelling in-flight calls")
+		s.grpc.Stop()
+		<-done
+	}
+}
+
+type requestIDKey struct{}
+
+// withRequestID tags the call with an id, returned as the x-request-id
+// header, so a caller's report can be matched to the server's log line.
+func withRequestID(ctx context.Context) context.Context {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	_ = grpc.SetHeader(ctx, metadata.Pairs("x-request-id", id))
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+func requestIDUnary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	return handler(withRequestID(ctx), req)
+}
+
+func requestIDStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return handler(srv, &wrappedStream{ServerStream: ss, ctx: withRequestID(ss.Context())})
+}
+
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (w *wrappedStream) Context() context.Context { return w.ctx }
