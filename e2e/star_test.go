@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"qa-sampling/internal/importfile"
 	"qa-sampling/internal/stardata"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/transcript"
@@ -55,8 +56,8 @@ func TestSTARDialoguesThroughQactl(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	writeFile(agentsFile, func(f *os.File) error { return stardata.WriteAgentsJSONL(f, stardata.Agents(dialogues)) })
-	writeFile(transcriptsFile, func(f *os.File) error { return stardata.WriteTranscriptsJSONL(f, converted) })
+	writeFile(agentsFile, func(f *os.File) error { return importfile.WriteAgentsJSONL(f, stardata.Agents(dialogues)) })
+	writeFile(transcriptsFile, func(f *os.File) error { return importfile.WriteTranscriptsJSONL(f, converted) })
 
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {

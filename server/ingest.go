@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -30,11 +31,14 @@ type IngestOptions struct {
 	MaxBatch int
 	// MaxAgentsPerRequest caps one UpsertAgents call.
 	MaxAgentsPerRequest int
+	// PrepareWorkers is how many goroutines per stream validate, hash and
+	// compress while the store writes.
+	PrepareWorkers int
 }
 
 // DefaultIngestOptions are the defaults of `qad serve`.
 func DefaultIngestOptions() IngestOptions {
-	return IngestOptions{Limits: transcript.DefaultLimits(), MaxBatch: 512, MaxAgentsPerRequest: 10000}
+	return IngestOptions{Limits: transcript.DefaultLimits(), MaxBatch: 512, MaxAgentsPerRequest: 10000, PrepareWorkers: runtime.GOMAXPROCS(0)}
 }
 
 type ingestService struct {
@@ -239,51 +243,90 @@ func (s *ingestService) writeBatch(ctx context.Context, batch []pendingItem) ([]
 	return results, nil
 }
 
-// PushTranscripts receives, validates and prepares items on one goroutine
-// while this one writes the previous batch: CPU work overlaps the store's
-// I/O. A batch is whatever has arrived by the time the previous write
-// finished (up to MaxBatch), so commits group naturally under load and a
-// lone item is not held back waiting for company.
+// preparedRequest is one received request's items, prepared by a worker.
+// ready is closed when items is filled; the writer waits on it in arrival
+// order, so parallel preparation never reorders the stream.
+type preparedRequest struct {
+	items []pendingItem
+	ready chan struct{}
+}
+
+// PushTranscripts overlaps three stages: one goroutine receives requests,
+// a pool of workers validates and prepares them (the CPU-heavy part:
+// hashing and compression), and this goroutine writes batches to the
+// store in arrival order. A batch is whatever is prepared by the time the
+// previous write finished (up to MaxBatch), so commits group naturally
+// under load and a lone item is not held back waiting for company.
+// Results are sent only after the batch committed.
 func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscriptsServer) error {
-	ctx := stream.Context()
-	items := make(chan pendingItem, 2*s.opts.MaxBatch)
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	ordered := make(chan *preparedRequest, 4*s.opts.PrepareWorkers+16)
+	work := make(chan preparedWork, 4*s.opts.PrepareWorkers)
 	recvErr := make(chan error, 1)
+
+	var workers sync.WaitGroup
+	for range s.opts.PrepareWorkers {
+		workers.Go(func() {
+			for w := range work {
+				for i, pt := range w.transcripts {
+					w.req.items[i] = s.prepareItem(w.first+int64(i), pt)
+				}
+				close(w.req.ready)
+			}
+		})
+	}
 	go func() {
-		defer close(items)
+		defer close(ordered)
+		defer func() { close(work); workers.Wait() }()
 		var next int64
 		for {
-			req, err := stream.Recv()
+			in, err := stream.Recv()
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					recvErr <- err
 				}
 				return
 			}
-			for _, pt := range req.GetTranscripts() {
-				item := s.prepareItem(next, pt)
-				next++
-				select {
-				case items <- item:
-				case <-ctx.Done():
-					return
-				}
+			ts := in.GetTranscripts()
+			if len(ts) == 0 {
+				continue
 			}
+			req := &preparedRequest{items: make([]pendingItem, len(ts)), ready: make(chan struct{})}
+			select {
+			case ordered <- req:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- preparedWork{req: req, transcripts: ts, first: next}:
+			case <-ctx.Done():
+				return
+			}
+			next += int64(len(ts))
 		}
 	}()
 
 	batch := make([]pendingItem, 0, s.opts.MaxBatch)
-	for first := range items {
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < s.opts.MaxBatch {
+	for req := range ordered {
+		batch = batch[:0]
+		for req != nil {
 			select {
-			case it, ok := <-items:
-				if !ok {
-					break drain
+			case <-req.ready:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch = append(batch, req.items...)
+			req = nil
+			if len(batch) >= s.opts.MaxBatch {
+				break
+			}
+			select { // take more only if it is already waiting
+			case more, ok := <-ordered:
+				if ok {
+					req = more
 				}
-				batch = append(batch, it)
 			default:
-				break drain
 			}
 		}
 		results, err := s.writeBatch(ctx, batch)
@@ -300,6 +343,12 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 	default:
 		return nil
 	}
+}
+
+type preparedWork struct {
+	req         *preparedRequest
+	transcripts []*qav1.Transcript
+	first       int64
 }
 
 // PushTranscript stores one transcript.

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/dict"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -29,13 +32,110 @@ const bodyVersion = 1
 // frame size makes the decoder allocate that much and kill the process.
 const maxPayloadBytes = 256 << 20
 
-var (
-	encoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithLowerEncoderMem(true))
-	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxPayloadBytes))
-)
-
 // ErrCorruptBody is returned when a stored body cannot be decoded.
 var ErrCorruptBody = errors.New("transcript: corrupt stored body")
+
+// ErrUnknownDictionary is returned when a body was compressed with a
+// dictionary the codec has not been given (another replica trained it).
+var ErrUnknownDictionary = errors.New("transcript: body uses an unknown compression dictionary")
+
+// Dictionary is a zstd dictionary trained on message bodies. Chat text
+// repeats itself across conversations (greetings, canned replies, policy
+// wording) far more than within one, so a shared dictionary compresses
+// short conversations that zstd alone barely shrinks.
+type Dictionary struct {
+	ID   uint32
+	Data []byte
+}
+
+// Codec turns messages into stored bodies and back. Bodies name the
+// dictionary they were compressed with (in the zstd frame header), so a
+// codec decodes any body whose dictionary it holds, whichever is current
+// for encoding. Safe for concurrent use.
+type Codec struct {
+	mu      sync.Mutex
+	dicts   map[uint32][]byte
+	current uint32
+	enc     atomic.Pointer[zstd.Encoder]
+	dec     atomic.Pointer[zstd.Decoder]
+}
+
+// NewCodec returns a codec without dictionaries.
+func NewCodec() *Codec {
+	c := &Codec{dicts: map[uint32][]byte{}}
+	if err := c.rebuild(); err != nil {
+		panic(err) // options without dictionaries cannot fail
+	}
+	return c
+}
+
+// plain is the codec of the package-level helpers: no dictionary.
+var plain = NewCodec()
+
+func (c *Codec) rebuild() error {
+	encOpts := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true)}
+	if c.current != 0 {
+		encOpts = append(encOpts, zstd.WithEncoderDict(c.dicts[c.current]))
+	}
+	enc, err := zstd.NewWriter(nil, encOpts...)
+	if err != nil {
+		return fmt.Errorf("transcript: zstd encoder: %w", err)
+	}
+	decOpts := []zstd.DOption{zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxPayloadBytes)}
+	if len(c.dicts) > 0 {
+		all := make([][]byte, 0, len(c.dicts))
+		for _, d := range c.dicts {
+			all = append(all, d)
+		}
+		decOpts = append(decOpts, zstd.WithDecoderDicts(all...))
+	}
+	dec, err := zstd.NewReader(nil, decOpts...)
+	if err != nil {
+		return fmt.Errorf("transcript: zstd decoder: %w", err)
+	}
+	c.enc.Store(enc)
+	c.dec.Store(dec)
+	return nil
+}
+
+// Install adds dictionaries for decoding and, when use is not 0, makes
+// that one (which must be among the installed) the one new bodies use.
+func (c *Codec) Install(ds []Dictionary, use uint32) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range ds {
+		if d.ID == 0 {
+			return errors.New("transcript: dictionary id 0 is reserved for none")
+		}
+		c.dicts[d.ID] = d.Data
+	}
+	if use != 0 {
+		if _, ok := c.dicts[use]; !ok {
+			return fmt.Errorf("transcript: dictionary %d is not installed", use)
+		}
+		c.current = use
+	}
+	return c.rebuild()
+}
+
+// Current is the id of the dictionary new bodies use; 0 for none.
+func (c *Codec) Current() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.current
+}
+
+// TrainDictionary builds a dictionary with the given id from sample
+// payloads (see Codec.Payload). It wants a few hundred samples at least.
+func TrainDictionary(id uint32, payloads [][]byte) (Dictionary, error) {
+	data, err := dict.BuildZstdDict(payloads, dict.Options{
+		MaxDictSize: 64 << 10, HashBytes: 6, ZstdDictID: id, ZstdLevel: zstd.SpeedFastest,
+	})
+	if err != nil {
+		return Dictionary{}, fmt.Errorf("transcript: train dictionary: %w", err)
+	}
+	return Dictionary{ID: id, Data: data}, nil
+}
 
 // appendPayload appends the uncompressed body encoding of msgs and attrs.
 func appendPayload(b []byte, msgs []Message, attrs map[string]string) []byte {
@@ -69,25 +169,43 @@ func appendString(b []byte, s string) []byte {
 }
 
 // EncodeBody returns the compact stored form of a transcript's messages and
-// attributes.
+// attributes, without a dictionary.
 func EncodeBody(msgs []Message, attrs map[string]string) []byte {
-	return compress(appendPayload(nil, msgs, attrs))
-}
-
-func compress(payload []byte) []byte {
-	out := make([]byte, 1, len(payload)/2+16)
-	out[0] = bodyVersion
-	return encoder.EncodeAll(payload, out)
+	return plain.compress(appendPayload(nil, msgs, attrs))
 }
 
 // DecodeBody is the inverse of EncodeBody.
 func DecodeBody(body []byte) ([]Message, map[string]string, error) {
+	return plain.Decode(body)
+}
+
+func (c *Codec) compress(payload []byte) []byte {
+	out := make([]byte, 1, len(payload)/2+16)
+	out[0] = bodyVersion
+	return c.enc.Load().EncodeAll(payload, out)
+}
+
+// Payload returns the uncompressed encoding inside a body: the samples
+// TrainDictionary learns from.
+func (c *Codec) Payload(body []byte) ([]byte, error) {
 	if len(body) == 0 || body[0] != bodyVersion {
-		return nil, nil, fmt.Errorf("%w: unknown version", ErrCorruptBody)
+		return nil, fmt.Errorf("%w: unknown version", ErrCorruptBody)
 	}
-	payload, err := decoder.DecodeAll(body[1:], nil)
+	payload, err := c.dec.Load().DecodeAll(body[1:], nil)
+	if errors.Is(err, zstd.ErrUnknownDictionary) {
+		return nil, ErrUnknownDictionary
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrCorruptBody, err)
+		return nil, fmt.Errorf("%w: %w", ErrCorruptBody, err)
+	}
+	return payload, nil
+}
+
+// Decode returns the messages and attributes of a stored body.
+func (c *Codec) Decode(body []byte) ([]Message, map[string]string, error) {
+	payload, err := c.Payload(body)
+	if err != nil {
+		return nil, nil, err
 	}
 	r := reader{b: payload}
 	n := r.uvarint()
@@ -182,11 +300,15 @@ func (r *reader) string() string {
 	return s
 }
 
+// Prepare is Codec.Prepare without a dictionary.
+func Prepare(t Transcript) *Prepared { return plain.Prepare(t) }
+
 // Prepare derives metrics, encodes the body and hashes the content of a
 // transcript that passed Validate. Times are truncated to the millisecond,
 // the precision the store keeps, so that pushing what was read back is
-// recognised as unchanged.
-func Prepare(t Transcript) *Prepared {
+// recognised as unchanged. The hash covers the content, not the
+// compression, so a change of dictionary never makes a push "updated".
+func (c *Codec) Prepare(t Transcript) *Prepared {
 	t.StartedAt = t.StartedAt.Truncate(time.Millisecond).UTC()
 	t.EndedAt = t.EndedAt.Truncate(time.Millisecond).UTC()
 	msgs := make([]Message, len(t.Messages))
@@ -221,7 +343,7 @@ func Prepare(t Transcript) *Prepared {
 		Transcript:  t,
 		Metrics:     Derive(&t),
 		AgentIDs:    Authors(&t),
-		Body:        compress(payload),
+		Body:        c.compress(payload),
 		ContentHash: h.Sum(nil)[:16],
 	}
 }

@@ -174,8 +174,8 @@ func TestDecodeBodyRejectsCorrupt(t *testing.T) {
 		"unknown version": append([]byte{bodyVersion + 1}, good[1:]...),
 		"truncated":       good[:len(good)-3],
 		"not zstd":        {bodyVersion, 1, 2, 3},
-		"trailing bytes":  compress(append(appendPayload(nil, nil, nil), 0)),
-		"short payload":   compress([]byte{3, 1}),
+		"trailing bytes":  plain.compress(append(appendPayload(nil, nil, nil), 0)),
+		"short payload":   plain.compress([]byte{3, 1}),
 	} {
 		if _, _, err := DecodeBody(body); !errors.Is(err, ErrCorruptBody) {
 			t.Errorf("%s: err = %v; want ErrCorruptBody", name, err)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -93,7 +94,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 type serveFlags struct {
 	db, listen, metricsListen           string
 	tlsCert, tlsKey, tlsClientCA        string
-	autoCreateAgents, migrate           bool
+	autoCreateAgents, migrate, pprof    bool
 	maxMessages, maxTextBytes, maxBatch int
 	logLevel, logFormat                 string
 	shutdownTimeout, tokenCacheTTL      time.Duration
@@ -114,6 +115,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.db, "db", env("QA_DB", defaultDB), "SQLite file path or PostgreSQL DSN (postgres://...) [QA_DB]")
 	fl.StringVar(&f.listen, "listen", env("QA_LISTEN", "127.0.0.1:7391"), "gRPC listen address [QA_LISTEN]")
 	fl.StringVar(&f.metricsListen, "metrics-listen", env("QA_METRICS_LISTEN", "127.0.0.1:7392"), "Prometheus /metrics listen address; empty disables [QA_METRICS_LISTEN]")
+	fl.BoolVar(&f.pprof, "pprof", envBool("QA_PPROF", false), "also serve /debug/pprof on the metrics listener [QA_PPROF]")
 	fl.StringVar(&f.tlsCert, "tls-cert", env("QA_TLS_CERT", ""), "TLS certificate file; serves TLS when set with --tls-key [QA_TLS_CERT]")
 	fl.StringVar(&f.tlsKey, "tls-key", env("QA_TLS_KEY", ""), "TLS private key file [QA_TLS_KEY]")
 	fl.StringVar(&f.tlsClientCA, "tls-client-ca", env("QA_TLS_CLIENT_CA", ""), "CA file to require and verify client certificates (mutual TLS) [QA_TLS_CLIENT_CA]")
@@ -192,6 +194,10 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	if f.metricsListen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", srv.MetricsHandler())
+		if f.pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
 		metricsSrv = &http.Server{Addr: f.metricsListen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		mlis, err := net.Listen("tcp", f.metricsListen)
 		if err != nil {

@@ -3,6 +3,7 @@ package stardata
 import (
 	"fmt"
 	"hash/fnv"
+	"qa-sampling/internal/importfile"
 	"slices"
 	"sort"
 	"strconv"
@@ -140,16 +141,6 @@ func CSAT(d *Dialogue) int {
 	return 1 + (8*yes+n)/(2*n) // 1 + floor(4·yes/n + 1/2)
 }
 
-// Agent is one entry of the agent directory in the import format.
-type Agent struct {
-	AgentID      string `json:"agent_id"`
-	Name         string `json:"name"`
-	TeamID       string `json:"team_id"`
-	SupervisorID string `json:"supervisor_id"`
-	HiredOn      string `json:"hired_on"`
-	Active       bool   `json:"active"`
-}
-
 // Teams is how many teams Agents spreads the wizards over.
 const Teams = 5
 
@@ -163,7 +154,7 @@ var CollectionStart = time.Date(2020, 5, 12, 0, 0, 0, 0, time.UTC)
 // "team-1".."team-5" with supervisor "sup-<team number>"; hired_on 1 to
 // 365 days before CollectionStart, so about a quarter are new hires (under
 // 90 days) during the collection weeks.
-func Agents(ds []Dialogue) []Agent {
+func Agents(ds []Dialogue) []importfile.Agent {
 	var ids []string
 	seen := make(map[string]bool)
 	for i := range ds {
@@ -174,11 +165,11 @@ func Agents(ds []Dialogue) []Agent {
 		}
 	}
 	sort.Strings(ids)
-	agents := make([]Agent, len(ids))
+	agents := make([]importfile.Agent, len(ids))
 	for i, id := range ids {
 		team := 1 + hash("team", id)%Teams
 		days := 1 + hash("hired", id)%365
-		agents[i] = Agent{
+		agents[i] = importfile.Agent{
 			AgentID:      id,
 			Name:         "Wizard " + id[:min(8, len(id))],
 			TeamID:       fmt.Sprintf("team-%d", team),

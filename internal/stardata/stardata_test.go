@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
+	"qa-sampling/internal/importfile"
 	"slices"
 	"strings"
 	"sync"
@@ -271,7 +272,7 @@ func TestAgents(t *testing.T) {
 	if !slices.Equal(agents, Agents(ds)) {
 		t.Fatal("Agents is not deterministic")
 	}
-	byID := map[string]Agent{}
+	byID := map[string]importfile.Agent{}
 	teams := map[string]int{}
 	newHires := 0
 	for _, a := range agents {
@@ -314,7 +315,7 @@ func TestWriteTranscriptsJSONL(t *testing.T) {
 		ts[i] = Convert(ds[i])
 	}
 	var buf bytes.Buffer
-	if err := WriteTranscriptsJSONL(&buf, ts); err != nil {
+	if err := importfile.WriteTranscriptsJSONL(&buf, ts); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(&buf)
@@ -333,7 +334,7 @@ func TestWriteTranscriptsJSONL(t *testing.T) {
 		if keys := slices.Sorted(maps.Keys(raw)); !slices.Equal(keys, wantKeys) {
 			t.Fatalf("line %d: keys %v; want %v", i+1, keys, wantKeys)
 		}
-		var rec TranscriptRecord
+		var rec importfile.TranscriptRecord
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatal(err)
 		}
@@ -347,9 +348,9 @@ func TestWriteTranscriptsJSONL(t *testing.T) {
 }
 
 func TestWriteAgentsJSONL(t *testing.T) {
-	agents := []Agent{{AgentID: "a-1", Name: "Wizard a-1", TeamID: "team-2", SupervisorID: "sup-2", HiredOn: "2020-01-31", Active: true}}
+	agents := []importfile.Agent{{AgentID: "a-1", Name: "Wizard a-1", TeamID: "team-2", SupervisorID: "sup-2", HiredOn: "2020-01-31", Active: true}}
 	var buf bytes.Buffer
-	if err := WriteAgentsJSONL(&buf, agents); err != nil {
+	if err := importfile.WriteAgentsJSONL(&buf, agents); err != nil {
 		t.Fatal(err)
 	}
 	want := `{"agent_id":"a-1","name":"Wizard a-1","team_id":"team-2","supervisor_id":"sup-2","hired_on":"2020-01-31","active":true}` + "\n"
@@ -359,7 +360,7 @@ func TestWriteAgentsJSONL(t *testing.T) {
 }
 
 // fromRecord parses the import format back, as an importer would.
-func fromRecord(t *testing.T, r TranscriptRecord) transcript.Transcript {
+func fromRecord(t *testing.T, r importfile.TranscriptRecord) transcript.Transcript {
 	t.Helper()
 	parse := func(s string) time.Time {
 		tm, err := time.Parse(time.RFC3339, s)

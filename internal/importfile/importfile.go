@@ -1,4 +1,7 @@
-package stardata
+// Package importfile writes the JSONL import format that qactl reads: one
+// transcript or agent per line, SPEC §3 field names, RFC 3339 times. Test
+// data and load generators use it so they produce exactly what users do.
+package importfile
 
 import (
 	"bufio"
@@ -68,6 +71,16 @@ func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // WriteTranscriptsJSONL writes ts in the import format, one object a line.
 func WriteTranscriptsJSONL(w io.Writer, ts []transcript.Transcript) error {
 	return writeJSONL(w, len(ts), func(i int) any { return Record(&ts[i]) })
+}
+
+// Agent is one entry of the agent directory in the import format.
+type Agent struct {
+	AgentID      string `json:"agent_id"`
+	Name         string `json:"name"`
+	TeamID       string `json:"team_id"`
+	SupervisorID string `json:"supervisor_id"`
+	HiredOn      string `json:"hired_on"`
+	Active       bool   `json:"active"`
 }
 
 // WriteAgentsJSONL writes the directory in the import format, one object
