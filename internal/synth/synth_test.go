@@ -69,7 +69,7 @@ func TestShape(t *testing.T) {
 }
 
 func TestIDsIncrease(t *testing.T) {
-	if !(ExternalID(9) < ExternalID(10) && ExternalID(10) < ExternalID(123456)) {
+	if ExternalID(9) >= ExternalID(10) || ExternalID(10) >= ExternalID(123456) {
 		t.Error("ExternalID does not sort in numeric order")
 	}
 }

@@ -1,0 +1,104 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"qa-sampling/store"
+)
+
+type tokenRow struct {
+	ID         string        `db:"id"`
+	SecretHash []byte        `db:"secret_hash"`
+	Role       string        `db:"role"`
+	Subject    string        `db:"subject"`
+	CreatedAt  int64         `db:"created_at"`
+	RevokedAt  sql.NullInt64 `db:"revoked_at"`
+}
+
+func (r *tokenRow) token() store.Token {
+	t := store.Token{
+		ID:         r.ID,
+		SecretHash: r.SecretHash,
+		Role:       store.Role(r.Role),
+		Subject:    r.Subject,
+		CreatedAt:  fromMillis(r.CreatedAt),
+	}
+	if r.RevokedAt.Valid {
+		t.RevokedAt = fromMillis(r.RevokedAt.Int64)
+	}
+	return t
+}
+
+// nullMillis is t in Unix milliseconds, NULL for the zero time.
+func nullMillis(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+const tokenColumns = "id, secret_hash, role, subject, created_at, revoked_at"
+
+// CreateToken stores t; store.ErrConflict if its id is taken.
+func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO tokens ("+tokenColumns+") VALUES (?, ?, ?, ?, ?, ?)"),
+			t.ID, t.SecretHash, string(t.Role), t.Subject, t.CreatedAt.UnixMilli(), nullMillis(t.RevokedAt))
+		return err
+	})
+	if isUniqueViolation(err) {
+		return fmt.Errorf("sqlstore: token %q exists: %w", t.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: create token %q: %w", t.ID, err)
+	}
+	return nil
+}
+
+// GetToken returns a token, revoked or not, or store.ErrNotFound.
+func (s *Store) GetToken(ctx context.Context, id string) (store.Token, error) {
+	var r tokenRow
+	if err := s.r.GetContext(ctx, &r, s.r.Rebind("SELECT "+tokenColumns+" FROM tokens WHERE id = ?"), id); err != nil {
+		return store.Token{}, notFound(err, fmt.Sprintf("token %q", id))
+	}
+	return r.token(), nil
+}
+
+// ListTokens returns every token, oldest first.
+func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
+	var rows []tokenRow
+	if err := s.r.SelectContext(ctx, &rows, "SELECT "+tokenColumns+" FROM tokens ORDER BY created_at, id"); err != nil {
+		return nil, fmt.Errorf("sqlstore: list tokens: %w", err)
+	}
+	out := make([]store.Token, len(rows))
+	for i := range rows {
+		out[i] = rows[i].token()
+	}
+	return out, nil
+}
+
+// RevokeToken marks a token revoked at the given time, keeping an earlier
+// revocation; store.ErrNotFound for an unknown id.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	var n int64
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?"), at.UnixMilli(), id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: revoke token %q: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlstore: revoke token %q: %w", id, store.ErrNotFound)
+	}
+	return nil
+}

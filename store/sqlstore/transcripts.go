@@ -1,0 +1,484 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"qa-sampling/store"
+	"qa-sampling/transcript"
+)
+
+// insertColumns are bound per row, in this order, by appendRowArgs;
+// revision and sampled start as literals and ingested_at = updated_at = now.
+const insertColumns = `external_id, agent_id, channel, customer_id, customer_tier, started_at, ended_at,
+	tags, csat, transfer_count, message_count, agent_message_count, customer_message_count,
+	bot_message_count, system_message_count, first_response_ms, mean_response_ns,
+	agent_reply_count, handle_ms, content_hash, body`
+
+const insertColumnCount = 21
+
+// upsertTail turns a conflicting insert into an overwrite when the content
+// changed and the stored version is not frozen by sampling; otherwise the
+// row is left as it is and RETURNING yields nothing for it. ingested_at is
+// kept: it records the first push.
+const upsertTail = ` ON CONFLICT (external_id) DO UPDATE SET
+	agent_id = excluded.agent_id,
+	channel = excluded.channel,
+	customer_id = excluded.customer_id,
+	customer_tier = excluded.customer_tier,
+	started_at = excluded.started_at,
+	ended_at = excluded.ended_at,
+	tags = excluded.tags,
+	csat = excluded.csat,
+	transfer_count = excluded.transfer_count,
+	message_count = excluded.message_count,
+	agent_message_count = excluded.agent_message_count,
+	customer_message_count = excluded.customer_message_count,
+	bot_message_count = excluded.bot_message_count,
+	system_message_count = excluded.system_message_count,
+	first_response_ms = excluded.first_response_ms,
+	mean_response_ns = excluded.mean_response_ns,
+	agent_reply_count = excluded.agent_reply_count,
+	handle_ms = excluded.handle_ms,
+	content_hash = excluded.content_hash,
+	body = excluded.body,
+	revision = transcripts.revision + 1,
+	updated_at = excluded.updated_at
+WHERE transcripts.content_hash <> excluded.content_hash AND NOT transcripts.sampled
+RETURNING `
+
+// sqliteUpsert is prepared once per transaction and run once per row:
+// SQLite is in-process, so a row costs no round trip.
+var sqliteUpsert = `INSERT INTO transcripts (` + insertColumns + `, revision, sampled, ingested_at, updated_at)
+	VALUES (` + strings.Repeat("?, ", insertColumnCount) + `1, FALSE, ?, ?)` + upsertTail + `id, revision`
+
+// appendRowArgs appends the insertColumns values of p.
+func appendRowArgs(args []any, p *transcript.Prepared) ([]any, error) {
+	var tags any // NULL when there are none: most rows, no bytes
+	if len(p.Tags) > 0 {
+		b, err := json.Marshal(p.Tags)
+		if err != nil {
+			return nil, err
+		}
+		tags = string(b)
+	}
+	var csat any
+	if p.CSAT != 0 {
+		csat = int64(p.CSAT)
+	}
+	m := &p.Metrics
+	var first, mean any
+	if m.FirstResponse != transcript.NoResponse {
+		first = m.FirstResponse.Milliseconds()
+	}
+	if m.MeanAgentResponse != transcript.NoResponse {
+		mean = int64(m.MeanAgentResponse)
+	}
+	return append(args,
+		p.ExternalID, p.AgentID, p.Channel, p.CustomerID, p.CustomerTier,
+		p.StartedAt.UnixMilli(), p.EndedAt.UnixMilli(),
+		tags, csat, int64(p.TransferCount),
+		int64(m.MessageCount), int64(m.AgentMessageCount), int64(m.CustomerMessageCount),
+		int64(m.BotMessageCount), int64(m.SystemMessageCount),
+		first, mean, int64(m.AgentReplyCount), m.HandleTime.Milliseconds(),
+		p.ContentHash, p.Body,
+	), nil
+}
+
+// secondaryAgents are the authors of p other than its agent, in order.
+func secondaryAgents(p *transcript.Prepared) []string {
+	var out []string
+	for _, id := range p.AgentIDs {
+		if id != p.AgentID && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// UpsertTranscripts stores a batch in one transaction; see store.Store.
+func (s *Store) UpsertTranscripts(ctx context.Context, items []*transcript.Prepared) ([]store.Outcome, error) {
+	if len(items) == 0 {
+		return []store.Outcome{}, nil
+	}
+	index := make(map[string]int, len(items))
+	for i, p := range items {
+		if _, dup := index[p.ExternalID]; dup {
+			return nil, fmt.Errorf("sqlstore: upsert transcripts: external_id %q appears twice in one batch", p.ExternalID)
+		}
+		index[p.ExternalID] = i
+	}
+	var out []store.Outcome
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		now := s.now().UnixMilli()
+		if s.dialect == dialectPostgres {
+			out, err = upsertPostgres(ctx, tx, items, index, now)
+		} else {
+			out, err = upsertSQLite(ctx, tx, items, now)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: upsert %d transcripts: %w", len(items), err)
+	}
+	return out, nil
+}
+
+// resolveUnwritten tells Unchanged from KeptSampled for a row the upsert
+// left alone: the content is the same, or the stored one is frozen.
+func resolveUnwritten(storedHash, hash []byte) store.Outcome {
+	if string(storedHash) == string(hash) {
+		return store.Unchanged
+	}
+	return store.KeptSampled
+}
+
+func upsertSQLite(ctx context.Context, tx *sqlx.Tx, items []*transcript.Prepared, now int64) ([]store.Outcome, error) {
+	out := make([]store.Outcome, len(items))
+	// One statement runs per row. Those for the uncommon cases are
+	// prepared up front as well: tens of microseconds against milliseconds
+	// for the batch.
+	upsert, err := tx.PrepareContext(ctx, sqliteUpsert)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = upsert.Close() }()
+	lookup, err := tx.PrepareContext(ctx, "SELECT content_hash FROM transcripts WHERE external_id = ?")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = lookup.Close() }()
+	delAgents, err := tx.PrepareContext(ctx, "DELETE FROM transcript_agents WHERE transcript_id = ?")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = delAgents.Close() }()
+	insAgent, err := tx.PrepareContext(ctx, "INSERT INTO transcript_agents (transcript_id, agent_id) VALUES (?, ?)")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = insAgent.Close() }()
+
+	args := make([]any, 0, insertColumnCount+2)
+	for i, p := range items {
+		args, err = appendRowArgs(args[:0], p)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, now, now)
+		var id, revision int64
+		err := upsert.QueryRowContext(ctx, args...).Scan(&id, &revision)
+		if errors.Is(err, sql.ErrNoRows) {
+			var hash []byte
+			if err := lookup.QueryRowContext(ctx, p.ExternalID).Scan(&hash); err != nil {
+				return nil, fmt.Errorf("transcript %q: %w", p.ExternalID, err)
+			}
+			out[i] = resolveUnwritten(hash, p.ContentHash)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("transcript %q: %w", p.ExternalID, err)
+		}
+		out[i] = store.Created
+		if revision > 1 {
+			out[i] = store.Updated
+			if _, err := delAgents.ExecContext(ctx, id); err != nil {
+				return nil, err
+			}
+		}
+		for _, a := range secondaryAgents(p) {
+			if _, err := insAgent.ExecContext(ctx, id, a); err != nil {
+				return nil, fmt.Errorf("transcript %q, agent %q: %w", p.ExternalID, a, err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// pgUpsertSQL is the multi-row upsert of n rows. $1 is the time; each row
+// takes insertColumnCount parameters after it.
+func pgUpsertSQL(n int) string {
+	var b strings.Builder
+	b.Grow(n*(insertColumnCount*6+12) + 1024)
+	b.WriteString("INSERT INTO transcripts (" + insertColumns + ", revision, sampled, ingested_at, updated_at) VALUES ")
+	p := 2
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for range insertColumnCount {
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(p))
+			b.WriteString(", ")
+			p++
+		}
+		b.WriteString("1, FALSE, $1, $1)")
+	}
+	b.WriteString(upsertTail)
+	b.WriteString("external_id, id, revision")
+	return b.String()
+}
+
+// upsertPostgres writes the batch as multi-row statements: one round trip
+// per row would cap ingest at a few thousand rows a second. Rows go in
+// external_id order so that concurrent batches lock index entries in one
+// order and cannot deadlock.
+func upsertPostgres(ctx context.Context, tx *sqlx.Tx, items []*transcript.Prepared, index map[string]int, now int64) ([]store.Outcome, error) {
+	out := make([]store.Outcome, len(items))
+	order := make([]int, len(items))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(items[a].ExternalID, items[b].ExternalID) })
+
+	var rewritten []int64 // ids of updated rows, whose secondary agents are replaced
+	type agentRow struct {
+		id    int64
+		agent string
+	}
+	var agentRows []agentRow
+	// pgRows keeps a statement of 500 rows at 10,501 parameters, well under
+	// the protocol's 65,535.
+	const pgRows = chunkRows
+	for _, c := range chunks(len(order), pgRows) {
+		part := order[c[0]:c[1]]
+		args := make([]any, 1, 1+len(part)*insertColumnCount)
+		args[0] = now
+		var err error
+		for _, i := range part {
+			if args, err = appendRowArgs(args, items[i]); err != nil {
+				return nil, err
+			}
+		}
+		if err := func() error {
+			rows, err := tx.QueryContext(ctx, pgUpsertSQL(len(part)), args...)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = rows.Close() }()
+			for rows.Next() {
+				var ext string
+				var id, revision int64
+				if err := rows.Scan(&ext, &id, &revision); err != nil {
+					return err
+				}
+				i, ok := index[ext]
+				if !ok {
+					return fmt.Errorf("upsert returned unknown external_id %q", ext)
+				}
+				out[i] = store.Created
+				if revision > 1 {
+					out[i] = store.Updated
+					rewritten = append(rewritten, id)
+				}
+				for _, a := range secondaryAgents(items[i]) {
+					agentRows = append(agentRows, agentRow{id, a})
+				}
+			}
+			return rows.Err()
+		}(); err != nil {
+			return nil, err
+		}
+	}
+
+	var unwritten []string
+	for i, o := range out {
+		if o == 0 {
+			unwritten = append(unwritten, items[i].ExternalID)
+		}
+	}
+	if len(unwritten) > 0 {
+		var stored []struct {
+			ExternalID  string `db:"external_id"`
+			ContentHash []byte `db:"content_hash"`
+		}
+		if err := tx.SelectContext(ctx, &stored, "SELECT external_id, content_hash FROM transcripts WHERE external_id = ANY($1)", unwritten); err != nil {
+			return nil, err
+		}
+		for _, r := range stored {
+			i := index[r.ExternalID]
+			out[i] = resolveUnwritten(r.ContentHash, items[i].ContentHash)
+		}
+		for i, o := range out {
+			if o == 0 {
+				return nil, fmt.Errorf("transcript %q: neither written nor found", items[i].ExternalID)
+			}
+		}
+	}
+
+	if len(rewritten) > 0 {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM transcript_agents WHERE transcript_id = ANY($1)", rewritten); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range chunks(len(agentRows), chunkRows) {
+		part := agentRows[c[0]:c[1]]
+		args := make([]any, 0, 2*len(part))
+		for _, r := range part {
+			args = append(args, r.id, r.agent)
+		}
+		q := tx.Rebind("INSERT INTO transcript_agents (transcript_id, agent_id) VALUES " + valuesList(len(part), "(?, ?)"))
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+type transcriptRow struct {
+	ID                   int64          `db:"id"`
+	ExternalID           string         `db:"external_id"`
+	AgentID              string         `db:"agent_id"`
+	Channel              string         `db:"channel"`
+	CustomerID           string         `db:"customer_id"`
+	CustomerTier         string         `db:"customer_tier"`
+	StartedAt            int64          `db:"started_at"`
+	EndedAt              int64          `db:"ended_at"`
+	Tags                 sql.NullString `db:"tags"`
+	CSAT                 sql.NullInt64  `db:"csat"`
+	TransferCount        int64          `db:"transfer_count"`
+	MessageCount         int64          `db:"message_count"`
+	AgentMessageCount    int64          `db:"agent_message_count"`
+	CustomerMessageCount int64          `db:"customer_message_count"`
+	BotMessageCount      int64          `db:"bot_message_count"`
+	SystemMessageCount   int64          `db:"system_message_count"`
+	FirstResponseMS      sql.NullInt64  `db:"first_response_ms"`
+	MeanResponseNS       sql.NullInt64  `db:"mean_response_ns"`
+	AgentReplyCount      int64          `db:"agent_reply_count"`
+	HandleMS             int64          `db:"handle_ms"`
+	Revision             int64          `db:"revision"`
+	Sampled              bool           `db:"sampled"`
+	IngestedAt           int64          `db:"ingested_at"`
+	UpdatedAt            int64          `db:"updated_at"`
+	Body                 []byte         `db:"body"`
+}
+
+const transcriptColumns = `id, external_id, agent_id, channel, customer_id, customer_tier, started_at, ended_at,
+	tags, csat, transfer_count, message_count, agent_message_count, customer_message_count,
+	bot_message_count, system_message_count, first_response_ms, mean_response_ns,
+	agent_reply_count, handle_ms, revision, sampled, ingested_at, updated_at, body`
+
+// GetTranscript reads one transcript back, or store.ErrNotFound.
+func (s *Store) GetTranscript(ctx context.Context, externalID string) (store.StoredTranscript, error) {
+	var r transcriptRow
+	var secondary []string
+	err := s.inReadTx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &r, tx.Rebind("SELECT "+transcriptColumns+" FROM transcripts WHERE external_id = ?"), externalID); err != nil {
+			return err
+		}
+		return tx.SelectContext(ctx, &secondary, tx.Rebind("SELECT agent_id FROM transcript_agents WHERE transcript_id = ?"), r.ID)
+	})
+	if err != nil {
+		return store.StoredTranscript{}, notFound(err, fmt.Sprintf("transcript %q", externalID))
+	}
+	st, err := r.stored(s.codec, secondary)
+	if err != nil {
+		return store.StoredTranscript{}, fmt.Errorf("sqlstore: transcript %q: %w", externalID, err)
+	}
+	return st, nil
+}
+
+func (r *transcriptRow) stored(codec *transcript.Codec, secondary []string) (store.StoredTranscript, error) {
+	decode := transcript.DecodeBody
+	if codec != nil {
+		decode = codec.Decode
+	}
+	msgs, attrs, err := decode(r.Body)
+	if err != nil {
+		return store.StoredTranscript{}, err
+	}
+	var tags []string
+	if r.Tags.Valid {
+		if err := json.Unmarshal([]byte(r.Tags.String), &tags); err != nil {
+			return store.StoredTranscript{}, fmt.Errorf("tags: %w", err)
+		}
+	}
+	orDuration := func(v sql.NullInt64, unit time.Duration) time.Duration {
+		if !v.Valid {
+			return transcript.NoResponse
+		}
+		return time.Duration(v.Int64) * unit
+	}
+	st := store.StoredTranscript{
+		Transcript: transcript.Transcript{
+			ExternalID:    r.ExternalID,
+			AgentID:       r.AgentID,
+			Channel:       r.Channel,
+			CustomerID:    r.CustomerID,
+			CustomerTier:  r.CustomerTier,
+			StartedAt:     fromMillis(r.StartedAt),
+			EndedAt:       fromMillis(r.EndedAt),
+			Messages:      msgs,
+			Tags:          tags,
+			CSAT:          int(r.CSAT.Int64), // NULL reads as 0, "none"
+			TransferCount: int(r.TransferCount),
+			Attributes:    attrs,
+		},
+		Metrics: transcript.Metrics{
+			MessageCount:         int(r.MessageCount),
+			AgentMessageCount:    int(r.AgentMessageCount),
+			CustomerMessageCount: int(r.CustomerMessageCount),
+			BotMessageCount:      int(r.BotMessageCount),
+			SystemMessageCount:   int(r.SystemMessageCount),
+			FirstResponse:        orDuration(r.FirstResponseMS, time.Millisecond),
+			MeanAgentResponse:    orDuration(r.MeanResponseNS, time.Nanosecond),
+			AgentReplyCount:      int(r.AgentReplyCount),
+			HandleTime:           time.Duration(r.HandleMS) * time.Millisecond,
+		},
+		Revision:   r.Revision,
+		Sampled:    r.Sampled,
+		IngestedAt: fromMillis(r.IngestedAt),
+		UpdatedAt:  fromMillis(r.UpdatedAt),
+	}
+	st.AgentIDs = append([]string{r.AgentID}, secondary...)
+	// The table has no order; list secondary authors as Prepare did, by
+	// first message (the body has them), any others after, by id.
+	authors := transcript.Authors(&st.Transcript)
+	rank := func(id string) int {
+		if i := slices.Index(authors, id); i >= 0 {
+			return i
+		}
+		return len(authors)
+	}
+	slices.SortStableFunc(st.AgentIDs[1:], func(a, b string) int {
+		if ra, rb := rank(a), rank(b); ra != rb {
+			return ra - rb
+		}
+		return strings.Compare(a, b)
+	})
+	return st, nil
+}
+
+// MarkSampled sets the sampled flag; unknown ids are ignored.
+func (s *Store) MarkSampled(ctx context.Context, externalIDs []string) error {
+	ids := slices.Clone(externalIDs)
+	slices.Sort(ids) // one lock order for concurrent PostgreSQL callers
+	ids = slices.Compact(ids)
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, c := range chunks(len(ids), chunkRows) {
+			q, args, err := sqlx.In("UPDATE transcripts SET sampled = TRUE WHERE external_id IN (?) AND NOT sampled", ids[c[0]:c[1]])
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: mark sampled: %w", err)
+	}
+	return nil
+}

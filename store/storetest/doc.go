@@ -1,0 +1,4 @@
+// Package storetest is the conformance suite every store.Store backend runs:
+// one Run call covers each method and each outcome of the contract, with a
+// fresh store per subtest so that no test sees another's data.
+package storetest
