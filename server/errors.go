@@ -30,7 +30,7 @@ func storeError(ctx context.Context, log *slog.Logger, err error) error {
 		return status.Error(codes.Unavailable, "storage is not ready")
 	}
 	log.ErrorContext(ctx, "store failure", "err", err)
-	return status.Error(codes.Unavailable, "storage failure; nothing of this request was acknowledged")
+	return status.Error(codes.Unavailable, "storage failure; the server log has details under this call's x-request-id")
 }
 
 // invalidArgument is INVALID_ARGUMENT naming the field in the message and

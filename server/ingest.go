@@ -44,6 +44,8 @@ func DefaultIngestOptions() IngestOptions {
 type ingestService struct {
 	qav1.UnimplementedIngestServiceServer
 	store   store.Store
+	codec   *transcript.Codec
+	dicts   *dictionaryTrainer
 	opts    IngestOptions
 	log     *slog.Logger
 	metrics *ingestMetrics
@@ -120,7 +122,7 @@ func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript) pendingIte
 		item.reject = fe
 		return item
 	}
-	item.prepared = transcript.Prepare(t)
+	item.prepared = s.codec.Prepare(t)
 	return item
 }
 
@@ -212,9 +214,14 @@ func (s *ingestService) writeBatch(ctx context.Context, batch []pendingItem) ([]
 		}
 		s.metrics.commit.Observe(time.Since(start).Seconds())
 		s.metrics.batchSize.Observe(float64(len(segment)))
+		created := 0
 		for j, pos := range segmentPos {
 			results[pos] = &qav1.ItemResult{Index: batch[pos].index, Id: batch[pos].id, Status: outcomeStatus(outcomes[j])}
+			if outcomes[j] == store.Created {
+				created++
+			}
 		}
+		s.dicts.noteStored(created)
 		segment, segmentPos = segment[:0], segmentPos[:0]
 		clear(inSegment)
 		return nil

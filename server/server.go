@@ -29,6 +29,7 @@ import (
 
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/store"
+	"qa-sampling/transcript"
 )
 
 // Config is what the server needs beyond its store.
@@ -44,6 +45,13 @@ type Config struct {
 	HealthInterval time.Duration
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// Codec compresses transcript bodies; it must be the one the store
+	// decodes with (sqlstore.Store.Codec). Nil means a new one.
+	Codec *transcript.Codec
+	// DictionarySamples is how many stored transcripts the body
+	// compression dictionary is trained on, once that many exist; 0 never
+	// trains one.
+	DictionarySamples int
 }
 
 // DefaultConfig is the configuration `qad serve` starts from.
@@ -54,6 +62,10 @@ func DefaultConfig() Config {
 		MaxRecvMsgBytes: 32 << 20,
 		HealthInterval:  5 * time.Second,
 		Now:             time.Now,
+		// 2000 recent chats make a dictionary that shrinks the real STAR
+		// chats by a third (held out from training); training takes a
+		// few seconds in the background.
+		DictionarySamples: 2000,
 	}
 }
 
@@ -64,6 +76,7 @@ type Server struct {
 	store    store.Store
 	log      *slog.Logger
 	registry *prometheus.Registry
+	dicts    *dictionaryTrainer
 	interval time.Duration
 
 	stopOnce  sync.Once
@@ -121,8 +134,13 @@ func New(st store.Store, cfg Config, log *slog.Logger) *Server {
 	}
 	gs := grpc.NewServer(opts...)
 
+	codec := cfg.Codec
+	if codec == nil {
+		codec = transcript.NewCodec()
+	}
+	dicts := &dictionaryTrainer{store: st, codec: codec, log: log, samples: cfg.DictionarySamples}
 	qav1.RegisterIngestServiceServer(gs, &ingestService{
-		store: st, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg),
+		store: st, codec: codec, dicts: dicts, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg),
 	})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
@@ -132,7 +150,7 @@ func New(st store.Store, cfg Config, log *slog.Logger) *Server {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	}
 	return &Server{
-		grpc: gs, health: hs, store: st, log: log, registry: reg,
+		grpc: gs, health: hs, store: st, log: log, registry: reg, dicts: dicts,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
 	}
 }
@@ -146,6 +164,7 @@ func (s *Server) MetricsHandler() http.Handler {
 // while the store is ready.
 func (s *Server) Serve(lis net.Listener) error {
 	go s.watchStore()
+	s.dicts.start()
 	return s.grpc.Serve(lis)
 }
 

@@ -125,6 +125,16 @@ type Store interface {
 	// version. Unknown ids are ignored.
 	MarkSampled(ctx context.Context, externalIDs []string) error
 
+	// Dictionaries returns every stored body compression dictionary,
+	// oldest first.
+	Dictionaries(ctx context.Context) ([]transcript.Dictionary, error)
+	// AddDictionary stores a dictionary; ErrConflict if its id exists.
+	// Dictionaries are never removed: stored bodies name theirs.
+	AddDictionary(ctx context.Context, d transcript.Dictionary) error
+	// SampleBodies returns the bodies of up to n most recently stored
+	// transcripts, to train a dictionary on.
+	SampleBodies(ctx context.Context, n int) ([][]byte, error)
+
 	// CreateToken stores a new token; ErrConflict if the id exists.
 	CreateToken(ctx context.Context, t Token) error
 	// GetToken returns ErrNotFound for an unknown id (revoked ones are

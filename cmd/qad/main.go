@@ -96,6 +96,7 @@ type serveFlags struct {
 	tlsCert, tlsKey, tlsClientCA        string
 	autoCreateAgents, migrate, pprof    bool
 	maxMessages, maxTextBytes, maxBatch int
+	dictionarySamples                   int
 	logLevel, logFormat                 string
 	shutdownTimeout, tokenCacheTTL      time.Duration
 }
@@ -124,6 +125,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.IntVar(&f.maxMessages, "max-messages", envInt("QA_MAX_MESSAGES", limits.Limits.MaxMessages), "most messages one transcript may hold [QA_MAX_MESSAGES]")
 	fl.IntVar(&f.maxTextBytes, "max-text-bytes", envInt("QA_MAX_TEXT_BYTES", limits.Limits.MaxTextBytes), "largest message text in bytes [QA_MAX_TEXT_BYTES]")
 	fl.IntVar(&f.maxBatch, "max-batch", envInt("QA_MAX_BATCH", limits.MaxBatch), "most transcripts written per transaction [QA_MAX_BATCH]")
+	fl.IntVar(&f.dictionarySamples, "dictionary-samples", envInt("QA_DICTIONARY_SAMPLES", server.DefaultConfig().DictionarySamples), "train the body compression dictionary on this many stored chats once they exist; 0 never trains [QA_DICTIONARY_SAMPLES]")
 	fl.StringVar(&f.logLevel, "log-level", env("QA_LOG_LEVEL", "info"), "debug, info, warn or error [QA_LOG_LEVEL]")
 	fl.StringVar(&f.logFormat, "log-format", env("QA_LOG_FORMAT", "json"), "json or text [QA_LOG_FORMAT]")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", envDuration("QA_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight calls may finish after SIGTERM [QA_SHUTDOWN_TIMEOUT]")
@@ -157,6 +159,9 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	cfg.Ingest.Limits.MaxTextBytes = f.maxTextBytes
 	cfg.Ingest.MaxBatch = f.maxBatch
 	cfg.TokenCacheTTL = f.tokenCacheTTL
+	if f.dictionarySamples < 0 {
+		return errors.New("--dictionary-samples must not be negative")
+	}
 	if cfg.Ingest.MaxBatch < 1 || cfg.Ingest.Limits.MaxMessages < 1 || cfg.Ingest.Limits.MaxTextBytes < 1 {
 		return errors.New("--max-batch, --max-messages and --max-text-bytes must be positive")
 	}
@@ -188,6 +193,8 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cfg.Codec = st.Codec()
+	cfg.DictionarySamples = f.dictionarySamples
 	srv := server.New(st, cfg, log)
 
 	var metricsSrv *http.Server

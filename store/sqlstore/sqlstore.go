@@ -29,9 +29,8 @@ type Options struct {
 	// always migrates on Open: it is embedded in one process, so there is
 	// no other binary that could still need the old schema.
 	AutoMigrate bool
-	// Codec decodes stored bodies in GetTranscript. It must hold every
-	// dictionary bodies were compressed with; nil means a codec without
-	// dictionaries (transcript.DecodeBody).
+	// Codec decodes stored bodies. Open installs every stored dictionary in
+	// it (the newest for encoding); nil means a new codec (see Store.Codec).
 	Codec *transcript.Codec
 }
 
@@ -86,6 +85,9 @@ func IsPostgres(dsn string) bool {
 // anything else is a SQLite file path (created if missing).
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s := &Store{codec: opts.Codec, now: time.Now}
+	if s.codec == nil {
+		s.codec = transcript.NewCodec()
+	}
 	var err error
 	s.required, err = requiredVersion()
 	if err != nil {
@@ -97,6 +99,9 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	} else {
 		s.dialect = dialectSQLite
 		err = s.openSQLite(ctx, dsn)
+	}
+	if err == nil && s.Ready(ctx) == nil { // an outdated schema may lack the table
+		err = s.loadDictionaries(ctx)
 	}
 	if err != nil {
 		_ = s.Close()

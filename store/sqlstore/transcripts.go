@@ -382,22 +382,18 @@ func (s *Store) GetTranscript(ctx context.Context, externalID string) (store.Sto
 	if err != nil {
 		return store.StoredTranscript{}, notFound(err, fmt.Sprintf("transcript %q", externalID))
 	}
-	st, err := r.stored(s.codec, secondary)
+	msgs, attrs, err := s.decode(ctx, r.Body)
+	if err != nil {
+		return store.StoredTranscript{}, fmt.Errorf("sqlstore: transcript %q: %w", externalID, err)
+	}
+	st, err := r.stored(msgs, attrs, secondary)
 	if err != nil {
 		return store.StoredTranscript{}, fmt.Errorf("sqlstore: transcript %q: %w", externalID, err)
 	}
 	return st, nil
 }
 
-func (r *transcriptRow) stored(codec *transcript.Codec, secondary []string) (store.StoredTranscript, error) {
-	decode := transcript.DecodeBody
-	if codec != nil {
-		decode = codec.Decode
-	}
-	msgs, attrs, err := decode(r.Body)
-	if err != nil {
-		return store.StoredTranscript{}, err
-	}
+func (r *transcriptRow) stored(msgs []transcript.Message, attrs map[string]string, secondary []string) (store.StoredTranscript, error) {
 	var tags []string
 	if r.Tags.Valid {
 		if err := json.Unmarshal([]byte(r.Tags.String), &tags); err != nil {
