@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -57,8 +58,9 @@ func transcriptFromProto(pt *qav1.Transcript) (transcript.Transcript, *transcrip
 		if r := m.GetRole(); r > 0 && r <= qav1.Role_ROLE_SYSTEM {
 			role = transcript.Role(r)
 		}
-		sentAt, fe := timeFromProto(m.GetSentAt(), fmt.Sprintf("messages[%d].sent_at", i))
+		sentAt, fe := timeFromProto(m.GetSentAt(), "")
 		if fe != nil {
+			fe.Field = "messages[" + strconv.Itoa(i) + "].sent_at" // built only on error: hot loop
 			return t, fe
 		}
 		t.Messages[i] = transcript.Message{Role: role, Text: m.GetText(), SentAt: sentAt, AgentID: m.GetAgentId()}

@@ -62,10 +62,9 @@ func DefaultConfig() Config {
 		MaxRecvMsgBytes: 32 << 20,
 		HealthInterval:  5 * time.Second,
 		Now:             time.Now,
-		// 2000 recent chats make a dictionary that shrinks the real STAR
-		// chats by a third (held out from training); training takes a
-		// few seconds in the background.
-		DictionarySamples: 2000,
+		// The dictionary is a window of the most recent chats; waiting for
+		// 500 avoids building it from the first few test pushes.
+		DictionarySamples: 500,
 	}
 }
 

@@ -5,17 +5,24 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/dict"
+	"github.com/klauspost/compress/s2"
 	"github.com/klauspost/compress/zstd"
 )
 
-// The stored body is one version byte followed by a zstd frame of:
+// A stored body is a version byte and a compressed payload:
+//
+//	1: a zstd frame, no dictionary (before the service has one)
+//	2: uvarint dictionary id, then an s2 block compressed with that dictionary
+//
+// The payload is:
 //
 //	uvarint message count
 //	per message: role byte, zigzag varint of sent_at in Unix ms relative to
@@ -23,118 +30,115 @@ import (
 //	  agent_id, uvarint-prefixed text
 //	uvarint attribute count, then sorted uvarint-prefixed key/value pairs
 //
-// Deltas keep times to one or two bytes; zstd takes the text. Messages are
-// kept to the millisecond, which is why Prepare truncates times first.
-const bodyVersion = 1
+// Deltas keep times to one or two bytes. Chat text repeats itself across
+// conversations (greetings, canned replies, policy wording) far more than
+// within one, so a dictionary of recent chats is what makes short bodies
+// small: with one, s2 beats zstd on size and is five times faster, which
+// matters because compression is the largest CPU cost of ingest (see
+// BENCHMARKS.md). Without one s2 barely shrinks Chinese text, hence zstd.
+// Messages are kept to the millisecond, which is why Prepare truncates.
+const (
+	bodyZstd   = 1
+	bodyS2Dict = 2
+)
 
 // maxPayloadBytes caps the decoded size of a body, about twice the largest
 // payload DefaultLimits admit. Without it a corrupt body declaring a huge
-// frame size makes the decoder allocate that much and kill the process.
+// size makes the decoder allocate that much and kill the process.
 const maxPayloadBytes = 256 << 20
+
+var (
+	zstdEncoder, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true))
+	zstdDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxPayloadBytes))
+)
 
 // ErrCorruptBody is returned when a stored body cannot be decoded.
 var ErrCorruptBody = errors.New("transcript: corrupt stored body")
 
 // ErrUnknownDictionary is returned when a body was compressed with a
-// dictionary the codec has not been given (another replica trained it).
+// dictionary the codec has not been given (another replica made it).
 var ErrUnknownDictionary = errors.New("transcript: body uses an unknown compression dictionary")
 
-// Dictionary is a zstd dictionary trained on message bodies. Chat text
-// repeats itself across conversations (greetings, canned replies, policy
-// wording) far more than within one, so a shared dictionary compresses
-// short conversations that zstd alone barely shrinks.
+// Dictionary is a compression dictionary for bodies: a window of recent
+// chat payloads in s2's serialised form.
 type Dictionary struct {
 	ID   uint32
 	Data []byte
 }
 
-// Codec turns messages into stored bodies and back. Bodies name the
-// dictionary they were compressed with (in the zstd frame header), so a
-// codec decodes any body whose dictionary it holds, whichever is current
-// for encoding. Safe for concurrent use.
+// Codec turns messages into stored bodies and back. A body names the
+// dictionary it was compressed with, so a codec decodes any body whose
+// dictionary it holds, whichever is current for encoding. Safe for
+// concurrent use.
 type Codec struct {
-	mu      sync.Mutex
-	dicts   map[uint32][]byte
-	current uint32
-	enc     atomic.Pointer[zstd.Encoder]
-	dec     atomic.Pointer[zstd.Decoder]
+	mu sync.Mutex // serialises Install
+	// dicts is replaced, never changed, so readers need no lock.
+	dicts   atomic.Pointer[map[uint32]*s2.Dict]
+	current atomic.Pointer[currentDictionary]
+}
+
+type currentDictionary struct {
+	id   uint32
+	dict *s2.Dict
 }
 
 // NewCodec returns a codec without dictionaries.
 func NewCodec() *Codec {
-	c := &Codec{dicts: map[uint32][]byte{}}
-	if err := c.rebuild(); err != nil {
-		panic(err) // options without dictionaries cannot fail
-	}
+	c := &Codec{}
+	c.dicts.Store(&map[uint32]*s2.Dict{})
 	return c
 }
 
 // plain is the codec of the package-level helpers: no dictionary.
 var plain = NewCodec()
 
-func (c *Codec) rebuild() error {
-	encOpts := []zstd.EOption{zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true)}
-	if c.current != 0 {
-		encOpts = append(encOpts, zstd.WithEncoderDict(c.dicts[c.current]))
-	}
-	enc, err := zstd.NewWriter(nil, encOpts...)
-	if err != nil {
-		return fmt.Errorf("transcript: zstd encoder: %w", err)
-	}
-	decOpts := []zstd.DOption{zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxPayloadBytes)}
-	if len(c.dicts) > 0 {
-		all := make([][]byte, 0, len(c.dicts))
-		for _, d := range c.dicts {
-			all = append(all, d)
-		}
-		decOpts = append(decOpts, zstd.WithDecoderDicts(all...))
-	}
-	dec, err := zstd.NewReader(nil, decOpts...)
-	if err != nil {
-		return fmt.Errorf("transcript: zstd decoder: %w", err)
-	}
-	c.enc.Store(enc)
-	c.dec.Store(dec)
-	return nil
-}
-
 // Install adds dictionaries for decoding and, when use is not 0, makes
 // that one (which must be among the installed) the one new bodies use.
 func (c *Codec) Install(ds []Dictionary, use uint32) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	next := maps.Clone(*c.dicts.Load())
 	for _, d := range ds {
 		if d.ID == 0 {
 			return errors.New("transcript: dictionary id 0 is reserved for none")
 		}
-		c.dicts[d.ID] = d.Data
-	}
-	if use != 0 {
-		if _, ok := c.dicts[use]; !ok {
-			return fmt.Errorf("transcript: dictionary %d is not installed", use)
+		parsed := s2.NewDict(d.Data)
+		if parsed == nil {
+			return fmt.Errorf("transcript: dictionary %d is not a valid s2 dictionary", d.ID)
 		}
-		c.current = use
+		next[d.ID] = parsed
 	}
-	return c.rebuild()
+	if use != 0 && next[use] == nil {
+		return fmt.Errorf("transcript: dictionary %d is not installed", use)
+	}
+	c.dicts.Store(&next)
+	if use != 0 {
+		c.current.Store(&currentDictionary{id: use, dict: next[use]})
+	}
+	return nil
 }
 
 // Current is the id of the dictionary new bodies use; 0 for none.
 func (c *Codec) Current() uint32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.current
+	if cur := c.current.Load(); cur != nil {
+		return cur.id
+	}
+	return 0
 }
 
-// TrainDictionary builds a dictionary with the given id from sample
-// payloads (see Codec.Payload). It wants a few hundred samples at least.
+// TrainDictionary makes a dictionary with the given id from sample
+// payloads (see Codec.Payload): the last 64 KiB of them, which is as much
+// as s2 can refer back to. Recent chats share the most with the next ones.
 func TrainDictionary(id uint32, payloads [][]byte) (Dictionary, error) {
-	data, err := dict.BuildZstdDict(payloads, dict.Options{
-		MaxDictSize: 64 << 10, HashBytes: 6, ZstdDictID: id, ZstdLevel: zstd.SpeedFastest,
-	})
-	if err != nil {
-		return Dictionary{}, fmt.Errorf("transcript: train dictionary: %w", err)
+	var window []byte
+	for i := len(payloads) - 1; i >= 0 && len(window) < s2.MaxDictSize; i-- {
+		window = append(window, payloads[i]...)
 	}
-	return Dictionary{ID: id, Data: data}, nil
+	d := s2.MakeDict(window, nil)
+	if d == nil {
+		return Dictionary{}, fmt.Errorf("transcript: %d bytes of samples are too few for a dictionary", len(window))
+	}
+	return Dictionary{ID: id, Data: d.Bytes()}, nil
 }
 
 // appendPayload appends the uncompressed body encoding of msgs and attrs.
@@ -180,25 +184,52 @@ func DecodeBody(body []byte) ([]Message, map[string]string, error) {
 }
 
 func (c *Codec) compress(payload []byte) []byte {
+	if cur := c.current.Load(); cur != nil {
+		header := binary.AppendUvarint([]byte{bodyS2Dict}, uint64(cur.id))
+		out := make([]byte, len(header)+s2.MaxEncodedLen(len(payload)))
+		copy(out, header)
+		// Encode writes from the start of its dst rather than appending.
+		block := cur.dict.Encode(out[len(header):], payload)
+		return out[:len(header)+len(block)]
+	}
 	out := make([]byte, 1, len(payload)/2+16)
-	out[0] = bodyVersion
-	return c.enc.Load().EncodeAll(payload, out)
+	out[0] = bodyZstd
+	return zstdEncoder.EncodeAll(payload, out)
 }
 
 // Payload returns the uncompressed encoding inside a body: the samples
 // TrainDictionary learns from.
 func (c *Codec) Payload(body []byte) ([]byte, error) {
-	if len(body) == 0 || body[0] != bodyVersion {
-		return nil, fmt.Errorf("%w: unknown version", ErrCorruptBody)
+	if len(body) == 0 {
+		return nil, fmt.Errorf("%w: empty", ErrCorruptBody)
 	}
-	payload, err := c.dec.Load().DecodeAll(body[1:], nil)
-	if errors.Is(err, zstd.ErrUnknownDictionary) {
-		return nil, ErrUnknownDictionary
+	switch body[0] {
+	case bodyZstd:
+		payload, err := zstdDecoder.DecodeAll(body[1:], nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorruptBody, err)
+		}
+		return payload, nil
+	case bodyS2Dict:
+		id, n := binary.Uvarint(body[1:])
+		if n <= 0 || id > math.MaxUint32 {
+			return nil, fmt.Errorf("%w: dictionary id", ErrCorruptBody)
+		}
+		d := (*c.dicts.Load())[uint32(id)]
+		if d == nil {
+			return nil, fmt.Errorf("%w: %d", ErrUnknownDictionary, id)
+		}
+		block := body[1+n:]
+		if size, err := s2.DecodedLen(block); err != nil || size > maxPayloadBytes {
+			return nil, fmt.Errorf("%w: block size", ErrCorruptBody)
+		}
+		payload, err := d.Decode(nil, block)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorruptBody, err)
+		}
+		return payload, nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCorruptBody, err)
-	}
-	return payload, nil
+	return nil, fmt.Errorf("%w: unknown version %d", ErrCorruptBody, body[0])
 }
 
 // Decode returns the messages and attributes of a stored body.

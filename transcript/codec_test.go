@@ -159,7 +159,7 @@ func TestPrepareNormalizes(t *testing.T) {
 // A corrupt body that declares a huge frame must fail, not make the
 // decoder allocate gigabytes (which kills the process, beyond recover).
 func TestDecodeBodyRejectsHugeDeclaredSize(t *testing.T) {
-	body := []byte{bodyVersion, 0x28, 0xb5, 0x2f, 0xfd, 0xc0, 0x00} // zstd magic, 8-byte content size
+	body := []byte{bodyZstd, 0x28, 0xb5, 0x2f, 0xfd, 0xc0, 0x00} // zstd magic, 8-byte content size
 	body = binary.LittleEndian.AppendUint64(body, 60<<30)
 	body = append(body, 0x09, 0x00, 0x00, 'a') // last raw block of one byte
 	if _, _, err := DecodeBody(body); !errors.Is(err, ErrCorruptBody) {
@@ -171,9 +171,9 @@ func TestDecodeBodyRejectsCorrupt(t *testing.T) {
 	good := EncodeBody(realisticChat().Messages, nil)
 	for name, body := range map[string][]byte{
 		"empty":           nil,
-		"unknown version": append([]byte{bodyVersion + 1}, good[1:]...),
+		"unknown version": append([]byte{9}, good[1:]...),
 		"truncated":       good[:len(good)-3],
-		"not zstd":        {bodyVersion, 1, 2, 3},
+		"not zstd":        {bodyZstd, 1, 2, 3},
 		"trailing bytes":  plain.compress(append(appendPayload(nil, nil, nil), 0)),
 		"short payload":   plain.compress([]byte{3, 1}),
 	} {
@@ -222,8 +222,8 @@ func FuzzBodyRoundTrip(f *testing.F) {
 	f.Add(EncodeBody(chat.Messages, chat.Attributes))
 	f.Add(appendPayload(nil, chat.Messages, chat.Attributes))
 	f.Add([]byte{})
-	f.Add([]byte{bodyVersion})
-	f.Add([]byte{bodyVersion, 0x28, 0xb5, 0x2f, 0xfd, 0xc0, 0x00, 0, 0, 0, 0, 0x0f, 0, 0, 0, 0x09, 0x00, 0x00, 'a'})
+	f.Add([]byte{bodyZstd})
+	f.Add([]byte{bodyZstd, 0x28, 0xb5, 0x2f, 0xfd, 0xc0, 0x00, 0, 0, 0, 0, 0x0f, 0, 0, 0, 0x09, 0x00, 0x00, 'a'})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Arbitrary bytes must decode or fail cleanly, and whatever decodes
 		// must survive a second round.

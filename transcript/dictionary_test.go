@@ -102,3 +102,36 @@ func BenchmarkPrepare(b *testing.B) {
 		})
 	}
 }
+
+func TestDictionaryBodyRejectsCorrupt(t *testing.T) {
+	c := NewCodec()
+	var samples [][]byte
+	for i := range 50 {
+		p, _ := c.Payload(c.Prepare(chatVariant(i)).Body)
+		samples = append(samples, p)
+	}
+	d, err := TrainDictionary(777, samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Install([]Dictionary{d}, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	good := c.Prepare(chatVariant(99)).Body
+	if good[0] != bodyS2Dict {
+		t.Fatalf("body version %d after installing a dictionary, want %d", good[0], bodyS2Dict)
+	}
+	for name, body := range map[string][]byte{
+		"no dictionary id": {bodyS2Dict},
+		"truncated block":  good[:len(good)-5],
+		"huge declared":    {bodyS2Dict, 0x89, 0x06, 0xff, 0xff, 0xff, 0xff, 0x0f}, // id 777, 4 GiB
+		"not s2":           append(good[:3:3], 0xff, 0xfe, 0x00),
+	} {
+		if _, _, err := c.Decode(body); !errors.Is(err, ErrCorruptBody) {
+			t.Errorf("%s: err = %v; want ErrCorruptBody", name, err)
+		}
+	}
+	if _, err := TrainDictionary(1, [][]byte{[]byte("tiny")}); err == nil {
+		t.Error("a dictionary from 4 bytes of samples must be refused")
+	}
+}

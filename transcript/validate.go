@@ -131,14 +131,17 @@ func checkMessages(t *Transcript, lim Limits) *FieldError {
 	}
 	for i := range t.Messages {
 		m := &t.Messages[i]
-		field := func(name string) string { return fmt.Sprintf("messages[%d].%s", i, name) }
+		// Field names are built only for an error: this loop runs for every
+		// message of every pushed transcript.
+		field := func(name string) string { return "messages[" + strconv.Itoa(i) + "]." + name }
 		switch {
 		case m.Role == RoleUnknown:
 			return fieldErr(field("role"), "not set; use agent, customer, bot or system")
 		case m.Role > RoleSystem:
 			return fieldErr(field("role"), "unknown role %d; use agent, customer, bot or system", uint8(m.Role))
 		}
-		if fe := checkTime(field("sent_at"), m.SentAt); fe != nil {
+		if fe := checkTime("", m.SentAt); fe != nil {
+			fe.Field = field("sent_at")
 			return fe
 		}
 		if m.SentAt.Before(t.StartedAt) {
@@ -162,7 +165,8 @@ func checkMessages(t *Transcript, lim Limits) *FieldError {
 		if m.AgentID != "" && m.Role != RoleAgent {
 			return fieldErr(field("agent_id"), "set on a %s message; only agent messages name an author", m.Role)
 		}
-		if fe := checkID(field("agent_id"), m.AgentID, false, lim); fe != nil {
+		if fe := checkID("", m.AgentID, false, lim); fe != nil {
+			fe.Field = field("agent_id")
 			return fe
 		}
 	}
@@ -174,7 +178,8 @@ func checkTags(tags []string, lim Limits) *FieldError {
 		return fieldErr("tags", "%d tags; at most %d are allowed", len(tags), lim.MaxTags)
 	}
 	for i, tag := range tags {
-		if fe := checkID(fmt.Sprintf("tags[%d]", i), tag, true, lim); fe != nil {
+		if fe := checkID("", tag, true, lim); fe != nil {
+			fe.Field = "tags[" + strconv.Itoa(i) + "]"
 			return fe
 		}
 	}
@@ -196,7 +201,7 @@ func checkAttributes(attrs map[string]string, lim Limits) *FieldError {
 			// Not named in the field: an over-long key would flood the message.
 			return fieldErr("attributes", "key %s is %d bytes; at most %d are allowed", quotePrefix(k), len(k), lim.MaxIDBytes)
 		}
-		field := fmt.Sprintf("attributes[%q]", k)
+		field := "attributes[" + strconv.Quote(k) + "]"
 		if k == "" {
 			return fieldErr(field, "key is empty")
 		}
