@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -63,6 +64,7 @@ type globalOptions struct {
 	certFile   string
 	keyFile    string
 	serverName string
+	cpuProfile string
 }
 
 // run is qactl without the process around it: it parses args, runs the
@@ -93,7 +95,21 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.cpuProfile != "" {
+				f, err := os.Create(opts.cpuProfile)
+				if err != nil {
+					return err
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+			}
 			return opts.applyEnvironment(cmd)
+		},
+		PersistentPostRun: func(*cobra.Command, []string) {
+			if opts.cpuProfile != "" {
+				pprof.StopCPUProfile()
+			}
 		},
 	}
 	root.SetIn(stdin)
@@ -114,6 +130,10 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 	flags.StringVar(&opts.certFile, "cert-file", "", "PEM client certificate for mutual TLS (with --key-file; implies --tls)")
 	flags.StringVar(&opts.keyFile, "key-file", "", "PEM private key of --cert-file")
 	flags.StringVar(&opts.serverName, "server-name", "", "name to verify the server certificate against, if not the host of --addr (implies --tls)")
+
+	// For measuring imports: where the client's CPU goes.
+	flags.StringVar(&opts.cpuProfile, "cpuprofile", "", "write a CPU profile of the command to this file")
+	_ = flags.MarkHidden("cpuprofile")
 
 	root.AddCommand(
 		newAgentsCommand(opts),

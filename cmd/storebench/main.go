@@ -43,7 +43,7 @@ func main() {
 	flag.IntVar(&c.pool, "pool", 10_000, "distinct prepared transcripts to cycle through")
 	flag.IntVar(&c.transferEvery, "transfer-every", 20, "every k-th transcript is a transfer with a second author (0: none)")
 	flag.BoolVar(&c.randomIDs, "random-ids", false, "random external ids instead of increasing ones")
-	flag.BoolVar(&c.dict, "dict", false, "compress bodies with a zstd dictionary trained on other synthetic transcripts\n(overstates the gain: synth's canned lines repeat more than real chats)")
+	flag.BoolVar(&c.dict, "dict", true, "compress bodies with a dictionary of other synthetic chats, as qad does once it has stored\n--dictionary-samples chats (synth's canned lines repeat more than real chats, so this flatters the size)")
 	flag.Uint64Var(&c.seed, "seed", 1, "random seed")
 	flag.Parse()
 
