@@ -256,10 +256,14 @@ func TestRequiredVersion(t *testing.T) {
 	}
 }
 
-func TestPgUpsertSQL(t *testing.T) {
-	q := pgUpsertSQL(2)
+func TestUpsertSQL(t *testing.T) {
+	q := upsertSQL(dialectPostgres, 2)
 	if !strings.Contains(q, "($2, ") || !strings.Contains(q, "$43, 1, FALSE, $1, $1)") || strings.Contains(q, "$44") {
-		t.Errorf("unexpected placeholders in %s", q)
+		t.Errorf("unexpected PostgreSQL placeholders in %s", q)
+	}
+	q = upsertSQL(dialectSQLite, 2)
+	if n := strings.Count(q, "?"); n != 2*(insertColumnCount+2) || strings.Contains(q, "$") {
+		t.Errorf("SQLite upsert of 2 rows has %d ? placeholders, want %d: %s", n, 2*(insertColumnCount+2), q)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -55,11 +54,6 @@ const upsertTail = ` ON CONFLICT (external_id) DO UPDATE SET
 	updated_at = excluded.updated_at
 WHERE transcripts.content_hash <> excluded.content_hash AND NOT transcripts.sampled
 RETURNING `
-
-// sqliteUpsert is prepared once per transaction and run once per row:
-// SQLite is in-process, so a row costs no round trip.
-var sqliteUpsert = `INSERT INTO transcripts (` + insertColumns + `, revision, sampled, ingested_at, updated_at)
-	VALUES (` + strings.Repeat("?, ", insertColumnCount) + `1, FALSE, ?, ?)` + upsertTail + `id, revision`
 
 // appendRowArgs appends the insertColumns values of p.
 func appendRowArgs(args []any, p *transcript.Prepared) ([]any, error) {
@@ -121,11 +115,7 @@ func (s *Store) UpsertTranscripts(ctx context.Context, items []*transcript.Prepa
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
 		now := s.now().UnixMilli()
-		if s.dialect == dialectPostgres {
-			out, err = upsertPostgres(ctx, tx, items, index, now)
-		} else {
-			out, err = upsertSQLite(ctx, tx, items, now)
-		}
+		out, err = upsertRows(ctx, tx, s.dialect, items, index, now)
 		return err
 	})
 	if err != nil {
@@ -143,71 +133,11 @@ func resolveUnwritten(storedHash, hash []byte) store.Outcome {
 	return store.KeptSampled
 }
 
-func upsertSQLite(ctx context.Context, tx *sqlx.Tx, items []*transcript.Prepared, now int64) ([]store.Outcome, error) {
-	out := make([]store.Outcome, len(items))
-	// One statement runs per row. Those for the uncommon cases are
-	// prepared up front as well: tens of microseconds against milliseconds
-	// for the batch.
-	upsert, err := tx.PrepareContext(ctx, sqliteUpsert)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = upsert.Close() }()
-	lookup, err := tx.PrepareContext(ctx, "SELECT content_hash FROM transcripts WHERE external_id = ?")
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = lookup.Close() }()
-	delAgents, err := tx.PrepareContext(ctx, "DELETE FROM transcript_agents WHERE transcript_id = ?")
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = delAgents.Close() }()
-	insAgent, err := tx.PrepareContext(ctx, "INSERT INTO transcript_agents (transcript_id, agent_id) VALUES (?, ?)")
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = insAgent.Close() }()
-
-	args := make([]any, 0, insertColumnCount+2)
-	for i, p := range items {
-		args, err = appendRowArgs(args[:0], p)
-		if err != nil {
-			return nil, err
-		}
-		args = append(args, now, now)
-		var id, revision int64
-		err := upsert.QueryRowContext(ctx, args...).Scan(&id, &revision)
-		if errors.Is(err, sql.ErrNoRows) {
-			var hash []byte
-			if err := lookup.QueryRowContext(ctx, p.ExternalID).Scan(&hash); err != nil {
-				return nil, fmt.Errorf("transcript %q: %w", p.ExternalID, err)
-			}
-			out[i] = resolveUnwritten(hash, p.ContentHash)
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("transcript %q: %w", p.ExternalID, err)
-		}
-		out[i] = store.Created
-		if revision > 1 {
-			out[i] = store.Updated
-			if _, err := delAgents.ExecContext(ctx, id); err != nil {
-				return nil, err
-			}
-		}
-		for _, a := range secondaryAgents(p) {
-			if _, err := insAgent.ExecContext(ctx, id, a); err != nil {
-				return nil, fmt.Errorf("transcript %q, agent %q: %w", p.ExternalID, a, err)
-			}
-		}
-	}
-	return out, nil
-}
-
-// pgUpsertSQL is the multi-row upsert of n rows. $1 is the time; each row
-// takes insertColumnCount parameters after it.
-func pgUpsertSQL(n int) string {
+// upsertSQL is the multi-row upsert of n rows. On PostgreSQL $1 is the
+// time and each row takes insertColumnCount parameters after it; SQLite
+// has no reusable positional parameters here, so each row takes its
+// columns and then the time twice, all as ?.
+func upsertSQL(d dialect, n int) string {
 	var b strings.Builder
 	b.Grow(n*(insertColumnCount*6+12) + 1024)
 	b.WriteString("INSERT INTO transcripts (" + insertColumns + ", revision, sampled, ingested_at, updated_at) VALUES ")
@@ -218,23 +148,33 @@ func pgUpsertSQL(n int) string {
 		}
 		b.WriteByte('(')
 		for range insertColumnCount {
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(p))
-			b.WriteString(", ")
-			p++
+			if d == dialectPostgres {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(p))
+				b.WriteString(", ")
+				p++
+			} else {
+				b.WriteString("?, ")
+			}
 		}
-		b.WriteString("1, FALSE, $1, $1)")
+		if d == dialectPostgres {
+			b.WriteString("1, FALSE, $1, $1)")
+		} else {
+			b.WriteString("1, FALSE, ?, ?)")
+		}
 	}
 	b.WriteString(upsertTail)
 	b.WriteString("external_id, id, revision")
 	return b.String()
 }
 
-// upsertPostgres writes the batch as multi-row statements: one round trip
-// per row would cap ingest at a few thousand rows a second. Rows go in
-// external_id order so that concurrent batches lock index entries in one
-// order and cannot deadlock.
-func upsertPostgres(ctx context.Context, tx *sqlx.Tx, items []*transcript.Prepared, index map[string]int, now int64) ([]store.Outcome, error) {
+// upsertRows writes the batch as multi-row statements. On PostgreSQL one
+// round trip per row would cap ingest at a few thousand rows a second; on
+// SQLite a statement per row spends more in database/sql and the VDBE
+// setup than in the insert itself. Rows go in external_id order so that
+// concurrent PostgreSQL batches lock index entries in one order and cannot
+// deadlock.
+func upsertRows(ctx context.Context, tx *sqlx.Tx, d dialect, items []*transcript.Prepared, index map[string]int, now int64) ([]store.Outcome, error) {
 	out := make([]store.Outcome, len(items))
 	order := make([]int, len(items))
 	for i := range order {
@@ -248,21 +188,25 @@ func upsertPostgres(ctx context.Context, tx *sqlx.Tx, items []*transcript.Prepar
 		agent string
 	}
 	var agentRows []agentRow
-	// pgRows keeps a statement of 500 rows at 10,501 parameters, well under
-	// the protocol's 65,535.
-	const pgRows = chunkRows
-	for _, c := range chunks(len(order), pgRows) {
+	// chunkRows keeps a statement of 500 rows at 11,500 parameters at most,
+	// under both PostgreSQL's 65,535 and SQLite's 32,766.
+	for _, c := range chunks(len(order), chunkRows) {
 		part := order[c[0]:c[1]]
-		args := make([]any, 1, 1+len(part)*insertColumnCount)
-		args[0] = now
+		args := make([]any, 0, 1+len(part)*(insertColumnCount+2))
+		if d == dialectPostgres {
+			args = append(args, now)
+		}
 		var err error
 		for _, i := range part {
 			if args, err = appendRowArgs(args, items[i]); err != nil {
 				return nil, err
 			}
+			if d == dialectSQLite {
+				args = append(args, now, now)
+			}
 		}
 		if err := func() error {
-			rows, err := tx.QueryContext(ctx, pgUpsertSQL(len(part)), args...)
+			rows, err := tx.QueryContext(ctx, upsertSQL(d, len(part)), args...)
 			if err != nil {
 				return err
 			}
@@ -303,7 +247,11 @@ func upsertPostgres(ctx context.Context, tx *sqlx.Tx, items []*transcript.Prepar
 			ExternalID  string `db:"external_id"`
 			ContentHash []byte `db:"content_hash"`
 		}
-		if err := tx.SelectContext(ctx, &stored, "SELECT external_id, content_hash FROM transcripts WHERE external_id = ANY($1)", unwritten); err != nil {
+		q, args, err := sqlx.In("SELECT external_id, content_hash FROM transcripts WHERE external_id IN (?)", unwritten)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.SelectContext(ctx, &stored, tx.Rebind(q), args...); err != nil {
 			return nil, err
 		}
 		for _, r := range stored {
@@ -318,7 +266,11 @@ func upsertPostgres(ctx context.Context, tx *sqlx.Tx, items []*transcript.Prepar
 	}
 
 	if len(rewritten) > 0 {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM transcript_agents WHERE transcript_id = ANY($1)", rewritten); err != nil {
+		q, args, err := sqlx.In("DELETE FROM transcript_agents WHERE transcript_id IN (?)", rewritten)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 			return nil, err
 		}
 	}
