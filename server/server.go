@@ -116,8 +116,8 @@ func New(st store.Store, cfg Config, log *slog.Logger) *Server {
 		// A transcript stream is bulk transfer: with the default 64 KiB
 		// window (about 15 chats) the client stalls on flow control
 		// whenever a commit makes the server pause reading.
-		grpc.InitialWindowSize(4<<20),
-		grpc.InitialConnWindowSize(8<<20),
+		grpc.InitialWindowSize(4 << 20),
+		grpc.InitialConnWindowSize(8 << 20),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoveryOpt),
 			requestIDUnary,
