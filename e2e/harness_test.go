@@ -7,12 +7,14 @@ import (
 	"crypto/tls"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -114,7 +116,26 @@ type server struct {
 	addr string
 	args []string
 	cmd  *exec.Cmd
-	log  *bytes.Buffer
+	log  *syncBuffer
+}
+
+// syncBuffer collects the server's output; tests read it while the process
+// still writes, so access is locked.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // startServer runs `qad serve` on dsn and waits until health says SERVING.
@@ -133,7 +154,7 @@ func (s *server) startWith(clientTLS *tls.Config) {
 	s.t.Helper()
 	args := append([]string{"serve", "--db", s.dsn, "--listen", s.addr, "--metrics-listen", "", "--migrate", "--log-format", "text"}, s.args...)
 	s.cmd = exec.Command(bin("qad"), args...)
-	s.log = &bytes.Buffer{}
+	s.log = &syncBuffer{}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -236,8 +257,8 @@ func (s *server) qactl(token string, args ...string) (string, string, int) {
 	err := cmd.Run()
 	code := 0
 	if err != nil {
-		exitErr, ok := err.(*exec.ExitError)
-		if !ok {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
 			s.t.Fatalf("qactl %v: %v", args, err)
 		}
 		code = exitErr.ExitCode()

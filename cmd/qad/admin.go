@@ -38,7 +38,7 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer func() { _ = st.Close() }()
 			if err := st.Ready(cmd.Context()); err != nil {
 				return err
 			}
@@ -68,7 +68,7 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer func() { _ = st.Close() }()
 			toks, err := st.ListTokens(cmd.Context())
 			if err != nil {
 				return err
@@ -89,7 +89,7 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer func() { _ = st.Close() }()
 			if err := st.RevokeToken(cmd.Context(), args[0], time.Now().UTC()); err != nil {
 				return fmt.Errorf("revoke %s: %w", args[0], err)
 			}
@@ -117,13 +117,14 @@ func printTokens(w io.Writer, toks []store.Token, asJSON bool) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tROLE\tSUBJECT\tCREATED\tREVOKED")
+	// tabwriter buffers; a write error surfaces from Flush.
+	_, _ = fmt.Fprintln(tw, "ID\tROLE\tSUBJECT\tCREATED\tREVOKED")
 	for _, t := range toks {
 		revoked := "-"
 		if !t.RevokedAt.IsZero() {
 			revoked = t.RevokedAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Subject, t.CreatedAt.UTC().Format(time.RFC3339), revoked)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Role, t.Subject, t.CreatedAt.UTC().Format(time.RFC3339), revoked)
 	}
 	return tw.Flush()
 }
@@ -140,7 +141,7 @@ func newMigrateCommand(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer func() { _ = st.Close() }()
 			current, required, err := st.SchemaVersion(cmd.Context())
 			if err != nil {
 				return err

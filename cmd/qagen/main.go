@@ -39,6 +39,9 @@ func generate(n, agents int, dir, weekStart string, transfers float64, seed uint
 	if agents < 2 || n < 1 {
 		return fmt.Errorf("need at least 2 agents and 1 transcript")
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
 	directory := make([]importfile.Agent, agents)
 	for i := range directory {
 		directory[i] = importfile.Agent{
