@@ -9,7 +9,11 @@
 #   scripts/bench-ingest.sh 1000000
 #
 # Data and databases go to $BENCH_DIR (default /tmp/qa-bench; 1M
-# transcripts take ~1.4 GB of JSONL and ~0.8 GB of database).
+# transcripts take ~4.4 GB of JSONL and ~0.8 GB of database).
+#
+# With QA_BENCH_POSTGRES_DSN set (a database where schemas may be created
+# and dropped, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)
+# both runs use PostgreSQL instead, each in a fresh schema.
 set -euo pipefail
 N=${1:-200000}
 DIR=${BENCH_DIR:-/tmp/qa-bench}
@@ -26,18 +30,38 @@ if [ ! -s "$data/transcripts.jsonl" ]; then
   qagen --transcripts "$N" --out "$data"
 fi
 
-echo "== (a) store: batched insert, storebench --n $N"
-rm -f "$DIR"/a.db*
-storebench --db "$DIR/a.db" --n "$N" | tee "$DIR/a.txt"
+PG=${QA_BENCH_POSTGRES_DSN:-}
+# fresh_db NAME prints a DSN for a fresh database: a SQLite file, or a new
+# PostgreSQL schema reached through search_path.
+fresh_db() {
+  if [ -z "$PG" ]; then
+    rm -f "$DIR/$1.db" "$DIR/$1.db-wal" "$DIR/$1.db-shm"
+    echo "$DIR/$1.db"
+  else
+    psql -q "$PG" -c "DROP SCHEMA IF EXISTS bench_$1 CASCADE" -c "CREATE SCHEMA bench_$1" >/dev/null
+    case "$PG" in *\?*) echo "$PG&search_path=bench_$1" ;; *) echo "$PG?search_path=bench_$1" ;; esac
+  fi
+}
+db_bytes() {
+  if [ -z "$PG" ]; then
+    echo $(( $(stat -c %s "$DIR/$1.db") + $(stat -c %s "$DIR/$1.db-wal" 2>/dev/null || echo 0) ))
+  else
+    psql -qtA "$PG" -c "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'bench_$1' AND c.relkind = 'r'"
+  fi
+}
+backend=SQLite; [ -n "$PG" ] && backend=PostgreSQL
+
+echo "== (a) store: batched insert, storebench --n $N ($backend)"
+storebench --db "$(fresh_db a)" --n "$N" | tee "$DIR/a.txt"
 a_rate=$(sed -n 's/^total [0-9]* rows: \([0-9]*\) rows\/s in UpsertTranscripts.*/\1/p' "$DIR/a.txt")
 
-echo "== (b) end to end: qactl ingest into qad serve"
-rm -f "$DIR"/b.db*
-qad serve --db "$DIR/b.db" --listen "$ADDR" --metrics-listen "" --log-level warn 2>"$DIR/qad.log" &
+echo "== (b) end to end: qactl ingest into qad serve ($backend)"
+dsn_b=$(fresh_db b)
+qad serve --db "$dsn_b" --migrate --listen "$ADDR" --metrics-listen "" --log-level warn 2>"$DIR/qad.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/${ADDR%:*}/${ADDR#*:}") 2>/dev/null && break; sleep 0.1; done
-token=$(qad token create --db "$DIR/b.db" --role ingest --subject bench)
+token=$(qad token create --db "$dsn_b" --role ingest --subject bench)
 qactl --addr "$ADDR" --token "$token" agents import --file "$data/agents.jsonl"
 : >"$DIR/rss.txt"
 ( while kill -0 "$pid" 2>/dev/null; do
@@ -51,15 +75,15 @@ server_cpu=$(awk '{print ($14+$15)/100}' "/proc/$pid/stat")
 kill -TERM "$pid"; wait "$pid" || true
 kill "$sampler" 2>/dev/null || true
 b_rate=$(sed -n 's/.*"transcripts_per_second":\([0-9.]*\).*/\1/p' "$DIR/b.json")
-bytes=$(( $(stat -c %s "$DIR/b.db") + $(stat -c %s "$DIR/b.db-wal" 2>/dev/null || echo 0) ))
+bytes=$(db_bytes b)
 
 # RSS at each tenth of the run shows whether memory stays flat as the stream grows.
 rss_profile=$(awk '{v[NR]=$1} END {for (i=1;i<=10;i++) {k=int(NR*i/10); if (k<1) k=1; printf "%d ", v[k]/1024}}' "$DIR/rss.txt")
 echo
-echo "== summary, N=$N on $(nproc) cores"
+echo "== summary, N=$N on $(nproc) cores, $backend"
 printf '(a) store batched insert      %8.0f transcripts/s\n' "$a_rate"
 printf '(b) qactl ingest end to end   %8.0f transcripts/s\n' "$b_rate"
 printf 'b/a                           %8.2f\n' "$(echo "$b_rate / $a_rate" | bc -l)"
-printf 'bytes on disk per transcript  %8.0f  (database + WAL after the run)\n' "$(echo "$bytes / $N" | bc -l)"
+printf 'bytes on disk per transcript  %8.0f  (SQLite: database + WAL; PostgreSQL: tables, indexes, TOAST)\n' "$(echo "$bytes / $N" | bc -l)"
 printf 'qad peak RSS                  %8d MiB; RSS at each tenth of the run (MiB): %s\n' "$((peak_kb / 1024))" "$rss_profile"
 printf 'qad CPU                       %8.1f s  (%.0f us per transcript)\n' "$server_cpu" "$(echo "$server_cpu * 1000000 / $N" | bc -l)"
