@@ -8,13 +8,16 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	qav1 "qa-sampling/proto/qa/v1"
@@ -158,5 +161,79 @@ func TestConcurrentStreamsAnswerEveryItemInOrder(t *testing.T) {
 	}
 	if want := start.Add(260 * time.Minute); !got.StartedAt.Equal(want) || got.Revision != 2 {
 		t.Fatalf("s0-10: started %v revision %d, want the second push (%v, revision 2)", got.StartedAt, got.Revision, want)
+	}
+}
+
+// TestSampledTranscriptIsKept: once sampling froze a transcript, a changed
+// push answers KEPT_SAMPLED and the picked version stays.
+func TestSampledTranscriptIsKept(t *testing.T) {
+	client, ctx, st := startInProcess(t, DefaultConfig())
+	if _, err := client.UpsertAgents(ctx, &qav1.UpsertAgentsRequest{Agents: []*qav1.Agent{{AgentId: "a1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 17, 8, 0, 0, 0, time.UTC)
+	original := testChat("picked-1", "a1", start)
+	if _, err := client.PushTranscript(ctx, &qav1.PushTranscriptRequest{Transcript: original}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkSampled(ctx, []string{"picked-1"}); err != nil {
+		t.Fatal(err)
+	}
+	changed := testChat("picked-1", "a1", start)
+	changed.Messages[1].Text = "edited after sampling"
+	resp, err := client.PushTranscript(ctx, &qav1.PushTranscriptRequest{Transcript: changed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetStatus() != qav1.ItemStatus_ITEM_STATUS_KEPT_SAMPLED {
+		t.Fatalf("changed push of a sampled transcript: %v, want KEPT_SAMPLED", resp.GetStatus())
+	}
+	got := resp.GetTranscript()
+	if !got.GetSampled() || got.GetRevision() != 1 || got.GetMessages()[1].GetText() != original.GetMessages()[1].GetText() {
+		t.Fatalf("stored after the push: sampled %v revision %d text %q; want the picked version",
+			got.GetSampled(), got.GetRevision(), got.GetMessages()[1].GetText())
+	}
+}
+
+// TestUnknownAgents: rejected by default, naming the field that refers to
+// the unknown agent; created with AutoCreateAgents.
+func TestUnknownAgents(t *testing.T) {
+	start := time.Date(2026, 11, 17, 8, 0, 0, 0, time.UTC)
+	transfer := func(id string) *qav1.Transcript {
+		tr := testChat(id, "a1", start)
+		tr.Messages[1].AgentId = "helper-9" // an author missing from the directory
+		return tr
+	}
+
+	client, ctx, _ := startInProcess(t, DefaultConfig())
+	if _, err := client.UpsertAgents(ctx, &qav1.UpsertAgentsRequest{Agents: []*qav1.Agent{{AgentId: "a1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tr    *qav1.Transcript
+		field string
+	}{
+		{testChat("u-1", "stranger", start), "transcript.agent_id"},
+		{transfer("u-2"), "transcript.messages[1].agent_id"},
+	} {
+		_, err := client.PushTranscript(ctx, &qav1.PushTranscriptRequest{Transcript: tc.tr})
+		st, _ := status.FromError(err)
+		if st.Code() != codes.InvalidArgument || !strings.HasPrefix(st.Message(), tc.field+": unknown agent") {
+			t.Errorf("%s: got %v, want INVALID_ARGUMENT on %s", tc.tr.GetExternalId(), err, tc.field)
+		}
+	}
+
+	cfg := DefaultConfig()
+	cfg.Ingest.AutoCreateAgents = true
+	client, ctx, autoStore := startInProcess(t, cfg)
+	resp, err := client.PushTranscript(ctx, &qav1.PushTranscriptRequest{Transcript: transfer("u-3")})
+	if err != nil || resp.GetStatus() != qav1.ItemStatus_ITEM_STATUS_ACCEPTED {
+		t.Fatalf("with auto-create: %v %v, want ACCEPTED", resp.GetStatus(), err)
+	}
+	for _, id := range []string{"a1", "helper-9"} {
+		a, err := autoStore.GetAgent(ctx, id)
+		if err != nil || !a.Active {
+			t.Errorf("agent %s after auto-create: %+v, %v", id, a, err)
+		}
 	}
 }
