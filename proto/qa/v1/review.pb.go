@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -20,20 +21,341 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ListQueueRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQueueRequest) Reset() {
+	*x = ListQueueRequest{}
+	mi := &file_qa_v1_review_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQueueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQueueRequest) ProtoMessage() {}
+
+func (x *ListQueueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQueueRequest.ProtoReflect.Descriptor instead.
+func (*ListQueueRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{0}
+}
+
+type ListQueueResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*Pick                `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListQueueResponse) Reset() {
+	*x = ListQueueResponse{}
+	mi := &file_qa_v1_review_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListQueueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListQueueResponse) ProtoMessage() {}
+
+func (x *ListQueueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListQueueResponse.ProtoReflect.Descriptor instead.
+func (*ListQueueResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListQueueResponse) GetItems() []*Pick {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type ReleaseItemRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseItemRequest) Reset() {
+	*x = ReleaseItemRequest{}
+	mi := &file_qa_v1_review_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseItemRequest) ProtoMessage() {}
+
+func (x *ReleaseItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseItemRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseItemRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ReleaseItemRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+type ReleaseItemResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Item          *Pick                  `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseItemResponse) Reset() {
+	*x = ReleaseItemResponse{}
+	mi := &file_qa_v1_review_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseItemResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseItemResponse) ProtoMessage() {}
+
+func (x *ReleaseItemResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseItemResponse.ProtoReflect.Descriptor instead.
+func (*ReleaseItemResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReleaseItemResponse) GetItem() *Pick {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+type SkipItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// spam, wrong_agent, not_reviewable, or free text.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkipItemRequest) Reset() {
+	*x = SkipItemRequest{}
+	mi := &file_qa_v1_review_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkipItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkipItemRequest) ProtoMessage() {}
+
+func (x *SkipItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkipItemRequest.ProtoReflect.Descriptor instead.
+func (*SkipItemRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SkipItemRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *SkipItemRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type SkipItemResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Skipped *Pick                  `protobuf:"bytes,1,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	// The replacement, assigned like any pick; absent when none was left.
+	Replacement   *Pick `protobuf:"bytes,2,opt,name=replacement,proto3" json:"replacement,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkipItemResponse) Reset() {
+	*x = SkipItemResponse{}
+	mi := &file_qa_v1_review_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkipItemResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkipItemResponse) ProtoMessage() {}
+
+func (x *SkipItemResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkipItemResponse.ProtoReflect.Descriptor instead.
+func (*SkipItemResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SkipItemResponse) GetSkipped() *Pick {
+	if x != nil {
+		return x.Skipped
+	}
+	return nil
+}
+
+func (x *SkipItemResponse) GetReplacement() *Pick {
+	if x != nil {
+		return x.Replacement
+	}
+	return nil
+}
+
 var File_qa_v1_review_proto protoreflect.FileDescriptor
 
 const file_qa_v1_review_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/review.proto\x12\x05qa.v12\x0f\n" +
-	"\rReviewServiceB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
+	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x14qa/v1/sampling.proto\"\x12\n" +
+	"\x10ListQueueRequest\"6\n" +
+	"\x11ListQueueResponse\x12!\n" +
+	"\x05items\x18\x01 \x03(\v2\v.qa.v1.PickR\x05items\"$\n" +
+	"\x12ReleaseItemRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"6\n" +
+	"\x13ReleaseItemResponse\x12\x1f\n" +
+	"\x04item\x18\x01 \x01(\v2\v.qa.v1.PickR\x04item\"9\n" +
+	"\x0fSkipItemRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"h\n" +
+	"\x10SkipItemResponse\x12%\n" +
+	"\askipped\x18\x01 \x01(\v2\v.qa.v1.PickR\askipped\x12-\n" +
+	"\vreplacement\x18\x02 \x01(\v2\v.qa.v1.PickR\vreplacement2\xd2\x01\n" +
+	"\rReviewService\x12>\n" +
+	"\tListQueue\x12\x17.qa.v1.ListQueueRequest\x1a\x18.qa.v1.ListQueueResponse\x12D\n" +
+	"\vReleaseItem\x12\x19.qa.v1.ReleaseItemRequest\x1a\x1a.qa.v1.ReleaseItemResponse\x12;\n" +
+	"\bSkipItem\x12\x16.qa.v1.SkipItemRequest\x1a\x17.qa.v1.SkipItemResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 
-var file_qa_v1_review_proto_goTypes = []any{}
+var (
+	file_qa_v1_review_proto_rawDescOnce sync.Once
+	file_qa_v1_review_proto_rawDescData []byte
+)
+
+func file_qa_v1_review_proto_rawDescGZIP() []byte {
+	file_qa_v1_review_proto_rawDescOnce.Do(func() {
+		file_qa_v1_review_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_qa_v1_review_proto_rawDesc), len(file_qa_v1_review_proto_rawDesc)))
+	})
+	return file_qa_v1_review_proto_rawDescData
+}
+
+var file_qa_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_qa_v1_review_proto_goTypes = []any{
+	(*ListQueueRequest)(nil),    // 0: qa.v1.ListQueueRequest
+	(*ListQueueResponse)(nil),   // 1: qa.v1.ListQueueResponse
+	(*ReleaseItemRequest)(nil),  // 2: qa.v1.ReleaseItemRequest
+	(*ReleaseItemResponse)(nil), // 3: qa.v1.ReleaseItemResponse
+	(*SkipItemRequest)(nil),     // 4: qa.v1.SkipItemRequest
+	(*SkipItemResponse)(nil),    // 5: qa.v1.SkipItemResponse
+	(*Pick)(nil),                // 6: qa.v1.Pick
+}
 var file_qa_v1_review_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	6, // 0: qa.v1.ListQueueResponse.items:type_name -> qa.v1.Pick
+	6, // 1: qa.v1.ReleaseItemResponse.item:type_name -> qa.v1.Pick
+	6, // 2: qa.v1.SkipItemResponse.skipped:type_name -> qa.v1.Pick
+	6, // 3: qa.v1.SkipItemResponse.replacement:type_name -> qa.v1.Pick
+	0, // 4: qa.v1.ReviewService.ListQueue:input_type -> qa.v1.ListQueueRequest
+	2, // 5: qa.v1.ReviewService.ReleaseItem:input_type -> qa.v1.ReleaseItemRequest
+	4, // 6: qa.v1.ReviewService.SkipItem:input_type -> qa.v1.SkipItemRequest
+	1, // 7: qa.v1.ReviewService.ListQueue:output_type -> qa.v1.ListQueueResponse
+	3, // 8: qa.v1.ReviewService.ReleaseItem:output_type -> qa.v1.ReleaseItemResponse
+	5, // 9: qa.v1.ReviewService.SkipItem:output_type -> qa.v1.SkipItemResponse
+	7, // [7:10] is the sub-list for method output_type
+	4, // [4:7] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_review_proto_init() }
@@ -41,18 +363,20 @@ func file_qa_v1_review_proto_init() {
 	if File_qa_v1_review_proto != nil {
 		return
 	}
+	file_qa_v1_sampling_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_review_proto_rawDesc), len(file_qa_v1_review_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   0,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_qa_v1_review_proto_goTypes,
 		DependencyIndexes: file_qa_v1_review_proto_depIdxs,
+		MessageInfos:      file_qa_v1_review_proto_msgTypes,
 	}.Build()
 	File_qa_v1_review_proto = out.File
 	file_qa_v1_review_proto_goTypes = nil

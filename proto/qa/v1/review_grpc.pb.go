@@ -7,7 +7,10 @@
 package qav1
 
 import (
+	context "context"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -15,12 +18,26 @@ import (
 // Requires gRPC-Go v1.64.0 or later.
 const _ = grpc.SupportPackageIsVersion9
 
+const (
+	ReviewService_ListQueue_FullMethodName   = "/qa.v1.ReviewService/ListQueue"
+	ReviewService_ReleaseItem_FullMethodName = "/qa.v1.ReviewService/ReleaseItem"
+	ReviewService_SkipItem_FullMethodName    = "/qa.v1.ReviewService/SkipItem"
+)
+
 // ReviewServiceClient is the client API for ReviewService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// ReviewService is reserved for its own issue; it has no methods yet.
+// ReviewService is the inspector's side: their queue of picked
+// conversations. Inspectors act only on items assigned to them.
 type ReviewServiceClient interface {
+	// ListQueue returns the caller's assigned items.
+	ListQueue(ctx context.Context, in *ListQueueRequest, opts ...grpc.CallOption) (*ListQueueResponse, error)
+	// ReleaseItem puts one of the caller's items back into the pool.
+	ReleaseItem(ctx context.Context, in *ReleaseItemRequest, opts ...grpc.CallOption) (*ReleaseItemResponse, error)
+	// SkipItem skips one of the caller's items with a reason and brings in
+	// the next pick for the same agent, week and reason, if there is one.
+	SkipItem(ctx context.Context, in *SkipItemRequest, opts ...grpc.CallOption) (*SkipItemResponse, error)
 }
 
 type reviewServiceClient struct {
@@ -31,12 +48,50 @@ func NewReviewServiceClient(cc grpc.ClientConnInterface) ReviewServiceClient {
 	return &reviewServiceClient{cc}
 }
 
+func (c *reviewServiceClient) ListQueue(ctx context.Context, in *ListQueueRequest, opts ...grpc.CallOption) (*ListQueueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListQueueResponse)
+	err := c.cc.Invoke(ctx, ReviewService_ListQueue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reviewServiceClient) ReleaseItem(ctx context.Context, in *ReleaseItemRequest, opts ...grpc.CallOption) (*ReleaseItemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReleaseItemResponse)
+	err := c.cc.Invoke(ctx, ReviewService_ReleaseItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reviewServiceClient) SkipItem(ctx context.Context, in *SkipItemRequest, opts ...grpc.CallOption) (*SkipItemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SkipItemResponse)
+	err := c.cc.Invoke(ctx, ReviewService_SkipItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReviewServiceServer is the server API for ReviewService service.
 // All implementations must embed UnimplementedReviewServiceServer
 // for forward compatibility.
 //
-// ReviewService is reserved for its own issue; it has no methods yet.
+// ReviewService is the inspector's side: their queue of picked
+// conversations. Inspectors act only on items assigned to them.
 type ReviewServiceServer interface {
+	// ListQueue returns the caller's assigned items.
+	ListQueue(context.Context, *ListQueueRequest) (*ListQueueResponse, error)
+	// ReleaseItem puts one of the caller's items back into the pool.
+	ReleaseItem(context.Context, *ReleaseItemRequest) (*ReleaseItemResponse, error)
+	// SkipItem skips one of the caller's items with a reason and brings in
+	// the next pick for the same agent, week and reason, if there is one.
+	SkipItem(context.Context, *SkipItemRequest) (*SkipItemResponse, error)
 	mustEmbedUnimplementedReviewServiceServer()
 }
 
@@ -47,6 +102,15 @@ type ReviewServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedReviewServiceServer struct{}
 
+func (UnimplementedReviewServiceServer) ListQueue(context.Context, *ListQueueRequest) (*ListQueueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListQueue not implemented")
+}
+func (UnimplementedReviewServiceServer) ReleaseItem(context.Context, *ReleaseItemRequest) (*ReleaseItemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReleaseItem not implemented")
+}
+func (UnimplementedReviewServiceServer) SkipItem(context.Context, *SkipItemRequest) (*SkipItemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SkipItem not implemented")
+}
 func (UnimplementedReviewServiceServer) mustEmbedUnimplementedReviewServiceServer() {}
 func (UnimplementedReviewServiceServer) testEmbeddedByValue()                       {}
 
@@ -68,13 +132,80 @@ func RegisterReviewServiceServer(s grpc.ServiceRegistrar, srv ReviewServiceServe
 	s.RegisterService(&ReviewService_ServiceDesc, srv)
 }
 
+func _ReviewService_ListQueue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListQueueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReviewServiceServer).ListQueue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReviewService_ListQueue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReviewServiceServer).ListQueue(ctx, req.(*ListQueueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReviewService_ReleaseItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReleaseItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReviewServiceServer).ReleaseItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReviewService_ReleaseItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReviewServiceServer).ReleaseItem(ctx, req.(*ReleaseItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReviewService_SkipItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SkipItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReviewServiceServer).SkipItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReviewService_SkipItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReviewServiceServer).SkipItem(ctx, req.(*SkipItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReviewService_ServiceDesc is the grpc.ServiceDesc for ReviewService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var ReviewService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "qa.v1.ReviewService",
 	HandlerType: (*ReviewServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
-	Streams:     []grpc.StreamDesc{},
-	Metadata:    "qa/v1/review.proto",
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListQueue",
+			Handler:    _ReviewService_ListQueue_Handler,
+		},
+		{
+			MethodName: "ReleaseItem",
+			Handler:    _ReviewService_ReleaseItem_Handler,
+		},
+		{
+			MethodName: "SkipItem",
+			Handler:    _ReviewService_SkipItem_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "qa/v1/review.proto",
 }

@@ -9,7 +9,9 @@ package qav1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -20,20 +22,1689 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Policy is one version of the sampling rules.
+type Policy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only: the version number.
+	Version          int64 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	RandomPerAgent   int32 `protobuf:"varint,2,opt,name=random_per_agent,json=randomPerAgent,proto3" json:"random_per_agent,omitempty"`
+	TargetedPerAgent int32 `protobuf:"varint,3,opt,name=targeted_per_agent,json=targetedPerAgent,proto3" json:"targeted_per_agent,omitempty"`
+	NewHireDays      int32 `protobuf:"varint,4,opt,name=new_hire_days,json=newHireDays,proto3" json:"new_hire_days,omitempty"`
+	NewHireExtra     int32 `protobuf:"varint,5,opt,name=new_hire_extra,json=newHireExtra,proto3" json:"new_hire_extra,omitempty"`
+	// Targeted rules in priority order: complaint, low_csat, escalated, vip,
+	// long_handle_time, or check:<flag> for an automatic-check flag.
+	Rules []string `protobuf:"bytes,6,rep,name=rules,proto3" json:"rules,omitempty"`
+	// IANA time zone the weeks are cut in, e.g. Asia/Shanghai.
+	TimeZone string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
+	// Percentile of the team's handle times that long_handle_time exceeds.
+	HandleTimePercentile float64 `protobuf:"fixed64,8,opt,name=handle_time_percentile,json=handleTimePercentile,proto3" json:"handle_time_percentile,omitempty"`
+	// Output only.
+	CreatedBy string `protobuf:"bytes,9,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Output only.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Policy) Reset() {
+	*x = Policy{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Policy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Policy) ProtoMessage() {}
+
+func (x *Policy) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Policy.ProtoReflect.Descriptor instead.
+func (*Policy) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Policy) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Policy) GetRandomPerAgent() int32 {
+	if x != nil {
+		return x.RandomPerAgent
+	}
+	return 0
+}
+
+func (x *Policy) GetTargetedPerAgent() int32 {
+	if x != nil {
+		return x.TargetedPerAgent
+	}
+	return 0
+}
+
+func (x *Policy) GetNewHireDays() int32 {
+	if x != nil {
+		return x.NewHireDays
+	}
+	return 0
+}
+
+func (x *Policy) GetNewHireExtra() int32 {
+	if x != nil {
+		return x.NewHireExtra
+	}
+	return 0
+}
+
+func (x *Policy) GetRules() []string {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *Policy) GetTimeZone() string {
+	if x != nil {
+		return x.TimeZone
+	}
+	return ""
+}
+
+func (x *Policy) GetHandleTimePercentile() float64 {
+	if x != nil {
+		return x.HandleTimePercentile
+	}
+	return 0
+}
+
+func (x *Policy) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Policy) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type GetPolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPolicyRequest) Reset() {
+	*x = GetPolicyRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPolicyRequest) ProtoMessage() {}
+
+func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
+func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetPolicyRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type GetPolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *Policy                `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPolicyResponse) Reset() {
+	*x = GetPolicyResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPolicyResponse) ProtoMessage() {}
+
+func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPolicyResponse.ProtoReflect.Descriptor instead.
+func (*GetPolicyResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetPolicyResponse) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+type UpdatePolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *Policy                `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePolicyRequest) Reset() {
+	*x = UpdatePolicyRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePolicyRequest) ProtoMessage() {}
+
+func (x *UpdatePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePolicyRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *UpdatePolicyRequest) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+type UpdatePolicyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *Policy                `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePolicyResponse) Reset() {
+	*x = UpdatePolicyResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePolicyResponse) ProtoMessage() {}
+
+func (x *UpdatePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePolicyResponse.ProtoReflect.Descriptor instead.
+func (*UpdatePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *UpdatePolicyResponse) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+type ValidatePolicyRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Policy        *Policy                `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidatePolicyRequest) Reset() {
+	*x = ValidatePolicyRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidatePolicyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidatePolicyRequest) ProtoMessage() {}
+
+func (x *ValidatePolicyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidatePolicyRequest.ProtoReflect.Descriptor instead.
+func (*ValidatePolicyRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ValidatePolicyRequest) GetPolicy() *Policy {
+	if x != nil {
+		return x.Policy
+	}
+	return nil
+}
+
+type ValidatePolicyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty when valid; otherwise the first problem, naming the field.
+	Field         string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidatePolicyResponse) Reset() {
+	*x = ValidatePolicyResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidatePolicyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidatePolicyResponse) ProtoMessage() {}
+
+func (x *ValidatePolicyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidatePolicyResponse.ProtoReflect.Descriptor instead.
+func (*ValidatePolicyResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ValidatePolicyResponse) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *ValidatePolicyResponse) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Run is one sampling of one week under one policy version.
+type Run struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// ISO week, e.g. 2026-W47.
+	Week          string `protobuf:"bytes,2,opt,name=week,proto3" json:"week,omitempty"`
+	PolicyVersion int64  `protobuf:"varint,3,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	// The seed of the keyed hash, hex; with the policy and the data it
+	// reproduces every pick.
+	Seed string `protobuf:"bytes,4,opt,name=seed,proto3" json:"seed,omitempty"`
+	// schedule, or manual:<subject>.
+	Trigger     string                 `protobuf:"bytes,5,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	CreatedAt   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
+	Picks       int32                  `protobuf:"varint,8,opt,name=picks,proto3" json:"picks,omitempty"`
+	// Agents who had fewer eligible conversations than their quota.
+	Shortfalls    int32 `protobuf:"varint,9,opt,name=shortfalls,proto3" json:"shortfalls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Run) Reset() {
+	*x = Run{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Run) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Run) ProtoMessage() {}
+
+func (x *Run) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Run.ProtoReflect.Descriptor instead.
+func (*Run) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Run) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Run) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+func (x *Run) GetPolicyVersion() int64 {
+	if x != nil {
+		return x.PolicyVersion
+	}
+	return 0
+}
+
+func (x *Run) GetSeed() string {
+	if x != nil {
+		return x.Seed
+	}
+	return ""
+}
+
+func (x *Run) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *Run) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Run) GetCompletedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CompletedAt
+	}
+	return nil
+}
+
+func (x *Run) GetPicks() int32 {
+	if x != nil {
+		return x.Picks
+	}
+	return 0
+}
+
+func (x *Run) GetShortfalls() int32 {
+	if x != nil {
+		return x.Shortfalls
+	}
+	return 0
+}
+
+// Pick is one picked conversation for one agent.
+type Pick struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Id         int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	RunId      int64                  `protobuf:"varint,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	ExternalId string                 `protobuf:"bytes,3,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	AgentId    string                 `protobuf:"bytes,4,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// random, or the targeted rule that picked it.
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Rank   int32  `protobuf:"varint,6,opt,name=rank,proto3" json:"rank,omitempty"`
+	// The keyed hash the pick was ordered by, hex.
+	Key         string `protobuf:"bytes,7,opt,name=key,proto3" json:"key,omitempty"`
+	InspectorId string `protobuf:"bytes,8,opt,name=inspector_id,json=inspectorId,proto3" json:"inspector_id,omitempty"`
+	// assigned, pool or skipped.
+	Status        string `protobuf:"bytes,9,opt,name=status,proto3" json:"status,omitempty"`
+	SkipReason    string `protobuf:"bytes,10,opt,name=skip_reason,json=skipReason,proto3" json:"skip_reason,omitempty"`
+	ReplacesId    int64  `protobuf:"varint,11,opt,name=replaces_id,json=replacesId,proto3" json:"replaces_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Pick) Reset() {
+	*x = Pick{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Pick) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Pick) ProtoMessage() {}
+
+func (x *Pick) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Pick.ProtoReflect.Descriptor instead.
+func (*Pick) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Pick) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Pick) GetRunId() int64 {
+	if x != nil {
+		return x.RunId
+	}
+	return 0
+}
+
+func (x *Pick) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *Pick) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *Pick) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Pick) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *Pick) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Pick) GetInspectorId() string {
+	if x != nil {
+		return x.InspectorId
+	}
+	return ""
+}
+
+func (x *Pick) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Pick) GetSkipReason() string {
+	if x != nil {
+		return x.SkipReason
+	}
+	return ""
+}
+
+func (x *Pick) GetReplacesId() int64 {
+	if x != nil {
+		return x.ReplacesId
+	}
+	return 0
+}
+
+// Shortfall is an agent whose quota could not be filled.
+type Shortfall struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	Wanted        int32                  `protobuf:"varint,2,opt,name=wanted,proto3" json:"wanted,omitempty"`
+	Got           int32                  `protobuf:"varint,3,opt,name=got,proto3" json:"got,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Shortfall) Reset() {
+	*x = Shortfall{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Shortfall) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Shortfall) ProtoMessage() {}
+
+func (x *Shortfall) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Shortfall.ProtoReflect.Descriptor instead.
+func (*Shortfall) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Shortfall) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *Shortfall) GetWanted() int32 {
+	if x != nil {
+		return x.Wanted
+	}
+	return 0
+}
+
+func (x *Shortfall) GetGot() int32 {
+	if x != nil {
+		return x.Got
+	}
+	return 0
+}
+
+type RunWeekRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Week          string                 `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunWeekRequest) Reset() {
+	*x = RunWeekRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunWeekRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunWeekRequest) ProtoMessage() {}
+
+func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunWeekRequest.ProtoReflect.Descriptor instead.
+func (*RunWeekRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RunWeekRequest) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+type RunWeekResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Run   *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	// False when the run already existed and nothing was picked now.
+	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RunWeekResponse) Reset() {
+	*x = RunWeekResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RunWeekResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RunWeekResponse) ProtoMessage() {}
+
+func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RunWeekResponse.ProtoReflect.Descriptor instead.
+func (*RunWeekResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RunWeekResponse) GetRun() *Run {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *RunWeekResponse) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+type PreviewWeekRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Week          string                 `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewWeekRequest) Reset() {
+	*x = PreviewWeekRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewWeekRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewWeekRequest) ProtoMessage() {}
+
+func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewWeekRequest.ProtoReflect.Descriptor instead.
+func (*PreviewWeekRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PreviewWeekRequest) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+type PreviewWeekResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Week          string                 `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
+	PolicyVersion int64                  `protobuf:"varint,2,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
+	Picks         []*Pick                `protobuf:"bytes,3,rep,name=picks,proto3" json:"picks,omitempty"`
+	Shortfalls    []*Shortfall           `protobuf:"bytes,4,rep,name=shortfalls,proto3" json:"shortfalls,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PreviewWeekResponse) Reset() {
+	*x = PreviewWeekResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PreviewWeekResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PreviewWeekResponse) ProtoMessage() {}
+
+func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PreviewWeekResponse.ProtoReflect.Descriptor instead.
+func (*PreviewWeekResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *PreviewWeekResponse) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+func (x *PreviewWeekResponse) GetPolicyVersion() int64 {
+	if x != nil {
+		return x.PolicyVersion
+	}
+	return 0
+}
+
+func (x *PreviewWeekResponse) GetPicks() []*Pick {
+	if x != nil {
+		return x.Picks
+	}
+	return nil
+}
+
+func (x *PreviewWeekResponse) GetShortfalls() []*Shortfall {
+	if x != nil {
+		return x.Shortfalls
+	}
+	return nil
+}
+
+type GetRunRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRunRequest) Reset() {
+	*x = GetRunRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRunRequest) ProtoMessage() {}
+
+func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
+func (*GetRunRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetRunRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+type GetRunResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Run           *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRunResponse) Reset() {
+	*x = GetRunResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRunResponse) ProtoMessage() {}
+
+func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
+func (*GetRunResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *GetRunResponse) GetRun() *Run {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+type ListRunsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty for all weeks.
+	Week          string `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRunsRequest) Reset() {
+	*x = ListRunsRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRunsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRunsRequest) ProtoMessage() {}
+
+func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
+func (*ListRunsRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListRunsRequest) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+type ListRunsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Runs          []*Run                 `protobuf:"bytes,1,rep,name=runs,proto3" json:"runs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRunsResponse) Reset() {
+	*x = ListRunsResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRunsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRunsResponse) ProtoMessage() {}
+
+func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
+func (*ListRunsResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListRunsResponse) GetRuns() []*Run {
+	if x != nil {
+		return x.Runs
+	}
+	return nil
+}
+
+type ListPicksRequest struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Week        string                 `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
+	RunId       int64                  `protobuf:"varint,2,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	AgentId     string                 `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	Reason      string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	InspectorId string                 `protobuf:"bytes,5,opt,name=inspector_id,json=inspectorId,proto3" json:"inspector_id,omitempty"`
+	Status      string                 `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	// Page size, at most 1000 (default 100).
+	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// From the previous response's next_page_token.
+	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPicksRequest) Reset() {
+	*x = ListPicksRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPicksRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPicksRequest) ProtoMessage() {}
+
+func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPicksRequest.ProtoReflect.Descriptor instead.
+func (*ListPicksRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListPicksRequest) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+func (x *ListPicksRequest) GetRunId() int64 {
+	if x != nil {
+		return x.RunId
+	}
+	return 0
+}
+
+func (x *ListPicksRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ListPicksRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ListPicksRequest) GetInspectorId() string {
+	if x != nil {
+		return x.InspectorId
+	}
+	return ""
+}
+
+func (x *ListPicksRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ListPicksRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPicksRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListPicksResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Picks []*Pick                `protobuf:"bytes,1,rep,name=picks,proto3" json:"picks,omitempty"`
+	// Empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPicksResponse) Reset() {
+	*x = ListPicksResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPicksResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPicksResponse) ProtoMessage() {}
+
+func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPicksResponse.ProtoReflect.Descriptor instead.
+func (*ListPicksResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListPicksResponse) GetPicks() []*Pick {
+	if x != nil {
+		return x.Picks
+	}
+	return nil
+}
+
+func (x *ListPicksResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Inspector is a QA inspector; their token's subject is the id.
+type Inspector struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Absent means active.
+	Active        *bool `protobuf:"varint,3,opt,name=active,proto3,oneof" json:"active,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Inspector) Reset() {
+	*x = Inspector{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Inspector) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Inspector) ProtoMessage() {}
+
+func (x *Inspector) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Inspector.ProtoReflect.Descriptor instead.
+func (*Inspector) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *Inspector) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Inspector) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Inspector) GetActive() bool {
+	if x != nil && x.Active != nil {
+		return *x.Active
+	}
+	return false
+}
+
+type UpsertInspectorRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Inspector     *Inspector             `protobuf:"bytes,1,opt,name=inspector,proto3" json:"inspector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertInspectorRequest) Reset() {
+	*x = UpsertInspectorRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertInspectorRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertInspectorRequest) ProtoMessage() {}
+
+func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertInspectorRequest.ProtoReflect.Descriptor instead.
+func (*UpsertInspectorRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *UpsertInspectorRequest) GetInspector() *Inspector {
+	if x != nil {
+		return x.Inspector
+	}
+	return nil
+}
+
+type UpsertInspectorResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Inspector     *Inspector             `protobuf:"bytes,1,opt,name=inspector,proto3" json:"inspector,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpsertInspectorResponse) Reset() {
+	*x = UpsertInspectorResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpsertInspectorResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpsertInspectorResponse) ProtoMessage() {}
+
+func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpsertInspectorResponse.ProtoReflect.Descriptor instead.
+func (*UpsertInspectorResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UpsertInspectorResponse) GetInspector() *Inspector {
+	if x != nil {
+		return x.Inspector
+	}
+	return nil
+}
+
+type ListInspectorsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInspectorsRequest) Reset() {
+	*x = ListInspectorsRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInspectorsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInspectorsRequest) ProtoMessage() {}
+
+func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInspectorsRequest.ProtoReflect.Descriptor instead.
+func (*ListInspectorsRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
+}
+
+type ListInspectorsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Inspectors    []*Inspector           `protobuf:"bytes,1,rep,name=inspectors,proto3" json:"inspectors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInspectorsResponse) Reset() {
+	*x = ListInspectorsResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInspectorsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInspectorsResponse) ProtoMessage() {}
+
+func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInspectorsResponse.ProtoReflect.Descriptor instead.
+func (*ListInspectorsResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListInspectorsResponse) GetInspectors() []*Inspector {
+	if x != nil {
+		return x.Inspectors
+	}
+	return nil
+}
+
 var File_qa_v1_sampling_proto protoreflect.FileDescriptor
 
 const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\n" +
-	"\x14qa/v1/sampling.proto\x12\x05qa.v12\x11\n" +
-	"\x0fSamplingServiceB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
+	"\x14qa/v1/sampling.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x03\n" +
+	"\x06Policy\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x12(\n" +
+	"\x10random_per_agent\x18\x02 \x01(\x05R\x0erandomPerAgent\x12,\n" +
+	"\x12targeted_per_agent\x18\x03 \x01(\x05R\x10targetedPerAgent\x12\"\n" +
+	"\rnew_hire_days\x18\x04 \x01(\x05R\vnewHireDays\x12$\n" +
+	"\x0enew_hire_extra\x18\x05 \x01(\x05R\fnewHireExtra\x12\x14\n" +
+	"\x05rules\x18\x06 \x03(\tR\x05rules\x12\x1b\n" +
+	"\ttime_zone\x18\a \x01(\tR\btimeZone\x124\n" +
+	"\x16handle_time_percentile\x18\b \x01(\x01R\x14handleTimePercentile\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\t \x01(\tR\tcreatedBy\x129\n" +
+	"\n" +
+	"created_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\",\n" +
+	"\x10GetPolicyRequest\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\":\n" +
+	"\x11GetPolicyResponse\x12%\n" +
+	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\"<\n" +
+	"\x13UpdatePolicyRequest\x12%\n" +
+	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\"=\n" +
+	"\x14UpdatePolicyResponse\x12%\n" +
+	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\">\n" +
+	"\x15ValidatePolicyRequest\x12%\n" +
+	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\"F\n" +
+	"\x16ValidatePolicyResponse\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xae\x02\n" +
+	"\x03Run\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
+	"\x04week\x18\x02 \x01(\tR\x04week\x12%\n" +
+	"\x0epolicy_version\x18\x03 \x01(\x03R\rpolicyVersion\x12\x12\n" +
+	"\x04seed\x18\x04 \x01(\tR\x04seed\x12\x18\n" +
+	"\atrigger\x18\x05 \x01(\tR\atrigger\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12=\n" +
+	"\fcompleted_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vcompletedAt\x12\x14\n" +
+	"\x05picks\x18\b \x01(\x05R\x05picks\x12\x1e\n" +
+	"\n" +
+	"shortfalls\x18\t \x01(\x05R\n" +
+	"shortfalls\"\xa4\x02\n" +
+	"\x04Pick\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x15\n" +
+	"\x06run_id\x18\x02 \x01(\x03R\x05runId\x12\x1f\n" +
+	"\vexternal_id\x18\x03 \x01(\tR\n" +
+	"externalId\x12\x19\n" +
+	"\bagent_id\x18\x04 \x01(\tR\aagentId\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04rank\x18\x06 \x01(\x05R\x04rank\x12\x10\n" +
+	"\x03key\x18\a \x01(\tR\x03key\x12!\n" +
+	"\finspector_id\x18\b \x01(\tR\vinspectorId\x12\x16\n" +
+	"\x06status\x18\t \x01(\tR\x06status\x12\x1f\n" +
+	"\vskip_reason\x18\n" +
+	" \x01(\tR\n" +
+	"skipReason\x12\x1f\n" +
+	"\vreplaces_id\x18\v \x01(\x03R\n" +
+	"replacesId\"P\n" +
+	"\tShortfall\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x16\n" +
+	"\x06wanted\x18\x02 \x01(\x05R\x06wanted\x12\x10\n" +
+	"\x03got\x18\x03 \x01(\x05R\x03got\"$\n" +
+	"\x0eRunWeekRequest\x12\x12\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\"I\n" +
+	"\x0fRunWeekResponse\x12\x1c\n" +
+	"\x03run\x18\x01 \x01(\v2\n" +
+	".qa.v1.RunR\x03run\x12\x18\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"(\n" +
+	"\x12PreviewWeekRequest\x12\x12\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\"\xa5\x01\n" +
+	"\x13PreviewWeekResponse\x12\x12\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\x12%\n" +
+	"\x0epolicy_version\x18\x02 \x01(\x03R\rpolicyVersion\x12!\n" +
+	"\x05picks\x18\x03 \x03(\v2\v.qa.v1.PickR\x05picks\x120\n" +
+	"\n" +
+	"shortfalls\x18\x04 \x03(\v2\x10.qa.v1.ShortfallR\n" +
+	"shortfalls\"\x1f\n" +
+	"\rGetRunRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\".\n" +
+	"\x0eGetRunResponse\x12\x1c\n" +
+	"\x03run\x18\x01 \x01(\v2\n" +
+	".qa.v1.RunR\x03run\"%\n" +
+	"\x0fListRunsRequest\x12\x12\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\"2\n" +
+	"\x10ListRunsResponse\x12\x1e\n" +
+	"\x04runs\x18\x01 \x03(\v2\n" +
+	".qa.v1.RunR\x04runs\"\xe7\x01\n" +
+	"\x10ListPicksRequest\x12\x12\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\x12\x15\n" +
+	"\x06run_id\x18\x02 \x01(\x03R\x05runId\x12\x19\n" +
+	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x12!\n" +
+	"\finspector_id\x18\x05 \x01(\tR\vinspectorId\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x12\x1b\n" +
+	"\tpage_size\x18\a \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\"^\n" +
+	"\x11ListPicksResponse\x12!\n" +
+	"\x05picks\x18\x01 \x03(\v2\v.qa.v1.PickR\x05picks\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"W\n" +
+	"\tInspector\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
+	"\x06active\x18\x03 \x01(\bH\x00R\x06active\x88\x01\x01B\t\n" +
+	"\a_active\"H\n" +
+	"\x16UpsertInspectorRequest\x12.\n" +
+	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\"I\n" +
+	"\x17UpsertInspectorResponse\x12.\n" +
+	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\"\x17\n" +
+	"\x15ListInspectorsRequest\"J\n" +
+	"\x16ListInspectorsResponse\x120\n" +
+	"\n" +
+	"inspectors\x18\x01 \x03(\v2\x10.qa.v1.InspectorR\n" +
+	"inspectors2\xbe\x05\n" +
+	"\x0fSamplingService\x12>\n" +
+	"\tGetPolicy\x12\x17.qa.v1.GetPolicyRequest\x1a\x18.qa.v1.GetPolicyResponse\x12G\n" +
+	"\fUpdatePolicy\x12\x1a.qa.v1.UpdatePolicyRequest\x1a\x1b.qa.v1.UpdatePolicyResponse\x12M\n" +
+	"\x0eValidatePolicy\x12\x1c.qa.v1.ValidatePolicyRequest\x1a\x1d.qa.v1.ValidatePolicyResponse\x128\n" +
+	"\aRunWeek\x12\x15.qa.v1.RunWeekRequest\x1a\x16.qa.v1.RunWeekResponse\x12D\n" +
+	"\vPreviewWeek\x12\x19.qa.v1.PreviewWeekRequest\x1a\x1a.qa.v1.PreviewWeekResponse\x125\n" +
+	"\x06GetRun\x12\x14.qa.v1.GetRunRequest\x1a\x15.qa.v1.GetRunResponse\x12;\n" +
+	"\bListRuns\x12\x16.qa.v1.ListRunsRequest\x1a\x17.qa.v1.ListRunsResponse\x12>\n" +
+	"\tListPicks\x12\x17.qa.v1.ListPicksRequest\x1a\x18.qa.v1.ListPicksResponse\x12P\n" +
+	"\x0fUpsertInspector\x12\x1d.qa.v1.UpsertInspectorRequest\x1a\x1e.qa.v1.UpsertInspectorResponse\x12M\n" +
+	"\x0eListInspectors\x12\x1c.qa.v1.ListInspectorsRequest\x1a\x1d.qa.v1.ListInspectorsResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 
-var file_qa_v1_sampling_proto_goTypes = []any{}
+var (
+	file_qa_v1_sampling_proto_rawDescOnce sync.Once
+	file_qa_v1_sampling_proto_rawDescData []byte
+)
+
+func file_qa_v1_sampling_proto_rawDescGZIP() []byte {
+	file_qa_v1_sampling_proto_rawDescOnce.Do(func() {
+		file_qa_v1_sampling_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_qa_v1_sampling_proto_rawDesc), len(file_qa_v1_sampling_proto_rawDesc)))
+	})
+	return file_qa_v1_sampling_proto_rawDescData
+}
+
+var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_qa_v1_sampling_proto_goTypes = []any{
+	(*Policy)(nil),                  // 0: qa.v1.Policy
+	(*GetPolicyRequest)(nil),        // 1: qa.v1.GetPolicyRequest
+	(*GetPolicyResponse)(nil),       // 2: qa.v1.GetPolicyResponse
+	(*UpdatePolicyRequest)(nil),     // 3: qa.v1.UpdatePolicyRequest
+	(*UpdatePolicyResponse)(nil),    // 4: qa.v1.UpdatePolicyResponse
+	(*ValidatePolicyRequest)(nil),   // 5: qa.v1.ValidatePolicyRequest
+	(*ValidatePolicyResponse)(nil),  // 6: qa.v1.ValidatePolicyResponse
+	(*Run)(nil),                     // 7: qa.v1.Run
+	(*Pick)(nil),                    // 8: qa.v1.Pick
+	(*Shortfall)(nil),               // 9: qa.v1.Shortfall
+	(*RunWeekRequest)(nil),          // 10: qa.v1.RunWeekRequest
+	(*RunWeekResponse)(nil),         // 11: qa.v1.RunWeekResponse
+	(*PreviewWeekRequest)(nil),      // 12: qa.v1.PreviewWeekRequest
+	(*PreviewWeekResponse)(nil),     // 13: qa.v1.PreviewWeekResponse
+	(*GetRunRequest)(nil),           // 14: qa.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 15: qa.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 16: qa.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 17: qa.v1.ListRunsResponse
+	(*ListPicksRequest)(nil),        // 18: qa.v1.ListPicksRequest
+	(*ListPicksResponse)(nil),       // 19: qa.v1.ListPicksResponse
+	(*Inspector)(nil),               // 20: qa.v1.Inspector
+	(*UpsertInspectorRequest)(nil),  // 21: qa.v1.UpsertInspectorRequest
+	(*UpsertInspectorResponse)(nil), // 22: qa.v1.UpsertInspectorResponse
+	(*ListInspectorsRequest)(nil),   // 23: qa.v1.ListInspectorsRequest
+	(*ListInspectorsResponse)(nil),  // 24: qa.v1.ListInspectorsResponse
+	(*timestamppb.Timestamp)(nil),   // 25: google.protobuf.Timestamp
+}
 var file_qa_v1_sampling_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	25, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 1: qa.v1.GetPolicyResponse.policy:type_name -> qa.v1.Policy
+	0,  // 2: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
+	0,  // 3: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
+	0,  // 4: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
+	25, // 5: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
+	25, // 6: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
+	7,  // 7: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
+	8,  // 8: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
+	9,  // 9: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
+	7,  // 10: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
+	7,  // 11: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
+	8,  // 12: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
+	20, // 13: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
+	20, // 14: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
+	20, // 15: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
+	1,  // 16: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
+	3,  // 17: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
+	5,  // 18: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
+	10, // 19: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
+	12, // 20: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
+	14, // 21: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
+	16, // 22: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
+	18, // 23: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
+	21, // 24: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
+	23, // 25: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
+	2,  // 26: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
+	4,  // 27: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
+	6,  // 28: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
+	11, // 29: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
+	13, // 30: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
+	15, // 31: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
+	17, // 32: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
+	19, // 33: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
+	22, // 34: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
+	24, // 35: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
+	26, // [26:36] is the sub-list for method output_type
+	16, // [16:26] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_sampling_proto_init() }
@@ -41,18 +1712,20 @@ func file_qa_v1_sampling_proto_init() {
 	if File_qa_v1_sampling_proto != nil {
 		return
 	}
+	file_qa_v1_sampling_proto_msgTypes[20].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_sampling_proto_rawDesc), len(file_qa_v1_sampling_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   0,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_qa_v1_sampling_proto_goTypes,
 		DependencyIndexes: file_qa_v1_sampling_proto_depIdxs,
+		MessageInfos:      file_qa_v1_sampling_proto_msgTypes,
 	}.Build()
 	File_qa_v1_sampling_proto = out.File
 	file_qa_v1_sampling_proto_goTypes = nil

@@ -7,7 +7,10 @@
 package qav1
 
 import (
+	context "context"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -15,12 +18,44 @@ import (
 // Requires gRPC-Go v1.64.0 or later.
 const _ = grpc.SupportPackageIsVersion9
 
+const (
+	SamplingService_GetPolicy_FullMethodName       = "/qa.v1.SamplingService/GetPolicy"
+	SamplingService_UpdatePolicy_FullMethodName    = "/qa.v1.SamplingService/UpdatePolicy"
+	SamplingService_ValidatePolicy_FullMethodName  = "/qa.v1.SamplingService/ValidatePolicy"
+	SamplingService_RunWeek_FullMethodName         = "/qa.v1.SamplingService/RunWeek"
+	SamplingService_PreviewWeek_FullMethodName     = "/qa.v1.SamplingService/PreviewWeek"
+	SamplingService_GetRun_FullMethodName          = "/qa.v1.SamplingService/GetRun"
+	SamplingService_ListRuns_FullMethodName        = "/qa.v1.SamplingService/ListRuns"
+	SamplingService_ListPicks_FullMethodName       = "/qa.v1.SamplingService/ListPicks"
+	SamplingService_UpsertInspector_FullMethodName = "/qa.v1.SamplingService/UpsertInspector"
+	SamplingService_ListInspectors_FullMethodName  = "/qa.v1.SamplingService/ListInspectors"
+)
+
 // SamplingServiceClient is the client API for SamplingService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// SamplingService is reserved for its own issue; it has no methods yet.
+// SamplingService draws the weekly samples (SPEC §2 steps 2–3, §4) and
+// manages what they depend on: the versioned policy and the inspectors.
+// Every method needs the admin role.
 type SamplingServiceClient interface {
+	// GetPolicy returns a policy version; version 0 means the newest.
+	GetPolicy(ctx context.Context, in *GetPolicyRequest, opts ...grpc.CallOption) (*GetPolicyResponse, error)
+	// UpdatePolicy validates the policy and stores it as a new version.
+	UpdatePolicy(ctx context.Context, in *UpdatePolicyRequest, opts ...grpc.CallOption) (*UpdatePolicyResponse, error)
+	// ValidatePolicy checks a policy without storing it.
+	ValidatePolicy(ctx context.Context, in *ValidatePolicyRequest, opts ...grpc.CallOption) (*ValidatePolicyResponse, error)
+	// RunWeek samples an ISO week under the newest policy, or returns the
+	// run that already did (one run per week and policy version).
+	RunWeek(ctx context.Context, in *RunWeekRequest, opts ...grpc.CallOption) (*RunWeekResponse, error)
+	// PreviewWeek computes what RunWeek would pick and writes nothing.
+	PreviewWeek(ctx context.Context, in *PreviewWeekRequest, opts ...grpc.CallOption) (*PreviewWeekResponse, error)
+	GetRun(ctx context.Context, in *GetRunRequest, opts ...grpc.CallOption) (*GetRunResponse, error)
+	ListRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error)
+	// ListPicks lists picks with filters, in id order, paged.
+	ListPicks(ctx context.Context, in *ListPicksRequest, opts ...grpc.CallOption) (*ListPicksResponse, error)
+	UpsertInspector(ctx context.Context, in *UpsertInspectorRequest, opts ...grpc.CallOption) (*UpsertInspectorResponse, error)
+	ListInspectors(ctx context.Context, in *ListInspectorsRequest, opts ...grpc.CallOption) (*ListInspectorsResponse, error)
 }
 
 type samplingServiceClient struct {
@@ -31,12 +66,131 @@ func NewSamplingServiceClient(cc grpc.ClientConnInterface) SamplingServiceClient
 	return &samplingServiceClient{cc}
 }
 
+func (c *samplingServiceClient) GetPolicy(ctx context.Context, in *GetPolicyRequest, opts ...grpc.CallOption) (*GetPolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetPolicyResponse)
+	err := c.cc.Invoke(ctx, SamplingService_GetPolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *samplingServiceClient) UpdatePolicy(ctx context.Context, in *UpdatePolicyRequest, opts ...grpc.CallOption) (*UpdatePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdatePolicyResponse)
+	err := c.cc.Invoke(ctx, SamplingService_UpdatePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *samplingServiceClient) ValidatePolicy(ctx context.Context, in *ValidatePolicyRequest, opts ...grpc.CallOption) (*ValidatePolicyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ValidatePolicyResponse)
+	err := c.cc.Invoke(ctx, SamplingService_ValidatePolicy_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *samplingServiceClient) RunWeek(ctx context.Context, in *RunWeekRequest, opts ...grpc.CallOption) (*RunWeekResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RunWeekResponse)
+	err := c.cc.Invoke(ctx, SamplingService_RunWeek_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *samplingServiceClient) PreviewWeek(ctx context.Context, in *PreviewWeekRequest, opts ...grpc.CallOption) (*PreviewWeekResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PreviewWeekResponse)
+	err := c.cc.Invoke(ctx, SamplingService_PreviewWeek_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *samplingServiceClient) GetRun(ctx context.Context, in *GetRunRequest, opts ...grpc.CallOption) (*GetRunResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRunResponse)
+	err := c.cc.Invoke(ctx, SamplingService_GetRun_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *samplingServiceClient) ListRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRunsResponse)
+	err := c.cc.Invoke(ctx, SamplingService_ListRuns_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *samplingServiceClient) ListPicks(ctx context.Context, in *ListPicksRequest, opts ...grpc.CallOption) (*ListPicksResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPicksResponse)
+	err := c.cc.Invoke(ctx, SamplingService_ListPicks_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *samplingServiceClient) UpsertInspector(ctx context.Context, in *UpsertInspectorRequest, opts ...grpc.CallOption) (*UpsertInspectorResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpsertInspectorResponse)
+	err := c.cc.Invoke(ctx, SamplingService_UpsertInspector_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *samplingServiceClient) ListInspectors(ctx context.Context, in *ListInspectorsRequest, opts ...grpc.CallOption) (*ListInspectorsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInspectorsResponse)
+	err := c.cc.Invoke(ctx, SamplingService_ListInspectors_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SamplingServiceServer is the server API for SamplingService service.
 // All implementations must embed UnimplementedSamplingServiceServer
 // for forward compatibility.
 //
-// SamplingService is reserved for its own issue; it has no methods yet.
+// SamplingService draws the weekly samples (SPEC §2 steps 2–3, §4) and
+// manages what they depend on: the versioned policy and the inspectors.
+// Every method needs the admin role.
 type SamplingServiceServer interface {
+	// GetPolicy returns a policy version; version 0 means the newest.
+	GetPolicy(context.Context, *GetPolicyRequest) (*GetPolicyResponse, error)
+	// UpdatePolicy validates the policy and stores it as a new version.
+	UpdatePolicy(context.Context, *UpdatePolicyRequest) (*UpdatePolicyResponse, error)
+	// ValidatePolicy checks a policy without storing it.
+	ValidatePolicy(context.Context, *ValidatePolicyRequest) (*ValidatePolicyResponse, error)
+	// RunWeek samples an ISO week under the newest policy, or returns the
+	// run that already did (one run per week and policy version).
+	RunWeek(context.Context, *RunWeekRequest) (*RunWeekResponse, error)
+	// PreviewWeek computes what RunWeek would pick and writes nothing.
+	PreviewWeek(context.Context, *PreviewWeekRequest) (*PreviewWeekResponse, error)
+	GetRun(context.Context, *GetRunRequest) (*GetRunResponse, error)
+	ListRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error)
+	// ListPicks lists picks with filters, in id order, paged.
+	ListPicks(context.Context, *ListPicksRequest) (*ListPicksResponse, error)
+	UpsertInspector(context.Context, *UpsertInspectorRequest) (*UpsertInspectorResponse, error)
+	ListInspectors(context.Context, *ListInspectorsRequest) (*ListInspectorsResponse, error)
 	mustEmbedUnimplementedSamplingServiceServer()
 }
 
@@ -47,6 +201,36 @@ type SamplingServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedSamplingServiceServer struct{}
 
+func (UnimplementedSamplingServiceServer) GetPolicy(context.Context, *GetPolicyRequest) (*GetPolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPolicy not implemented")
+}
+func (UnimplementedSamplingServiceServer) UpdatePolicy(context.Context, *UpdatePolicyRequest) (*UpdatePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePolicy not implemented")
+}
+func (UnimplementedSamplingServiceServer) ValidatePolicy(context.Context, *ValidatePolicyRequest) (*ValidatePolicyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ValidatePolicy not implemented")
+}
+func (UnimplementedSamplingServiceServer) RunWeek(context.Context, *RunWeekRequest) (*RunWeekResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RunWeek not implemented")
+}
+func (UnimplementedSamplingServiceServer) PreviewWeek(context.Context, *PreviewWeekRequest) (*PreviewWeekResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PreviewWeek not implemented")
+}
+func (UnimplementedSamplingServiceServer) GetRun(context.Context, *GetRunRequest) (*GetRunResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRun not implemented")
+}
+func (UnimplementedSamplingServiceServer) ListRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRuns not implemented")
+}
+func (UnimplementedSamplingServiceServer) ListPicks(context.Context, *ListPicksRequest) (*ListPicksResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPicks not implemented")
+}
+func (UnimplementedSamplingServiceServer) UpsertInspector(context.Context, *UpsertInspectorRequest) (*UpsertInspectorResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpsertInspector not implemented")
+}
+func (UnimplementedSamplingServiceServer) ListInspectors(context.Context, *ListInspectorsRequest) (*ListInspectorsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInspectors not implemented")
+}
 func (UnimplementedSamplingServiceServer) mustEmbedUnimplementedSamplingServiceServer() {}
 func (UnimplementedSamplingServiceServer) testEmbeddedByValue()                         {}
 
@@ -68,13 +252,234 @@ func RegisterSamplingServiceServer(s grpc.ServiceRegistrar, srv SamplingServiceS
 	s.RegisterService(&SamplingService_ServiceDesc, srv)
 }
 
+func _SamplingService_GetPolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).GetPolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_GetPolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).GetPolicy(ctx, req.(*GetPolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SamplingService_UpdatePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).UpdatePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_UpdatePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).UpdatePolicy(ctx, req.(*UpdatePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SamplingService_ValidatePolicy_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidatePolicyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).ValidatePolicy(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_ValidatePolicy_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).ValidatePolicy(ctx, req.(*ValidatePolicyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SamplingService_RunWeek_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RunWeekRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).RunWeek(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_RunWeek_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).RunWeek(ctx, req.(*RunWeekRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SamplingService_PreviewWeek_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PreviewWeekRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).PreviewWeek(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_PreviewWeek_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).PreviewWeek(ctx, req.(*PreviewWeekRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SamplingService_GetRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).GetRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_GetRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).GetRun(ctx, req.(*GetRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SamplingService_ListRuns_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRunsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).ListRuns(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_ListRuns_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).ListRuns(ctx, req.(*ListRunsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SamplingService_ListPicks_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPicksRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).ListPicks(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_ListPicks_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).ListPicks(ctx, req.(*ListPicksRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SamplingService_UpsertInspector_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpsertInspectorRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).UpsertInspector(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_UpsertInspector_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).UpsertInspector(ctx, req.(*UpsertInspectorRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _SamplingService_ListInspectors_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInspectorsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).ListInspectors(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_ListInspectors_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).ListInspectors(ctx, req.(*ListInspectorsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SamplingService_ServiceDesc is the grpc.ServiceDesc for SamplingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var SamplingService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "qa.v1.SamplingService",
 	HandlerType: (*SamplingServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
-	Streams:     []grpc.StreamDesc{},
-	Metadata:    "qa/v1/sampling.proto",
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetPolicy",
+			Handler:    _SamplingService_GetPolicy_Handler,
+		},
+		{
+			MethodName: "UpdatePolicy",
+			Handler:    _SamplingService_UpdatePolicy_Handler,
+		},
+		{
+			MethodName: "ValidatePolicy",
+			Handler:    _SamplingService_ValidatePolicy_Handler,
+		},
+		{
+			MethodName: "RunWeek",
+			Handler:    _SamplingService_RunWeek_Handler,
+		},
+		{
+			MethodName: "PreviewWeek",
+			Handler:    _SamplingService_PreviewWeek_Handler,
+		},
+		{
+			MethodName: "GetRun",
+			Handler:    _SamplingService_GetRun_Handler,
+		},
+		{
+			MethodName: "ListRuns",
+			Handler:    _SamplingService_ListRuns_Handler,
+		},
+		{
+			MethodName: "ListPicks",
+			Handler:    _SamplingService_ListPicks_Handler,
+		},
+		{
+			MethodName: "UpsertInspector",
+			Handler:    _SamplingService_UpsertInspector_Handler,
+		},
+		{
+			MethodName: "ListInspectors",
+			Handler:    _SamplingService_ListInspectors_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "qa/v1/sampling.proto",
 }

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Records of the weekly sampling (SPEC §2 steps 2–3, §4). The sampling
+// rules themselves live in package sampler; the store keeps what they need
+// and what they decided, so any run can be explained and recomputed.
+
+// Inspector is a QA inspector who scores picked conversations.
+type Inspector struct {
+	ID        string
+	Name      string
+	Active    bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// PolicyVersion is one immutable version of the sampling policy. Document
+// is the policy as JSON (package sampler defines it); the store does not
+// interpret it.
+type PolicyVersion struct {
+	Version   int64
+	Document  []byte
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// Run is one sampling of one ISO week under one policy version. (Week,
+// PolicyVersion) is unique: asking again returns the same run.
+type Run struct {
+	ID            int64
+	Week          string // ISO week, "2026-W47"
+	PolicyVersion int64
+	Seed          []byte
+	Trigger       string // "schedule" or "manual:<subject>"
+	CreatedAt     time.Time
+	// CompletedAt is zero while the picks are being written.
+	CompletedAt time.Time
+	Picks       int
+	Shortfalls  int
+}
+
+// PickStatus is where a pick is in the inspection workflow.
+type PickStatus string
+
+// Pick statuses.
+const (
+	PickAssigned PickStatus = "assigned" // in an inspector's queue
+	PickPool     PickStatus = "pool"     // released, or no inspector could take it
+	PickSkipped  PickStatus = "skipped"  // skipped with a reason; replaced if possible
+)
+
+// Pick is one picked (conversation, agent) of a run.
+type Pick struct {
+	ID         int64
+	RunID      int64
+	ExternalID string
+	AgentID    string
+	// Reason is "random" or the targeted rule's name.
+	Reason string
+	// Rank orders the picks of one agent within a run.
+	Rank int
+	// Key is the keyed hash the pick was chosen by (see package sampler).
+	Key         uint64
+	InspectorID string // empty in the pool
+	Status      PickStatus
+	SkipReason  string
+	// ReplacesID is the pick this one replaced after a skip; 0 if none.
+	ReplacesID int64
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+// PickFilter selects picks; zero fields match everything.
+type PickFilter struct {
+	RunID       int64
+	Week        string
+	AgentID     string
+	Reason      string
+	InspectorID string
+	Status      PickStatus
+	// AfterID and Limit page through results in id order.
+	AfterID int64
+	Limit   int
+}
+
+// SampleRow is what sampling reads of one transcript: the fields the
+// rules look at, not the messages.
+type SampleRow struct {
+	ExternalID        string
+	AgentIDs          []string // authors, the owning agent first
+	Channel           string
+	CustomerTier      string
+	Tags              []string
+	CSAT              int
+	TransferCount     int
+	HandleTime        time.Duration
+	EndedAt           time.Time
+	MessageCount      int
+	AgentMessageCount int
+	CustomerMessages  int
+}
+
+// SamplingStore is the persistence of sampling. Every method is safe for
+// concurrent use, also across processes sharing one database.
+type SamplingStore interface {
+	// UpsertInspector creates or updates an inspector by ID.
+	UpsertInspector(ctx context.Context, in Inspector) (Outcome, error)
+	// ListInspectors returns all inspectors by ID.
+	ListInspectors(ctx context.Context) ([]Inspector, error)
+
+	// AddPolicyVersion stores document as the next version and returns it.
+	AddPolicyVersion(ctx context.Context, document []byte, createdBy string) (PolicyVersion, error)
+	// LatestPolicy returns the newest version; ErrNotFound if none.
+	LatestPolicy(ctx context.Context) (PolicyVersion, error)
+	// GetPolicy returns one version; ErrNotFound if unknown.
+	GetPolicy(ctx context.Context, version int64) (PolicyVersion, error)
+
+	// ScanWeek calls fn for every transcript that ended in [from, to), in
+	// no particular order, reading only that range of the end-time index.
+	// fn's error stops the scan and is returned.
+	ScanWeek(ctx context.Context, from, to time.Time, fn func(SampleRow) error) error
+	// PickedInWeek returns the (external id, agent id) pairs picked by any
+	// earlier run for transcripts that ended in [from, to).
+	PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]string]bool, error)
+
+	// CreateRun creates the run for (r.Week, r.PolicyVersion), or returns
+	// the existing one with created false: a second request, a second
+	// replica or a repeated schedule gets the same run.
+	CreateRun(ctx context.Context, r Run) (run Run, created bool, err error)
+	// CompleteRun stores the picks of a run created by CreateRun, marks
+	// their transcripts sampled and sets CompletedAt, in one transaction.
+	// ErrConflict if the run is already complete.
+	CompleteRun(ctx context.Context, runID int64, picks []Pick, shortfalls int) (Run, error)
+	// GetRun returns ErrNotFound for an unknown id.
+	GetRun(ctx context.Context, id int64) (Run, error)
+	// ListRuns returns runs, newest first; week "" means all.
+	ListRuns(ctx context.Context, week string) ([]Run, error)
+	// ListPicks returns picks matching f in id order.
+	ListPicks(ctx context.Context, f PickFilter) ([]Pick, error)
+	// InspectorLoads returns, per active inspector, how many picks are
+	// assigned to them (status assigned); inspectors with none map to 0.
+	InspectorLoads(ctx context.Context) (map[string]int, error)
+	// RecentInspectorsOf returns the inspectors of agentID's picks, newest
+	// first, at most limit.
+	RecentInspectorsOf(ctx context.Context, agentID string, limit int) ([]string, error)
+	// UpdatePick changes a pick's inspector, status and skip reason, only
+	// if its status is still from; ErrConflict otherwise.
+	UpdatePick(ctx context.Context, id int64, from PickStatus, p Pick) (Pick, error)
+	// AddPick adds one pick to a completed run (a skip's replacement) and
+	// marks its transcript sampled.
+	AddPick(ctx context.Context, p Pick) (Pick, error)
+}
