@@ -1,0 +1,151 @@
+package sampler
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// agentSample is one agent's picks and alternates.
+type agentSample struct {
+	picks      []Pick
+	alternates []Pick
+}
+
+// cursor walks a list in picking order, skipping what is already picked.
+// Everything before pos has been picked, so the walk resumes where it left
+// off when a later step (backfill, alternates) continues it.
+type cursor struct {
+	list []candidate
+	pos  int
+}
+
+func (c *cursor) next(s *agentSample) (candidate, bool) {
+	for c.pos < len(c.list) {
+		x := c.list[c.pos]
+		c.pos++
+		if !s.picked(x.id) {
+			return x, true
+		}
+	}
+	return candidate{}, false
+}
+
+// picked is a linear search: an agent has a handful of picks.
+func (s *agentSample) picked(id string) bool {
+	for i := range s.picks {
+		if s.picks[i].ExternalID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// pickFor draws one agent's sample:
+//
+//  1. Random part, randomQuota picks: first the first conversation (in
+//     picking order) of each channel the agent served, channels by the
+//     agent's volume there, most first, ties by channel name; then the
+//     first unpicked conversations in picking order.
+//  2. Targeted part, TargetedPerAgent slots, round-robin over the rules in
+//     priority order: each pass gives every rule that still has an unpicked
+//     match one slot (its first unpicked match in picking order), until
+//     the slots are filled or no rule has a match left. So with two slots,
+//     an agent with many complaints and one VIP chat gets one of each
+//     looked at; a rule fills several slots only when the rules after it
+//     have nothing. Each pick's reason is the rule that took it, even if
+//     the conversation matches other rules too.
+//  3. Backfill: targeted slots no rule could fill get the next unpicked
+//     conversations in picking order, reason random, marked Backfill. So
+//     an agent with at least the quota gets the full quota and one with
+//     fewer gets all of them, as SPEC §4 asks; without it an agent with 5
+//     plain conversations would get 5 picks and one with 6 only 3.
+//  4. Alternates: per reason, the next unpicked conversations.
+//
+// The random part comes first so that it stays a uniform sample of all
+// the agent's eligible conversations (channel coverage aside), usable for
+// unbiased scores; the targeted part then adds risky ones on top.
+//
+// Each list holds randomQuota + TargetedPerAgent + alternates candidates,
+// which is enough: every candidate a cursor walks past is either picked
+// (at most randomQuota + TargetedPerAgent) or returned as an alternate,
+// so a cursor can only run off a full list once everything is drawn.
+func (r *Run) pickFor(st *agentState, threshold time.Duration) agentSample {
+	var s agentSample
+	take := func(c candidate, reason string, backfill bool) {
+		s.picks = append(s.picks, Pick{
+			ExternalID: c.id, AgentID: st.agent.ID, Reason: reason,
+			Rank: len(s.picks) + 1, Key: c.key, Backfill: backfill,
+		})
+	}
+
+	channels := slices.Clone(st.channels)
+	slices.SortFunc(channels, func(a, b channelStat) int {
+		if c := cmp.Compare(b.volume, a.volume); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.name, b.name)
+	})
+	for _, ch := range channels {
+		if len(s.picks) == st.randomQuota {
+			break
+		}
+		take(ch.first, ReasonRandom, false)
+	}
+	byKey := cursor{list: st.byKey.items}
+	for len(s.picks) < st.randomQuota {
+		c, ok := byKey.next(&s)
+		if !ok {
+			break
+		}
+		take(c, ReasonRandom, false)
+	}
+
+	matches := make([]cursor, len(r.rules))
+	for i := range r.rules {
+		if i == r.longRule {
+			matches[i].list = st.long.above(threshold)
+		} else {
+			matches[i].list = st.ruleMatches[i].items
+		}
+	}
+	targeted := 0
+	for progress := true; progress && targeted < r.policy.TargetedPerAgent; {
+		progress = false
+		for i := range matches {
+			if targeted == r.policy.TargetedPerAgent {
+				break
+			}
+			if c, ok := matches[i].next(&s); ok {
+				take(c, r.rules[i].name, false)
+				targeted++
+				progress = true
+			}
+		}
+	}
+
+	for len(s.picks) < st.randomQuota+r.policy.TargetedPerAgent {
+		c, ok := byKey.next(&s)
+		if !ok {
+			break
+		}
+		take(c, ReasonRandom, true)
+	}
+
+	alternates := func(cur *cursor, reason string) {
+		for rank := 1; rank <= r.alternates; rank++ {
+			c, ok := cur.next(&s)
+			if !ok {
+				return
+			}
+			s.alternates = append(s.alternates, Pick{
+				ExternalID: c.id, AgentID: st.agent.ID, Reason: reason, Rank: rank, Key: c.key,
+			})
+		}
+	}
+	alternates(&byKey, ReasonRandom)
+	for i := range matches {
+		alternates(&matches[i], r.rules[i].name)
+	}
+	return s
+}

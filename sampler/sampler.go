@@ -1,0 +1,568 @@
+package sampler
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"qa-sampling/transcript"
+)
+
+// Agent is an agent as the sampler needs it from the directory.
+type Agent struct {
+	ID     string
+	TeamID string
+	// HiredOn is a calendar date: its year, month and day in its own
+	// location count, not the instant. Zero means unknown, and an agent
+	// of unknown tenure is not a new hire.
+	HiredOn time.Time
+	// Active agents are sampled; inactive ones are skipped (their
+	// conversations still count towards their team's handle-time
+	// percentile, which describes the team's week).
+	Active bool
+}
+
+// Conversation is one finished conversation with the fields the rules
+// read. Build it from stored columns (see FromTranscript for the mapping).
+type Conversation struct {
+	ExternalID string
+	// AgentIDs are the agents the conversation counts for: the owning agent
+	// and every agent who wrote in it (transcript.Authors). Their order
+	// does not matter and repeats are ignored.
+	AgentIDs     []string
+	Channel      string
+	CustomerTier string
+	Tags         []string
+	// CSAT is 1..5, or 0 when the customer gave no rating.
+	CSAT          int
+	TransferCount int
+	HandleTime    time.Duration
+	// EndedAt decides the week: the ISO week, in the policy's zone, in
+	// which the conversation ended.
+	EndedAt time.Time
+	// The message counts derived on ingest (transcript.Metrics). A
+	// conversation without an agent message has nothing of an agent's to
+	// inspect and is excluded, counted as bot-only when it has messages but
+	// none from an agent or the customer (only bot and system messages:
+	// automated notices, bot broadcasts), and as "no agent message"
+	// otherwise (no messages, or a customer nobody but a bot answered).
+	MessageCount         int
+	AgentMessageCount    int
+	CustomerMessageCount int
+	// Flags are the names of automatic checks (SPEC §6) that fired; rule
+	// "check:<flag>" matches them.
+	Flags []string
+}
+
+// FromTranscript maps a transcript, its derived metrics and its authors
+// (transcript.Authors, or the stored AgentIDs) to a Conversation, with the
+// automatic-check flags that fired.
+func FromTranscript(t *transcript.Transcript, m *transcript.Metrics, agentIDs, flags []string) Conversation {
+	return Conversation{
+		ExternalID:           t.ExternalID,
+		AgentIDs:             agentIDs,
+		Channel:              t.Channel,
+		CustomerTier:         t.CustomerTier,
+		Tags:                 t.Tags,
+		CSAT:                 t.CSAT,
+		TransferCount:        t.TransferCount,
+		HandleTime:           m.HandleTime,
+		EndedAt:              t.EndedAt,
+		MessageCount:         m.MessageCount,
+		AgentMessageCount:    m.AgentMessageCount,
+		CustomerMessageCount: m.CustomerMessageCount,
+		Flags:                flags,
+	}
+}
+
+// PickKey identifies a pick: one agent's part of one conversation.
+type PickKey struct {
+	ExternalID string
+	AgentID    string
+}
+
+// Params is everything a run depends on besides the conversations.
+type Params struct {
+	Policy Policy
+	Week   Week
+	// Seed keys the hash that orders conversations; see Key and MinSeedLen.
+	Seed []byte
+	// Agents is the directory. Authors not in it are skipped and counted in
+	// Stats.UnknownAuthors.
+	Agents []Agent
+	// AlreadyPicked holds picks made by earlier runs; they are excluded.
+	// The run reads it until Result, so it must not change before then.
+	AlreadyPicked map[PickKey]bool
+	// Alternates asks for up to this many replacement candidates per agent
+	// and reason (see Result.Alternates). It never changes the picks, so a
+	// caller that runs out can recompute the run with a larger number.
+	Alternates int
+}
+
+// Input is a whole run's input, for Sample.
+type Input struct {
+	Params
+	Conversations []Conversation
+}
+
+// Pick is one conversation picked for one agent.
+type Pick struct {
+	ExternalID string
+	AgentID    string
+	// Reason is ReasonRandom or the name of the targeted rule that picked it.
+	Reason string
+	// Rank is the 1-based position in the agent's sample: the random part
+	// (channel coverage first, then by key), then targeted picks in the
+	// order they were allocated, then backfill. For an alternate it is the
+	// position among the agent's alternates of the same reason.
+	Rank int
+	// Key is the conversation's Key under the run's seed.
+	Key uint64
+	// Backfill marks a random pick that fills a targeted slot no rule
+	// could fill.
+	Backfill bool
+}
+
+// Shortfall records an agent with fewer eligible conversations than the
+// quota: all of them were picked.
+type Shortfall struct {
+	AgentID string
+	Wanted  int
+	Got     int
+}
+
+// AgentSummary explains one active agent's sample.
+type AgentSummary struct {
+	AgentID string
+	TeamID  string
+	NewHire bool
+	// Handled counts the week's conversations with an agent message that
+	// count for the agent; Eligible is Handled less AlreadyPicked.
+	Handled       int
+	AlreadyPicked int
+	Eligible      int
+	// RandomQuota includes the new-hire extra; Wanted adds the targeted
+	// slots.
+	RandomQuota int
+	Wanted      int
+	// Random, Targeted and Backfilled count the picks by kind.
+	Random     int
+	Targeted   int
+	Backfilled int
+	// TeamConversations and HandleTimeThreshold describe the team
+	// percentile RuleLongHandleTime compared against; both are zero when the
+	// policy has no such rule.
+	TeamConversations   int
+	HandleTimeThreshold time.Duration
+}
+
+// Stats counts what a run saw and left out.
+type Stats struct {
+	// Conversations counts calls to Add.
+	Conversations int
+	// OutsideWeek did not end in the week (in the policy's zone).
+	OutsideWeek int
+	// NoAgentMessage and BotOnly are excluded (see Conversation).
+	NoAgentMessage int
+	BotOnly        int
+	// MissingID had an empty external id or no agents.
+	MissingID int
+	// The remaining counts are of (conversation, agent) pairs.
+	UnknownAuthors  int
+	InactiveAuthors int
+	AlreadyPicked   int
+	Candidates      int
+}
+
+// Result is a run's outcome. Every slice is ordered by agent id, then
+// (for picks) by rank, so that equal inputs give equal results.
+type Result struct {
+	Week          Week
+	PolicyVersion int64
+	Picks         []Pick
+	// Alternates are, per agent and reason (random first, then rules in
+	// priority order), the next conversations that reason would have
+	// picked, for replacing a skipped pick. They exclude the agent's
+	// picks, but a conversation can be an alternate for several reasons.
+	Alternates []Pick
+	Shortfalls []Shortfall
+	// Agents has every active agent who handled a conversation of the week.
+	Agents []AgentSummary
+	Stats  Stats
+}
+
+// Sample runs the sampler over in.Conversations: the same as NewRun, Add
+// for each conversation (in batches, see AddBatch), then Result.
+func Sample(in *Input) (*Result, error) {
+	r, err := NewRun(&in.Params)
+	if err != nil {
+		return nil, err
+	}
+	const batch = 16 << 10 // bounds the key buffer
+	for cs := in.Conversations; len(cs) > 0; {
+		n := min(batch, len(cs))
+		r.AddBatch(cs[:n])
+		cs = cs[n:]
+	}
+	return r.Result(), nil
+}
+
+// Run samples one week in a single pass over its conversations, so that a
+// caller can feed rows from a database cursor. Memory grows with agents ×
+// quota, plus one handle time per conversation for the team percentile
+// when the policy has RuleLongHandleTime. A Run is not safe for concurrent
+// use.
+type Run struct {
+	policy     Policy
+	week       Week
+	start, end time.Time
+	seed       []byte
+	keyer      *keyer
+	// keyers and keys serve AddBatch.
+	keyers []*keyer
+	keys   []uint64
+	rules  []rule
+	// longRule is the index of RuleLongHandleTime in rules, or -1.
+	longRule      int
+	alreadyPicked map[PickKey]bool
+	alternates    int
+
+	agents map[string]*agentState
+	byID   []*agentState // sorted by agent id
+	// teamHandles holds, per team index, the handle times of the team's
+	// conversations (each once, however many team members wrote in it).
+	teamHandles []durations
+	convTeams   []int // scratch: teams the current conversation was counted for
+
+	stats Stats
+	done  bool
+}
+
+// agentState accumulates one agent's candidates.
+type agentState struct {
+	agent       Agent
+	team        int
+	newHire     bool
+	randomQuota int
+
+	handled       int
+	alreadyPicked int
+	eligible      int
+	channels      []channelStat
+	// byKey holds the first eligible conversations in picking order, and
+	// ruleMatches those matching each rule (except the long-handle rule,
+	// whose candidates are in long). Each keeps randomQuota + targeted +
+	// alternates candidates: enough for every pick and alternate (see
+	// pickFor).
+	byKey       smallest
+	ruleMatches []smallest
+	long        skyline
+}
+
+// channelStat is an agent's volume in a channel and its first conversation
+// there in picking order.
+type channelStat struct {
+	name   string
+	volume int
+	first  candidate
+}
+
+// NewRun checks the parameters and starts a run.
+func NewRun(p *Params) (*Run, error) {
+	if err := p.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if err := p.Week.check(); err != nil {
+		return nil, fmt.Errorf("week: %w", err)
+	}
+	if len(p.Seed) < MinSeedLen {
+		return nil, fmt.Errorf("seed: %d bytes, want at least %d", len(p.Seed), MinSeedLen)
+	}
+	if p.Alternates < 0 || p.Alternates > MaxQuota {
+		return nil, fmt.Errorf("alternates: must be between 0 and %d, got %d", MaxQuota, p.Alternates)
+	}
+	loc, err := p.Policy.Location()
+	if err != nil {
+		return nil, fmt.Errorf("policy: time_zone: %w", err)
+	}
+	r := &Run{
+		policy:        p.Policy,
+		week:          p.Week,
+		seed:          slices.Clone(p.Seed),
+		keyer:         newKeyer(p.Seed),
+		longRule:      -1,
+		alreadyPicked: p.AlreadyPicked,
+		alternates:    p.Alternates,
+		agents:        make(map[string]*agentState, len(p.Agents)),
+	}
+	r.policy.Rules = slices.Clone(p.Policy.Rules)
+	r.start, r.end = p.Week.Bounds(loc)
+	for i, name := range r.policy.Rules {
+		ru, _ := parseRule(name) // Validate checked it
+		if ru.kind == kindLongHandleTime {
+			r.longRule = i
+		}
+		r.rules = append(r.rules, ru)
+	}
+
+	teams := make(map[string]int)
+	for _, a := range p.Agents {
+		if a.ID == "" {
+			return nil, errors.New("agents: empty agent id")
+		}
+		if r.agents[a.ID] != nil {
+			return nil, fmt.Errorf("agents: %q listed twice", a.ID)
+		}
+		st := &agentState{agent: a, newHire: r.isNewHire(a.HiredOn)}
+		// An agent without a team is compared with their own week.
+		teamKey := "team\x00" + a.TeamID
+		if a.TeamID == "" {
+			teamKey = "agent\x00" + a.ID
+		}
+		t, ok := teams[teamKey]
+		if !ok {
+			t = len(teams)
+			teams[teamKey] = t
+		}
+		st.team = t
+		st.randomQuota = r.policy.RandomPerAgent
+		if st.newHire {
+			st.randomQuota += r.policy.NewHireExtra
+		}
+		limit := st.randomQuota + r.policy.TargetedPerAgent + r.alternates
+		st.byKey = newSmallest(limit)
+		st.long.limit = limit
+		st.ruleMatches = make([]smallest, len(r.rules))
+		for i := range st.ruleMatches {
+			st.ruleMatches[i] = newSmallest(limit)
+		}
+		r.agents[a.ID] = st
+		r.byID = append(r.byID, st)
+	}
+	slices.SortFunc(r.byID, func(a, b *agentState) int { return cmp.Compare(a.agent.ID, b.agent.ID) })
+	if r.longRule >= 0 {
+		r.teamHandles = make([]durations, len(teams))
+	}
+	return r, nil
+}
+
+// isNewHire reports whether an agent hired on hiredOn had, at the week's
+// start, a tenure under NewHireDays. Both are calendar dates, so the
+// policy's zone plays no part beyond fixing the week's Monday.
+func (r *Run) isNewHire(hiredOn time.Time) bool {
+	if hiredOn.IsZero() || r.policy.NewHireDays == 0 {
+		return false
+	}
+	y, m, d := hiredOn.Date()
+	hired := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	y, m, d = r.start.Date()
+	monday := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	tenureDays := (monday.Unix() - hired.Unix()) / (24 * 60 * 60)
+	return tenureDays < int64(r.policy.NewHireDays)
+}
+
+// Add offers one conversation to the run. Conversations may come in any
+// order; a conversation must be added once (external ids are unique). The
+// run keeps the strings of c it needs, never c itself, so the caller may
+// reuse c.
+func (r *Run) Add(c *Conversation) {
+	r.add(c, 0, false)
+}
+
+// minKeysPerWorker keeps AddBatch from starting goroutines for less work
+// than starting them costs.
+const minKeysPerWorker = 1024
+
+// AddBatch is Add for each of cs in order, with the keys (an HMAC each,
+// about a third of the run's work) computed on all CPUs first. The outcome
+// is the same as Add's.
+func (r *Run) AddBatch(cs []Conversation) {
+	workers := min(runtime.GOMAXPROCS(0), len(cs)/minKeysPerWorker)
+	if workers <= 1 {
+		for i := range cs {
+			r.add(&cs[i], 0, false)
+		}
+		return
+	}
+	for len(r.keyers) < workers {
+		r.keyers = append(r.keyers, newKeyer(r.seed))
+	}
+	r.keys = slices.Grow(r.keys[:0], len(cs))[:len(cs)]
+	per := (len(cs) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := w*per, min((w+1)*per, len(cs))
+		k := r.keyers[w]
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				if r.eligible(&cs[i]) == nil {
+					r.keys[i] = k.key(cs[i].ExternalID)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range cs {
+		r.add(&cs[i], r.keys[i], true)
+	}
+}
+
+// eligible returns the Stats counter that excludes c, or nil.
+func (r *Run) eligible(c *Conversation) *int {
+	switch {
+	case c.EndedAt.Before(r.start) || !c.EndedAt.Before(r.end):
+		return &r.stats.OutsideWeek
+	case c.ExternalID == "" || len(c.AgentIDs) == 0:
+		return &r.stats.MissingID
+	case c.AgentMessageCount <= 0 && c.CustomerMessageCount <= 0 && c.MessageCount > 0:
+		return &r.stats.BotOnly
+	case c.AgentMessageCount <= 0:
+		return &r.stats.NoAgentMessage
+	}
+	return nil
+}
+
+// add adds c, whose key is key if keyed.
+func (r *Run) add(c *Conversation, key uint64, keyed bool) {
+	if r.done {
+		panic("sampler: Add after Result")
+	}
+	r.stats.Conversations++
+	if excluded := r.eligible(c); excluded != nil {
+		*excluded++
+		return
+	}
+	var (
+		matched bool
+		mask    uint64
+	)
+	r.convTeams = r.convTeams[:0]
+	for i, id := range c.AgentIDs {
+		if slices.Contains(c.AgentIDs[:i], id) {
+			continue
+		}
+		st := r.agents[id]
+		if st == nil {
+			r.stats.UnknownAuthors++
+			continue
+		}
+		if r.longRule >= 0 && !slices.Contains(r.convTeams, st.team) {
+			r.convTeams = append(r.convTeams, st.team)
+			r.teamHandles[st.team].add(c.HandleTime)
+		}
+		if !st.agent.Active {
+			r.stats.InactiveAuthors++
+			continue
+		}
+		st.handled++
+		if r.alreadyPicked[PickKey{ExternalID: c.ExternalID, AgentID: id}] {
+			st.alreadyPicked++
+			r.stats.AlreadyPicked++
+			continue
+		}
+		if !keyed {
+			key, keyed = r.keyer.key(c.ExternalID), true
+		}
+		if !matched {
+			mask, matched = r.match(c), true
+		}
+		r.stats.Candidates++
+		st.add(candidate{key: key, id: c.ExternalID}, c.Channel, mask, c.HandleTime, r.longRule >= 0)
+	}
+}
+
+// match returns the set of rules (bit i for r.rules[i]) c matches, except
+// the long-handle rule.
+func (r *Run) match(c *Conversation) uint64 {
+	var mask uint64
+	for i := range r.rules {
+		if r.rules[i].matches(c) {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
+func (st *agentState) add(c candidate, channel string, mask uint64, handle time.Duration, long bool) {
+	st.eligible++
+	found := false
+	for i := range st.channels {
+		ch := &st.channels[i]
+		if ch.name == channel {
+			ch.volume++
+			if c.before(ch.first) {
+				ch.first = c
+			}
+			found = true
+			break
+		}
+	}
+	if !found {
+		st.channels = append(st.channels, channelStat{name: channel, volume: 1, first: c})
+	}
+	st.byKey.offer(c)
+	for m := mask; m != 0; m &= m - 1 {
+		st.ruleMatches[bits.TrailingZeros64(m)].offer(c)
+	}
+	if long {
+		st.long.offer(c, handle)
+	}
+}
+
+// Result finishes the run and returns its outcome. The run cannot be used
+// afterwards.
+func (r *Run) Result() *Result {
+	if r.done {
+		panic("sampler: Result called twice")
+	}
+	r.done = true
+	thresholds := make([]time.Duration, len(r.teamHandles))
+	for t := range r.teamHandles {
+		if handles := r.teamHandles[t].flatten(); len(handles) > 0 {
+			thresholds[t] = nearestRank(handles, r.policy.HandleTimePercentile)
+		}
+	}
+	res := &Result{Week: r.week, PolicyVersion: r.policy.Version, Stats: r.stats}
+	for _, st := range r.byID {
+		if !st.agent.Active || st.handled == 0 {
+			continue
+		}
+		sum := AgentSummary{
+			AgentID:       st.agent.ID,
+			TeamID:        st.agent.TeamID,
+			NewHire:       st.newHire,
+			Handled:       st.handled,
+			AlreadyPicked: st.alreadyPicked,
+			Eligible:      st.eligible,
+			RandomQuota:   st.randomQuota,
+			Wanted:        st.randomQuota + r.policy.TargetedPerAgent,
+		}
+		if r.longRule >= 0 {
+			sum.TeamConversations = r.teamHandles[st.team].n
+			sum.HandleTimeThreshold = thresholds[st.team]
+		}
+		s := r.pickFor(st, sum.HandleTimeThreshold)
+		for _, p := range s.picks {
+			switch {
+			case p.Backfill:
+				sum.Backfilled++
+			case p.Reason == ReasonRandom:
+				sum.Random++
+			default:
+				sum.Targeted++
+			}
+		}
+		res.Picks = append(res.Picks, s.picks...)
+		res.Alternates = append(res.Alternates, s.alternates...)
+		if got := len(s.picks); got < sum.Wanted {
+			res.Shortfalls = append(res.Shortfalls, Shortfall{AgentID: st.agent.ID, Wanted: sum.Wanted, Got: got})
+		}
+		res.Agents = append(res.Agents, sum)
+	}
+	return res
+}
