@@ -148,6 +148,21 @@ var methodRoles = map[string][]store.Role{
 	"/qa.v1.IngestService/PushTranscripts": {store.RoleIngest, store.RoleAdmin},
 	"/qa.v1.IngestService/PushTranscript":  {store.RoleIngest, store.RoleAdmin},
 	"/qa.v1.IngestService/GetTranscript":   {store.RoleAdmin},
+
+	"/qa.v1.SamplingService/GetPolicy":       {store.RoleAdmin},
+	"/qa.v1.SamplingService/UpdatePolicy":    {store.RoleAdmin},
+	"/qa.v1.SamplingService/ValidatePolicy":  {store.RoleAdmin},
+	"/qa.v1.SamplingService/RunWeek":         {store.RoleAdmin},
+	"/qa.v1.SamplingService/PreviewWeek":     {store.RoleAdmin},
+	"/qa.v1.SamplingService/GetRun":          {store.RoleAdmin},
+	"/qa.v1.SamplingService/ListRuns":        {store.RoleAdmin},
+	"/qa.v1.SamplingService/ListPicks":       {store.RoleAdmin},
+	"/qa.v1.SamplingService/UpsertInspector": {store.RoleAdmin},
+	"/qa.v1.SamplingService/ListInspectors":  {store.RoleAdmin},
+
+	"/qa.v1.ReviewService/ListQueue":   {store.RoleInspector},
+	"/qa.v1.ReviewService/ReleaseItem": {store.RoleInspector},
+	"/qa.v1.ReviewService/SkipItem":    {store.RoleInspector},
 }
 
 // publicService reports methods that need no token: health checks and

@@ -77,16 +77,19 @@ type Server struct {
 	registry *prometheus.Registry
 	dicts    *dictionaryTrainer
 	interval time.Duration
+	// Sampling is the weekly job, for the schedule that cmd wires.
+	Sampling *SamplingJob
 
 	stopOnce  sync.Once
 	stopWatch chan struct{}
 }
 
 // services lists the health-checked service names.
-var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName}
+var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName,
+	qav1.SamplingService_ServiceDesc.ServiceName, qav1.ReviewService_ServiceDesc.ServiceName}
 
 // New wires the services, interceptors, health and reflection.
-func New(st store.Store, cfg Config, log *slog.Logger) *Server {
+func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
@@ -146,6 +149,9 @@ func New(st store.Store, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterIngestServiceServer(gs, &ingestService{
 		store: st, codec: codec, dicts: dicts, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg),
 	})
+	job := &SamplingJob{Store: st, Log: log, Now: cfg.Now, StaleAfter: 2 * time.Minute}
+	qav1.RegisterSamplingServiceServer(gs, &samplingService{job: job, store: st, log: log})
+	qav1.RegisterReviewServiceServer(gs, &reviewService{job: job, store: st, log: log})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -154,7 +160,7 @@ func New(st store.Store, cfg Config, log *slog.Logger) *Server {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	}
 	return &Server{
-		grpc: gs, health: hs, store: st, log: log, registry: reg, dicts: dicts,
+		grpc: gs, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
 	}
 }

@@ -113,6 +113,9 @@ type SamplingStore interface {
 	ListInspectors(ctx context.Context) ([]Inspector, error)
 
 	// AddPolicyVersion stores document as the next version and returns it.
+	// If the latest version holds the same bytes, that one is returned and
+	// nothing is stored: replicas storing the same default on first use
+	// must agree on one version.
 	AddPolicyVersion(ctx context.Context, document []byte, createdBy string) (PolicyVersion, error)
 	// LatestPolicy returns the newest version; ErrNotFound if none.
 	LatestPolicy(ctx context.Context) (PolicyVersion, error)

@@ -111,6 +111,8 @@ type Store interface {
 	ExistingAgents(ctx context.Context, agentIDs []string) (map[string]bool, error)
 	// GetAgent returns ErrNotFound for an unknown id.
 	GetAgent(ctx context.Context, agentID string) (Agent, error)
+	// ListAgents returns every agent, active or not, by id.
+	ListAgents(ctx context.Context) ([]Agent, error)
 
 	// UpsertTranscripts stores prepared transcripts in one transaction, keyed
 	// by ExternalID, and returns one outcome per input in input order:

@@ -139,6 +139,10 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newAgentsCommand(opts),
 		newIngestCommand(opts),
 		newTranscriptCommand(opts),
+		newInspectorCommand(opts),
+		newPolicyCommand(opts),
+		newSampleCommand(opts),
+		newReviewCommand(opts),
 	)
 	return root
 }

@@ -104,7 +104,7 @@ type serveFlags struct {
 	autoCreateAgents, migrate, pprof    bool
 	maxMessages, maxTextBytes, maxBatch int
 	dictionarySamples                   int
-	logLevel, logFormat                 string
+	logLevel, logFormat, sampleSchedule string
 	shutdownTimeout, tokenCacheTTL      time.Duration
 }
 
@@ -133,6 +133,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.IntVar(&f.maxTextBytes, "max-text-bytes", envInt("QA_MAX_TEXT_BYTES", limits.Limits.MaxTextBytes), "largest message text in bytes [QA_MAX_TEXT_BYTES]")
 	fl.IntVar(&f.maxBatch, "max-batch", envInt("QA_MAX_BATCH", limits.MaxBatch), "most transcripts written per transaction [QA_MAX_BATCH]")
 	fl.IntVar(&f.dictionarySamples, "dictionary-samples", envInt("QA_DICTIONARY_SAMPLES", server.DefaultConfig().DictionarySamples), "train the body compression dictionary on this many stored chats once they exist; 0 never trains [QA_DICTIONARY_SAMPLES]")
+	fl.StringVar(&f.sampleSchedule, "sample-schedule", env("QA_SAMPLE_SCHEDULE", "0 2 * * 1"), "cron spec (policy's time zone) of the weekly sampling of the week before; \"off\" disables [QA_SAMPLE_SCHEDULE]")
 	fl.StringVar(&f.logLevel, "log-level", env("QA_LOG_LEVEL", "info"), "debug, info, warn or error [QA_LOG_LEVEL]")
 	fl.StringVar(&f.logFormat, "log-format", env("QA_LOG_FORMAT", "json"), "json or text [QA_LOG_FORMAT]")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", envDuration("QA_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight calls may finish after SIGTERM [QA_SHUTDOWN_TIMEOUT]")
@@ -222,6 +223,14 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 				log.Error("metrics listener failed", "err", err)
 			}
 		}()
+	}
+
+	if f.sampleSchedule != "off" && f.sampleSchedule != "" {
+		stopSchedule, err := startSchedule(ctx, srv.Sampling, f.sampleSchedule, log)
+		if err != nil {
+			return err
+		}
+		defer stopSchedule()
 	}
 
 	serveErr := make(chan error, 1)

@@ -166,13 +166,9 @@ func (s *Store) ExistingAgents(ctx context.Context, agentIDs []string) (map[stri
 }
 
 // GetAgent returns one agent or store.ErrNotFound.
-func (s *Store) GetAgent(ctx context.Context, agentID string) (store.Agent, error) {
-	var r agentRow
-	err := s.r.GetContext(ctx, &r, s.r.Rebind(`SELECT agent_id, name, team_id, supervisor_id, hired_on, active, updated_at
-		FROM agents WHERE agent_id = ?`), agentID)
-	if err != nil {
-		return store.Agent{}, notFound(err, fmt.Sprintf("agent %q", agentID))
-	}
+const agentSelect = `SELECT agent_id, name, team_id, supervisor_id, hired_on, active, updated_at FROM agents`
+
+func (r *agentRow) agent() store.Agent {
 	return store.Agent{
 		AgentID:      r.AgentID,
 		Name:         r.Name,
@@ -181,7 +177,28 @@ func (s *Store) GetAgent(ctx context.Context, agentID string) (store.Agent, erro
 		HiredOn:      r.HiredOn,
 		Active:       r.Active,
 		UpdatedAt:    fromMillis(r.UpdatedAt),
-	}, nil
+	}
+}
+
+func (s *Store) GetAgent(ctx context.Context, agentID string) (store.Agent, error) {
+	var r agentRow
+	if err := s.r.GetContext(ctx, &r, s.r.Rebind(agentSelect+" WHERE agent_id = ?"), agentID); err != nil {
+		return store.Agent{}, notFound(err, fmt.Sprintf("agent %q", agentID))
+	}
+	return r.agent(), nil
+}
+
+// ListAgents returns the whole directory, by id.
+func (s *Store) ListAgents(ctx context.Context) ([]store.Agent, error) {
+	var rows []agentRow
+	if err := s.r.SelectContext(ctx, &rows, agentSelect+" ORDER BY agent_id"); err != nil {
+		return nil, fmt.Errorf("sqlstore: list agents: %w", err)
+	}
+	out := make([]store.Agent, len(rows))
+	for i := range rows {
+		out[i] = rows[i].agent()
+	}
+	return out, nil
 }
 
 // fromMillis is the inverse of time.UnixMilli, in UTC.

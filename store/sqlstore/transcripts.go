@@ -21,9 +21,9 @@ import (
 const insertColumns = `external_id, agent_id, channel, customer_id, customer_tier, started_at, ended_at,
 	tags, csat, transfer_count, message_count, agent_message_count, customer_message_count,
 	bot_message_count, system_message_count, first_response_ms, mean_response_ns,
-	agent_reply_count, handle_ms, content_hash, body`
+	agent_reply_count, handle_ms, content_hash, body, secondary_agents`
 
-const insertColumnCount = 21
+const insertColumnCount = 22
 
 // upsertTail turns a conflicting insert into an overwrite when the content
 // changed and the stored version is not frozen by sampling; otherwise the
@@ -50,6 +50,7 @@ const upsertTail = ` ON CONFLICT (external_id) DO UPDATE SET
 	handle_ms = excluded.handle_ms,
 	content_hash = excluded.content_hash,
 	body = excluded.body,
+	secondary_agents = excluded.secondary_agents,
 	revision = transcripts.revision + 1,
 	updated_at = excluded.updated_at
 WHERE transcripts.content_hash <> excluded.content_hash AND NOT transcripts.sampled
@@ -64,6 +65,20 @@ func appendRowArgs(args []any, p *transcript.Prepared) ([]any, error) {
 			return nil, err
 		}
 		tags = string(b)
+	}
+	// The secondary authors again, as a JSON array in agent_id order; NULL
+	// when there are none (most rows). transcript_agents holds them with
+	// their foreign keys; this copy lets the weekly scan read them off an
+	// index instead of probing that table once per conversation (see
+	// ScanWeek).
+	var secondary any
+	if ids := secondaryAgents(p); len(ids) > 0 {
+		slices.Sort(ids)
+		b, err := json.Marshal(ids)
+		if err != nil {
+			return nil, err
+		}
+		secondary = string(b)
 	}
 	var csat any
 	if p.CSAT != 0 {
@@ -84,7 +99,7 @@ func appendRowArgs(args []any, p *transcript.Prepared) ([]any, error) {
 		int64(m.MessageCount), int64(m.AgentMessageCount), int64(m.CustomerMessageCount),
 		int64(m.BotMessageCount), int64(m.SystemMessageCount),
 		first, mean, int64(m.AgentReplyCount), m.HandleTime.Milliseconds(),
-		p.ContentHash, p.Body,
+		p.ContentHash, p.Body, secondary,
 	), nil
 }
 

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"EnsureAgents", testEnsureAgents},
 		{"ExistingAgents", testExistingAgents},
 		{"GetAgentNotFound", testGetAgentNotFound},
+		{"ListAgents", testListAgents},
 		{"TranscriptRoundTrip", testTranscriptRoundTrip},
 		{"TranscriptOutcomes", testTranscriptOutcomes},
 		{"TranscriptMixedBatch", testTranscriptMixedBatch},
@@ -45,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Dictionaries", testDictionaries},
 		{"SampleBodies", testSampleBodies},
 	}
+	tests = append(tests, samplingTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -955,5 +957,34 @@ func testSampleBodies(t *testing.T, s store.Store) {
 		if want := items[4-i].Body; !bytes.Equal(b, want) {
 			t.Fatalf("body %d is not that of the %d-th newest transcript", i, i+1)
 		}
+	}
+}
+
+func testListAgents(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if got, err := s.ListAgents(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("ListAgents on an empty store = %v, %v", got, err)
+	}
+	inactive := agent("b2")
+	inactive.Active = false
+	if _, err := s.UpsertAgents(ctx, []store.Agent{agent("c3"), inactive, agent("a1")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ListAgents(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, a := range got {
+		ids = append(ids, a.AgentID)
+		if a.AgentID == "b2" && a.Active {
+			t.Error("b2 listed as active")
+		}
+		if a.TeamID != "team-1" || a.SupervisorID != "sup-1" || a.HiredOn != "2024-03-01" {
+			t.Errorf("agent %s lost fields: %+v", a.AgentID, a)
+		}
+	}
+	if !reflect.DeepEqual(ids, []string{"a1", "b2", "c3"}) {
+		t.Fatalf("ListAgents ids = %v, want a1 b2 c3 (inactive included, by id)", ids)
 	}
 }

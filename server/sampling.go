@@ -1,0 +1,284 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"qa-sampling/assign"
+	"qa-sampling/sampler"
+	"qa-sampling/store"
+)
+
+// Storage is everything the server persists.
+type Storage interface {
+	store.Store
+	store.SamplingStore
+}
+
+// SamplingJob samples a week: it loads the week's conversations from the
+// store, runs the sampler, assigns inspectors and stores the picks. It is
+// what the schedule, the admin's RunWeek and catch-up on start all call.
+type SamplingJob struct {
+	Store Storage
+	Log   *slog.Logger
+	Now   func() time.Time
+	// StaleAfter is how long an incomplete run may sit before another
+	// caller takes it over (its first runner died mid-way).
+	StaleAfter time.Duration
+}
+
+// Policy returns the newest policy, storing the default as version 1 on
+// first use so that every run names a stored version.
+func (j *SamplingJob) Policy(ctx context.Context) (sampler.Policy, error) {
+	pv, err := j.Store.LatestPolicy(ctx)
+	if errors.Is(err, store.ErrNotFound) {
+		doc, merr := json.Marshal(sampler.DefaultPolicy())
+		if merr != nil {
+			return sampler.Policy{}, merr
+		}
+		if pv, err = j.Store.AddPolicyVersion(ctx, doc, "default"); err != nil {
+			// Another replica may have stored it first.
+			pv, err = j.Store.LatestPolicy(ctx)
+		}
+	}
+	if err != nil {
+		return sampler.Policy{}, err
+	}
+	return decodePolicy(pv)
+}
+
+func decodePolicy(pv store.PolicyVersion) (sampler.Policy, error) {
+	var p sampler.Policy
+	if err := json.Unmarshal(pv.Document, &p); err != nil {
+		return sampler.Policy{}, fmt.Errorf("policy version %d: %w", pv.Version, err)
+	}
+	p.Version = pv.Version
+	return p, nil
+}
+
+// Compute runs the sampler over the week without writing anything.
+// alternates asks for replacement candidates (see sampler.Params).
+func (j *SamplingJob) Compute(ctx context.Context, week sampler.Week, policy sampler.Policy, seed []byte, alternates int, excludeRun int64) (*sampler.Result, map[string]store.Agent, error) {
+	loc, err := policy.Location()
+	if err != nil {
+		return nil, nil, err
+	}
+	from, to := week.Bounds(loc)
+	dir, err := j.Store.ListAgents(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	agents := make([]sampler.Agent, 0, len(dir))
+	byID := make(map[string]store.Agent, len(dir))
+	for _, a := range dir {
+		byID[a.AgentID] = a
+		hired, _ := time.Parse(time.DateOnly, a.HiredOn) // validated on upsert; empty means unknown
+		agents = append(agents, sampler.Agent{ID: a.AgentID, TeamID: a.TeamID, HiredOn: hired, Active: a.Active})
+	}
+	picked, err := j.pickedBefore(ctx, from, to, excludeRun)
+	if err != nil {
+		return nil, nil, err
+	}
+	run, err := sampler.NewRun(&sampler.Params{
+		Policy: policy, Week: week, Seed: seed, Agents: agents, AlreadyPicked: picked, Alternates: alternates,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	batch := make([]sampler.Conversation, 0, 1024)
+	err = j.Store.ScanWeek(ctx, from, to, func(r store.SampleRow) error {
+		batch = append(batch, sampler.Conversation{
+			ExternalID: r.ExternalID, AgentIDs: r.AgentIDs, Channel: r.Channel, CustomerTier: r.CustomerTier,
+			Tags: r.Tags, CSAT: r.CSAT, TransferCount: r.TransferCount, HandleTime: r.HandleTime, EndedAt: r.EndedAt,
+			MessageCount: r.MessageCount, AgentMessageCount: r.AgentMessageCount, CustomerMessageCount: r.CustomerMessages,
+		})
+		if len(batch) == cap(batch) {
+			run.AddBatch(batch)
+			batch = batch[:0]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	run.AddBatch(batch)
+	return run.Result(), byID, nil
+}
+
+// pickedBefore is what earlier runs of the week picked, except run
+// excludeRun (whose picks a recomputation must see as its own).
+func (j *SamplingJob) pickedBefore(ctx context.Context, from, to time.Time, excludeRun int64) (map[sampler.PickKey]bool, error) {
+	pairs, err := j.Store.PickedInWeek(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[sampler.PickKey]bool, len(pairs))
+	for p := range pairs {
+		out[sampler.PickKey{ExternalID: p[0], AgentID: p[1]}] = true
+	}
+	if excludeRun != 0 {
+		own, err := j.Store.ListPicks(ctx, store.PickFilter{RunID: excludeRun})
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range own {
+			delete(out, sampler.PickKey{ExternalID: p.ExternalID, AgentID: p.AgentID})
+		}
+	}
+	return out, nil
+}
+
+// RunWeek samples week under the newest policy, once: a run that exists
+// for (week, policy version) is returned as it is, unless it was left
+// incomplete for longer than StaleAfter, when this caller finishes it
+// with the run's own seed.
+func (j *SamplingJob) RunWeek(ctx context.Context, week sampler.Week, trigger string) (store.Run, bool, error) {
+	policy, err := j.Policy(ctx)
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	seed := make([]byte, 32)
+	if _, err := rand.Read(seed); err != nil {
+		return store.Run{}, false, err
+	}
+	run, created, err := j.Store.CreateRun(ctx, store.Run{
+		Week: week.String(), PolicyVersion: policy.Version, Seed: seed, Trigger: trigger, CreatedAt: j.Now(),
+	})
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	if !run.CompletedAt.IsZero() {
+		return run, false, nil
+	}
+	if !created {
+		if run, done, err := j.awaitCompletion(ctx, run); err != nil || done {
+			return run, false, err
+		}
+	}
+	start := j.Now()
+	res, agents, err := j.Compute(ctx, week, policy, run.Seed, 0, 0)
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	picks, err := j.assign(ctx, run.ID, res.Picks, agents)
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	done, err := j.Store.CompleteRun(ctx, run.ID, picks, len(res.Shortfalls))
+	if errors.Is(err, store.ErrConflict) {
+		// Another replica finished it first; theirs stands.
+		done, err = j.Store.GetRun(ctx, run.ID)
+		return done, false, err
+	}
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	j.Log.Info("sampling run complete", "week", week.String(), "run", run.ID, "policy_version", policy.Version,
+		"picks", len(picks), "shortfalls", len(res.Shortfalls), "conversations", res.Stats.Conversations,
+		"took", j.Now().Sub(start).Round(time.Millisecond), "trigger", trigger)
+	return done, created, nil
+}
+
+// awaitCompletion waits while another caller (a replica, the schedule)
+// completes run, and reports whether it did; it gives up once the run has
+// been incomplete for StaleAfter, so that the caller takes it over.
+func (j *SamplingJob) awaitCompletion(ctx context.Context, run store.Run) (store.Run, bool, error) {
+	for j.Now().Sub(run.CreatedAt) < j.StaleAfter {
+		select {
+		case <-ctx.Done():
+			return run, false, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		latest, err := j.Store.GetRun(ctx, run.ID)
+		if err != nil {
+			return run, false, err
+		}
+		if !latest.CompletedAt.IsZero() {
+			return latest, true, nil
+		}
+		run = latest
+	}
+	return run, false, nil
+}
+
+// assign gives each pick an inspector (see package assign); picks no
+// inspector may take go to the pool.
+func (j *SamplingJob) assign(ctx context.Context, runID int64, picks []sampler.Pick, agents map[string]store.Agent) ([]store.Pick, error) {
+	loads, err := j.Store.InspectorLoads(ctx)
+	if err != nil {
+		return nil, err
+	}
+	assigner := assign.New(loads)
+	recent := map[string][]string{}
+	out := make([]store.Pick, len(picks))
+	for i, p := range picks {
+		history, ok := recent[p.AgentID]
+		if !ok {
+			if history, err = j.Store.RecentInspectorsOf(ctx, p.AgentID, 3); err != nil {
+				return nil, err
+			}
+			recent[p.AgentID] = history
+		}
+		inspector := assigner.Assign(agents[p.AgentID].SupervisorID, history)
+		status := store.PickAssigned
+		if inspector == "" {
+			status = store.PickPool
+		}
+		out[i] = store.Pick{
+			RunID: runID, ExternalID: p.ExternalID, AgentID: p.AgentID, Reason: p.Reason, Rank: p.Rank,
+			Key: p.Key, InspectorID: inspector, Status: status,
+		}
+	}
+	return out, nil
+}
+
+// Replacement finds the next pick for the same agent, week and reason as
+// a skipped one: the sampler recomputed with the run's seed and policy,
+// asked for alternates, taking the first not picked yet.
+func (j *SamplingJob) Replacement(ctx context.Context, skipped store.Pick) (store.Pick, bool, error) {
+	run, err := j.Store.GetRun(ctx, skipped.RunID)
+	if err != nil {
+		return store.Pick{}, false, err
+	}
+	pv, err := j.Store.GetPolicy(ctx, run.PolicyVersion)
+	if err != nil {
+		return store.Pick{}, false, err
+	}
+	policy, err := decodePolicy(pv)
+	if err != nil {
+		return store.Pick{}, false, err
+	}
+	week, err := sampler.ParseWeek(run.Week)
+	if err != nil {
+		return store.Pick{}, false, err
+	}
+	own, err := j.Store.ListPicks(ctx, store.PickFilter{AgentID: skipped.AgentID, Week: run.Week})
+	if err != nil {
+		return store.Pick{}, false, err
+	}
+	taken := make(map[string]bool, len(own))
+	for _, p := range own {
+		taken[p.ExternalID] = true
+	}
+	res, _, err := j.Compute(ctx, week, policy, run.Seed, len(own)+5, run.ID)
+	if err != nil {
+		return store.Pick{}, false, err
+	}
+	for _, alt := range res.Alternates {
+		if alt.AgentID != skipped.AgentID || alt.Reason != skipped.Reason || taken[alt.ExternalID] {
+			continue
+		}
+		// The replacement goes to whoever skipped: their queue keeps its size.
+		added, err := j.Store.AddPick(ctx, store.Pick{
+			RunID: run.ID, ExternalID: alt.ExternalID, AgentID: alt.AgentID, Reason: alt.Reason, Rank: alt.Rank,
+			Key: alt.Key, InspectorID: skipped.InspectorID, Status: store.PickAssigned, ReplacesID: skipped.ID,
+		})
+		return added, err == nil, err
+	}
+	return store.Pick{}, false, nil
+}

@@ -1,0 +1,284 @@
+package server
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/sampler"
+	"qa-sampling/store"
+	"qa-sampling/transcript"
+)
+
+type samplingService struct {
+	qav1.UnimplementedSamplingServiceServer
+	job   *SamplingJob
+	store Storage
+	log   *slog.Logger
+}
+
+func policyFromProto(p *qav1.Policy) sampler.Policy {
+	return sampler.Policy{
+		RandomPerAgent:       int(p.GetRandomPerAgent()),
+		TargetedPerAgent:     int(p.GetTargetedPerAgent()),
+		NewHireDays:          int(p.GetNewHireDays()),
+		NewHireExtra:         int(p.GetNewHireExtra()),
+		Rules:                p.GetRules(),
+		TimeZone:             p.GetTimeZone(),
+		HandleTimePercentile: p.GetHandleTimePercentile(),
+	}
+}
+
+func policyToProto(p sampler.Policy, pv store.PolicyVersion) *qav1.Policy {
+	out := &qav1.Policy{
+		Version:              p.Version,
+		RandomPerAgent:       int32(p.RandomPerAgent),
+		TargetedPerAgent:     int32(p.TargetedPerAgent),
+		NewHireDays:          int32(p.NewHireDays),
+		NewHireExtra:         int32(p.NewHireExtra),
+		Rules:                p.Rules,
+		TimeZone:             p.TimeZone,
+		HandleTimePercentile: p.HandleTimePercentile,
+		CreatedBy:            pv.CreatedBy,
+	}
+	if !pv.CreatedAt.IsZero() {
+		out.CreatedAt = timestamppb.New(pv.CreatedAt)
+	}
+	return out
+}
+
+// policyError names the field of an invalid policy.
+func policyError(err error) *transcript.FieldError {
+	var fe *sampler.FieldError
+	if errors.As(err, &fe) {
+		return &transcript.FieldError{Field: "policy." + fe.Field, Reason: fe.Msg}
+	}
+	return &transcript.FieldError{Field: "policy", Reason: err.Error()}
+}
+
+func (s *samplingService) GetPolicy(ctx context.Context, req *qav1.GetPolicyRequest) (*qav1.GetPolicyResponse, error) {
+	if req.GetVersion() == 0 {
+		if _, err := s.job.Policy(ctx); err != nil { // stores the default on first use
+			return nil, storeError(ctx, s.log, err)
+		}
+	}
+	var pv store.PolicyVersion
+	var err error
+	if req.GetVersion() == 0 {
+		pv, err = s.store.LatestPolicy(ctx)
+	} else {
+		pv, err = s.store.GetPolicy(ctx, req.GetVersion())
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.NotFound, "policy version %d not found", req.GetVersion())
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	p, err := decodePolicy(pv)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.GetPolicyResponse{Policy: policyToProto(p, pv)}, nil
+}
+
+func (s *samplingService) ValidatePolicy(_ context.Context, req *qav1.ValidatePolicyRequest) (*qav1.ValidatePolicyResponse, error) {
+	p := policyFromProto(req.GetPolicy())
+	if err := p.Validate(); err != nil {
+		fe := policyError(err)
+		return &qav1.ValidatePolicyResponse{Field: fe.Field, Reason: fe.Reason}, nil
+	}
+	return &qav1.ValidatePolicyResponse{}, nil
+}
+
+func (s *samplingService) UpdatePolicy(ctx context.Context, req *qav1.UpdatePolicyRequest) (*qav1.UpdatePolicyResponse, error) {
+	if req.GetPolicy() == nil {
+		return nil, invalidArgument(&transcript.FieldError{Field: "policy", Reason: "required"})
+	}
+	p := policyFromProto(req.GetPolicy())
+	if err := p.Validate(); err != nil {
+		return nil, invalidArgument(policyError(err))
+	}
+	doc, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	who, _ := PrincipalFrom(ctx)
+	pv, err := s.store.AddPolicyVersion(ctx, doc, who.Subject)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	p.Version = pv.Version
+	return &qav1.UpdatePolicyResponse{Policy: policyToProto(p, pv)}, nil
+}
+
+func parseWeek(s string) (sampler.Week, error) {
+	w, err := sampler.ParseWeek(s)
+	if err != nil {
+		return w, invalidArgument(&transcript.FieldError{Field: "week", Reason: err.Error()})
+	}
+	return w, nil
+}
+
+func runToProto(r store.Run) *qav1.Run {
+	out := &qav1.Run{
+		Id: r.ID, Week: r.Week, PolicyVersion: r.PolicyVersion, Seed: hex.EncodeToString(r.Seed),
+		Trigger: r.Trigger, CreatedAt: timestamppb.New(r.CreatedAt), Picks: int32(r.Picks), Shortfalls: int32(r.Shortfalls),
+	}
+	if !r.CompletedAt.IsZero() {
+		out.CompletedAt = timestamppb.New(r.CompletedAt)
+	}
+	return out
+}
+
+func pickToProto(p store.Pick) *qav1.Pick {
+	return &qav1.Pick{
+		Id: p.ID, RunId: p.RunID, ExternalId: p.ExternalID, AgentId: p.AgentID, Reason: p.Reason, Rank: int32(p.Rank),
+		Key: strconv.FormatUint(p.Key, 16), InspectorId: p.InspectorID, Status: string(p.Status),
+		SkipReason: p.SkipReason, ReplacesId: p.ReplacesID,
+	}
+}
+
+func (s *samplingService) RunWeek(ctx context.Context, req *qav1.RunWeekRequest) (*qav1.RunWeekResponse, error) {
+	week, err := parseWeek(req.GetWeek())
+	if err != nil {
+		return nil, err
+	}
+	who, _ := PrincipalFrom(ctx)
+	run, created, err := s.job.RunWeek(ctx, week, "manual:"+who.Subject)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.RunWeekResponse{Run: runToProto(run), Created: created}, nil
+}
+
+func (s *samplingService) PreviewWeek(ctx context.Context, req *qav1.PreviewWeekRequest) (*qav1.PreviewWeekResponse, error) {
+	week, err := parseWeek(req.GetWeek())
+	if err != nil {
+		return nil, err
+	}
+	policy, err := s.job.Policy(ctx)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	// A preview's seed is fixed so that two previews agree; the real run
+	// draws a fresh one.
+	res, _, err := s.job.Compute(ctx, week, policy, []byte("preview:"+week.String()+":seed-for-previews-only"), 0, 0)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.PreviewWeekResponse{Week: week.String(), PolicyVersion: policy.Version}
+	for _, p := range res.Picks {
+		out.Picks = append(out.Picks, &qav1.Pick{ExternalId: p.ExternalID, AgentId: p.AgentID, Reason: p.Reason,
+			Rank: int32(p.Rank), Key: strconv.FormatUint(p.Key, 16)})
+	}
+	for _, sf := range res.Shortfalls {
+		out.Shortfalls = append(out.Shortfalls, &qav1.Shortfall{AgentId: sf.AgentID, Wanted: int32(sf.Wanted), Got: int32(sf.Got)})
+	}
+	return out, nil
+}
+
+func (s *samplingService) GetRun(ctx context.Context, req *qav1.GetRunRequest) (*qav1.GetRunResponse, error) {
+	run, err := s.store.GetRun(ctx, req.GetId())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.NotFound, "run %d not found", req.GetId())
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.GetRunResponse{Run: runToProto(run)}, nil
+}
+
+func (s *samplingService) ListRuns(ctx context.Context, req *qav1.ListRunsRequest) (*qav1.ListRunsResponse, error) {
+	if req.GetWeek() != "" {
+		if _, err := parseWeek(req.GetWeek()); err != nil {
+			return nil, err
+		}
+	}
+	runs, err := s.store.ListRuns(ctx, req.GetWeek())
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.ListRunsResponse{}
+	for _, r := range runs {
+		out.Runs = append(out.Runs, runToProto(r))
+	}
+	return out, nil
+}
+
+func (s *samplingService) ListPicks(ctx context.Context, req *qav1.ListPicksRequest) (*qav1.ListPicksResponse, error) {
+	size := int(req.GetPageSize())
+	switch {
+	case size == 0:
+		size = 100
+	case size < 0 || size > 1000:
+		return nil, invalidArgument(&transcript.FieldError{Field: "page_size", Reason: "must be 1..1000"})
+	}
+	var after int64
+	if req.GetPageToken() != "" {
+		n, err := strconv.ParseInt(req.GetPageToken(), 10, 64)
+		if err != nil || n < 0 {
+			return nil, invalidArgument(&transcript.FieldError{Field: "page_token", Reason: "not a token from a previous response"})
+		}
+		after = n
+	}
+	if req.GetWeek() != "" {
+		if _, err := parseWeek(req.GetWeek()); err != nil {
+			return nil, err
+		}
+	}
+	picks, err := s.store.ListPicks(ctx, store.PickFilter{
+		RunID: req.GetRunId(), Week: req.GetWeek(), AgentID: req.GetAgentId(), Reason: req.GetReason(),
+		InspectorID: req.GetInspectorId(), Status: store.PickStatus(req.GetStatus()), AfterID: after, Limit: size + 1,
+	})
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.ListPicksResponse{}
+	if len(picks) > size {
+		picks = picks[:size]
+		out.NextPageToken = fmt.Sprint(picks[size-1].ID)
+	}
+	for _, p := range picks {
+		out.Picks = append(out.Picks, pickToProto(p))
+	}
+	return out, nil
+}
+
+func inspectorToProto(in store.Inspector) *qav1.Inspector {
+	active := in.Active
+	return &qav1.Inspector{Id: in.ID, Name: in.Name, Active: &active}
+}
+
+func (s *samplingService) UpsertInspector(ctx context.Context, req *qav1.UpsertInspectorRequest) (*qav1.UpsertInspectorResponse, error) {
+	in := req.GetInspector()
+	if fe := transcript.ValidateAgentFields(in.GetId(), "", transcript.DefaultLimits()); fe != nil {
+		return nil, invalidArgument(&transcript.FieldError{Field: "inspector.id", Reason: fe.Reason})
+	}
+	rec := store.Inspector{ID: in.GetId(), Name: in.GetName(), Active: in.Active == nil || in.GetActive()}
+	if _, err := s.store.UpsertInspector(ctx, rec); err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.UpsertInspectorResponse{Inspector: inspectorToProto(rec)}, nil
+}
+
+func (s *samplingService) ListInspectors(ctx context.Context, _ *qav1.ListInspectorsRequest) (*qav1.ListInspectorsResponse, error) {
+	ins, err := s.store.ListInspectors(ctx)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.ListInspectorsResponse{}
+	for _, in := range ins {
+		out.Inspectors = append(out.Inspectors, inspectorToProto(in))
+	}
+	return out, nil
+}
