@@ -57,7 +57,7 @@ a_rate=$(sed -n 's/^total [0-9]* rows: \([0-9]*\) rows\/s in UpsertTranscripts.*
 
 echo "== (b) end to end: qactl ingest into qad serve ($backend)"
 dsn_b=$(fresh_db b)
-qad serve --db "$dsn_b" --migrate --listen "$ADDR" --metrics-listen "" --log-level warn 2>"$DIR/qad.log" &
+qad serve --db "$dsn_b" --migrate --sample-schedule off --listen "$ADDR" --metrics-listen "" --log-level warn 2>"$DIR/qad.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/${ADDR%:*}/${ADDR#*:}") 2>/dev/null && break; sleep 0.1; done

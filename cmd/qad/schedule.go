@@ -55,8 +55,10 @@ func startSchedule(ctx context.Context, job *server.SamplingJob, spec string, lo
 }
 
 // catchUpWeeks are the weeks whose firing time passed after the newest
-// run's week (all of them back to maxCatchUpWeeks; only the last one if
-// nothing ran yet, since older weeks predate the service).
+// run's week, back to maxCatchUpWeeks. With no run at all there is nothing
+// to catch up: the service did not exist at the last firing, and sampling
+// last week now, before the platform pushed its history, would seal it as
+// an empty run.
 func catchUpWeeks(ctx context.Context, job *server.SamplingJob, sched cron.Schedule, loc *time.Location, now time.Time) []sampler.Week {
 	var last time.Time
 	for t := sched.Next(now.Add(-8 * 24 * time.Hour).In(loc)); !t.After(now); t = sched.Next(t) {
@@ -68,11 +70,11 @@ func catchUpWeeks(ctx context.Context, job *server.SamplingJob, sched cron.Sched
 	target := sampler.WeekOf(last, loc).Prev()
 	runs, err := job.Store.ListRuns(ctx, "")
 	if err != nil || len(runs) == 0 {
-		return []sampler.Week{target}
+		return nil
 	}
 	newest, err := sampler.ParseWeek(runs[0].Week)
 	if err != nil {
-		return []sampler.Week{target}
+		return nil
 	}
 	var weeks []sampler.Week
 	for w := target; len(weeks) < maxCatchUpWeeks && newest.String() < w.String(); w = w.Prev() {
