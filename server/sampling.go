@@ -90,7 +90,17 @@ func (j *SamplingJob) Compute(ctx context.Context, week sampler.Week, policy sam
 	if err != nil {
 		return nil, nil, err
 	}
-	batch := make([]sampler.Conversation, 0, 1024)
+	// The scan (database) and the sampler (hashing) overlap: full batches
+	// go to a goroutine that adds them while the next batch is read.
+	batches := make(chan []sampler.Conversation, 4)
+	added := make(chan struct{})
+	go func() {
+		for b := range batches {
+			run.AddBatch(b)
+		}
+		close(added)
+	}()
+	batch := make([]sampler.Conversation, 0, 4096)
 	err = j.Store.ScanWeek(ctx, from, to, func(r store.SampleRow) error {
 		batch = append(batch, sampler.Conversation{
 			ExternalID: r.ExternalID, AgentIDs: r.AgentIDs, Channel: r.Channel, CustomerTier: r.CustomerTier,
@@ -98,15 +108,17 @@ func (j *SamplingJob) Compute(ctx context.Context, week sampler.Week, policy sam
 			MessageCount: r.MessageCount, AgentMessageCount: r.AgentMessageCount, CustomerMessageCount: r.CustomerMessages,
 		})
 		if len(batch) == cap(batch) {
-			run.AddBatch(batch)
-			batch = batch[:0]
+			batches <- batch
+			batch = make([]sampler.Conversation, 0, 4096)
 		}
 		return nil
 	})
+	batches <- batch
+	close(batches)
+	<-added
 	if err != nil {
 		return nil, nil, err
 	}
-	run.AddBatch(batch)
 	return run.Result(), byID, nil
 }
 

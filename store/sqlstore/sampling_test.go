@@ -51,8 +51,10 @@ func TestSQLiteQueryPlans(t *testing.T) {
 	}{
 		{"ScanWeek", scanWeekSQL(dialectSQLite), []any{from, to},
 			"SEARCH t USING COVERING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
-		{"bare scan", "SELECT agent_id FROM transcripts WHERE ended_at >= ? AND ended_at < ?", []any{from, to},
-			"SEARCH transcripts USING COVERING INDEX transcripts_ended_agent (ended_at>? AND ended_at<?)"},
+		{"bare scan", bareScanSQL(dialectSQLite), []any{from, to},
+			"SEARCH transcripts USING COVERING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
+		{"any range of end times", "SELECT external_id FROM transcripts WHERE ended_at >= ? AND ended_at < ?", []any{from, to},
+			"SEARCH transcripts USING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
 		{"PickedInWeek", pickedInWeekSQL, []any{from, to},
 			"SEARCH p USING INDEX picks_ended (ended_at>? AND ended_at<?)"},
 		{"queue", pickSelect + " WHERE p.inspector_id = ? AND p.status = ? ORDER BY p.id", []any{"qa-1", "assigned"},
