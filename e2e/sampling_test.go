@@ -180,6 +180,23 @@ func TestWeeklySamplingThroughQactl(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "skipped "+queue[0].ID) {
 		t.Fatalf("skip: %d %s %s", code, out, errOut)
 	}
+	t.Logf("skip: %s", strings.TrimSpace(out))
+	// The replacement, if any is left, is the same agent's next pick for the
+	// same reason, in the skipper's queue.
+	if strings.Contains(out, "replaced by") {
+		after, _, _ := srv.qactl(insp, "--json", "review", "queue")
+		var replacement *pickJSON
+		for _, p := range parsePicks(t, after) {
+			if !seen[[2]string{p.ExternalID, p.AgentID}] {
+				replacement = &p
+			}
+		}
+		if replacement == nil || replacement.AgentID != queue[0].AgentID || replacement.Reason != queue[0].Reason {
+			t.Fatalf("replacement %+v for skipped %+v: want a new pick of the same agent and reason in insp-1's queue", replacement, queue[0])
+		}
+	} else if !strings.Contains(out, "no replacement left") {
+		t.Fatalf("skip output %q says neither", out)
+	}
 	if out, errOut, code := srv.qactl(insp, "review", "release", queue[1].ID); code != 0 {
 		t.Fatalf("release: %d %s %s", code, out, errOut)
 	}
