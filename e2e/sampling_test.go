@@ -96,8 +96,34 @@ func TestWeeklySamplingThroughQactl(t *testing.T) {
 		}
 	}
 
+	// The policy: the default on first read; an invalid one is refused
+	// naming the field; a valid one becomes the next version.
+	out, errOut, code := srv.qactl(admin, "--json", "policy", "get")
+	if code != 0 || !strings.Contains(out, `"random_per_agent":3`) || !strings.Contains(out, `"time_zone":"Asia/Shanghai"`) {
+		t.Fatalf("policy get: %d %s %s", code, out, errOut)
+	}
+	policyFile := filepath.Join(t.TempDir(), "policy.json")
+	if err := os.WriteFile(policyFile, []byte(strings.Replace(out, `"random_per_agent":3`, `"random_per_agent":-1`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := srv.qactl(admin, "policy", "set", "--file", policyFile); code != 2 || !strings.Contains(errOut, "policy.random_per_agent") {
+		t.Fatalf("invalid policy: %d %s; want INVALID_ARGUMENT naming policy.random_per_agent", code, errOut)
+	}
+	if err := os.WriteFile(policyFile, []byte(strings.Replace(out, `"new_hire_extra":2`, `"new_hire_extra":2`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := srv.qactl(admin, "--json", "policy", "set", "--file", policyFile); code != 0 || !strings.Contains(out, `"version":"1"`) {
+		t.Fatalf("storing an unchanged policy: %d %s %s; want version 1 again", code, out, errOut)
+	}
+	if err := os.WriteFile(policyFile, []byte(strings.Replace(out, `"new_hire_extra":2`, `"new_hire_extra":1`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := srv.qactl(admin, "--json", "policy", "set", "--file", policyFile); code != 0 || !strings.Contains(out, `"version":"2"`) || !strings.Contains(out, `"new_hire_extra":1`) {
+		t.Fatalf("storing a changed policy: %d %s %s; want version 2", code, out, errOut)
+	}
+
 	// A preview stores nothing.
-	out, errOut, code := srv.qactl(admin, "--json", "sample", "run", "--week", "2020-W21", "--dry-run")
+	out, errOut, code = srv.qactl(admin, "--json", "sample", "run", "--week", "2020-W21", "--dry-run")
 	if code != 0 || !strings.Contains(out, `"picks"`) {
 		t.Fatalf("dry run: %d %s %s", code, out, errOut)
 	}
