@@ -152,6 +152,18 @@ func TestSamplingAllSTARWeeks(t *testing.T) {
 		}
 	}
 	skipBringsReplacement(t, srv, admin, handled)
+
+	// With insp-1 the only inspector, a released item waits in the pool.
+	insp := srv.token("inspector", "insp-1")
+	out, _, _ := srv.qactl(insp, "--json", "review", "queue")
+	item := parsePicks(t, out)[0]
+	if _, errOut, code := srv.qactl(insp, "review", "release", item.ID); code != 0 {
+		t.Fatal(errOut)
+	}
+	out, _, _ = srv.qactl(admin, "--json", "sample", "list", "--status", "pool")
+	if pool := parsePicks(t, out); len(pool) != 1 || pool[0].ID != item.ID || pool[0].InspectorID != "" {
+		t.Fatalf("pool %+v; want only the released item %s, unassigned", pool, item.ID)
+	}
 }
 
 // skipBringsReplacement skips, as the only inspector, a pick of an agent

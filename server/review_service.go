@@ -64,6 +64,12 @@ func (s *reviewService) ReleaseItem(ctx context.Context, req *qav1.ReleaseItemRe
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
+	who, _ := PrincipalFrom(ctx)
+	if reassigned, ok, err := s.job.Reassign(ctx, released, who.Subject); err != nil {
+		return nil, storeError(ctx, s.log, err)
+	} else if ok {
+		released = reassigned
+	}
 	return &qav1.ReleaseItemResponse{Item: pickToProto(released)}, nil
 }
 

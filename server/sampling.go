@@ -294,3 +294,32 @@ func (j *SamplingJob) Replacement(ctx context.Context, skipped store.Pick) (stor
 	}
 	return store.Pick{}, false, nil
 }
+
+// Reassign gives a pool pick to another inspector by the usual rules,
+// never to the one who released it; it stays in the pool (ok false) when
+// no one else may take it.
+func (j *SamplingJob) Reassign(ctx context.Context, p store.Pick, releasedBy string) (store.Pick, bool, error) {
+	loads, err := j.Store.InspectorLoads(ctx)
+	if err != nil {
+		return store.Pick{}, false, err
+	}
+	delete(loads, releasedBy)
+	agent, err := j.Store.GetAgent(ctx, p.AgentID)
+	if err != nil {
+		return store.Pick{}, false, err
+	}
+	recent, err := j.Store.RecentInspectorsOf(ctx, p.AgentID, 3)
+	if err != nil {
+		return store.Pick{}, false, err
+	}
+	inspector := assign.New(loads).Assign(agent.SupervisorID, recent)
+	if inspector == "" {
+		return store.Pick{}, false, nil
+	}
+	p.InspectorID, p.Status = inspector, store.PickAssigned
+	moved, err := j.Store.UpdatePick(ctx, p.ID, store.PickPool, p)
+	if errors.Is(err, store.ErrConflict) {
+		return store.Pick{}, false, nil // someone else moved it first
+	}
+	return moved, err == nil, err
+}
