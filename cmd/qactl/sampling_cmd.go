@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -180,29 +181,25 @@ func newSampleCommand(opts *globalOptions) *cobra.Command {
 		Short: "List picks with their inspector and status (all pages)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, err := opts.dial()
-			if err != nil {
-				return err
-			}
-			defer func() { _ = conn.Close() }()
-			client := qav1.NewSamplingServiceClient(conn)
-			var all []*qav1.Pick
-			req := &f
-			req.PageSize = 1000
-			for {
-				ctx, cancel := opts.unaryContext(cmd.Context())
-				resp, err := client.ListPicks(ctx, req)
-				cancel()
-				if err != nil {
-					return err
+			return opts.withConn(func(conn *grpc.ClientConn) error {
+				client := qav1.NewSamplingServiceClient(conn)
+				var all []*qav1.Pick
+				req := &f
+				req.PageSize = 1000
+				for {
+					ctx, cancel := opts.unaryContext(cmd.Context()) // --timeout is per page
+					resp, err := client.ListPicks(ctx, req)
+					cancel()
+					if err != nil {
+						return err
+					}
+					all = append(all, resp.GetPicks()...)
+					if resp.GetNextPageToken() == "" {
+						return printPicks(cmd.OutOrStdout(), all, opts.json)
+					}
+					req.PageToken = resp.GetNextPageToken()
 				}
-				all = append(all, resp.GetPicks()...)
-				if resp.GetNextPageToken() == "" {
-					break
-				}
-				req.PageToken = resp.GetNextPageToken()
-			}
-			return printPicks(cmd.OutOrStdout(), all, opts.json)
+			})
 		},
 	}
 	list.Flags().StringVar(&f.Week, "week", "", "ISO week")
@@ -221,18 +218,15 @@ func newReviewCommand(opts *globalOptions) *cobra.Command {
 		Short: "List the items assigned to you",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			conn, err := opts.dial()
-			if err != nil {
-				return err
-			}
-			defer func() { _ = conn.Close() }()
-			ctx, cancel := opts.unaryContext(cmd.Context())
-			defer cancel()
-			resp, err := qav1.NewReviewServiceClient(conn).ListQueue(ctx, &qav1.ListQueueRequest{})
-			if err != nil {
-				return err
-			}
-			return printPicks(cmd.OutOrStdout(), resp.GetItems(), opts.json)
+			return opts.withConn(func(conn *grpc.ClientConn) error {
+				ctx, cancel := opts.unaryContext(cmd.Context())
+				defer cancel()
+				resp, err := qav1.NewReviewServiceClient(conn).ListQueue(ctx, &qav1.ListQueueRequest{})
+				if err != nil {
+					return err
+				}
+				return printPicks(cmd.OutOrStdout(), resp.GetItems(), opts.json)
+			})
 		},
 	}
 	release := &cobra.Command{
@@ -292,14 +286,14 @@ type clients struct {
 // line with --json, otherwise as protojson for a person. A nil message
 // means the call printed its own text.
 func (o *globalOptions) call(cmd *cobra.Command, do func(clients) (proto.Message, error)) error {
-	conn, err := o.dial()
-	if err != nil {
+	var m proto.Message
+	err := o.withConn(func(conn *grpc.ClientConn) error {
+		ctx, cancel := o.unaryContext(cmd.Context())
+		defer cancel()
+		var err error
+		m, err = do(clients{ctx: ctx, sampling: qav1.NewSamplingServiceClient(conn), review: qav1.NewReviewServiceClient(conn)})
 		return err
-	}
-	defer func() { _ = conn.Close() }()
-	ctx, cancel := o.unaryContext(cmd.Context())
-	defer cancel()
-	m, err := do(clients{ctx: ctx, sampling: qav1.NewSamplingServiceClient(conn), review: qav1.NewReviewServiceClient(conn)})
+	})
 	if err != nil || m == nil {
 		return err
 	}
@@ -312,4 +306,14 @@ func (o *globalOptions) call(cmd *cobra.Command, do func(clients) (proto.Message
 	}
 	_, err = cmd.OutOrStdout().Write(append(data, '\n'))
 	return err
+}
+
+// withConn dials the server, runs fn and closes the connection.
+func (o *globalOptions) withConn(fn func(*grpc.ClientConn) error) error {
+	conn, err := o.dial()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = conn.Close() }()
+	return fn(conn)
 }
