@@ -32,20 +32,25 @@ type SamplingJob struct {
 	StaleAfter time.Duration
 }
 
-// Policy returns the newest policy, storing the default as version 1 on
-// first use so that every run names a stored version.
-func (j *SamplingJob) Policy(ctx context.Context) (sampler.Policy, error) {
+// LatestPolicy returns the newest stored policy version, storing the
+// default as version 1 on first use so that every run names a stored
+// version. Replicas seeding at once agree: an identical document is not
+// stored twice.
+func (j *SamplingJob) LatestPolicy(ctx context.Context) (store.PolicyVersion, error) {
 	pv, err := j.Store.LatestPolicy(ctx)
-	if errors.Is(err, store.ErrNotFound) {
-		doc, merr := json.Marshal(sampler.DefaultPolicy())
-		if merr != nil {
-			return sampler.Policy{}, merr
-		}
-		if pv, err = j.Store.AddPolicyVersion(ctx, doc, "default"); err != nil {
-			// Another replica may have stored it first.
-			pv, err = j.Store.LatestPolicy(ctx)
-		}
+	if !errors.Is(err, store.ErrNotFound) {
+		return pv, err
 	}
+	doc, err := json.Marshal(sampler.DefaultPolicy())
+	if err != nil {
+		return store.PolicyVersion{}, err
+	}
+	return j.Store.AddPolicyVersion(ctx, doc, "default")
+}
+
+// Policy is LatestPolicy decoded.
+func (j *SamplingJob) Policy(ctx context.Context) (sampler.Policy, error) {
+	pv, err := j.LatestPolicy(ctx)
 	if err != nil {
 		return sampler.Policy{}, err
 	}

@@ -66,15 +66,10 @@ func policyError(err error) *transcript.FieldError {
 }
 
 func (s *samplingService) GetPolicy(ctx context.Context, req *qav1.GetPolicyRequest) (*qav1.GetPolicyResponse, error) {
-	if req.GetVersion() == 0 {
-		if _, err := s.job.Policy(ctx); err != nil { // stores the default on first use
-			return nil, storeError(ctx, s.log, err)
-		}
-	}
 	var pv store.PolicyVersion
 	var err error
 	if req.GetVersion() == 0 {
-		pv, err = s.store.LatestPolicy(ctx)
+		pv, err = s.job.LatestPolicy(ctx) // stores the default on first use
 	} else {
 		pv, err = s.store.GetPolicy(ctx, req.GetVersion())
 	}
