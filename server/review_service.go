@@ -39,16 +39,16 @@ func (s *reviewService) ListQueue(ctx context.Context, _ *qav1.ListQueueRequest)
 // ownItem returns the caller's assigned item id.
 func (s *reviewService) ownItem(ctx context.Context, id int64) (store.Pick, error) {
 	who, _ := PrincipalFrom(ctx)
-	picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: store.PickAssigned})
+	// The first of the caller's assigned picks from id on: id itself if it
+	// is theirs, so one row is read instead of the whole queue.
+	picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: store.PickAssigned, AfterID: id - 1, Limit: 1})
 	if err != nil {
 		return store.Pick{}, storeError(ctx, s.log, err)
 	}
-	for _, p := range picks {
-		if p.ID == id {
-			return p, nil
-		}
+	if len(picks) == 0 || picks[0].ID != id {
+		return store.Pick{}, status.Errorf(codes.NotFound, "item %d is not in your queue", id)
 	}
-	return store.Pick{}, status.Errorf(codes.NotFound, "item %d is not in your queue", id)
+	return picks[0], nil
 }
 
 func (s *reviewService) ReleaseItem(ctx context.Context, req *qav1.ReleaseItemRequest) (*qav1.ReleaseItemResponse, error) {
