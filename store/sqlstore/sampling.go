@@ -541,7 +541,8 @@ func (s *Store) ListPicks(ctx context.Context, f store.PickFilter) ([]store.Pick
 		args = append(args, int64(f.Limit))
 	}
 	var rows []pickRow
-	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q), args...); err != nil {
+	// Prepared: an inspector's every action looks up their item here.
+	if err := s.readSelect(ctx, &rows, q, args...); err != nil {
 		return nil, fmt.Errorf("sqlstore: list picks: %w", err)
 	}
 	out := make([]store.Pick, len(rows))
@@ -551,16 +552,17 @@ func (s *Store) ListPicks(ctx context.Context, f store.PickFilter) ([]store.Pick
 	return out, nil
 }
 
-// InspectorLoads counts the assigned picks of each active inspector.
+// InspectorLoads counts the open work of each active inspector: assigned
+// picks and disputed ones waiting for them to re-score.
 func (s *Store) InspectorLoads(ctx context.Context) (map[string]int, error) {
 	var rows []struct {
 		ID   string `db:"id"`
 		Load int64  `db:"n"`
 	}
-	// One range count on picks_queue per active inspector.
+	// Two range counts on picks_queue per active inspector.
 	err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT i.id AS id,
-		(SELECT COUNT(*) FROM picks p WHERE p.inspector_id = i.id AND p.status = ?) AS n
-		FROM inspectors i WHERE i.active`), string(store.PickAssigned))
+		(SELECT COUNT(*) FROM picks p WHERE p.inspector_id = i.id AND p.status IN (?, ?)) AS n
+		FROM inspectors i WHERE i.active`), string(store.PickAssigned), string(store.PickDisputed))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: inspector loads: %w", err)
 	}

@@ -69,6 +69,10 @@ type Store struct {
 	schemaOK atomic.Bool
 	codec    *transcript.Codec
 	now      func() time.Time
+	// fin group-commits FinalizeReview (finalize.go).
+	fin finalizer
+	// stmts are the statements prepared once (SQLite).
+	stmts stmtCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -212,7 +216,8 @@ func (s *Store) openPostgres(ctx context.Context, dsn string, opts Options) erro
 
 // Close releases the connections.
 func (s *Store) Close() error {
-	var errs []error
+	s.stopFinalizer()
+	errs := []error{s.closeStatements()}
 	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())
 	}

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SampleBodies", testSampleBodies},
 	}
 	tests = append(tests, samplingTests...)
+	tests = append(tests, reviewTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

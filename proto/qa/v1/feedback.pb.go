@@ -10,6 +10,7 @@ import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -20,20 +21,644 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ListFeedbackRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	AgentId string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// ISO week, e.g. 2026-W47.
+	Week string `protobuf:"bytes,2,opt,name=week,proto3" json:"week,omitempty"`
+	// excellent, good, pass, needs_improvement or fail.
+	Grade          string `protobuf:"bytes,3,opt,name=grade,proto3" json:"grade,omitempty"`
+	Unacknowledged bool   `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`
+	// Cursor: records with a larger id.
+	AfterId int64 `protobuf:"varint,5,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
+	// Default 100, at most 1000.
+	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Admins only: one supervisor's records.
+	SupervisorId  string `protobuf:"bytes,7,opt,name=supervisor_id,json=supervisorId,proto3" json:"supervisor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFeedbackRequest) Reset() {
+	*x = ListFeedbackRequest{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFeedbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFeedbackRequest) ProtoMessage() {}
+
+func (x *ListFeedbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFeedbackRequest.ProtoReflect.Descriptor instead.
+func (*ListFeedbackRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListFeedbackRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *ListFeedbackRequest) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+func (x *ListFeedbackRequest) GetGrade() string {
+	if x != nil {
+		return x.Grade
+	}
+	return ""
+}
+
+func (x *ListFeedbackRequest) GetUnacknowledged() bool {
+	if x != nil {
+		return x.Unacknowledged
+	}
+	return false
+}
+
+func (x *ListFeedbackRequest) GetAfterId() int64 {
+	if x != nil {
+		return x.AfterId
+	}
+	return 0
+}
+
+func (x *ListFeedbackRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListFeedbackRequest) GetSupervisorId() string {
+	if x != nil {
+		return x.SupervisorId
+	}
+	return ""
+}
+
+type ListFeedbackResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Records []*FeedbackRecord      `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// The after_id of the next page; 0 when this was the last.
+	NextAfterId   int64 `protobuf:"varint,2,opt,name=next_after_id,json=nextAfterId,proto3" json:"next_after_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFeedbackResponse) Reset() {
+	*x = ListFeedbackResponse{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFeedbackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFeedbackResponse) ProtoMessage() {}
+
+func (x *ListFeedbackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFeedbackResponse.ProtoReflect.Descriptor instead.
+func (*ListFeedbackResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListFeedbackResponse) GetRecords() []*FeedbackRecord {
+	if x != nil {
+		return x.Records
+	}
+	return nil
+}
+
+func (x *ListFeedbackResponse) GetNextAfterId() int64 {
+	if x != nil {
+		return x.NextAfterId
+	}
+	return 0
+}
+
+type WatchFeedbackRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Cursor: send records with a larger id. Ignored when from_now is set.
+	AfterId int64 `protobuf:"varint,1,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
+	// Start after the newest record instead, sending only new ones.
+	FromNow bool   `protobuf:"varint,2,opt,name=from_now,json=fromNow,proto3" json:"from_now,omitempty"`
+	AgentId string `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// Admins only: one supervisor's records.
+	SupervisorId  string `protobuf:"bytes,4,opt,name=supervisor_id,json=supervisorId,proto3" json:"supervisor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchFeedbackRequest) Reset() {
+	*x = WatchFeedbackRequest{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchFeedbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchFeedbackRequest) ProtoMessage() {}
+
+func (x *WatchFeedbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchFeedbackRequest.ProtoReflect.Descriptor instead.
+func (*WatchFeedbackRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WatchFeedbackRequest) GetAfterId() int64 {
+	if x != nil {
+		return x.AfterId
+	}
+	return 0
+}
+
+func (x *WatchFeedbackRequest) GetFromNow() bool {
+	if x != nil {
+		return x.FromNow
+	}
+	return false
+}
+
+func (x *WatchFeedbackRequest) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *WatchFeedbackRequest) GetSupervisorId() string {
+	if x != nil {
+		return x.SupervisorId
+	}
+	return ""
+}
+
+type WatchFeedbackResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *FeedbackRecord        `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchFeedbackResponse) Reset() {
+	*x = WatchFeedbackResponse{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchFeedbackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchFeedbackResponse) ProtoMessage() {}
+
+func (x *WatchFeedbackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchFeedbackResponse.ProtoReflect.Descriptor instead.
+func (*WatchFeedbackResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchFeedbackResponse) GetRecord() *FeedbackRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+type AcknowledgeFeedbackRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Note          string                 `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeFeedbackRequest) Reset() {
+	*x = AcknowledgeFeedbackRequest{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeFeedbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeFeedbackRequest) ProtoMessage() {}
+
+func (x *AcknowledgeFeedbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeFeedbackRequest.ProtoReflect.Descriptor instead.
+func (*AcknowledgeFeedbackRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AcknowledgeFeedbackRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AcknowledgeFeedbackRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+type AcknowledgeFeedbackResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Record        *FeedbackRecord        `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcknowledgeFeedbackResponse) Reset() {
+	*x = AcknowledgeFeedbackResponse{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcknowledgeFeedbackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcknowledgeFeedbackResponse) ProtoMessage() {}
+
+func (x *AcknowledgeFeedbackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcknowledgeFeedbackResponse.ProtoReflect.Descriptor instead.
+func (*AcknowledgeFeedbackResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *AcknowledgeFeedbackResponse) GetRecord() *FeedbackRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+type OpenDisputeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReviewId      int64                  `protobuf:"varint,1,opt,name=review_id,json=reviewId,proto3" json:"review_id,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenDisputeRequest) Reset() {
+	*x = OpenDisputeRequest{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenDisputeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenDisputeRequest) ProtoMessage() {}
+
+func (x *OpenDisputeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenDisputeRequest.ProtoReflect.Descriptor instead.
+func (*OpenDisputeRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *OpenDisputeRequest) GetReviewId() int64 {
+	if x != nil {
+		return x.ReviewId
+	}
+	return 0
+}
+
+func (x *OpenDisputeRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type OpenDisputeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dispute       *Dispute               `protobuf:"bytes,1,opt,name=dispute,proto3" json:"dispute,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenDisputeResponse) Reset() {
+	*x = OpenDisputeResponse{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenDisputeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenDisputeResponse) ProtoMessage() {}
+
+func (x *OpenDisputeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenDisputeResponse.ProtoReflect.Descriptor instead.
+func (*OpenDisputeResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *OpenDisputeResponse) GetDispute() *Dispute {
+	if x != nil {
+		return x.Dispute
+	}
+	return nil
+}
+
+type ListDisputesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// open or resolved; empty for both.
+	Status        string `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDisputesRequest) Reset() {
+	*x = ListDisputesRequest{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDisputesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDisputesRequest) ProtoMessage() {}
+
+func (x *ListDisputesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDisputesRequest.ProtoReflect.Descriptor instead.
+func (*ListDisputesRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListDisputesRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type ListDisputesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Disputes      []*Dispute             `protobuf:"bytes,1,rep,name=disputes,proto3" json:"disputes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDisputesResponse) Reset() {
+	*x = ListDisputesResponse{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDisputesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDisputesResponse) ProtoMessage() {}
+
+func (x *ListDisputesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDisputesResponse.ProtoReflect.Descriptor instead.
+func (*ListDisputesResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListDisputesResponse) GetDisputes() []*Dispute {
+	if x != nil {
+		return x.Disputes
+	}
+	return nil
+}
+
 var File_qa_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	"\x14qa/v1/feedback.proto\x12\x05qa.v12\x11\n" +
-	"\x0fFeedbackServiceB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
+	"\x14qa/v1/feedback.proto\x12\x05qa.v1\x1a\x12qa/v1/review.proto\"\xdf\x01\n" +
+	"\x13ListFeedbackRequest\x12\x19\n" +
+	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x12\n" +
+	"\x04week\x18\x02 \x01(\tR\x04week\x12\x14\n" +
+	"\x05grade\x18\x03 \x01(\tR\x05grade\x12&\n" +
+	"\x0eunacknowledged\x18\x04 \x01(\bR\x0eunacknowledged\x12\x19\n" +
+	"\bafter_id\x18\x05 \x01(\x03R\aafterId\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12#\n" +
+	"\rsupervisor_id\x18\a \x01(\tR\fsupervisorId\"k\n" +
+	"\x14ListFeedbackResponse\x12/\n" +
+	"\arecords\x18\x01 \x03(\v2\x15.qa.v1.FeedbackRecordR\arecords\x12\"\n" +
+	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId\"\x8c\x01\n" +
+	"\x14WatchFeedbackRequest\x12\x19\n" +
+	"\bafter_id\x18\x01 \x01(\x03R\aafterId\x12\x19\n" +
+	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x19\n" +
+	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12#\n" +
+	"\rsupervisor_id\x18\x04 \x01(\tR\fsupervisorId\"F\n" +
+	"\x15WatchFeedbackResponse\x12-\n" +
+	"\x06record\x18\x01 \x01(\v2\x15.qa.v1.FeedbackRecordR\x06record\"@\n" +
+	"\x1aAcknowledgeFeedbackRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\"L\n" +
+	"\x1bAcknowledgeFeedbackResponse\x12-\n" +
+	"\x06record\x18\x01 \x01(\v2\x15.qa.v1.FeedbackRecordR\x06record\"I\n" +
+	"\x12OpenDisputeRequest\x12\x1b\n" +
+	"\treview_id\x18\x01 \x01(\x03R\breviewId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"?\n" +
+	"\x13OpenDisputeResponse\x12(\n" +
+	"\adispute\x18\x01 \x01(\v2\x0e.qa.v1.DisputeR\adispute\"-\n" +
+	"\x13ListDisputesRequest\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"B\n" +
+	"\x14ListDisputesResponse\x12*\n" +
+	"\bdisputes\x18\x01 \x03(\v2\x0e.qa.v1.DisputeR\bdisputes2\x95\x03\n" +
+	"\x0fFeedbackService\x12G\n" +
+	"\fListFeedback\x12\x1a.qa.v1.ListFeedbackRequest\x1a\x1b.qa.v1.ListFeedbackResponse\x12L\n" +
+	"\rWatchFeedback\x12\x1b.qa.v1.WatchFeedbackRequest\x1a\x1c.qa.v1.WatchFeedbackResponse0\x01\x12\\\n" +
+	"\x13AcknowledgeFeedback\x12!.qa.v1.AcknowledgeFeedbackRequest\x1a\".qa.v1.AcknowledgeFeedbackResponse\x12D\n" +
+	"\vOpenDispute\x12\x19.qa.v1.OpenDisputeRequest\x1a\x1a.qa.v1.OpenDisputeResponse\x12G\n" +
+	"\fListDisputes\x12\x1a.qa.v1.ListDisputesRequest\x1a\x1b.qa.v1.ListDisputesResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 
-var file_qa_v1_feedback_proto_goTypes = []any{}
+var (
+	file_qa_v1_feedback_proto_rawDescOnce sync.Once
+	file_qa_v1_feedback_proto_rawDescData []byte
+)
+
+func file_qa_v1_feedback_proto_rawDescGZIP() []byte {
+	file_qa_v1_feedback_proto_rawDescOnce.Do(func() {
+		file_qa_v1_feedback_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_qa_v1_feedback_proto_rawDesc), len(file_qa_v1_feedback_proto_rawDesc)))
+	})
+	return file_qa_v1_feedback_proto_rawDescData
+}
+
+var file_qa_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_qa_v1_feedback_proto_goTypes = []any{
+	(*ListFeedbackRequest)(nil),         // 0: qa.v1.ListFeedbackRequest
+	(*ListFeedbackResponse)(nil),        // 1: qa.v1.ListFeedbackResponse
+	(*WatchFeedbackRequest)(nil),        // 2: qa.v1.WatchFeedbackRequest
+	(*WatchFeedbackResponse)(nil),       // 3: qa.v1.WatchFeedbackResponse
+	(*AcknowledgeFeedbackRequest)(nil),  // 4: qa.v1.AcknowledgeFeedbackRequest
+	(*AcknowledgeFeedbackResponse)(nil), // 5: qa.v1.AcknowledgeFeedbackResponse
+	(*OpenDisputeRequest)(nil),          // 6: qa.v1.OpenDisputeRequest
+	(*OpenDisputeResponse)(nil),         // 7: qa.v1.OpenDisputeResponse
+	(*ListDisputesRequest)(nil),         // 8: qa.v1.ListDisputesRequest
+	(*ListDisputesResponse)(nil),        // 9: qa.v1.ListDisputesResponse
+	(*FeedbackRecord)(nil),              // 10: qa.v1.FeedbackRecord
+	(*Dispute)(nil),                     // 11: qa.v1.Dispute
+}
 var file_qa_v1_feedback_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	10, // 0: qa.v1.ListFeedbackResponse.records:type_name -> qa.v1.FeedbackRecord
+	10, // 1: qa.v1.WatchFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	10, // 2: qa.v1.AcknowledgeFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	11, // 3: qa.v1.OpenDisputeResponse.dispute:type_name -> qa.v1.Dispute
+	11, // 4: qa.v1.ListDisputesResponse.disputes:type_name -> qa.v1.Dispute
+	0,  // 5: qa.v1.FeedbackService.ListFeedback:input_type -> qa.v1.ListFeedbackRequest
+	2,  // 6: qa.v1.FeedbackService.WatchFeedback:input_type -> qa.v1.WatchFeedbackRequest
+	4,  // 7: qa.v1.FeedbackService.AcknowledgeFeedback:input_type -> qa.v1.AcknowledgeFeedbackRequest
+	6,  // 8: qa.v1.FeedbackService.OpenDispute:input_type -> qa.v1.OpenDisputeRequest
+	8,  // 9: qa.v1.FeedbackService.ListDisputes:input_type -> qa.v1.ListDisputesRequest
+	1,  // 10: qa.v1.FeedbackService.ListFeedback:output_type -> qa.v1.ListFeedbackResponse
+	3,  // 11: qa.v1.FeedbackService.WatchFeedback:output_type -> qa.v1.WatchFeedbackResponse
+	5,  // 12: qa.v1.FeedbackService.AcknowledgeFeedback:output_type -> qa.v1.AcknowledgeFeedbackResponse
+	7,  // 13: qa.v1.FeedbackService.OpenDispute:output_type -> qa.v1.OpenDisputeResponse
+	9,  // 14: qa.v1.FeedbackService.ListDisputes:output_type -> qa.v1.ListDisputesResponse
+	10, // [10:15] is the sub-list for method output_type
+	5,  // [5:10] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_feedback_proto_init() }
@@ -41,18 +666,20 @@ func file_qa_v1_feedback_proto_init() {
 	if File_qa_v1_feedback_proto != nil {
 		return
 	}
+	file_qa_v1_review_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_feedback_proto_rawDesc), len(file_qa_v1_feedback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   0,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_qa_v1_feedback_proto_goTypes,
 		DependencyIndexes: file_qa_v1_feedback_proto_depIdxs,
+		MessageInfos:      file_qa_v1_feedback_proto_msgTypes,
 	}.Build()
 	File_qa_v1_feedback_proto = out.File
 	file_qa_v1_feedback_proto_goTypes = nil

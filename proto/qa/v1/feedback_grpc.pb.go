@@ -7,7 +7,10 @@
 package qav1
 
 import (
+	context "context"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -15,12 +18,39 @@ import (
 // Requires gRPC-Go v1.64.0 or later.
 const _ = grpc.SupportPackageIsVersion9
 
+const (
+	FeedbackService_ListFeedback_FullMethodName        = "/qa.v1.FeedbackService/ListFeedback"
+	FeedbackService_WatchFeedback_FullMethodName       = "/qa.v1.FeedbackService/WatchFeedback"
+	FeedbackService_AcknowledgeFeedback_FullMethodName = "/qa.v1.FeedbackService/AcknowledgeFeedback"
+	FeedbackService_OpenDispute_FullMethodName         = "/qa.v1.FeedbackService/OpenDispute"
+	FeedbackService_ListDisputes_FullMethodName        = "/qa.v1.FeedbackService/ListDisputes"
+)
+
 // FeedbackServiceClient is the client API for FeedbackService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// FeedbackService is reserved for its own issue; it has no methods yet.
+// FeedbackService is the supervisor's side (SPEC §2 steps 5–6, disputes):
+// feedback records for their own agents, acknowledgement and disputes. A
+// supervisor sees only records of their own agents (another's is
+// NOT_FOUND); admins see all.
 type FeedbackServiceClient interface {
+	// ListFeedback lists records in id order with filters, paged by cursor.
+	ListFeedback(ctx context.Context, in *ListFeedbackRequest, opts ...grpc.CallOption) (*ListFeedbackResponse, error)
+	// WatchFeedback sends every record after the cursor, then new records
+	// as they are written, in id order. Delivery is at least once: resume
+	// after a reconnect with the last id received.
+	WatchFeedback(ctx context.Context, in *WatchFeedbackRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFeedbackResponse], error)
+	// AcknowledgeFeedback marks a record acknowledged, with an optional
+	// coaching note. Acknowledging again keeps the first time and replaces
+	// the note if one is given.
+	AcknowledgeFeedback(ctx context.Context, in *AcknowledgeFeedbackRequest, opts ...grpc.CallOption) (*AcknowledgeFeedbackResponse, error)
+	// OpenDispute contests a final review of one of the caller's agents
+	// within the dispute window; a different inspector re-scores it.
+	OpenDispute(ctx context.Context, in *OpenDisputeRequest, opts ...grpc.CallOption) (*OpenDisputeResponse, error)
+	// ListDisputes lists disputes on the caller's agents (all for admins),
+	// newest first.
+	ListDisputes(ctx context.Context, in *ListDisputesRequest, opts ...grpc.CallOption) (*ListDisputesResponse, error)
 }
 
 type feedbackServiceClient struct {
@@ -31,12 +61,90 @@ func NewFeedbackServiceClient(cc grpc.ClientConnInterface) FeedbackServiceClient
 	return &feedbackServiceClient{cc}
 }
 
+func (c *feedbackServiceClient) ListFeedback(ctx context.Context, in *ListFeedbackRequest, opts ...grpc.CallOption) (*ListFeedbackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListFeedbackResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_ListFeedback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) WatchFeedback(ctx context.Context, in *WatchFeedbackRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFeedbackResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &FeedbackService_ServiceDesc.Streams[0], FeedbackService_WatchFeedback_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchFeedbackRequest, WatchFeedbackResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FeedbackService_WatchFeedbackClient = grpc.ServerStreamingClient[WatchFeedbackResponse]
+
+func (c *feedbackServiceClient) AcknowledgeFeedback(ctx context.Context, in *AcknowledgeFeedbackRequest, opts ...grpc.CallOption) (*AcknowledgeFeedbackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AcknowledgeFeedbackResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_AcknowledgeFeedback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) OpenDispute(ctx context.Context, in *OpenDisputeRequest, opts ...grpc.CallOption) (*OpenDisputeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenDisputeResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_OpenDispute_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *feedbackServiceClient) ListDisputes(ctx context.Context, in *ListDisputesRequest, opts ...grpc.CallOption) (*ListDisputesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDisputesResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_ListDisputes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FeedbackServiceServer is the server API for FeedbackService service.
 // All implementations must embed UnimplementedFeedbackServiceServer
 // for forward compatibility.
 //
-// FeedbackService is reserved for its own issue; it has no methods yet.
+// FeedbackService is the supervisor's side (SPEC §2 steps 5–6, disputes):
+// feedback records for their own agents, acknowledgement and disputes. A
+// supervisor sees only records of their own agents (another's is
+// NOT_FOUND); admins see all.
 type FeedbackServiceServer interface {
+	// ListFeedback lists records in id order with filters, paged by cursor.
+	ListFeedback(context.Context, *ListFeedbackRequest) (*ListFeedbackResponse, error)
+	// WatchFeedback sends every record after the cursor, then new records
+	// as they are written, in id order. Delivery is at least once: resume
+	// after a reconnect with the last id received.
+	WatchFeedback(*WatchFeedbackRequest, grpc.ServerStreamingServer[WatchFeedbackResponse]) error
+	// AcknowledgeFeedback marks a record acknowledged, with an optional
+	// coaching note. Acknowledging again keeps the first time and replaces
+	// the note if one is given.
+	AcknowledgeFeedback(context.Context, *AcknowledgeFeedbackRequest) (*AcknowledgeFeedbackResponse, error)
+	// OpenDispute contests a final review of one of the caller's agents
+	// within the dispute window; a different inspector re-scores it.
+	OpenDispute(context.Context, *OpenDisputeRequest) (*OpenDisputeResponse, error)
+	// ListDisputes lists disputes on the caller's agents (all for admins),
+	// newest first.
+	ListDisputes(context.Context, *ListDisputesRequest) (*ListDisputesResponse, error)
 	mustEmbedUnimplementedFeedbackServiceServer()
 }
 
@@ -47,6 +155,21 @@ type FeedbackServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedFeedbackServiceServer struct{}
 
+func (UnimplementedFeedbackServiceServer) ListFeedback(context.Context, *ListFeedbackRequest) (*ListFeedbackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListFeedback not implemented")
+}
+func (UnimplementedFeedbackServiceServer) WatchFeedback(*WatchFeedbackRequest, grpc.ServerStreamingServer[WatchFeedbackResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchFeedback not implemented")
+}
+func (UnimplementedFeedbackServiceServer) AcknowledgeFeedback(context.Context, *AcknowledgeFeedbackRequest) (*AcknowledgeFeedbackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AcknowledgeFeedback not implemented")
+}
+func (UnimplementedFeedbackServiceServer) OpenDispute(context.Context, *OpenDisputeRequest) (*OpenDisputeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenDispute not implemented")
+}
+func (UnimplementedFeedbackServiceServer) ListDisputes(context.Context, *ListDisputesRequest) (*ListDisputesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDisputes not implemented")
+}
 func (UnimplementedFeedbackServiceServer) mustEmbedUnimplementedFeedbackServiceServer() {}
 func (UnimplementedFeedbackServiceServer) testEmbeddedByValue()                         {}
 
@@ -68,13 +191,119 @@ func RegisterFeedbackServiceServer(s grpc.ServiceRegistrar, srv FeedbackServiceS
 	s.RegisterService(&FeedbackService_ServiceDesc, srv)
 }
 
+func _FeedbackService_ListFeedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListFeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).ListFeedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_ListFeedback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).ListFeedback(ctx, req.(*ListFeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_WatchFeedback_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchFeedbackRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(FeedbackServiceServer).WatchFeedback(m, &grpc.GenericServerStream[WatchFeedbackRequest, WatchFeedbackResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FeedbackService_WatchFeedbackServer = grpc.ServerStreamingServer[WatchFeedbackResponse]
+
+func _FeedbackService_AcknowledgeFeedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AcknowledgeFeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).AcknowledgeFeedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_AcknowledgeFeedback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).AcknowledgeFeedback(ctx, req.(*AcknowledgeFeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_OpenDispute_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenDisputeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).OpenDispute(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_OpenDispute_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).OpenDispute(ctx, req.(*OpenDisputeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FeedbackService_ListDisputes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDisputesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).ListDisputes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_ListDisputes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).ListDisputes(ctx, req.(*ListDisputesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FeedbackService_ServiceDesc is the grpc.ServiceDesc for FeedbackService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var FeedbackService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "qa.v1.FeedbackService",
 	HandlerType: (*FeedbackServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
-	Streams:     []grpc.StreamDesc{},
-	Metadata:    "qa/v1/feedback.proto",
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "ListFeedback",
+			Handler:    _FeedbackService_ListFeedback_Handler,
+		},
+		{
+			MethodName: "AcknowledgeFeedback",
+			Handler:    _FeedbackService_AcknowledgeFeedback_Handler,
+		},
+		{
+			MethodName: "OpenDispute",
+			Handler:    _FeedbackService_OpenDispute_Handler,
+		},
+		{
+			MethodName: "ListDisputes",
+			Handler:    _FeedbackService_ListDisputes_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchFeedback",
+			Handler:       _FeedbackService_WatchFeedback_Handler,
+			ServerStreams: true,
+		},
+	},
+	Metadata: "qa/v1/feedback.proto",
 }

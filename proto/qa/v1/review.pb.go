@@ -9,6 +9,7 @@ package qav1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -295,11 +296,1033 @@ func (x *SkipItemResponse) GetReplacement() *Pick {
 	return nil
 }
 
+// DimensionRating is one dimension's rating in a review.
+type DimensionRating struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// 0..max of the dimension; ignored when na is set.
+	Value   int32  `protobuf:"varint,2,opt,name=value,proto3" json:"value,omitempty"`
+	Na      bool   `protobuf:"varint,3,opt,name=na,proto3" json:"na,omitempty"`
+	Comment string `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	// Output only: the dimension's scale.
+	Max int32 `protobuf:"varint,5,opt,name=max,proto3" json:"max,omitempty"`
+	// Output only: 100 × value / max.
+	Percent float64 `protobuf:"fixed64,6,opt,name=percent,proto3" json:"percent,omitempty"`
+	// Output only: below the pass threshold on its own.
+	Failing bool `protobuf:"varint,7,opt,name=failing,proto3" json:"failing,omitempty"`
+	// Output only: a critical dimension rated below half its scale.
+	Critical bool `protobuf:"varint,8,opt,name=critical,proto3" json:"critical,omitempty"`
+	// Output only: the dimension's name.
+	Name          string `protobuf:"bytes,9,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DimensionRating) Reset() {
+	*x = DimensionRating{}
+	mi := &file_qa_v1_review_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DimensionRating) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DimensionRating) ProtoMessage() {}
+
+func (x *DimensionRating) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DimensionRating.ProtoReflect.Descriptor instead.
+func (*DimensionRating) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DimensionRating) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *DimensionRating) GetValue() int32 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *DimensionRating) GetNa() bool {
+	if x != nil {
+		return x.Na
+	}
+	return false
+}
+
+func (x *DimensionRating) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *DimensionRating) GetMax() int32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *DimensionRating) GetPercent() float64 {
+	if x != nil {
+		return x.Percent
+	}
+	return 0
+}
+
+func (x *DimensionRating) GetFailing() bool {
+	if x != nil {
+		return x.Failing
+	}
+	return false
+}
+
+func (x *DimensionRating) GetCritical() bool {
+	if x != nil {
+		return x.Critical
+	}
+	return false
+}
+
+func (x *DimensionRating) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Review is one inspector's scoring of one item.
+type Review struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only.
+	Id int64 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The item (pick) scored.
+	ItemId int64 `protobuf:"varint,2,opt,name=item_id,json=itemId,proto3" json:"item_id,omitempty"`
+	// Output only.
+	ExternalId string `protobuf:"bytes,3,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
+	// Output only.
+	AgentId string `protobuf:"bytes,4,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	// Output only.
+	InspectorId string `protobuf:"bytes,5,opt,name=inspector_id,json=inspectorId,proto3" json:"inspector_id,omitempty"`
+	// Output only: the rubric version scored against.
+	RubricVersion int64 `protobuf:"varint,6,opt,name=rubric_version,json=rubricVersion,proto3" json:"rubric_version,omitempty"`
+	// Output only: draft, final or retracted.
+	Status  string             `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"`
+	Ratings []*DimensionRating `protobuf:"bytes,8,rep,name=ratings,proto3" json:"ratings,omitempty"`
+	// Critical flags raised, by key.
+	Flags       []string `protobuf:"bytes,9,rep,name=flags,proto3" json:"flags,omitempty"`
+	Comment     string   `protobuf:"bytes,10,opt,name=comment,proto3" json:"comment,omitempty"`
+	Strengths   []string `protobuf:"bytes,11,rep,name=strengths,proto3" json:"strengths,omitempty"`
+	Suggestions []string `protobuf:"bytes,12,rep,name=suggestions,proto3" json:"suggestions,omitempty"`
+	// Output only: 0..100 in full precision; set once final.
+	Score float64 `protobuf:"fixed64,13,opt,name=score,proto3" json:"score,omitempty"`
+	// Output only: the score with two decimals, e.g. "87.50".
+	ScoreText string `protobuf:"bytes,14,opt,name=score_text,json=scoreText,proto3" json:"score_text,omitempty"`
+	// Output only: excellent, good, pass, needs_improvement or fail.
+	Grade string `protobuf:"bytes,15,opt,name=grade,proto3" json:"grade,omitempty"`
+	// Output only: a critical flag or a critical dimension made it 0.
+	Critical bool `protobuf:"varint,16,opt,name=critical,proto3" json:"critical,omitempty"`
+	// Output only: the dispute this review re-scores.
+	DisputeId int64 `protobuf:"varint,17,opt,name=dispute_id,json=disputeId,proto3" json:"dispute_id,omitempty"`
+	// Output only: the retracted review this one replaced.
+	SupersedesId int64 `protobuf:"varint,18,opt,name=supersedes_id,json=supersedesId,proto3" json:"supersedes_id,omitempty"`
+	// Output only: set once a dispute retracted this review.
+	SupersededById int64 `protobuf:"varint,19,opt,name=superseded_by_id,json=supersededById,proto3" json:"superseded_by_id,omitempty"`
+	// Output only: the ISO week of the item's run.
+	Week string `protobuf:"bytes,20,opt,name=week,proto3" json:"week,omitempty"`
+	// Output only.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Output only.
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// Output only.
+	FinalizedAt   *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=finalized_at,json=finalizedAt,proto3" json:"finalized_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Review) Reset() {
+	*x = Review{}
+	mi := &file_qa_v1_review_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Review) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Review) ProtoMessage() {}
+
+func (x *Review) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Review.ProtoReflect.Descriptor instead.
+func (*Review) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Review) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Review) GetItemId() int64 {
+	if x != nil {
+		return x.ItemId
+	}
+	return 0
+}
+
+func (x *Review) GetExternalId() string {
+	if x != nil {
+		return x.ExternalId
+	}
+	return ""
+}
+
+func (x *Review) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *Review) GetInspectorId() string {
+	if x != nil {
+		return x.InspectorId
+	}
+	return ""
+}
+
+func (x *Review) GetRubricVersion() int64 {
+	if x != nil {
+		return x.RubricVersion
+	}
+	return 0
+}
+
+func (x *Review) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Review) GetRatings() []*DimensionRating {
+	if x != nil {
+		return x.Ratings
+	}
+	return nil
+}
+
+func (x *Review) GetFlags() []string {
+	if x != nil {
+		return x.Flags
+	}
+	return nil
+}
+
+func (x *Review) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *Review) GetStrengths() []string {
+	if x != nil {
+		return x.Strengths
+	}
+	return nil
+}
+
+func (x *Review) GetSuggestions() []string {
+	if x != nil {
+		return x.Suggestions
+	}
+	return nil
+}
+
+func (x *Review) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Review) GetScoreText() string {
+	if x != nil {
+		return x.ScoreText
+	}
+	return ""
+}
+
+func (x *Review) GetGrade() string {
+	if x != nil {
+		return x.Grade
+	}
+	return ""
+}
+
+func (x *Review) GetCritical() bool {
+	if x != nil {
+		return x.Critical
+	}
+	return false
+}
+
+func (x *Review) GetDisputeId() int64 {
+	if x != nil {
+		return x.DisputeId
+	}
+	return 0
+}
+
+func (x *Review) GetSupersedesId() int64 {
+	if x != nil {
+		return x.SupersedesId
+	}
+	return 0
+}
+
+func (x *Review) GetSupersededById() int64 {
+	if x != nil {
+		return x.SupersededById
+	}
+	return 0
+}
+
+func (x *Review) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+func (x *Review) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Review) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *Review) GetFinalizedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinalizedAt
+	}
+	return nil
+}
+
+type OpenItemRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenItemRequest) Reset() {
+	*x = OpenItemRequest{}
+	mi := &file_qa_v1_review_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenItemRequest) ProtoMessage() {}
+
+func (x *OpenItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenItemRequest.ProtoReflect.Descriptor instead.
+func (*OpenItemRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *OpenItemRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+type OpenItemResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Item       *Pick                  `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	Transcript *Transcript            `protobuf:"bytes,2,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// The version a new review is scored against (the draft's, if any).
+	Rubric *Rubric `protobuf:"bytes,3,opt,name=rubric,proto3" json:"rubric,omitempty"`
+	// The caller's draft; absent if none.
+	Draft *Review `protobuf:"bytes,4,opt,name=draft,proto3" json:"draft,omitempty"`
+	// For a disputed item: the dispute and the review it contests.
+	Dispute        *Dispute `protobuf:"bytes,5,opt,name=dispute,proto3" json:"dispute,omitempty"`
+	DisputedReview *Review  `protobuf:"bytes,6,opt,name=disputed_review,json=disputedReview,proto3" json:"disputed_review,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *OpenItemResponse) Reset() {
+	*x = OpenItemResponse{}
+	mi := &file_qa_v1_review_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenItemResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenItemResponse) ProtoMessage() {}
+
+func (x *OpenItemResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenItemResponse.ProtoReflect.Descriptor instead.
+func (*OpenItemResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *OpenItemResponse) GetItem() *Pick {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *OpenItemResponse) GetTranscript() *Transcript {
+	if x != nil {
+		return x.Transcript
+	}
+	return nil
+}
+
+func (x *OpenItemResponse) GetRubric() *Rubric {
+	if x != nil {
+		return x.Rubric
+	}
+	return nil
+}
+
+func (x *OpenItemResponse) GetDraft() *Review {
+	if x != nil {
+		return x.Draft
+	}
+	return nil
+}
+
+func (x *OpenItemResponse) GetDispute() *Dispute {
+	if x != nil {
+		return x.Dispute
+	}
+	return nil
+}
+
+func (x *OpenItemResponse) GetDisputedReview() *Review {
+	if x != nil {
+		return x.DisputedReview
+	}
+	return nil
+}
+
+type SubmitReviewRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	ItemId int64                  `protobuf:"varint,1,opt,name=item_id,json=itemId,proto3" json:"item_id,omitempty"`
+	// The whole review: each submit replaces the draft. A final review
+	// rates every dimension (or marks it N/A where allowed).
+	Ratings     []*DimensionRating `protobuf:"bytes,2,rep,name=ratings,proto3" json:"ratings,omitempty"`
+	Flags       []string           `protobuf:"bytes,3,rep,name=flags,proto3" json:"flags,omitempty"`
+	Comment     string             `protobuf:"bytes,4,opt,name=comment,proto3" json:"comment,omitempty"`
+	Strengths   []string           `protobuf:"bytes,5,rep,name=strengths,proto3" json:"strengths,omitempty"`
+	Suggestions []string           `protobuf:"bytes,6,rep,name=suggestions,proto3" json:"suggestions,omitempty"`
+	// Finalise instead of saving a draft.
+	Final         bool `protobuf:"varint,7,opt,name=final,proto3" json:"final,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitReviewRequest) Reset() {
+	*x = SubmitReviewRequest{}
+	mi := &file_qa_v1_review_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitReviewRequest) ProtoMessage() {}
+
+func (x *SubmitReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitReviewRequest.ProtoReflect.Descriptor instead.
+func (*SubmitReviewRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SubmitReviewRequest) GetItemId() int64 {
+	if x != nil {
+		return x.ItemId
+	}
+	return 0
+}
+
+func (x *SubmitReviewRequest) GetRatings() []*DimensionRating {
+	if x != nil {
+		return x.Ratings
+	}
+	return nil
+}
+
+func (x *SubmitReviewRequest) GetFlags() []string {
+	if x != nil {
+		return x.Flags
+	}
+	return nil
+}
+
+func (x *SubmitReviewRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *SubmitReviewRequest) GetStrengths() []string {
+	if x != nil {
+		return x.Strengths
+	}
+	return nil
+}
+
+func (x *SubmitReviewRequest) GetSuggestions() []string {
+	if x != nil {
+		return x.Suggestions
+	}
+	return nil
+}
+
+func (x *SubmitReviewRequest) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+type SubmitReviewResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Review *Review                `protobuf:"bytes,1,opt,name=review,proto3" json:"review,omitempty"`
+	// The record sent to the supervisor; set when final.
+	Feedback      *FeedbackRecord `protobuf:"bytes,2,opt,name=feedback,proto3" json:"feedback,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitReviewResponse) Reset() {
+	*x = SubmitReviewResponse{}
+	mi := &file_qa_v1_review_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitReviewResponse) ProtoMessage() {}
+
+func (x *SubmitReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitReviewResponse.ProtoReflect.Descriptor instead.
+func (*SubmitReviewResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *SubmitReviewResponse) GetReview() *Review {
+	if x != nil {
+		return x.Review
+	}
+	return nil
+}
+
+func (x *SubmitReviewResponse) GetFeedback() *FeedbackRecord {
+	if x != nil {
+		return x.Feedback
+	}
+	return nil
+}
+
+type GetReviewRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReviewRequest) Reset() {
+	*x = GetReviewRequest{}
+	mi := &file_qa_v1_review_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReviewRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReviewRequest) ProtoMessage() {}
+
+func (x *GetReviewRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReviewRequest.ProtoReflect.Descriptor instead.
+func (*GetReviewRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetReviewRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+type GetReviewResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Review        *Review                `protobuf:"bytes,1,opt,name=review,proto3" json:"review,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReviewResponse) Reset() {
+	*x = GetReviewResponse{}
+	mi := &file_qa_v1_review_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReviewResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReviewResponse) ProtoMessage() {}
+
+func (x *GetReviewResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReviewResponse.ProtoReflect.Descriptor instead.
+func (*GetReviewResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetReviewResponse) GetReview() *Review {
+	if x != nil {
+		return x.Review
+	}
+	return nil
+}
+
+// FeedbackRecord is what a final review sends to the agent's supervisor
+// (SPEC §2 step 5).
+type FeedbackRecord struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Also the delivery cursor: records are written in id order.
+	Id           int64   `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Review       *Review `protobuf:"bytes,2,opt,name=review,proto3" json:"review,omitempty"`
+	AgentId      string  `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	SupervisorId string  `protobuf:"bytes,4,opt,name=supervisor_id,json=supervisorId,proto3" json:"supervisor_id,omitempty"`
+	TeamId       string  `protobuf:"bytes,5,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Week         string  `protobuf:"bytes,6,opt,name=week,proto3" json:"week,omitempty"`
+	// Copied from the review for filtering clients.
+	Score     float64 `protobuf:"fixed64,7,opt,name=score,proto3" json:"score,omitempty"`
+	ScoreText string  `protobuf:"bytes,8,opt,name=score_text,json=scoreText,proto3" json:"score_text,omitempty"`
+	Grade     string  `protobuf:"bytes,9,opt,name=grade,proto3" json:"grade,omitempty"`
+	// Grade below pass or a critical flag.
+	CoachingRequired bool `protobuf:"varint,10,opt,name=coaching_required,json=coachingRequired,proto3" json:"coaching_required,omitempty"`
+	// Excellent: worth showing the team.
+	ShareAsExample bool `protobuf:"varint,11,opt,name=share_as_example,json=shareAsExample,proto3" json:"share_as_example,omitempty"`
+	// The earlier record of the same item, whose review a dispute retracted.
+	SupersedesId int64                  `protobuf:"varint,12,opt,name=supersedes_id,json=supersedesId,proto3" json:"supersedes_id,omitempty"`
+	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Absent until acknowledged.
+	AcknowledgedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=acknowledged_at,json=acknowledgedAt,proto3" json:"acknowledged_at,omitempty"`
+	AcknowledgedBy string                 `protobuf:"bytes,15,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
+	CoachingNote   string                 `protobuf:"bytes,16,opt,name=coaching_note,json=coachingNote,proto3" json:"coaching_note,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *FeedbackRecord) Reset() {
+	*x = FeedbackRecord{}
+	mi := &file_qa_v1_review_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FeedbackRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FeedbackRecord) ProtoMessage() {}
+
+func (x *FeedbackRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FeedbackRecord.ProtoReflect.Descriptor instead.
+func (*FeedbackRecord) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *FeedbackRecord) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *FeedbackRecord) GetReview() *Review {
+	if x != nil {
+		return x.Review
+	}
+	return nil
+}
+
+func (x *FeedbackRecord) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *FeedbackRecord) GetSupervisorId() string {
+	if x != nil {
+		return x.SupervisorId
+	}
+	return ""
+}
+
+func (x *FeedbackRecord) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *FeedbackRecord) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+func (x *FeedbackRecord) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *FeedbackRecord) GetScoreText() string {
+	if x != nil {
+		return x.ScoreText
+	}
+	return ""
+}
+
+func (x *FeedbackRecord) GetGrade() string {
+	if x != nil {
+		return x.Grade
+	}
+	return ""
+}
+
+func (x *FeedbackRecord) GetCoachingRequired() bool {
+	if x != nil {
+		return x.CoachingRequired
+	}
+	return false
+}
+
+func (x *FeedbackRecord) GetShareAsExample() bool {
+	if x != nil {
+		return x.ShareAsExample
+	}
+	return false
+}
+
+func (x *FeedbackRecord) GetSupersedesId() int64 {
+	if x != nil {
+		return x.SupersedesId
+	}
+	return 0
+}
+
+func (x *FeedbackRecord) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *FeedbackRecord) GetAcknowledgedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcknowledgedAt
+	}
+	return nil
+}
+
+func (x *FeedbackRecord) GetAcknowledgedBy() string {
+	if x != nil {
+		return x.AcknowledgedBy
+	}
+	return ""
+}
+
+func (x *FeedbackRecord) GetCoachingNote() string {
+	if x != nil {
+		return x.CoachingNote
+	}
+	return ""
+}
+
+// Dispute is a supervisor contesting a final review.
+type Dispute struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	ReviewId int64                  `protobuf:"varint,2,opt,name=review_id,json=reviewId,proto3" json:"review_id,omitempty"`
+	ItemId   int64                  `protobuf:"varint,3,opt,name=item_id,json=itemId,proto3" json:"item_id,omitempty"`
+	AgentId  string                 `protobuf:"bytes,4,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	OpenedBy string                 `protobuf:"bytes,5,opt,name=opened_by,json=openedBy,proto3" json:"opened_by,omitempty"`
+	Reason   string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The inspector re-scoring; never the one who wrote the review.
+	AssigneeId string `protobuf:"bytes,7,opt,name=assignee_id,json=assigneeId,proto3" json:"assignee_id,omitempty"`
+	// open or resolved.
+	Status string `protobuf:"bytes,8,opt,name=status,proto3" json:"status,omitempty"`
+	// The review that superseded the contested one, once resolved.
+	ResolutionReviewId int64                  `protobuf:"varint,9,opt,name=resolution_review_id,json=resolutionReviewId,proto3" json:"resolution_review_id,omitempty"`
+	OpenedAt           *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=opened_at,json=openedAt,proto3" json:"opened_at,omitempty"`
+	ResolvedAt         *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Dispute) Reset() {
+	*x = Dispute{}
+	mi := &file_qa_v1_review_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Dispute) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Dispute) ProtoMessage() {}
+
+func (x *Dispute) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Dispute.ProtoReflect.Descriptor instead.
+func (*Dispute) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Dispute) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Dispute) GetReviewId() int64 {
+	if x != nil {
+		return x.ReviewId
+	}
+	return 0
+}
+
+func (x *Dispute) GetItemId() int64 {
+	if x != nil {
+		return x.ItemId
+	}
+	return 0
+}
+
+func (x *Dispute) GetAgentId() string {
+	if x != nil {
+		return x.AgentId
+	}
+	return ""
+}
+
+func (x *Dispute) GetOpenedBy() string {
+	if x != nil {
+		return x.OpenedBy
+	}
+	return ""
+}
+
+func (x *Dispute) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Dispute) GetAssigneeId() string {
+	if x != nil {
+		return x.AssigneeId
+	}
+	return ""
+}
+
+func (x *Dispute) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Dispute) GetResolutionReviewId() int64 {
+	if x != nil {
+		return x.ResolutionReviewId
+	}
+	return 0
+}
+
+func (x *Dispute) GetOpenedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OpenedAt
+	}
+	return nil
+}
+
+func (x *Dispute) GetResolvedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolvedAt
+	}
+	return nil
+}
+
 var File_qa_v1_review_proto protoreflect.FileDescriptor
 
 const file_qa_v1_review_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x14qa/v1/sampling.proto\"\x12\n" +
+	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/rubric.proto\x1a\x14qa/v1/sampling.proto\x1a\x16qa/v1/transcript.proto\"\x12\n" +
 	"\x10ListQueueRequest\"6\n" +
 	"\x11ListQueueResponse\x12!\n" +
 	"\x05items\x18\x01 \x03(\v2\v.qa.v1.PickR\x05items\"$\n" +
@@ -312,11 +1335,115 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"h\n" +
 	"\x10SkipItemResponse\x12%\n" +
 	"\askipped\x18\x01 \x01(\v2\v.qa.v1.PickR\askipped\x12-\n" +
-	"\vreplacement\x18\x02 \x01(\v2\v.qa.v1.PickR\vreplacement2\xd2\x01\n" +
+	"\vreplacement\x18\x02 \x01(\v2\v.qa.v1.PickR\vreplacement\"\xd9\x01\n" +
+	"\x0fDimensionRating\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value\x12\x0e\n" +
+	"\x02na\x18\x03 \x01(\bR\x02na\x12\x18\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\x12\x10\n" +
+	"\x03max\x18\x05 \x01(\x05R\x03max\x12\x18\n" +
+	"\apercent\x18\x06 \x01(\x01R\apercent\x12\x18\n" +
+	"\afailing\x18\a \x01(\bR\afailing\x12\x1a\n" +
+	"\bcritical\x18\b \x01(\bR\bcritical\x12\x12\n" +
+	"\x04name\x18\t \x01(\tR\x04name\"\x8f\x06\n" +
+	"\x06Review\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
+	"\aitem_id\x18\x02 \x01(\x03R\x06itemId\x12\x1f\n" +
+	"\vexternal_id\x18\x03 \x01(\tR\n" +
+	"externalId\x12\x19\n" +
+	"\bagent_id\x18\x04 \x01(\tR\aagentId\x12!\n" +
+	"\finspector_id\x18\x05 \x01(\tR\vinspectorId\x12%\n" +
+	"\x0erubric_version\x18\x06 \x01(\x03R\rrubricVersion\x12\x16\n" +
+	"\x06status\x18\a \x01(\tR\x06status\x120\n" +
+	"\aratings\x18\b \x03(\v2\x16.qa.v1.DimensionRatingR\aratings\x12\x14\n" +
+	"\x05flags\x18\t \x03(\tR\x05flags\x12\x18\n" +
+	"\acomment\x18\n" +
+	" \x01(\tR\acomment\x12\x1c\n" +
+	"\tstrengths\x18\v \x03(\tR\tstrengths\x12 \n" +
+	"\vsuggestions\x18\f \x03(\tR\vsuggestions\x12\x14\n" +
+	"\x05score\x18\r \x01(\x01R\x05score\x12\x1d\n" +
+	"\n" +
+	"score_text\x18\x0e \x01(\tR\tscoreText\x12\x14\n" +
+	"\x05grade\x18\x0f \x01(\tR\x05grade\x12\x1a\n" +
+	"\bcritical\x18\x10 \x01(\bR\bcritical\x12\x1d\n" +
+	"\n" +
+	"dispute_id\x18\x11 \x01(\x03R\tdisputeId\x12#\n" +
+	"\rsupersedes_id\x18\x12 \x01(\x03R\fsupersedesId\x12(\n" +
+	"\x10superseded_by_id\x18\x13 \x01(\x03R\x0esupersededById\x12\x12\n" +
+	"\x04week\x18\x14 \x01(\tR\x04week\x129\n" +
+	"\n" +
+	"created_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12=\n" +
+	"\ffinalized_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\vfinalizedAt\"!\n" +
+	"\x0fOpenItemRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"\x94\x02\n" +
+	"\x10OpenItemResponse\x12\x1f\n" +
+	"\x04item\x18\x01 \x01(\v2\v.qa.v1.PickR\x04item\x121\n" +
+	"\n" +
+	"transcript\x18\x02 \x01(\v2\x11.qa.v1.TranscriptR\n" +
+	"transcript\x12%\n" +
+	"\x06rubric\x18\x03 \x01(\v2\r.qa.v1.RubricR\x06rubric\x12#\n" +
+	"\x05draft\x18\x04 \x01(\v2\r.qa.v1.ReviewR\x05draft\x12(\n" +
+	"\adispute\x18\x05 \x01(\v2\x0e.qa.v1.DisputeR\adispute\x126\n" +
+	"\x0fdisputed_review\x18\x06 \x01(\v2\r.qa.v1.ReviewR\x0edisputedReview\"\xe6\x01\n" +
+	"\x13SubmitReviewRequest\x12\x17\n" +
+	"\aitem_id\x18\x01 \x01(\x03R\x06itemId\x120\n" +
+	"\aratings\x18\x02 \x03(\v2\x16.qa.v1.DimensionRatingR\aratings\x12\x14\n" +
+	"\x05flags\x18\x03 \x03(\tR\x05flags\x12\x18\n" +
+	"\acomment\x18\x04 \x01(\tR\acomment\x12\x1c\n" +
+	"\tstrengths\x18\x05 \x03(\tR\tstrengths\x12 \n" +
+	"\vsuggestions\x18\x06 \x03(\tR\vsuggestions\x12\x14\n" +
+	"\x05final\x18\a \x01(\bR\x05final\"p\n" +
+	"\x14SubmitReviewResponse\x12%\n" +
+	"\x06review\x18\x01 \x01(\v2\r.qa.v1.ReviewR\x06review\x121\n" +
+	"\bfeedback\x18\x02 \x01(\v2\x15.qa.v1.FeedbackRecordR\bfeedback\"\"\n" +
+	"\x10GetReviewRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\":\n" +
+	"\x11GetReviewResponse\x12%\n" +
+	"\x06review\x18\x01 \x01(\v2\r.qa.v1.ReviewR\x06review\"\xc9\x04\n" +
+	"\x0eFeedbackRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12%\n" +
+	"\x06review\x18\x02 \x01(\v2\r.qa.v1.ReviewR\x06review\x12\x19\n" +
+	"\bagent_id\x18\x03 \x01(\tR\aagentId\x12#\n" +
+	"\rsupervisor_id\x18\x04 \x01(\tR\fsupervisorId\x12\x17\n" +
+	"\ateam_id\x18\x05 \x01(\tR\x06teamId\x12\x12\n" +
+	"\x04week\x18\x06 \x01(\tR\x04week\x12\x14\n" +
+	"\x05score\x18\a \x01(\x01R\x05score\x12\x1d\n" +
+	"\n" +
+	"score_text\x18\b \x01(\tR\tscoreText\x12\x14\n" +
+	"\x05grade\x18\t \x01(\tR\x05grade\x12+\n" +
+	"\x11coaching_required\x18\n" +
+	" \x01(\bR\x10coachingRequired\x12(\n" +
+	"\x10share_as_example\x18\v \x01(\bR\x0eshareAsExample\x12#\n" +
+	"\rsupersedes_id\x18\f \x01(\x03R\fsupersedesId\x129\n" +
+	"\n" +
+	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12C\n" +
+	"\x0facknowledged_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x0eacknowledgedAt\x12'\n" +
+	"\x0facknowledged_by\x18\x0f \x01(\tR\x0eacknowledgedBy\x12#\n" +
+	"\rcoaching_note\x18\x10 \x01(\tR\fcoachingNote\"\x80\x03\n" +
+	"\aDispute\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1b\n" +
+	"\treview_id\x18\x02 \x01(\x03R\breviewId\x12\x17\n" +
+	"\aitem_id\x18\x03 \x01(\x03R\x06itemId\x12\x19\n" +
+	"\bagent_id\x18\x04 \x01(\tR\aagentId\x12\x1b\n" +
+	"\topened_by\x18\x05 \x01(\tR\bopenedBy\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x1f\n" +
+	"\vassignee_id\x18\a \x01(\tR\n" +
+	"assigneeId\x12\x16\n" +
+	"\x06status\x18\b \x01(\tR\x06status\x120\n" +
+	"\x14resolution_review_id\x18\t \x01(\x03R\x12resolutionReviewId\x127\n" +
+	"\topened_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\x12;\n" +
+	"\vresolved_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"resolvedAt2\x98\x03\n" +
 	"\rReviewService\x12>\n" +
 	"\tListQueue\x12\x17.qa.v1.ListQueueRequest\x1a\x18.qa.v1.ListQueueResponse\x12D\n" +
 	"\vReleaseItem\x12\x19.qa.v1.ReleaseItemRequest\x1a\x1a.qa.v1.ReleaseItemResponse\x12;\n" +
-	"\bSkipItem\x12\x16.qa.v1.SkipItemRequest\x1a\x17.qa.v1.SkipItemResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
+	"\bSkipItem\x12\x16.qa.v1.SkipItemRequest\x1a\x17.qa.v1.SkipItemResponse\x12;\n" +
+	"\bOpenItem\x12\x16.qa.v1.OpenItemRequest\x1a\x17.qa.v1.OpenItemResponse\x12G\n" +
+	"\fSubmitReview\x12\x1a.qa.v1.SubmitReviewRequest\x1a\x1b.qa.v1.SubmitReviewResponse\x12>\n" +
+	"\tGetReview\x12\x17.qa.v1.GetReviewRequest\x1a\x18.qa.v1.GetReviewResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 
 var (
 	file_qa_v1_review_proto_rawDescOnce sync.Once
@@ -330,32 +1457,70 @@ func file_qa_v1_review_proto_rawDescGZIP() []byte {
 	return file_qa_v1_review_proto_rawDescData
 }
 
-var file_qa_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_qa_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_qa_v1_review_proto_goTypes = []any{
-	(*ListQueueRequest)(nil),    // 0: qa.v1.ListQueueRequest
-	(*ListQueueResponse)(nil),   // 1: qa.v1.ListQueueResponse
-	(*ReleaseItemRequest)(nil),  // 2: qa.v1.ReleaseItemRequest
-	(*ReleaseItemResponse)(nil), // 3: qa.v1.ReleaseItemResponse
-	(*SkipItemRequest)(nil),     // 4: qa.v1.SkipItemRequest
-	(*SkipItemResponse)(nil),    // 5: qa.v1.SkipItemResponse
-	(*Pick)(nil),                // 6: qa.v1.Pick
+	(*ListQueueRequest)(nil),      // 0: qa.v1.ListQueueRequest
+	(*ListQueueResponse)(nil),     // 1: qa.v1.ListQueueResponse
+	(*ReleaseItemRequest)(nil),    // 2: qa.v1.ReleaseItemRequest
+	(*ReleaseItemResponse)(nil),   // 3: qa.v1.ReleaseItemResponse
+	(*SkipItemRequest)(nil),       // 4: qa.v1.SkipItemRequest
+	(*SkipItemResponse)(nil),      // 5: qa.v1.SkipItemResponse
+	(*DimensionRating)(nil),       // 6: qa.v1.DimensionRating
+	(*Review)(nil),                // 7: qa.v1.Review
+	(*OpenItemRequest)(nil),       // 8: qa.v1.OpenItemRequest
+	(*OpenItemResponse)(nil),      // 9: qa.v1.OpenItemResponse
+	(*SubmitReviewRequest)(nil),   // 10: qa.v1.SubmitReviewRequest
+	(*SubmitReviewResponse)(nil),  // 11: qa.v1.SubmitReviewResponse
+	(*GetReviewRequest)(nil),      // 12: qa.v1.GetReviewRequest
+	(*GetReviewResponse)(nil),     // 13: qa.v1.GetReviewResponse
+	(*FeedbackRecord)(nil),        // 14: qa.v1.FeedbackRecord
+	(*Dispute)(nil),               // 15: qa.v1.Dispute
+	(*Pick)(nil),                  // 16: qa.v1.Pick
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*Transcript)(nil),            // 18: qa.v1.Transcript
+	(*Rubric)(nil),                // 19: qa.v1.Rubric
 }
 var file_qa_v1_review_proto_depIdxs = []int32{
-	6, // 0: qa.v1.ListQueueResponse.items:type_name -> qa.v1.Pick
-	6, // 1: qa.v1.ReleaseItemResponse.item:type_name -> qa.v1.Pick
-	6, // 2: qa.v1.SkipItemResponse.skipped:type_name -> qa.v1.Pick
-	6, // 3: qa.v1.SkipItemResponse.replacement:type_name -> qa.v1.Pick
-	0, // 4: qa.v1.ReviewService.ListQueue:input_type -> qa.v1.ListQueueRequest
-	2, // 5: qa.v1.ReviewService.ReleaseItem:input_type -> qa.v1.ReleaseItemRequest
-	4, // 6: qa.v1.ReviewService.SkipItem:input_type -> qa.v1.SkipItemRequest
-	1, // 7: qa.v1.ReviewService.ListQueue:output_type -> qa.v1.ListQueueResponse
-	3, // 8: qa.v1.ReviewService.ReleaseItem:output_type -> qa.v1.ReleaseItemResponse
-	5, // 9: qa.v1.ReviewService.SkipItem:output_type -> qa.v1.SkipItemResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	16, // 0: qa.v1.ListQueueResponse.items:type_name -> qa.v1.Pick
+	16, // 1: qa.v1.ReleaseItemResponse.item:type_name -> qa.v1.Pick
+	16, // 2: qa.v1.SkipItemResponse.skipped:type_name -> qa.v1.Pick
+	16, // 3: qa.v1.SkipItemResponse.replacement:type_name -> qa.v1.Pick
+	6,  // 4: qa.v1.Review.ratings:type_name -> qa.v1.DimensionRating
+	17, // 5: qa.v1.Review.created_at:type_name -> google.protobuf.Timestamp
+	17, // 6: qa.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
+	17, // 7: qa.v1.Review.finalized_at:type_name -> google.protobuf.Timestamp
+	16, // 8: qa.v1.OpenItemResponse.item:type_name -> qa.v1.Pick
+	18, // 9: qa.v1.OpenItemResponse.transcript:type_name -> qa.v1.Transcript
+	19, // 10: qa.v1.OpenItemResponse.rubric:type_name -> qa.v1.Rubric
+	7,  // 11: qa.v1.OpenItemResponse.draft:type_name -> qa.v1.Review
+	15, // 12: qa.v1.OpenItemResponse.dispute:type_name -> qa.v1.Dispute
+	7,  // 13: qa.v1.OpenItemResponse.disputed_review:type_name -> qa.v1.Review
+	6,  // 14: qa.v1.SubmitReviewRequest.ratings:type_name -> qa.v1.DimensionRating
+	7,  // 15: qa.v1.SubmitReviewResponse.review:type_name -> qa.v1.Review
+	14, // 16: qa.v1.SubmitReviewResponse.feedback:type_name -> qa.v1.FeedbackRecord
+	7,  // 17: qa.v1.GetReviewResponse.review:type_name -> qa.v1.Review
+	7,  // 18: qa.v1.FeedbackRecord.review:type_name -> qa.v1.Review
+	17, // 19: qa.v1.FeedbackRecord.created_at:type_name -> google.protobuf.Timestamp
+	17, // 20: qa.v1.FeedbackRecord.acknowledged_at:type_name -> google.protobuf.Timestamp
+	17, // 21: qa.v1.Dispute.opened_at:type_name -> google.protobuf.Timestamp
+	17, // 22: qa.v1.Dispute.resolved_at:type_name -> google.protobuf.Timestamp
+	0,  // 23: qa.v1.ReviewService.ListQueue:input_type -> qa.v1.ListQueueRequest
+	2,  // 24: qa.v1.ReviewService.ReleaseItem:input_type -> qa.v1.ReleaseItemRequest
+	4,  // 25: qa.v1.ReviewService.SkipItem:input_type -> qa.v1.SkipItemRequest
+	8,  // 26: qa.v1.ReviewService.OpenItem:input_type -> qa.v1.OpenItemRequest
+	10, // 27: qa.v1.ReviewService.SubmitReview:input_type -> qa.v1.SubmitReviewRequest
+	12, // 28: qa.v1.ReviewService.GetReview:input_type -> qa.v1.GetReviewRequest
+	1,  // 29: qa.v1.ReviewService.ListQueue:output_type -> qa.v1.ListQueueResponse
+	3,  // 30: qa.v1.ReviewService.ReleaseItem:output_type -> qa.v1.ReleaseItemResponse
+	5,  // 31: qa.v1.ReviewService.SkipItem:output_type -> qa.v1.SkipItemResponse
+	9,  // 32: qa.v1.ReviewService.OpenItem:output_type -> qa.v1.OpenItemResponse
+	11, // 33: qa.v1.ReviewService.SubmitReview:output_type -> qa.v1.SubmitReviewResponse
+	13, // 34: qa.v1.ReviewService.GetReview:output_type -> qa.v1.GetReviewResponse
+	29, // [29:35] is the sub-list for method output_type
+	23, // [23:29] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_review_proto_init() }
@@ -363,14 +1528,16 @@ func file_qa_v1_review_proto_init() {
 	if File_qa_v1_review_proto != nil {
 		return
 	}
+	file_qa_v1_rubric_proto_init()
 	file_qa_v1_sampling_proto_init()
+	file_qa_v1_transcript_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_review_proto_rawDesc), len(file_qa_v1_review_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

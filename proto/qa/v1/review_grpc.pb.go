@@ -19,9 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReviewService_ListQueue_FullMethodName   = "/qa.v1.ReviewService/ListQueue"
-	ReviewService_ReleaseItem_FullMethodName = "/qa.v1.ReviewService/ReleaseItem"
-	ReviewService_SkipItem_FullMethodName    = "/qa.v1.ReviewService/SkipItem"
+	ReviewService_ListQueue_FullMethodName    = "/qa.v1.ReviewService/ListQueue"
+	ReviewService_ReleaseItem_FullMethodName  = "/qa.v1.ReviewService/ReleaseItem"
+	ReviewService_SkipItem_FullMethodName     = "/qa.v1.ReviewService/SkipItem"
+	ReviewService_OpenItem_FullMethodName     = "/qa.v1.ReviewService/OpenItem"
+	ReviewService_SubmitReview_FullMethodName = "/qa.v1.ReviewService/SubmitReview"
+	ReviewService_GetReview_FullMethodName    = "/qa.v1.ReviewService/GetReview"
 )
 
 // ReviewServiceClient is the client API for ReviewService service.
@@ -29,15 +32,31 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // ReviewService is the inspector's side: their queue of picked
-// conversations. Inspectors act only on items assigned to them.
+// conversations and the scoring of them (SPEC §2 steps 3–4). Inspectors
+// act only on items assigned to them; another's item is NOT_FOUND.
 type ReviewServiceClient interface {
-	// ListQueue returns the caller's assigned items.
+	// ListQueue returns the caller's assigned items, disputed items waiting
+	// for them to re-score included.
 	ListQueue(ctx context.Context, in *ListQueueRequest, opts ...grpc.CallOption) (*ListQueueResponse, error)
 	// ReleaseItem puts one of the caller's items back into the pool.
 	ReleaseItem(ctx context.Context, in *ReleaseItemRequest, opts ...grpc.CallOption) (*ReleaseItemResponse, error)
 	// SkipItem skips one of the caller's items with a reason and brings in
 	// the next pick for the same agent, week and reason, if there is one.
 	SkipItem(ctx context.Context, in *SkipItemRequest, opts ...grpc.CallOption) (*SkipItemResponse, error)
+	// OpenItem returns one of the caller's items with everything needed to
+	// score it: the transcript with its derived metrics, the rubric, the
+	// caller's draft if any, and for a disputed item the dispute and the
+	// review it contests.
+	OpenItem(ctx context.Context, in *OpenItemRequest, opts ...grpc.CallOption) (*OpenItemResponse, error)
+	// SubmitReview saves the caller's review of an item as a draft, or
+	// finalises it. The server computes score and grade. Finalising writes
+	// the feedback record for the agent's supervisor in the same
+	// transaction; a final review cannot be changed (only a dispute
+	// re-scores it).
+	SubmitReview(ctx context.Context, in *SubmitReviewRequest, opts ...grpc.CallOption) (*SubmitReviewResponse, error)
+	// GetReview returns a review: an inspector's own, a supervisor's
+	// agents' final ones, or any for an admin.
+	GetReview(ctx context.Context, in *GetReviewRequest, opts ...grpc.CallOption) (*GetReviewResponse, error)
 }
 
 type reviewServiceClient struct {
@@ -78,20 +97,66 @@ func (c *reviewServiceClient) SkipItem(ctx context.Context, in *SkipItemRequest,
 	return out, nil
 }
 
+func (c *reviewServiceClient) OpenItem(ctx context.Context, in *OpenItemRequest, opts ...grpc.CallOption) (*OpenItemResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OpenItemResponse)
+	err := c.cc.Invoke(ctx, ReviewService_OpenItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reviewServiceClient) SubmitReview(ctx context.Context, in *SubmitReviewRequest, opts ...grpc.CallOption) (*SubmitReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SubmitReviewResponse)
+	err := c.cc.Invoke(ctx, ReviewService_SubmitReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *reviewServiceClient) GetReview(ctx context.Context, in *GetReviewRequest, opts ...grpc.CallOption) (*GetReviewResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReviewResponse)
+	err := c.cc.Invoke(ctx, ReviewService_GetReview_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReviewServiceServer is the server API for ReviewService service.
 // All implementations must embed UnimplementedReviewServiceServer
 // for forward compatibility.
 //
 // ReviewService is the inspector's side: their queue of picked
-// conversations. Inspectors act only on items assigned to them.
+// conversations and the scoring of them (SPEC §2 steps 3–4). Inspectors
+// act only on items assigned to them; another's item is NOT_FOUND.
 type ReviewServiceServer interface {
-	// ListQueue returns the caller's assigned items.
+	// ListQueue returns the caller's assigned items, disputed items waiting
+	// for them to re-score included.
 	ListQueue(context.Context, *ListQueueRequest) (*ListQueueResponse, error)
 	// ReleaseItem puts one of the caller's items back into the pool.
 	ReleaseItem(context.Context, *ReleaseItemRequest) (*ReleaseItemResponse, error)
 	// SkipItem skips one of the caller's items with a reason and brings in
 	// the next pick for the same agent, week and reason, if there is one.
 	SkipItem(context.Context, *SkipItemRequest) (*SkipItemResponse, error)
+	// OpenItem returns one of the caller's items with everything needed to
+	// score it: the transcript with its derived metrics, the rubric, the
+	// caller's draft if any, and for a disputed item the dispute and the
+	// review it contests.
+	OpenItem(context.Context, *OpenItemRequest) (*OpenItemResponse, error)
+	// SubmitReview saves the caller's review of an item as a draft, or
+	// finalises it. The server computes score and grade. Finalising writes
+	// the feedback record for the agent's supervisor in the same
+	// transaction; a final review cannot be changed (only a dispute
+	// re-scores it).
+	SubmitReview(context.Context, *SubmitReviewRequest) (*SubmitReviewResponse, error)
+	// GetReview returns a review: an inspector's own, a supervisor's
+	// agents' final ones, or any for an admin.
+	GetReview(context.Context, *GetReviewRequest) (*GetReviewResponse, error)
 	mustEmbedUnimplementedReviewServiceServer()
 }
 
@@ -110,6 +175,15 @@ func (UnimplementedReviewServiceServer) ReleaseItem(context.Context, *ReleaseIte
 }
 func (UnimplementedReviewServiceServer) SkipItem(context.Context, *SkipItemRequest) (*SkipItemResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SkipItem not implemented")
+}
+func (UnimplementedReviewServiceServer) OpenItem(context.Context, *OpenItemRequest) (*OpenItemResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenItem not implemented")
+}
+func (UnimplementedReviewServiceServer) SubmitReview(context.Context, *SubmitReviewRequest) (*SubmitReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SubmitReview not implemented")
+}
+func (UnimplementedReviewServiceServer) GetReview(context.Context, *GetReviewRequest) (*GetReviewResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReview not implemented")
 }
 func (UnimplementedReviewServiceServer) mustEmbedUnimplementedReviewServiceServer() {}
 func (UnimplementedReviewServiceServer) testEmbeddedByValue()                       {}
@@ -186,6 +260,60 @@ func _ReviewService_SkipItem_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReviewService_OpenItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReviewServiceServer).OpenItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReviewService_OpenItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReviewServiceServer).OpenItem(ctx, req.(*OpenItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReviewService_SubmitReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SubmitReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReviewServiceServer).SubmitReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReviewService_SubmitReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReviewServiceServer).SubmitReview(ctx, req.(*SubmitReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ReviewService_GetReview_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReviewRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReviewServiceServer).GetReview(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReviewService_GetReview_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReviewServiceServer).GetReview(ctx, req.(*GetReviewRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReviewService_ServiceDesc is the grpc.ServiceDesc for ReviewService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -204,6 +332,18 @@ var ReviewService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SkipItem",
 			Handler:    _ReviewService_SkipItem_Handler,
+		},
+		{
+			MethodName: "OpenItem",
+			Handler:    _ReviewService_OpenItem_Handler,
+		},
+		{
+			MethodName: "SubmitReview",
+			Handler:    _ReviewService_SubmitReview_Handler,
+		},
+		{
+			MethodName: "GetReview",
+			Handler:    _ReviewService_GetReview_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

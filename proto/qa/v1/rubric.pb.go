@@ -9,7 +9,9 @@ package qav1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
+	sync "sync"
 	unsafe "unsafe"
 )
 
@@ -20,20 +22,992 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Rubric is one version of the scoring rubric.
+type Rubric struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Output only.
+	Version int64  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	Name    string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// Weights sum to 100.
+	Dimensions []*Dimension `protobuf:"bytes,3,rep,name=dimensions,proto3" json:"dimensions,omitempty"`
+	// Critical flags (红线): raising any makes the score 0.
+	Flags      []*CriticalFlag  `protobuf:"bytes,4,rep,name=flags,proto3" json:"flags,omitempty"`
+	Thresholds *GradeThresholds `protobuf:"bytes,5,opt,name=thresholds,proto3" json:"thresholds,omitempty"`
+	// Output only: new reviews use this version.
+	Active bool `protobuf:"varint,6,opt,name=active,proto3" json:"active,omitempty"`
+	// Output only: some review uses this version, so it cannot change.
+	Locked bool `protobuf:"varint,7,opt,name=locked,proto3" json:"locked,omitempty"`
+	// Output only.
+	CreatedBy string `protobuf:"bytes,8,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	// Output only.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rubric) Reset() {
+	*x = Rubric{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rubric) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rubric) ProtoMessage() {}
+
+func (x *Rubric) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rubric.ProtoReflect.Descriptor instead.
+func (*Rubric) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *Rubric) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Rubric) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Rubric) GetDimensions() []*Dimension {
+	if x != nil {
+		return x.Dimensions
+	}
+	return nil
+}
+
+func (x *Rubric) GetFlags() []*CriticalFlag {
+	if x != nil {
+		return x.Flags
+	}
+	return nil
+}
+
+func (x *Rubric) GetThresholds() *GradeThresholds {
+	if x != nil {
+		return x.Thresholds
+	}
+	return nil
+}
+
+func (x *Rubric) GetActive() bool {
+	if x != nil {
+		return x.Active
+	}
+	return false
+}
+
+func (x *Rubric) GetLocked() bool {
+	if x != nil {
+		return x.Locked
+	}
+	return false
+}
+
+func (x *Rubric) GetCreatedBy() string {
+	if x != nil {
+		return x.CreatedBy
+	}
+	return ""
+}
+
+func (x *Rubric) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// Dimension is one rated aspect of a conversation.
+type Dimension struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// snake_case, unique within the rubric.
+	Key      string  `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Name     string  `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Weight   float64 `protobuf:"fixed64,3,opt,name=weight,proto3" json:"weight,omitempty"`
+	Criteria string  `protobuf:"bytes,4,opt,name=criteria,proto3" json:"criteria,omitempty"`
+	// Ratings run 0..max.
+	Max int32 `protobuf:"varint,5,opt,name=max,proto3" json:"max,omitempty"`
+	// Inspectors may mark it N/A; N/A dimensions leave the weighted mean.
+	AllowNa bool `protobuf:"varint,6,opt,name=allow_na,json=allowNa,proto3" json:"allow_na,omitempty"`
+	// Rated below half its scale, the whole score is 0.
+	Critical      bool `protobuf:"varint,7,opt,name=critical,proto3" json:"critical,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Dimension) Reset() {
+	*x = Dimension{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Dimension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Dimension) ProtoMessage() {}
+
+func (x *Dimension) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Dimension.ProtoReflect.Descriptor instead.
+func (*Dimension) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Dimension) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Dimension) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Dimension) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+func (x *Dimension) GetCriteria() string {
+	if x != nil {
+		return x.Criteria
+	}
+	return ""
+}
+
+func (x *Dimension) GetMax() int32 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *Dimension) GetAllowNa() bool {
+	if x != nil {
+		return x.AllowNa
+	}
+	return false
+}
+
+func (x *Dimension) GetCritical() bool {
+	if x != nil {
+		return x.Critical
+	}
+	return false
+}
+
+// CriticalFlag is a red line (红线).
+type CriticalFlag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CriticalFlag) Reset() {
+	*x = CriticalFlag{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CriticalFlag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CriticalFlag) ProtoMessage() {}
+
+func (x *CriticalFlag) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CriticalFlag.ProtoReflect.Descriptor instead.
+func (*CriticalFlag) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CriticalFlag) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *CriticalFlag) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CriticalFlag) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+// GradeThresholds are the lowest scores of each grade.
+type GradeThresholds struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Excellent     float64                `protobuf:"fixed64,1,opt,name=excellent,proto3" json:"excellent,omitempty"`
+	Good          float64                `protobuf:"fixed64,2,opt,name=good,proto3" json:"good,omitempty"`
+	Pass          float64                `protobuf:"fixed64,3,opt,name=pass,proto3" json:"pass,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GradeThresholds) Reset() {
+	*x = GradeThresholds{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GradeThresholds) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GradeThresholds) ProtoMessage() {}
+
+func (x *GradeThresholds) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GradeThresholds.ProtoReflect.Descriptor instead.
+func (*GradeThresholds) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *GradeThresholds) GetExcellent() float64 {
+	if x != nil {
+		return x.Excellent
+	}
+	return 0
+}
+
+func (x *GradeThresholds) GetGood() float64 {
+	if x != nil {
+		return x.Good
+	}
+	return 0
+}
+
+func (x *GradeThresholds) GetPass() float64 {
+	if x != nil {
+		return x.Pass
+	}
+	return 0
+}
+
+type GetRubricRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRubricRequest) Reset() {
+	*x = GetRubricRequest{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRubricRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRubricRequest) ProtoMessage() {}
+
+func (x *GetRubricRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRubricRequest.ProtoReflect.Descriptor instead.
+func (*GetRubricRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GetRubricRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type GetRubricResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rubric        *Rubric                `protobuf:"bytes,1,opt,name=rubric,proto3" json:"rubric,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRubricResponse) Reset() {
+	*x = GetRubricResponse{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRubricResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRubricResponse) ProtoMessage() {}
+
+func (x *GetRubricResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRubricResponse.ProtoReflect.Descriptor instead.
+func (*GetRubricResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetRubricResponse) GetRubric() *Rubric {
+	if x != nil {
+		return x.Rubric
+	}
+	return nil
+}
+
+type ListRubricsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRubricsRequest) Reset() {
+	*x = ListRubricsRequest{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRubricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRubricsRequest) ProtoMessage() {}
+
+func (x *ListRubricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRubricsRequest.ProtoReflect.Descriptor instead.
+func (*ListRubricsRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{6}
+}
+
+type ListRubricsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rubrics       []*Rubric              `protobuf:"bytes,1,rep,name=rubrics,proto3" json:"rubrics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRubricsResponse) Reset() {
+	*x = ListRubricsResponse{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRubricsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRubricsResponse) ProtoMessage() {}
+
+func (x *ListRubricsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRubricsResponse.ProtoReflect.Descriptor instead.
+func (*ListRubricsResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListRubricsResponse) GetRubrics() []*Rubric {
+	if x != nil {
+		return x.Rubrics
+	}
+	return nil
+}
+
+type CreateRubricRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rubric        *Rubric                `protobuf:"bytes,1,opt,name=rubric,proto3" json:"rubric,omitempty"`
+	Activate      bool                   `protobuf:"varint,2,opt,name=activate,proto3" json:"activate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRubricRequest) Reset() {
+	*x = CreateRubricRequest{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRubricRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRubricRequest) ProtoMessage() {}
+
+func (x *CreateRubricRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRubricRequest.ProtoReflect.Descriptor instead.
+func (*CreateRubricRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CreateRubricRequest) GetRubric() *Rubric {
+	if x != nil {
+		return x.Rubric
+	}
+	return nil
+}
+
+func (x *CreateRubricRequest) GetActivate() bool {
+	if x != nil {
+		return x.Activate
+	}
+	return false
+}
+
+type CreateRubricResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rubric        *Rubric                `protobuf:"bytes,1,opt,name=rubric,proto3" json:"rubric,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateRubricResponse) Reset() {
+	*x = CreateRubricResponse{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateRubricResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateRubricResponse) ProtoMessage() {}
+
+func (x *CreateRubricResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateRubricResponse.ProtoReflect.Descriptor instead.
+func (*CreateRubricResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreateRubricResponse) GetRubric() *Rubric {
+	if x != nil {
+		return x.Rubric
+	}
+	return nil
+}
+
+type UpdateRubricRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// rubric.version names the version to replace.
+	Rubric        *Rubric `protobuf:"bytes,1,opt,name=rubric,proto3" json:"rubric,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRubricRequest) Reset() {
+	*x = UpdateRubricRequest{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRubricRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRubricRequest) ProtoMessage() {}
+
+func (x *UpdateRubricRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRubricRequest.ProtoReflect.Descriptor instead.
+func (*UpdateRubricRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *UpdateRubricRequest) GetRubric() *Rubric {
+	if x != nil {
+		return x.Rubric
+	}
+	return nil
+}
+
+type UpdateRubricResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rubric        *Rubric                `protobuf:"bytes,1,opt,name=rubric,proto3" json:"rubric,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRubricResponse) Reset() {
+	*x = UpdateRubricResponse{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRubricResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRubricResponse) ProtoMessage() {}
+
+func (x *UpdateRubricResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRubricResponse.ProtoReflect.Descriptor instead.
+func (*UpdateRubricResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UpdateRubricResponse) GetRubric() *Rubric {
+	if x != nil {
+		return x.Rubric
+	}
+	return nil
+}
+
+type ActivateRubricRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateRubricRequest) Reset() {
+	*x = ActivateRubricRequest{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateRubricRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateRubricRequest) ProtoMessage() {}
+
+func (x *ActivateRubricRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateRubricRequest.ProtoReflect.Descriptor instead.
+func (*ActivateRubricRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ActivateRubricRequest) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+type ActivateRubricResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rubric        *Rubric                `protobuf:"bytes,1,opt,name=rubric,proto3" json:"rubric,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ActivateRubricResponse) Reset() {
+	*x = ActivateRubricResponse{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ActivateRubricResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ActivateRubricResponse) ProtoMessage() {}
+
+func (x *ActivateRubricResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ActivateRubricResponse.ProtoReflect.Descriptor instead.
+func (*ActivateRubricResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ActivateRubricResponse) GetRubric() *Rubric {
+	if x != nil {
+		return x.Rubric
+	}
+	return nil
+}
+
+type ValidateRubricRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rubric        *Rubric                `protobuf:"bytes,1,opt,name=rubric,proto3" json:"rubric,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateRubricRequest) Reset() {
+	*x = ValidateRubricRequest{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateRubricRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateRubricRequest) ProtoMessage() {}
+
+func (x *ValidateRubricRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateRubricRequest.ProtoReflect.Descriptor instead.
+func (*ValidateRubricRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ValidateRubricRequest) GetRubric() *Rubric {
+	if x != nil {
+		return x.Rubric
+	}
+	return nil
+}
+
+type ValidateRubricResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidateRubricResponse) Reset() {
+	*x = ValidateRubricResponse{}
+	mi := &file_qa_v1_rubric_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidateRubricResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidateRubricResponse) ProtoMessage() {}
+
+func (x *ValidateRubricResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_rubric_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidateRubricResponse.ProtoReflect.Descriptor instead.
+func (*ValidateRubricResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{15}
+}
+
 var File_qa_v1_rubric_proto protoreflect.FileDescriptor
 
 const file_qa_v1_rubric_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/rubric.proto\x12\x05qa.v12\x0f\n" +
-	"\rRubricServiceB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
+	"\x12qa/v1/rubric.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x02\n" +
+	"\x06Rubric\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x120\n" +
+	"\n" +
+	"dimensions\x18\x03 \x03(\v2\x10.qa.v1.DimensionR\n" +
+	"dimensions\x12)\n" +
+	"\x05flags\x18\x04 \x03(\v2\x13.qa.v1.CriticalFlagR\x05flags\x126\n" +
+	"\n" +
+	"thresholds\x18\x05 \x01(\v2\x16.qa.v1.GradeThresholdsR\n" +
+	"thresholds\x12\x16\n" +
+	"\x06active\x18\x06 \x01(\bR\x06active\x12\x16\n" +
+	"\x06locked\x18\a \x01(\bR\x06locked\x12\x1d\n" +
+	"\n" +
+	"created_by\x18\b \x01(\tR\tcreatedBy\x129\n" +
+	"\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xae\x01\n" +
+	"\tDimension\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06weight\x18\x03 \x01(\x01R\x06weight\x12\x1a\n" +
+	"\bcriteria\x18\x04 \x01(\tR\bcriteria\x12\x10\n" +
+	"\x03max\x18\x05 \x01(\x05R\x03max\x12\x19\n" +
+	"\ballow_na\x18\x06 \x01(\bR\aallowNa\x12\x1a\n" +
+	"\bcritical\x18\a \x01(\bR\bcritical\"V\n" +
+	"\fCriticalFlag\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\"W\n" +
+	"\x0fGradeThresholds\x12\x1c\n" +
+	"\texcellent\x18\x01 \x01(\x01R\texcellent\x12\x12\n" +
+	"\x04good\x18\x02 \x01(\x01R\x04good\x12\x12\n" +
+	"\x04pass\x18\x03 \x01(\x01R\x04pass\",\n" +
+	"\x10GetRubricRequest\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\":\n" +
+	"\x11GetRubricResponse\x12%\n" +
+	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\"\x14\n" +
+	"\x12ListRubricsRequest\">\n" +
+	"\x13ListRubricsResponse\x12'\n" +
+	"\arubrics\x18\x01 \x03(\v2\r.qa.v1.RubricR\arubrics\"X\n" +
+	"\x13CreateRubricRequest\x12%\n" +
+	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\x12\x1a\n" +
+	"\bactivate\x18\x02 \x01(\bR\bactivate\"=\n" +
+	"\x14CreateRubricResponse\x12%\n" +
+	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\"<\n" +
+	"\x13UpdateRubricRequest\x12%\n" +
+	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\"=\n" +
+	"\x14UpdateRubricResponse\x12%\n" +
+	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\"1\n" +
+	"\x15ActivateRubricRequest\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x03R\aversion\"?\n" +
+	"\x16ActivateRubricResponse\x12%\n" +
+	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\">\n" +
+	"\x15ValidateRubricRequest\x12%\n" +
+	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\"\x18\n" +
+	"\x16ValidateRubricResponse2\xc5\x03\n" +
+	"\rRubricService\x12>\n" +
+	"\tGetRubric\x12\x17.qa.v1.GetRubricRequest\x1a\x18.qa.v1.GetRubricResponse\x12D\n" +
+	"\vListRubrics\x12\x19.qa.v1.ListRubricsRequest\x1a\x1a.qa.v1.ListRubricsResponse\x12G\n" +
+	"\fCreateRubric\x12\x1a.qa.v1.CreateRubricRequest\x1a\x1b.qa.v1.CreateRubricResponse\x12G\n" +
+	"\fUpdateRubric\x12\x1a.qa.v1.UpdateRubricRequest\x1a\x1b.qa.v1.UpdateRubricResponse\x12M\n" +
+	"\x0eActivateRubric\x12\x1c.qa.v1.ActivateRubricRequest\x1a\x1d.qa.v1.ActivateRubricResponse\x12M\n" +
+	"\x0eValidateRubric\x12\x1c.qa.v1.ValidateRubricRequest\x1a\x1d.qa.v1.ValidateRubricResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 
-var file_qa_v1_rubric_proto_goTypes = []any{}
+var (
+	file_qa_v1_rubric_proto_rawDescOnce sync.Once
+	file_qa_v1_rubric_proto_rawDescData []byte
+)
+
+func file_qa_v1_rubric_proto_rawDescGZIP() []byte {
+	file_qa_v1_rubric_proto_rawDescOnce.Do(func() {
+		file_qa_v1_rubric_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_qa_v1_rubric_proto_rawDesc), len(file_qa_v1_rubric_proto_rawDesc)))
+	})
+	return file_qa_v1_rubric_proto_rawDescData
+}
+
+var file_qa_v1_rubric_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_qa_v1_rubric_proto_goTypes = []any{
+	(*Rubric)(nil),                 // 0: qa.v1.Rubric
+	(*Dimension)(nil),              // 1: qa.v1.Dimension
+	(*CriticalFlag)(nil),           // 2: qa.v1.CriticalFlag
+	(*GradeThresholds)(nil),        // 3: qa.v1.GradeThresholds
+	(*GetRubricRequest)(nil),       // 4: qa.v1.GetRubricRequest
+	(*GetRubricResponse)(nil),      // 5: qa.v1.GetRubricResponse
+	(*ListRubricsRequest)(nil),     // 6: qa.v1.ListRubricsRequest
+	(*ListRubricsResponse)(nil),    // 7: qa.v1.ListRubricsResponse
+	(*CreateRubricRequest)(nil),    // 8: qa.v1.CreateRubricRequest
+	(*CreateRubricResponse)(nil),   // 9: qa.v1.CreateRubricResponse
+	(*UpdateRubricRequest)(nil),    // 10: qa.v1.UpdateRubricRequest
+	(*UpdateRubricResponse)(nil),   // 11: qa.v1.UpdateRubricResponse
+	(*ActivateRubricRequest)(nil),  // 12: qa.v1.ActivateRubricRequest
+	(*ActivateRubricResponse)(nil), // 13: qa.v1.ActivateRubricResponse
+	(*ValidateRubricRequest)(nil),  // 14: qa.v1.ValidateRubricRequest
+	(*ValidateRubricResponse)(nil), // 15: qa.v1.ValidateRubricResponse
+	(*timestamppb.Timestamp)(nil),  // 16: google.protobuf.Timestamp
+}
 var file_qa_v1_rubric_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	1,  // 0: qa.v1.Rubric.dimensions:type_name -> qa.v1.Dimension
+	2,  // 1: qa.v1.Rubric.flags:type_name -> qa.v1.CriticalFlag
+	3,  // 2: qa.v1.Rubric.thresholds:type_name -> qa.v1.GradeThresholds
+	16, // 3: qa.v1.Rubric.created_at:type_name -> google.protobuf.Timestamp
+	0,  // 4: qa.v1.GetRubricResponse.rubric:type_name -> qa.v1.Rubric
+	0,  // 5: qa.v1.ListRubricsResponse.rubrics:type_name -> qa.v1.Rubric
+	0,  // 6: qa.v1.CreateRubricRequest.rubric:type_name -> qa.v1.Rubric
+	0,  // 7: qa.v1.CreateRubricResponse.rubric:type_name -> qa.v1.Rubric
+	0,  // 8: qa.v1.UpdateRubricRequest.rubric:type_name -> qa.v1.Rubric
+	0,  // 9: qa.v1.UpdateRubricResponse.rubric:type_name -> qa.v1.Rubric
+	0,  // 10: qa.v1.ActivateRubricResponse.rubric:type_name -> qa.v1.Rubric
+	0,  // 11: qa.v1.ValidateRubricRequest.rubric:type_name -> qa.v1.Rubric
+	4,  // 12: qa.v1.RubricService.GetRubric:input_type -> qa.v1.GetRubricRequest
+	6,  // 13: qa.v1.RubricService.ListRubrics:input_type -> qa.v1.ListRubricsRequest
+	8,  // 14: qa.v1.RubricService.CreateRubric:input_type -> qa.v1.CreateRubricRequest
+	10, // 15: qa.v1.RubricService.UpdateRubric:input_type -> qa.v1.UpdateRubricRequest
+	12, // 16: qa.v1.RubricService.ActivateRubric:input_type -> qa.v1.ActivateRubricRequest
+	14, // 17: qa.v1.RubricService.ValidateRubric:input_type -> qa.v1.ValidateRubricRequest
+	5,  // 18: qa.v1.RubricService.GetRubric:output_type -> qa.v1.GetRubricResponse
+	7,  // 19: qa.v1.RubricService.ListRubrics:output_type -> qa.v1.ListRubricsResponse
+	9,  // 20: qa.v1.RubricService.CreateRubric:output_type -> qa.v1.CreateRubricResponse
+	11, // 21: qa.v1.RubricService.UpdateRubric:output_type -> qa.v1.UpdateRubricResponse
+	13, // 22: qa.v1.RubricService.ActivateRubric:output_type -> qa.v1.ActivateRubricResponse
+	15, // 23: qa.v1.RubricService.ValidateRubric:output_type -> qa.v1.ValidateRubricResponse
+	18, // [18:24] is the sub-list for method output_type
+	12, // [12:18] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_rubric_proto_init() }
@@ -47,12 +1021,13 @@ func file_qa_v1_rubric_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_rubric_proto_rawDesc), len(file_qa_v1_rubric_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   0,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_qa_v1_rubric_proto_goTypes,
 		DependencyIndexes: file_qa_v1_rubric_proto_depIdxs,
+		MessageInfos:      file_qa_v1_rubric_proto_msgTypes,
 	}.Build()
 	File_qa_v1_rubric_proto = out.File
 	file_qa_v1_rubric_proto_goTypes = nil

@@ -7,7 +7,10 @@
 package qav1
 
 import (
+	context "context"
 	grpc "google.golang.org/grpc"
+	codes "google.golang.org/grpc/codes"
+	status "google.golang.org/grpc/status"
 )
 
 // This is a compile-time assertion to ensure that this generated file
@@ -15,12 +18,37 @@ import (
 // Requires gRPC-Go v1.64.0 or later.
 const _ = grpc.SupportPackageIsVersion9
 
+const (
+	RubricService_GetRubric_FullMethodName      = "/qa.v1.RubricService/GetRubric"
+	RubricService_ListRubrics_FullMethodName    = "/qa.v1.RubricService/ListRubrics"
+	RubricService_CreateRubric_FullMethodName   = "/qa.v1.RubricService/CreateRubric"
+	RubricService_UpdateRubric_FullMethodName   = "/qa.v1.RubricService/UpdateRubric"
+	RubricService_ActivateRubric_FullMethodName = "/qa.v1.RubricService/ActivateRubric"
+	RubricService_ValidateRubric_FullMethodName = "/qa.v1.RubricService/ValidateRubric"
+)
+
 // RubricServiceClient is the client API for RubricService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// RubricService is reserved for its own issue; it has no methods yet.
+// RubricService manages the versioned scoring rubric (SPEC §5). Reading
+// the rubric is open to admins, inspectors and supervisors; changing it
+// needs the admin role. A version used by any review never changes again.
 type RubricServiceClient interface {
+	// GetRubric returns a version; version 0 means the active one.
+	GetRubric(ctx context.Context, in *GetRubricRequest, opts ...grpc.CallOption) (*GetRubricResponse, error)
+	// ListRubrics returns every version, oldest first.
+	ListRubrics(ctx context.Context, in *ListRubricsRequest, opts ...grpc.CallOption) (*ListRubricsResponse, error)
+	// CreateRubric validates the rubric and stores it as a new version,
+	// active at once if activate is set.
+	CreateRubric(ctx context.Context, in *CreateRubricRequest, opts ...grpc.CallOption) (*CreateRubricResponse, error)
+	// UpdateRubric replaces a version no review uses yet;
+	// FAILED_PRECONDITION once one does.
+	UpdateRubric(ctx context.Context, in *UpdateRubricRequest, opts ...grpc.CallOption) (*UpdateRubricResponse, error)
+	// ActivateRubric makes a version the one new reviews are scored against.
+	ActivateRubric(ctx context.Context, in *ActivateRubricRequest, opts ...grpc.CallOption) (*ActivateRubricResponse, error)
+	// ValidateRubric checks a rubric without storing it.
+	ValidateRubric(ctx context.Context, in *ValidateRubricRequest, opts ...grpc.CallOption) (*ValidateRubricResponse, error)
 }
 
 type rubricServiceClient struct {
@@ -31,12 +59,88 @@ func NewRubricServiceClient(cc grpc.ClientConnInterface) RubricServiceClient {
 	return &rubricServiceClient{cc}
 }
 
+func (c *rubricServiceClient) GetRubric(ctx context.Context, in *GetRubricRequest, opts ...grpc.CallOption) (*GetRubricResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRubricResponse)
+	err := c.cc.Invoke(ctx, RubricService_GetRubric_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rubricServiceClient) ListRubrics(ctx context.Context, in *ListRubricsRequest, opts ...grpc.CallOption) (*ListRubricsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRubricsResponse)
+	err := c.cc.Invoke(ctx, RubricService_ListRubrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rubricServiceClient) CreateRubric(ctx context.Context, in *CreateRubricRequest, opts ...grpc.CallOption) (*CreateRubricResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateRubricResponse)
+	err := c.cc.Invoke(ctx, RubricService_CreateRubric_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rubricServiceClient) UpdateRubric(ctx context.Context, in *UpdateRubricRequest, opts ...grpc.CallOption) (*UpdateRubricResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateRubricResponse)
+	err := c.cc.Invoke(ctx, RubricService_UpdateRubric_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rubricServiceClient) ActivateRubric(ctx context.Context, in *ActivateRubricRequest, opts ...grpc.CallOption) (*ActivateRubricResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ActivateRubricResponse)
+	err := c.cc.Invoke(ctx, RubricService_ActivateRubric_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rubricServiceClient) ValidateRubric(ctx context.Context, in *ValidateRubricRequest, opts ...grpc.CallOption) (*ValidateRubricResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ValidateRubricResponse)
+	err := c.cc.Invoke(ctx, RubricService_ValidateRubric_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RubricServiceServer is the server API for RubricService service.
 // All implementations must embed UnimplementedRubricServiceServer
 // for forward compatibility.
 //
-// RubricService is reserved for its own issue; it has no methods yet.
+// RubricService manages the versioned scoring rubric (SPEC §5). Reading
+// the rubric is open to admins, inspectors and supervisors; changing it
+// needs the admin role. A version used by any review never changes again.
 type RubricServiceServer interface {
+	// GetRubric returns a version; version 0 means the active one.
+	GetRubric(context.Context, *GetRubricRequest) (*GetRubricResponse, error)
+	// ListRubrics returns every version, oldest first.
+	ListRubrics(context.Context, *ListRubricsRequest) (*ListRubricsResponse, error)
+	// CreateRubric validates the rubric and stores it as a new version,
+	// active at once if activate is set.
+	CreateRubric(context.Context, *CreateRubricRequest) (*CreateRubricResponse, error)
+	// UpdateRubric replaces a version no review uses yet;
+	// FAILED_PRECONDITION once one does.
+	UpdateRubric(context.Context, *UpdateRubricRequest) (*UpdateRubricResponse, error)
+	// ActivateRubric makes a version the one new reviews are scored against.
+	ActivateRubric(context.Context, *ActivateRubricRequest) (*ActivateRubricResponse, error)
+	// ValidateRubric checks a rubric without storing it.
+	ValidateRubric(context.Context, *ValidateRubricRequest) (*ValidateRubricResponse, error)
 	mustEmbedUnimplementedRubricServiceServer()
 }
 
@@ -47,6 +151,24 @@ type RubricServiceServer interface {
 // pointer dereference when methods are called.
 type UnimplementedRubricServiceServer struct{}
 
+func (UnimplementedRubricServiceServer) GetRubric(context.Context, *GetRubricRequest) (*GetRubricResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRubric not implemented")
+}
+func (UnimplementedRubricServiceServer) ListRubrics(context.Context, *ListRubricsRequest) (*ListRubricsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRubrics not implemented")
+}
+func (UnimplementedRubricServiceServer) CreateRubric(context.Context, *CreateRubricRequest) (*CreateRubricResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateRubric not implemented")
+}
+func (UnimplementedRubricServiceServer) UpdateRubric(context.Context, *UpdateRubricRequest) (*UpdateRubricResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateRubric not implemented")
+}
+func (UnimplementedRubricServiceServer) ActivateRubric(context.Context, *ActivateRubricRequest) (*ActivateRubricResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ActivateRubric not implemented")
+}
+func (UnimplementedRubricServiceServer) ValidateRubric(context.Context, *ValidateRubricRequest) (*ValidateRubricResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ValidateRubric not implemented")
+}
 func (UnimplementedRubricServiceServer) mustEmbedUnimplementedRubricServiceServer() {}
 func (UnimplementedRubricServiceServer) testEmbeddedByValue()                       {}
 
@@ -68,13 +190,146 @@ func RegisterRubricServiceServer(s grpc.ServiceRegistrar, srv RubricServiceServe
 	s.RegisterService(&RubricService_ServiceDesc, srv)
 }
 
+func _RubricService_GetRubric_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRubricRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RubricServiceServer).GetRubric(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RubricService_GetRubric_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RubricServiceServer).GetRubric(ctx, req.(*GetRubricRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RubricService_ListRubrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRubricsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RubricServiceServer).ListRubrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RubricService_ListRubrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RubricServiceServer).ListRubrics(ctx, req.(*ListRubricsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RubricService_CreateRubric_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateRubricRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RubricServiceServer).CreateRubric(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RubricService_CreateRubric_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RubricServiceServer).CreateRubric(ctx, req.(*CreateRubricRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RubricService_UpdateRubric_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateRubricRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RubricServiceServer).UpdateRubric(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RubricService_UpdateRubric_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RubricServiceServer).UpdateRubric(ctx, req.(*UpdateRubricRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RubricService_ActivateRubric_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ActivateRubricRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RubricServiceServer).ActivateRubric(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RubricService_ActivateRubric_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RubricServiceServer).ActivateRubric(ctx, req.(*ActivateRubricRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RubricService_ValidateRubric_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ValidateRubricRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RubricServiceServer).ValidateRubric(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RubricService_ValidateRubric_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RubricServiceServer).ValidateRubric(ctx, req.(*ValidateRubricRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RubricService_ServiceDesc is the grpc.ServiceDesc for RubricService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var RubricService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "qa.v1.RubricService",
 	HandlerType: (*RubricServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
-	Streams:     []grpc.StreamDesc{},
-	Metadata:    "qa/v1/rubric.proto",
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetRubric",
+			Handler:    _RubricService_GetRubric_Handler,
+		},
+		{
+			MethodName: "ListRubrics",
+			Handler:    _RubricService_ListRubrics_Handler,
+		},
+		{
+			MethodName: "CreateRubric",
+			Handler:    _RubricService_CreateRubric_Handler,
+		},
+		{
+			MethodName: "UpdateRubric",
+			Handler:    _RubricService_UpdateRubric_Handler,
+		},
+		{
+			MethodName: "ActivateRubric",
+			Handler:    _RubricService_ActivateRubric_Handler,
+		},
+		{
+			MethodName: "ValidateRubric",
+			Handler:    _RubricService_ValidateRubric_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "qa/v1/rubric.proto",
 }

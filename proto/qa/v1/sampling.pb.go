@@ -546,7 +546,8 @@ type Pick struct {
 	// The keyed hash the pick was ordered by, hex.
 	Key         string `protobuf:"bytes,7,opt,name=key,proto3" json:"key,omitempty"`
 	InspectorId string `protobuf:"bytes,8,opt,name=inspector_id,json=inspectorId,proto3" json:"inspector_id,omitempty"`
-	// assigned, pool or skipped.
+	// assigned, pool, skipped, reviewed (a final review exists) or disputed
+	// (waiting for the dispute's assignee to re-score it).
 	Status        string `protobuf:"bytes,9,opt,name=status,proto3" json:"status,omitempty"`
 	SkipReason    string `protobuf:"bytes,10,opt,name=skip_reason,json=skipReason,proto3" json:"skip_reason,omitempty"`
 	ReplacesId    int64  `protobuf:"varint,11,opt,name=replaces_id,json=replacesId,proto3" json:"replaces_id,omitempty"`

@@ -1,0 +1,123 @@
+-- Scoring (SPEC §2 steps 4–6, disputes, §5): rubric versions, reviews,
+-- feedback records, disputes and the audit trail. Times are Unix
+-- milliseconds, as elsewhere.
+
+-- +goose Up
+
+-- Versions 1, 2, 3, ...; the document is JSON the store does not interpret.
+-- locked becomes 1 when the first review uses a version; from then on the
+-- document never changes.
+CREATE TABLE rubrics (
+    version    INTEGER NOT NULL PRIMARY KEY,
+    document   TEXT    NOT NULL,
+    created_by TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    locked     INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+-- The one active version (a single row).
+CREATE TABLE rubric_active (
+    id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL REFERENCES rubrics (version)
+) STRICT;
+
+-- ratings is compact text, "key,value,max,marks;..." (value -1 is N/A;
+-- marks f = failing, c = critical), so that a report over a hundred
+-- thousand reviews parses it without JSON; details is JSON holding what
+-- only people read (comments, strengths, suggestions). agent_id,
+-- external_id and week copy the pick's and its run's, for reports and
+-- feedback.
+CREATE TABLE reviews (
+    id               INTEGER NOT NULL PRIMARY KEY,
+    pick_id          INTEGER NOT NULL REFERENCES picks (id),
+    inspector_id     TEXT    NOT NULL REFERENCES inspectors (id),
+    agent_id         TEXT    NOT NULL,
+    external_id      TEXT    NOT NULL,
+    week             TEXT    NOT NULL,
+    rubric_version   INTEGER NOT NULL REFERENCES rubrics (version),
+    status           TEXT    NOT NULL,
+    ratings          TEXT    NOT NULL,
+    flags            TEXT    NOT NULL DEFAULT '',
+    details          TEXT    NOT NULL,
+    score            REAL    NOT NULL DEFAULT 0,
+    grade            TEXT    NOT NULL DEFAULT '',
+    critical         INTEGER NOT NULL DEFAULT 0,
+    dispute_id       INTEGER,
+    supersedes_id    INTEGER REFERENCES reviews (id),
+    superseded_by_id INTEGER REFERENCES reviews (id),
+    created_at       INTEGER NOT NULL,
+    updated_at       INTEGER NOT NULL,
+    finalized_at     INTEGER
+) STRICT;
+
+-- A pick has at most one final review and each inspector at most one
+-- draft of it: these indexes are what make a finalised review impossible
+-- to overwrite, whatever races.
+CREATE UNIQUE INDEX reviews_one_final ON reviews (pick_id) WHERE status = 'final';
+CREATE UNIQUE INDEX reviews_one_draft ON reviews (pick_id, inspector_id) WHERE status = 'draft';
+-- Reports: an agent's counted reviews by week, with what they read.
+CREATE INDEX reviews_report ON reviews (agent_id, week, score, critical, flags, ratings) WHERE status = 'final';
+
+-- One record per final review. The id is the delivery cursor: SQLite has
+-- one writer, so ids are committed in order.
+CREATE TABLE feedback (
+    id                INTEGER NOT NULL PRIMARY KEY,
+    review_id         INTEGER NOT NULL REFERENCES reviews (id),
+    agent_id          TEXT    NOT NULL,
+    supervisor_id     TEXT    NOT NULL,
+    team_id           TEXT    NOT NULL,
+    week              TEXT    NOT NULL,
+    grade             TEXT    NOT NULL,
+    coaching_required INTEGER NOT NULL,
+    share_as_example  INTEGER NOT NULL,
+    supersedes_id     INTEGER REFERENCES feedback (id),
+    created_at        INTEGER NOT NULL,
+    acknowledged_at   INTEGER,
+    acknowledged_by   TEXT    NOT NULL DEFAULT '',
+    coaching_note     TEXT    NOT NULL DEFAULT ''
+) STRICT;
+
+CREATE INDEX feedback_supervisor ON feedback (supervisor_id, id);
+CREATE INDEX feedback_agent ON feedback (agent_id, id);
+CREATE INDEX feedback_review ON feedback (review_id);
+
+CREATE TABLE disputes (
+    id            INTEGER NOT NULL PRIMARY KEY,
+    review_id     INTEGER NOT NULL REFERENCES reviews (id),
+    pick_id       INTEGER NOT NULL REFERENCES picks (id),
+    agent_id      TEXT    NOT NULL,
+    opened_by     TEXT    NOT NULL,
+    reason        TEXT    NOT NULL,
+    assignee_id   TEXT    NOT NULL REFERENCES inspectors (id),
+    status        TEXT    NOT NULL,
+    resolution_id INTEGER REFERENCES reviews (id),
+    opened_at     INTEGER NOT NULL,
+    resolved_at   INTEGER
+) STRICT;
+
+-- One open dispute per review.
+CREATE UNIQUE INDEX disputes_one_open ON disputes (review_id) WHERE status = 'open';
+CREATE INDEX disputes_agent ON disputes (agent_id, id);
+CREATE INDEX disputes_pick ON disputes (pick_id);
+
+CREATE TABLE audit_events (
+    id        INTEGER NOT NULL PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT    NOT NULL,
+    action    TEXT    NOT NULL,
+    entity    TEXT    NOT NULL,
+    entity_id TEXT    NOT NULL,
+    detail    TEXT    NOT NULL DEFAULT '{}'
+) STRICT;
+
+CREATE INDEX audit_entity ON audit_events (entity, entity_id, id);
+CREATE INDEX audit_actor ON audit_events (actor, id);
+
+-- +goose Down
+DROP TABLE audit_events;
+DROP TABLE disputes;
+DROP TABLE feedback;
+DROP TABLE reviews;
+DROP TABLE rubric_active;
+DROP TABLE rubrics;

@@ -1,0 +1,653 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"qa-sampling/store"
+)
+
+// feedbackLockKey is the PostgreSQL advisory lock that finalising takes
+// before it inserts a feedback record. Identity values are handed out at
+// insert, not at commit, so without it two transactions could commit ids
+// 8 and 7 in that order and a subscriber that had read up to 8 would never
+// see 7. Holding it to commit makes ids commit in order. SQLite has one
+// writer, so its ids already do.
+const feedbackLockKey = 0x71615f66656564 // "qa_feed"
+
+// ---- ratings and details encoding
+
+// encodeRatings writes ratings as "key,value,max,marks;..." with value
+// -1 for N/A and marks f (failing) and c (critical); see 00005_scoring.sql.
+func encodeRatings(rs []store.Rating) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		v := r.Value
+		if r.NA {
+			v = -1
+		}
+		b.WriteString(r.Key)
+		b.WriteByte(',')
+		b.WriteString(strconv.Itoa(v))
+		b.WriteByte(',')
+		b.WriteString(strconv.Itoa(r.Max))
+		b.WriteByte(',')
+		if r.Failing {
+			b.WriteByte('f')
+		}
+		if r.Critical {
+			b.WriteByte('c')
+		}
+	}
+	return b.String()
+}
+
+// decodeRatings parses encodeRatings' output; Percent is recomputed.
+func decodeRatings(s string) ([]store.Rating, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := make([]store.Rating, 0, strings.Count(s, ";")+1)
+	for s != "" {
+		var item string
+		item, s, _ = strings.Cut(s, ";")
+		key, rest, ok1 := strings.Cut(item, ",")
+		value, rest, ok2 := strings.Cut(rest, ",")
+		maxText, marks, ok3 := strings.Cut(rest, ",")
+		if !ok1 || !ok2 || !ok3 {
+			return nil, fmt.Errorf("malformed rating %q", item)
+		}
+		v, err1 := strconv.Atoi(value)
+		m, err2 := strconv.Atoi(maxText)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("malformed rating %q", item)
+		}
+		r := store.Rating{Key: key, Value: v, Max: m, NA: v < 0,
+			Failing: strings.IndexByte(marks, 'f') >= 0, Critical: strings.IndexByte(marks, 'c') >= 0}
+		if r.NA {
+			r.Value = 0
+		} else if m > 0 {
+			r.Percent = 100 * float64(v) / float64(m)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// reviewDetails is the JSON column of what people read.
+type reviewDetails struct {
+	Comments    map[string]string `json:"comments,omitempty"`
+	Comment     string            `json:"comment,omitempty"`
+	Strengths   []string          `json:"strengths,omitempty"`
+	Suggestions []string          `json:"suggestions,omitempty"`
+}
+
+func encodeDetails(r *store.Review) (string, error) {
+	d := reviewDetails{Comment: r.Comment, Strengths: r.Strengths, Suggestions: r.Suggestions}
+	for _, rt := range r.Ratings {
+		if rt.Comment != "" {
+			if d.Comments == nil {
+				d.Comments = make(map[string]string)
+			}
+			d.Comments[rt.Key] = rt.Comment
+		}
+	}
+	b, err := json.Marshal(d)
+	return string(b), err
+}
+
+func splitFlags(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// ---- reviews
+
+type reviewRow struct {
+	ID             int64         `db:"id"`
+	PickID         int64         `db:"pick_id"`
+	InspectorID    string        `db:"inspector_id"`
+	AgentID        string        `db:"agent_id"`
+	ExternalID     string        `db:"external_id"`
+	Week           string        `db:"week"`
+	RubricVersion  int64         `db:"rubric_version"`
+	Status         string        `db:"status"`
+	Ratings        string        `db:"ratings"`
+	Flags          string        `db:"flags"`
+	Details        string        `db:"details"`
+	Score          float64       `db:"score"`
+	Grade          string        `db:"grade"`
+	Critical       bool          `db:"critical"`
+	DisputeID      sql.NullInt64 `db:"dispute_id"`
+	SupersedesID   sql.NullInt64 `db:"supersedes_id"`
+	SupersededByID sql.NullInt64 `db:"superseded_by_id"`
+	CreatedAt      int64         `db:"created_at"`
+	UpdatedAt      int64         `db:"updated_at"`
+	FinalizedAt    sql.NullInt64 `db:"finalized_at"`
+}
+
+const reviewColumns = `r.id, r.pick_id, r.inspector_id, r.agent_id, r.external_id, r.week, r.rubric_version, r.status,
+	r.ratings, r.flags, r.details, r.score, r.grade, r.critical, r.dispute_id, r.supersedes_id,
+	r.superseded_by_id, r.created_at, r.updated_at, r.finalized_at`
+
+func (r *reviewRow) review() (store.Review, error) {
+	ratings, err := decodeRatings(r.Ratings)
+	if err != nil {
+		return store.Review{}, fmt.Errorf("review %d: %w", r.ID, err)
+	}
+	var d reviewDetails
+	if err := json.Unmarshal([]byte(r.Details), &d); err != nil {
+		return store.Review{}, fmt.Errorf("review %d details: %w", r.ID, err)
+	}
+	for i := range ratings {
+		ratings[i].Comment = d.Comments[ratings[i].Key]
+	}
+	out := store.Review{
+		ID: r.ID, PickID: r.PickID, InspectorID: r.InspectorID, AgentID: r.AgentID, ExternalID: r.ExternalID,
+		Week: r.Week, RubricVersion: r.RubricVersion, Status: store.ReviewStatus(r.Status),
+		Ratings: ratings, Flags: splitFlags(r.Flags), Comment: d.Comment, Strengths: d.Strengths, Suggestions: d.Suggestions,
+		Score: r.Score, Grade: r.Grade, Critical: r.Critical,
+		DisputeID: r.DisputeID.Int64, SupersedesID: r.SupersedesID.Int64, SupersededByID: r.SupersededByID.Int64,
+		CreatedAt: fromMillis(r.CreatedAt), UpdatedAt: fromMillis(r.UpdatedAt),
+	}
+	if r.FinalizedAt.Valid {
+		out.FinalizedAt = fromMillis(r.FinalizedAt.Int64)
+	}
+	return out, nil
+}
+
+func getReview(ctx context.Context, q queryer, id int64) (store.Review, error) {
+	var row reviewRow
+	if err := sqlx.GetContext(ctx, q, &row, q.Rebind("SELECT "+reviewColumns+" FROM reviews r WHERE r.id = ?"), id); err != nil {
+		return store.Review{}, notFound(err, fmt.Sprintf("review %d", id))
+	}
+	return row.review()
+}
+
+// GetReview returns one review.
+func (s *Store) GetReview(ctx context.Context, id int64) (store.Review, error) {
+	var row reviewRow
+	if err := s.readGet(ctx, &row, "SELECT "+reviewColumns+" FROM reviews r WHERE r.id = ?", id); err != nil {
+		return store.Review{}, notFound(err, fmt.Sprintf("review %d", id))
+	}
+	return row.review()
+}
+
+// DraftOf returns an inspector's draft of a pick.
+func (s *Store) DraftOf(ctx context.Context, pickID int64, inspectorID string) (store.Review, error) {
+	var row reviewRow
+	err := s.readGet(ctx, &row, "SELECT "+reviewColumns+
+		" FROM reviews r WHERE r.pick_id = ? AND r.inspector_id = ? AND r.status = 'draft'", pickID, inspectorID)
+	if err != nil {
+		return store.Review{}, notFound(err, fmt.Sprintf("draft of item %d", pickID))
+	}
+	return row.review()
+}
+
+// queuedPick is what scoring needs of a pick in an inspector's queue.
+type queuedPick struct {
+	AgentID    string `db:"agent_id"`
+	ExternalID string `db:"external_id"`
+	Week       string `db:"week"`
+	Status     string `db:"status"`
+}
+
+const queuedPickSelect = `SELECT p.agent_id, t.external_id, sr.week, p.status
+		FROM picks p JOIN transcripts t ON t.id = p.transcript_id JOIN sampling_runs sr ON sr.id = p.run_id
+		WHERE p.id = ? AND p.inspector_id = ? AND p.status IN ('assigned', 'disputed')`
+
+// ownQueuedPick reads pick id if it is in inspectorID's queue (assigned,
+// or disputed to them), else ErrConflict. On PostgreSQL it locks the pick
+// row until commit: without the lock an UpdatePick (reassign, release)
+// committing between this check and the writes that rely on it would be
+// overwritten, and both callers told they succeeded. With it, whichever
+// comes second waits and then sees the other's result. SQLite's writes
+// are serial already.
+func (s *Store) ownQueuedPick(ctx context.Context, tx *sqlx.Tx, id int64, inspectorID string) (queuedPick, error) {
+	var p queuedPick
+	q := queuedPickSelect
+	if s.dialect == dialectPostgres {
+		q += " FOR NO KEY UPDATE OF p"
+	}
+	err := s.txGet(ctx, tx, &p, q, id, inspectorID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, fmt.Errorf("item %d is not in %s's queue: %w", id, inspectorID, store.ErrConflict)
+	}
+	return p, err
+}
+
+// SaveDraft creates or replaces the inspector's draft of a pick.
+func (s *Store) SaveDraft(ctx context.Context, r store.Review) (store.Review, error) {
+	details, err := encodeDetails(&r)
+	if err != nil {
+		return store.Review{}, err
+	}
+	var out store.Review
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		p, err := s.ownQueuedPick(ctx, tx, r.PickID, r.InspectorID)
+		if err != nil {
+			return err
+		}
+		if err := s.lockRubricVersion(ctx, tx, r.RubricVersion); err != nil {
+			return err
+		}
+		now := s.now().UnixMilli()
+		var id int64
+		err = tx.GetContext(ctx, &id, tx.Rebind(`UPDATE reviews SET rubric_version = ?, ratings = ?, flags = ?, details = ?,
+			dispute_id = ?, updated_at = ? WHERE pick_id = ? AND inspector_id = ? AND status = 'draft' RETURNING id`),
+			r.RubricVersion, encodeRatings(r.Ratings), strings.Join(r.Flags, ","), details, nullID(r.DisputeID), now,
+			r.PickID, r.InspectorID)
+		action := "review.update"
+		if errors.Is(err, sql.ErrNoRows) {
+			action = "review.create"
+			err = tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO reviews (pick_id, inspector_id, agent_id, external_id, week,
+				rubric_version, status, ratings, flags, details, dispute_id, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING id`),
+				r.PickID, r.InspectorID, p.AgentID, p.ExternalID, p.Week, r.RubricVersion,
+				encodeRatings(r.Ratings), strings.Join(r.Flags, ","), details, nullID(r.DisputeID), now, now)
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, r.InspectorID, action, "review", id, map[string]any{"item_id": r.PickID, "ratings": encodeRatings(r.Ratings), "flags": r.Flags}); err != nil {
+			return err
+		}
+		out, err = getReview(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return store.Review{}, fmt.Errorf("sqlstore: save draft of item %d: %w", r.PickID, err)
+	}
+	return out, nil
+}
+
+// ---- feedback
+
+type feedbackRow struct {
+	reviewRow
+	FeedbackID       int64         `db:"f_id"`
+	SupervisorID     string        `db:"f_supervisor_id"`
+	TeamID           string        `db:"f_team_id"`
+	CoachingRequired bool          `db:"f_coaching_required"`
+	ShareAsExample   bool          `db:"f_share_as_example"`
+	FSupersedesID    sql.NullInt64 `db:"f_supersedes_id"`
+	FCreatedAt       int64         `db:"f_created_at"`
+	AcknowledgedAt   sql.NullInt64 `db:"f_acknowledged_at"`
+	AcknowledgedBy   string        `db:"f_acknowledged_by"`
+	CoachingNote     string        `db:"f_coaching_note"`
+}
+
+const feedbackSelect = `SELECT f.id AS f_id, f.supervisor_id AS f_supervisor_id, f.team_id AS f_team_id,
+	f.coaching_required AS f_coaching_required, f.share_as_example AS f_share_as_example,
+	f.supersedes_id AS f_supersedes_id, f.created_at AS f_created_at, f.acknowledged_at AS f_acknowledged_at,
+	f.acknowledged_by AS f_acknowledged_by, f.coaching_note AS f_coaching_note, ` + reviewColumns + `
+	FROM feedback f JOIN reviews r ON r.id = f.review_id`
+
+func (f *feedbackRow) feedback() (store.Feedback, error) {
+	rv, err := f.review()
+	if err != nil {
+		return store.Feedback{}, err
+	}
+	out := store.Feedback{
+		ID: f.FeedbackID, Review: rv, SupervisorID: f.SupervisorID, TeamID: f.TeamID,
+		CoachingRequired: f.CoachingRequired, ShareAsExample: f.ShareAsExample, SupersedesID: f.FSupersedesID.Int64,
+		CreatedAt: fromMillis(f.FCreatedAt), AcknowledgedBy: f.AcknowledgedBy, CoachingNote: f.CoachingNote,
+	}
+	if f.AcknowledgedAt.Valid {
+		out.AcknowledgedAt = fromMillis(f.AcknowledgedAt.Int64)
+	}
+	return out, nil
+}
+
+func getFeedback(ctx context.Context, q queryer, id int64) (store.Feedback, error) {
+	var row feedbackRow
+	if err := sqlx.GetContext(ctx, q, &row, q.Rebind(feedbackSelect+" WHERE f.id = ?"), id); err != nil {
+		return store.Feedback{}, notFound(err, fmt.Sprintf("feedback %d", id))
+	}
+	return row.feedback()
+}
+
+// GetFeedback returns one record.
+func (s *Store) GetFeedback(ctx context.Context, id int64) (store.Feedback, error) {
+	var row feedbackRow
+	if err := s.readGet(ctx, &row, feedbackSelect+" WHERE f.id = ?", id); err != nil {
+		return store.Feedback{}, notFound(err, fmt.Sprintf("feedback %d", id))
+	}
+	return row.feedback()
+}
+
+// ListFeedback returns the records f selects, in id order.
+func (s *Store) ListFeedback(ctx context.Context, f store.FeedbackFilter) ([]store.Feedback, error) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	if f.SupervisorID != "" {
+		add("f.supervisor_id = ?", f.SupervisorID)
+	}
+	if f.AgentID != "" {
+		add("f.agent_id = ?", f.AgentID)
+	}
+	if f.Week != "" {
+		add("f.week = ?", f.Week)
+	}
+	if f.Grade != "" {
+		add("f.grade = ?", f.Grade)
+	}
+	if f.Unacknowledged {
+		where = append(where, "f.acknowledged_at IS NULL")
+	}
+	if f.AfterID != 0 {
+		add("f.id > ?", f.AfterID)
+	}
+	q := feedbackSelect
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY f.id"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, int64(f.Limit))
+	}
+	var rows []feedbackRow
+	if err := s.readSelect(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: list feedback: %w", err)
+	}
+	out := make([]store.Feedback, len(rows))
+	for i := range rows {
+		var err error
+		if out[i], err = rows[i].feedback(); err != nil {
+			return nil, fmt.Errorf("sqlstore: list feedback: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// LastFeedbackID is the highest record id.
+func (s *Store) LastFeedbackID(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.r.GetContext(ctx, &id, "SELECT COALESCE(MAX(id), 0) FROM feedback"); err != nil {
+		return 0, fmt.Errorf("sqlstore: last feedback id: %w", err)
+	}
+	return id, nil
+}
+
+// AcknowledgeFeedback marks a record acknowledged; the first
+// acknowledgement's time and author stay, a later note replaces the note.
+func (s *Store) AcknowledgeFeedback(ctx context.Context, id int64, actor, note string) (store.Feedback, error) {
+	var out store.Feedback
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		now := s.now().UnixMilli()
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE feedback SET
+			acknowledged_by = CASE WHEN acknowledged_at IS NULL THEN ? ELSE acknowledged_by END,
+			acknowledged_at = COALESCE(acknowledged_at, ?),
+			coaching_note = CASE WHEN ? <> '' THEN ? ELSE coaching_note END
+			WHERE id = ?`), actor, now, note, note, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("feedback %d: %w", id, store.ErrNotFound)
+		}
+		if err := s.audit(ctx, tx, actor, "feedback.acknowledge", "feedback", id, map[string]any{"note": note}); err != nil {
+			return err
+		}
+		out, err = getFeedback(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return store.Feedback{}, fmt.Errorf("sqlstore: acknowledge feedback: %w", err)
+	}
+	return out, nil
+}
+
+// ---- disputes
+
+type disputeRow struct {
+	ID           int64         `db:"id"`
+	ReviewID     int64         `db:"review_id"`
+	PickID       int64         `db:"pick_id"`
+	AgentID      string        `db:"agent_id"`
+	OpenedBy     string        `db:"opened_by"`
+	Reason       string        `db:"reason"`
+	AssigneeID   string        `db:"assignee_id"`
+	Status       string        `db:"status"`
+	ResolutionID sql.NullInt64 `db:"resolution_id"`
+	OpenedAt     int64         `db:"opened_at"`
+	ResolvedAt   sql.NullInt64 `db:"resolved_at"`
+}
+
+const disputeSelect = `SELECT d.id, d.review_id, d.pick_id, d.agent_id, d.opened_by, d.reason, d.assignee_id, d.status,
+	d.resolution_id, d.opened_at, d.resolved_at FROM disputes d`
+
+func (r *disputeRow) dispute() store.Dispute {
+	d := store.Dispute{ID: r.ID, ReviewID: r.ReviewID, PickID: r.PickID, AgentID: r.AgentID, OpenedBy: r.OpenedBy,
+		Reason: r.Reason, AssigneeID: r.AssigneeID, Status: store.DisputeStatus(r.Status),
+		ResolutionID: r.ResolutionID.Int64, OpenedAt: fromMillis(r.OpenedAt)}
+	if r.ResolvedAt.Valid {
+		d.ResolvedAt = fromMillis(r.ResolvedAt.Int64)
+	}
+	return d
+}
+
+func getDispute(ctx context.Context, q queryer, id int64) (store.Dispute, error) {
+	var row disputeRow
+	if err := sqlx.GetContext(ctx, q, &row, q.Rebind(disputeSelect+" WHERE d.id = ?"), id); err != nil {
+		return store.Dispute{}, notFound(err, fmt.Sprintf("dispute %d", id))
+	}
+	return row.dispute(), nil
+}
+
+// GetDispute returns one dispute.
+func (s *Store) GetDispute(ctx context.Context, id int64) (store.Dispute, error) {
+	return getDispute(ctx, s.r, id)
+}
+
+// OpenDispute opens a dispute and hands the pick to the assignee.
+func (s *Store) OpenDispute(ctx context.Context, d store.Dispute) (store.Dispute, error) {
+	var out store.Dispute
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if s.dialect == dialectPostgres {
+			// Lock the review first. Resolving an earlier dispute on it
+			// retracts it and closes that dispute in one transaction; were
+			// that to commit between the status check below and the insert,
+			// the insert would no longer meet the open dispute, and a
+			// dispute on a retracted review (one that can never be
+			// resolved) would be opened. Locked, whichever comes second
+			// sees the other's result.
+			if _, err := tx.ExecContext(ctx, "SELECT 1 FROM reviews WHERE id = $1 FOR NO KEY UPDATE", d.ReviewID); err != nil {
+				return err
+			}
+		}
+		rv, err := getReview(ctx, tx, d.ReviewID)
+		if err != nil {
+			return err
+		}
+		if rv.Status != store.ReviewFinal {
+			return fmt.Errorf("review %d is %s, not final: %w", rv.ID, rv.Status, store.ErrConflict)
+		}
+		now := s.now().UnixMilli()
+		var id int64
+		err = tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO disputes (review_id, pick_id, agent_id, opened_by, reason,
+			assignee_id, status, opened_at) VALUES (?, ?, ?, ?, ?, ?, 'open', ?) RETURNING id`),
+			rv.ID, rv.PickID, rv.AgentID, d.OpenedBy, d.Reason, d.AssigneeID, now)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("review %d already has an open dispute: %w", rv.ID, store.ErrConflict)
+		}
+		if err != nil {
+			return pickWriteError(err)
+		}
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE picks SET inspector_id = ?, status = 'disputed', updated_at = ?
+			WHERE id = ? AND status = 'reviewed'`), d.AssigneeID, now, rv.PickID)
+		if err != nil {
+			return pickWriteError(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("item %d is not reviewed: %w", rv.PickID, store.ErrConflict)
+		}
+		if err := s.audit(ctx, tx, d.OpenedBy, "dispute.open", "dispute", id,
+			map[string]any{"review_id": rv.ID, "reason": d.Reason, "assignee_id": d.AssigneeID}); err != nil {
+			return err
+		}
+		out, err = getDispute(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return store.Dispute{}, fmt.Errorf("sqlstore: open dispute: %w", err)
+	}
+	return out, nil
+}
+
+// ListDisputes returns the disputes f selects, newest first.
+func (s *Store) ListDisputes(ctx context.Context, f store.DisputeFilter) ([]store.Dispute, error) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	if f.SupervisorID != "" {
+		add("d.agent_id IN (SELECT agent_id FROM agents WHERE supervisor_id = ?)", f.SupervisorID)
+	}
+	if f.AssigneeID != "" {
+		add("d.assignee_id = ?", f.AssigneeID)
+	}
+	if f.PickID != 0 {
+		add("d.pick_id = ?", f.PickID)
+	}
+	if f.Status != "" {
+		add("d.status = ?", string(f.Status))
+	}
+	q := disputeSelect
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	var rows []disputeRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q+" ORDER BY d.id DESC"), args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: list disputes: %w", err)
+	}
+	out := make([]store.Dispute, len(rows))
+	for i := range rows {
+		out[i] = rows[i].dispute()
+	}
+	return out, nil
+}
+
+// ---- reports
+
+// reportChunk bounds the agent ids bound in one query, well under both
+// databases' parameter limits.
+const reportChunk = 500
+
+// ReportRows reads the counted reviews of the agents in the week range:
+// final only, so drafts and reviews retracted after a dispute are left out.
+func (s *Store) ReportRows(ctx context.Context, f store.ReportFilter) ([]store.ReportRow, error) {
+	var out []store.ReportRow
+	for start := 0; start < len(f.AgentIDs); start += reportChunk {
+		ids := f.AgentIDs[start:min(start+reportChunk, len(f.AgentIDs))]
+		var err error
+		if out, err = s.appendReportRows(ctx, out, ids, f.FromWeek, f.ToWeek); err != nil {
+			return nil, fmt.Errorf("sqlstore: report rows: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// appendReportRows reads one chunk of agents' counted reviews. It scans
+// columns itself rather than through sqlx's reflection: a team report
+// reads a hundred thousand rows.
+func (s *Store) appendReportRows(ctx context.Context, out []store.ReportRow, ids []string, from, to string) ([]store.ReportRow, error) {
+	q, args, err := sqlx.In(`SELECT agent_id, week, score, critical, flags, ratings FROM reviews
+		WHERE status = 'final' AND agent_id IN (?) AND week >= ? AND week <= ?`, ids, from, to)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, s.r.Rebind(q), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var r store.ReportRow
+		var flags, ratings string
+		if err := rows.Scan(&r.AgentID, &r.Week, &r.Score, &r.Critical, &flags, &ratings); err != nil {
+			return nil, err
+		}
+		r.Flags = splitFlags(flags)
+		if r.Ratings, err = decodeRatings(ratings); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ---- audit
+
+// ListAudit returns the audit events f selects, in id order.
+func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
+	var where []string
+	var args []any
+	add := func(cond string, arg any) {
+		where = append(where, cond)
+		args = append(args, arg)
+	}
+	if f.Actor != "" {
+		add("actor = ?", f.Actor)
+	}
+	if f.Entity != "" {
+		add("entity = ?", f.Entity)
+	}
+	if f.EntityID != "" {
+		add("entity_id = ?", f.EntityID)
+	}
+	if f.AfterID != 0 {
+		add("id > ?", f.AfterID)
+	}
+	q := "SELECT id, at, actor, action, entity, entity_id, detail FROM audit_events"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, int64(f.Limit))
+	}
+	var rows []struct {
+		ID       int64  `db:"id"`
+		At       int64  `db:"at"`
+		Actor    string `db:"actor"`
+		Action   string `db:"action"`
+		Entity   string `db:"entity"`
+		EntityID string `db:"entity_id"`
+		Detail   string `db:"detail"`
+	}
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: list audit: %w", err)
+	}
+	out := make([]store.AuditEvent, len(rows))
+	for i, r := range rows {
+		out[i] = store.AuditEvent{ID: r.ID, At: fromMillis(r.At), Actor: r.Actor, Action: r.Action, Entity: r.Entity, EntityID: r.EntityID, Detail: r.Detail}
+	}
+	return out, nil
+}
+
+var _ store.ReviewStore = (*Store)(nil)
