@@ -160,9 +160,30 @@ var methodRoles = map[string][]store.Role{
 	"/qa.v1.SamplingService/UpsertInspector": {store.RoleAdmin},
 	"/qa.v1.SamplingService/ListInspectors":  {store.RoleAdmin},
 
-	"/qa.v1.ReviewService/ListQueue":   {store.RoleInspector},
-	"/qa.v1.ReviewService/ReleaseItem": {store.RoleInspector},
-	"/qa.v1.ReviewService/SkipItem":    {store.RoleInspector},
+	"/qa.v1.ReviewService/ListQueue":    {store.RoleInspector},
+	"/qa.v1.ReviewService/ReleaseItem":  {store.RoleInspector},
+	"/qa.v1.ReviewService/SkipItem":     {store.RoleInspector},
+	"/qa.v1.ReviewService/OpenItem":     {store.RoleInspector},
+	"/qa.v1.ReviewService/SubmitReview": {store.RoleInspector},
+	"/qa.v1.ReviewService/GetReview":    {store.RoleInspector, store.RoleSupervisor, store.RoleAdmin},
+
+	"/qa.v1.RubricService/GetRubric":      {store.RoleAdmin, store.RoleInspector, store.RoleSupervisor},
+	"/qa.v1.RubricService/ListRubrics":    {store.RoleAdmin},
+	"/qa.v1.RubricService/CreateRubric":   {store.RoleAdmin},
+	"/qa.v1.RubricService/UpdateRubric":   {store.RoleAdmin},
+	"/qa.v1.RubricService/ActivateRubric": {store.RoleAdmin},
+	"/qa.v1.RubricService/ValidateRubric": {store.RoleAdmin},
+
+	"/qa.v1.FeedbackService/ListFeedback":        {store.RoleSupervisor, store.RoleAdmin},
+	"/qa.v1.FeedbackService/WatchFeedback":       {store.RoleSupervisor, store.RoleAdmin},
+	"/qa.v1.FeedbackService/AcknowledgeFeedback": {store.RoleSupervisor},
+	"/qa.v1.FeedbackService/OpenDispute":         {store.RoleSupervisor},
+	"/qa.v1.FeedbackService/ListDisputes":        {store.RoleSupervisor, store.RoleAdmin},
+
+	"/qa.v1.ReportService/GetAgentReport": {store.RoleSupervisor, store.RoleAdmin},
+	"/qa.v1.ReportService/GetTeamReport":  {store.RoleSupervisor, store.RoleAdmin},
+
+	"/qa.v1.AuditService/ListAuditEvents": {store.RoleAdmin},
 }
 
 // publicService reports methods that need no token: health checks and

@@ -28,17 +28,25 @@ import (
 // startInProcess runs the server in this process on a loopback port over a
 // real SQLite file, so the race detector sees the handlers, the prepare
 // workers and the dictionary trainer (the e2e tests run a separate binary).
+// It returns an ingest client and a context carrying an ingest token.
 func startInProcess(t *testing.T, cfg Config) (qav1.IngestServiceClient, context.Context, *sqlstore.Store) {
+	t.Helper()
+	env := startEnv(t, cfg)
+	return qav1.NewIngestServiceClient(env.conn), env.as(store.RoleIngest, "test"), env.store
+}
+
+// testEnv is an in-process server with a client connection to it.
+type testEnv struct {
+	t     *testing.T
+	store *sqlstore.Store
+	conn  *grpc.ClientConn
+	srv   *Server
+}
+
+func startEnv(t *testing.T, cfg Config) *testEnv {
 	t.Helper()
 	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "qa.db"), sqlstore.Options{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	plain, tok, err := NewToken(store.RoleIngest, "test", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.CreateToken(t.Context(), tok); err != nil {
 		t.Fatal(err)
 	}
 	cfg.Codec = st.Codec()
@@ -61,8 +69,20 @@ func startInProcess(t *testing.T, cfg Config) (qav1.IngestServiceClient, context
 		<-served
 		_ = st.Close()
 	})
-	ctx := metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+plain)
-	return qav1.NewIngestServiceClient(conn), ctx, st
+	return &testEnv{t: t, store: st, conn: conn, srv: srv}
+}
+
+// as returns a context carrying a new token of role for subject.
+func (e *testEnv) as(role store.Role, subject string) context.Context {
+	e.t.Helper()
+	plain, tok, err := NewToken(role, subject, time.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := e.store.CreateToken(e.t.Context(), tok); err != nil {
+		e.t.Fatal(err)
+	}
+	return metadata.AppendToOutgoingContext(e.t.Context(), "authorization", "Bearer "+plain)
 }
 
 func testChat(id, agent string, start time.Time) *qav1.Transcript {

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -18,35 +20,47 @@ import (
 // own items only; another inspector's item is NOT_FOUND, never shown.
 type reviewService struct {
 	qav1.UnimplementedReviewServiceServer
-	job   *SamplingJob
-	store Storage
-	log   *slog.Logger
+	job      *SamplingJob
+	store    Storage
+	rubrics  *rubricBook
+	feedback *feedbackHub
+	log      *slog.Logger
 }
 
 func (s *reviewService) ListQueue(ctx context.Context, _ *qav1.ListQueueRequest) (*qav1.ListQueueResponse, error) {
 	who, _ := PrincipalFrom(ctx)
-	picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: store.PickAssigned})
-	if err != nil {
-		return nil, storeError(ctx, s.log, err)
-	}
 	out := &qav1.ListQueueResponse{}
-	for _, p := range picks {
-		out.Items = append(out.Items, pickToProto(p))
+	for _, st := range []store.PickStatus{store.PickAssigned, store.PickDisputed} {
+		picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: st})
+		if err != nil {
+			return nil, storeError(ctx, s.log, err)
+		}
+		for _, p := range picks {
+			out.Items = append(out.Items, pickToProto(p))
+		}
 	}
+	slices.SortFunc(out.Items, func(a, b *qav1.Pick) int { return cmp.Compare(a.GetId(), b.GetId()) })
 	return out, nil
 }
 
-// ownItem returns the caller's assigned item id.
-func (s *reviewService) ownItem(ctx context.Context, id int64) (store.Pick, error) {
+// ownItem returns item id if it is in the caller's queue with one of the
+// given statuses (assigned if none are given).
+func (s *reviewService) ownItem(ctx context.Context, id int64, statuses ...store.PickStatus) (store.Pick, error) {
 	who, _ := PrincipalFrom(ctx)
-	// The first of the caller's assigned picks from id on: id itself if it
-	// is theirs, so one row is read instead of the whole queue.
-	picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: store.PickAssigned, AfterID: id - 1, Limit: 1})
+	if len(statuses) == 0 {
+		statuses = []store.PickStatus{store.PickAssigned}
+	}
+	// The first pick from id on, a primary key lookup; whoever's it is,
+	// the caller learns nothing but "not in your queue".
+	picks, err := s.store.ListPicks(ctx, store.PickFilter{AfterID: id - 1, Limit: 1})
 	if err != nil {
 		return store.Pick{}, storeError(ctx, s.log, err)
 	}
-	if len(picks) == 0 || picks[0].ID != id {
+	if len(picks) == 0 || picks[0].ID != id || picks[0].InspectorID != who.Subject {
 		return store.Pick{}, status.Errorf(codes.NotFound, "item %d is not in your queue", id)
+	}
+	if p := picks[0]; !slices.Contains(statuses, p.Status) {
+		return store.Pick{}, status.Errorf(codes.FailedPrecondition, "item %d is %s; this needs it %s", id, p.Status, joinStatuses(statuses))
 	}
 	return picks[0], nil
 }
@@ -99,4 +113,12 @@ func (s *reviewService) SkipItem(ctx context.Context, req *qav1.SkipItemRequest)
 		out.Replacement = pickToProto(replacement)
 	}
 	return out, nil
+}
+
+func joinStatuses(ss []store.PickStatus) string {
+	parts := make([]string, len(ss))
+	for i, st := range ss {
+		parts[i] = string(st)
+	}
+	return strings.Join(parts, " or ")
 }

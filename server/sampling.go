@@ -18,6 +18,7 @@ import (
 type Storage interface {
 	store.Store
 	store.SamplingStore
+	store.ReviewStore
 }
 
 // SamplingJob samples a week: it loads the week's conversations from the

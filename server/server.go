@@ -28,7 +28,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	qav1 "qa-sampling/proto/qa/v1"
-	"qa-sampling/store"
 	"qa-sampling/transcript"
 )
 
@@ -52,6 +51,12 @@ type Config struct {
 	// compression dictionary is trained on, once that many exist; 0 never
 	// trains one.
 	DictionarySamples int
+	// DisputeWindow is how long after finalising a review may be disputed.
+	DisputeWindow time.Duration
+	// FeedbackPoll is how often the server checks for feedback records
+	// written by other replicas, for its open streams; 0 never does (one
+	// process alone on the database learns of its own records at once).
+	FeedbackPoll time.Duration
 }
 
 // DefaultConfig is the configuration `qad serve` starts from.
@@ -65,6 +70,8 @@ func DefaultConfig() Config {
 		// The dictionary is a window of the most recent chats; waiting for
 		// 500 avoids building it from the first few test pushes.
 		DictionarySamples: 500,
+		DisputeWindow:     14 * 24 * time.Hour,
+		FeedbackPoll:      time.Second,
 	}
 }
 
@@ -72,13 +79,19 @@ func DefaultConfig() Config {
 type Server struct {
 	grpc     *grpc.Server
 	health   *health.Server
-	store    store.Store
+	store    Storage
 	log      *slog.Logger
 	registry *prometheus.Registry
 	dicts    *dictionaryTrainer
 	interval time.Duration
 	// Sampling is the weekly job, for the schedule that cmd wires.
 	Sampling *SamplingJob
+	rubrics  *rubricBook
+	feedback *feedbackHub
+	// pollCtx ends the background work Serve starts; pollStop cancels it.
+	pollCtx  context.Context
+	pollStop context.CancelFunc
+	poll     time.Duration
 
 	stopOnce  sync.Once
 	stopWatch chan struct{}
@@ -86,7 +99,9 @@ type Server struct {
 
 // services lists the health-checked service names.
 var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName,
-	qav1.SamplingService_ServiceDesc.ServiceName, qav1.ReviewService_ServiceDesc.ServiceName}
+	qav1.SamplingService_ServiceDesc.ServiceName, qav1.ReviewService_ServiceDesc.ServiceName,
+	qav1.RubricService_ServiceDesc.ServiceName, qav1.FeedbackService_ServiceDesc.ServiceName,
+	qav1.ReportService_ServiceDesc.ServiceName, qav1.AuditService_ServiceDesc.ServiceName}
 
 // New wires the services, interceptors, health and reflection.
 func New(st Storage, cfg Config, log *slog.Logger) *Server {
@@ -151,7 +166,19 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	})
 	job := &SamplingJob{Store: st, Log: log, Now: cfg.Now, StaleAfter: 2 * time.Minute}
 	qav1.RegisterSamplingServiceServer(gs, &samplingService{job: job, store: st, log: log})
-	qav1.RegisterReviewServiceServer(gs, &reviewService{job: job, store: st, log: log})
+	rubrics := &rubricBook{store: st}
+	hub := newFeedbackHub()
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	qav1.RegisterReviewServiceServer(gs, &reviewService{job: job, store: st, rubrics: rubrics, feedback: hub, log: log})
+	qav1.RegisterRubricServiceServer(gs, &rubricService{rubrics: rubrics, store: st, log: log})
+	qav1.RegisterFeedbackServiceServer(gs, &feedbackService{
+		store: st, rubrics: rubrics, hub: hub, disputeWindow: cfg.DisputeWindow, now: now, log: log,
+	})
+	qav1.RegisterReportServiceServer(gs, &reportService{store: st, job: job, now: now, log: log})
+	qav1.RegisterAuditServiceServer(gs, &auditService{store: st, log: log})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -159,8 +186,11 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	for _, name := range services {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	}
+	pollCtx, pollStop := context.WithCancel(context.Background())
 	return &Server{
+		pollCtx: pollCtx, pollStop: pollStop,
 		grpc: gs, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
+		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
 	}
 }
@@ -175,7 +205,17 @@ func (s *Server) MetricsHandler() http.Handler {
 func (s *Server) Serve(lis net.Listener) error {
 	go s.watchStore()
 	s.dicts.start()
+	go s.seedRubric(s.pollCtx)
+	go s.feedback.pollOthers(s.pollCtx, s.store.LastFeedbackID, s.poll, s.log)
 	return s.grpc.Serve(lis)
+}
+
+// seedRubric stores the default rubric on first start, so that admins see
+// it before the first review; the review path seeds it too if this fails.
+func (s *Server) seedRubric(ctx context.Context) {
+	if _, _, err := s.rubrics.active(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("could not store the default rubric yet", "err", err)
+	}
 }
 
 func (s *Server) watchStore() {
@@ -214,6 +254,10 @@ func (s *Server) checkStore() {
 func (s *Server) Shutdown(ctx context.Context) {
 	s.stopOnce.Do(func() { close(s.stopWatch) })
 	s.health.Shutdown()
+	// Feedback streams never end on their own; ending them first lets
+	// GracefulStop wait only for calls that finish.
+	s.feedback.close()
+	s.pollStop()
 	done := make(chan struct{})
 	go func() {
 		s.grpc.GracefulStop()

@@ -143,6 +143,11 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newPolicyCommand(opts),
 		newSampleCommand(opts),
 		newReviewCommand(opts),
+		newFeedbackCommand(opts),
+		newDisputeCommand(opts),
+		newReportCommand(opts),
+		newRubricCommand(opts),
+		newAuditCommand(opts),
 	)
 	return root
 }

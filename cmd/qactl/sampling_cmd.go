@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -212,7 +211,7 @@ func newSampleCommand(opts *globalOptions) *cobra.Command {
 }
 
 func newReviewCommand(opts *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "review", Short: "An inspector's queue: list, release, skip (inspector)"}
+	cmd := &cobra.Command{Use: "review", Short: "An inspector's queue: list, release, skip, show, submit (inspector)"}
 	queue := &cobra.Command{
 		Use:   "queue",
 		Short: "List the items assigned to you",
@@ -234,9 +233,9 @@ func newReviewCommand(opts *globalOptions) *cobra.Command {
 		Short: "Put one of your items back into the pool",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseID(cmd, args[0], "`review queue`")
 			if err != nil {
-				return usageError{err: fmt.Errorf("ID %q is not a number from `review queue`", args[0]), command: cmd.CommandPath()}
+				return err
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
 				resp, err := c.review.ReleaseItem(c.ctx, &qav1.ReleaseItemRequest{Id: id})
@@ -250,9 +249,9 @@ func newReviewCommand(opts *globalOptions) *cobra.Command {
 		Short: "Skip one of your items (spam, wrong_agent, not_reviewable, ...); a replacement is brought in if one is left",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseID(cmd, args[0], "`review queue`")
 			if err != nil {
-				return usageError{err: fmt.Errorf("ID %q is not a number from `review queue`", args[0]), command: cmd.CommandPath()}
+				return err
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
 				resp, err := c.review.SkipItem(c.ctx, &qav1.SkipItemRequest{Id: id, Reason: reason})
@@ -271,7 +270,7 @@ func newReviewCommand(opts *globalOptions) *cobra.Command {
 	}
 	skip.Flags().StringVar(&reason, "reason", "", "why: spam, wrong_agent, not_reviewable, or free text")
 	_ = skip.MarkFlagRequired("reason")
-	cmd.AddCommand(queue, release, skip)
+	cmd.AddCommand(queue, release, skip, newReviewShowCommand(opts), newReviewSubmitCommand(opts))
 	return cmd
 }
 
@@ -280,6 +279,22 @@ type clients struct {
 	ctx      context.Context
 	sampling qav1.SamplingServiceClient
 	review   qav1.ReviewServiceClient
+	feedback qav1.FeedbackServiceClient
+	rubric   qav1.RubricServiceClient
+	report   qav1.ReportServiceClient
+	audit    qav1.AuditServiceClient
+}
+
+func newClients(ctx context.Context, conn *grpc.ClientConn) clients {
+	return clients{
+		ctx:      ctx,
+		sampling: qav1.NewSamplingServiceClient(conn),
+		review:   qav1.NewReviewServiceClient(conn),
+		feedback: qav1.NewFeedbackServiceClient(conn),
+		rubric:   qav1.NewRubricServiceClient(conn),
+		report:   qav1.NewReportServiceClient(conn),
+		audit:    qav1.NewAuditServiceClient(conn),
+	}
 }
 
 // call dials, runs one unary call and prints what it returns: as a JSON
@@ -291,7 +306,7 @@ func (o *globalOptions) call(cmd *cobra.Command, do func(clients) (proto.Message
 		ctx, cancel := o.unaryContext(cmd.Context())
 		defer cancel()
 		var err error
-		m, err = do(clients{ctx: ctx, sampling: qav1.NewSamplingServiceClient(conn), review: qav1.NewReviewServiceClient(conn)})
+		m, err = do(newClients(ctx, conn))
 		return err
 	})
 	if err != nil || m == nil {

@@ -155,6 +155,14 @@ func formatTimestamp(ts *timestamppb.Timestamp, loc *time.Location) string {
 	return ts.AsTime().In(loc).Format(time.RFC3339)
 }
 
+// shortTime is ts to the minute in loc, or "-" when absent.
+func shortTime(ts *timestamppb.Timestamp, loc *time.Location) string {
+	if ts == nil {
+		return "-"
+	}
+	return ts.AsTime().In(loc).Format("2006-01-02 15:04")
+}
+
 func formatDuration(d *durationpb.Duration) string {
 	if d == nil {
 		return "none"

@@ -106,6 +106,7 @@ type serveFlags struct {
 	dictionarySamples                   int
 	logLevel, logFormat, sampleSchedule string
 	shutdownTimeout, tokenCacheTTL      time.Duration
+	disputeWindow, feedbackPoll         time.Duration
 }
 
 func newServeCommand(stderr io.Writer) *cobra.Command {
@@ -138,6 +139,9 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.logFormat, "log-format", env("QA_LOG_FORMAT", "json"), "json or text [QA_LOG_FORMAT]")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", envDuration("QA_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight calls may finish after SIGTERM [QA_SHUTDOWN_TIMEOUT]")
 	fl.DurationVar(&f.tokenCacheTTL, "token-cache-ttl", envDuration("QA_TOKEN_CACHE_TTL", 5*time.Second), "how long a checked token is trusted; bounds revocation delay [QA_TOKEN_CACHE_TTL]")
+	defaults := server.DefaultConfig()
+	fl.DurationVar(&f.disputeWindow, "dispute-window", envDuration("QA_DISPUTE_WINDOW", defaults.DisputeWindow), "how long after finalising a supervisor may dispute a review [QA_DISPUTE_WINDOW]")
+	fl.DurationVar(&f.feedbackPoll, "feedback-poll", envDuration("QA_FEEDBACK_POLL", defaults.FeedbackPoll), "how often open feedback streams learn of records written by other replicas (one query per process); 0 disables [QA_FEEDBACK_POLL]")
 	return cmd
 }
 
@@ -167,6 +171,11 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	cfg.Ingest.Limits.MaxTextBytes = f.maxTextBytes
 	cfg.Ingest.MaxBatch = f.maxBatch
 	cfg.TokenCacheTTL = f.tokenCacheTTL
+	cfg.DisputeWindow = f.disputeWindow
+	cfg.FeedbackPoll = f.feedbackPoll
+	if f.disputeWindow <= 0 || f.feedbackPoll < 0 {
+		return errors.New("--dispute-window must be positive and --feedback-poll not negative")
+	}
 	if f.dictionarySamples < 0 {
 		return errors.New("--dictionary-samples must not be negative")
 	}

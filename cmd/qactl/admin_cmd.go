@@ -1,0 +1,199 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	qav1 "qa-sampling/proto/qa/v1"
+)
+
+func newRubricCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rubric",
+		Short: "Read the scoring rubric; create and activate versions (admin)",
+		Long: "A rubric file is the Rubric message as JSON with the API's field names, e.g.\n" +
+			`  {"name": "2027", "dimensions": [{"key": "attitude", "name": "服务态度", "weight": 25, "max": 5, "allow_na": true}, ...],` + "\n" +
+			`   "flags": [{"key": "abusive_language", "name": "辱骂客户"}], "thresholds": {"excellent": 90, "good": 80, "pass": 70}}` + "\n" +
+			"`qactl --json rubric get` prints one to start from.",
+	}
+	// printRubric returns r for --json, or prints it for a person.
+	printRubric := func(cmd *cobra.Command, r *qav1.Rubric, headline string) (proto.Message, error) {
+		if opts.json {
+			return r, nil
+		}
+		var b strings.Builder
+		if headline != "" {
+			b.WriteString(headline + "\n")
+		}
+		writeRubric(&b, r)
+		t := r.GetThresholds()
+		fmt.Fprintf(&b, "grades: excellent ≥ %g, good ≥ %g, pass ≥ %g, below: needs_improvement; critical: fail\n", t.GetExcellent(), t.GetGood(), t.GetPass())
+		fmt.Fprintf(&b, "%s, %s; created by %s at %s\n", yesNo(r.GetActive(), "active", "not active"),
+			yesNo(r.GetLocked(), "locked (reviews use it)", "not used by any review yet"), sanitize(r.GetCreatedBy()), shortTime(r.GetCreatedAt(), time.Local))
+		_, err := io.WriteString(cmd.OutOrStdout(), b.String())
+		return nil, err
+	}
+
+	var version int64
+	get := &cobra.Command{
+		Use:   "get [--version N]",
+		Short: "Print the active rubric, or --version N",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.rubric.GetRubric(c.ctx, &qav1.GetRubricRequest{Version: version})
+				if err != nil {
+					return nil, err
+				}
+				return printRubric(cmd, resp.GetRubric(), "")
+			})
+		},
+	}
+	get.Flags().Int64Var(&version, "version", 0, "a stored version; 0 for the active one")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List every rubric version, oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.rubric.ListRubrics(c.ctx, &qav1.ListRubricsRequest{})
+				if err != nil {
+					return nil, err
+				}
+				return nil, printRubrics(cmd.OutOrStdout(), resp.GetRubrics(), opts.json)
+			})
+		},
+	}
+
+	var file string
+	var activate bool
+	create := &cobra.Command{
+		Use:   "create --file rubric.json [--activate]",
+		Short: "Validate a rubric and store it as a new version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, _, closeInput, err := openInput(file, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			defer closeInput()
+			data, err := io.ReadAll(in)
+			if err != nil {
+				return err
+			}
+			var r qav1.Rubric
+			if err := protojson.Unmarshal(data, &r); err != nil {
+				return usageError{err: fmt.Errorf("--file: %w", err), command: cmd.CommandPath()}
+			}
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.rubric.CreateRubric(c.ctx, &qav1.CreateRubricRequest{Rubric: &r, Activate: activate})
+				if err != nil {
+					return nil, err
+				}
+				return printRubric(cmd, resp.GetRubric(), fmt.Sprintf("stored rubric version %d", resp.GetRubric().GetVersion()))
+			})
+		},
+	}
+	create.Flags().StringVarP(&file, "file", "f", "", "rubric JSON file, - for standard input")
+	create.Flags().BoolVar(&activate, "activate", false, "make it the version new reviews are scored against")
+	_ = create.MarkFlagRequired("file")
+
+	activateCmd := &cobra.Command{
+		Use:   "activate VERSION",
+		Short: "Make a version the one new reviews are scored against",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := parseID(cmd, args[0], "`rubric list`")
+			if err != nil {
+				return err
+			}
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.rubric.ActivateRubric(c.ctx, &qav1.ActivateRubricRequest{Version: v})
+				if err != nil || opts.json {
+					return resp.GetRubric(), err
+				}
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "rubric version %d is active; drafts keep the version they started on\n", resp.GetRubric().GetVersion())
+				return nil, err
+			})
+		},
+	}
+	cmd.AddCommand(get, list, create, activateCmd)
+	return cmd
+}
+
+func printRubrics(w io.Writer, rubrics []*qav1.Rubric, asJSON bool) error {
+	if asJSON {
+		for _, r := range rubrics {
+			if err := jsonLine(w, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := newTable(w)
+	_, _ = fmt.Fprintln(tw, "VERSION\tACTIVE\tLOCKED\tDIMENSIONS\tFLAGS\tCREATED\tCREATED_BY\tNAME")
+	for _, r := range rubrics {
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.GetVersion(), yesNo(r.GetActive(), "yes", "-"), yesNo(r.GetLocked(), "yes", "-"),
+			len(r.GetDimensions()), len(r.GetFlags()), shortTime(r.GetCreatedAt(), time.Local), sanitize(r.GetCreatedBy()), sanitize(r.GetName()))
+	}
+	return tw.Flush()
+}
+
+func newAuditCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Read the audit trail (admin)"}
+	var req qav1.ListAuditEventsRequest
+	list := &cobra.Command{
+		Use:   "list [--entity E] [--entity-id ID] [--actor A] [--after ID] [--limit N]",
+		Short: "List audit events in id order, one page",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.audit.ListAuditEvents(c.ctx, &req)
+				if err != nil {
+					return nil, err
+				}
+				if err := printAuditEvents(cmd.OutOrStdout(), resp.GetEvents(), opts.json); err != nil {
+					return nil, err
+				}
+				if next := resp.GetNextAfterId(); next != 0 && !opts.json {
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more events: --after %s\n", strconv.FormatInt(next, 10))
+				}
+				return nil, nil
+			})
+		},
+	}
+	f := list.Flags()
+	f.StringVar(&req.Entity, "entity", "", "rubric, review, feedback or dispute")
+	f.StringVar(&req.EntityId, "entity-id", "", "one entity's events (with --entity)")
+	f.StringVar(&req.Actor, "actor", "", "only events of this token subject")
+	f.Int64Var(&req.AfterId, "after", 0, "start after this event id (the cursor)")
+	f.Int32Var(&req.PageSize, "limit", 0, "events per page (server default 100, at most 1000)")
+	cmd.AddCommand(list)
+	return cmd
+}
+
+func printAuditEvents(w io.Writer, events []*qav1.AuditEvent, asJSON bool) error {
+	if asJSON {
+		for _, e := range events {
+			if err := jsonLine(w, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := newTable(w)
+	_, _ = fmt.Fprintln(tw, "ID\tAT\tACTOR\tACTION\tENTITY\tENTITY_ID\tDETAIL")
+	for _, e := range events {
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.GetId(), formatTimestamp(e.GetAt(), time.Local), sanitize(e.GetActor()),
+			sanitize(e.GetAction()), sanitize(e.GetEntity()), sanitize(e.GetEntityId()), sanitize(e.GetDetail()))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	qav1 "qa-sampling/proto/qa/v1"
+)
+
+func newFeedbackCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "feedback", Short: "Feedback records of your agents: list, watch, acknowledge (supervisor)"}
+	cmd.AddCommand(newFeedbackListCommand(opts), newFeedbackWatchCommand(opts), newFeedbackAckCommand(opts))
+	return cmd
+}
+
+func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
+	var req qav1.ListFeedbackRequest
+	var all bool
+	cmd := &cobra.Command{
+		Use:   "list [--unacked] [--agent A] [--week W] [--grade G] [--after ID] [--limit N] [--all]",
+		Short: "List feedback records in id order, one page or --all",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			return opts.withConn(func(conn *grpc.ClientConn) error {
+				client := qav1.NewFeedbackServiceClient(conn)
+				var records []*qav1.FeedbackRecord
+				for {
+					ctx, cancel := opts.unaryContext(cmd.Context()) // --timeout is per page
+					resp, err := client.ListFeedback(ctx, &req)
+					cancel()
+					if err != nil {
+						return err
+					}
+					if opts.json { // print each page as it comes
+						for _, r := range resp.GetRecords() {
+							if err := jsonLine(out, r); err != nil {
+								return err
+							}
+						}
+					} else {
+						records = append(records, resp.GetRecords()...)
+					}
+					next := resp.GetNextAfterId()
+					if next == 0 || !all {
+						if !opts.json {
+							printFeedbackTable(out, records)
+							if next != 0 {
+								_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more records: --after %d, or --all\n", next)
+							}
+						}
+						return nil
+					}
+					if next <= req.GetAfterId() {
+						return fmt.Errorf("the server's next page cursor %d does not advance past %d", next, req.GetAfterId())
+					}
+					req.AfterId = next
+				}
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&req.Unacknowledged, "unacked", false, "only records not acknowledged yet")
+	f.StringVar(&req.AgentId, "agent", "", "only this agent's records")
+	f.StringVar(&req.Week, "week", "", "only this ISO week, e.g. 2026-W47")
+	f.StringVar(&req.Grade, "grade", "", "excellent, good, pass, needs_improvement or fail")
+	f.Int64Var(&req.AfterId, "after", 0, "start after this record id (the cursor)")
+	f.Int32Var(&req.PageSize, "limit", 0, "records per page (server default 100, at most 1000)")
+	f.BoolVar(&all, "all", false, "follow the cursor through every page")
+	f.StringVar(&req.SupervisorId, "supervisor", "", "admins: only this supervisor's records")
+	return cmd
+}
+
+func printFeedbackTable(w io.Writer, records []*qav1.FeedbackRecord) {
+	tw := newTable(w)
+	_, _ = fmt.Fprintln(tw, "ID\tWEEK\tAGENT\tSCORE\tGRADE\tCOACHING\tACKED")
+	for _, r := range records {
+		acked := "no"
+		if r.GetAcknowledgedAt() != nil {
+			acked = shortTime(r.GetAcknowledgedAt(), time.Local)
+		}
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.GetId(), sanitize(r.GetWeek()), sanitize(r.GetAgentId()),
+			sanitize(r.GetScoreText()), sanitize(r.GetGrade()), yesNo(r.GetCoachingRequired(), "yes", "-"), acked)
+	}
+	_ = tw.Flush()
+}
+
+// feedbackSummary is one line about a record for a person.
+func feedbackSummary(r *qav1.FeedbackRecord, loc *time.Location) string {
+	s := fmt.Sprintf("feedback %d: %s agent %s, score %s %s", r.GetId(), sanitize(r.GetWeek()), sanitize(r.GetAgentId()),
+		sanitize(r.GetScoreText()), sanitize(r.GetGrade()))
+	if r.GetCoachingRequired() {
+		s += ", coaching required"
+	}
+	if r.GetShareAsExample() {
+		s += ", worth sharing as an example"
+	}
+	if r.GetSupersedesId() != 0 {
+		s += fmt.Sprintf(", supersedes %d after a dispute", r.GetSupersedesId())
+	}
+	s += fmt.Sprintf(" (review %d)", r.GetReview().GetId())
+	if r.GetAcknowledgedAt() != nil {
+		s += fmt.Sprintf("; acknowledged %s by %s", shortTime(r.GetAcknowledgedAt(), loc), sanitize(r.GetAcknowledgedBy()))
+	}
+	return s
+}
+
+// Reconnect pauses of `feedback watch`: the first, doubling up to the last.
+var watchBackoffFirst, watchBackoffMax = 200 * time.Millisecond, 5 * time.Second
+
+// resumeHint is the cursor a shutting-down server names in its status.
+var resumeHint = regexp.MustCompile(`after_id=(\d+)`)
+
+// feedbackWatch follows WatchFeedback across server restarts.
+type feedbackWatch struct {
+	client      qav1.FeedbackServiceClient
+	req         *qav1.WatchFeedbackRequest // its cursor advances with each record
+	asJSON      bool
+	out, stderr io.Writer
+}
+
+// run prints records until ctx ends (nil) or the stream fails with anything
+// other than UNAVAILABLE.
+func (w *feedbackWatch) run(ctx context.Context) error {
+	delay := watchBackoffFirst
+	for {
+		err := w.follow(ctx, &delay)
+		if ctx.Err() != nil {
+			return nil // Ctrl-C or SIGTERM
+		}
+		if !errors.Is(err, io.EOF) && status.Code(err) != codes.Unavailable {
+			return err
+		}
+		if w.req.GetFromNow() {
+			// Nothing received yet: resume where the server says it was.
+			if m := resumeHint.FindStringSubmatch(status.Convert(err).Message()); m != nil {
+				if id, perr := strconv.ParseInt(m[1], 10, 64); perr == nil {
+					w.req.AfterId, w.req.FromNow = id, false
+				}
+			}
+		}
+		from := "only new records"
+		if !w.req.GetFromNow() {
+			from = fmt.Sprintf("after id %d", w.req.GetAfterId())
+		}
+		reason := "the server ended the stream"
+		if !errors.Is(err, io.EOF) {
+			reason = "UNAVAILABLE: " + status.Convert(err).Message()
+		}
+		_, _ = fmt.Fprintf(w.stderr, "qactl: feedback stream interrupted (%s); reconnecting in %s, %s\n", sanitize(reason), delay, from)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, watchBackoffMax)
+	}
+}
+
+// follow opens one stream and prints its records; it returns the error
+// that ended it.
+func (w *feedbackWatch) follow(ctx context.Context, delay *time.Duration) error {
+	stream, err := w.client.WatchFeedback(ctx, w.req)
+	if err != nil {
+		return err
+	}
+	if md, _ := stream.Header(); md != nil {
+		*delay = watchBackoffFirst // connected: the next outage starts over
+	}
+	for {
+		resp, err := stream.Recv()
+		if err != nil {
+			return err
+		}
+		r := resp.GetRecord()
+		if w.asJSON {
+			err = jsonLine(w.out, r)
+		} else {
+			_, err = fmt.Fprintln(w.out, feedbackSummary(r, time.Local))
+		}
+		if err == nil {
+			err = flush(w.out)
+		}
+		if err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		w.req.AfterId, w.req.FromNow = r.GetId(), false
+	}
+}
+
+// flush pushes out what a buffered writer holds.
+func flush(w io.Writer) error {
+	if f, ok := w.(interface{ Flush() error }); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
+func newFeedbackWatchCommand(opts *globalOptions) *cobra.Command {
+	req := &qav1.WatchFeedbackRequest{}
+	cmd := &cobra.Command{
+		Use:   "watch [--after ID] [--agent A]",
+		Short: "Print feedback records as they are written, until Ctrl-C",
+		Long: "Without --after only records written from now on are printed; with it, every\n" +
+			"record after that id first. If the server goes away (UNAVAILABLE), watch reconnects\n" +
+			"with backoff and resumes after the last record it printed, so none is missed;\n" +
+			"a record may rarely be printed twice. --timeout does not apply to the stream.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req.FromNow = !cmd.Flags().Changed("after")
+			return opts.withConn(func(conn *grpc.ClientConn) error {
+				w := &feedbackWatch{client: qav1.NewFeedbackServiceClient(conn), req: req, asJSON: opts.json,
+					out: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr()}
+				// The stream has no deadline: it ends with the command's context.
+				return w.run(cmd.Context())
+			})
+		},
+	}
+	cmd.Flags().Int64Var(&req.AfterId, "after", 0, "send every record after this id first (0: all of them)")
+	cmd.Flags().StringVar(&req.AgentId, "agent", "", "only this agent's records")
+	cmd.Flags().StringVar(&req.SupervisorId, "supervisor", "", "admins: only this supervisor's records")
+	return cmd
+}
+
+func newFeedbackAckCommand(opts *globalOptions) *cobra.Command {
+	var note string
+	cmd := &cobra.Command{
+		Use:   "ack ID [--note TEXT]",
+		Short: "Acknowledge a feedback record, with an optional coaching note",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(cmd, args[0], "`feedback list`")
+			if err != nil {
+				return err
+			}
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.feedback.AcknowledgeFeedback(c.ctx, &qav1.AcknowledgeFeedbackRequest{Id: id, Note: note})
+				if err != nil || opts.json {
+					return resp.GetRecord(), err
+				}
+				r := resp.GetRecord()
+				text := feedbackSummary(r, time.Local) + "\n"
+				if r.GetCoachingNote() != "" {
+					text += "coaching note: " + sanitize(r.GetCoachingNote()) + "\n"
+				}
+				_, err = io.WriteString(cmd.OutOrStdout(), text)
+				return nil, err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&note, "note", "", "coaching note; replaces an earlier one")
+	return cmd
+}
+
+func newDisputeCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "dispute", Short: "Contest a final review of one of your agents (supervisor)"}
+	var reason string
+	open := &cobra.Command{
+		Use:   "open REVIEW_ID --reason TEXT",
+		Short: "Open a dispute; another inspector re-scores the conversation",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(cmd, args[0], "a feedback record's review")
+			if err != nil {
+				return err
+			}
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.feedback.OpenDispute(c.ctx, &qav1.OpenDisputeRequest{ReviewId: id, Reason: reason})
+				if err != nil || opts.json {
+					return resp.GetDispute(), err
+				}
+				d := resp.GetDispute()
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "dispute %d opened on review %d (item %d, agent %s); assigned to %s for re-scoring\n",
+					d.GetId(), d.GetReviewId(), d.GetItemId(), sanitize(d.GetAgentId()), sanitize(d.GetAssigneeId()))
+				return nil, err
+			})
+		},
+	}
+	open.Flags().StringVar(&reason, "reason", "", "what the review got wrong")
+	_ = open.MarkFlagRequired("reason")
+
+	var state string
+	list := &cobra.Command{
+		Use:   "list [--status open|resolved]",
+		Short: "List disputes on your agents, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.feedback.ListDisputes(c.ctx, &qav1.ListDisputesRequest{Status: state})
+				if err != nil {
+					return nil, err
+				}
+				return nil, printDisputes(cmd.OutOrStdout(), resp.GetDisputes(), opts.json)
+			})
+		},
+	}
+	list.Flags().StringVar(&state, "status", "", "open or resolved; both if empty")
+	cmd.AddCommand(open, list)
+	return cmd
+}
+
+func printDisputes(w io.Writer, disputes []*qav1.Dispute, asJSON bool) error {
+	if asJSON {
+		for _, d := range disputes {
+			if err := jsonLine(w, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := newTable(w)
+	_, _ = fmt.Fprintln(tw, "ID\tREVIEW\tITEM\tAGENT\tSTATUS\tASSIGNEE\tOPENED\tRESOLVED_BY\tREASON")
+	for _, d := range disputes {
+		resolution := "-"
+		if d.GetResolutionReviewId() != 0 {
+			resolution = "review " + strconv.FormatInt(d.GetResolutionReviewId(), 10)
+		}
+		_, _ = fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", d.GetId(), d.GetReviewId(), d.GetItemId(), sanitize(d.GetAgentId()),
+			sanitize(d.GetStatus()), sanitize(d.GetAssigneeId()), shortTime(d.GetOpenedAt(), time.Local), resolution,
+			strings.TrimSpace(sanitize(d.GetReason())))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	qav1 "qa-sampling/proto/qa/v1"
+)
+
+func newReportCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "report", Short: "Scorecards of an agent or a team over weeks (supervisor, admin)"}
+	var weeks int32
+	var lastWeek string
+	agent := &cobra.Command{
+		Use:   "agent ID [--weeks N] [--last-week W]",
+		Short: "One agent: mean score with its 95% CI, dimensions, weekly trend",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.report.GetAgentReport(c.ctx, &qav1.GetAgentReportRequest{AgentId: args[0], LastWeek: lastWeek, Weeks: weeks})
+				if err != nil || opts.json {
+					return resp, err
+				}
+				_, err = io.WriteString(cmd.OutOrStdout(), formatAgentReport(resp.GetReport()))
+				return nil, err
+			})
+		},
+	}
+	team := &cobra.Command{
+		Use:   "team ID [--weeks N] [--last-week W]",
+		Short: "A team: its summary, each agent, and the common issues (共性问题)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.report.GetTeamReport(c.ctx, &qav1.GetTeamReportRequest{TeamId: args[0], LastWeek: lastWeek, Weeks: weeks})
+				if err != nil || opts.json {
+					return resp, err
+				}
+				_, err = io.WriteString(cmd.OutOrStdout(), formatTeamReport(resp.GetReport()))
+				return nil, err
+			})
+		},
+	}
+	for _, c := range []*cobra.Command{agent, team} {
+		c.Flags().Int32Var(&weeks, "weeks", 0, "how many weeks, ending with --last-week (server default 12, at most 104)")
+		c.Flags().StringVar(&lastWeek, "last-week", "", "last ISO week of the range, e.g. 2026-W47 (default: the current week)")
+	}
+	cmd.AddCommand(agent, team)
+	return cmd
+}
+
+func weekRange(weeks []string) string {
+	if len(weeks) == 0 {
+		return "no weeks"
+	}
+	return fmt.Sprintf("weeks %s..%s", sanitize(weeks[0]), sanitize(weeks[len(weeks)-1]))
+}
+
+func formatAgentReport(r *qav1.AgentReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "agent %s", sanitize(r.GetAgentId()))
+	if r.GetName() != "" {
+		fmt.Fprintf(&b, " (%s)", sanitize(r.GetName()))
+	}
+	if r.GetTeamId() != "" {
+		fmt.Fprintf(&b, ", team %s", sanitize(r.GetTeamId()))
+	}
+	fmt.Fprintf(&b, ", %s\n", weekRange(r.GetWeeks()))
+	writeSummary(&b, r.GetSummary())
+	return b.String()
+}
+
+func formatTeamReport(r *qav1.TeamReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "team %s, %s\n", sanitize(r.GetTeamId()), weekRange(r.GetWeeks()))
+	writeSummary(&b, r.GetSummary())
+
+	b.WriteString("\nagents:\n")
+	tw := newTable(&b)
+	_, _ = fmt.Fprintln(tw, "  ID\tREVIEWS\tMEAN\t95% CI\tCRITICAL\tNAME")
+	for _, a := range r.GetAgents() {
+		s := a.GetSummary()
+		mean := "n/a"
+		if s.GetReviews() > 0 {
+			mean = fmt.Sprintf("%.2f", s.GetMean())
+		}
+		ci := "n/a"
+		if s.GetCi95() != nil {
+			ci = fmt.Sprintf("%.2f–%.2f", s.GetCi95().GetLow(), s.GetCi95().GetHigh())
+		}
+		_, _ = fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%d\t%s\n", sanitize(a.GetAgentId()), s.GetReviews(), mean, ci, s.GetCritical(), sanitize(a.GetName()))
+	}
+	_ = tw.Flush()
+
+	fmt.Fprintf(&b, "\ncommon issues (共性问题) over %d reviews:\n", r.GetSummary().GetReviews())
+	issues := func(title string, list []*qav1.IssueCount) {
+		fmt.Fprintf(&b, "  %s:", title)
+		if len(list) == 0 {
+			b.WriteString(" none\n")
+			return
+		}
+		b.WriteByte('\n')
+		tw := newTable(&b)
+		for _, i := range list {
+			_, _ = fmt.Fprintf(tw, "    %s\t%d\t%.1f%%\n", sanitize(i.GetKey()), i.GetCount(), 100*i.GetShare())
+		}
+		_ = tw.Flush()
+	}
+	issues("failing dimensions", r.GetFailingDimensions())
+	issues("critical flags", r.GetCriticalFlags())
+	return b.String()
+}
+
+// writeSummary prints the statistics of a set of reviews.
+func writeSummary(b *strings.Builder, s *qav1.Summary) {
+	fmt.Fprintf(b, "reviews      %d\n", s.GetReviews())
+	switch {
+	case s.GetReviews() == 0:
+		b.WriteString("mean score   n/a (no reviews)\n")
+	case s.GetCi95() == nil:
+		fmt.Fprintf(b, "mean score   %.2f (95%% CI n/a with fewer than 2 reviews)\n", s.GetMean())
+	default:
+		fmt.Fprintf(b, "mean score   %.2f (95%% CI %.2f–%.2f)\n", s.GetMean(), s.GetCi95().GetLow(), s.GetCi95().GetHigh())
+	}
+	if s.GetReviews() > 1 {
+		fmt.Fprintf(b, "std dev      %.2f\n", s.GetStdDev())
+	}
+	fmt.Fprintf(b, "critical     %d\n", s.GetCritical())
+	if len(s.GetDimensions()) > 0 {
+		b.WriteString("dimensions (mean % of scale):\n")
+		tw := newTable(b)
+		for _, d := range s.GetDimensions() {
+			mean := "n/a"
+			if d.GetRated() > 0 {
+				mean = fmt.Sprintf("%.2f", d.GetMean())
+			}
+			_, _ = fmt.Fprintf(tw, "  %s\t%s\t(%d rated)\n", sanitize(d.GetKey()), mean, d.GetRated())
+		}
+		_ = tw.Flush()
+	}
+	if len(s.GetTrend()) > 0 {
+		b.WriteString("weekly trend (reviews, mean, bar 0..100):\n")
+		b.WriteString(trendChart(s.GetTrend()))
+		weeksWithReviews := 0
+		for _, p := range s.GetTrend() {
+			if p.GetReviews() > 0 {
+				weeksWithReviews++
+			}
+		}
+		if weeksWithReviews >= 2 {
+			fmt.Fprintf(b, "slope        %+.1f per week\n", s.GetSlope())
+		} else {
+			b.WriteString("slope        n/a with fewer than 2 weeks of reviews\n")
+		}
+	}
+}
+
+// chartWidth is the bar length of a mean of 100.
+const chartWidth = 30
+
+// trendChart draws one line per week: week, reviews, mean and a bar of █
+// proportional to the mean on 0..100; a week without reviews shows "—".
+func trendChart(points []*qav1.WeekPoint) string {
+	var b strings.Builder
+	for _, p := range points {
+		if p.GetReviews() == 0 {
+			fmt.Fprintf(&b, "  %-8s  %3d  %6s\n", sanitize(p.GetWeek()), 0, "—")
+			continue
+		}
+		mean := min(max(p.GetMean(), 0), 100)
+		bar := strings.Repeat("█", int(math.Round(mean*chartWidth/100)))
+		line := fmt.Sprintf("  %-8s  %3d  %6.2f  %s", sanitize(p.GetWeek()), p.GetReviews(), p.GetMean(), bar)
+		b.WriteString(strings.TrimRight(line, " "))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}

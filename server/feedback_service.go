@@ -1,0 +1,335 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"qa-sampling/assign"
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/scoring"
+	"qa-sampling/store"
+	"qa-sampling/transcript"
+)
+
+// Feedback paging.
+const (
+	defaultPageSize = 100
+	maxPageSize     = 1000
+	// watchBatch is how many records a stream reads at a time.
+	watchBatch = 500
+)
+
+// feedbackService is the supervisor's side. A supervisor's calls are
+// confined to records addressed to them; another's record is NOT_FOUND.
+type feedbackService struct {
+	qav1.UnimplementedFeedbackServiceServer
+	store         Storage
+	rubrics       *rubricBook
+	hub           *feedbackHub
+	disputeWindow time.Duration
+	now           func() time.Time
+	log           *slog.Logger
+}
+
+// pageSize applies the default and the cap; field names the request field.
+func pageSize(field string, n int32) (int, error) {
+	switch {
+	case n < 0:
+		return 0, invalidArgument(&transcript.FieldError{Field: field, Reason: "must not be negative"})
+	case n == 0:
+		return defaultPageSize, nil
+	case n > maxPageSize:
+		return 0, invalidArgument(&transcript.FieldError{Field: field, Reason: fmt.Sprintf("at most %d", maxPageSize)})
+	}
+	return int(n), nil
+}
+
+// scope returns the supervisor a caller's feedback calls are confined to:
+// themselves for a supervisor, the requested one (or all) for an admin.
+func scope(ctx context.Context, requested string) (string, error) {
+	who, _ := PrincipalFrom(ctx)
+	if who.Role == store.RoleAdmin {
+		return requested, nil
+	}
+	if requested != "" && requested != who.Subject {
+		return "", status.Error(codes.PermissionDenied, "supervisor_id: supervisors see only their own records; leave it empty")
+	}
+	return who.Subject, nil
+}
+
+var grades = []string{string(scoring.GradeExcellent), string(scoring.GradeGood), string(scoring.GradePass),
+	string(scoring.GradeNeedsImprovement), string(scoring.GradeFail)}
+
+func validGrade(g string) bool {
+	for _, x := range grades {
+		if g == x {
+			return true
+		}
+	}
+	return false
+}
+
+// rubricCache parses each rubric version once per call: a page of records
+// shares a handful of versions.
+type rubricCache struct {
+	book *rubricBook
+	mu   sync.Mutex
+	byV  map[int64]*scoring.Rubric
+}
+
+func (c *rubricCache) get(ctx context.Context, version int64) (*scoring.Rubric, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.byV[version]; ok {
+		return r, nil
+	}
+	r, _, err := c.book.version(ctx, version)
+	if err != nil {
+		return nil, err
+	}
+	if c.byV == nil {
+		c.byV = make(map[int64]*scoring.Rubric)
+	}
+	c.byV[version] = &r
+	return &r, nil
+}
+
+func (s *feedbackService) records(ctx context.Context, fs []store.Feedback, cache *rubricCache) ([]*qav1.FeedbackRecord, error) {
+	out := make([]*qav1.FeedbackRecord, 0, len(fs))
+	for _, f := range fs {
+		r, err := cache.get(ctx, f.Review.RubricVersion)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, feedbackToProto(f, r))
+	}
+	return out, nil
+}
+
+func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedbackRequest) (*qav1.ListFeedbackResponse, error) {
+	supervisor, err := scope(ctx, req.GetSupervisorId())
+	if err != nil {
+		return nil, err
+	}
+	limit, err := pageSize("page_size", req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if g := req.GetGrade(); g != "" && !validGrade(g) {
+		return nil, invalidArgument(&transcript.FieldError{Field: "grade", Reason: fmt.Sprintf("%q is not one of %s", g, strings.Join(grades, ", "))})
+	}
+	if w := req.GetWeek(); w != "" {
+		if _, err := parseWeek(w); err != nil {
+			return nil, err
+		}
+	}
+	if req.GetAfterId() < 0 {
+		return nil, invalidArgument(&transcript.FieldError{Field: "after_id", Reason: "must not be negative"})
+	}
+	fs, err := s.store.ListFeedback(ctx, store.FeedbackFilter{
+		SupervisorID: supervisor, AgentID: req.GetAgentId(), Week: req.GetWeek(), Grade: req.GetGrade(),
+		Unacknowledged: req.GetUnacknowledged(), AfterID: req.GetAfterId(), Limit: limit,
+	})
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.ListFeedbackResponse{}
+	if out.Records, err = s.records(ctx, fs, &rubricCache{book: s.rubrics}); err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	if len(fs) == limit {
+		out.NextAfterId = fs[len(fs)-1].ID
+	}
+	return out, nil
+}
+
+// WatchFeedback sends the backlog after the cursor, then each new record.
+// It reads the database only when the hub says something was written.
+func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream qav1.FeedbackService_WatchFeedbackServer) error {
+	ctx := stream.Context()
+	supervisor, err := scope(ctx, req.GetSupervisorId())
+	if err != nil {
+		return err
+	}
+	cursor := req.GetAfterId()
+	if cursor < 0 {
+		return invalidArgument(&transcript.FieldError{Field: "after_id", Reason: "must not be negative"})
+	}
+	if req.GetFromNow() {
+		if cursor, err = s.store.LastFeedbackID(ctx); err != nil {
+			return storeError(ctx, s.log, err)
+		}
+	}
+	// Headers now, not with the first record: a client knows the stream
+	// is established (and from_now fixed) before anything arrives.
+	if err := stream.SendHeader(nil); err != nil {
+		return err
+	}
+	cache := &rubricCache{book: s.rubrics}
+	for {
+		changed := s.hub.wait()
+		fs, err := s.store.ListFeedback(ctx, store.FeedbackFilter{
+			SupervisorID: supervisor, AgentID: req.GetAgentId(), AfterID: cursor, Limit: watchBatch,
+		})
+		if err != nil {
+			return storeError(ctx, s.log, err)
+		}
+		records, err := s.records(ctx, fs, cache)
+		if err != nil {
+			return storeError(ctx, s.log, err)
+		}
+		for _, r := range records {
+			if err := stream.Send(&qav1.WatchFeedbackResponse{Record: r}); err != nil {
+				return err
+			}
+			cursor = r.GetId()
+		}
+		if len(fs) == watchBatch {
+			continue // more backlog
+		}
+		select {
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case <-s.hub.closed:
+			return status.Errorf(codes.Unavailable, "server shutting down; reconnect with after_id=%d", cursor)
+		case <-changed:
+		}
+	}
+}
+
+// ownRecord returns record id if the caller may see it.
+func (s *feedbackService) ownRecord(ctx context.Context, id int64) (store.Feedback, error) {
+	f, err := s.store.GetFeedback(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return f, status.Errorf(codes.NotFound, "feedback %d not found", id)
+	}
+	if err != nil {
+		return f, storeError(ctx, s.log, err)
+	}
+	who, _ := PrincipalFrom(ctx)
+	if who.Role != store.RoleAdmin && f.SupervisorID != who.Subject {
+		return f, status.Errorf(codes.NotFound, "feedback %d not found", id)
+	}
+	return f, nil
+}
+
+func (s *feedbackService) AcknowledgeFeedback(ctx context.Context, req *qav1.AcknowledgeFeedbackRequest) (*qav1.AcknowledgeFeedbackResponse, error) {
+	note := strings.TrimSpace(req.GetNote())
+	if fe := checkText("note", note); fe != nil {
+		return nil, invalidArgument(fe)
+	}
+	if _, err := s.ownRecord(ctx, req.GetId()); err != nil {
+		return nil, err
+	}
+	who, _ := PrincipalFrom(ctx)
+	f, err := s.store.AcknowledgeFeedback(ctx, req.GetId(), who.Subject, note)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	recs, err := s.records(ctx, []store.Feedback{f}, &rubricCache{book: s.rubrics})
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.AcknowledgeFeedbackResponse{Record: recs[0]}, nil
+}
+
+func (s *feedbackService) OpenDispute(ctx context.Context, req *qav1.OpenDisputeRequest) (*qav1.OpenDisputeResponse, error) {
+	reason := strings.TrimSpace(req.GetReason())
+	if reason == "" {
+		return nil, invalidArgument(&transcript.FieldError{Field: "reason", Reason: "required: say what the review got wrong"})
+	}
+	if fe := checkText("reason", reason); fe != nil {
+		return nil, invalidArgument(fe)
+	}
+	rv, err := s.store.GetReview(ctx, req.GetReviewId())
+	if err == nil {
+		var ok bool
+		if ok, err = canReadReview(ctx, s.store, rv); err == nil && !ok {
+			err = store.ErrNotFound
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.NotFound, "review %d not found", req.GetReviewId())
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	if rv.Status == store.ReviewRetracted {
+		return nil, status.Errorf(codes.FailedPrecondition, "review %d was retracted and replaced by review %d; dispute that one", rv.ID, rv.SupersededByID)
+	}
+	if closes := rv.FinalizedAt.Add(s.disputeWindow); s.now().After(closes) {
+		return nil, status.Errorf(codes.FailedPrecondition, "the dispute window of review %d closed at %s (%s after it was finalised)",
+			rv.ID, closes.UTC().Format(time.RFC3339), s.disputeWindow)
+	}
+	open, err := s.store.ListDisputes(ctx, store.DisputeFilter{PickID: rv.PickID, Status: store.DisputeOpen})
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	if len(open) > 0 {
+		return nil, status.Errorf(codes.AlreadyExists, "review %d already has open dispute %d", rv.ID, open[0].ID)
+	}
+	assignee, err := s.disputeAssignee(ctx, rv)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	if assignee == "" {
+		return nil, status.Errorf(codes.FailedPrecondition, "no active inspector other than %s (and not the agent's supervisor) can re-score review %d; add one with `qactl inspector add`", rv.InspectorID, rv.ID)
+	}
+	who, _ := PrincipalFrom(ctx)
+	d, err := s.store.OpenDispute(ctx, store.Dispute{ReviewID: rv.ID, OpenedBy: who.Subject, Reason: reason, AssigneeID: assignee})
+	if errors.Is(err, store.ErrConflict) {
+		return nil, status.Errorf(codes.AlreadyExists, "review %d already has an open dispute", rv.ID)
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.OpenDisputeResponse{Dispute: disputeToProto(d)}, nil
+}
+
+// disputeAssignee picks the re-scoring inspector by the assignment rules
+// (never the agent's supervisor, rotation, least loaded), never the one
+// who wrote the contested review.
+func (s *feedbackService) disputeAssignee(ctx context.Context, rv store.Review) (string, error) {
+	loads, err := s.store.InspectorLoads(ctx)
+	if err != nil {
+		return "", err
+	}
+	delete(loads, rv.InspectorID)
+	agent, err := s.store.GetAgent(ctx, rv.AgentID)
+	if err != nil {
+		return "", err
+	}
+	recent, err := s.store.RecentInspectorsOf(ctx, rv.AgentID, 3)
+	if err != nil {
+		return "", err
+	}
+	return assign.New(loads).Assign(agent.SupervisorID, recent), nil
+}
+
+func (s *feedbackService) ListDisputes(ctx context.Context, req *qav1.ListDisputesRequest) (*qav1.ListDisputesResponse, error) {
+	st := store.DisputeStatus(req.GetStatus())
+	if st != "" && st != store.DisputeOpen && st != store.DisputeResolved {
+		return nil, invalidArgument(&transcript.FieldError{Field: "status", Reason: fmt.Sprintf("%q is not open or resolved", st)})
+	}
+	supervisor, err := scope(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	ds, err := s.store.ListDisputes(ctx, store.DisputeFilter{SupervisorID: supervisor, Status: st})
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.ListDisputesResponse{}
+	for _, d := range ds {
+		out.Disputes = append(out.Disputes, disputeToProto(d))
+	}
+	return out, nil
+}

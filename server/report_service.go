@@ -1,0 +1,207 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/report"
+	"qa-sampling/sampler"
+	"qa-sampling/store"
+	"qa-sampling/transcript"
+)
+
+// Report ranges.
+const (
+	defaultReportWeeks = 12
+	maxReportWeeks     = 104
+)
+
+// reportService reads scorecards. Supervisors see their own agents only.
+type reportService struct {
+	qav1.UnimplementedReportServiceServer
+	store Storage
+	job   *SamplingJob
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// weeks resolves the request's range: n weeks ending with last (default
+// the current week in the sampling policy's time zone).
+func (s *reportService) weeks(ctx context.Context, last string, n int32) ([]string, error) {
+	switch {
+	case n == 0:
+		n = defaultReportWeeks
+	case n < 0 || n > maxReportWeeks:
+		return nil, invalidArgument(&transcript.FieldError{Field: "weeks", Reason: fmt.Sprintf("must be 1..%d, got %d", maxReportWeeks, n)})
+	}
+	last = strings.TrimSpace(last)
+	if last == "" {
+		p, err := s.job.Policy(ctx)
+		if err != nil {
+			return nil, storeError(ctx, s.log, err)
+		}
+		loc, err := time.LoadLocation(p.TimeZone)
+		if err != nil {
+			return nil, storeError(ctx, s.log, err)
+		}
+		last = sampler.WeekOf(s.now(), loc).String()
+	}
+	weeks, err := report.Weeks(last, int(n))
+	if err != nil {
+		return nil, invalidArgument(&transcript.FieldError{Field: "last_week", Reason: err.Error()})
+	}
+	return weeks, nil
+}
+
+// reportReviews reads the counted reviews of agents over weeks.
+func (s *reportService) reportReviews(ctx context.Context, agentIDs, weeks []string) ([]report.Review, error) {
+	rows, err := s.store.ReportRows(ctx, store.ReportFilter{AgentIDs: agentIDs, FromWeek: weeks[0], ToWeek: weeks[len(weeks)-1]})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]report.Review, len(rows))
+	for i, r := range rows {
+		dims := make([]report.Dimension, len(r.Ratings))
+		for j, rt := range r.Ratings {
+			dims[j] = report.Dimension{Key: rt.Key, Percent: rt.Percent, NA: rt.NA, Failing: rt.Failing}
+		}
+		out[i] = report.Review{AgentID: r.AgentID, Week: r.Week, Score: r.Score, Critical: r.Critical, Flags: r.Flags, Dimensions: dims}
+	}
+	return out, nil
+}
+
+func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentReportRequest) (*qav1.GetAgentReportResponse, error) {
+	if req.GetAgentId() == "" {
+		return nil, invalidArgument(&transcript.FieldError{Field: "agent_id", Reason: "required"})
+	}
+	agent, err := s.store.GetAgent(ctx, req.GetAgentId())
+	who, _ := PrincipalFrom(ctx)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && who.Role != store.RoleAdmin && agent.SupervisorID != who.Subject) {
+		return nil, status.Errorf(codes.NotFound, "agent %q not found", req.GetAgentId())
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	weeks, err := s.weeks(ctx, req.GetLastWeek(), req.GetWeeks())
+	if err != nil {
+		return nil, err
+	}
+	reviews, err := s.reportReviews(ctx, []string{agent.AgentID}, weeks)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	ar := report.Agent(agent.AgentID, weeks, reviews)
+	return &qav1.GetAgentReportResponse{Report: agentReportToProto(ar, agent, weeks)}, nil
+}
+
+func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamReportRequest) (*qav1.GetTeamReportResponse, error) {
+	if req.GetTeamId() == "" {
+		return nil, invalidArgument(&transcript.FieldError{Field: "team_id", Reason: "required"})
+	}
+	weeks, err := s.weeks(ctx, req.GetLastWeek(), req.GetWeeks())
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.store.ListAgents(ctx)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	who, _ := PrincipalFrom(ctx)
+	agents := make(map[string]store.Agent)
+	var ids []string
+	for _, a := range all {
+		if a.TeamID == req.GetTeamId() && (who.Role == store.RoleAdmin || a.SupervisorID == who.Subject) {
+			agents[a.AgentID] = a
+			ids = append(ids, a.AgentID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, status.Errorf(codes.NotFound, "team %q not found", req.GetTeamId())
+	}
+	slices.Sort(ids)
+	reviews, err := s.reportReviews(ctx, ids, weeks)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	tr := report.Team(req.GetTeamId(), ids, weeks, reviews)
+	out := &qav1.TeamReport{
+		TeamId: tr.TeamID, Weeks: weeks, Summary: summaryToProto(tr.Summary),
+		FailingDimensions: countsToProto(tr.FailingDimensions), CriticalFlags: countsToProto(tr.CriticalFlags),
+		GeneratedAt: timestamppb.New(s.now()),
+	}
+	for _, ar := range tr.Agents {
+		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil))
+	}
+	return &qav1.GetTeamReportResponse{Report: out}, nil
+}
+
+func agentReportToProto(ar report.AgentReport, a store.Agent, weeks []string) *qav1.AgentReport {
+	return &qav1.AgentReport{AgentId: ar.AgentID, Name: a.Name, TeamId: a.TeamID, Weeks: weeks, Summary: summaryToProto(ar.Summary)}
+}
+
+func summaryToProto(s report.Summary) *qav1.Summary {
+	out := &qav1.Summary{
+		Reviews: int32(s.Reviews), Mean: s.Mean, StdDev: s.StdDev, Critical: int32(s.Critical), Slope: s.Slope,
+	}
+	if s.CI95.OK {
+		out.Ci95 = &qav1.ConfidenceInterval{Low: s.CI95.Low, High: s.CI95.High}
+	}
+	for _, d := range s.Dimensions {
+		out.Dimensions = append(out.Dimensions, &qav1.DimensionAverage{Key: d.Key, Rated: int32(d.Rated), Mean: d.Mean})
+	}
+	for _, p := range s.Trend {
+		out.Trend = append(out.Trend, &qav1.WeekPoint{Week: p.Week, Reviews: int32(p.Reviews), Mean: p.Mean})
+	}
+	return out
+}
+
+func countsToProto(cs []report.Count) []*qav1.IssueCount {
+	out := make([]*qav1.IssueCount, len(cs))
+	for i, c := range cs {
+		out[i] = &qav1.IssueCount{Key: c.Key, Count: int32(c.Count), Share: c.Share}
+	}
+	return out
+}
+
+// auditService reads the audit trail.
+type auditService struct {
+	qav1.UnimplementedAuditServiceServer
+	store Storage
+	log   *slog.Logger
+}
+
+func (s *auditService) ListAuditEvents(ctx context.Context, req *qav1.ListAuditEventsRequest) (*qav1.ListAuditEventsResponse, error) {
+	limit, err := pageSize("page_size", req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetAfterId() < 0 {
+		return nil, invalidArgument(&transcript.FieldError{Field: "after_id", Reason: "must not be negative"})
+	}
+	events, err := s.store.ListAudit(ctx, store.AuditFilter{
+		Actor: req.GetActor(), Entity: req.GetEntity(), EntityID: req.GetEntityId(), AfterID: req.GetAfterId(), Limit: limit,
+	})
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.ListAuditEventsResponse{}
+	for _, e := range events {
+		out.Events = append(out.Events, &qav1.AuditEvent{
+			Id: e.ID, At: timestamppb.New(e.At), Actor: e.Actor, Action: e.Action, Entity: e.Entity, EntityId: e.EntityID, Detail: e.Detail,
+		})
+	}
+	if len(events) == limit {
+		out.NextAfterId = events[len(events)-1].ID
+	}
+	return out, nil
+}

@@ -1,0 +1,271 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/scoring"
+	"qa-sampling/store"
+	"qa-sampling/transcript"
+)
+
+// rubricBook reads rubric versions and parses them: the one place that
+// knows a stored document is a scoring.Rubric, and that seeds the default
+// (SPEC §5) when none exists yet.
+type rubricBook struct {
+	store Storage
+	// locked caches parsed versions that reviews use: those never change,
+	// and every finalise needs one.
+	mu     sync.Mutex
+	locked map[int64]lockedRubric
+}
+
+type lockedRubric struct {
+	rubric  scoring.Rubric
+	version store.RubricVersion
+}
+
+// parse parses rv, from the cache if it is a locked version.
+func (b *rubricBook) parse(rv store.RubricVersion) (scoring.Rubric, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if c, ok := b.locked[rv.Version]; ok {
+		return c.rubric, nil
+	}
+	r, err := parseStoredRubric(rv)
+	if err == nil && rv.Locked {
+		if b.locked == nil {
+			b.locked = make(map[int64]lockedRubric)
+		}
+		b.locked[rv.Version] = lockedRubric{rubric: r, version: rv}
+	}
+	return r, err
+}
+
+// cached returns a locked version without reading the database.
+func (b *rubricBook) cached(version int64) (lockedRubric, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, ok := b.locked[version]
+	return c, ok
+}
+
+// active returns the active rubric, storing the default first if the
+// database has none (first start, or a replica racing it: EnsureRubric
+// makes them agree on one version).
+func (b *rubricBook) active(ctx context.Context) (scoring.Rubric, store.RubricVersion, error) {
+	rv, err := b.store.GetRubric(ctx, 0)
+	if errors.Is(err, store.ErrNotFound) {
+		rv, err = b.store.EnsureRubric(ctx, scoring.DefaultRubric().JSON(), "system")
+	}
+	if err != nil {
+		return scoring.Rubric{}, store.RubricVersion{}, err
+	}
+	r, err := b.parse(rv)
+	return r, rv, err
+}
+
+// version returns one version; 0 is the active one. A locked version's
+// Active flag may be stale when it comes from the cache.
+func (b *rubricBook) version(ctx context.Context, version int64) (scoring.Rubric, store.RubricVersion, error) {
+	if version == 0 {
+		return b.active(ctx)
+	}
+	if c, ok := b.cached(version); ok {
+		return c.rubric, c.version, nil
+	}
+	rv, err := b.store.GetRubric(ctx, version)
+	if err != nil {
+		return scoring.Rubric{}, store.RubricVersion{}, err
+	}
+	r, err := b.parse(rv)
+	return r, rv, err
+}
+
+// parseStoredRubric parses a stored document. Only valid rubrics are
+// stored, so a failure here means a damaged database, not bad input.
+func parseStoredRubric(rv store.RubricVersion) (scoring.Rubric, error) {
+	r, err := scoring.ParseRubric(rv.Document)
+	if err != nil {
+		return scoring.Rubric{}, errors.Join(errors.New("stored rubric does not parse"), err)
+	}
+	return r, nil
+}
+
+func rubricFromProto(p *qav1.Rubric) scoring.Rubric {
+	r := scoring.Rubric{Name: p.GetName()}
+	for _, d := range p.GetDimensions() {
+		r.Dimensions = append(r.Dimensions, scoring.Dimension{
+			Key: d.GetKey(), Name: d.GetName(), Weight: d.GetWeight(), Criteria: d.GetCriteria(),
+			Max: int(d.GetMax()), AllowNA: d.GetAllowNa(), Critical: d.GetCritical(),
+		})
+	}
+	for _, f := range p.GetFlags() {
+		r.Flags = append(r.Flags, scoring.Flag{Key: f.GetKey(), Name: f.GetName(), Description: f.GetDescription()})
+	}
+	// Thresholds left out mean the defaults (90/80/70), not zero.
+	r.Thresholds = scoring.DefaultThresholds()
+	if t := p.GetThresholds(); t != nil {
+		r.Thresholds = scoring.Thresholds{Excellent: t.GetExcellent(), Good: t.GetGood(), Pass: t.GetPass()}
+	}
+	return r
+}
+
+func rubricToProto(r scoring.Rubric, rv store.RubricVersion) *qav1.Rubric {
+	out := &qav1.Rubric{
+		Version: rv.Version, Name: r.Name, Active: rv.Active, Locked: rv.Locked, CreatedBy: rv.CreatedBy,
+		Thresholds: &qav1.GradeThresholds{Excellent: r.Thresholds.Excellent, Good: r.Thresholds.Good, Pass: r.Thresholds.Pass},
+	}
+	if !rv.CreatedAt.IsZero() {
+		out.CreatedAt = timestamppb.New(rv.CreatedAt)
+	}
+	for _, d := range r.Dimensions {
+		out.Dimensions = append(out.Dimensions, &qav1.Dimension{
+			Key: d.Key, Name: d.Name, Weight: d.Weight, Criteria: d.Criteria,
+			Max: int32(d.Max), AllowNa: d.AllowNA, Critical: d.Critical,
+		})
+	}
+	for _, f := range r.Flags {
+		out.Flags = append(out.Flags, &qav1.CriticalFlag{Key: f.Key, Name: f.Name, Description: f.Description})
+	}
+	return out
+}
+
+// scoringFieldError names the first invalid field of a rubric or review,
+// prefixed with where it sits in the request.
+func scoringFieldError(prefix string, err error) *transcript.FieldError {
+	var fe *scoring.FieldError
+	if errors.As(err, &fe) {
+		return &transcript.FieldError{Field: prefix + fe.Field, Reason: fe.Msg}
+	}
+	return &transcript.FieldError{Field: prefix, Reason: err.Error()}
+}
+
+// rubricService manages rubric versions.
+type rubricService struct {
+	qav1.UnimplementedRubricServiceServer
+	rubrics *rubricBook
+	store   Storage
+	log     *slog.Logger
+}
+
+func (s *rubricService) GetRubric(ctx context.Context, req *qav1.GetRubricRequest) (*qav1.GetRubricResponse, error) {
+	// Read the version row itself (not the cache) for current flags.
+	r, rv, err := s.rubrics.active(ctx)
+	if v := req.GetVersion(); v != 0 {
+		if rv, err = s.store.GetRubric(ctx, v); err == nil {
+			r, err = s.rubrics.parse(rv)
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.NotFound, "rubric version %d not found", req.GetVersion())
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.GetRubricResponse{Rubric: rubricToProto(r, rv)}, nil
+}
+
+func (s *rubricService) ListRubrics(ctx context.Context, _ *qav1.ListRubricsRequest) (*qav1.ListRubricsResponse, error) {
+	if _, _, err := s.rubrics.active(ctx); err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	versions, err := s.store.ListRubrics(ctx)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.ListRubricsResponse{}
+	for _, rv := range versions {
+		r, err := parseStoredRubric(rv)
+		if err != nil {
+			return nil, storeError(ctx, s.log, err)
+		}
+		out.Rubrics = append(out.Rubrics, rubricToProto(r, rv))
+	}
+	return out, nil
+}
+
+// validRubric converts and validates the request's rubric.
+func validRubric(p *qav1.Rubric) (scoring.Rubric, error) {
+	if p == nil {
+		return scoring.Rubric{}, invalidArgument(&transcript.FieldError{Field: "rubric", Reason: "required"})
+	}
+	r := rubricFromProto(p)
+	if err := r.Validate(); err != nil {
+		return scoring.Rubric{}, invalidArgument(scoringFieldError("rubric.", err))
+	}
+	return r, nil
+}
+
+func (s *rubricService) ValidateRubric(_ context.Context, req *qav1.ValidateRubricRequest) (*qav1.ValidateRubricResponse, error) {
+	if _, err := validRubric(req.GetRubric()); err != nil {
+		return nil, err
+	}
+	return &qav1.ValidateRubricResponse{}, nil
+}
+
+func (s *rubricService) CreateRubric(ctx context.Context, req *qav1.CreateRubricRequest) (*qav1.CreateRubricResponse, error) {
+	r, err := validRubric(req.GetRubric())
+	if err != nil {
+		return nil, err
+	}
+	// The default first, so that a first custom rubric is version 2 and
+	// the default stays on record.
+	if _, _, err := s.rubrics.active(ctx); err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	who, _ := PrincipalFrom(ctx)
+	rv, err := s.store.AddRubric(ctx, r.JSON(), req.GetActivate(), who.Subject)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.CreateRubricResponse{Rubric: rubricToProto(r, rv)}, nil
+}
+
+func (s *rubricService) UpdateRubric(ctx context.Context, req *qav1.UpdateRubricRequest) (*qav1.UpdateRubricResponse, error) {
+	version := req.GetRubric().GetVersion()
+	if version <= 0 {
+		return nil, invalidArgument(&transcript.FieldError{Field: "rubric.version", Reason: "required: the version to replace"})
+	}
+	r, err := validRubric(req.GetRubric())
+	if err != nil {
+		return nil, err
+	}
+	who, _ := PrincipalFrom(ctx)
+	rv, err := s.store.UpdateRubric(ctx, version, r.JSON(), who.Subject)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, status.Errorf(codes.NotFound, "rubric version %d not found", version)
+	case errors.Is(err, store.ErrConflict):
+		return nil, status.Errorf(codes.FailedPrecondition, "rubric version %d is used by a review and can no longer change; create a new version", version)
+	case err != nil:
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.UpdateRubricResponse{Rubric: rubricToProto(r, rv)}, nil
+}
+
+func (s *rubricService) ActivateRubric(ctx context.Context, req *qav1.ActivateRubricRequest) (*qav1.ActivateRubricResponse, error) {
+	if req.GetVersion() <= 0 {
+		return nil, invalidArgument(&transcript.FieldError{Field: "version", Reason: "required"})
+	}
+	who, _ := PrincipalFrom(ctx)
+	rv, err := s.store.ActivateRubric(ctx, req.GetVersion(), who.Subject)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.NotFound, "rubric version %d not found", req.GetVersion())
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	r, err := parseStoredRubric(rv)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.ActivateRubricResponse{Rubric: rubricToProto(r, rv)}, nil
+}
