@@ -237,6 +237,14 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (r
 			return 0, 0, err
 		}
 	}
+	if supersedes != 0 {
+		err = s.writeReportCell(ctx, tx, p.AgentID, p.Week)
+	} else {
+		err = s.appendReportCell(ctx, tx, p.AgentID, p.Week, reportLine(nil, r.Score, r.Critical, strings.Join(r.Flags, ","), ratings))
+	}
+	if err != nil {
+		return 0, 0, err
+	}
 	// The record goes to the agent's supervisor as of now.
 	var team struct {
 		SupervisorID string `db:"supervisor_id"`
