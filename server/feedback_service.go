@@ -175,7 +175,7 @@ func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream q
 	}
 	cache := &rubricCache{book: s.rubrics}
 	for {
-		changed := s.hub.wait()
+		changed := s.hub.wait(supervisor)
 		fs, err := s.store.ListFeedback(ctx, store.FeedbackFilter{
 			SupervisorID: supervisor, AgentID: req.GetAgentId(), AfterID: cursor, Limit: watchBatch,
 		})
