@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +24,13 @@ import (
 // together by one writer goroutine (group commit), each inside a savepoint
 // so that one failing does not undo the others. Every caller still gets
 // its answer only after the commit that made its review durable.
+//
+// On PostgreSQL every statement is a round trip, so several batches run at
+// once (finalizeWorkers). What they contend on comes last in a batch and in
+// one order: report cells sorted by key, then the advisory lock that keeps
+// feedback ids committed in order, held only for the feedback inserts and
+// the commit. A transaction holding the lock waits on nothing else, so the
+// workers cannot deadlock on it.
 
 // maxFinalizeBatch bounds one group commit.
 const maxFinalizeBatch = 64
@@ -44,6 +53,34 @@ type finalizeResult struct {
 	err                  error
 }
 
+// pendingFeedback is what a finalised job still has to write once every
+// job of the batch has run: its report cell and its feedback record.
+type pendingFeedback struct {
+	job            int // index in the batch
+	reviewID       int64
+	inspectorID    string
+	agentID, week  string
+	supervisorID   string
+	teamID         string
+	grade          string
+	coaching       bool
+	shareAsExample bool
+	supersedes     int64 // the feedback record this one replaces, or 0
+	retracted      bool  // another review of the cell stopped counting
+	cellLine       []byte
+	at             int64
+}
+
+// finalizeWorkers is how many batches run at once: one on SQLite, which
+// has one writer connection; several on PostgreSQL, where a batch spends
+// most of its time waiting on round trips.
+func (s *Store) finalizeWorkers() int {
+	if s.dialect == dialectPostgres {
+		return 4
+	}
+	return 1
+}
+
 // finalizer runs group commits; started on first use, stopped by Close.
 type finalizer struct {
 	start, stop sync.Once
@@ -55,7 +92,9 @@ func (s *Store) startFinalizer() {
 	s.fin.start.Do(func() {
 		s.fin.queue = make(chan *finalizeJob)
 		s.fin.closed = make(chan struct{})
-		go s.finalizeLoop()
+		for range s.finalizeWorkers() {
+			go s.finalizeLoop()
+		}
 	})
 }
 
@@ -123,11 +162,7 @@ func (s *Store) finalizeBatch(jobs []*finalizeJob) {
 	results := make([]finalizeResult, len(jobs))
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		clear(results) // a retried transaction starts over
-		if s.dialect == dialectPostgres {
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(feedbackLockKey)); err != nil {
-				return err
-			}
-		}
+		var pending []pendingFeedback
 		for i, j := range jobs {
 			if err := j.ctx.Err(); err != nil {
 				results[i].err = err // gave up before its turn: nothing written
@@ -136,7 +171,7 @@ func (s *Store) finalizeBatch(jobs []*finalizeJob) {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT finalize"); err != nil {
 				return err
 			}
-			rid, fid, err := s.finalizeOne(ctx, tx, j)
+			pf, err := s.finalizeOne(ctx, tx, j)
 			if err != nil {
 				if retryable(s.dialect, err) {
 					return err // the whole batch again
@@ -146,13 +181,18 @@ func (s *Store) finalizeBatch(jobs []*finalizeJob) {
 				}
 				results[i].err = err
 			} else {
-				results[i].reviewID, results[i].feedbackID = rid, fid
+				pf.job = i
+				pending = append(pending, pf)
+				results[i].reviewID = pf.reviewID
 			}
 			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT finalize"); err != nil {
 				return err
 			}
 		}
-		return nil
+		if err := s.writeReportCells(ctx, tx, pending); err != nil {
+			return err
+		}
+		return s.writeFeedback(ctx, tx, pending, results)
 	})
 	for i, j := range jobs {
 		if err != nil {
@@ -163,43 +203,45 @@ func (s *Store) finalizeBatch(jobs []*finalizeJob) {
 	s.prepareMissed(ctx)
 }
 
-// finalizeOne writes one final review, its feedback record, the pick's
-// new status and the audit events; for a dispute it also retracts the
-// contested review and resolves the dispute.
-func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (reviewID, feedbackID int64, err error) {
+// finalizeOne writes one final review, the pick's new status and the
+// audit events; for a dispute it also retracts the contested review and
+// resolves the dispute. It returns what the batch writes after every job:
+// the report cell and the feedback record.
+func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (pendingFeedback, error) {
+	var none pendingFeedback
 	r := &j.review
 	p, err := s.ownQueuedPick(ctx, tx, r.PickID, r.InspectorID)
 	if err != nil {
-		return 0, 0, err
+		return none, err
 	}
 	now := s.now().UnixMilli()
-	var supersedes, supersedesFeedback int64
+	var reviewID, supersedes, supersedesFeedback int64
 	if p.Status == string(store.PickDisputed) {
 		d, err := getDispute(ctx, tx, r.DisputeID)
 		if err != nil {
-			return 0, 0, err
+			return none, err
 		}
 		if d.Status != store.DisputeOpen || d.PickID != r.PickID || d.AssigneeID != r.InspectorID {
-			return 0, 0, fmt.Errorf("dispute %d is not open on item %d for %s: %w", r.DisputeID, r.PickID, r.InspectorID, store.ErrConflict)
+			return none, fmt.Errorf("dispute %d is not open on item %d for %s: %w", r.DisputeID, r.PickID, r.InspectorID, store.ErrConflict)
 		}
 		supersedes = d.ReviewID
 		res, err := s.txExec(ctx, tx, "UPDATE reviews SET status = 'retracted', updated_at = ? WHERE id = ? AND status = 'final'", now, supersedes)
 		if err != nil {
-			return 0, 0, err
+			return none, err
 		}
 		if n, err := res.RowsAffected(); err != nil {
-			return 0, 0, err
+			return none, err
 		} else if n == 0 {
-			return 0, 0, fmt.Errorf("disputed review %d is no longer final: %w", supersedes, store.ErrConflict)
+			return none, fmt.Errorf("disputed review %d is no longer final: %w", supersedes, store.ErrConflict)
 		}
 		if err := s.txGet(ctx, tx, &supersedesFeedback, "SELECT COALESCE(MAX(id), 0) FROM feedback WHERE review_id = ?", supersedes); err != nil {
-			return 0, 0, err
+			return none, err
 		}
 	} else if r.DisputeID != 0 {
-		return 0, 0, fmt.Errorf("item %d is not disputed: %w", r.PickID, store.ErrConflict)
+		return none, fmt.Errorf("item %d is not disputed: %w", r.PickID, store.ErrConflict)
 	}
 	if err := s.lockRubricVersion(ctx, tx, r.RubricVersion); err != nil {
-		return 0, 0, err
+		return none, err
 	}
 	ratings := encodeRatings(r.Ratings)
 	args := []any{r.RubricVersion, ratings, strings.Join(r.Flags, ","), j.details, r.Score, r.Grade, r.Critical,
@@ -214,36 +256,28 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (r
 			append(args, now, r.PickID, r.InspectorID, p.AgentID, p.ExternalID, p.Week)...)
 	}
 	if isUniqueViolation(err) {
-		return 0, 0, fmt.Errorf("item %d already has a final review: %w", r.PickID, store.ErrConflict)
+		return none, fmt.Errorf("item %d already has a final review: %w", r.PickID, store.ErrConflict)
 	}
 	if err != nil {
-		return 0, 0, err
+		return none, err
 	}
 	if _, err := s.txExec(ctx, tx, "UPDATE picks SET status = 'reviewed', updated_at = ? WHERE id = ?", now, r.PickID); err != nil {
-		return 0, 0, err
+		return none, err
 	}
 	if supersedes != 0 {
 		if _, err := s.txExec(ctx, tx, "UPDATE reviews SET superseded_by_id = ? WHERE id = ?", reviewID, supersedes); err != nil {
-			return 0, 0, err
+			return none, err
 		}
 		if _, err := s.txExec(ctx, tx, "UPDATE disputes SET status = 'resolved', resolution_id = ?, resolved_at = ? WHERE id = ?",
 			reviewID, now, r.DisputeID); err != nil {
-			return 0, 0, err
+			return none, err
 		}
 		if err := s.audit(ctx, tx, r.InspectorID, "review.retract", "review", supersedes, map[string]any{"superseded_by": reviewID, "dispute_id": r.DisputeID}); err != nil {
-			return 0, 0, err
+			return none, err
 		}
 		if err := s.audit(ctx, tx, r.InspectorID, "dispute.resolve", "dispute", r.DisputeID, map[string]any{"review_id": reviewID}); err != nil {
-			return 0, 0, err
+			return none, err
 		}
-	}
-	if supersedes != 0 {
-		err = s.writeReportCell(ctx, tx, p.AgentID, p.Week)
-	} else {
-		err = s.appendReportCell(ctx, tx, p.AgentID, p.Week, reportLine(nil, r.Score, r.Critical, strings.Join(r.Flags, ","), ratings))
-	}
-	if err != nil {
-		return 0, 0, err
 	}
 	// The record goes to the agent's supervisor as of now.
 	var team struct {
@@ -251,21 +285,83 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (r
 		TeamID       string `db:"team_id"`
 	}
 	if err := s.txGet(ctx, tx, &team, "SELECT supervisor_id, team_id FROM agents WHERE agent_id = ?", p.AgentID); err != nil {
-		return 0, 0, notFound(err, "agent "+p.AgentID)
-	}
-	err = s.txGet(ctx, tx, &feedbackID, `INSERT INTO feedback (review_id, agent_id, supervisor_id, team_id, week, grade,
-		coaching_required, share_as_example, supersedes_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		reviewID, p.AgentID, team.SupervisorID, team.TeamID, p.Week, r.Grade, j.fb.CoachingRequired, j.fb.ShareAsExample,
-		nullID(supersedesFeedback), now)
-	if err != nil {
-		return 0, 0, err
+		return none, notFound(err, "agent "+p.AgentID)
 	}
 	if err := s.audit(ctx, tx, r.InspectorID, "review.finalize", "review", reviewID, map[string]any{
 		"item_id": r.PickID, "score": r.Score, "grade": r.Grade, "critical": r.Critical, "ratings": ratings, "flags": r.Flags,
 	}); err != nil {
-		return 0, 0, err
+		return none, err
 	}
-	err = s.audit(ctx, tx, r.InspectorID, "feedback.create", "feedback", feedbackID, map[string]any{"review_id": reviewID})
-	return reviewID, feedbackID, err
+	return pendingFeedback{
+		reviewID: reviewID, inspectorID: r.InspectorID, agentID: p.AgentID, week: p.Week,
+		supervisorID: team.SupervisorID, teamID: team.TeamID, grade: r.Grade,
+		coaching: j.fb.CoachingRequired, shareAsExample: j.fb.ShareAsExample,
+		supersedes: supersedesFeedback, retracted: supersedes != 0,
+		cellLine: reportLine(nil, r.Score, r.Critical, strings.Join(r.Flags, ","), ratings), at: now,
+	}, nil
+}
+
+// writeReportCells brings the report cells of the batch's reviews up to
+// date, in key order so that concurrent batches lock cells in one order.
+// A cell where a review was retracted is rewritten once from the reviews;
+// otherwise each new review's line is appended.
+func (s *Store) writeReportCells(ctx context.Context, tx *sqlx.Tx, pending []pendingFeedback) error {
+	type cellKey struct{ agent, week string }
+	byCell := make(map[cellKey][]*pendingFeedback)
+	var keys []cellKey
+	for i := range pending {
+		k := cellKey{pending[i].agentID, pending[i].week}
+		if _, ok := byCell[k]; !ok {
+			keys = append(keys, k)
+		}
+		byCell[k] = append(byCell[k], &pending[i])
+	}
+	slices.SortFunc(keys, func(a, b cellKey) int {
+		return cmp.Or(cmp.Compare(a.agent, b.agent), cmp.Compare(a.week, b.week))
+	})
+	for _, k := range keys {
+		jobs := byCell[k]
+		if slices.ContainsFunc(jobs, func(p *pendingFeedback) bool { return p.retracted }) {
+			if err := s.writeReportCell(ctx, tx, k.agent, k.week); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, p := range jobs {
+			if err := s.appendReportCell(ctx, tx, k.agent, k.week, p.cellLine); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeFeedback inserts the batch's feedback records and their audit
+// events, noting each record's id in results. On PostgreSQL it first takes
+// the advisory lock that commits ids in order (see feedbackLockKey).
+func (s *Store) writeFeedback(ctx context.Context, tx *sqlx.Tx, pending []pendingFeedback, results []finalizeResult) error {
+	if len(pending) == 0 {
+		return nil
+	}
+	if s.dialect == dialectPostgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(feedbackLockKey)); err != nil {
+			return err
+		}
+	}
+	for i := range pending {
+		p := &pending[i]
+		var id int64
+		if err := s.txGet(ctx, tx, &id, `INSERT INTO feedback (review_id, agent_id, supervisor_id, team_id, week, grade,
+			coaching_required, share_as_example, supersedes_id, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			p.reviewID, p.agentID, p.supervisorID, p.teamID, p.week, p.grade, p.coaching, p.shareAsExample,
+			nullID(p.supersedes), p.at); err != nil {
+			return err
+		}
+		results[p.job].feedbackID = id
+		if err := s.audit(ctx, tx, p.inspectorID, "feedback.create", "feedback", id, map[string]any{"review_id": p.reviewID}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

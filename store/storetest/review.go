@@ -1186,6 +1186,18 @@ func testFeedbackOrderConcurrent(t *testing.T, s store.Store) {
 	if id, err := e.rs.LastFeedbackID(ctx); err != nil || id != want[n-1] {
 		t.Errorf("LastFeedbackID = %d, %v; want %d", id, err, want[n-1])
 	}
+	// The racing finalisations share three agents' report rows: none lost.
+	rows, err := e.rs.ReportRows(ctx, store.ReportFilter{AgentIDs: []string{"a1", "a2", "a3"}, FromWeek: week47, ToWeek: week47})
+	if err != nil {
+		t.Fatalf("ReportRows: %v", err)
+	}
+	perAgent := map[string]int{}
+	for _, r := range rows {
+		perAgent[r.AgentID]++
+	}
+	if len(rows) != n || perAgent["a1"] != 6 || perAgent["a2"] != 5 || perAgent["a3"] != 5 {
+		t.Errorf("ReportRows after racing finalisations: %d rows %v, want %d (a1 6, a2 5, a3 5)", len(rows), perAgent, n)
+	}
 }
 
 // ---- disputes
