@@ -114,8 +114,9 @@ func (s *Store) EnsureRubric(ctx context.Context, document []byte, actor string)
 			return err
 		}
 		if n > 0 {
-			// Versions exist but none is active (cannot happen through this
-			// store); activate the newest rather than invent another.
+			// Versions exist but none is active: an admin added one without
+			// activating it before any default was seeded. Activate the
+			// newest rather than invent another.
 			var newest int64
 			if err := tx.GetContext(ctx, &newest, "SELECT MAX(version) FROM rubrics"); err != nil {
 				return err

@@ -31,9 +31,10 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// RubricService manages the versioned scoring rubric (SPEC §5). Reading
-// the rubric is open to admins, inspectors and supervisors; changing it
-// needs the admin role. A version used by any review never changes again.
+// RubricService manages the versioned scoring rubric (SPEC §5). GetRubric
+// is open to admins, inspectors and supervisors; listing the versions and
+// changing them need the admin role. A version used by any review never
+// changes again.
 type RubricServiceClient interface {
 	// GetRubric returns a version; version 0 means the active one.
 	GetRubric(ctx context.Context, in *GetRubricRequest, opts ...grpc.CallOption) (*GetRubricResponse, error)
@@ -123,9 +124,10 @@ func (c *rubricServiceClient) ValidateRubric(ctx context.Context, in *ValidateRu
 // All implementations must embed UnimplementedRubricServiceServer
 // for forward compatibility.
 //
-// RubricService manages the versioned scoring rubric (SPEC §5). Reading
-// the rubric is open to admins, inspectors and supervisors; changing it
-// needs the admin role. A version used by any review never changes again.
+// RubricService manages the versioned scoring rubric (SPEC §5). GetRubric
+// is open to admins, inspectors and supervisors; listing the versions and
+// changing them need the admin role. A version used by any review never
+// changes again.
 type RubricServiceServer interface {
 	// GetRubric returns a version; version 0 means the active one.
 	GetRubric(context.Context, *GetRubricRequest) (*GetRubricResponse, error)
