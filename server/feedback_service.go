@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"qa-sampling/assign"
@@ -25,6 +27,9 @@ const (
 	maxPageSize     = 1000
 	// watchBatch is how many records a stream reads at a time.
 	watchBatch = 500
+	// watchCursorHeader is the WatchFeedback response header holding the
+	// id the stream starts after.
+	watchCursorHeader = "x-feedback-after-id"
 )
 
 // feedbackService is the supervisor's side. A supervisor's calls are
@@ -153,6 +158,7 @@ func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedba
 
 // WatchFeedback sends the backlog after the cursor, then each new record.
 // It reads the database only when the hub says something was written.
+// The stream's header carries the starting cursor (watchCursorHeader).
 func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream qav1.FeedbackService_WatchFeedbackServer) error {
 	ctx := stream.Context()
 	supervisor, err := scope(ctx, req.GetSupervisorId())
@@ -169,8 +175,10 @@ func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream q
 		}
 	}
 	// Headers now, not with the first record: a client knows the stream
-	// is established (and from_now fixed) before anything arrives.
-	if err := stream.SendHeader(nil); err != nil {
+	// is established before anything arrives, and learns the cursor
+	// from_now resolved to, so that a reconnect after an abrupt drop
+	// resumes there instead of at a later "now".
+	if err := stream.SendHeader(metadata.Pairs(watchCursorHeader, strconv.FormatInt(cursor, 10))); err != nil {
 		return err
 	}
 	cache := &rubricCache{book: s.rubrics}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -346,6 +347,40 @@ func TestWatchResumesFromCursor(t *testing.T) {
 	}
 	if got.GetRecord().GetId() != resp.GetFeedback().GetId() {
 		t.Fatalf("live record %d, want %d", got.GetRecord().GetId(), resp.GetFeedback().GetId())
+	}
+}
+
+// TestWatchHeaderNamesTheStartingCursor: from_now resolves to the newest
+// record id at connect, and the header says which, so that a client can
+// resume there after an abrupt drop instead of at a later "now".
+func TestWatchHeaderNamesTheStartingCursor(t *testing.T) {
+	e := startScoring(t, DefaultConfig())
+	item, insp := e.itemOf(t, "agent-a")
+	resp, err := e.review.SubmitReview(insp, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: fullRatings(), Final: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		req  *qav1.WatchFeedbackRequest
+		want string
+	}{
+		{&qav1.WatchFeedbackRequest{FromNow: true}, strconv.FormatInt(resp.GetFeedback().GetId(), 10)},
+		{&qav1.WatchFeedbackRequest{AfterId: 0}, "0"},
+		{&qav1.WatchFeedbackRequest{AfterId: 41}, "41"},
+	} {
+		ctx, cancel := context.WithCancel(e.supA)
+		stream, err := e.feedback.WatchFeedback(ctx, tc.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := stream.Header()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := md.Get(watchCursorHeader); len(got) != 1 || got[0] != tc.want {
+			t.Errorf("WatchFeedback(%v) header %s = %v, want %s", tc.req, watchCursorHeader, got, tc.want)
+		}
+		cancel()
 	}
 }
 

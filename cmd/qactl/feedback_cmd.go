@@ -120,6 +120,10 @@ func feedbackSummary(r *qav1.FeedbackRecord, loc *time.Location) string {
 // Reconnect pauses of `feedback watch`: the first, doubling up to the last.
 var watchBackoffFirst, watchBackoffMax = 200 * time.Millisecond, 5 * time.Second
 
+// watchCursorHeader is the WatchFeedback header with the id the stream
+// starts after (server/feedback_service.go).
+const watchCursorHeader = "x-feedback-after-id"
+
 // resumeHint is the cursor a shutting-down server names in its status.
 var resumeHint = regexp.MustCompile(`after_id=(\d+)`)
 
@@ -178,6 +182,13 @@ func (w *feedbackWatch) follow(ctx context.Context, delay *time.Duration) error 
 	}
 	if md, _ := stream.Header(); md != nil {
 		*delay = watchBackoffFirst // connected: the next outage starts over
+		// "From now" is fixed once connected: a reconnect resumes from the
+		// cursor the server started at, not from a later now.
+		if v := md.Get(watchCursorHeader); len(v) == 1 && w.req.GetFromNow() {
+			if id, err := strconv.ParseInt(v[0], 10, 64); err == nil && id >= 0 {
+				w.req.AfterId, w.req.FromNow = id, false
+			}
+		}
 	}
 	for {
 		resp, err := stream.Recv()

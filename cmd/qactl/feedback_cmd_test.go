@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -175,6 +176,50 @@ func TestFeedbackWatchJSONResumesAfterRestarts(t *testing.T) {
 	}
 	if got := stderr.String(); got != strings.Join(wantNotes, "") {
 		t.Errorf("stderr:\n%s\nwant:\n%s", got, strings.Join(wantNotes, ""))
+	}
+}
+
+// TestFeedbackWatchResumesFromTheHeaderCursor: a stream from now that
+// drops without a resume hint (the connection reset) reconnects after the
+// id the server started at, not from a later now that would skip records.
+func TestFeedbackWatchResumesFromTheHeaderCursor(t *testing.T) {
+	fake := &fakeQA{watch: []watchSession{
+		func(_ *qav1.WatchFeedbackRequest, s watchStream) error {
+			_ = s.SendHeader(metadata.Pairs("x-feedback-after-id", "12"))
+			return status.Error(codes.Unavailable, "connection reset")
+		},
+		func(_ *qav1.WatchFeedbackRequest, s watchStream) error {
+			_ = s.SendHeader(metadata.Pairs("x-feedback-after-id", "12"))
+			if err := sendRecords(s, 13); err != nil {
+				return err
+			}
+			<-s.Context().Done()
+			return s.Context().Err()
+		},
+	}}
+	addr := startFakeQA(t, fake)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"--addr", addr, "--json", "feedback", "watch"}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), "\n") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	var reqs []string
+	for _, r := range fake.watchRequests() {
+		reqs = append(reqs, fmt.Sprintf("after=%d now=%t", r.GetAfterId(), r.GetFromNow()))
+	}
+	if got, want := strings.Join(reqs, "; "), "after=0 now=true; after=12 now=false"; got != want {
+		t.Errorf("requests %s, want %s", got, want)
+	}
+	if !strings.Contains(stdout.String(), `"id":"13"`) && !strings.Contains(stdout.String(), `"id":13`) {
+		t.Errorf("stdout %q lacks record 13", stdout.String())
 	}
 }
 

@@ -39,7 +39,9 @@ type FeedbackServiceClient interface {
 	ListFeedback(ctx context.Context, in *ListFeedbackRequest, opts ...grpc.CallOption) (*ListFeedbackResponse, error)
 	// WatchFeedback sends every record after the cursor, then new records
 	// as they are written, in id order. Delivery is at least once: resume
-	// after a reconnect with the last id received.
+	// after a reconnect with the last id received. The response header
+	// x-feedback-after-id names the id the stream starts after (what
+	// from_now resolved to): resume from it if nothing arrived yet.
 	WatchFeedback(ctx context.Context, in *WatchFeedbackRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFeedbackResponse], error)
 	// AcknowledgeFeedback marks a record acknowledged, with an optional
 	// coaching note. Acknowledging again keeps the first time and replaces
@@ -133,7 +135,9 @@ type FeedbackServiceServer interface {
 	ListFeedback(context.Context, *ListFeedbackRequest) (*ListFeedbackResponse, error)
 	// WatchFeedback sends every record after the cursor, then new records
 	// as they are written, in id order. Delivery is at least once: resume
-	// after a reconnect with the last id received.
+	// after a reconnect with the last id received. The response header
+	// x-feedback-after-id names the id the stream starts after (what
+	// from_now resolved to): resume from it if nothing arrived yet.
 	WatchFeedback(*WatchFeedbackRequest, grpc.ServerStreamingServer[WatchFeedbackResponse]) error
 	// AcknowledgeFeedback marks a record acknowledged, with an optional
 	// coaching note. Acknowledging again keeps the first time and replaces
