@@ -360,39 +360,26 @@ func (s *Store) GetFeedback(ctx context.Context, id int64) (store.Feedback, erro
 
 // ListFeedback returns the records f selects, in id order.
 func (s *Store) ListFeedback(ctx context.Context, f store.FeedbackFilter) ([]store.Feedback, error) {
-	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		where = append(where, cond)
-		args = append(args, arg)
-	}
+	var fq filterQuery
 	if f.SupervisorID != "" {
-		add("f.supervisor_id = ?", f.SupervisorID)
+		fq.add("f.supervisor_id = ?", f.SupervisorID)
 	}
 	if f.AgentID != "" {
-		add("f.agent_id = ?", f.AgentID)
+		fq.add("f.agent_id = ?", f.AgentID)
 	}
 	if f.Week != "" {
-		add("f.week = ?", f.Week)
+		fq.add("f.week = ?", f.Week)
 	}
 	if f.Grade != "" {
-		add("f.grade = ?", f.Grade)
+		fq.add("f.grade = ?", f.Grade)
 	}
 	if f.Unacknowledged {
-		where = append(where, "f.acknowledged_at IS NULL")
+		fq.addBare("f.acknowledged_at IS NULL")
 	}
 	if f.AfterID != 0 {
-		add("f.id > ?", f.AfterID)
+		fq.add("f.id > ?", f.AfterID)
 	}
-	q := feedbackSelect
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY f.id"
-	if f.Limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, int64(f.Limit))
-	}
+	q, args := fq.build(feedbackSelect, "f.id", f.Limit)
 	var rows []feedbackRow
 	if err := s.readSelect(ctx, &rows, q, args...); err != nil {
 		return nil, fmt.Errorf("sqlstore: list feedback: %w", err)
@@ -548,30 +535,22 @@ func (s *Store) OpenDispute(ctx context.Context, d store.Dispute) (store.Dispute
 
 // ListDisputes returns the disputes f selects, newest first.
 func (s *Store) ListDisputes(ctx context.Context, f store.DisputeFilter) ([]store.Dispute, error) {
-	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		where = append(where, cond)
-		args = append(args, arg)
-	}
+	var fq filterQuery
 	if f.SupervisorID != "" {
-		add("d.agent_id IN (SELECT agent_id FROM agents WHERE supervisor_id = ?)", f.SupervisorID)
+		fq.add("d.agent_id IN (SELECT agent_id FROM agents WHERE supervisor_id = ?)", f.SupervisorID)
 	}
 	if f.AssigneeID != "" {
-		add("d.assignee_id = ?", f.AssigneeID)
+		fq.add("d.assignee_id = ?", f.AssigneeID)
 	}
 	if f.PickID != 0 {
-		add("d.pick_id = ?", f.PickID)
+		fq.add("d.pick_id = ?", f.PickID)
 	}
 	if f.Status != "" {
-		add("d.status = ?", string(f.Status))
+		fq.add("d.status = ?", string(f.Status))
 	}
-	q := disputeSelect
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	q, args := fq.build(disputeSelect, "d.id DESC", 0)
 	var rows []disputeRow
-	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q+" ORDER BY d.id DESC"), args...); err != nil {
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("sqlstore: list disputes: %w", err)
 	}
 	out := make([]store.Dispute, len(rows))
@@ -807,33 +786,20 @@ func (d *reportDecoder) ratings(b []byte) ([]store.Rating, error) {
 
 // ListAudit returns the audit events f selects, in id order.
 func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error) {
-	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		where = append(where, cond)
-		args = append(args, arg)
-	}
+	var fq filterQuery
 	if f.Actor != "" {
-		add("actor = ?", f.Actor)
+		fq.add("actor = ?", f.Actor)
 	}
 	if f.Entity != "" {
-		add("entity = ?", f.Entity)
+		fq.add("entity = ?", f.Entity)
 	}
 	if f.EntityID != "" {
-		add("entity_id = ?", f.EntityID)
+		fq.add("entity_id = ?", f.EntityID)
 	}
 	if f.AfterID != 0 {
-		add("id > ?", f.AfterID)
+		fq.add("id > ?", f.AfterID)
 	}
-	q := "SELECT id, at, actor, action, entity, entity_id, detail FROM audit_events"
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id"
-	if f.Limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, int64(f.Limit))
-	}
+	q, args := fq.build("SELECT id, at, actor, action, entity, entity_id, detail FROM audit_events", "id", f.Limit)
 	var rows []struct {
 		ID       int64  `db:"id"`
 		At       int64  `db:"at"`

@@ -503,43 +503,30 @@ func getPick(ctx context.Context, tx *sqlx.Tx, id int64) (store.Pick, error) {
 
 // ListPicks returns the picks matching f, in id order.
 func (s *Store) ListPicks(ctx context.Context, f store.PickFilter) ([]store.Pick, error) {
-	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		where = append(where, cond)
-		args = append(args, arg)
-	}
+	var fq filterQuery
 	if f.RunID != 0 {
-		add("p.run_id = ?", f.RunID)
+		fq.add("p.run_id = ?", f.RunID)
 	}
 	if f.Week != "" {
 		// A week has a run per policy version, a handful at most.
-		add("p.run_id IN (SELECT id FROM sampling_runs WHERE week = ?)", f.Week)
+		fq.add("p.run_id IN (SELECT id FROM sampling_runs WHERE week = ?)", f.Week)
 	}
 	if f.AgentID != "" {
-		add("p.agent_id = ?", f.AgentID)
+		fq.add("p.agent_id = ?", f.AgentID)
 	}
 	if f.Reason != "" {
-		add("p.reason = ?", f.Reason)
+		fq.add("p.reason = ?", f.Reason)
 	}
 	if f.InspectorID != "" {
-		add("p.inspector_id = ?", f.InspectorID)
+		fq.add("p.inspector_id = ?", f.InspectorID)
 	}
 	if f.Status != "" {
-		add("p.status = ?", string(f.Status))
+		fq.add("p.status = ?", string(f.Status))
 	}
 	if f.AfterID != 0 {
-		add("p.id > ?", f.AfterID)
+		fq.add("p.id > ?", f.AfterID)
 	}
-	q := pickSelect
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY p.id"
-	if f.Limit > 0 {
-		q += " LIMIT ?"
-		args = append(args, int64(f.Limit))
-	}
+	q, args := fq.build(pickSelect, "p.id", f.Limit)
 	var rows []pickRow
 	// Prepared: an inspector's every action looks up their item here.
 	if err := s.readSelect(ctx, &rows, q, args...); err != nil {
