@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
 	qav1 "qa-sampling/proto/qa/v1"
@@ -80,18 +79,9 @@ func newRubricCommand(opts *globalOptions) *cobra.Command {
 		Short: "Validate a rubric and store it as a new version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in, _, closeInput, err := openInput(file, cmd.InOrStdin())
-			if err != nil {
-				return err
-			}
-			defer closeInput()
-			data, err := io.ReadAll(in)
-			if err != nil {
-				return err
-			}
 			var r qav1.Rubric
-			if err := protojson.Unmarshal(data, &r); err != nil {
-				return usageError{err: fmt.Errorf("--file: %w", err), command: cmd.CommandPath()}
+			if err := readProtoJSON(cmd, file, &r); err != nil {
+				return err
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
 				resp, err := c.rubric.CreateRubric(c.ctx, &qav1.CreateRubricRequest{Rubric: &r, Activate: activate})

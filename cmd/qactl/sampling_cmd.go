@@ -108,18 +108,9 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 		Short: "Validate a policy and store it as a new version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			in, _, closeInput, err := openInput(file, cmd.InOrStdin())
-			if err != nil {
-				return err
-			}
-			defer closeInput()
-			data, err := io.ReadAll(in)
-			if err != nil {
-				return err
-			}
 			var p qav1.Policy
-			if err := protojson.Unmarshal(data, &p); err != nil {
-				return usageError{err: fmt.Errorf("--file: %w", err), command: cmd.CommandPath()}
+			if err := readProtoJSON(cmd, file, &p); err != nil {
+				return err
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
 				resp, err := c.sampling.UpdatePolicy(c.ctx, &qav1.UpdatePolicyRequest{Policy: &p})
@@ -331,4 +322,22 @@ func (o *globalOptions) withConn(fn func(*grpc.ClientConn) error) error {
 	}
 	defer func() { _ = conn.Close() }()
 	return fn(conn)
+}
+
+// readProtoJSON reads --file (or stdin for "-") as the JSON form of m; a
+// malformed document is a usage error naming --file.
+func readProtoJSON(cmd *cobra.Command, file string, m proto.Message) error {
+	in, _, closeInput, err := openInput(file, cmd.InOrStdin())
+	if err != nil {
+		return err
+	}
+	defer closeInput()
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return err
+	}
+	if err := protojson.Unmarshal(data, m); err != nil {
+		return usageError{err: fmt.Errorf("--file: %w", err), command: cmd.CommandPath()}
+	}
+	return nil
 }
