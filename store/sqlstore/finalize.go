@@ -49,26 +49,19 @@ type finalizeJob struct {
 }
 
 type finalizeResult struct {
-	reviewID, feedbackID int64
-	err                  error
+	record feedbackRow // the stored record, review included
+	err    error
 }
 
 // pendingFeedback is what a finalised job still has to write once every
-// job of the batch has run: its report cell and its feedback record.
+// job of the batch has run: its report cell and its feedback record. row
+// is the record as it will be stored, so that the caller gets it back
+// without reading it again.
 type pendingFeedback struct {
-	job            int // index in the batch
-	reviewID       int64
-	inspectorID    string
-	agentID, week  string
-	supervisorID   string
-	teamID         string
-	grade          string
-	coaching       bool
-	shareAsExample bool
-	supersedes     int64 // the feedback record this one replaces, or 0
-	retracted      bool  // another review of the cell stopped counting
-	cellLine       []byte
-	at             int64
+	job       int // index in the batch
+	row       feedbackRow
+	retracted bool // another review of the cell stopped counting
+	cellLine  []byte
 }
 
 // finalizeWorkers is how many batches run at once: one on SQLite, which
@@ -148,9 +141,11 @@ func (s *Store) FinalizeReview(ctx context.Context, r store.Review, fb store.Fee
 	if res.err != nil {
 		return store.Review{}, store.Feedback{}, fmt.Errorf("sqlstore: finalize item %d: %w", r.PickID, res.err)
 	}
-	f, err := s.GetFeedback(ctx, res.feedbackID)
+	// Decoded from what was written rather than read back: no second
+	// query, and no error from a caller's ended ctx after the commit.
+	f, err := res.record.feedback()
 	if err != nil {
-		return store.Review{}, store.Feedback{}, err
+		return store.Review{}, store.Feedback{}, fmt.Errorf("sqlstore: finalize item %d: %w", r.PickID, err)
 	}
 	return f.Review, f, nil
 }
@@ -183,7 +178,6 @@ func (s *Store) finalizeBatch(jobs []*finalizeJob) {
 			} else {
 				pf.job = i
 				pending = append(pending, pf)
-				results[i].reviewID = pf.reviewID
 			}
 			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT finalize"); err != nil {
 				return err
@@ -215,7 +209,11 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 		return none, err
 	}
 	now := s.now().UnixMilli()
-	var reviewID, supersedes, supersedesFeedback int64
+	var supersedes, supersedesFeedback int64
+	var created struct {
+		ID        int64 `db:"id"`
+		CreatedAt int64 `db:"created_at"`
+	}
 	if p.Status == string(store.PickDisputed) {
 		d, err := getDispute(ctx, tx, r.DisputeID)
 		if err != nil {
@@ -246,15 +244,16 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 	ratings := encodeRatings(r.Ratings)
 	args := []any{r.RubricVersion, ratings, strings.Join(r.Flags, ","), j.details, r.Score, r.Grade, r.Critical,
 		nullID(r.DisputeID), nullID(supersedes), now, now}
-	err = s.txGet(ctx, tx, &reviewID, `UPDATE reviews SET status = 'final', rubric_version = ?, ratings = ?, flags = ?,
+	err = s.txGet(ctx, tx, &created, `UPDATE reviews SET status = 'final', rubric_version = ?, ratings = ?, flags = ?,
 		details = ?, score = ?, grade = ?, critical = ?, dispute_id = ?, supersedes_id = ?, updated_at = ?, finalized_at = ?
-		WHERE pick_id = ? AND inspector_id = ? AND status = 'draft' RETURNING id`, append(args, r.PickID, r.InspectorID)...)
+		WHERE pick_id = ? AND inspector_id = ? AND status = 'draft' RETURNING id, created_at`, append(args, r.PickID, r.InspectorID)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		err = s.txGet(ctx, tx, &reviewID, `INSERT INTO reviews (rubric_version, ratings, flags, details, score, grade,
+		err = s.txGet(ctx, tx, &created, `INSERT INTO reviews (rubric_version, ratings, flags, details, score, grade,
 			critical, dispute_id, supersedes_id, updated_at, finalized_at, created_at, pick_id, inspector_id, agent_id,
-			external_id, week, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'final') RETURNING id`,
+			external_id, week, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'final') RETURNING id, created_at`,
 			append(args, now, r.PickID, r.InspectorID, p.AgentID, p.ExternalID, p.Week)...)
 	}
+	reviewID := created.ID
 	if isUniqueViolation(err) {
 		return none, fmt.Errorf("item %d already has a final review: %w", r.PickID, store.ErrConflict)
 	}
@@ -292,12 +291,22 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 	}); err != nil {
 		return none, err
 	}
+	flags := strings.Join(r.Flags, ",")
 	return pendingFeedback{
-		reviewID: reviewID, inspectorID: r.InspectorID, agentID: p.AgentID, week: p.Week,
-		supervisorID: team.SupervisorID, teamID: team.TeamID, grade: r.Grade,
-		coaching: j.fb.CoachingRequired, shareAsExample: j.fb.ShareAsExample,
-		supersedes: supersedesFeedback, retracted: supersedes != 0,
-		cellLine: reportLine(nil, r.Score, r.Critical, strings.Join(r.Flags, ","), ratings), at: now,
+		row: feedbackRow{
+			reviewRow: reviewRow{
+				ID: reviewID, PickID: r.PickID, InspectorID: r.InspectorID, AgentID: p.AgentID, ExternalID: p.ExternalID,
+				Week: p.Week, RubricVersion: r.RubricVersion, Status: string(store.ReviewFinal),
+				Ratings: ratings, Flags: flags, Details: j.details, Score: r.Score, Grade: r.Grade, Critical: r.Critical,
+				DisputeID: nullID(r.DisputeID), SupersedesID: nullID(supersedes),
+				CreatedAt: created.CreatedAt, UpdatedAt: now, FinalizedAt: sql.NullInt64{Int64: now, Valid: true},
+			},
+			SupervisorID: team.SupervisorID, TeamID: team.TeamID,
+			CoachingRequired: j.fb.CoachingRequired, ShareAsExample: j.fb.ShareAsExample,
+			FSupersedesID: nullID(supersedesFeedback), FCreatedAt: now,
+		},
+		retracted: supersedes != 0,
+		cellLine:  reportLine(nil, r.Score, r.Critical, flags, ratings),
 	}, nil
 }
 
@@ -310,7 +319,7 @@ func (s *Store) writeReportCells(ctx context.Context, tx *sqlx.Tx, pending []pen
 	byCell := make(map[cellKey][]*pendingFeedback)
 	var keys []cellKey
 	for i := range pending {
-		k := cellKey{pending[i].agentID, pending[i].week}
+		k := cellKey{pending[i].row.AgentID, pending[i].row.Week}
 		if _, ok := byCell[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -349,17 +358,16 @@ func (s *Store) writeFeedback(ctx context.Context, tx *sqlx.Tx, pending []pendin
 		}
 	}
 	for i := range pending {
-		p := &pending[i]
-		var id int64
-		if err := s.txGet(ctx, tx, &id, `INSERT INTO feedback (review_id, agent_id, supervisor_id, team_id, week, grade,
+		f := &pending[i].row
+		if err := s.txGet(ctx, tx, &f.FeedbackID, `INSERT INTO feedback (review_id, agent_id, supervisor_id, team_id, week, grade,
 			coaching_required, share_as_example, supersedes_id, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			p.reviewID, p.agentID, p.supervisorID, p.teamID, p.week, p.grade, p.coaching, p.shareAsExample,
-			nullID(p.supersedes), p.at); err != nil {
+			f.ID, f.AgentID, f.SupervisorID, f.TeamID, f.Week, f.Grade, f.CoachingRequired, f.ShareAsExample,
+			f.FSupersedesID, f.FCreatedAt); err != nil {
 			return err
 		}
-		results[p.job].feedbackID = id
-		if err := s.audit(ctx, tx, p.inspectorID, "feedback.create", "feedback", id, map[string]any{"review_id": p.reviewID}); err != nil {
+		results[pending[i].job].record = *f
+		if err := s.audit(ctx, tx, f.InspectorID, "feedback.create", "feedback", f.FeedbackID, map[string]any{"review_id": f.ID}); err != nil {
 			return err
 		}
 	}

@@ -1290,6 +1290,12 @@ func testDisputes(t *testing.T, s store.Store) {
 	if nr.ID != redraft.ID {
 		t.Errorf("re-scored review id %d, want the assignee's draft %d", nr.ID, redraft.ID)
 	}
+	if got := e.review(nr.ID); !reflect.DeepEqual(got, nr) {
+		t.Errorf("GetReview(re-scored) = %+v, want what FinalizeReview returned %+v", got, nr)
+	}
+	if got, err := e.rs.GetFeedback(ctx, nfb.ID); err != nil || !reflect.DeepEqual(got, nfb) {
+		t.Errorf("GetFeedback(re-scoring record) = %+v, %v; want what FinalizeReview returned %+v", got, err, nfb)
+	}
 	old := e.review(orig.ID)
 	wantOld := orig
 	wantOld.Status, wantOld.SupersededByID, wantOld.UpdatedAt = store.ReviewRetracted, nr.ID, old.UpdatedAt
