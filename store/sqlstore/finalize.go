@@ -22,15 +22,20 @@ import (
 // right-most pages of the append-only tables into the WAL and syncs it.
 // So finalisations that arrive while a transaction runs are committed
 // together by one writer goroutine (group commit), each inside a savepoint
-// so that one failing does not undo the others. Every caller still gets
-// its answer only after the commit that made its review durable.
+// so that one refused (not its item, already final, ...) does not undo the
+// others. The report cells and feedback records are written after every
+// job, outside the savepoints: a failure there is the database's, not a
+// job's, and fails the whole batch. Every caller still gets its answer
+// only after the commit that made its review durable.
 //
 // On PostgreSQL every statement is a round trip, so several batches run at
 // once (finalizeWorkers). What they contend on comes last in a batch and in
 // one order: report cells sorted by key, then the advisory lock that keeps
 // feedback ids committed in order, held only for the feedback inserts and
 // the commit. A transaction holding the lock waits on nothing else, so the
-// workers cannot deadlock on it.
+// workers cannot deadlock on it. Two batches can still deadlock over the
+// picks of one inspector's duplicate submissions; PostgreSQL breaks that
+// after deadlock_timeout and the batch is retried.
 
 // maxFinalizeBatch bounds one group commit.
 const maxFinalizeBatch = 64

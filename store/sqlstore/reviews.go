@@ -631,6 +631,9 @@ func (s *Store) reportRowsOf(ctx context.Context, ids []string, from, to string)
 		for len(reviews) > 0 {
 			var line []byte
 			line, reviews, _ = bytes.Cut(reviews, []byte{'\n'})
+			if len(line) == 0 {
+				continue // a cell rewritten to nothing, before its delete
+			}
 			r, err := dec.review(line)
 			if err != nil {
 				return nil, fmt.Errorf("report cell %s %s: %w", agentID, weekText, err)
@@ -644,8 +647,17 @@ func (s *Store) reportRowsOf(ctx context.Context, ids []string, from, to string)
 
 // writeReportCell rewrites the report cell of agent's week from its final
 // reviews; every change to which reviews are final calls it in the same
-// transaction.
+// transaction. It locks the cell before reading the reviews: on PostgreSQL
+// (read committed, several finalising workers) a read taken first could
+// miss a review another transaction appends to the cell and commits
+// meanwhile, and the rewrite would then drop that review's line. Once the
+// lock is held, every other writer of the cell has committed or waits, and
+// the next statement sees what they committed.
 func (s *Store) writeReportCell(ctx context.Context, tx *sqlx.Tx, agentID, week string) error {
+	if _, err := s.txExec(ctx, tx, `INSERT INTO report_cells (agent_id, week, reviews) VALUES (?, ?, '')
+		ON CONFLICT (agent_id, week) DO UPDATE SET reviews = report_cells.reviews`, agentID, week); err != nil {
+		return err
+	}
 	var reviews []struct {
 		Score    float64 `db:"score"`
 		Critical bool    `db:"critical"`
@@ -667,8 +679,7 @@ func (s *Store) writeReportCell(ctx context.Context, tx *sqlx.Tx, agentID, week 
 		}
 		b = reportLine(b, r.Score, r.Critical, r.Flags, r.Ratings)
 	}
-	_, err := s.txExec(ctx, tx, `INSERT INTO report_cells (agent_id, week, reviews) VALUES (?, ?, ?)
-		ON CONFLICT (agent_id, week) DO UPDATE SET reviews = excluded.reviews`, agentID, week, string(b))
+	_, err := s.txExec(ctx, tx, "UPDATE report_cells SET reviews = ? WHERE agent_id = ? AND week = ?", string(b), agentID, week)
 	return err
 }
 

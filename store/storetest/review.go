@@ -41,6 +41,7 @@ var reviewTests = []struct {
 	{"ListDisputes", testListDisputes},
 	{"ReportRows", testReportRows},
 	{"ReportRowsManyAgents", testReportRowsManyAgents},
+	{"ReportRowsDisputeRace", testReportRowsDisputeRace},
 	{"Audit", testAudit},
 	{"AuditFilters", testAuditFilters},
 }
@@ -2015,5 +2016,61 @@ func testDisputeVersusResolution(t *testing.T, s store.Store) {
 	wg.Wait()
 	for _, it := range items {
 		e.checkPick("after racing resolution and dispute", it.p.ID, store.PickReviewed, "qa-2")
+	}
+}
+
+// testReportRowsDisputeRace resolves a dispute while other reviews of the
+// same agent and week are finalised at the same moment: the re-scoring
+// rewrites the week's report row from the reviews, and must neither drop a
+// review finalised alongside it nor keep the retracted one.
+func testReportRowsDisputeRace(t *testing.T, s store.Store) {
+	e := newScoring(t, s)
+	ctx := t.Context()
+	const others = 5
+	for round := range 6 {
+		week := fmt.Sprintf("2026-W%02d", 40+round)
+		specs := []store.Pick{pick(fmt.Sprintf("r%d-orig", round), "a1", "random", 1, "qa-1")}
+		for i := range others {
+			specs = append(specs, pick(fmt.Sprintf("r%d-x%d", round, i), "a1", "random", i+2, []string{"qa-1", "qa-3"}[i%2]))
+		}
+		ps := e.picks(week, specs...)
+		orig, _ := e.finalize(e.finalOf(ps[specs[0].ExternalID], "qa-1", 10, "F"), store.Feedback{})
+		d, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "race", AssigneeID: "qa-2"})
+		if err != nil {
+			t.Fatalf("OpenDispute: %v", err)
+		}
+		rescore := e.finalOf(ps[specs[0].ExternalID], "qa-2", 99, "A")
+		rescore.DisputeID = d.ID
+		jobs := []store.Review{rescore}
+		want := []float64{99}
+		for i, sp := range specs[1:] {
+			jobs = append(jobs, e.finalOf(ps[sp.ExternalID], sp.InspectorID, float64(50+i), "C"))
+			want = append(want, float64(50+i))
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, j := range jobs {
+			wg.Go(func() {
+				<-start
+				if _, _, err := e.rs.FinalizeReview(ctx, j, store.Feedback{}); err != nil {
+					t.Errorf("FinalizeReview(pick %d): %v", j.PickID, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		rows, err := e.rs.ReportRows(ctx, store.ReportFilter{AgentIDs: []string{"a1"}, FromWeek: week, ToWeek: week})
+		if err != nil {
+			t.Fatalf("ReportRows: %v", err)
+		}
+		var got []float64
+		for _, r := range rows {
+			got = append(got, r.Score)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: report scores %v, want %v (the re-score and every review finalised beside it, not the retracted 10)", round, got, want)
+		}
 	}
 }
