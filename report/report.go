@@ -193,7 +193,6 @@ type tally struct {
 	agents     []group // by position in the sorted agent ids
 	dims       keyTable
 	flags      keyTable
-	reviews    int   // reviews counted so far, numbering them for keyTable
 	ids        []int // dimension ids of the review being added, reused
 }
 
@@ -229,18 +228,18 @@ func (t *tally) add(r *Review) {
 	if !ok {
 		return
 	}
-	t.reviews++
+	review := t.team.n + 1 // r's number for keyTable: the team counts every review
 	t.ids = t.ids[:0]
 	for j := range r.Dimensions {
 		d := &r.Dimensions[j]
 		id := t.dims.id(d.Key, j)
 		t.ids = append(t.ids, id)
 		if d.Failing && !d.NA {
-			t.dims.countOnce(id, t.reviews)
+			t.dims.countOnce(id, review)
 		}
 	}
 	for j, f := range r.Flags {
-		t.flags.countOnce(t.flags.id(f, j), t.reviews)
+		t.flags.countOnce(t.flags.id(f, j), review)
 	}
 	t.team.add(r, w, t.ids, len(t.dims.keys))
 	t.agents[a].add(r, w, t.ids, len(t.dims.keys))
@@ -297,10 +296,7 @@ func (g *group) add(r *Review, w int, ids []int, nDims int) {
 // summary turns g into a Summary, with trend (len(weeks) points) as its
 // Trend; dimOrder lists dimension ids in key order.
 func (g *group) summary(weeks []string, trend []WeekPoint, dimKeys []string, dimOrder []int, tq tQuantiles) Summary {
-	s := Summary{Reviews: g.n, Critical: g.critical, Trend: trend}
-	if g.n > 0 {
-		s.Mean = g.mean
-	}
+	s := Summary{Reviews: g.n, Mean: g.mean, Critical: g.critical, Trend: trend}
 	if g.n >= 2 {
 		s.StdDev = math.Sqrt(g.m2 / float64(g.n-1))
 		half := tq.at(g.n-1) * s.StdDev / math.Sqrt(float64(g.n))

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -190,29 +191,100 @@ func TestEmptyTeam(t *testing.T) {
 }
 
 // TestTeamMatchesDirectComputation compares Team on random data with a
-// plain two-pass computation per agent and for the team.
+// plain two-pass computation per agent and for the team: the mean, spread
+// and interval, the trend, the dimension averages and the common issues.
 func TestTeamMatchesDirectComputation(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	weeks, _ := Weeks("2026-W05", 8)
 	agents := []string{"a1", "a2", "a3", "a4", "a5", "a6"}
+	keys := []string{"attitude", "knowledge", "efficiency", "compliance"}
 	var rs []Review
 	for range 300 {
-		rs = append(rs, Review{
+		r := Review{
 			AgentID: agents[rng.IntN(len(agents))], Week: weeks[rng.IntN(len(weeks))],
 			Score: float64(rng.IntN(10001)) / 100,
-		})
+		}
+		// Some of the keys, in any order, each at most once.
+		for _, i := range rng.Perm(len(keys))[:rng.IntN(len(keys)+1)] {
+			p := float64(rng.IntN(11)) * 10
+			na := rng.IntN(5) == 0
+			r.Dimensions = append(r.Dimensions, Dimension{Key: keys[i], Percent: p, NA: na, Failing: !na && p < 70})
+		}
+		for _, i := range rng.Perm(3)[:rng.IntN(4)] {
+			if rng.IntN(4) == 0 {
+				r.Flags = append(r.Flags, []string{"privacy_leak", "false_promise", "abusive_language"}[i])
+			}
+		}
+		r.Critical = len(r.Flags) > 0
+		rs = append(rs, r)
 	}
+	// a7's reviews all fall in one week, leaving gaps in its trend; z is
+	// not in the team.
+	rs = append(rs, scores("a7", weeks[3], 40, 90)...)
+	rs = append(rs, scores("z", weeks[0], 10)...)
+	agents = append(agents, "a7")
 	tr := Team("t", agents, weeks, rs)
 	check := func(name string, got Summary, keep func(Review) bool) {
 		var xs []float64
+		critical := 0
+		weekScores := make(map[string][]float64)
+		type dimSum struct {
+			rated int
+			sum   float64
+		}
+		dims := make(map[string]*dimSum)
 		for _, r := range rs {
-			if keep(r) {
-				xs = append(xs, r.Score)
+			if !keep(r) {
+				continue
+			}
+			xs = append(xs, r.Score)
+			if r.Critical {
+				critical++
+			}
+			weekScores[r.Week] = append(weekScores[r.Week], r.Score)
+			for _, d := range r.Dimensions {
+				if dims[d.Key] == nil {
+					dims[d.Key] = &dimSum{}
+				}
+				if !d.NA {
+					dims[d.Key].rated++
+					dims[d.Key].sum += d.Percent
+				}
 			}
 		}
 		mean, sd := meanSD(xs)
 		if got.Reviews != len(xs) || !near(got.Mean, mean, 1e-9) || !near(got.StdDev, sd, 1e-9) {
 			t.Errorf("%s: n %d mean %v sd %v; direct: %d %v %v", name, got.Reviews, got.Mean, got.StdDev, len(xs), mean, sd)
+		}
+		if got.Critical != critical {
+			t.Errorf("%s: %d critical, direct %d", name, got.Critical, critical)
+		}
+		if len(got.Trend) != len(weeks) {
+			t.Fatalf("%s: %d trend points, want %d", name, len(got.Trend), len(weeks))
+		}
+		for i, p := range got.Trend {
+			wm, _ := meanSD(weekScores[weeks[i]])
+			if p.Week != weeks[i] || p.Reviews != len(weekScores[weeks[i]]) || !near(p.Mean, wm, 1e-9) {
+				t.Errorf("%s: trend point %d = %+v; direct: %s, %d reviews, mean %v", name, i, p, weeks[i], len(weekScores[weeks[i]]), wm)
+			}
+		}
+		var wantDims []DimensionAverage
+		for _, k := range slices.Sorted(maps.Keys(dims)) {
+			d := DimensionAverage{Key: k, Rated: dims[k].rated}
+			if d.Rated > 0 {
+				d.Mean = dims[k].sum / float64(d.Rated)
+			}
+			wantDims = append(wantDims, d)
+		}
+		if len(got.Dimensions) != len(wantDims) {
+			t.Errorf("%s: Dimensions = %+v; direct %+v", name, got.Dimensions, wantDims)
+		} else {
+			for i, d := range got.Dimensions {
+				if w := wantDims[i]; d.Key != w.Key || d.Rated != w.Rated || !near(d.Mean, w.Mean, 1e-9) {
+					t.Errorf("%s: Dimensions = %+v; direct %+v", name, got.Dimensions, wantDims)
+					break
+				}
+			}
 		}
 		if len(xs) < 2 {
 			return
@@ -224,9 +296,45 @@ func TestTeamMatchesDirectComputation(t *testing.T) {
 			t.Errorf("%s: CI %+v, direct ±%v around %v", name, got.CI95, half, mean)
 		}
 	}
-	check("team", tr.Summary, func(Review) bool { return true })
+	check("team", tr.Summary, func(r Review) bool { return r.AgentID != "z" })
+	if len(tr.Agents) != len(agents) {
+		t.Fatalf("%d agent reports, want %d", len(tr.Agents), len(agents))
+	}
 	for _, a := range tr.Agents {
 		check(a.AgentID, a.Summary, func(r Review) bool { return r.AgentID == a.AgentID })
+	}
+
+	// The common issues: in how many of the team's reviews each key fails
+	// or is raised, most first, ties by key.
+	failing, raised := map[string]int{}, map[string]int{}
+	team := 0
+	for _, r := range rs {
+		if r.AgentID == "z" {
+			continue
+		}
+		team++
+		for _, d := range r.Dimensions {
+			if d.Failing {
+				failing[d.Key]++
+			}
+		}
+		for _, f := range r.Flags {
+			raised[f]++
+		}
+	}
+	counts := func(m map[string]int) []Count {
+		var out []Count
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			out = append(out, Count{Key: k, Count: m[k], Share: float64(m[k]) / float64(team)})
+		}
+		slices.SortStableFunc(out, func(a, b Count) int { return b.Count - a.Count })
+		return out
+	}
+	if want := counts(failing); len(want) == 0 || !reflect.DeepEqual(tr.FailingDimensions, want) {
+		t.Errorf("FailingDimensions = %v; direct %v", tr.FailingDimensions, want)
+	}
+	if want := counts(raised); len(want) == 0 || !reflect.DeepEqual(tr.CriticalFlags, want) {
+		t.Errorf("CriticalFlags = %v; direct %v", tr.CriticalFlags, want)
 	}
 }
 

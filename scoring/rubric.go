@@ -236,7 +236,7 @@ func validKey(key string) bool {
 
 func checkText(errs *errorList, field, text string, required bool) {
 	switch {
-	case required && isBlank(text):
+	case required && strings.TrimSpace(text) == "":
 		errs.add(field, "required")
 	case len(text) > MaxTextLen:
 		errs.add(field, "at most %d bytes, got %d", MaxTextLen, len(text))
@@ -244,8 +244,6 @@ func checkText(errs *errorList, field, text string, required bool) {
 		errs.add(field, "not valid UTF-8")
 	}
 }
-
-func isBlank(s string) bool { return strings.TrimSpace(s) == "" }
 
 // ParseRubric decodes a rubric document strictly (unknown fields and
 // trailing data are errors; nothing is defaulted) and validates it.

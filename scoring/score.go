@@ -59,6 +59,16 @@ type Result struct {
 	Flags      []string          // the raised flags, in rubric order; empty, not nil, when none
 }
 
+// CoachingRequired reports whether the agent's supervisor must coach on
+// this review (SPEC §2 step 5): a grade below pass or any critical result.
+func (r Result) CoachingRequired() bool {
+	return r.Critical || r.Grade == GradeNeedsImprovement || r.Grade == GradeFail
+}
+
+// ShareAsExample reports whether the review is worth sharing as an
+// example (SPEC §2 step 5): an excellent grade.
+func (r Result) ShareAsExample() bool { return r.Grade == GradeExcellent }
+
 // Score checks in and computes the result: Score = 100 × Σ wᵢ·rᵢ/maxᵢ ÷ Σ wᵢ
 // over the dimensions not marked N/A, or 0 when critical.
 //
@@ -134,7 +144,7 @@ func (r Rubric) check(in Input, complete bool) (rated []*Rating, raised []bool, 
 		case rt.Dimension == "":
 			errs.add(field, "dimension key required")
 		case !known:
-			errs.add(field, "unknown dimension; the rubric has %s", r.dimensionKeys())
+			errs.add(field, "unknown dimension; the rubric has %s", keyList(r.Dimensions, func(d Dimension) string { return d.Key }))
 		case rated[di] != nil:
 			errs.add(field, "rated more than once")
 		default:
@@ -172,7 +182,7 @@ func (r Rubric) check(in Input, complete bool) (rated []*Rating, raised []bool, 
 		fi, known := flagIndex[key]
 		switch {
 		case !known:
-			errs.add(field, "unknown critical flag; the rubric has %s", r.flagKeys())
+			errs.add(field, "unknown critical flag; the rubric has %s", keyList(r.Flags, func(f Flag) string { return f.Key }))
 		case raised[fi]:
 			errs.add(field, "raised more than once")
 		default:
@@ -182,21 +192,15 @@ func (r Rubric) check(in Input, complete bool) (rated []*Rating, raised []bool, 
 	return rated, raised, errs.err()
 }
 
-func (r Rubric) dimensionKeys() string {
-	keys := make([]string, len(r.Dimensions))
-	for i, d := range r.Dimensions {
-		keys[i] = d.Key
-	}
-	return strings.Join(keys, ", ")
-}
-
-func (r Rubric) flagKeys() string {
-	if len(r.Flags) == 0 {
+// keyList joins the keys of a rubric's dimensions or flags for an error
+// message: "none" when there are none.
+func keyList[T any](items []T, key func(T) string) string {
+	if len(items) == 0 {
 		return "none"
 	}
-	keys := make([]string, len(r.Flags))
-	for i, f := range r.Flags {
-		keys[i] = f.Key
+	keys := make([]string, len(items))
+	for i, it := range items {
+		keys[i] = key(it)
 	}
 	return strings.Join(keys, ", ")
 }

@@ -40,6 +40,8 @@ func custom(dims ...Dimension) Rubric {
 
 func TestScore(t *testing.T) {
 	def := DefaultRubric()
+	// One dimension rated 0..100: the score is the rating.
+	pct := custom(Dimension{Key: "p", Weight: 100, Max: 100})
 	tests := []struct {
 		name     string
 		rubric   Rubric
@@ -81,12 +83,12 @@ func TestScore(t *testing.T) {
 			Dimension{Key: "a", Weight: 50, Max: 4, Critical: true}, Dimension{Key: "b", Weight: 50, Max: 4},
 		), Input{Ratings: []Rating{{Dimension: "a", Value: 1}, {Dimension: "b", Value: 4}}}, 0, GradeFail, true, "0.00"},
 		// Grade boundaries on a 0..100 scale: the score is the rating.
-		{"exactly 90", percent(90), rateP(90), 90, GradeExcellent, false, "90.00"},
-		{"just below 90", percent(89), rateP(89), 89, GradeGood, false, "89.00"},
-		{"exactly 80", percent(80), rateP(80), 80, GradeGood, false, "80.00"},
-		{"just below 80", percent(79), rateP(79), 79, GradePass, false, "79.00"},
-		{"exactly 70", percent(70), rateP(70), 70, GradePass, false, "70.00"},
-		{"just below 70", percent(69), rateP(69), 69, GradeNeedsImprovement, false, "69.00"},
+		{"exactly 90", pct, rateP(90), 90, GradeExcellent, false, "90.00"},
+		{"just below 90", pct, rateP(89), 89, GradeGood, false, "89.00"},
+		{"exactly 80", pct, rateP(80), 80, GradeGood, false, "80.00"},
+		{"just below 80", pct, rateP(79), 79, GradePass, false, "79.00"},
+		{"exactly 70", pct, rateP(70), 70, GradePass, false, "70.00"},
+		{"just below 70", pct, rateP(69), 69, GradeNeedsImprovement, false, "69.00"},
 		// 100·(2/3) = 66.666…
 		{"two thirds", custom(Dimension{Key: "a", Weight: 100, Max: 3}),
 			Input{Ratings: []Rating{{Dimension: "a", Value: 2}}}, 200.0 / 3, GradeNeedsImprovement, false, "66.67"},
@@ -126,10 +128,7 @@ func TestScore(t *testing.T) {
 	}
 }
 
-// percent is a one-dimension rubric rated 0..100, whose score is the
-// rating.
-func percent(int) Rubric { return custom(Dimension{Key: "p", Weight: 100, Max: 100}) }
-
+// rateP rates the one dimension of TestScore's pct rubric.
 func rateP(v int) Input { return Input{Ratings: []Rating{{Dimension: "p", Value: v}}} }
 
 func rubricOrder(r Rubric, raised []string) []string {
@@ -475,4 +474,25 @@ func FuzzScore(f *testing.F) {
 			t.Fatalf("CheckDraft refuses what Score accepts: %v", err)
 		}
 	})
+}
+
+func TestFeedbackFlags(t *testing.T) {
+	for _, tc := range []struct {
+		res            Result
+		coach, example bool
+	}{
+		{Result{Grade: GradeExcellent}, false, true},
+		{Result{Grade: GradeGood}, false, false},
+		{Result{Grade: GradePass}, false, false},
+		{Result{Grade: GradeNeedsImprovement}, true, false},
+		{Result{Grade: GradeFail, Critical: true}, true, false},
+		{Result{Grade: GradeFail}, true, false},
+	} {
+		if got := tc.res.CoachingRequired(); got != tc.coach {
+			t.Errorf("%+v.CoachingRequired() = %t, want %t", tc.res, got, tc.coach)
+		}
+		if got := tc.res.ShareAsExample(); got != tc.example {
+			t.Errorf("%+v.ShareAsExample() = %t, want %t", tc.res, got, tc.example)
+		}
+	}
 }

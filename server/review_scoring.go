@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -291,8 +292,8 @@ func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReview
 	}
 	scoreRatings(&rv, res)
 	fb := store.Feedback{
-		CoachingRequired: res.Critical || res.Grade == scoring.GradeNeedsImprovement || res.Grade == scoring.GradeFail,
-		ShareAsExample:   res.Grade == scoring.GradeExcellent,
+		CoachingRequired: res.CoachingRequired(),
+		ShareAsExample:   res.ShareAsExample(),
 	}
 	final, record, err := s.store.FinalizeReview(ctx, rv, fb)
 	if err != nil {
@@ -312,23 +313,34 @@ func (s *reviewService) submitError(ctx context.Context, id int64, err error) er
 }
 
 func (s *reviewService) GetReview(ctx context.Context, req *qav1.GetReviewRequest) (*qav1.GetReviewResponse, error) {
-	rv, err := s.store.GetReview(ctx, req.GetId())
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, status.Errorf(codes.NotFound, "review %d not found", req.GetId())
-	}
+	rv, err := readableReview(ctx, s.store, s.log, req.GetId())
 	if err != nil {
-		return nil, storeError(ctx, s.log, err)
-	}
-	if ok, err := canReadReview(ctx, s.store, rv); err != nil {
-		return nil, storeError(ctx, s.log, err)
-	} else if !ok {
-		return nil, status.Errorf(codes.NotFound, "review %d not found", req.GetId())
+		return nil, err
 	}
 	r, _, err := s.rubrics.version(ctx, rv.RubricVersion)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
 	return &qav1.GetReviewResponse{Review: reviewToProto(rv, &r)}, nil
+}
+
+// readableReview returns review id if the caller may read it; one they
+// may not is NOT_FOUND, like one that does not exist.
+func readableReview(ctx context.Context, st Storage, log *slog.Logger, id int64) (store.Review, error) {
+	rv, err := st.GetReview(ctx, id)
+	if err == nil {
+		var ok bool
+		if ok, err = canReadReview(ctx, st, rv); err == nil && !ok {
+			err = store.ErrNotFound
+		}
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Review{}, status.Errorf(codes.NotFound, "review %d not found", id)
+	}
+	if err != nil {
+		return store.Review{}, storeError(ctx, log, err)
+	}
+	return rv, nil
 }
 
 // canReadReview: an inspector reads their own reviews, a supervisor the
