@@ -41,9 +41,9 @@ const (
 	PickDisputed PickStatus = "disputed" // re-scoring after a dispute, in the assignee's queue
 )
 
-// Rating is one dimension's result in a review. Max, Percent, Failing
-// and Critical are computed by the server and stored with the rating so
-// that reports never need the rubric.
+// Rating is one dimension's result in a review. Max, Failing and Critical
+// are computed by the server and stored with the rating so that reports
+// never need the rubric; Percent is derived from Value and Max when read.
 type Rating struct {
 	Key      string
 	Value    int

@@ -168,7 +168,7 @@ func (s *Store) finalizeBatch(jobs []*finalizeJob) {
 				results[i].err = err // gave up before its turn: nothing written
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, "SAVEPOINT finalize"); err != nil {
+			if _, err := s.txExec(ctx, tx, "SAVEPOINT finalize"); err != nil {
 				return err
 			}
 			pf, err := s.finalizeOne(ctx, tx, j)
@@ -176,7 +176,7 @@ func (s *Store) finalizeBatch(jobs []*finalizeJob) {
 				if retryable(s.dialect, err) {
 					return err // the whole batch again
 				}
-				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT finalize"); err != nil {
+				if _, err := s.txExec(ctx, tx, "ROLLBACK TO SAVEPOINT finalize"); err != nil {
 					return err
 				}
 				results[i].err = err
@@ -184,7 +184,7 @@ func (s *Store) finalizeBatch(jobs []*finalizeJob) {
 				pf.job = i
 				pending = append(pending, pf)
 			}
-			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT finalize"); err != nil {
+			if _, err := s.txExec(ctx, tx, "RELEASE SAVEPOINT finalize"); err != nil {
 				return err
 			}
 		}
@@ -220,7 +220,7 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 		CreatedAt int64 `db:"created_at"`
 	}
 	if p.Status == string(store.PickDisputed) {
-		d, err := getDispute(ctx, tx, r.DisputeID)
+		d, err := getDispute(ctx, s.txGetter(tx), r.DisputeID)
 		if err != nil {
 			return none, err
 		}
@@ -246,8 +246,8 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 	if err := s.lockRubricVersion(ctx, tx, r.RubricVersion); err != nil {
 		return none, err
 	}
-	ratings := encodeRatings(r.Ratings)
-	args := []any{r.RubricVersion, ratings, strings.Join(r.Flags, ","), j.details, r.Score, r.Grade, r.Critical,
+	ratings, flags := encodeRatings(r.Ratings), strings.Join(r.Flags, ",")
+	args := []any{r.RubricVersion, ratings, flags, j.details, r.Score, r.Grade, r.Critical,
 		nullID(r.DisputeID), nullID(supersedes), now, now}
 	err = s.txGet(ctx, tx, &created, `UPDATE reviews SET status = 'final', rubric_version = ?, ratings = ?, flags = ?,
 		details = ?, score = ?, grade = ?, critical = ?, dispute_id = ?, supersedes_id = ?, updated_at = ?, finalized_at = ?
@@ -258,13 +258,13 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 			external_id, week, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'final') RETURNING id, created_at`,
 			append(args, now, r.PickID, r.InspectorID, p.AgentID, p.ExternalID, p.Week)...)
 	}
-	reviewID := created.ID
 	if isUniqueViolation(err) {
 		return none, fmt.Errorf("item %d already has a final review: %w", r.PickID, store.ErrConflict)
 	}
 	if err != nil {
 		return none, err
 	}
+	reviewID := created.ID
 	if _, err := s.txExec(ctx, tx, "UPDATE picks SET status = 'reviewed', updated_at = ? WHERE id = ?", now, r.PickID); err != nil {
 		return none, err
 	}
@@ -296,7 +296,6 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 	}); err != nil {
 		return none, err
 	}
-	flags := strings.Join(r.Flags, ",")
 	return pendingFeedback{
 		row: feedbackRow{
 			reviewRow: reviewRow{
@@ -351,8 +350,9 @@ func (s *Store) writeReportCells(ctx context.Context, tx *sqlx.Tx, pending []pen
 }
 
 // writeFeedback inserts the batch's feedback records and their audit
-// events, noting each record's id in results. On PostgreSQL it first takes
-// the advisory lock that commits ids in order (see feedbackLockKey).
+// events, noting each stored record, id included, in results. On
+// PostgreSQL it first takes the advisory lock that commits ids in order
+// (see feedbackLockKey).
 func (s *Store) writeFeedback(ctx context.Context, tx *sqlx.Tx, pending []pendingFeedback, results []finalizeResult) error {
 	if len(pending) == 0 {
 		return nil

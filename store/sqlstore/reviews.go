@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -198,9 +199,9 @@ func (r *reviewRow) review() (store.Review, error) {
 	return out, nil
 }
 
-func getReview(ctx context.Context, q queryer, id int64) (store.Review, error) {
+func getReview(ctx context.Context, get getFunc, id int64) (store.Review, error) {
 	var row reviewRow
-	if err := sqlx.GetContext(ctx, q, &row, q.Rebind("SELECT "+reviewColumns+" FROM reviews r WHERE r.id = ?"), id); err != nil {
+	if err := get(ctx, &row, "SELECT "+reviewColumns+" FROM reviews r WHERE r.id = ?", id); err != nil {
 		return store.Review{}, notFound(err, fmt.Sprintf("review %d", id))
 	}
 	return row.review()
@@ -208,11 +209,7 @@ func getReview(ctx context.Context, q queryer, id int64) (store.Review, error) {
 
 // GetReview returns one review.
 func (s *Store) GetReview(ctx context.Context, id int64) (store.Review, error) {
-	var row reviewRow
-	if err := s.readGet(ctx, &row, "SELECT "+reviewColumns+" FROM reviews r WHERE r.id = ?", id); err != nil {
-		return store.Review{}, notFound(err, fmt.Sprintf("review %d", id))
-	}
-	return row.review()
+	return getReview(ctx, s.readGet, id)
 }
 
 // DraftOf returns an inspector's draft of a pick.
@@ -264,6 +261,7 @@ func (s *Store) SaveDraft(ctx context.Context, r store.Review) (store.Review, er
 	if err != nil {
 		return store.Review{}, err
 	}
+	ratings, flags := encodeRatings(r.Ratings), strings.Join(r.Flags, ",")
 	var out store.Review
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		p, err := s.ownQueuedPick(ctx, tx, r.PickID, r.InspectorID)
@@ -277,8 +275,7 @@ func (s *Store) SaveDraft(ctx context.Context, r store.Review) (store.Review, er
 		var id int64
 		err = tx.GetContext(ctx, &id, tx.Rebind(`UPDATE reviews SET rubric_version = ?, ratings = ?, flags = ?, details = ?,
 			dispute_id = ?, updated_at = ? WHERE pick_id = ? AND inspector_id = ? AND status = 'draft' RETURNING id`),
-			r.RubricVersion, encodeRatings(r.Ratings), strings.Join(r.Flags, ","), details, nullID(r.DisputeID), now,
-			r.PickID, r.InspectorID)
+			r.RubricVersion, ratings, flags, details, nullID(r.DisputeID), now, r.PickID, r.InspectorID)
 		action := "review.update"
 		if errors.Is(err, sql.ErrNoRows) {
 			action = "review.create"
@@ -286,15 +283,15 @@ func (s *Store) SaveDraft(ctx context.Context, r store.Review) (store.Review, er
 				rubric_version, status, ratings, flags, details, dispute_id, created_at, updated_at)
 				VALUES (?, ?, ?, ?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?) RETURNING id`),
 				r.PickID, r.InspectorID, p.AgentID, p.ExternalID, p.Week, r.RubricVersion,
-				encodeRatings(r.Ratings), strings.Join(r.Flags, ","), details, nullID(r.DisputeID), now, now)
+				ratings, flags, details, nullID(r.DisputeID), now, now)
 		}
 		if err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, r.InspectorID, action, "review", id, map[string]any{"item_id": r.PickID, "ratings": encodeRatings(r.Ratings), "flags": r.Flags}); err != nil {
+		if err := s.audit(ctx, tx, r.InspectorID, action, "review", id, map[string]any{"item_id": r.PickID, "ratings": ratings, "flags": r.Flags}); err != nil {
 			return err
 		}
-		out, err = getReview(ctx, tx, id)
+		out, err = getReview(ctx, s.txGetter(tx), id)
 		return err
 	})
 	if err != nil {
@@ -341,9 +338,9 @@ func (f *feedbackRow) feedback() (store.Feedback, error) {
 	return out, nil
 }
 
-func getFeedback(ctx context.Context, q queryer, id int64) (store.Feedback, error) {
+func getFeedback(ctx context.Context, get getFunc, id int64) (store.Feedback, error) {
 	var row feedbackRow
-	if err := sqlx.GetContext(ctx, q, &row, q.Rebind(feedbackSelect+" WHERE f.id = ?"), id); err != nil {
+	if err := get(ctx, &row, feedbackSelect+" WHERE f.id = ?", id); err != nil {
 		return store.Feedback{}, notFound(err, fmt.Sprintf("feedback %d", id))
 	}
 	return row.feedback()
@@ -351,11 +348,7 @@ func getFeedback(ctx context.Context, q queryer, id int64) (store.Feedback, erro
 
 // GetFeedback returns one record.
 func (s *Store) GetFeedback(ctx context.Context, id int64) (store.Feedback, error) {
-	var row feedbackRow
-	if err := s.readGet(ctx, &row, feedbackSelect+" WHERE f.id = ?", id); err != nil {
-		return store.Feedback{}, notFound(err, fmt.Sprintf("feedback %d", id))
-	}
-	return row.feedback()
+	return getFeedback(ctx, s.readGet, id)
 }
 
 // ListFeedback returns the records f selects, in id order.
@@ -397,7 +390,7 @@ func (s *Store) ListFeedback(ctx context.Context, f store.FeedbackFilter) ([]sto
 // LastFeedbackID is the highest record id.
 func (s *Store) LastFeedbackID(ctx context.Context) (int64, error) {
 	var id int64
-	if err := s.r.GetContext(ctx, &id, "SELECT COALESCE(MAX(id), 0) FROM feedback"); err != nil {
+	if err := s.readGet(ctx, &id, "SELECT COALESCE(MAX(id), 0) FROM feedback"); err != nil {
 		return 0, fmt.Errorf("sqlstore: last feedback id: %w", err)
 	}
 	return id, nil
@@ -425,7 +418,7 @@ func (s *Store) AcknowledgeFeedback(ctx context.Context, id int64, actor, note s
 		if err := s.audit(ctx, tx, actor, "feedback.acknowledge", "feedback", id, map[string]any{"note": note}); err != nil {
 			return err
 		}
-		out, err = getFeedback(ctx, tx, id)
+		out, err = getFeedback(ctx, s.txGetter(tx), id)
 		return err
 	})
 	if err != nil {
@@ -463,9 +456,9 @@ func (r *disputeRow) dispute() store.Dispute {
 	return d
 }
 
-func getDispute(ctx context.Context, q queryer, id int64) (store.Dispute, error) {
+func getDispute(ctx context.Context, get getFunc, id int64) (store.Dispute, error) {
 	var row disputeRow
-	if err := sqlx.GetContext(ctx, q, &row, q.Rebind(disputeSelect+" WHERE d.id = ?"), id); err != nil {
+	if err := get(ctx, &row, disputeSelect+" WHERE d.id = ?", id); err != nil {
 		return store.Dispute{}, notFound(err, fmt.Sprintf("dispute %d", id))
 	}
 	return row.dispute(), nil
@@ -473,7 +466,7 @@ func getDispute(ctx context.Context, q queryer, id int64) (store.Dispute, error)
 
 // GetDispute returns one dispute.
 func (s *Store) GetDispute(ctx context.Context, id int64) (store.Dispute, error) {
-	return getDispute(ctx, s.r, id)
+	return getDispute(ctx, s.readGet, id)
 }
 
 // OpenDispute opens a dispute and hands the pick to the assignee.
@@ -492,7 +485,7 @@ func (s *Store) OpenDispute(ctx context.Context, d store.Dispute) (store.Dispute
 				return err
 			}
 		}
-		rv, err := getReview(ctx, tx, d.ReviewID)
+		rv, err := getReview(ctx, s.txGetter(tx), d.ReviewID)
 		if err != nil {
 			return err
 		}
@@ -524,7 +517,7 @@ func (s *Store) OpenDispute(ctx context.Context, d store.Dispute) (store.Dispute
 			map[string]any{"review_id": rv.ID, "reason": d.Reason, "assignee_id": d.AssigneeID}); err != nil {
 			return err
 		}
-		out, err = getDispute(ctx, tx, id)
+		out, err = getDispute(ctx, s.txGetter(tx), id)
 		return err
 	})
 	if err != nil {
@@ -591,15 +584,7 @@ func (s *Store) ReportRows(ctx context.Context, f store.ReportFilter) ([]store.R
 	if len(parts) == 1 {
 		return parts[0], nil
 	}
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	out := make([]store.ReportRow, 0, n)
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out, nil
+	return slices.Concat(parts...), nil
 }
 
 // reportRowsOf reads one chunk of agents' report cells. It scans raw

@@ -34,13 +34,14 @@ const rubricSelect = `SELECT r.version, r.document, r.created_by, r.created_at, 
 	(a.version IS NOT NULL) AS active
 	FROM rubrics r LEFT JOIN rubric_active a ON a.version = r.version`
 
-func getRubric(ctx context.Context, q queryer, version int64) (store.RubricVersion, error) {
+// getRubric reads one version, or the active one for version 0.
+func getRubric(ctx context.Context, get getFunc, version int64) (store.RubricVersion, error) {
 	var r rubricRow
 	var err error
 	if version == 0 {
-		err = sqlx.GetContext(ctx, q, &r, rubricSelect+" WHERE a.version IS NOT NULL")
+		err = get(ctx, &r, rubricSelect+" WHERE a.version IS NOT NULL")
 	} else {
-		err = sqlx.GetContext(ctx, q, &r, q.Rebind(rubricSelect+" WHERE r.version = ?"), version)
+		err = get(ctx, &r, rubricSelect+" WHERE r.version = ?", version)
 	}
 	if err != nil {
 		return store.RubricVersion{}, notFound(err, fmt.Sprintf("rubric version %d", version))
@@ -81,13 +82,8 @@ func (s *Store) insertRubric(ctx context.Context, tx *sqlx.Tx, document []byte, 
 }
 
 func (s *Store) setActiveRubric(ctx context.Context, tx *sqlx.Tx, version int64, actor string) error {
-	var q string
-	if s.dialect == dialectPostgres {
-		q = "INSERT INTO rubric_active (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version"
-	} else {
-		q = "INSERT INTO rubric_active (id, version) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET version = excluded.version"
-	}
-	if _, err := tx.ExecContext(ctx, tx.Rebind(q), version); err != nil {
+	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO rubric_active (id, version) VALUES (1, ?)
+		ON CONFLICT (id) DO UPDATE SET version = excluded.version`), version); err != nil {
 		return err
 	}
 	return s.audit(ctx, tx, actor, "rubric.activate", "rubric", version, nil)
@@ -101,7 +97,7 @@ func (s *Store) EnsureRubric(ctx context.Context, document []byte, actor string)
 		if err := s.lockRubrics(ctx, tx); err != nil {
 			return err
 		}
-		active, err := getRubric(ctx, tx, 0)
+		active, err := getRubric(ctx, s.txGetter(tx), 0)
 		if err == nil {
 			out = active
 			return nil
@@ -109,25 +105,21 @@ func (s *Store) EnsureRubric(ctx context.Context, document []byte, actor string)
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		var n int64
-		if err := tx.GetContext(ctx, &n, "SELECT COUNT(*) FROM rubrics"); err != nil {
+		var newest int64
+		if err := tx.GetContext(ctx, &newest, "SELECT COALESCE(MAX(version), 0) FROM rubrics"); err != nil {
 			return err
 		}
-		if n > 0 {
+		if newest > 0 {
 			// Versions exist but none is active: an admin added one without
 			// activating it before any default was seeded. Activate the
 			// newest rather than invent another.
-			var newest int64
-			if err := tx.GetContext(ctx, &newest, "SELECT MAX(version) FROM rubrics"); err != nil {
-				return err
-			}
 			if err := s.setActiveRubric(ctx, tx, newest, actor); err != nil {
 				return err
 			}
 		} else if _, err := s.insertRubric(ctx, tx, document, true, actor); err != nil {
 			return err
 		}
-		out, err = getRubric(ctx, tx, 0)
+		out, err = getRubric(ctx, s.txGetter(tx), 0)
 		return err
 	})
 	if err != nil {
@@ -147,7 +139,7 @@ func (s *Store) AddRubric(ctx context.Context, document []byte, activate bool, a
 		if err != nil {
 			return err
 		}
-		out, err = getRubric(ctx, tx, version)
+		out, err = getRubric(ctx, s.txGetter(tx), version)
 		return err
 	})
 	if err != nil {
@@ -169,7 +161,7 @@ func (s *Store) UpdateRubric(ctx context.Context, version int64, document []byte
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			if _, err := getRubric(ctx, tx, version); err != nil {
+			if _, err := getRubric(ctx, s.txGetter(tx), version); err != nil {
 				return err
 			}
 			return fmt.Errorf("version %d is used by a review: %w", version, store.ErrConflict)
@@ -177,7 +169,7 @@ func (s *Store) UpdateRubric(ctx context.Context, version int64, document []byte
 		if err := s.audit(ctx, tx, actor, "rubric.update", "rubric", version, nil); err != nil {
 			return err
 		}
-		out, err = getRubric(ctx, tx, version)
+		out, err = getRubric(ctx, s.txGetter(tx), version)
 		return err
 	})
 	if err != nil {
@@ -190,14 +182,14 @@ func (s *Store) UpdateRubric(ctx context.Context, version int64, document []byte
 func (s *Store) ActivateRubric(ctx context.Context, version int64, actor string) (store.RubricVersion, error) {
 	var out store.RubricVersion
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if _, err := getRubric(ctx, tx, version); err != nil {
+		if _, err := getRubric(ctx, s.txGetter(tx), version); err != nil {
 			return err
 		}
 		if err := s.setActiveRubric(ctx, tx, version, actor); err != nil {
 			return err
 		}
 		var err error
-		out, err = getRubric(ctx, tx, version)
+		out, err = getRubric(ctx, s.txGetter(tx), version)
 		return err
 	})
 	if err != nil {
@@ -208,17 +200,7 @@ func (s *Store) ActivateRubric(ctx context.Context, version int64, actor string)
 
 // GetRubric returns a version, or the active one for 0.
 func (s *Store) GetRubric(ctx context.Context, version int64) (store.RubricVersion, error) {
-	var r rubricRow
-	var err error
-	if version == 0 {
-		err = s.readGet(ctx, &r, rubricSelect+" WHERE a.version IS NOT NULL")
-	} else {
-		err = s.readGet(ctx, &r, rubricSelect+" WHERE r.version = ?", version)
-	}
-	if err != nil {
-		return store.RubricVersion{}, fmt.Errorf("sqlstore: %w", notFound(err, fmt.Sprintf("rubric version %d", version)))
-	}
-	return r.rubric(), nil
+	return getRubric(ctx, s.readGet, version)
 }
 
 // ListRubrics returns every version, oldest first.

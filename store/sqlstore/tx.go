@@ -221,6 +221,19 @@ func (s *Store) txGet(ctx context.Context, tx *sqlx.Tx, dest any, query string, 
 	return tx.GetContext(ctx, dest, tx.Rebind(query), args...)
 }
 
+// getFunc runs a one-row query written with ? placeholders: s.readGet,
+// or s.txGet bound to a transaction by txGetter. The get helpers
+// (getReview, getRubric, ...) take one so that the public readers and the
+// writers' read-backs share one query.
+type getFunc func(ctx context.Context, dest any, query string, args ...any) error
+
+// txGetter is s.txGet bound to tx.
+func (s *Store) txGetter(tx *sqlx.Tx) getFunc {
+	return func(ctx context.Context, dest any, query string, args ...any) error {
+		return s.txGet(ctx, tx, dest, query, args...)
+	}
+}
+
 // txExec is tx.ExecContext, through a prepared statement where there is one.
 func (s *Store) txExec(ctx context.Context, tx *sqlx.Tx, query string, args ...any) (sql.Result, error) {
 	if st := s.txStmt(ctx, tx, query); st != nil { //nolint:sqlclosecheck // bound to tx, closed when it ends

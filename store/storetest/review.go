@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ var reviewTests = []struct {
 	fn   func(t *testing.T, s store.Store)
 }{
 	{"RubricEnsure", testRubricEnsure},
+	{"RubricEnsureInactive", testRubricEnsureInactive},
 	{"RubricConcurrent", testRubricConcurrent},
 	{"RubricVersions", testRubricVersions},
 	{"RubricLocking", testRubricLocking},
@@ -176,11 +178,7 @@ func (e *scoringEnv) feedback(f store.FeedbackFilter) []store.Feedback {
 
 func (e *scoringEnv) audit(f store.AuditFilter) []store.AuditEvent {
 	e.t.Helper()
-	out, err := e.rs.ListAudit(e.t.Context(), f)
-	if err != nil {
-		e.t.Fatalf("ListAudit(%+v): %v", f, err)
-	}
-	return out
+	return reviewsAudit(e.t, e.rs, f)
 }
 
 // sampleRatings exercise every field of a rating: comments with the
@@ -317,6 +315,36 @@ func testRubricEnsure(t *testing.T, s store.Store) {
 	}
 	if got, _ := rs.ListRubrics(ctx); len(got) != 2 {
 		t.Errorf("EnsureRubric stored a version although one was active: %d versions", len(got))
+	}
+}
+
+// testRubricEnsureInactive: versions exist but none was activated before
+// the default is seeded. EnsureRubric activates the newest and stores
+// nothing.
+func testRubricEnsureInactive(t *testing.T, s store.Store) {
+	rs := reviews(t, s)
+	ctx := t.Context()
+	for i := 1; i <= 2; i++ {
+		if _, err := rs.AddRubric(ctx, rubricDoc(i), false, "admin"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := rs.EnsureRubric(ctx, rubricDoc(9), "system")
+	if err != nil || got.Version != 2 || !got.Active || string(got.Document) != string(rubricDoc(2)) {
+		t.Errorf("EnsureRubric with versions 1 and 2 inactive = %+v, %v; want version 2 activated as stored", got, err)
+	}
+	if active, err := rs.GetRubric(ctx, 0); err != nil || !reflect.DeepEqual(active, got) {
+		t.Errorf("GetRubric(0) = %+v, %v; want %+v", active, err, got)
+	}
+	if list, err := rs.ListRubrics(ctx); err != nil || len(list) != 2 {
+		t.Errorf("ListRubrics = %d versions, %v; want the 2 added", len(list), err)
+	}
+	evs := reviewsAudit(t, rs, store.AuditFilter{Entity: "rubric"})
+	if n := len(actions(evs, "rubric.create")); n != 2 {
+		t.Errorf("%d rubric.create events, want 2", n)
+	}
+	if acts := actions(evs, "rubric.activate"); len(acts) != 1 || acts[0].EntityID != "2" || acts[0].Actor != "system" {
+		t.Errorf("rubric.activate events = %+v, want one of version 2 by system", acts)
 	}
 }
 
@@ -1555,27 +1583,7 @@ func testReportRows(t *testing.T, s store.Store) {
 }
 
 func compareRows(a, b store.ReportRow) int {
-	switch {
-	case a.AgentID != b.AgentID:
-		return cmpString(a.AgentID, b.AgentID)
-	case a.Week != b.Week:
-		return cmpString(a.Week, b.Week)
-	case a.Score < b.Score:
-		return -1
-	case a.Score > b.Score:
-		return 1
-	}
-	return 0
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.AgentID, b.AgentID), cmp.Compare(a.Week, b.Week), cmp.Compare(a.Score, b.Score))
 }
 
 // testReportRowsManyAgents asks for more agents than one query binds,
@@ -1739,11 +1747,25 @@ func testAudit(t *testing.T, s store.Store) {
 			t.Errorf("event %d detail is not JSON: %q", ev.ID, ev.Detail)
 		}
 	}
-	// The dispute's detail names the review; the finalisation's the item.
-	if evs := actions(all, "dispute.open"); len(evs) == 1 {
-		var detail map[string]any
-		if err := json.Unmarshal([]byte(evs[0].Detail), &detail); err != nil || detail["review_id"] != float64(r.ID) {
-			t.Errorf("dispute.open detail = %s, want review_id %d", evs[0].Detail, r.ID)
+	// The dispute's detail names the review; the finalisations' the item.
+	for _, tc := range []struct {
+		action string
+		n      int
+		key    string
+		want   int64
+	}{
+		{"dispute.open", 1, "review_id", r.ID},
+		{"review.finalize", 2, "item_id", c1.ID},
+	} {
+		evs := actions(all, tc.action)
+		if len(evs) != tc.n {
+			t.Errorf("%d %s events, want %d", len(evs), tc.action, tc.n)
+		}
+		for _, ev := range evs {
+			var detail map[string]any
+			if err := json.Unmarshal([]byte(ev.Detail), &detail); err != nil || detail[tc.key] != float64(tc.want) {
+				t.Errorf("%s detail = %s, want %s %d", tc.action, ev.Detail, tc.key, tc.want)
+			}
 		}
 	}
 }
@@ -1923,11 +1945,11 @@ func testDraftRaces(t *testing.T, s store.Store) {
 	if len(got) != 8 || len(slices.Compact(got)) != 1 {
 		t.Errorf("racing SaveDraft returned review ids %v; want 8 saves of one draft", got)
 	}
-	if d, err := e.rs.DraftOf(ctx, c0.ID, "qa-1"); err != nil || d.ID != got[0] {
-		t.Errorf("DraftOf after racing saves = %+v, %v", d, err)
-	}
 	if len(got) == 0 {
 		t.FailNow()
+	}
+	if d, err := e.rs.DraftOf(ctx, c0.ID, "qa-1"); err != nil || d.ID != got[0] {
+		t.Errorf("DraftOf after racing saves = %+v, %v", d, err)
 	}
 	if evs := e.audit(store.AuditFilter{Entity: "review", EntityID: idStr(got[0])}); len(actions(evs, "review.create")) != 1 || len(actions(evs, "review.update")) != 7 {
 		t.Errorf("racing saves wrote %d review.create and %d review.update events, want 1 and 7",
