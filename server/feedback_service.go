@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
-	"qa-sampling/assign"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/scoring"
 	"qa-sampling/store"
@@ -73,48 +72,16 @@ func scope(ctx context.Context, requested string) (string, error) {
 var grades = []string{string(scoring.GradeExcellent), string(scoring.GradeGood), string(scoring.GradePass),
 	string(scoring.GradeNeedsImprovement), string(scoring.GradeFail)}
 
-func validGrade(g string) bool {
-	for _, x := range grades {
-		if g == x {
-			return true
-		}
-	}
-	return false
-}
-
-// rubricCache parses each rubric version once per call: a page of records
-// shares a handful of versions.
-type rubricCache struct {
-	book *rubricBook
-	mu   sync.Mutex
-	byV  map[int64]*scoring.Rubric
-}
-
-func (c *rubricCache) get(ctx context.Context, version int64) (*scoring.Rubric, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r, ok := c.byV[version]; ok {
-		return r, nil
-	}
-	r, _, err := c.book.version(ctx, version)
-	if err != nil {
-		return nil, err
-	}
-	if c.byV == nil {
-		c.byV = make(map[int64]*scoring.Rubric)
-	}
-	c.byV[version] = &r
-	return &r, nil
-}
-
-func (s *feedbackService) records(ctx context.Context, fs []store.Feedback, cache *rubricCache) ([]*qav1.FeedbackRecord, error) {
+// records converts fs; each record's rubric version is a locked one, which
+// the rubric book parses once and then serves from memory.
+func (s *feedbackService) records(ctx context.Context, fs []store.Feedback) ([]*qav1.FeedbackRecord, error) {
 	out := make([]*qav1.FeedbackRecord, 0, len(fs))
 	for _, f := range fs {
-		r, err := cache.get(ctx, f.Review.RubricVersion)
+		r, _, err := s.rubrics.version(ctx, f.Review.RubricVersion)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, feedbackToProto(f, r))
+		out = append(out, feedbackToProto(f, &r))
 	}
 	return out, nil
 }
@@ -128,7 +95,7 @@ func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedba
 	if err != nil {
 		return nil, err
 	}
-	if g := req.GetGrade(); g != "" && !validGrade(g) {
+	if g := req.GetGrade(); g != "" && !slices.Contains(grades, g) {
 		return nil, invalidArgument(&transcript.FieldError{Field: "grade", Reason: fmt.Sprintf("%q is not one of %s", g, strings.Join(grades, ", "))})
 	}
 	if w := req.GetWeek(); w != "" {
@@ -147,7 +114,7 @@ func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedba
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.ListFeedbackResponse{}
-	if out.Records, err = s.records(ctx, fs, &rubricCache{book: s.rubrics}); err != nil {
+	if out.Records, err = s.records(ctx, fs); err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
 	if len(fs) == limit {
@@ -181,7 +148,6 @@ func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream q
 	if err := stream.SendHeader(metadata.Pairs(watchCursorHeader, strconv.FormatInt(cursor, 10))); err != nil {
 		return err
 	}
-	cache := &rubricCache{book: s.rubrics}
 	for {
 		changed := s.hub.wait(supervisor)
 		fs, err := s.store.ListFeedback(ctx, store.FeedbackFilter{
@@ -190,7 +156,7 @@ func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream q
 		if err != nil {
 			return storeError(ctx, s.log, err)
 		}
-		records, err := s.records(ctx, fs, cache)
+		records, err := s.records(ctx, fs)
 		if err != nil {
 			return storeError(ctx, s.log, err)
 		}
@@ -242,7 +208,7 @@ func (s *feedbackService) AcknowledgeFeedback(ctx context.Context, req *qav1.Ack
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	recs, err := s.records(ctx, []store.Feedback{f}, &rubricCache{book: s.rubrics})
+	recs, err := s.records(ctx, []store.Feedback{f})
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
@@ -257,18 +223,9 @@ func (s *feedbackService) OpenDispute(ctx context.Context, req *qav1.OpenDispute
 	if fe := checkText("reason", reason); fe != nil {
 		return nil, invalidArgument(fe)
 	}
-	rv, err := s.store.GetReview(ctx, req.GetReviewId())
-	if err == nil {
-		var ok bool
-		if ok, err = canReadReview(ctx, s.store, rv); err == nil && !ok {
-			err = store.ErrNotFound
-		}
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, status.Errorf(codes.NotFound, "review %d not found", req.GetReviewId())
-	}
+	rv, err := readableReview(ctx, s.store, s.log, req.GetReviewId())
 	if err != nil {
-		return nil, storeError(ctx, s.log, err)
+		return nil, err
 	}
 	if rv.Status == store.ReviewRetracted {
 		return nil, status.Errorf(codes.FailedPrecondition, "review %d was retracted and replaced by review %d; dispute that one", rv.ID, rv.SupersededByID)
@@ -284,7 +241,8 @@ func (s *feedbackService) OpenDispute(ctx context.Context, req *qav1.OpenDispute
 	if len(open) > 0 {
 		return nil, status.Errorf(codes.AlreadyExists, "review %d already has open dispute %d", rv.ID, open[0].ID)
 	}
-	assignee, err := s.disputeAssignee(ctx, rv)
+	// Re-scored by someone other than who wrote the contested review.
+	assignee, err := inspectorFor(ctx, s.store, rv.AgentID, rv.InspectorID)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
@@ -300,26 +258,6 @@ func (s *feedbackService) OpenDispute(ctx context.Context, req *qav1.OpenDispute
 		return nil, storeError(ctx, s.log, err)
 	}
 	return &qav1.OpenDisputeResponse{Dispute: disputeToProto(d)}, nil
-}
-
-// disputeAssignee picks the re-scoring inspector by the assignment rules
-// (never the agent's supervisor, rotation, least loaded), never the one
-// who wrote the contested review.
-func (s *feedbackService) disputeAssignee(ctx context.Context, rv store.Review) (string, error) {
-	loads, err := s.store.InspectorLoads(ctx)
-	if err != nil {
-		return "", err
-	}
-	delete(loads, rv.InspectorID)
-	agent, err := s.store.GetAgent(ctx, rv.AgentID)
-	if err != nil {
-		return "", err
-	}
-	recent, err := s.store.RecentInspectorsOf(ctx, rv.AgentID, 3)
-	if err != nil {
-		return "", err
-	}
-	return assign.New(loads).Assign(agent.SupervisorID, recent), nil
 }
 
 func (s *feedbackService) ListDisputes(ctx context.Context, req *qav1.ListDisputesRequest) (*qav1.ListDisputesResponse, error) {

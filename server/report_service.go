@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -50,7 +49,7 @@ func (s *reportService) weeks(ctx context.Context, last string, n int32) ([]stri
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)
 		}
-		loc, err := time.LoadLocation(p.TimeZone)
+		loc, err := p.Location()
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)
 		}
@@ -128,7 +127,6 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 	if len(ids) == 0 {
 		return nil, status.Errorf(codes.NotFound, "team %q not found", req.GetTeamId())
 	}
-	slices.Sort(ids)
 	reviews, err := s.reportReviews(ctx, ids, weeks)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)

@@ -3,11 +3,13 @@ package server
 import (
 	"context"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -114,6 +116,22 @@ func wantCode(t *testing.T, err error, code codes.Code) {
 	}
 }
 
+// wantField checks that err is INVALID_ARGUMENT naming field in its
+// BadRequest detail (invalidArgument).
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	wantCode(t, err, codes.InvalidArgument)
+	for _, d := range status.Convert(err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			if got := br.GetFieldViolations()[0].GetField(); got != field {
+				t.Fatalf("%v names field %q, want %q", err, got, field)
+			}
+			return
+		}
+	}
+	t.Fatalf("%v has no BadRequest detail naming %q", err, field)
+}
+
 func TestReviewToFeedbackToDispute(t *testing.T) {
 	e := startScoring(t, DefaultConfig())
 	item, inspector := e.itemOf(t, "agent-a")
@@ -165,12 +183,12 @@ func TestReviewToFeedbackToDispute(t *testing.T) {
 	if draft.GetReview().GetStatus() != "draft" || draft.GetReview().GetScore() != 0 || draft.GetFeedback() != nil {
 		t.Fatalf("draft: %v", draft)
 	}
-	// Finalising with dimensions unrated names the field.
+	// Finalising with dimensions unrated names the first of them.
 	_, err = e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: []*qav1.DimensionRating{rating("attitude", 4)}, Final: true})
-	wantCode(t, err, codes.InvalidArgument)
-	// Out of range.
+	wantField(t, err, "ratings[knowledge]")
+	// Out of range, also in a draft.
 	_, err = e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: []*qav1.DimensionRating{rating("attitude", 6)}})
-	wantCode(t, err, codes.InvalidArgument)
+	wantField(t, err, "ratings[attitude]")
 
 	final, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{
 		ItemId: item.GetId(), Ratings: fullRatings(), Comment: "clear answer", Strengths: []string{"polite"},
@@ -249,6 +267,14 @@ func TestReviewToFeedbackToDispute(t *testing.T) {
 	wantCode(t, err, codes.AlreadyExists)
 
 	assignee := e.inspectors[d.GetDispute().GetAssigneeId()]
+	// The disputed item is in the assignee's queue.
+	q, err := e.review.ListQueue(assignee, &qav1.ListQueueRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(q.GetItems(), func(p *qav1.Pick) bool { return p.GetId() == item.GetId() && p.GetStatus() == "disputed" }) {
+		t.Fatalf("assignee's queue %v lacks disputed item %d", q.GetItems(), item.GetId())
+	}
 	reopened, err := e.review.OpenItem(assignee, &qav1.OpenItemRequest{Id: item.GetId()})
 	if err != nil {
 		t.Fatal(err)

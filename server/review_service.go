@@ -16,8 +16,9 @@ import (
 	"qa-sampling/transcript"
 )
 
-// reviewService is the inspector's queue. Every call acts on the caller's
-// own items only; another inspector's item is NOT_FOUND, never shown.
+// reviewService is the inspector's queue. Every call on an item acts on
+// the caller's own items only; another inspector's item is NOT_FOUND,
+// never shown. GetReview also serves supervisors and admins (canReadReview).
 type reviewService struct {
 	qav1.UnimplementedReviewServiceServer
 	job      *SamplingJob

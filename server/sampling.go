@@ -305,20 +305,10 @@ func (j *SamplingJob) Replacement(ctx context.Context, skipped store.Pick) (stor
 // never to the one who released it; it stays in the pool (ok false) when
 // no one else may take it.
 func (j *SamplingJob) Reassign(ctx context.Context, p store.Pick, releasedBy string) (store.Pick, bool, error) {
-	loads, err := j.Store.InspectorLoads(ctx)
+	inspector, err := inspectorFor(ctx, j.Store, p.AgentID, releasedBy)
 	if err != nil {
 		return store.Pick{}, false, err
 	}
-	delete(loads, releasedBy)
-	agent, err := j.Store.GetAgent(ctx, p.AgentID)
-	if err != nil {
-		return store.Pick{}, false, err
-	}
-	recent, err := j.Store.RecentInspectorsOf(ctx, p.AgentID, 3)
-	if err != nil {
-		return store.Pick{}, false, err
-	}
-	inspector := assign.New(loads).Assign(agent.SupervisorID, recent)
 	if inspector == "" {
 		return store.Pick{}, false, nil
 	}
@@ -328,4 +318,24 @@ func (j *SamplingJob) Reassign(ctx context.Context, p store.Pick, releasedBy str
 		return store.Pick{}, false, nil // someone else moved it first
 	}
 	return moved, err == nil, err
+}
+
+// inspectorFor chooses, by the assignment rules (never the agent's
+// supervisor, rotation, least loaded), an active inspector for one more
+// item of agentID, never excluded; "" if no one may take it.
+func inspectorFor(ctx context.Context, st Storage, agentID, excluded string) (string, error) {
+	loads, err := st.InspectorLoads(ctx)
+	if err != nil {
+		return "", err
+	}
+	delete(loads, excluded)
+	agent, err := st.GetAgent(ctx, agentID)
+	if err != nil {
+		return "", err
+	}
+	recent, err := st.RecentInspectorsOf(ctx, agentID, 3)
+	if err != nil {
+		return "", err
+	}
+	return assign.New(loads).Assign(agent.SupervisorID, recent), nil
 }
