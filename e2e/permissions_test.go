@@ -67,94 +67,45 @@ func watchCode(ctx context.Context, c qav1.FeedbackServiceClient, req *qav1.Watc
 	return err
 }
 
+// unary is the matrix entry of a unary method called with req.
+func unary[Req, Resp any](method func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req, ok codes.Code) rpcCall {
+	return rpcCall{func(ctx context.Context) error {
+		_, err := method(ctx, req)
+		return err
+	}, ok}
+}
+
 // matrixCalls builds a harmless call for every method of the five
 // services.
 func matrixCalls(c qaClients, rubric *qav1.Rubric, week string) map[string]rpcCall {
 	all := ratingsProtoFixed()
 	return map[string]rpcCall{
-		"/qa.v1.RubricService/GetRubric": {func(ctx context.Context) error {
-			_, err := c.rubric.GetRubric(ctx, &qav1.GetRubricRequest{})
-			return err
-		}, codes.OK},
-		"/qa.v1.RubricService/ListRubrics": {func(ctx context.Context) error {
-			_, err := c.rubric.ListRubrics(ctx, &qav1.ListRubricsRequest{})
-			return err
-		}, codes.OK},
-		"/qa.v1.RubricService/CreateRubric": {func(ctx context.Context) error {
-			_, err := c.rubric.CreateRubric(ctx, &qav1.CreateRubricRequest{})
-			return err
-		}, codes.InvalidArgument},
-		"/qa.v1.RubricService/UpdateRubric": {func(ctx context.Context) error {
-			_, err := c.rubric.UpdateRubric(ctx, &qav1.UpdateRubricRequest{})
-			return err
-		}, codes.InvalidArgument},
-		"/qa.v1.RubricService/ActivateRubric": {func(ctx context.Context) error {
-			_, err := c.rubric.ActivateRubric(ctx, &qav1.ActivateRubricRequest{})
-			return err
-		}, codes.InvalidArgument},
-		"/qa.v1.RubricService/ValidateRubric": {func(ctx context.Context) error {
-			_, err := c.rubric.ValidateRubric(ctx, &qav1.ValidateRubricRequest{Rubric: rubric})
-			return err
-		}, codes.OK},
+		"/qa.v1.RubricService/GetRubric":      unary(c.rubric.GetRubric, &qav1.GetRubricRequest{}, codes.OK),
+		"/qa.v1.RubricService/ListRubrics":    unary(c.rubric.ListRubrics, &qav1.ListRubricsRequest{}, codes.OK),
+		"/qa.v1.RubricService/CreateRubric":   unary(c.rubric.CreateRubric, &qav1.CreateRubricRequest{}, codes.InvalidArgument),
+		"/qa.v1.RubricService/UpdateRubric":   unary(c.rubric.UpdateRubric, &qav1.UpdateRubricRequest{}, codes.InvalidArgument),
+		"/qa.v1.RubricService/ActivateRubric": unary(c.rubric.ActivateRubric, &qav1.ActivateRubricRequest{}, codes.InvalidArgument),
+		"/qa.v1.RubricService/ValidateRubric": unary(c.rubric.ValidateRubric, &qav1.ValidateRubricRequest{Rubric: rubric}, codes.OK),
 
-		"/qa.v1.ReviewService/ListQueue": {func(ctx context.Context) error {
-			_, err := c.review.ListQueue(ctx, &qav1.ListQueueRequest{})
-			return err
-		}, codes.OK},
-		"/qa.v1.ReviewService/ReleaseItem": {func(ctx context.Context) error {
-			_, err := c.review.ReleaseItem(ctx, &qav1.ReleaseItemRequest{Id: noSuchID})
-			return err
-		}, codes.NotFound},
-		"/qa.v1.ReviewService/SkipItem": {func(ctx context.Context) error {
-			_, err := c.review.SkipItem(ctx, &qav1.SkipItemRequest{Id: noSuchID, Reason: "spam"})
-			return err
-		}, codes.NotFound},
-		"/qa.v1.ReviewService/OpenItem": {func(ctx context.Context) error {
-			_, err := c.review.OpenItem(ctx, &qav1.OpenItemRequest{Id: noSuchID})
-			return err
-		}, codes.NotFound},
-		"/qa.v1.ReviewService/SubmitReview": {func(ctx context.Context) error {
-			_, err := c.review.SubmitReview(ctx, &qav1.SubmitReviewRequest{ItemId: noSuchID, Ratings: all, Final: true})
-			return err
-		}, codes.NotFound},
-		"/qa.v1.ReviewService/GetReview": {func(ctx context.Context) error {
-			_, err := c.review.GetReview(ctx, &qav1.GetReviewRequest{Id: noSuchID})
-			return err
-		}, codes.NotFound},
+		"/qa.v1.ReviewService/ListQueue":    unary(c.review.ListQueue, &qav1.ListQueueRequest{}, codes.OK),
+		"/qa.v1.ReviewService/ReleaseItem":  unary(c.review.ReleaseItem, &qav1.ReleaseItemRequest{Id: noSuchID}, codes.NotFound),
+		"/qa.v1.ReviewService/SkipItem":     unary(c.review.SkipItem, &qav1.SkipItemRequest{Id: noSuchID, Reason: "spam"}, codes.NotFound),
+		"/qa.v1.ReviewService/OpenItem":     unary(c.review.OpenItem, &qav1.OpenItemRequest{Id: noSuchID}, codes.NotFound),
+		"/qa.v1.ReviewService/SubmitReview": unary(c.review.SubmitReview, &qav1.SubmitReviewRequest{ItemId: noSuchID, Ratings: all, Final: true}, codes.NotFound),
+		"/qa.v1.ReviewService/GetReview":    unary(c.review.GetReview, &qav1.GetReviewRequest{Id: noSuchID}, codes.NotFound),
 
-		"/qa.v1.FeedbackService/ListFeedback": {func(ctx context.Context) error {
-			_, err := c.feedback.ListFeedback(ctx, &qav1.ListFeedbackRequest{})
-			return err
-		}, codes.OK},
+		"/qa.v1.FeedbackService/ListFeedback": unary(c.feedback.ListFeedback, &qav1.ListFeedbackRequest{}, codes.OK),
 		"/qa.v1.FeedbackService/WatchFeedback": {func(ctx context.Context) error {
 			return watchCode(ctx, c.feedback, &qav1.WatchFeedbackRequest{AfterId: 0})
 		}, codes.OK},
-		"/qa.v1.FeedbackService/AcknowledgeFeedback": {func(ctx context.Context) error {
-			_, err := c.feedback.AcknowledgeFeedback(ctx, &qav1.AcknowledgeFeedbackRequest{Id: noSuchID, Note: "n"})
-			return err
-		}, codes.NotFound},
-		"/qa.v1.FeedbackService/OpenDispute": {func(ctx context.Context) error {
-			_, err := c.feedback.OpenDispute(ctx, &qav1.OpenDisputeRequest{ReviewId: noSuchID, Reason: "wrong"})
-			return err
-		}, codes.NotFound},
-		"/qa.v1.FeedbackService/ListDisputes": {func(ctx context.Context) error {
-			_, err := c.feedback.ListDisputes(ctx, &qav1.ListDisputesRequest{})
-			return err
-		}, codes.OK},
+		"/qa.v1.FeedbackService/AcknowledgeFeedback": unary(c.feedback.AcknowledgeFeedback, &qav1.AcknowledgeFeedbackRequest{Id: noSuchID, Note: "n"}, codes.NotFound),
+		"/qa.v1.FeedbackService/OpenDispute":         unary(c.feedback.OpenDispute, &qav1.OpenDisputeRequest{ReviewId: noSuchID, Reason: "wrong"}, codes.NotFound),
+		"/qa.v1.FeedbackService/ListDisputes":        unary(c.feedback.ListDisputes, &qav1.ListDisputesRequest{}, codes.OK),
 
-		"/qa.v1.ReportService/GetAgentReport": {func(ctx context.Context) error {
-			_, err := c.report.GetAgentReport(ctx, &qav1.GetAgentReportRequest{AgentId: "a1", LastWeek: week, Weeks: 1})
-			return err
-		}, codes.OK},
-		"/qa.v1.ReportService/GetTeamReport": {func(ctx context.Context) error {
-			_, err := c.report.GetTeamReport(ctx, &qav1.GetTeamReportRequest{TeamId: "team-a", LastWeek: week, Weeks: 1})
-			return err
-		}, codes.OK},
+		"/qa.v1.ReportService/GetAgentReport": unary(c.report.GetAgentReport, &qav1.GetAgentReportRequest{AgentId: "a1", LastWeek: week, Weeks: 1}, codes.OK),
+		"/qa.v1.ReportService/GetTeamReport":  unary(c.report.GetTeamReport, &qav1.GetTeamReportRequest{TeamId: "team-a", LastWeek: week, Weeks: 1}, codes.OK),
 
-		"/qa.v1.AuditService/ListAuditEvents": {func(ctx context.Context) error {
-			_, err := c.audit.ListAuditEvents(ctx, &qav1.ListAuditEventsRequest{})
-			return err
-		}, codes.OK},
+		"/qa.v1.AuditService/ListAuditEvents": unary(c.audit.ListAuditEvents, &qav1.ListAuditEventsRequest{}, codes.OK),
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
 
@@ -121,12 +120,7 @@ func newRubricCommand(opts *globalOptions) *cobra.Command {
 
 func printRubrics(w io.Writer, rubrics []*qav1.Rubric, asJSON bool) error {
 	if asJSON {
-		for _, r := range rubrics {
-			if err := jsonLine(w, r); err != nil {
-				return err
-			}
-		}
-		return nil
+		return jsonLines(w, rubrics)
 	}
 	tw := newTable(w)
 	_, _ = fmt.Fprintln(tw, "VERSION\tACTIVE\tLOCKED\tDIMENSIONS\tFLAGS\tCREATED\tCREATED_BY\tNAME")
@@ -154,7 +148,7 @@ func newAuditCommand(opts *globalOptions) *cobra.Command {
 					return nil, err
 				}
 				if next := resp.GetNextAfterId(); next != 0 && !opts.json {
-					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more events: --after %s\n", strconv.FormatInt(next, 10))
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more events: --after %d\n", next)
 				}
 				return nil, nil
 			})
@@ -172,12 +166,7 @@ func newAuditCommand(opts *globalOptions) *cobra.Command {
 
 func printAuditEvents(w io.Writer, events []*qav1.AuditEvent, asJSON bool) error {
 	if asJSON {
-		for _, e := range events {
-			if err := jsonLine(w, e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return jsonLines(w, events)
 	}
 	tw := newTable(w)
 	_, _ = fmt.Fprintln(tw, "ID\tAT\tACTOR\tACTION\tENTITY\tENTITY_ID\tDETAIL")

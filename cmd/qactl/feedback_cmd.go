@@ -37,6 +37,7 @@ func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
 			return opts.withConn(func(conn *grpc.ClientConn) error {
 				client := qav1.NewFeedbackServiceClient(conn)
 				var records []*qav1.FeedbackRecord
+				var next int64
 				for {
 					ctx, cancel := opts.unaryContext(cmd.Context()) // --timeout is per page
 					resp, err := client.ListFeedback(ctx, &req)
@@ -45,29 +46,31 @@ func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
 						return err
 					}
 					if opts.json { // print each page as it comes
-						for _, r := range resp.GetRecords() {
-							if err := jsonLine(out, r); err != nil {
-								return err
-							}
+						if err := jsonLines(out, resp.GetRecords()); err != nil {
+							return err
 						}
 					} else {
 						records = append(records, resp.GetRecords()...)
 					}
-					next := resp.GetNextAfterId()
+					next = resp.GetNextAfterId()
 					if next == 0 || !all {
-						if !opts.json {
-							printFeedbackTable(out, records)
-							if next != 0 {
-								_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more records: --after %d, or --all\n", next)
-							}
-						}
-						return nil
+						break
 					}
 					if next <= req.GetAfterId() {
 						return fmt.Errorf("the server's next page cursor %d does not advance past %d", next, req.GetAfterId())
 					}
 					req.AfterId = next
 				}
+				if opts.json {
+					return nil
+				}
+				if err := printFeedbackTable(out, records); err != nil {
+					return err
+				}
+				if next != 0 {
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more records: --after %d, or --all\n", next)
+				}
+				return nil
 			})
 		},
 	}
@@ -83,7 +86,7 @@ func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func printFeedbackTable(w io.Writer, records []*qav1.FeedbackRecord) {
+func printFeedbackTable(w io.Writer, records []*qav1.FeedbackRecord) error {
 	tw := newTable(w)
 	_, _ = fmt.Fprintln(tw, "ID\tWEEK\tAGENT\tSCORE\tGRADE\tCOACHING\tACKED")
 	for _, r := range records {
@@ -94,7 +97,7 @@ func printFeedbackTable(w io.Writer, records []*qav1.FeedbackRecord) {
 		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.GetId(), sanitize(r.GetWeek()), sanitize(r.GetAgentId()),
 			sanitize(r.GetScoreText()), sanitize(r.GetGrade()), yesNo(r.GetCoachingRequired(), "yes", "-"), acked)
 	}
-	_ = tw.Flush()
+	return tw.Flush()
 }
 
 // feedbackSummary is one line about a record for a person.
@@ -201,22 +204,11 @@ func (w *feedbackWatch) follow(ctx context.Context, delay *time.Duration) error 
 		} else {
 			_, err = fmt.Fprintln(w.out, feedbackSummary(r, time.Local))
 		}
-		if err == nil {
-			err = flush(w.out)
-		}
 		if err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
 		w.req.AfterId, w.req.FromNow = r.GetId(), false
 	}
-}
-
-// flush pushes out what a buffered writer holds.
-func flush(w io.Writer) error {
-	if f, ok := w.(interface{ Flush() error }); ok {
-		return f.Flush()
-	}
-	return nil
 }
 
 func newFeedbackWatchCommand(opts *globalOptions) *cobra.Command {
@@ -324,12 +316,7 @@ func newDisputeCommand(opts *globalOptions) *cobra.Command {
 
 func printDisputes(w io.Writer, disputes []*qav1.Dispute, asJSON bool) error {
 	if asJSON {
-		for _, d := range disputes {
-			if err := jsonLine(w, d); err != nil {
-				return err
-			}
-		}
-		return nil
+		return jsonLines(w, disputes)
 	}
 	tw := newTable(w)
 	_, _ = fmt.Fprintln(tw, "ID\tREVIEW\tITEM\tAGENT\tSTATUS\tASSIGNEE\tOPENED\tRESOLVED_BY\tREASON")

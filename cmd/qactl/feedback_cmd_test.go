@@ -94,6 +94,28 @@ func sendRecords(stream grpc.ServerStreamingServer[qav1.WatchFeedbackResponse], 
 
 type watchStream = grpc.ServerStreamingServer[qav1.WatchFeedbackResponse]
 
+// runWatch runs qactl args in the background until its stdout holds lines
+// lines (10 s at most), then ends it as Ctrl-C does and returns what it did.
+func runWatch(t *testing.T, lines int, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() { done <- run(ctx, args, strings.NewReader(""), &out, &errOut) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(out.String(), "\n") < lines && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case code = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("watch did not stop when its context ended")
+	}
+	return code, out.String(), errOut.String()
+}
+
 func TestFeedbackWatchJSONResumesAfterRestarts(t *testing.T) {
 	fake := &fakeQA{watch: []watchSession{
 		// Connected from now; the server goes down before anything new.
@@ -124,29 +146,13 @@ func TestFeedbackWatchJSONResumesAfterRestarts(t *testing.T) {
 		},
 	}}
 	addr := startFakeQA(t, fake)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--timeout", "50ms", "--json", "feedback", "watch", "--agent", "a1"}, strings.NewReader(""), &stdout, &stderr)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for strings.Count(stdout.String(), "\n") < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	cancel() // as Ctrl-C does
-	select {
-	case code := <-done:
-		if code != exitOK {
-			t.Errorf("exit %d after cancel, want 0; stderr:\n%s", code, stderr.String())
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("watch did not stop when its context ended")
+	code, stdout, stderr := runWatch(t, 3, "--addr", addr, "--timeout", "50ms", "--json", "feedback", "watch", "--agent", "a1")
+	if code != exitOK {
+		t.Errorf("exit %d after cancel, want 0; stderr:\n%s", code, stderr)
 	}
 
 	var ids []string
-	for line := range strings.Lines(stdout.String()) {
+	for line := range strings.Lines(stdout) {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("line %q is not JSON: %v", line, err)
@@ -174,7 +180,7 @@ func TestFeedbackWatchJSONResumesAfterRestarts(t *testing.T) {
 		"qactl: feedback stream interrupted (UNAVAILABLE: server shutting down; reconnect with after_id=9); reconnecting in 200ms, after id 9\n",
 		"qactl: feedback stream interrupted (UNAVAILABLE: storage is not ready); reconnecting in 400ms, after id 9\n",
 	}
-	if got := stderr.String(); got != strings.Join(wantNotes, "") {
+	if got := stderr; got != strings.Join(wantNotes, "") {
 		t.Errorf("stderr:\n%s\nwant:\n%s", got, strings.Join(wantNotes, ""))
 	}
 }
@@ -198,19 +204,10 @@ func TestFeedbackWatchResumesFromTheHeaderCursor(t *testing.T) {
 		},
 	}}
 	addr := startFakeQA(t, fake)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"--addr", addr, "--json", "feedback", "watch"}, strings.NewReader(""), &stdout, &stderr)
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(stdout.String(), "\n") && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	code, stdout, stderr := runWatch(t, 1, "--addr", addr, "--json", "feedback", "watch")
+	if code != exitOK {
+		t.Errorf("exit %d after cancel, want 0; stderr:\n%s", code, stderr)
 	}
-	cancel()
-	<-done
 	var reqs []string
 	for _, r := range fake.watchRequests() {
 		reqs = append(reqs, fmt.Sprintf("after=%d now=%t", r.GetAfterId(), r.GetFromNow()))
@@ -218,8 +215,8 @@ func TestFeedbackWatchResumesFromTheHeaderCursor(t *testing.T) {
 	if got, want := strings.Join(reqs, "; "), "after=0 now=true; after=12 now=false"; got != want {
 		t.Errorf("requests %s, want %s", got, want)
 	}
-	if !strings.Contains(stdout.String(), `"id":"13"`) && !strings.Contains(stdout.String(), `"id":13`) {
-		t.Errorf("stdout %q lacks record 13", stdout.String())
+	if !strings.Contains(stdout, `"id":"13"`) && !strings.Contains(stdout, `"id":13`) {
+		t.Errorf("stdout %q lacks record 13", stdout)
 	}
 }
 

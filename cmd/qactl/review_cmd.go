@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	qav1 "qa-sampling/proto/qa/v1"
 )
@@ -33,18 +34,13 @@ func newReviewShowCommand(opts *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return opts.withConn(func(conn *grpc.ClientConn) error {
-				ctx, cancel := opts.unaryContext(cmd.Context())
-				defer cancel()
-				resp, err := qav1.NewReviewServiceClient(conn).OpenItem(ctx, &qav1.OpenItemRequest{Id: id})
-				if err != nil {
-					return err
-				}
-				if opts.json {
-					return jsonLine(cmd.OutOrStdout(), resp)
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.review.OpenItem(c.ctx, &qav1.OpenItemRequest{Id: id})
+				if err != nil || opts.json {
+					return resp, err
 				}
 				_, err = cmd.OutOrStdout().Write(formatOpenItem(resp, time.Local))
-				return err
+				return nil, err
 			})
 		},
 	}

@@ -25,14 +25,19 @@ func jsonLine(w io.Writer, m proto.Message) error {
 	return err
 }
 
+// jsonLines prints each of ms as a jsonLine.
+func jsonLines[M proto.Message](w io.Writer, ms []M) error {
+	for _, m := range ms {
+		if err := jsonLine(w, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func printPicks(w io.Writer, picks []*qav1.Pick, asJSON bool) error {
 	if asJSON {
-		for _, p := range picks {
-			if err := jsonLine(w, p); err != nil {
-				return err
-			}
-		}
-		return nil
+		return jsonLines(w, picks)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	_, _ = fmt.Fprintln(tw, "ID\tEXTERNAL_ID\tAGENT\tREASON\tRANK\tINSPECTOR\tSTATUS")
