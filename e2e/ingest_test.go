@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	qav1 "qa-sampling/proto/qa/v1"
@@ -244,7 +246,16 @@ func TestRepeatedPushIsIdempotent(t *testing.T) {
 	if err != nil || resp.GetStatus() != qav1.ItemStatus_ITEM_STATUS_ACCEPTED {
 		t.Fatalf("first push: %v %v", resp.GetStatus(), err)
 	}
-	if m := resp.GetTranscript().GetMetrics(); m.GetMessageCount() != 4 || m.GetAgentMessageCount() != 2 ||
+	actx := withToken(context.Background(), srv.token("admin", "lead"))
+	stored := func() *qav1.Transcript {
+		t.Helper()
+		got, err := c.GetTranscript(actx, &qav1.GetTranscriptRequest{ExternalId: "idem-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.GetTranscript()
+	}
+	if m := stored().GetMetrics(); m.GetMessageCount() != 4 || m.GetAgentMessageCount() != 2 ||
 		m.GetFirstResponseTime().AsDuration() != 30*time.Second || m.GetHandleTime().AsDuration() != 2*time.Minute+10*time.Second {
 		t.Fatalf("derived metrics of first push: %v", m)
 	}
@@ -263,8 +274,95 @@ func TestRepeatedPushIsIdempotent(t *testing.T) {
 	if err != nil || upd.GetStatus() != qav1.ItemStatus_ITEM_STATUS_UPDATED {
 		t.Fatalf("changed push: %v %v, want UPDATED", upd.GetStatus(), err)
 	}
-	if upd.GetTranscript().GetRevision() != 2 || upd.GetTranscript().GetMetrics().GetMessageCount() != 6 {
-		t.Fatalf("after update: revision %d, %d messages; want 2 and 6", upd.GetTranscript().GetRevision(), upd.GetTranscript().GetMetrics().GetMessageCount())
+	if got := stored(); got.GetRevision() != 2 || got.GetMetrics().GetMessageCount() != 6 {
+		t.Fatalf("after update: revision %d, %d messages; want 2 and 6", got.GetRevision(), got.GetMetrics().GetMessageCount())
 	}
-	assertSameTranscript(t, changed, upd.GetTranscript())
+	assertSameTranscript(t, changed, stored())
+}
+
+// TestIngestNeverReadsContentBack: pushing changed content under an id a
+// sampling run already picked answers KEPT_SAMPLED and nothing of the
+// stored (picked) version: not its messages, customer id or attributes,
+// through neither PushTranscript nor PushTranscripts. The ingest role
+// writes; only the admin reads transcripts (issue 8, defect 4).
+func TestIngestNeverReadsContentBack(t *testing.T) {
+	w := newWorld(t, backends(t)[0].dsn, defaultOrg)
+	w.setupGRPC()
+	const week = "2026-W10"
+	w.pushWeek(week, 4)
+	picks := w.runWeek(week)
+	if len(picks) < 2 {
+		t.Fatalf("%d picks; want at least 2 sampled transcripts", len(picks))
+	}
+	stored := make(map[string]*qav1.Transcript)
+	for _, tr := range w.weekChats(week, 4) {
+		stored[tr.GetExternalId()] = tr
+	}
+	// changed keeps the id and agent and replaces every piece of content.
+	changed := func(id string) *qav1.Transcript {
+		tr := proto.Clone(stored[id]).(*qav1.Transcript)
+		tr.CustomerId, tr.Attributes, tr.Tags = "someone-else", map[string]string{"shop": "outlet"}, []string{"changed"}
+		for _, m := range tr.GetMessages() {
+			m.Text = "rewritten"
+		}
+		return tr
+	}
+	// leaks names what of the stored version the response's bytes hold.
+	leaks := func(resp proto.Message, id string) []string {
+		b, err := proto.Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig := stored[id]
+		secrets := []string{orig.GetCustomerId(), "flagship"}
+		for _, m := range orig.GetMessages() {
+			secrets = append(secrets, m.GetText())
+		}
+		var out []string
+		for _, s := range secrets {
+			if bytes.Contains(b, []byte(s)) {
+				out = append(out, fmt.Sprintf("%.40q", s))
+			}
+		}
+		return out
+	}
+
+	ingest := w.as("bridge")
+	unary := picks[0].GetExternalId()
+	resp, err := w.c.ingest.PushTranscript(ingest, &qav1.PushTranscriptRequest{Transcript: changed(unary)})
+	if err != nil || resp.GetStatus() != qav1.ItemStatus_ITEM_STATUS_KEPT_SAMPLED || resp.GetExternalId() != unary {
+		t.Fatalf("PushTranscript of changed %s: %v %v; want KEPT_SAMPLED naming it", unary, resp, err)
+	}
+	if l := leaks(resp, unary); len(l) > 0 {
+		t.Errorf("PushTranscript's answer holds the stored version's %v", l)
+	}
+
+	streamed := picks[1].GetExternalId()
+	stream, err := w.c.ingest.PushTranscripts(ingest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&qav1.PushTranscriptsRequest{Transcripts: []*qav1.Transcript{changed(streamed)}}); err != nil {
+		t.Fatal(err)
+	}
+	_ = stream.CloseSend()
+	got, err := stream.Recv()
+	if err != nil || len(got.GetResults()) != 1 || got.GetResults()[0].GetStatus() != qav1.ItemStatus_ITEM_STATUS_KEPT_SAMPLED {
+		t.Fatalf("PushTranscripts of changed %s: %v %v; want one KEPT_SAMPLED", streamed, got, err)
+	}
+	if l := leaks(got, streamed); len(l) > 0 {
+		t.Errorf("PushTranscripts' answer holds the stored version's %v", l)
+	}
+
+	// The picked version is what the admin reads.
+	for _, id := range []string{unary, streamed} {
+		back, err := w.c.ingest.GetTranscript(w.admin(), &qav1.GetTranscriptRequest{ExternalId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back.GetTranscript().GetCustomerId() != stored[id].GetCustomerId() || !back.GetTranscript().GetSampled() {
+			t.Errorf("%s after the pushes: customer %q sampled %v; want the picked version kept", id,
+				back.GetTranscript().GetCustomerId(), back.GetTranscript().GetSampled())
+		}
+	}
 }

@@ -358,7 +358,7 @@ type preparedWork struct {
 	first       int64
 }
 
-// PushTranscript stores one transcript.
+// PushTranscript stores one transcript and answers its outcome.
 func (s *ingestService) PushTranscript(ctx context.Context, req *qav1.PushTranscriptRequest) (*qav1.PushTranscriptResponse, error) {
 	if req.GetTranscript() == nil {
 		return nil, invalidArgument(&transcript.FieldError{Field: "transcript", Reason: "required"})
@@ -371,11 +371,8 @@ func (s *ingestService) PushTranscript(ctx context.Context, req *qav1.PushTransc
 	if r.GetStatus() == qav1.ItemStatus_ITEM_STATUS_REJECTED {
 		return nil, invalidArgument(&transcript.FieldError{Field: "transcript." + r.GetField(), Reason: r.GetReason()})
 	}
-	stored, err := s.store.GetTranscript(ctx, r.GetId())
-	if err != nil {
-		return nil, storeError(ctx, s.log, err)
-	}
-	return &qav1.PushTranscriptResponse{Status: r.GetStatus(), Transcript: transcriptToProto(&stored)}, nil
+	// The outcome only: the ingest role never reads stored content back.
+	return &qav1.PushTranscriptResponse{Status: r.GetStatus(), ExternalId: r.GetId()}, nil
 }
 
 // GetTranscript reads a transcript back.

@@ -208,10 +208,16 @@ func TestSampledTranscriptIsKept(t *testing.T) {
 	if resp.GetStatus() != qav1.ItemStatus_ITEM_STATUS_KEPT_SAMPLED {
 		t.Fatalf("changed push of a sampled transcript: %v, want KEPT_SAMPLED", resp.GetStatus())
 	}
-	got := resp.GetTranscript()
-	if !got.GetSampled() || got.GetRevision() != 1 || got.GetMessages()[1].GetText() != original.GetMessages()[1].GetText() {
+	if resp.GetExternalId() != "picked-1" {
+		t.Errorf("response external_id %q, want picked-1", resp.GetExternalId())
+	}
+	got, err := st.GetTranscript(ctx, "picked-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Sampled || got.Revision != 1 || got.Messages[1].Text != original.GetMessages()[1].GetText() {
 		t.Fatalf("stored after the push: sampled %v revision %d text %q; want the picked version",
-			got.GetSampled(), got.GetRevision(), got.GetMessages()[1].GetText())
+			got.Sampled, got.Revision, got.Messages[1].Text)
 	}
 }
 

@@ -388,12 +388,15 @@ func (x *PushTranscriptRequest) GetTranscript() *Transcript {
 	return nil
 }
 
+// PushTranscriptResponse is the outcome only: the ingest role writes
+// transcripts and never reads one back (a KEPT_SAMPLED answer once carried
+// the stored, sampled version). Admins read with GetTranscript.
 type PushTranscriptResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ACCEPTED, UPDATED, UNCHANGED or KEPT_SAMPLED.
 	Status ItemStatus `protobuf:"varint,1,opt,name=status,proto3,enum=qa.v1.ItemStatus" json:"status,omitempty"`
-	// The transcript as stored, with its derived metrics.
-	Transcript    *Transcript `protobuf:"bytes,2,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// The transcript's external_id as sent.
+	ExternalId    string `protobuf:"bytes,3,opt,name=external_id,json=externalId,proto3" json:"external_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -435,11 +438,11 @@ func (x *PushTranscriptResponse) GetStatus() ItemStatus {
 	return ItemStatus_ITEM_STATUS_UNSPECIFIED
 }
 
-func (x *PushTranscriptResponse) GetTranscript() *Transcript {
+func (x *PushTranscriptResponse) GetExternalId() string {
 	if x != nil {
-		return x.Transcript
+		return x.ExternalId
 	}
-	return nil
+	return ""
 }
 
 type GetTranscriptRequest struct {
@@ -555,9 +558,9 @@ const file_qa_v1_ingest_proto_rawDesc = "" +
 	"transcript\x18\x01 \x01(\v2\x11.qa.v1.TranscriptR\n" +
 	"transcript\"v\n" +
 	"\x16PushTranscriptResponse\x12)\n" +
-	"\x06status\x18\x01 \x01(\x0e2\x11.qa.v1.ItemStatusR\x06status\x121\n" +
-	"\n" +
-	"transcript\x18\x02 \x01(\v2\x11.qa.v1.TranscriptR\n" +
+	"\x06status\x18\x01 \x01(\x0e2\x11.qa.v1.ItemStatusR\x06status\x12\x1f\n" +
+	"\vexternal_id\x18\x03 \x01(\tR\n" +
+	"externalIdJ\x04\b\x02\x10\x03R\n" +
 	"transcript\"7\n" +
 	"\x14GetTranscriptRequest\x12\x1f\n" +
 	"\vexternal_id\x18\x01 \x01(\tR\n" +
@@ -616,21 +619,20 @@ var file_qa_v1_ingest_proto_depIdxs = []int32{
 	1,  // 4: qa.v1.PushTranscriptsResponse.results:type_name -> qa.v1.ItemResult
 	11, // 5: qa.v1.PushTranscriptRequest.transcript:type_name -> qa.v1.Transcript
 	0,  // 6: qa.v1.PushTranscriptResponse.status:type_name -> qa.v1.ItemStatus
-	11, // 7: qa.v1.PushTranscriptResponse.transcript:type_name -> qa.v1.Transcript
-	11, // 8: qa.v1.GetTranscriptResponse.transcript:type_name -> qa.v1.Transcript
-	2,  // 9: qa.v1.IngestService.UpsertAgents:input_type -> qa.v1.UpsertAgentsRequest
-	4,  // 10: qa.v1.IngestService.PushTranscripts:input_type -> qa.v1.PushTranscriptsRequest
-	6,  // 11: qa.v1.IngestService.PushTranscript:input_type -> qa.v1.PushTranscriptRequest
-	8,  // 12: qa.v1.IngestService.GetTranscript:input_type -> qa.v1.GetTranscriptRequest
-	3,  // 13: qa.v1.IngestService.UpsertAgents:output_type -> qa.v1.UpsertAgentsResponse
-	5,  // 14: qa.v1.IngestService.PushTranscripts:output_type -> qa.v1.PushTranscriptsResponse
-	7,  // 15: qa.v1.IngestService.PushTranscript:output_type -> qa.v1.PushTranscriptResponse
-	9,  // 16: qa.v1.IngestService.GetTranscript:output_type -> qa.v1.GetTranscriptResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	11, // 7: qa.v1.GetTranscriptResponse.transcript:type_name -> qa.v1.Transcript
+	2,  // 8: qa.v1.IngestService.UpsertAgents:input_type -> qa.v1.UpsertAgentsRequest
+	4,  // 9: qa.v1.IngestService.PushTranscripts:input_type -> qa.v1.PushTranscriptsRequest
+	6,  // 10: qa.v1.IngestService.PushTranscript:input_type -> qa.v1.PushTranscriptRequest
+	8,  // 11: qa.v1.IngestService.GetTranscript:input_type -> qa.v1.GetTranscriptRequest
+	3,  // 12: qa.v1.IngestService.UpsertAgents:output_type -> qa.v1.UpsertAgentsResponse
+	5,  // 13: qa.v1.IngestService.PushTranscripts:output_type -> qa.v1.PushTranscriptsResponse
+	7,  // 14: qa.v1.IngestService.PushTranscript:output_type -> qa.v1.PushTranscriptResponse
+	9,  // 15: qa.v1.IngestService.GetTranscript:output_type -> qa.v1.GetTranscriptResponse
+	12, // [12:16] is the sub-list for method output_type
+	8,  // [8:12] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_ingest_proto_init() }
