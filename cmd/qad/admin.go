@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -34,7 +35,7 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 			if subject == "" {
 				return fmt.Errorf("--subject: required (the person's or system's id, e.g. a supervisor_id)")
 			}
-			st, err := sqlstore.Open(cmd.Context(), db, sqlstore.Options{})
+			st, err := sqlstore.Open(cmd.Context(), db, sqlstore.Options{Log: adminLog(cmd)})
 			if err != nil {
 				return err
 			}
@@ -64,7 +65,7 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 		Short: "List tokens (ids, roles, subjects; never secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := sqlstore.Open(cmd.Context(), listDB, sqlstore.Options{})
+			st, err := sqlstore.Open(cmd.Context(), listDB, sqlstore.Options{Log: adminLog(cmd)})
 			if err != nil {
 				return err
 			}
@@ -85,7 +86,7 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 		Short: "Revoke a token by id (the part after qa_ and before the next _)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := sqlstore.Open(cmd.Context(), revokeDB, sqlstore.Options{})
+			st, err := sqlstore.Open(cmd.Context(), revokeDB, sqlstore.Options{Log: adminLog(cmd)})
 			if err != nil {
 				return err
 			}
@@ -137,7 +138,7 @@ func newMigrateCommand(stdout io.Writer) *cobra.Command {
 		Short: "Apply pending schema migrations (PostgreSQL; SQLite migrates itself on start)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := sqlstore.Open(cmd.Context(), db, sqlstore.Options{})
+			st, err := sqlstore.Open(cmd.Context(), db, sqlstore.Options{Log: adminLog(cmd)})
 			if err != nil {
 				return err
 			}
@@ -160,4 +161,10 @@ func newMigrateCommand(stdout io.Writer) *cobra.Command {
 	dbFlag(cmd, &db)
 	cmd.Flags().BoolVar(&statusOnly, "status", false, "only print the current and required versions")
 	return cmd
+}
+
+// adminLog reports what opening the database repaired (a file's mode) on
+// stderr, keeping stdout for the command's output.
+func adminLog(cmd *cobra.Command) *slog.Logger {
+	return slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
 }

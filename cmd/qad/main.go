@@ -197,7 +197,7 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	st, err := sqlstore.Open(ctx, f.db, sqlstore.Options{AutoMigrate: f.migrate})
+	st, err := sqlstore.Open(ctx, f.db, sqlstore.Options{AutoMigrate: f.migrate, Log: log})
 	if err != nil {
 		return err
 	}

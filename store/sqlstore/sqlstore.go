@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -32,6 +33,9 @@ type Options struct {
 	// Codec decodes stored bodies. Open installs every stored dictionary in
 	// it (the newest for encoding); nil means a new codec (see Store.Codec).
 	Codec *transcript.Codec
+	// Log receives what Open repairs, such as a SQLite file's mode; nil
+	// discards it.
+	Log *slog.Logger
 }
 
 type dialect int
@@ -102,7 +106,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		err = s.openPostgres(ctx, dsn, opts)
 	} else {
 		s.dialect = dialectSQLite
-		err = s.openSQLite(ctx, dsn)
+		err = s.openSQLite(ctx, dsn, opts.Log)
 	}
 	if err == nil && s.Ready(ctx) == nil { // an outdated schema may lack the table
 		err = s.loadDictionaries(ctx)
@@ -129,7 +133,7 @@ const sqliteWritePragmas = "_txlock=immediate&_pragma=cache_size(-65536)"
 // sqliteReadPragmas: readers can never write by mistake.
 const sqliteReadPragmas = "_pragma=query_only(1)&_pragma=cache_size(-16384)"
 
-func (s *Store) openSQLite(ctx context.Context, path string) error {
+func (s *Store) openSQLite(ctx context.Context, path string, log *slog.Logger) error {
 	switch {
 	case path == "":
 		return errors.New("sqlstore: empty database path")
@@ -139,6 +143,12 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		return fmt.Errorf("sqlstore: %q: give a plain SQLite file path", path)
 	}
 	s.path = path
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := restrictSQLiteFiles(path, log); err != nil {
+		return err
+	}
 	if err := initSQLiteFile(ctx, path); err != nil {
 		return err
 	}
