@@ -32,7 +32,8 @@ const (
 )
 
 // feedbackService is the supervisor's side. A supervisor's calls are
-// confined to records addressed to them; another's record is NOT_FOUND.
+// confined to the records of the agents they supervise now (access.go);
+// another's record is NOT_FOUND.
 type feedbackService struct {
 	qav1.UnimplementedFeedbackServiceServer
 	store         Storage
@@ -56,19 +57,6 @@ func pageSize(field string, n int32) (int, error) {
 	return int(n), nil
 }
 
-// scope returns the supervisor a caller's feedback calls are confined to:
-// themselves for a supervisor, the requested one (or all) for an admin.
-func scope(ctx context.Context, requested string) (string, error) {
-	who, _ := PrincipalFrom(ctx)
-	if who.Role == store.RoleAdmin {
-		return requested, nil
-	}
-	if requested != "" && requested != who.Subject {
-		return "", status.Error(codes.PermissionDenied, "supervisor_id: supervisors see only their own records; leave it empty")
-	}
-	return who.Subject, nil
-}
-
 var grades = []string{string(scoring.GradeExcellent), string(scoring.GradeGood), string(scoring.GradePass),
 	string(scoring.GradeNeedsImprovement), string(scoring.GradeFail)}
 
@@ -87,7 +75,7 @@ func (s *feedbackService) records(ctx context.Context, fs []store.Feedback) ([]*
 }
 
 func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedbackRequest) (*qav1.ListFeedbackResponse, error) {
-	supervisor, err := scope(ctx, req.GetSupervisorId())
+	supervisor, err := supervisorScope(ctx, req.GetSupervisorId())
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +116,7 @@ func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedba
 // The stream's header carries the starting cursor (watchCursorHeader).
 func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream qav1.FeedbackService_WatchFeedbackServer) error {
 	ctx := stream.Context()
-	supervisor, err := scope(ctx, req.GetSupervisorId())
+	supervisor, err := supervisorScope(ctx, req.GetSupervisorId())
 	if err != nil {
 		return err
 	}
@@ -137,7 +125,11 @@ func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream q
 		return invalidArgument(&transcript.FieldError{Field: "after_id", Reason: "must not be negative"})
 	}
 	if req.GetFromNow() {
-		if cursor, err = s.store.LastFeedbackID(ctx); err != nil {
+		// The newest of the caller's own records, not the newest of all:
+		// the header must not show how busy other supervisors are. No
+		// record of theirs is skipped, as every later one of theirs has a
+		// larger id.
+		if cursor, err = s.store.LastFeedbackID(ctx, supervisor); err != nil {
 			return storeError(ctx, s.log, err)
 		}
 	}
@@ -179,18 +171,21 @@ func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream q
 	}
 }
 
-// ownRecord returns record id if the caller may see it.
+// ownRecord returns record id if the caller owns its agent (access.go);
+// another's record is NOT_FOUND, like one that does not exist.
 func (s *feedbackService) ownRecord(ctx context.Context, id int64) (store.Feedback, error) {
 	f, err := s.store.GetFeedback(ctx, id)
+	if err == nil {
+		var ok bool
+		if ok, err = ownsAgentID(ctx, s.store, f.Review.AgentID); err == nil && !ok {
+			err = store.ErrNotFound
+		}
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return f, status.Errorf(codes.NotFound, "feedback %d not found", id)
 	}
 	if err != nil {
 		return f, storeError(ctx, s.log, err)
-	}
-	who, _ := PrincipalFrom(ctx)
-	if who.Role != store.RoleAdmin && f.SupervisorID != who.Subject {
-		return f, status.Errorf(codes.NotFound, "feedback %d not found", id)
 	}
 	return f, nil
 }
@@ -265,7 +260,7 @@ func (s *feedbackService) ListDisputes(ctx context.Context, req *qav1.ListDisput
 	if st != "" && st != store.DisputeOpen && st != store.DisputeResolved {
 		return nil, invalidArgument(&transcript.FieldError{Field: "status", Reason: fmt.Sprintf("%q is not open or resolved", st)})
 	}
-	supervisor, err := scope(ctx, "")
+	supervisor, err := supervisorScope(ctx, "")
 	if err != nil {
 		return nil, err
 	}

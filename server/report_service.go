@@ -25,7 +25,8 @@ const (
 	maxReportWeeks     = 104
 )
 
-// reportService reads scorecards. Supervisors see their own agents only.
+// reportService reads scorecards. Supervisors see the agents they own
+// (access.go) only.
 type reportService struct {
 	qav1.UnimplementedReportServiceServer
 	store Storage
@@ -85,7 +86,7 @@ func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentRe
 	}
 	agent, err := s.store.GetAgent(ctx, req.GetAgentId())
 	who, _ := PrincipalFrom(ctx)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && who.Role != store.RoleAdmin && agent.SupervisorID != who.Subject) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !ownsAgent(who, agent)) {
 		return nil, status.Errorf(codes.NotFound, "agent %q not found", req.GetAgentId())
 	}
 	if err != nil {
@@ -119,7 +120,7 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 	agents := make(map[string]store.Agent)
 	var ids []string
 	for _, a := range all {
-		if a.TeamID == req.GetTeamId() && (who.Role == store.RoleAdmin || a.SupervisorID == who.Subject) {
+		if a.TeamID == req.GetTeamId() && ownsAgent(who, a) {
 			agents[a.AgentID] = a
 			ids = append(ids, a.AgentID)
 		}

@@ -344,7 +344,8 @@ func readableReview(ctx context.Context, st Storage, log *slog.Logger, id int64)
 }
 
 // canReadReview: an inspector reads their own reviews, a supervisor the
-// final and retracted reviews of their own agents, an admin all.
+// final and retracted reviews of the agents they own (access.go), an
+// admin all.
 func canReadReview(ctx context.Context, st Storage, rv store.Review) (bool, error) {
 	who, _ := PrincipalFrom(ctx)
 	switch who.Role {
@@ -356,16 +357,7 @@ func canReadReview(ctx context.Context, st Storage, rv store.Review) (bool, erro
 		if rv.Status == store.ReviewDraft {
 			return false, nil
 		}
-		return supervises(ctx, st, who.Subject, rv.AgentID)
+		return ownsAgentID(ctx, st, rv.AgentID)
 	}
 	return false, nil
-}
-
-// supervises reports whether agentID's supervisor is supervisorID.
-func supervises(ctx context.Context, st Storage, supervisorID, agentID string) (bool, error) {
-	a, err := st.GetAgent(ctx, agentID)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil && a.SupervisorID == supervisorID, err
 }

@@ -206,7 +206,7 @@ func (s *Server) Serve(lis net.Listener) error {
 	go s.watchStore()
 	s.dicts.start()
 	go s.seedRubric(s.pollCtx)
-	go s.feedback.pollOthers(s.pollCtx, s.store.LastFeedbackID, s.poll, s.log)
+	go s.feedback.pollOthers(s.pollCtx, func(ctx context.Context) (int64, error) { return s.store.LastFeedbackID(ctx, "") }, s.poll, s.log)
 	return s.grpc.Serve(lis)
 }
 

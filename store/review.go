@@ -109,6 +109,10 @@ type Feedback struct {
 
 // FeedbackFilter selects feedback records; zero fields match everything.
 type FeedbackFilter struct {
+	// SupervisorID selects the records of the agents this supervisor
+	// supervises now, whoever the records were addressed to when written:
+	// the current supervisor owns an agent's whole history (README, "Who
+	// sees what").
 	SupervisorID   string
 	AgentID        string
 	Week           string
@@ -147,7 +151,7 @@ type Dispute struct {
 
 // DisputeFilter selects disputes; zero fields match everything.
 type DisputeFilter struct {
-	SupervisorID string // disputes on this supervisor's agents
+	SupervisorID string // disputes on the agents this supervisor supervises now
 	AssigneeID   string
 	PickID       int64
 	Status       DisputeStatus
@@ -232,8 +236,9 @@ type ReviewStore interface {
 	ListFeedback(ctx context.Context, f FeedbackFilter) ([]Feedback, error)
 	// GetFeedback returns ErrNotFound for an unknown id.
 	GetFeedback(ctx context.Context, id int64) (Feedback, error)
-	// LastFeedbackID is the highest record ID, 0 if none.
-	LastFeedbackID(ctx context.Context) (int64, error)
+	// LastFeedbackID is the highest record ID among the records of the
+	// agents supervisorID supervises now ("" for all records), 0 if none.
+	LastFeedbackID(ctx context.Context, supervisorID string) (int64, error)
 	// AcknowledgeFeedback marks a record acknowledged by actor (keeping the
 	// first time if it already was) and sets the coaching note if note is
 	// not empty.

@@ -355,7 +355,7 @@ func (s *Store) GetFeedback(ctx context.Context, id int64) (store.Feedback, erro
 func (s *Store) ListFeedback(ctx context.Context, f store.FeedbackFilter) ([]store.Feedback, error) {
 	var fq filterQuery
 	if f.SupervisorID != "" {
-		fq.add("f.supervisor_id = ?", f.SupervisorID)
+		fq.add(ofSupervisedAgents("f"), f.SupervisorID)
 	}
 	if f.AgentID != "" {
 		fq.add("f.agent_id = ?", f.AgentID)
@@ -387,10 +387,22 @@ func (s *Store) ListFeedback(ctx context.Context, f store.FeedbackFilter) ([]sto
 	return out, nil
 }
 
-// LastFeedbackID is the highest record id.
-func (s *Store) LastFeedbackID(ctx context.Context) (int64, error) {
+// ofSupervisedAgents is the condition "the row of table alias t is about
+// an agent the supervisor (the parameter) supervises now": records follow
+// the agent's current supervisor, not whom they were addressed to.
+func ofSupervisedAgents(t string) string {
+	return t + ".agent_id IN (SELECT agent_id FROM agents WHERE supervisor_id = ?)"
+}
+
+// LastFeedbackID is the highest record id, of one supervisor's agents or
+// of all.
+func (s *Store) LastFeedbackID(ctx context.Context, supervisorID string) (int64, error) {
+	q, args := "SELECT COALESCE(MAX(f.id), 0) FROM feedback f", []any{}
+	if supervisorID != "" {
+		q, args = q+" WHERE "+ofSupervisedAgents("f"), []any{supervisorID}
+	}
 	var id int64
-	if err := s.readGet(ctx, &id, "SELECT COALESCE(MAX(id), 0) FROM feedback"); err != nil {
+	if err := s.readGet(ctx, &id, q, args...); err != nil {
 		return 0, fmt.Errorf("sqlstore: last feedback id: %w", err)
 	}
 	return id, nil
@@ -530,7 +542,7 @@ func (s *Store) OpenDispute(ctx context.Context, d store.Dispute) (store.Dispute
 func (s *Store) ListDisputes(ctx context.Context, f store.DisputeFilter) ([]store.Dispute, error) {
 	var fq filterQuery
 	if f.SupervisorID != "" {
-		fq.add("d.agent_id IN (SELECT agent_id FROM agents WHERE supervisor_id = ?)", f.SupervisorID)
+		fq.add(ofSupervisedAgents("d"), f.SupervisorID)
 	}
 	if f.AssigneeID != "" {
 		fq.add("d.assignee_id = ?", f.AssigneeID)

@@ -668,7 +668,7 @@ func testReviewDrafts(t *testing.T, s store.Store) {
 	if got := e.feedback(store.FeedbackFilter{}); len(got) != 0 {
 		t.Errorf("drafts produced %d feedback records", len(got))
 	}
-	if id, err := e.rs.LastFeedbackID(ctx); err != nil || id != 0 {
+	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != 0 {
 		t.Errorf("LastFeedbackID with drafts only = %d, %v; want 0", id, err)
 	}
 }
@@ -756,7 +756,7 @@ func testReviewFinalize(t *testing.T, s store.Store) {
 	if got, err := e.rs.GetFeedback(ctx, fb.ID); err != nil || !reflect.DeepEqual(got, fb) {
 		t.Errorf("GetFeedback = %+v, %v; want %+v", got, err, fb)
 	}
-	if id, err := e.rs.LastFeedbackID(ctx); err != nil || id != fb.ID {
+	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != fb.ID {
 		t.Errorf("LastFeedbackID = %d, %v; want %d", id, err, fb.ID)
 	}
 
@@ -928,7 +928,7 @@ func testReviewFinalizeConcurrent(t *testing.T, s store.Store) {
 func testFeedbackFilters(t *testing.T, s store.Store) {
 	e := newScoring(t, s)
 	ctx := t.Context()
-	if id, err := e.rs.LastFeedbackID(ctx); err != nil || id != 0 {
+	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != 0 {
 		t.Errorf("LastFeedbackID on an empty store = %d, %v", id, err)
 	}
 	if got := e.feedback(store.FeedbackFilter{}); len(got) != 0 {
@@ -1017,7 +1017,7 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 		}
 	}
 	last := recs[len(recs)-1].ID
-	if id, err := e.rs.LastFeedbackID(ctx); err != nil || id != last {
+	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != last {
 		t.Errorf("LastFeedbackID = %d, %v; want %d", id, err, last)
 	}
 	if got := e.feedback(store.FeedbackFilter{AfterID: last}); len(got) != 0 {
@@ -1028,6 +1028,37 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 	}
 	if _, err := e.rs.GetFeedback(ctx, last+1000); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetFeedback(unknown) = %v, want ErrNotFound", err)
+	}
+	lastOf := func(supervisor string) int64 {
+		t.Helper()
+		id, err := e.rs.LastFeedbackID(ctx, supervisor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	// Per supervisor, the newest of their own agents' records.
+	if got := lastOf("sup-2"); got != recs[4].ID {
+		t.Errorf("LastFeedbackID(sup-2) = %d, want %d (d2, its newest)", got, recs[4].ID)
+	}
+	if got := lastOf("nobody"); got != 0 {
+		t.Errorf("LastFeedbackID(nobody) = %d, want 0", got)
+	}
+	// Records follow the agent's current supervisor, whoever they were
+	// addressed to: a1 (c1, c3, c2) moves from sup-1 to sup-2.
+	e.agents(store.Agent{AgentID: "a1", Name: "A1", TeamID: "team-2", SupervisorID: "sup-2", Active: true})
+	if got, want := feedbackIDs(e.feedback(store.FeedbackFilter{SupervisorID: "sup-2"})),
+		[]int64{recs[0].ID, recs[1].ID, recs[2].ID, recs[4].ID, recs[5].ID}; !slices.Equal(got, want) {
+		t.Errorf("ListFeedback(sup-2) after a1 moved = %v, want %v", got, want)
+	}
+	if got, want := feedbackIDs(e.feedback(store.FeedbackFilter{SupervisorID: "sup-1"})), []int64{recs[3].ID}; !slices.Equal(got, want) {
+		t.Errorf("ListFeedback(sup-1) after a1 moved = %v, want %v", got, want)
+	}
+	if got := lastOf("sup-1"); got != recs[3].ID {
+		t.Errorf("LastFeedbackID(sup-1) after a1 moved = %d, want %d", got, recs[3].ID)
+	}
+	if got := lastOf("sup-2"); got != last {
+		t.Errorf("LastFeedbackID(sup-2) after a1 moved = %d, want %d", got, last)
 	}
 }
 
@@ -1212,7 +1243,7 @@ func testFeedbackOrderConcurrent(t *testing.T, s store.Store) {
 	if seen := <-followed; !slices.Equal(seen, want) {
 		t.Errorf("a reader following by id saw %v, want %v (a record committed behind the cursor)", seen, want)
 	}
-	if id, err := e.rs.LastFeedbackID(ctx); err != nil || id != want[n-1] {
+	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != want[n-1] {
 		t.Errorf("LastFeedbackID = %d, %v; want %d", id, err, want[n-1])
 	}
 	// The racing finalisations share three agents' report rows: none lost.

@@ -32,8 +32,9 @@ const (
 //
 // FeedbackService is the supervisor's side (SPEC §2 steps 5–6, disputes):
 // feedback records for their own agents, acknowledgement and disputes. A
-// supervisor sees only records of their own agents (another's is
-// NOT_FOUND); admins see all.
+// supervisor sees only records of the agents they supervise now, including
+// those written before an agent moved to them (another's is NOT_FOUND);
+// admins see all.
 type FeedbackServiceClient interface {
 	// ListFeedback lists records in id order with filters, paged by cursor.
 	ListFeedback(ctx context.Context, in *ListFeedbackRequest, opts ...grpc.CallOption) (*ListFeedbackResponse, error)
@@ -41,7 +42,8 @@ type FeedbackServiceClient interface {
 	// as they are written, in id order. Delivery is at least once: resume
 	// after a reconnect with the last id received. The response header
 	// x-feedback-after-id names the id the stream starts after (what
-	// from_now resolved to): resume from it if nothing arrived yet.
+	// from_now resolved to: the newest of the caller's own records, 0 if
+	// none): resume from it if nothing arrived yet.
 	WatchFeedback(ctx context.Context, in *WatchFeedbackRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchFeedbackResponse], error)
 	// AcknowledgeFeedback marks a record acknowledged, with an optional
 	// coaching note. Acknowledging again keeps the first time and replaces
@@ -128,8 +130,9 @@ func (c *feedbackServiceClient) ListDisputes(ctx context.Context, in *ListDisput
 //
 // FeedbackService is the supervisor's side (SPEC §2 steps 5–6, disputes):
 // feedback records for their own agents, acknowledgement and disputes. A
-// supervisor sees only records of their own agents (another's is
-// NOT_FOUND); admins see all.
+// supervisor sees only records of the agents they supervise now, including
+// those written before an agent moved to them (another's is NOT_FOUND);
+// admins see all.
 type FeedbackServiceServer interface {
 	// ListFeedback lists records in id order with filters, paged by cursor.
 	ListFeedback(context.Context, *ListFeedbackRequest) (*ListFeedbackResponse, error)
@@ -137,7 +140,8 @@ type FeedbackServiceServer interface {
 	// as they are written, in id order. Delivery is at least once: resume
 	// after a reconnect with the last id received. The response header
 	// x-feedback-after-id names the id the stream starts after (what
-	// from_now resolved to): resume from it if nothing arrived yet.
+	// from_now resolved to: the newest of the caller's own records, 0 if
+	// none): resume from it if nothing arrived yet.
 	WatchFeedback(*WatchFeedbackRequest, grpc.ServerStreamingServer[WatchFeedbackResponse]) error
 	// AcknowledgeFeedback marks a record acknowledged, with an optional
 	// coaching note. Acknowledging again keeps the first time and replaces
