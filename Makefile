@@ -4,7 +4,8 @@ PG_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 .PHONY: generate lint test test-postgres bench build
 
 build:
-	go build -o bin/ ./cmd/...
+	# -buildvcs=auto: record the commit for --version even where GOFLAGS turns it off.
+	go build -buildvcs=auto -o bin/ ./cmd/...
 
 generate:
 	buf format -w

@@ -19,6 +19,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"qa-sampling/internal/buildinfo"
 )
 
 // Exit statuses.
@@ -94,6 +96,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 			"or from the environment variables " + envAddr + " and " + envToken + ".",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       buildinfo.String(),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.cpuProfile != "" {
 				f, err := os.Create(opts.cpuProfile)

@@ -12,16 +12,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"qa-sampling/internal/buildinfo"
 	"qa-sampling/server"
 	"qa-sampling/store/sqlstore"
 )
@@ -58,39 +57,13 @@ func env(name, def string) string {
 	return def
 }
 
-func envInt(name string, def int) int {
-	if v, ok := os.LookupEnv(name); ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			return n
-		}
-	}
-	return def
-}
-
-func envBool(name string, def bool) bool {
-	if v, ok := os.LookupEnv(name); ok {
-		if b, err := strconv.ParseBool(v); err == nil {
-			return b
-		}
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, ok := os.LookupEnv(name); ok {
-		if d, err := time.ParseDuration(v); err == nil {
-			return d
-		}
-	}
-	return def
-}
-
 const defaultDB = "./qa.db"
 
 func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "qad",
 		Short:         "qa-sampling server: quality inspection of customer-service chats",
+		Version:       buildinfo.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -115,33 +88,37 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the gRPC server",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd.Context(), f, stderr)
-		},
 	}
 	limits := server.DefaultIngestOptions()
 	fl := cmd.Flags()
-	fl.StringVar(&f.db, "db", env("QA_DB", defaultDB), "SQLite file path or PostgreSQL DSN (postgres://...) [QA_DB]")
-	fl.StringVar(&f.listen, "listen", env("QA_LISTEN", "127.0.0.1:7391"), "gRPC listen address [QA_LISTEN]")
-	fl.StringVar(&f.metricsListen, "metrics-listen", env("QA_METRICS_LISTEN", "127.0.0.1:7392"), "Prometheus /metrics listen address; empty disables [QA_METRICS_LISTEN]")
-	fl.BoolVar(&f.pprof, "pprof", envBool("QA_PPROF", false), "also serve /debug/pprof on the metrics listener [QA_PPROF]")
-	fl.StringVar(&f.tlsCert, "tls-cert", env("QA_TLS_CERT", ""), "TLS certificate file; serves TLS when set with --tls-key [QA_TLS_CERT]")
-	fl.StringVar(&f.tlsKey, "tls-key", env("QA_TLS_KEY", ""), "TLS private key file [QA_TLS_KEY]")
-	fl.StringVar(&f.tlsClientCA, "tls-client-ca", env("QA_TLS_CLIENT_CA", ""), "CA file to require and verify client certificates (mutual TLS) [QA_TLS_CLIENT_CA]")
-	fl.BoolVar(&f.autoCreateAgents, "auto-create-agents", envBool("QA_AUTO_CREATE_AGENTS", false), "create unknown agents on first transcript instead of rejecting it [QA_AUTO_CREATE_AGENTS]")
-	fl.BoolVar(&f.migrate, "migrate", envBool("QA_MIGRATE", false), "PostgreSQL: apply pending migrations on start (SQLite always does) [QA_MIGRATE]")
-	fl.IntVar(&f.maxMessages, "max-messages", envInt("QA_MAX_MESSAGES", limits.Limits.MaxMessages), "most messages one transcript may hold [QA_MAX_MESSAGES]")
-	fl.IntVar(&f.maxTextBytes, "max-text-bytes", envInt("QA_MAX_TEXT_BYTES", limits.Limits.MaxTextBytes), "largest message text in bytes [QA_MAX_TEXT_BYTES]")
-	fl.IntVar(&f.maxBatch, "max-batch", envInt("QA_MAX_BATCH", limits.MaxBatch), "most transcripts written per transaction [QA_MAX_BATCH]")
-	fl.IntVar(&f.dictionarySamples, "dictionary-samples", envInt("QA_DICTIONARY_SAMPLES", server.DefaultConfig().DictionarySamples), "train the body compression dictionary on this many stored chats once they exist; 0 never trains [QA_DICTIONARY_SAMPLES]")
-	fl.StringVar(&f.sampleSchedule, "sample-schedule", env("QA_SAMPLE_SCHEDULE", "0 2 * * 1"), "cron spec (policy's time zone) of the weekly sampling of the week before; \"off\" disables [QA_SAMPLE_SCHEDULE]")
-	fl.StringVar(&f.logLevel, "log-level", env("QA_LOG_LEVEL", "info"), "debug, info, warn or error [QA_LOG_LEVEL]")
-	fl.StringVar(&f.logFormat, "log-format", env("QA_LOG_FORMAT", "json"), "json or text [QA_LOG_FORMAT]")
-	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", envDuration("QA_SHUTDOWN_TIMEOUT", 30*time.Second), "how long in-flight calls may finish after SIGTERM [QA_SHUTDOWN_TIMEOUT]")
-	fl.DurationVar(&f.tokenCacheTTL, "token-cache-ttl", envDuration("QA_TOKEN_CACHE_TTL", 5*time.Second), "how long a checked token is trusted; bounds revocation delay [QA_TOKEN_CACHE_TTL]")
+	fl.StringVar(&f.db, "db", defaultDB, "SQLite file path or PostgreSQL DSN (postgres://...) [QA_DB]")
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:7391", "gRPC listen address [QA_LISTEN]")
+	fl.StringVar(&f.metricsListen, "metrics-listen", "127.0.0.1:7392", "Prometheus /metrics listen address; empty disables [QA_METRICS_LISTEN]")
+	fl.BoolVar(&f.pprof, "pprof", false, "also serve /debug/pprof on the metrics listener [QA_PPROF]")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file; serves TLS when set with --tls-key [QA_TLS_CERT]")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file [QA_TLS_KEY]")
+	fl.StringVar(&f.tlsClientCA, "tls-client-ca", "", "CA file to require and verify client certificates (mutual TLS) [QA_TLS_CLIENT_CA]")
+	fl.BoolVar(&f.autoCreateAgents, "auto-create-agents", false, "create unknown agents on first transcript instead of rejecting it [QA_AUTO_CREATE_AGENTS]")
+	fl.BoolVar(&f.migrate, "migrate", false, "PostgreSQL: apply pending migrations on start (SQLite always does) [QA_MIGRATE]")
+	fl.IntVar(&f.maxMessages, "max-messages", limits.Limits.MaxMessages, "most messages one transcript may hold [QA_MAX_MESSAGES]")
+	fl.IntVar(&f.maxTextBytes, "max-text-bytes", limits.Limits.MaxTextBytes, "largest message text in bytes [QA_MAX_TEXT_BYTES]")
+	fl.IntVar(&f.maxBatch, "max-batch", limits.MaxBatch, "most transcripts written per transaction [QA_MAX_BATCH]")
+	fl.IntVar(&f.dictionarySamples, "dictionary-samples", server.DefaultConfig().DictionarySamples, "train the body compression dictionary on this many stored chats once they exist; 0 never trains [QA_DICTIONARY_SAMPLES]")
+	fl.StringVar(&f.sampleSchedule, "sample-schedule", "0 2 * * 1", "cron spec (policy's time zone) of the weekly sampling of the week before; \"off\" disables [QA_SAMPLE_SCHEDULE]")
+	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error [QA_LOG_LEVEL]")
+	fl.StringVar(&f.logFormat, "log-format", "json", "json or text [QA_LOG_FORMAT]")
+	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight calls may finish after SIGTERM [QA_SHUTDOWN_TIMEOUT]")
+	fl.DurationVar(&f.tokenCacheTTL, "token-cache-ttl", 5*time.Second, "how long a checked token is trusted; bounds revocation delay [QA_TOKEN_CACHE_TTL]")
 	defaults := server.DefaultConfig()
-	fl.DurationVar(&f.disputeWindow, "dispute-window", envDuration("QA_DISPUTE_WINDOW", defaults.DisputeWindow), "how long after finalising a supervisor may dispute a review [QA_DISPUTE_WINDOW]")
-	fl.DurationVar(&f.feedbackPoll, "feedback-poll", envDuration("QA_FEEDBACK_POLL", defaults.FeedbackPoll), "how often open feedback streams learn of records written by other replicas (one query per process); 0 disables [QA_FEEDBACK_POLL]")
+	fl.DurationVar(&f.disputeWindow, "dispute-window", defaults.DisputeWindow, "how long after finalising a supervisor may dispute a review [QA_DISPUTE_WINDOW]")
+	fl.DurationVar(&f.feedbackPoll, "feedback-poll", defaults.FeedbackPoll, "how often open feedback streams learn of records written by other replicas (one query per process); 0 disables [QA_FEEDBACK_POLL]")
+	checkEnv := bindEnv(fl, os.LookupEnv)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := checkEnv(cmd); err != nil {
+			return err
+		}
+		return serve(cmd.Context(), f, settingsAttrs(cmd.Flags()), stderr)
+	}
 	return cmd
 }
 
@@ -150,7 +127,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %w", err)
 	}
-	opts := &slog.HandlerOptions{Level: lvl}
+	opts := &slog.HandlerOptions{Level: lvl, ReplaceAttr: readableDurations}
 	switch format {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
@@ -160,11 +137,14 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format: %q is not json or text", format)
 }
 
-func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
+// serve runs the server with flags f; settings are the effective flag
+// values for the start-up log.
+func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) error {
 	log, err := newLogger(stderr, f.logLevel, f.logFormat)
 	if err != nil {
 		return err
 	}
+	log.Info("starting", "version", buildinfo.String(), slog.Group("settings", settings...))
 	cfg := server.DefaultConfig()
 	cfg.Ingest.AutoCreateAgents = f.autoCreateAgents
 	cfg.Ingest.Limits.MaxMessages = f.maxMessages
@@ -261,13 +241,4 @@ func serve(ctx context.Context, f serveFlags, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// describeDB is the database for the log: a PostgreSQL URL without its
-// password, or the SQLite path.
-func describeDB(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
-		return u.Redacted()
-	}
-	return dsn
 }
