@@ -28,10 +28,11 @@ type SamplingJob struct {
 	Store Storage
 	Log   *slog.Logger
 	Now   func() time.Time
-	// StaleAfter is how long an incomplete run may sit before another
-	// caller takes it over (its first runner died mid-way).
-	StaleAfter time.Duration
 }
+
+// claimPoll is how often a caller waiting for another runner of the same
+// run checks whether that runner finished or died.
+const claimPoll = 100 * time.Millisecond
 
 // LatestPolicy returns the newest stored policy version, storing the
 // default as version 1 on first use so that every run names a stored
@@ -152,9 +153,10 @@ func (j *SamplingJob) pickedBefore(ctx context.Context, from, to time.Time, excl
 }
 
 // RunWeek samples week under the newest policy, once: a run that exists
-// for (week, policy version) is returned as it is, unless it was left
-// incomplete for longer than StaleAfter, when this caller finishes it
-// with the run's own seed.
+// for (week, policy version) is returned as it is. An incomplete one is
+// completed by whoever claims it (store.ClaimRun) with the run's own seed,
+// so its picks are those its first runner would have made; callers wait
+// only while a live runner works on it.
 func (j *SamplingJob) RunWeek(ctx context.Context, week sampler.Week, trigger string) (store.Run, bool, error) {
 	policy, err := j.Policy(ctx)
 	if err != nil {
@@ -173,10 +175,14 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week sampler.Week, trigger st
 	if !run.CompletedAt.IsZero() {
 		return run, false, nil
 	}
+	run, release, err := j.claim(ctx, run)
+	if err != nil || release == nil {
+		return run, created, err
+	}
+	defer release()
 	if !created {
-		if run, done, err := j.awaitCompletion(ctx, run); err != nil || done {
-			return run, false, err
-		}
+		j.Log.Info("completing an unfinished sampling run", "week", week.String(), "run", run.ID,
+			"policy_version", policy.Version, "created_at", run.CreatedAt)
 	}
 	start := j.Now()
 	res, agents, err := j.Compute(ctx, week, policy, run.Seed, 0, 0)
@@ -189,39 +195,49 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week sampler.Week, trigger st
 	}
 	done, err := j.Store.CompleteRun(ctx, run.ID, picks, len(res.Shortfalls))
 	if errors.Is(err, store.ErrConflict) {
-		// Another replica finished it first; theirs stands.
+		// Another process finished it first (two processes on one SQLite
+		// file each hold their own claims); theirs stands.
 		done, err = j.Store.GetRun(ctx, run.ID)
-		return done, false, err
+		return done, created, err
 	}
 	if err != nil {
 		return store.Run{}, false, err
 	}
 	j.Log.Info("sampling run complete", "week", week.String(), "run", run.ID, "policy_version", policy.Version,
 		"picks", len(picks), "shortfalls", len(res.Shortfalls), "conversations", res.Stats.Conversations,
-		"took", j.Now().Sub(start).Round(time.Millisecond), "trigger", trigger)
+		"took", j.Now().Sub(start).Round(time.Millisecond).String(), "trigger", trigger)
 	return done, created, nil
 }
 
-// awaitCompletion waits while another caller (a replica, the schedule)
-// completes run, and reports whether it did; it gives up once the run has
-// been incomplete for StaleAfter, so that the caller takes it over.
-func (j *SamplingJob) awaitCompletion(ctx context.Context, run store.Run) (store.Run, bool, error) {
-	for j.Now().Sub(run.CreatedAt) < j.StaleAfter {
+// claim makes this caller the runner of the incomplete run and returns it
+// re-read, with the claim's release; or, if it is complete by then (the
+// runner before finished while this caller waited), the completed run and
+// a nil release. It waits only while another live runner holds the run:
+// a runner that died holds nothing (store.ClaimRun).
+func (j *SamplingJob) claim(ctx context.Context, run store.Run) (store.Run, func(), error) {
+	for {
+		release, err := j.Store.ClaimRun(ctx, run.ID)
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return run, nil, err
+		}
+		if err == nil {
+			latest, err := j.Store.GetRun(ctx, run.ID)
+			if err != nil || !latest.CompletedAt.IsZero() {
+				release()
+				return latest, nil, err
+			}
+			return latest, release, nil
+		}
 		select {
 		case <-ctx.Done():
-			return run, false, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+			return run, nil, ctx.Err()
+		case <-time.After(claimPoll):
 		}
 		latest, err := j.Store.GetRun(ctx, run.ID)
-		if err != nil {
-			return run, false, err
+		if err != nil || !latest.CompletedAt.IsZero() {
+			return latest, nil, err
 		}
-		if !latest.CompletedAt.IsZero() {
-			return latest, true, nil
-		}
-		run = latest
 	}
-	return run, false, nil
 }
 
 // assign gives each pick an inspector (see package assign); picks no

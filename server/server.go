@@ -164,7 +164,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterIngestServiceServer(gs, &ingestService{
 		store: st, codec: codec, dicts: dicts, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg),
 	})
-	job := &SamplingJob{Store: st, Log: log, Now: cfg.Now, StaleAfter: 2 * time.Minute}
+	job := &SamplingJob{Store: st, Log: log, Now: cfg.Now}
 	qav1.RegisterSamplingServiceServer(gs, &samplingService{job: job, store: st, log: log})
 	rubrics := &rubricBook{store: st}
 	hub := newFeedbackHub()

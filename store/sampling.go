@@ -138,6 +138,15 @@ type SamplingStore interface {
 	// their transcripts sampled and sets CompletedAt, in one transaction.
 	// ErrConflict if the run is already complete.
 	CompleteRun(ctx context.Context, runID int64, picks []Pick, shortfalls int) (Run, error)
+	// ClaimRun makes the caller the runner of run runID: the one that
+	// computes and completes it while others wait. release ends the claim;
+	// so does the end of the claiming process (on PostgreSQL the close of
+	// its connection), so that a run whose runner was killed is taken over
+	// at once, not after a timeout. ErrConflict while another live runner
+	// holds it. On SQLite, which one process serves, claims are held in
+	// that process: a claim left by a process that ended is no claim. The
+	// claim does not look at the run: the caller re-reads it once claimed.
+	ClaimRun(ctx context.Context, runID int64) (release func(), err error)
 	// GetRun returns ErrNotFound for an unknown id.
 	GetRun(ctx context.Context, id int64) (Run, error)
 	// ListRuns returns runs, newest first; week "" means all.

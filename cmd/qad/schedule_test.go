@@ -20,7 +20,7 @@ func TestCatchUpWeeks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = st.Close() }()
-	job := &server.SamplingJob{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now, StaleAfter: time.Minute}
+	job := &server.SamplingJob{Store: st, Log: slog.New(slog.DiscardHandler), Now: time.Now}
 	loc, _ := time.LoadLocation("Asia/Shanghai")
 	sched, err := cron.ParseStandard("0 2 * * 1")
 	if err != nil {

@@ -66,6 +66,10 @@ type Store struct {
 	// lockID is the PostgreSQL advisory lock serialising migrations of
 	// this schema across replicas.
 	lockID int64
+	// schema is the PostgreSQL schema, which scopes the run claims' locks.
+	schema string
+	// runClaims are the claimed runs on SQLite (runclaim.go).
+	runClaims runClaims
 	// required is the newest migration version this binary carries.
 	required int64
 	// schemaOK caches a successful schema check: versions only go up, so
@@ -217,7 +221,7 @@ func (s *Store) openPostgres(ctx context.Context, dsn string, opts Options) erro
 	if err := db.GetContext(ctx, &schema, "SELECT current_schema()"); err != nil {
 		return fmt.Errorf("sqlstore: connect to postgres: %w", err)
 	}
-	s.lockID = migrationLockID(schema)
+	s.lockID, s.schema = migrationLockID(schema), schema
 	if opts.AutoMigrate {
 		return s.Migrate(ctx)
 	}

@@ -30,6 +30,8 @@ var samplingTests = []struct {
 	{"CompleteRun", testCompleteRun},
 	{"CompleteRunAtomic", testCompleteRunAtomic},
 	{"CompleteRunConcurrent", testCompleteRunConcurrent},
+	{"ClaimRun", testClaimRun},
+	{"ClaimRunConcurrent", testClaimRunConcurrent},
 	{"PickedOncePerAgentAcrossRuns", testPickedOncePerAgent},
 	{"PickedInWeek", testPickedInWeek},
 	{"ListPicksFilters", testListPicksFilters},
@@ -746,6 +748,62 @@ func testCompleteRunConcurrent(t *testing.T, s store.Store) {
 	}
 	if got := listPicks(t, ss, store.PickFilter{}); len(got) != len(picks) {
 		t.Errorf("%d picks stored, want %d", len(got), len(picks))
+	}
+}
+
+func mustClaim(t *testing.T, ss store.SamplingStore, runID int64) func() {
+	t.Helper()
+	release, err := ss.ClaimRun(t.Context(), runID)
+	if err != nil {
+		t.Fatalf("ClaimRun(%d): %v", runID, err)
+	}
+	return release
+}
+
+func testClaimRun(t *testing.T, s store.Store) {
+	ss := sampling(t, s)
+	a, b := mustRun(t, ss, "2026-W47", 1), mustRun(t, ss, "2026-W48", 1)
+	releaseA := mustClaim(t, ss, a.ID)
+	if _, err := ss.ClaimRun(t.Context(), a.ID); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("claiming a held run = %v, want ErrConflict", err)
+	}
+	releaseB := mustClaim(t, ss, b.ID) // claims are per run
+	releaseA()
+	releaseA() // a second release is harmless
+	again := mustClaim(t, ss, a.ID)
+	if _, err := ss.ClaimRun(t.Context(), b.ID); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("releasing run %d freed run %d: %v", a.ID, b.ID, err)
+	}
+	again()
+	releaseB()
+	mustClaim(t, ss, b.ID)()
+}
+
+func testClaimRunConcurrent(t *testing.T, s store.Store) {
+	ss := sampling(t, s)
+	run := mustRun(t, ss, "2026-W47", 1)
+	const n = 6
+	releases := make([]func(), n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			release, err := ss.ClaimRun(t.Context(), run.ID)
+			if err != nil && !errors.Is(err, store.ErrConflict) {
+				t.Errorf("ClaimRun: %v, want nil or ErrConflict", err)
+			}
+			releases[i] = release
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, r := range releases {
+		if r != nil {
+			won++
+			defer r()
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d callers claimed the run at once, want 1", won)
 	}
 }
 
