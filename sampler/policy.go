@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"qa-sampling/fielderr"
 )
 
 // Targeted rule names, as they appear in Policy.Rules and in Pick.Reason.
@@ -86,22 +88,11 @@ func DefaultPolicy() Policy {
 	}
 }
 
-// FieldError is a policy validation error naming the offending field by
-// its JSON name, so that the API can report it as INVALID_ARGUMENT.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
-// Validate checks p and returns every problem found, each a *FieldError
-// (combined with errors.Join), or nil.
+// Validate checks p and returns every problem found as a *fielderr.Error,
+// or nil.
 func (p Policy) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
-	}
+	var errs fielderr.List
+	bad := errs.Add
 	if p.Version < 0 {
 		bad("version", "must not be negative, got %d", p.Version)
 	}
@@ -133,7 +124,7 @@ func (p Policy) Validate() error {
 			bad(field, "%v", err)
 		}
 		if seen[name] {
-			bad(field, "duplicate rule %q", name)
+			bad(field, "duplicate rule %s", fielderr.Quote(name))
 		}
 		seen[name] = true
 	}
@@ -143,7 +134,7 @@ func (p Policy) Validate() error {
 	if !(p.HandleTimePercentile > 0 && p.HandleTimePercentile < 1) {
 		bad("handle_time_percentile", "must be strictly between 0 and 1, got %v", p.HandleTimePercentile)
 	}
-	return errors.Join(errs...)
+	return errs.Err()
 }
 
 // Location loads p.TimeZone. "Local" and "" are refused: a sample must
@@ -157,7 +148,7 @@ func (p Policy) Location() (*time.Location, error) {
 	}
 	loc, err := time.LoadLocation(p.TimeZone)
 	if err != nil {
-		return nil, fmt.Errorf("unknown time zone %q", p.TimeZone)
+		return nil, fmt.Errorf("unknown time zone %s", fielderr.Quote(p.TimeZone))
 	}
 	return loc, nil
 }
@@ -195,13 +186,18 @@ func parseRule(name string) (rule, error) {
 		return rule{name: name, kind: kindLongHandleTime}, nil
 	}
 	if flag, ok := strings.CutPrefix(name, CheckRulePrefix); ok {
+		// A flag is an id like a transcript's tags; spaces are refused too,
+		// as checks name their flags in snake_case.
 		if flag == "" || strings.IndexFunc(flag, unicode.IsSpace) >= 0 {
-			return rule{}, fmt.Errorf("check rule %q needs a flag name without spaces after %q", name, CheckRulePrefix)
+			return rule{}, fmt.Errorf("check rule %s needs a flag name without spaces after %q", fielderr.Quote(name), CheckRulePrefix)
+		}
+		if problem := fielderr.IDProblem(name, fielderr.MaxIDBytes); problem != "" {
+			return rule{}, fmt.Errorf("check rule %s %s", fielderr.Quote(name), problem)
 		}
 		return rule{name: name, kind: kindCheck, flag: flag}, nil
 	}
-	return rule{}, fmt.Errorf("unknown rule %q; known: %s, %s, %s, %s, %s and %s<flag>",
-		name, RuleComplaint, RuleLowCSAT, RuleEscalated, RuleVIP, RuleLongHandleTime, CheckRulePrefix)
+	return rule{}, fmt.Errorf("unknown rule %s; known: %s, %s, %s, %s, %s and %s<flag>",
+		fielderr.Quote(name), RuleComplaint, RuleLowCSAT, RuleEscalated, RuleVIP, RuleLongHandleTime, CheckRulePrefix)
 }
 
 // matches reports whether c satisfies r. RuleLongHandleTime needs the

@@ -1,10 +1,11 @@
 package sampler
 
 import (
-	"errors"
 	"math"
 	"strings"
 	"testing"
+
+	"qa-sampling/fielderr"
 )
 
 func TestDefaultPolicyIsValid(t *testing.T) {
@@ -49,6 +50,10 @@ func TestPolicyValidateNamesTheField(t *testing.T) {
 		{"empty time zone", func(p *Policy) { p.TimeZone = "" }, "time_zone", "empty"},
 		{"local time zone", func(p *Policy) { p.TimeZone = "Local" }, "time_zone", "depends on the server"},
 		{"unknown time zone", func(p *Policy) { p.TimeZone = "Asia/Atlantis" }, "time_zone", "unknown time zone"},
+		{"huge unknown rule", func(p *Policy) { p.Rules = []string{strings.Repeat("r", 3<<20)} }, "rules[0]", `unknown rule "rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr"… (3145728 bytes)`},
+		{"huge check rule", func(p *Policy) { p.Rules = []string{"check:" + strings.Repeat("f", 3<<20)} }, "rules[0]", "is 3145734 bytes; at most 256"},
+		{"NUL in check rule", func(p *Policy) { p.Rules = []string{"check:a\x00"} }, "rules[0]", "control character U+0000"},
+		{"huge time zone", func(p *Policy) { p.TimeZone = strings.Repeat("z", 3<<20) }, "time_zone", `unknown time zone "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"… (3145728 bytes)`},
 		{"percentile zero", func(p *Policy) { p.HandleTimePercentile = 0 }, "handle_time_percentile", "strictly between"},
 		{"percentile one", func(p *Policy) { p.HandleTimePercentile = 1 }, "handle_time_percentile", "strictly between"},
 		{"percentile NaN", func(p *Policy) { p.HandleTimePercentile = math.NaN() }, "handle_time_percentile", "strictly between"},
@@ -62,12 +67,15 @@ func TestPolicyValidateNamesTheField(t *testing.T) {
 			if err == nil {
 				t.Fatal("Validate() = nil, want an error")
 			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
+			fe, ok := fielderr.As(err)
+			if !ok {
+				t.Fatalf("Validate() = %v, want a *fielderr.Error", err)
 			}
-			if fe.Field != tt.field {
-				t.Errorf("Field = %q, want %q (error %v)", fe.Field, tt.field, err)
+			if fe.First().Field != tt.field {
+				t.Errorf("Field = %q, want %q (error %v)", fe.First().Field, tt.field, err)
+			}
+			if len(err.Error()) > 400 {
+				t.Errorf("message of %d bytes", len(err.Error()))
 			}
 			if !strings.HasPrefix(err.Error(), tt.field+": ") || !strings.Contains(err.Error(), tt.inText) {
 				t.Errorf("Validate() = %q, want it to start with %q and mention %q", err, tt.field+": ", tt.inText)

@@ -3,6 +3,8 @@ package sampler
 import (
 	"fmt"
 	"time"
+
+	"qa-sampling/fielderr"
 )
 
 // Week is an ISO 8601 week: weeks start on Monday, and week 1 of a year is
@@ -29,14 +31,14 @@ func ParseWeek(s string) (Week, error) {
 	// Sscanf accepts "2026-W7" and signs; checking the length and digits
 	// first keeps the accepted form exact.
 	if len(s) != 8 || s[4] != '-' || s[5] != 'W' || !digits(s[:4]) || !digits(s[6:]) {
-		return Week{}, fmt.Errorf("week %q: want the ISO form YYYY-Www, such as 2026-W47", s)
+		return Week{}, fmt.Errorf("week %s: want the ISO form YYYY-Www, such as 2026-W47", fielderr.Quote(s))
 	}
 	if _, err := fmt.Sscanf(s, "%4d-W%2d", &year, &number); err != nil {
-		return Week{}, fmt.Errorf("week %q: %w", s, err)
+		return Week{}, fmt.Errorf("week %s: %w", fielderr.Quote(s), err)
 	}
 	w := Week{Year: year, Number: number}
 	if err := w.check(); err != nil {
-		return Week{}, fmt.Errorf("week %q: %w", s, err)
+		return Week{}, fmt.Errorf("week %s: %w", fielderr.Quote(s), err)
 	}
 	return w, nil
 }

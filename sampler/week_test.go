@@ -2,6 +2,7 @@ package sampler
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -191,4 +192,13 @@ func FuzzParseWeek(f *testing.F) {
 			t.Errorf("%v.Next().Prev() = %v", w, w.Next().Prev())
 		}
 	})
+}
+
+// A bad week is quoted by a short prefix: before, a 3 MB week came back
+// whole in the error.
+func TestParseWeekQuotesAShortPrefix(t *testing.T) {
+	_, err := ParseWeek(strings.Repeat("9", 3<<20))
+	if err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), "… (3145728 bytes)") {
+		t.Fatalf("ParseWeek(3 MB) = %.300v", err)
+	}
 }

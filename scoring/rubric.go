@@ -31,8 +31,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strings"
-	"unicode/utf8"
+
+	"qa-sampling/fielderr"
 )
 
 // Limits Validate enforces, so that a rubric stays something an inspector
@@ -44,7 +44,8 @@ const (
 	MaxScale = 100
 	// MaxKeyLen bounds dimension and flag keys, in bytes.
 	MaxKeyLen = 64
-	// MaxTextLen bounds names, criteria and descriptions, in bytes.
+	// MaxTextLen bounds criteria and descriptions, in bytes; names are
+	// bounded as every name (fielderr.MaxNameRunes).
 	MaxTextLen = 4096
 	// WeightTotal is what a rubric's weights sum to.
 	WeightTotal = 100
@@ -131,91 +132,72 @@ func DefaultRubric() Rubric {
 	}
 }
 
-// FieldError is a rubric or ratings validation error naming the offending
-// field by its JSON path ("dimensions[2].weight", "ratings[attitude]"), so
-// that the API can report it as INVALID_ARGUMENT.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Msg }
-
-// errorList collects FieldErrors in the order found.
-type errorList []error
-
-func (l *errorList) add(field, format string, args ...any) {
-	*l = append(*l, &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)})
-}
-
-func (l errorList) err() error { return errors.Join(l...) }
-
-// Validate checks r and returns every problem found, each a *FieldError
-// (combined with errors.Join), or nil.
+// Validate checks r and returns every problem found as a *fielderr.Error,
+// or nil.
 func (r Rubric) Validate() error {
-	var errs errorList
-	checkText(&errs, "name", r.Name, true)
+	var errs fielderr.List
+	errs.Name("name", r.Name, true)
 
 	switch n := len(r.Dimensions); {
 	case n == 0:
-		errs.add("dimensions", "at least one dimension is required")
+		errs.Add("dimensions", "at least one dimension is required")
 	case n > MaxDimensions:
-		errs.add("dimensions", "at most %d dimensions, got %d", MaxDimensions, n)
+		errs.Add("dimensions", "at most %d dimensions, got %d", MaxDimensions, n)
 	}
 	keys := make(map[string]string, len(r.Dimensions)+len(r.Flags)) // key → field that first used it
 	total, weightsOK := 0.0, true
 	for i, d := range r.Dimensions {
 		field := fmt.Sprintf("dimensions[%d]", i)
 		checkKey(&errs, field+".key", d.Key, keys)
-		checkText(&errs, field+".name", d.Name, true)
-		checkText(&errs, field+".criteria", d.Criteria, false)
+		errs.Name(field+".name", d.Name, true)
+		errs.Text(field+".criteria", d.Criteria, MaxTextLen, false)
 		if !(d.Weight > 0) || math.IsInf(d.Weight, 0) {
-			errs.add(field+".weight", "must be a positive number, got %v", d.Weight)
+			errs.Add(field+".weight", "must be a positive number, got %v", d.Weight)
 			weightsOK = false
 		}
 		total += d.Weight
 		if d.Max < 1 || d.Max > MaxScale {
-			errs.add(field+".max", "the rating scale 0..max needs max between 1 and %d, got %d", MaxScale, d.Max)
+			errs.Add(field+".max", "the rating scale 0..max needs max between 1 and %d, got %d", MaxScale, d.Max)
 		}
 	}
 	// A sum is only worth reporting when each weight is sensible.
 	if weightsOK && len(r.Dimensions) > 0 && math.Abs(total-WeightTotal) > Tolerance {
-		errs.add("dimensions", "weights sum to %v, want %d", total, WeightTotal)
+		errs.Add("dimensions", "weights sum to %v, want %d", total, WeightTotal)
 	}
 
 	if len(r.Flags) > MaxFlags {
-		errs.add("flags", "at most %d flags, got %d", MaxFlags, len(r.Flags))
+		errs.Add("flags", "at most %d flags, got %d", MaxFlags, len(r.Flags))
 	}
 	for i, f := range r.Flags {
 		field := fmt.Sprintf("flags[%d]", i)
 		checkKey(&errs, field+".key", f.Key, keys)
-		checkText(&errs, field+".name", f.Name, true)
-		checkText(&errs, field+".description", f.Description, false)
+		errs.Name(field+".name", f.Name, true)
+		errs.Text(field+".description", f.Description, MaxTextLen, false)
 	}
 
 	t := r.Thresholds
 	if !(t.Pass > 0) {
-		errs.add("thresholds.pass", "must be above 0, got %v", t.Pass)
+		errs.Add("thresholds.pass", "must be above 0, got %v", t.Pass)
 	}
 	if !(t.Good > t.Pass) {
-		errs.add("thresholds.good", "must be above pass (%v), got %v", t.Pass, t.Good)
+		errs.Add("thresholds.good", "must be above pass (%v), got %v", t.Pass, t.Good)
 	}
 	if !(t.Excellent > t.Good && t.Excellent <= WeightTotal) {
-		errs.add("thresholds.excellent", "must be above good (%v) and at most 100, got %v", t.Good, t.Excellent)
+		errs.Add("thresholds.excellent", "must be above good (%v) and at most 100, got %v", t.Good, t.Excellent)
 	}
-	return errs.err()
+	return errs.Err()
 }
 
 // checkKey checks the syntax of a dimension or flag key and that no other
 // dimension or flag uses it: ratings and flags share one namespace in
 // reports.
-func checkKey(errs *errorList, field, key string, seen map[string]string) {
+func checkKey(errs *fielderr.List, field, key string, seen map[string]string) {
 	if !validKey(key) {
-		errs.add(field, "must be lowercase snake_case ([a-z][a-z0-9_]*, at most %d bytes), got %q", MaxKeyLen, key)
+		errs.Add(field, "must be lowercase snake_case ([a-z][a-z0-9_]*, at most %d bytes), got %s", MaxKeyLen, fielderr.Quote(key))
 		return
 	}
 	if first, ok := seen[key]; ok {
-		errs.add(field, "duplicate key %q, already used by %s", key, first)
+		errs.Add(field, "duplicate key %q, already used by %s", key, first)
 		return
 	}
 	seen[key] = field
@@ -232,17 +214,6 @@ func validKey(key string) bool {
 		}
 	}
 	return true
-}
-
-func checkText(errs *errorList, field, text string, required bool) {
-	switch {
-	case required && strings.TrimSpace(text) == "":
-		errs.add(field, "required")
-	case len(text) > MaxTextLen:
-		errs.add(field, "at most %d bytes, got %d", MaxTextLen, len(text))
-	case !utf8.ValidString(text):
-		errs.add(field, "not valid UTF-8")
-	}
 }
 
 // ParseRubric decodes a rubric document strictly (unknown fields and

@@ -2,11 +2,12 @@ package scoring
 
 import (
 	"bytes"
-	"errors"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
+
+	"qa-sampling/fielderr"
 )
 
 func TestDefaultRubric(t *testing.T) {
@@ -172,39 +173,36 @@ func TestParseRubric(t *testing.T) {
 	}
 }
 
-// hasFieldError reports whether err holds a *FieldError on field whose
-// message contains text.
+// hasFieldError reports whether err is a *fielderr.Error with a violation
+// on field whose reason contains text.
 func hasFieldError(err error, field, text string) bool {
-	for _, e := range flatten(err) {
-		var fe *FieldError
-		if errors.As(e, &fe) && fe.Field == field && strings.Contains(fe.Msg, text) {
+	for _, v := range violations(err) {
+		if v.Field == field && strings.Contains(v.Reason, text) {
 			return true
 		}
 	}
 	return false
 }
 
-// fieldsOf lists the fields of err's *FieldErrors in order; it fails on
-// anything else by returning "?" for it.
+// fieldsOf lists the fields of err's violations in order; it returns "?"
+// for an error that is not a *fielderr.Error.
 func fieldsOf(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if _, ok := fielderr.As(err); !ok {
+		return []string{"?"}
+	}
 	var out []string
-	for _, e := range flatten(err) {
-		var fe *FieldError
-		if errors.As(e, &fe) {
-			out = append(out, fe.Field)
-		} else {
-			out = append(out, "?")
-		}
+	for _, v := range violations(err) {
+		out = append(out, v.Field)
 	}
 	return out
 }
 
-func flatten(err error) []error {
-	if err == nil {
-		return nil
+func violations(err error) []fielderr.Violation {
+	if fe, ok := fielderr.As(err); ok {
+		return fe.Violations
 	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	return []error{err}
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+
+	"qa-sampling/fielderr"
 )
 
 // Grade is a review's grade by the rubric's thresholds.
@@ -74,9 +76,9 @@ func (r Result) ShareAsExample() bool { return r.Grade == GradeExcellent }
 //
 // The checks: every rubric dimension rated exactly once, values within
 // 0..Max, N/A only where AllowNA, not all N/A, no unknown dimension or
-// flag, no flag raised twice. Every problem is returned, each a
-// *FieldError naming "ratings[<key>]", "ratings" or "flags[<key>]",
-// combined with errors.Join.
+// flag, no flag raised twice. Every problem is returned in one
+// *fielderr.Error, each violation naming "ratings[<key>]", "ratings",
+// "flags[<key>]" or "flags" (for a key that is not a valid key).
 //
 // r must be valid (Validate); stored rubrics are validated when parsed.
 func (r Rubric) Score(in Input) (Result, error) {
@@ -130,7 +132,7 @@ func (r Rubric) CheckDraft(in Input) error {
 // rubric index (nil when unrated), raised each flag's by rubric index.
 // complete also requires every dimension rated and not all N/A.
 func (r Rubric) check(in Input, complete bool) (rated []*Rating, raised []bool, err error) {
-	var errs errorList
+	var errs fielderr.List
 	dimIndex := make(map[string]int, len(r.Dimensions))
 	for i, d := range r.Dimensions {
 		dimIndex[d.Key] = i
@@ -138,22 +140,22 @@ func (r Rubric) check(in Input, complete bool) (rated []*Rating, raised []bool, 
 	rated = make([]*Rating, len(r.Dimensions))
 	for i := range in.Ratings {
 		rt := &in.Ratings[i]
-		field := "ratings[" + rt.Dimension + "]"
+		field := keyField("ratings", rt.Dimension)
 		di, known := dimIndex[rt.Dimension]
 		switch {
 		case rt.Dimension == "":
-			errs.add(field, "dimension key required")
+			errs.Add(field, "dimension key required")
 		case !known:
-			errs.add(field, "unknown dimension; the rubric has %s", keyList(r.Dimensions, func(d Dimension) string { return d.Key }))
+			errs.Add(field, "unknown dimension%s; the rubric has %s", unnamedKey(field, rt.Dimension), keyList(r.Dimensions, func(d Dimension) string { return d.Key }))
 		case rated[di] != nil:
-			errs.add(field, "rated more than once")
+			errs.Add(field, "rated more than once")
 		default:
 			rated[di] = rt
 			d := r.Dimensions[di]
 			if rt.NA && !d.AllowNA {
-				errs.add(field, "N/A is not allowed for this dimension; rate it 0..%d", d.Max)
+				errs.Add(field, "N/A is not allowed for this dimension; rate it 0..%d", d.Max)
 			} else if !rt.NA && (rt.Value < 0 || rt.Value > d.Max) {
-				errs.add(field, "value %d is outside the scale 0..%d", rt.Value, d.Max)
+				errs.Add(field, "value %d is outside the scale 0..%d", rt.Value, d.Max)
 			}
 		}
 	}
@@ -162,13 +164,13 @@ func (r Rubric) check(in Input, complete bool) (rated []*Rating, raised []bool, 
 		for i, d := range r.Dimensions {
 			switch {
 			case rated[i] == nil:
-				errs.add("ratings["+d.Key+"]", "not rated; every dimension needs a value or N/A")
+				errs.Add("ratings["+d.Key+"]", "not rated; every dimension needs a value or N/A")
 			case rated[i].NA:
 				na++
 			}
 		}
 		if na == len(r.Dimensions) {
-			errs.add("ratings", "every dimension is N/A; rate at least one")
+			errs.Add("ratings", "every dimension is N/A; rate at least one")
 		}
 	}
 
@@ -178,18 +180,37 @@ func (r Rubric) check(in Input, complete bool) (rated []*Rating, raised []bool, 
 	}
 	raised = make([]bool, len(r.Flags))
 	for _, key := range in.Flags {
-		field := "flags[" + key + "]"
+		field := keyField("flags", key)
 		fi, known := flagIndex[key]
 		switch {
 		case !known:
-			errs.add(field, "unknown critical flag; the rubric has %s", keyList(r.Flags, func(f Flag) string { return f.Key }))
+			errs.Add(field, "unknown critical flag%s; the rubric has %s", unnamedKey(field, key), keyList(r.Flags, func(f Flag) string { return f.Key }))
 		case raised[fi]:
-			errs.add(field, "raised more than once")
+			errs.Add(field, "raised more than once")
 		default:
 			raised[fi] = true
 		}
 	}
-	return rated, raised, errs.err()
+	return rated, raised, errs.Err()
+}
+
+// keyField names the rating or flag of key as "ratings[<key>]"; a key
+// that is not a valid key (it may be megabytes of anything) is named by
+// the list alone, and quoted, shortened, in the reason.
+func keyField(list, key string) string {
+	if !validKey(key) {
+		return list
+	}
+	return list + "[" + key + "]"
+}
+
+// unnamedKey is " <quoted key>" for a reason whose field (from keyField)
+// does not name the key, else "".
+func unnamedKey(field, key string) string {
+	if strings.HasSuffix(field, "]") {
+		return ""
+	}
+	return " " + fielderr.Quote(key)
 }
 
 // keyList joins the keys of a rubric's dimensions or flags for an error

@@ -1,12 +1,13 @@
 package scoring
 
 import (
-	"errors"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+
+	"qa-sampling/fielderr"
 )
 
 // rate rates the default rubric's five dimensions in order; -1 is N/A.
@@ -197,7 +198,7 @@ func TestScoreRejects(t *testing.T) {
 		inText string
 	}{
 		{"unknown dimension", DefaultRubric(), withRating(rate(5, 5, 5, 5, 5), Rating{Dimension: "speed", Value: 3}), "ratings[speed]", "unknown dimension; the rubric has attitude, knowledge"},
-		{"empty dimension key", DefaultRubric(), withRating(rate(5, 5, 5, 5, 5), Rating{Value: 3}), "ratings[]", "required"},
+		{"empty dimension key", DefaultRubric(), withRating(rate(5, 5, 5, 5, 5), Rating{Value: 3}), "ratings", "required"},
 		{"duplicate rating", DefaultRubric(), withRating(rate(5, 5, 5, 5, 5), Rating{Dimension: "attitude", Value: 3}), "ratings[attitude]", "rated more than once"},
 		{"duplicate N/A rating", DefaultRubric(), withRating(rate(5, 5, 5, 5, 5), Rating{Dimension: "knowledge", NA: true}), "ratings[knowledge]", "rated more than once"},
 		{"missing dimension", DefaultRubric(), rate(5, 5, 5, 5), "ratings[compliance]", "not rated"},
@@ -216,9 +217,8 @@ func TestScoreRejects(t *testing.T) {
 			if !hasFieldError(err, tt.field, tt.inText) {
 				t.Errorf("Score() = %+v, %v; want a *FieldError on %s containing %q", res, err, tt.field, tt.inText)
 			}
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Errorf("errors.As(*FieldError) fails on %v", err)
+			if _, ok := fielderr.As(err); !ok {
+				t.Errorf("%v is not a *fielderr.Error", err)
 			}
 		})
 	}
@@ -456,11 +456,8 @@ func FuzzScore(f *testing.F) {
 		}
 		res, err := r.Score(in)
 		if err != nil {
-			for _, e := range flatten(err) {
-				var fe *FieldError
-				if !errors.As(e, &fe) {
-					t.Fatalf("error %v is not a *FieldError", e)
-				}
+			if _, ok := fielderr.As(err); !ok {
+				t.Fatalf("error %v is not a *fielderr.Error", err)
 			}
 			return
 		}
@@ -494,5 +491,34 @@ func TestFeedbackFlags(t *testing.T) {
 		if got := tc.res.ShareAsExample(); got != tc.example {
 			t.Errorf("%+v.ShareAsExample() = %t, want %t", tc.res, got, tc.example)
 		}
+	}
+}
+
+// A megabyte key or name never comes back whole in a message: before, a
+// 3 MB rating key was echoed in the field and the reason.
+func TestMessagesQuoteAShortPrefix(t *testing.T) {
+	huge := strings.Repeat("k", 3<<20)
+	_, scoreErr := DefaultRubric().Score(withFlags(withRating(rate(5, 5, 5, 5, 5), Rating{Dimension: huge, Value: 1}), huge))
+	r := DefaultRubric()
+	r.Dimensions[0].Key = huge
+	r.Flags[0].Key = huge
+	r.Name = huge
+	r.Dimensions[1].Criteria = "a\x00b"
+	for name, err := range map[string]error{"score": scoreErr, "rubric": r.Validate()} {
+		fe, ok := fielderr.As(err)
+		if !ok {
+			t.Fatalf("%s: %v is not a *fielderr.Error", name, err)
+		}
+		for _, v := range fe.Violations {
+			if len(v.Field)+len(v.Reason) > 300 {
+				t.Errorf("%s: violation of %d bytes: %.100s…", name, len(v.Field)+len(v.Reason), v)
+			}
+		}
+		if !strings.Contains(err.Error(), `"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"… (3145728 bytes)`) && name == "score" {
+			t.Errorf("%s: %s does not quote the prefix", name, err)
+		}
+	}
+	if got := fieldsOf(r.Validate()); !reflect.DeepEqual(got, []string{"name", "dimensions[0].key", "dimensions[1].criteria", "flags[0].key"}) {
+		t.Errorf("rubric fields %q", got)
 	}
 }

@@ -1,33 +1,39 @@
 package server
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/store"
 	"qa-sampling/transcript"
 )
 
 // timeFromProto converts an optional timestamp; absent gives the zero time,
-// which validation reports as missing. An out-of-range value is an error.
-func timeFromProto(ts *timestamppb.Timestamp, field string) (time.Time, *transcript.FieldError) {
+// which validation reports as missing. A present timestamp is a value even
+// when it is 0001-01-01T00:00:00Z, Go's zero time, so that one is judged
+// here by the range a time must be in rather than taken for missing.
+func timeFromProto(ts *timestamppb.Timestamp, field string, now time.Time) (time.Time, *fielderr.Error) {
 	if ts == nil {
 		return time.Time{}, nil
 	}
 	if err := ts.CheckValid(); err != nil {
-		return time.Time{}, &transcript.FieldError{Field: field, Reason: "not a valid timestamp"}
+		return time.Time{}, fielderr.New(field, "not a valid timestamp")
 	}
-	return ts.AsTime(), nil
+	t := ts.AsTime()
+	if t.IsZero() {
+		return t, transcript.CheckTimeRange(field, t, now)
+	}
+	return t, nil
 }
 
 // transcriptFromProto converts the wire form; it reports only what the
 // domain type cannot represent. transcript.Validate checks the rest.
-func transcriptFromProto(pt *qav1.Transcript) (transcript.Transcript, *transcript.FieldError) {
+func transcriptFromProto(pt *qav1.Transcript, now time.Time) (transcript.Transcript, *fielderr.Error) {
 	t := transcript.Transcript{
 		ExternalID:    pt.GetExternalId(),
 		AgentID:       pt.GetAgentId(),
@@ -40,15 +46,15 @@ func transcriptFromProto(pt *qav1.Transcript) (transcript.Transcript, *transcrip
 	}
 	if pt.Csat != nil {
 		if c := pt.GetCsat(); c < 1 || c > 5 {
-			return t, &transcript.FieldError{Field: "csat", Reason: fmt.Sprintf("%d is out of range 1..5", c)}
+			return t, fielderr.New("csat", "%d is out of range 1..5", c)
 		}
 		t.CSAT = int(pt.GetCsat())
 	}
-	var fe *transcript.FieldError
-	if t.StartedAt, fe = timeFromProto(pt.GetStartedAt(), "started_at"); fe != nil {
+	var fe *fielderr.Error
+	if t.StartedAt, fe = timeFromProto(pt.GetStartedAt(), "started_at", now); fe != nil {
 		return t, fe
 	}
-	if t.EndedAt, fe = timeFromProto(pt.GetEndedAt(), "ended_at"); fe != nil {
+	if t.EndedAt, fe = timeFromProto(pt.GetEndedAt(), "ended_at", now); fe != nil {
 		return t, fe
 	}
 	msgs := pt.GetMessages()
@@ -58,9 +64,9 @@ func transcriptFromProto(pt *qav1.Transcript) (transcript.Transcript, *transcrip
 		if r := m.GetRole(); r > 0 && r <= qav1.Role_ROLE_SYSTEM {
 			role = transcript.Role(r)
 		}
-		sentAt, fe := timeFromProto(m.GetSentAt(), "")
+		sentAt, fe := timeFromProto(m.GetSentAt(), "", now)
 		if fe != nil {
-			fe.Field = "messages[" + strconv.Itoa(i) + "].sent_at" // built only on error: hot loop
+			fe.Violations[0].Field = "messages[" + strconv.Itoa(i) + "].sent_at" // built only on error: hot loop
 			return t, fe
 		}
 		t.Messages[i] = transcript.Message{Role: role, Text: m.GetText(), SentAt: sentAt, AgentID: m.GetAgentId()}

@@ -9,8 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"qa-sampling/fielderr"
 	"qa-sampling/store"
-	"qa-sampling/transcript"
 )
 
 // storeError maps a store error to a gRPC status. Internal detail is logged,
@@ -33,15 +33,53 @@ func storeError(ctx context.Context, log *slog.Logger, err error) error {
 	return status.Error(codes.Unavailable, "storage failure; the server log has details under this call's x-request-id")
 }
 
-// invalidArgument is INVALID_ARGUMENT naming the field in the message and
-// as a standard BadRequest detail, so generic clients (grpcurl) show it too.
-func invalidArgument(fe *transcript.FieldError) error {
+// invalidArgument maps rejected input to INVALID_ARGUMENT: the message
+// names the first few fields, and a standard BadRequest detail lists every
+// violation, so generic clients (grpcurl) show them too. It is the only
+// place a *fielderr.Error becomes a status; fielderr bounds its size.
+func invalidArgument(fe *fielderr.Error) error {
 	st := status.New(codes.InvalidArgument, fe.Error())
-	withDetails, err := st.WithDetails(&errdetails.BadRequest{
-		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: fe.Field, Description: fe.Reason}},
-	})
+	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, len(fe.Violations))}
+	for i, v := range fe.Violations {
+		br.FieldViolations[i] = &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Reason}
+	}
+	withDetails, err := st.WithDetails(br)
 	if err != nil {
 		return st.Err()
 	}
 	return withDetails.Err()
+}
+
+// badField is invalidArgument of one violation; format quotes a caller's
+// value only through fielderr.Quote.
+func badField(field, format string, args ...any) error {
+	return invalidArgument(fielderr.New(field, format, args...))
+}
+
+// invalid is invalidArgument of a validator's error (nil when err is nil);
+// an error that is not a *fielderr.Error becomes a violation of field.
+func invalid(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	fe, ok := fielderr.As(fielderr.Prefix(field, err))
+	if !ok {
+		return badField(field, "%v", err)
+	}
+	return invalidArgument(fe)
+}
+
+// invalidList is invalidArgument of the violations l collected, or nil.
+func invalidList(l *fielderr.List) error {
+	if fe := l.Collected(); fe != nil {
+		return invalidArgument(fe)
+	}
+	return nil
+}
+
+// badText checks one free-text field (fielderr.List.Text).
+func badText(field, s string, maxBytes int, required bool) error {
+	var l fielderr.List
+	l.Text(field, s, maxBytes, required)
+	return invalidList(&l)
 }

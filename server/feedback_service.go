@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -14,10 +13,10 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/scoring"
 	"qa-sampling/store"
-	"qa-sampling/transcript"
 )
 
 // Feedback paging.
@@ -48,11 +47,11 @@ type feedbackService struct {
 func pageSize(field string, n int32) (int, error) {
 	switch {
 	case n < 0:
-		return 0, invalidArgument(&transcript.FieldError{Field: field, Reason: "must not be negative"})
+		return 0, badField(field, "must not be negative")
 	case n == 0:
 		return defaultPageSize, nil
 	case n > maxPageSize:
-		return 0, invalidArgument(&transcript.FieldError{Field: field, Reason: fmt.Sprintf("at most %d", maxPageSize)})
+		return 0, badField(field, "at most %d", maxPageSize)
 	}
 	return int(n), nil
 }
@@ -84,7 +83,7 @@ func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedba
 		return nil, err
 	}
 	if g := req.GetGrade(); g != "" && !slices.Contains(grades, g) {
-		return nil, invalidArgument(&transcript.FieldError{Field: "grade", Reason: fmt.Sprintf("%q is not one of %s", g, strings.Join(grades, ", "))})
+		return nil, badField("grade", "%s is not one of %s", fielderr.Quote(g), strings.Join(grades, ", "))
 	}
 	if w := req.GetWeek(); w != "" {
 		if _, err := parseWeek(w); err != nil {
@@ -92,7 +91,7 @@ func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedba
 		}
 	}
 	if req.GetAfterId() < 0 {
-		return nil, invalidArgument(&transcript.FieldError{Field: "after_id", Reason: "must not be negative"})
+		return nil, badField("after_id", "must not be negative")
 	}
 	fs, err := s.store.ListFeedback(ctx, store.FeedbackFilter{
 		SupervisorID: supervisor, AgentID: req.GetAgentId(), Week: req.GetWeek(), Grade: req.GetGrade(),
@@ -122,7 +121,7 @@ func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream q
 	}
 	cursor := req.GetAfterId()
 	if cursor < 0 {
-		return invalidArgument(&transcript.FieldError{Field: "after_id", Reason: "must not be negative"})
+		return badField("after_id", "must not be negative")
 	}
 	if req.GetFromNow() {
 		// The newest of the caller's own records, not the newest of all:
@@ -192,8 +191,8 @@ func (s *feedbackService) ownRecord(ctx context.Context, id int64) (store.Feedba
 
 func (s *feedbackService) AcknowledgeFeedback(ctx context.Context, req *qav1.AcknowledgeFeedbackRequest) (*qav1.AcknowledgeFeedbackResponse, error) {
 	note := strings.TrimSpace(req.GetNote())
-	if fe := checkText("note", note); fe != nil {
-		return nil, invalidArgument(fe)
+	if err := badText("note", note, fielderr.MaxProseBytes, false); err != nil {
+		return nil, err
 	}
 	if _, err := s.ownRecord(ctx, req.GetId()); err != nil {
 		return nil, err
@@ -213,10 +212,10 @@ func (s *feedbackService) AcknowledgeFeedback(ctx context.Context, req *qav1.Ack
 func (s *feedbackService) OpenDispute(ctx context.Context, req *qav1.OpenDisputeRequest) (*qav1.OpenDisputeResponse, error) {
 	reason := strings.TrimSpace(req.GetReason())
 	if reason == "" {
-		return nil, invalidArgument(&transcript.FieldError{Field: "reason", Reason: "required: say what the review got wrong"})
+		return nil, badField("reason", "required: say what the review got wrong")
 	}
-	if fe := checkText("reason", reason); fe != nil {
-		return nil, invalidArgument(fe)
+	if err := badText("reason", reason, fielderr.MaxProseBytes, true); err != nil {
+		return nil, err
 	}
 	rv, err := readableReview(ctx, s.store, s.log, req.GetReviewId())
 	if err != nil {
@@ -258,7 +257,7 @@ func (s *feedbackService) OpenDispute(ctx context.Context, req *qav1.OpenDispute
 func (s *feedbackService) ListDisputes(ctx context.Context, req *qav1.ListDisputesRequest) (*qav1.ListDisputesResponse, error) {
 	st := store.DisputeStatus(req.GetStatus())
 	if st != "" && st != store.DisputeOpen && st != store.DisputeResolved {
-		return nil, invalidArgument(&transcript.FieldError{Field: "status", Reason: fmt.Sprintf("%q is not open or resolved", st)})
+		return nil, badField("status", "%s is not open or resolved", fielderr.Quote(string(st)))
 	}
 	supervisor, err := supervisorScope(ctx, "")
 	if err != nil {

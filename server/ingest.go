@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/store"
 	"qa-sampling/transcript"
@@ -52,6 +53,8 @@ type ingestService struct {
 	// known caches agent ids seen to exist. Agents are never deleted, so a
 	// positive cache cannot go stale; misses are asked of the store.
 	known sync.Map
+	// now is the clock pushed times are judged against.
+	now func() time.Time
 }
 
 type ingestMetrics struct {
@@ -109,14 +112,15 @@ type pendingItem struct {
 	index    int64
 	id       string
 	prepared *transcript.Prepared
-	reject   *transcript.FieldError
+	reject   *fielderr.Error
 }
 
 func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript) pendingItem {
 	item := pendingItem{index: index, id: pt.GetExternalId()}
-	t, fe := transcriptFromProto(pt)
+	now := s.now()
+	t, fe := transcriptFromProto(pt, now)
 	if fe == nil {
-		fe = transcript.Validate(&t, s.opts.Limits)
+		fe = transcript.Validate(&t, s.opts.Limits, now)
 	}
 	if fe != nil {
 		item.reject = fe
@@ -126,8 +130,11 @@ func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript) pendingIte
 	return item
 }
 
-func rejected(index int64, id string, fe *transcript.FieldError) *qav1.ItemResult {
-	return &qav1.ItemResult{Index: index, Id: id, Status: qav1.ItemStatus_ITEM_STATUS_REJECTED, Field: fe.Field, Reason: fe.Reason}
+// rejected is the result of a rejected item: its first violation, as an
+// item result has room for one.
+func rejected(index int64, id string, fe *fielderr.Error) *qav1.ItemResult {
+	v := fe.First()
+	return &qav1.ItemResult{Index: index, Id: id, Status: qav1.ItemStatus_ITEM_STATUS_REJECTED, Field: v.Field, Reason: v.Reason}
 }
 
 // unknownAgents returns which of ids are not known agents. With
@@ -169,14 +176,14 @@ func (s *ingestService) unknownAgents(ctx context.Context, ids []string) (map[st
 }
 
 // unknownAgentError names the first field that refers to an unknown agent.
-func unknownAgentError(p *transcript.Prepared, unknown map[string]bool) *transcript.FieldError {
+func unknownAgentError(p *transcript.Prepared, unknown map[string]bool) *fielderr.Error {
 	hint := "; sync the agent directory first (UpsertAgents) or run the server with --auto-create-agents"
 	if unknown[p.AgentID] {
-		return &transcript.FieldError{Field: "agent_id", Reason: fmt.Sprintf("unknown agent %q%s", p.AgentID, hint)}
+		return fielderr.New("agent_id", "unknown agent %s%s", fielderr.Quote(p.AgentID), hint)
 	}
 	for i, m := range p.Messages {
 		if m.Role == transcript.RoleAgent && unknown[m.AgentID] {
-			return &transcript.FieldError{Field: fmt.Sprintf("messages[%d].agent_id", i), Reason: fmt.Sprintf("unknown agent %q%s", m.AgentID, hint)}
+			return fielderr.New(fmt.Sprintf("messages[%d].agent_id", i), "unknown agent %s%s", fielderr.Quote(m.AgentID), hint)
 		}
 	}
 	return nil
@@ -361,7 +368,7 @@ type preparedWork struct {
 // PushTranscript stores one transcript and answers its outcome.
 func (s *ingestService) PushTranscript(ctx context.Context, req *qav1.PushTranscriptRequest) (*qav1.PushTranscriptResponse, error) {
 	if req.GetTranscript() == nil {
-		return nil, invalidArgument(&transcript.FieldError{Field: "transcript", Reason: "required"})
+		return nil, badField("transcript", "required")
 	}
 	results, err := s.writeBatch(ctx, []pendingItem{s.prepareItem(0, req.GetTranscript())})
 	if err != nil {
@@ -369,7 +376,7 @@ func (s *ingestService) PushTranscript(ctx context.Context, req *qav1.PushTransc
 	}
 	r := results[0]
 	if r.GetStatus() == qav1.ItemStatus_ITEM_STATUS_REJECTED {
-		return nil, invalidArgument(&transcript.FieldError{Field: "transcript." + r.GetField(), Reason: r.GetReason()})
+		return nil, badField("transcript."+r.GetField(), "%s", r.GetReason())
 	}
 	// The outcome only: the ingest role never reads stored content back.
 	return &qav1.PushTranscriptResponse{Status: r.GetStatus(), ExternalId: r.GetId()}, nil
@@ -378,11 +385,11 @@ func (s *ingestService) PushTranscript(ctx context.Context, req *qav1.PushTransc
 // GetTranscript reads a transcript back.
 func (s *ingestService) GetTranscript(ctx context.Context, req *qav1.GetTranscriptRequest) (*qav1.GetTranscriptResponse, error) {
 	if req.GetExternalId() == "" {
-		return nil, invalidArgument(&transcript.FieldError{Field: "external_id", Reason: "required"})
+		return nil, badField("external_id", "required")
 	}
 	st, err := s.store.GetTranscript(ctx, req.GetExternalId())
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, status.Errorf(codes.NotFound, "transcript %q not found", req.GetExternalId())
+		return nil, status.Errorf(codes.NotFound, "transcript %s not found", fielderr.Quote(req.GetExternalId()))
 	}
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
@@ -394,7 +401,7 @@ func (s *ingestService) GetTranscript(ctx context.Context, req *qav1.GetTranscri
 // in one transaction.
 func (s *ingestService) UpsertAgents(ctx context.Context, req *qav1.UpsertAgentsRequest) (*qav1.UpsertAgentsResponse, error) {
 	if n := len(req.GetAgents()); n > s.opts.MaxAgentsPerRequest {
-		return nil, invalidArgument(&transcript.FieldError{Field: "agents", Reason: fmt.Sprintf("%d agents in one request; send at most %d per call", n, s.opts.MaxAgentsPerRequest)})
+		return nil, badField("agents", "%d agents in one request; send at most %d per call", n, s.opts.MaxAgentsPerRequest)
 	}
 	results := make([]*qav1.ItemResult, len(req.GetAgents()))
 	var valid []store.Agent
@@ -402,10 +409,12 @@ func (s *ingestService) UpsertAgents(ctx context.Context, req *qav1.UpsertAgents
 	firstAt := make(map[string]int)
 	for i, pa := range req.GetAgents() {
 		a := agentFromProto(pa)
-		fe := transcript.ValidateAgentFields(a.AgentID, a.HiredOn, s.opts.Limits)
+		fe := transcript.ValidateAgent(transcript.AgentFields{
+			AgentID: a.AgentID, Name: a.Name, TeamID: a.TeamID, SupervisorID: a.SupervisorID, HiredOn: a.HiredOn,
+		}, s.opts.Limits)
 		if fe == nil {
 			if j, dup := firstAt[a.AgentID]; dup {
-				fe = &transcript.FieldError{Field: "agent_id", Reason: fmt.Sprintf("%q repeats agents[%d] of this request", a.AgentID, j)}
+				fe = fielderr.New("agent_id", "%s repeats agents[%d] of this request", fielderr.Quote(a.AgentID), j)
 			}
 		}
 		if fe != nil {

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -12,11 +11,11 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/report"
 	"qa-sampling/sampler"
 	"qa-sampling/store"
-	"qa-sampling/transcript"
 )
 
 // Report ranges.
@@ -42,7 +41,7 @@ func (s *reportService) weeks(ctx context.Context, last string, n int32) ([]stri
 	case n == 0:
 		n = defaultReportWeeks
 	case n < 0 || n > maxReportWeeks:
-		return nil, invalidArgument(&transcript.FieldError{Field: "weeks", Reason: fmt.Sprintf("must be 1..%d, got %d", maxReportWeeks, n)})
+		return nil, badField("weeks", "must be 1..%d, got %d", maxReportWeeks, n)
 	}
 	last = strings.TrimSpace(last)
 	if last == "" {
@@ -58,7 +57,7 @@ func (s *reportService) weeks(ctx context.Context, last string, n int32) ([]stri
 	}
 	weeks, err := report.Weeks(last, int(n))
 	if err != nil {
-		return nil, invalidArgument(&transcript.FieldError{Field: "last_week", Reason: err.Error()})
+		return nil, invalid("last_week", err)
 	}
 	return weeks, nil
 }
@@ -82,12 +81,12 @@ func (s *reportService) reportReviews(ctx context.Context, agentIDs, weeks []str
 
 func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentReportRequest) (*qav1.GetAgentReportResponse, error) {
 	if req.GetAgentId() == "" {
-		return nil, invalidArgument(&transcript.FieldError{Field: "agent_id", Reason: "required"})
+		return nil, badField("agent_id", "required")
 	}
 	agent, err := s.store.GetAgent(ctx, req.GetAgentId())
 	who, _ := PrincipalFrom(ctx)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !ownsAgent(who, agent)) {
-		return nil, status.Errorf(codes.NotFound, "agent %q not found", req.GetAgentId())
+		return nil, status.Errorf(codes.NotFound, "agent %s not found", fielderr.Quote(req.GetAgentId()))
 	}
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
@@ -106,7 +105,7 @@ func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentRe
 
 func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamReportRequest) (*qav1.GetTeamReportResponse, error) {
 	if req.GetTeamId() == "" {
-		return nil, invalidArgument(&transcript.FieldError{Field: "team_id", Reason: "required"})
+		return nil, badField("team_id", "required")
 	}
 	weeks, err := s.weeks(ctx, req.GetLastWeek(), req.GetWeeks())
 	if err != nil {
@@ -126,7 +125,7 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 		}
 	}
 	if len(ids) == 0 {
-		return nil, status.Errorf(codes.NotFound, "team %q not found", req.GetTeamId())
+		return nil, status.Errorf(codes.NotFound, "team %s not found", fielderr.Quote(req.GetTeamId()))
 	}
 	reviews, err := s.reportReviews(ctx, ids, weeks)
 	if err != nil {
@@ -185,7 +184,7 @@ func (s *auditService) ListAuditEvents(ctx context.Context, req *qav1.ListAuditE
 		return nil, err
 	}
 	if req.GetAfterId() < 0 {
-		return nil, invalidArgument(&transcript.FieldError{Field: "after_id", Reason: "must not be negative"})
+		return nil, badField("after_id", "must not be negative")
 	}
 	events, err := s.store.ListAudit(ctx, store.AuditFilter{
 		Actor: req.GetActor(), Entity: req.GetEntity(), EntityID: req.GetEntityId(), AfterID: req.GetAfterId(), Limit: limit,

@@ -7,21 +7,21 @@ import (
 	"log/slog"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/scoring"
 	"qa-sampling/store"
-	"qa-sampling/transcript"
 )
 
 // Limits on what an inspector writes into a review.
+// The review's comment is prose (fielderr.MaxProseBytes).
 const (
-	maxReviewText  = 8 << 10 // bytes of one comment, strength or suggestion
+	maxReviewText  = 8 << 10 // bytes of one strength, suggestion or rating comment
 	maxReviewItems = 32      // strengths or suggestions
 )
 
@@ -82,27 +82,15 @@ func disputeToProto(d store.Dispute) *qav1.Dispute {
 	}
 }
 
-// checkText bounds free text written by people.
-func checkText(field, text string) *transcript.FieldError {
-	if len(text) > maxReviewText {
-		return &transcript.FieldError{Field: field, Reason: fmt.Sprintf("%d bytes; at most %d", len(text), maxReviewText)}
-	}
-	if !utf8.ValidString(text) {
-		return &transcript.FieldError{Field: field, Reason: "not valid UTF-8"}
-	}
-	return nil
-}
-
-func checkTexts(field string, texts []string) *transcript.FieldError {
+// checkTexts bounds a list of free-text entries written by people.
+func checkTexts(l *fielderr.List, field string, texts []string) {
 	if len(texts) > maxReviewItems {
-		return &transcript.FieldError{Field: field, Reason: fmt.Sprintf("%d entries; at most %d", len(texts), maxReviewItems)}
+		l.Add(field, "%d entries; at most %d", len(texts), maxReviewItems)
+		return
 	}
 	for i, t := range texts {
-		if fe := checkText(fmt.Sprintf("%s[%d]", field, i), t); fe != nil {
-			return fe
-		}
+		l.Text(fmt.Sprintf("%s[%d]", field, i), t, maxReviewText, false)
 	}
-	return nil
 }
 
 // trimmed drops blank entries, so "--strength ”" does not store noise.
@@ -118,32 +106,25 @@ func trimmed(texts []string) []string {
 
 // reviewFromRequest checks the request's free text and builds the review
 // to store, without ratings' computed parts.
-func reviewFromRequest(req *qav1.SubmitReviewRequest) (store.Review, scoring.Input, *transcript.FieldError) {
+func reviewFromRequest(req *qav1.SubmitReviewRequest) (store.Review, scoring.Input, *fielderr.Error) {
 	rv := store.Review{
 		PickID: req.GetItemId(), Flags: req.GetFlags(), Comment: strings.TrimSpace(req.GetComment()),
 		Strengths: trimmed(req.GetStrengths()), Suggestions: trimmed(req.GetSuggestions()),
 	}
-	if fe := checkText("comment", rv.Comment); fe != nil {
-		return rv, scoring.Input{}, fe
-	}
-	if fe := checkTexts("strengths", rv.Strengths); fe != nil {
-		return rv, scoring.Input{}, fe
-	}
-	if fe := checkTexts("suggestions", rv.Suggestions); fe != nil {
-		return rv, scoring.Input{}, fe
-	}
+	var l fielderr.List
+	l.Text("comment", rv.Comment, fielderr.MaxProseBytes, false)
+	checkTexts(&l, "strengths", rv.Strengths)
+	checkTexts(&l, "suggestions", rv.Suggestions)
 	in := scoring.Input{Flags: req.GetFlags()}
 	for i, r := range req.GetRatings() {
-		if fe := checkText(fmt.Sprintf("ratings[%d].comment", i), r.GetComment()); fe != nil {
-			return rv, scoring.Input{}, fe
-		}
+		l.Text(fmt.Sprintf("ratings[%d].comment", i), r.GetComment(), maxReviewText, false)
 		in.Ratings = append(in.Ratings, scoring.Rating{Dimension: r.GetKey(), Value: int(r.GetValue()), NA: r.GetNa()})
 		rv.Ratings = append(rv.Ratings, store.Rating{Key: r.GetKey(), Value: int(r.GetValue()), NA: r.GetNa(), Comment: strings.TrimSpace(r.GetComment())})
 	}
 	if rv.Ratings == nil {
 		rv.Ratings = []store.Rating{}
 	}
-	return rv, in, nil
+	return rv, in, l.Collected()
 }
 
 // scoreRatings fills the computed parts of rv's ratings from the result.
@@ -277,7 +258,7 @@ func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReview
 	}
 	if !req.GetFinal() {
 		if err := ic.rubric.CheckDraft(in); err != nil {
-			return nil, invalidArgument(scoringFieldError("", err))
+			return nil, invalid("", err)
 		}
 		draftRatings(&rv, ic.rubric)
 		saved, err := s.store.SaveDraft(ctx, rv)
@@ -288,7 +269,7 @@ func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReview
 	}
 	res, err := ic.rubric.Score(in)
 	if err != nil {
-		return nil, invalidArgument(scoringFieldError("", err))
+		return nil, invalid("", err)
 	}
 	scoreRatings(&rv, res)
 	fb := store.Feedback{

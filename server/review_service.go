@@ -11,9 +11,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/store"
-	"qa-sampling/transcript"
 )
 
 // reviewService is the inspector's queue. Every call on an item acts on
@@ -91,7 +91,10 @@ func (s *reviewService) ReleaseItem(ctx context.Context, req *qav1.ReleaseItemRe
 func (s *reviewService) SkipItem(ctx context.Context, req *qav1.SkipItemRequest) (*qav1.SkipItemResponse, error) {
 	reason := strings.TrimSpace(req.GetReason())
 	if reason == "" {
-		return nil, invalidArgument(&transcript.FieldError{Field: "reason", Reason: "required: say why (spam, wrong_agent, not_reviewable, ...)"})
+		return nil, badField("reason", "required: say why (spam, wrong_agent, not_reviewable, ...)")
+	}
+	if err := badText("reason", reason, fielderr.MaxNoteBytes, true); err != nil {
+		return nil, err
 	}
 	p, err := s.ownItem(ctx, req.GetId())
 	if err != nil {

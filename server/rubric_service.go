@@ -13,7 +13,6 @@ import (
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/scoring"
 	"qa-sampling/store"
-	"qa-sampling/transcript"
 )
 
 // rubricBook reads rubric versions and parses them: the one place that
@@ -138,16 +137,6 @@ func rubricToProto(r scoring.Rubric, rv store.RubricVersion) *qav1.Rubric {
 	return out
 }
 
-// scoringFieldError names the first invalid field of a rubric or review,
-// prefixed with where it sits in the request.
-func scoringFieldError(prefix string, err error) *transcript.FieldError {
-	var fe *scoring.FieldError
-	if errors.As(err, &fe) {
-		return &transcript.FieldError{Field: prefix + fe.Field, Reason: fe.Msg}
-	}
-	return &transcript.FieldError{Field: prefix, Reason: err.Error()}
-}
-
 // rubricService manages rubric versions.
 type rubricService struct {
 	qav1.UnimplementedRubricServiceServer
@@ -195,11 +184,11 @@ func (s *rubricService) ListRubrics(ctx context.Context, _ *qav1.ListRubricsRequ
 // validRubric converts and validates the request's rubric.
 func validRubric(p *qav1.Rubric) (scoring.Rubric, error) {
 	if p == nil {
-		return scoring.Rubric{}, invalidArgument(&transcript.FieldError{Field: "rubric", Reason: "required"})
+		return scoring.Rubric{}, badField("rubric", "required")
 	}
 	r := rubricFromProto(p)
 	if err := r.Validate(); err != nil {
-		return scoring.Rubric{}, invalidArgument(scoringFieldError("rubric.", err))
+		return scoring.Rubric{}, invalid("rubric", err)
 	}
 	return r, nil
 }
@@ -232,7 +221,7 @@ func (s *rubricService) CreateRubric(ctx context.Context, req *qav1.CreateRubric
 func (s *rubricService) UpdateRubric(ctx context.Context, req *qav1.UpdateRubricRequest) (*qav1.UpdateRubricResponse, error) {
 	version := req.GetRubric().GetVersion()
 	if version <= 0 {
-		return nil, invalidArgument(&transcript.FieldError{Field: "rubric.version", Reason: "required: the version to replace"})
+		return nil, badField("rubric.version", "required: the version to replace")
 	}
 	r, err := validRubric(req.GetRubric())
 	if err != nil {
@@ -253,7 +242,7 @@ func (s *rubricService) UpdateRubric(ctx context.Context, req *qav1.UpdateRubric
 
 func (s *rubricService) ActivateRubric(ctx context.Context, req *qav1.ActivateRubricRequest) (*qav1.ActivateRubricResponse, error) {
 	if req.GetVersion() <= 0 {
-		return nil, invalidArgument(&transcript.FieldError{Field: "version", Reason: "required"})
+		return nil, badField("version", "required")
 	}
 	who, _ := PrincipalFrom(ctx)
 	rv, err := s.store.ActivateRubric(ctx, req.GetVersion(), who.Subject)

@@ -13,10 +13,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/sampler"
 	"qa-sampling/store"
-	"qa-sampling/transcript"
 )
 
 type samplingService struct {
@@ -56,15 +56,6 @@ func policyToProto(p sampler.Policy, pv store.PolicyVersion) *qav1.Policy {
 	return out
 }
 
-// policyError names the field of an invalid policy.
-func policyError(err error) *transcript.FieldError {
-	var fe *sampler.FieldError
-	if errors.As(err, &fe) {
-		return &transcript.FieldError{Field: "policy." + fe.Field, Reason: fe.Msg}
-	}
-	return &transcript.FieldError{Field: "policy", Reason: err.Error()}
-}
-
 func (s *samplingService) GetPolicy(ctx context.Context, req *qav1.GetPolicyRequest) (*qav1.GetPolicyResponse, error) {
 	var pv store.PolicyVersion
 	var err error
@@ -86,22 +77,31 @@ func (s *samplingService) GetPolicy(ctx context.Context, req *qav1.GetPolicyRequ
 	return &qav1.GetPolicyResponse{Policy: policyToProto(p, pv)}, nil
 }
 
+// ValidatePolicy answers as UpdatePolicy would, without storing: every
+// problem as INVALID_ARGUMENT with a BadRequest, like ValidateRubric.
 func (s *samplingService) ValidatePolicy(_ context.Context, req *qav1.ValidatePolicyRequest) (*qav1.ValidatePolicyResponse, error) {
-	p := policyFromProto(req.GetPolicy())
-	if err := p.Validate(); err != nil {
-		fe := policyError(err)
-		return &qav1.ValidatePolicyResponse{Field: fe.Field, Reason: fe.Reason}, nil
+	if _, err := validPolicy(req.GetPolicy()); err != nil {
+		return nil, err
 	}
 	return &qav1.ValidatePolicyResponse{}, nil
 }
 
-func (s *samplingService) UpdatePolicy(ctx context.Context, req *qav1.UpdatePolicyRequest) (*qav1.UpdatePolicyResponse, error) {
-	if req.GetPolicy() == nil {
-		return nil, invalidArgument(&transcript.FieldError{Field: "policy", Reason: "required"})
+// validPolicy converts and validates the request's policy.
+func validPolicy(pp *qav1.Policy) (sampler.Policy, error) {
+	if pp == nil {
+		return sampler.Policy{}, badField("policy", "required")
 	}
-	p := policyFromProto(req.GetPolicy())
+	p := policyFromProto(pp)
 	if err := p.Validate(); err != nil {
-		return nil, invalidArgument(policyError(err))
+		return sampler.Policy{}, invalid("policy", err)
+	}
+	return p, nil
+}
+
+func (s *samplingService) UpdatePolicy(ctx context.Context, req *qav1.UpdatePolicyRequest) (*qav1.UpdatePolicyResponse, error) {
+	p, err := validPolicy(req.GetPolicy())
+	if err != nil {
+		return nil, err
 	}
 	doc, err := json.Marshal(p)
 	if err != nil {
@@ -119,7 +119,7 @@ func (s *samplingService) UpdatePolicy(ctx context.Context, req *qav1.UpdatePoli
 func parseWeek(s string) (sampler.Week, error) {
 	w, err := sampler.ParseWeek(s)
 	if err != nil {
-		return w, invalidArgument(&transcript.FieldError{Field: "week", Reason: err.Error()})
+		return w, invalid("week", err)
 	}
 	return w, nil
 }
@@ -216,13 +216,13 @@ func (s *samplingService) ListPicks(ctx context.Context, req *qav1.ListPicksRequ
 	case size == 0:
 		size = 100
 	case size < 0 || size > 1000:
-		return nil, invalidArgument(&transcript.FieldError{Field: "page_size", Reason: "must be 1..1000"})
+		return nil, badField("page_size", "must be 1..1000")
 	}
 	var after int64
 	if req.GetPageToken() != "" {
 		n, err := strconv.ParseInt(req.GetPageToken(), 10, 64)
 		if err != nil || n < 0 {
-			return nil, invalidArgument(&transcript.FieldError{Field: "page_token", Reason: "not a token from a previous response"})
+			return nil, badField("page_token", "not a token from a previous response")
 		}
 		after = n
 	}
@@ -256,8 +256,11 @@ func inspectorToProto(in store.Inspector) *qav1.Inspector {
 
 func (s *samplingService) UpsertInspector(ctx context.Context, req *qav1.UpsertInspectorRequest) (*qav1.UpsertInspectorResponse, error) {
 	in := req.GetInspector()
-	if fe := transcript.ValidateAgentFields(in.GetId(), "", transcript.DefaultLimits()); fe != nil {
-		return nil, invalidArgument(&transcript.FieldError{Field: "inspector.id", Reason: fe.Reason})
+	var l fielderr.List
+	l.ID("inspector.id", in.GetId(), true)
+	l.Name("inspector.name", in.GetName(), false)
+	if err := invalidList(&l); err != nil {
+		return nil, err
 	}
 	rec := store.Inspector{ID: in.GetId(), Name: in.GetName(), Active: in.Active == nil || in.GetActive()}
 	if _, err := s.store.UpsertInspector(ctx, rec); err != nil {

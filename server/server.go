@@ -161,17 +161,17 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 		codec = transcript.NewCodec()
 	}
 	dicts := &dictionaryTrainer{store: st, codec: codec, log: log, samples: cfg.DictionarySamples}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
 	qav1.RegisterIngestServiceServer(gs, &ingestService{
-		store: st, codec: codec, dicts: dicts, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg),
+		store: st, codec: codec, dicts: dicts, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg), now: now,
 	})
 	job := &SamplingJob{Store: st, Log: log, Now: cfg.Now}
 	qav1.RegisterSamplingServiceServer(gs, &samplingService{job: job, store: st, log: log})
 	rubrics := &rubricBook{store: st}
 	hub := newFeedbackHub()
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
 	qav1.RegisterReviewServiceServer(gs, &reviewService{job: job, store: st, rubrics: rubrics, feedback: hub, log: log})
 	qav1.RegisterRubricServiceServer(gs, &rubricService{rubrics: rubrics, store: st, log: log})
 	qav1.RegisterFeedbackServiceServer(gs, &feedbackService{

@@ -210,7 +210,7 @@ func (s *byteSource) string() string {
 	return str
 }
 
-// time returns a time in the years 0001..9999 that Validate admits, with
+// time returns a time in the years 0001..9999 that the codec carries, with
 // nanoseconds, so that truncation to the millisecond is exercised.
 func (s *byteSource) time() time.Time {
 	const first, span = -62135596800, 315537897600 // Unix seconds of 0001-01-01, seconds to 10000-01-01

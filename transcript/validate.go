@@ -5,8 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"qa-sampling/fielderr"
 )
 
 // Limits bound what one pushed transcript may hold. A zero field means the
@@ -48,19 +49,27 @@ func (lim Limits) withDefaults() Limits {
 	return lim
 }
 
-// FieldError is a rejected input: Field is named as the API spells it
-// ("messages[3].sent_at"), Reason says what is wrong in words a person
-// reading a CLI can act on.
-type FieldError struct {
-	Field  string
-	Reason string
+func fieldErr(field, format string, args ...any) *fielderr.Error {
+	return fielderr.New(field, format, args...)
 }
 
-func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
-
-func fieldErr(field, format string, args ...any) *FieldError {
-	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+// rename sets the field of a one-violation error built without one: field
+// paths of messages are built only on error, as the loop is hot.
+func rename(fe *fielderr.Error, field string) *fielderr.Error {
+	if fe != nil {
+		fe.Violations[0].Field = field
+	}
+	return fe
 }
+
+// Plausible times: a chat is from this century and not from the future
+// (a day's grace absorbs clock skew between the platform and the server).
+// Anything else is a unit or parsing mistake at the source, and would land
+// in a week nobody samples or saturate a handle time.
+var EarliestTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// MaxFuture is how far after the server's clock a time may lie.
+const MaxFuture = 24 * time.Hour
 
 // String returns the role as the import format and the CLI spell it.
 func (r Role) String() string {
@@ -77,11 +86,12 @@ func (r Role) String() string {
 	return fmt.Sprintf("role(%d)", uint8(r))
 }
 
-// Validate checks t against the API's rules and lim and returns the first
-// violation in field order, or nil. Checking stops at the first problem so
-// that a client fixes one clear thing at a time; the order is that of the
-// API's fields, so the same input always reports the same field.
-func Validate(t *Transcript, lim Limits) *FieldError {
+// Validate checks t against the API's rules and lim at time now and returns
+// the first violation in field order, or nil. Checking stops at the first
+// problem: it runs for every pushed transcript, and one clear thing to fix
+// per rejected item is what an ingest result carries; the order is that
+// of the API's fields, so the same input always reports the same field.
+func Validate(t *Transcript, lim Limits, now time.Time) *fielderr.Error {
 	lim = lim.withDefaults()
 	if fe := checkID("external_id", t.ExternalID, true, lim); fe != nil {
 		return fe
@@ -98,16 +108,16 @@ func Validate(t *Transcript, lim Limits) *FieldError {
 	if fe := checkID("customer_tier", t.CustomerTier, false, lim); fe != nil {
 		return fe
 	}
-	if fe := checkTime("started_at", t.StartedAt); fe != nil {
+	if fe := checkTime("started_at", t.StartedAt, now); fe != nil {
 		return fe
 	}
-	if fe := checkTime("ended_at", t.EndedAt); fe != nil {
+	if fe := checkTime("ended_at", t.EndedAt, now); fe != nil {
 		return fe
 	}
 	if t.EndedAt.Before(t.StartedAt) {
 		return fieldErr("ended_at", "%s is before started_at %s", formatTime(t.EndedAt), formatTime(t.StartedAt))
 	}
-	if fe := checkMessages(t, lim); fe != nil {
+	if fe := checkMessages(t, lim, now); fe != nil {
 		return fe
 	}
 	if fe := checkTags(t.Tags, lim); fe != nil {
@@ -122,7 +132,7 @@ func Validate(t *Transcript, lim Limits) *FieldError {
 	return checkAttributes(t.Attributes, lim)
 }
 
-func checkMessages(t *Transcript, lim Limits) *FieldError {
+func checkMessages(t *Transcript, lim Limits, now time.Time) *fielderr.Error {
 	switch n := len(t.Messages); {
 	case n == 0:
 		return fieldErr("messages", "at least one message is required")
@@ -140,9 +150,8 @@ func checkMessages(t *Transcript, lim Limits) *FieldError {
 		case m.Role > RoleSystem:
 			return fieldErr(field("role"), "unknown role %d; use agent, customer, bot or system", uint8(m.Role))
 		}
-		if fe := checkTime("", m.SentAt); fe != nil {
-			fe.Field = field("sent_at")
-			return fe
+		if fe := checkTime("", m.SentAt, now); fe != nil {
+			return rename(fe, field("sent_at"))
 		}
 		if m.SentAt.Before(t.StartedAt) {
 			return fieldErr(field("sent_at"), "%s is before started_at %s", formatTime(m.SentAt), formatTime(t.StartedAt))
@@ -166,27 +175,25 @@ func checkMessages(t *Transcript, lim Limits) *FieldError {
 			return fieldErr(field("agent_id"), "set on a %s message; only agent messages name an author", m.Role)
 		}
 		if fe := checkID("", m.AgentID, false, lim); fe != nil {
-			fe.Field = field("agent_id")
-			return fe
+			return rename(fe, field("agent_id"))
 		}
 	}
 	return nil
 }
 
-func checkTags(tags []string, lim Limits) *FieldError {
+func checkTags(tags []string, lim Limits) *fielderr.Error {
 	if len(tags) > lim.MaxTags {
 		return fieldErr("tags", "%d tags; at most %d are allowed", len(tags), lim.MaxTags)
 	}
 	for i, tag := range tags {
 		if fe := checkID("", tag, true, lim); fe != nil {
-			fe.Field = "tags[" + strconv.Itoa(i) + "]"
-			return fe
+			return rename(fe, "tags["+strconv.Itoa(i)+"]")
 		}
 	}
 	return nil
 }
 
-func checkAttributes(attrs map[string]string, lim Limits) *FieldError {
+func checkAttributes(attrs map[string]string, lim Limits) *fielderr.Error {
 	if len(attrs) > lim.MaxAttributes {
 		return fieldErr("attributes", "%d attributes; at most %d are allowed", len(attrs), lim.MaxAttributes)
 	}
@@ -199,14 +206,14 @@ func checkAttributes(attrs map[string]string, lim Limits) *FieldError {
 	for _, k := range keys {
 		if len(k) > lim.MaxIDBytes {
 			// Not named in the field: an over-long key would flood the message.
-			return fieldErr("attributes", "key %s is %d bytes; at most %d are allowed", quotePrefix(k), len(k), lim.MaxIDBytes)
+			return fieldErr("attributes", "key %s is %d bytes; at most %d are allowed", fielderr.Quote(k), len(k), lim.MaxIDBytes)
 		}
 		field := "attributes[" + strconv.Quote(k) + "]"
 		if k == "" {
 			return fieldErr(field, "key is empty")
 		}
 		if fe := checkID(field, k, true, lim); fe != nil {
-			fe.Reason = "key " + fe.Reason
+			fe.Violations[0].Reason = "key " + fe.Violations[0].Reason
 			return fe
 		}
 		v := attrs[k]
@@ -220,66 +227,74 @@ func checkAttributes(attrs map[string]string, lim Limits) *FieldError {
 	return nil
 }
 
-// ValidateAgentFields checks the fields of a directory entry that the store
-// relies on: agent_id is required and bounded like every id; hired_on is
-// empty (unknown) or a calendar date as YYYY-MM-DD.
-func ValidateAgentFields(agentID, hiredOn string, lim Limits) *FieldError {
+// AgentFields are the fields of an agent directory entry.
+type AgentFields struct {
+	AgentID, Name, TeamID, SupervisorID, HiredOn string
+}
+
+// ValidateAgent checks a directory entry and returns every problem:
+// agent_id is required and, like team_id and supervisor_id, bounded as
+// every id; name is a name (they head every report row); hired_on is empty
+// (unknown) or a calendar date as YYYY-MM-DD.
+func ValidateAgent(a AgentFields, lim Limits) *fielderr.Error {
 	lim = lim.withDefaults()
-	if fe := checkID("agent_id", agentID, true, lim); fe != nil {
-		return fe
-	}
-	if hiredOn != "" {
-		if _, err := time.Parse(time.DateOnly, hiredOn); err != nil {
-			return fieldErr("hired_on", "%s is not a valid date; use YYYY-MM-DD, e.g. 2024-03-01", quotePrefix(hiredOn))
+	var l fielderr.List
+	for _, f := range []struct {
+		field, value string
+		required     bool
+	}{
+		{"agent_id", a.AgentID, true},
+		{"team_id", a.TeamID, false},
+		{"supervisor_id", a.SupervisorID, false},
+	} {
+		if fe := checkID(f.field, f.value, f.required, lim); fe != nil {
+			l.AddError("", fe)
 		}
 	}
-	return nil
+	l.Name("name", a.Name, false)
+	if a.HiredOn != "" {
+		if _, err := time.Parse(time.DateOnly, a.HiredOn); err != nil {
+			l.Add("hired_on", "%s is not a valid date; use YYYY-MM-DD, e.g. 2024-03-01", fielderr.Quote(a.HiredOn))
+		}
+	}
+	return l.Collected()
 }
 
 // checkID checks an identifier-like string: ids travel into logs, SQL keys
 // and CLI tables, so they must be bounded, valid UTF-8 and free of control
 // characters (a stray newline would forge a log line or break a table).
-func checkID(field, s string, required bool, lim Limits) *FieldError {
+func checkID(field, s string, required bool, lim Limits) *fielderr.Error {
 	if s == "" {
 		if required {
 			return fieldErr(field, "required")
 		}
 		return nil
 	}
-	if len(s) > lim.MaxIDBytes {
-		return fieldErr(field, "is %d bytes; at most %d are allowed", len(s), lim.MaxIDBytes)
-	}
-	if !utf8.ValidString(s) {
-		return fieldErr(field, "is not valid UTF-8")
-	}
-	for i, r := range s {
-		if unicode.IsControl(r) {
-			return fieldErr(field, "contains control character %U at byte %d", r, i)
-		}
+	if problem := fielderr.IDProblem(s, lim.MaxIDBytes); problem != "" {
+		return fieldErr(field, "%s", problem)
 	}
 	return nil
 }
 
-// checkTime requires a set time within the years RFC 3339 and protobuf
-// timestamps can carry, so that whatever is stored can be read back.
-func checkTime(field string, t time.Time) *FieldError {
+// checkTime requires a set time within the plausible range.
+func checkTime(field string, t, now time.Time) *fielderr.Error {
 	if t.IsZero() {
 		return fieldErr(field, "required")
 	}
-	if y := t.UTC().Year(); y < 1 || y > 9999 {
-		return fieldErr(field, "year %d is outside 0001..9999", y)
-	}
-	return nil
+	return CheckTimeRange(field, t, now)
 }
 
-// quotePrefix quotes s, cut to its first 32 bytes, for echoing input
-// that may be arbitrarily long.
-func quotePrefix(s string) string {
-	const shown = 32
-	if len(s) <= shown {
-		return strconv.Quote(s)
+// CheckTimeRange reports a time outside EarliestTime .. now+MaxFuture. A
+// caller whose wire format tells a zero time from an absent one uses it
+// for a present zero time, which Validate would take for a missing one.
+func CheckTimeRange(field string, t, now time.Time) *fielderr.Error {
+	if t.Before(EarliestTime) {
+		return fieldErr(field, "%s is before %s; send times as RFC 3339 in UTC, e.g. 2026-11-16T09:00:00Z", formatTime(t), formatTime(EarliestTime))
 	}
-	return strconv.Quote(s[:shown]) + "..."
+	if latest := now.Add(MaxFuture); t.After(latest) {
+		return fieldErr(field, "%s is in the future (the server's clock is %s)", formatTime(t), formatTime(now.Truncate(time.Second)))
+	}
+	return nil
 }
 
 // formatTime prints t as RFC 3339 in UTC, with fractions only when present.

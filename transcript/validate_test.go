@@ -9,6 +9,9 @@ import (
 
 var t0 = time.Date(2024, 5, 1, 9, 0, 0, 0, time.UTC)
 
+// testNow is the server's clock in these tests.
+var testNow = time.Date(2026, 11, 16, 9, 0, 0, 0, time.UTC)
+
 // validTranscript is a small conversation that passes Validate; each case
 // below breaks exactly one rule of a fresh copy.
 func validTranscript() Transcript {
@@ -36,15 +39,21 @@ func validTranscript() Transcript {
 
 func TestValidateAcceptsValid(t *testing.T) {
 	tr := validTranscript()
-	if fe := Validate(&tr, DefaultLimits()); fe != nil {
+	if fe := Validate(&tr, DefaultLimits(), testNow); fe != nil {
 		t.Fatalf("valid transcript rejected: %v", fe)
 	}
 	// Optional fields may be left out.
 	tr.CustomerID, tr.CustomerTier, tr.Tags, tr.CSAT, tr.TransferCount, tr.Attributes = "", "", nil, 0, 0, nil
 	tr.StartedAt, tr.EndedAt = t0, t0 // a conversation may be instantaneous
 	tr.Messages = []Message{{Role: RoleCustomer, SentAt: t0}}
-	if fe := Validate(&tr, DefaultLimits()); fe != nil {
+	if fe := Validate(&tr, DefaultLimits(), testNow); fe != nil {
 		t.Fatalf("minimal transcript rejected: %v", fe)
+	}
+	// The ends of the plausible range are in it.
+	tr.StartedAt, tr.EndedAt = EarliestTime, testNow.Add(MaxFuture)
+	tr.Messages = []Message{{Role: RoleCustomer, SentAt: EarliestTime}, {Role: RoleAgent, SentAt: testNow.Add(MaxFuture)}}
+	if fe := Validate(&tr, DefaultLimits(), testNow); fe != nil {
+		t.Fatalf("times at the ends of the range rejected: %v", fe)
 	}
 }
 
@@ -71,7 +80,22 @@ func TestValidateRejects(t *testing.T) {
 		{"missing ended_at", Limits{}, func(t *Transcript) { t.EndedAt = time.Time{} }, "ended_at", "required"},
 		{"started_at beyond year 9999", Limits{}, func(t *Transcript) {
 			t.StartedAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
-		}, "started_at", "year 10000"},
+		}, "started_at", "10000-01-01T00:00:00Z is in the future (the server's clock is 2026-11-16T09:00:00Z)"},
+		// Year 1 to 9999 once passed, with a handle time saturated at 292 years.
+		{"started_at in year 1", Limits{}, func(t *Transcript) {
+			t.StartedAt, t.Messages[0].SentAt = time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC), time.Date(1, 1, 1, 0, 0, 1, 0, time.UTC)
+		}, "started_at", "0001-01-01T00:00:01Z is before 2000-01-01T00:00:00Z"},
+		{"started_at before 2000", Limits{}, func(t *Transcript) { t.StartedAt = EarliestTime.Add(-time.Nanosecond) },
+			"started_at", "1999-12-31T23:59:59.999999999Z is before 2000-01-01T00:00:00Z"},
+		{"ended_at in year 9999", Limits{}, func(t *Transcript) { t.EndedAt = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC) },
+			"ended_at", "9999-12-31T00:00:00Z is in the future"},
+		{"sent_at beyond a day ahead", Limits{}, func(t *Transcript) {
+			t.StartedAt = testNow
+			t.EndedAt = testNow.Add(MaxFuture + time.Second)
+			for i := range t.Messages {
+				t.Messages[i].SentAt = testNow
+			}
+		}, "ended_at", "is in the future"},
 		{"ended_at before started_at", Limits{}, func(t *Transcript) { t.EndedAt = t.StartedAt.Add(-time.Minute) },
 			"ended_at", "2024-05-01T08:59:00Z is before started_at 2024-05-01T09:00:00Z"},
 		{"no messages", Limits{}, func(t *Transcript) { t.Messages = nil }, "messages", "at least one"},
@@ -103,7 +127,7 @@ func TestValidateRejects(t *testing.T) {
 		{"long attribute key", Limits{MaxIDBytes: 9}, func(t *Transcript) { t.Attributes["a_very_long_key"] = "x" },
 			"attributes", `key "a_very_long_key" is 15 bytes; at most 9`},
 		{"huge attribute key", Limits{}, func(t *Transcript) { t.Attributes[strings.Repeat("k", 1000)] = "x" },
-			"attributes", `key "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"... is 1000 bytes; at most 256`},
+			"attributes", `key "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"… (1000 bytes) is 1000 bytes; at most 256`},
 		{"control char in attribute key", Limits{}, func(t *Transcript) { t.Attributes["k\r"] = "x" }, `attributes["k\r"]`, "key contains control"},
 		{"invalid UTF-8 attribute value", Limits{}, func(t *Transcript) { t.Attributes["shop"] = "\xff" }, `attributes["shop"]`, "value is not valid UTF-8"},
 		{"long attribute value", Limits{MaxTextBytes: 40}, func(t *Transcript) { t.Attributes["shop"] = strings.Repeat("x", 41) },
@@ -120,11 +144,11 @@ func TestValidateRejects(t *testing.T) {
 			if lim == (Limits{}) {
 				lim = DefaultLimits()
 			}
-			fe := Validate(&tr, lim)
+			fe := Validate(&tr, lim, testNow)
 			if fe == nil {
 				t.Fatalf("accepted; want error on %s", c.field)
 			}
-			if fe.Field != c.field || !strings.Contains(fe.Reason, c.reason) {
+			if fe.First().Field != c.field || !strings.Contains(fe.First().Reason, c.reason) {
 				t.Fatalf("got %q; want field %s with reason containing %q", fe.Error(), c.field, c.reason)
 			}
 		})
@@ -133,11 +157,11 @@ func TestValidateRejects(t *testing.T) {
 
 func TestValidateZeroLimitsMeanDefaults(t *testing.T) {
 	tr := validTranscript()
-	if fe := Validate(&tr, Limits{}); fe != nil {
+	if fe := Validate(&tr, Limits{}, testNow); fe != nil {
 		t.Fatalf("zero Limits should mean defaults: %v", fe)
 	}
 	tr.Messages[0].Text = strings.Repeat("x", DefaultLimits().MaxTextBytes+1)
-	if fe := Validate(&tr, Limits{MaxMessages: 10}); fe == nil || fe.Field != "messages[0].text" {
+	if fe := Validate(&tr, Limits{MaxMessages: 10}, testNow); fe == nil || fe.First().Field != "messages[0].text" {
 		t.Fatalf("unset MaxTextBytes should default to %d; got %v", DefaultLimits().MaxTextBytes, fe)
 	}
 }
@@ -166,43 +190,53 @@ func TestValidateAtLimits(t *testing.T) {
 	for i := range lim.MaxAttributes {
 		tr.Attributes[fmt.Sprintf("k%d", i)] = "v"
 	}
-	if fe := Validate(&tr, lim); fe != nil {
+	if fe := Validate(&tr, lim, testNow); fe != nil {
 		t.Fatalf("transcript exactly at the limits rejected: %v", fe)
 	}
 }
 
-func TestFieldErrorMessage(t *testing.T) {
-	fe := &FieldError{Field: "messages[3].sent_at", Reason: "required"}
-	var err error = fe
-	if got := err.Error(); got != "messages[3].sent_at: required" {
-		t.Fatalf("Error() = %q", got)
-	}
-}
-
-func TestValidateAgentFields(t *testing.T) {
+func TestValidateAgent(t *testing.T) {
+	valid := AgentFields{AgentID: "agent-1", Name: "周杰", TeamID: "team-07", SupervisorID: "sup-1", HiredOn: "2024-02-29"}
+	huge := strings.Repeat("x", 10<<20)
 	cases := []struct {
-		agentID, hiredOn string
-		field, reason    string // empty field: valid
+		name          string
+		mutate        func(*AgentFields)
+		field, reason string // empty field: valid
 	}{
-		{"agent-1", "", "", ""},
-		{"agent-1", "2024-02-29", "", ""},
-		{"", "2024-01-01", "agent_id", "required"},
-		{strings.Repeat("a", 257), "", "agent_id", "257 bytes; at most 256"},
-		{"a\nb", "", "agent_id", "control character"},
-		{"agent-1", "2023-02-29", "hired_on", `"2023-02-29" is not a valid date; use YYYY-MM-DD`},
-		{"agent-1", "2024-1-05", "hired_on", "not a valid date"},
-		{"agent-1", "01/05/2024", "hired_on", "not a valid date"},
-		{"agent-1", "2024-01-05T00:00:00Z", "hired_on", "not a valid date"},
-		{"agent-1", strings.Repeat("9", 100), "hired_on", `"99999999999999999999999999999999"... is not a valid date`},
+		{"valid", func(*AgentFields) {}, "", ""},
+		{"only the id", func(a *AgentFields) { *a = AgentFields{AgentID: "agent-1"} }, "", ""},
+		{"no id", func(a *AgentFields) { a.AgentID = "" }, "agent_id", "required"},
+		{"long id", func(a *AgentFields) { a.AgentID = strings.Repeat("a", 257) }, "agent_id", "257 bytes; at most 256"},
+		{"newline in id", func(a *AgentFields) { a.AgentID = "a\nb" }, "agent_id", "control character"},
+		{"huge team", func(a *AgentFields) { a.TeamID = huge }, "team_id", "10485760 bytes; at most 256"},
+		{"NUL in supervisor", func(a *AgentFields) { a.SupervisorID = "sup\x00" }, "supervisor_id", "control character U+0000"},
+		{"huge name", func(a *AgentFields) { a.Name = huge }, "name", "10485760 characters; at most 200"},
+		{"newline in name", func(a *AgentFields) { a.Name = "Ann\nINFO forged" }, "name", "control character U+000A"},
+		{"leap day", func(a *AgentFields) { a.HiredOn = "2023-02-29" }, "hired_on", `"2023-02-29" is not a valid date; use YYYY-MM-DD`},
+		{"short date", func(a *AgentFields) { a.HiredOn = "2024-1-05" }, "hired_on", "not a valid date"},
+		{"us date", func(a *AgentFields) { a.HiredOn = "01/05/2024" }, "hired_on", "not a valid date"},
+		{"timestamp", func(a *AgentFields) { a.HiredOn = "2024-01-05T00:00:00Z" }, "hired_on", "not a valid date"},
+		{"huge date", func(a *AgentFields) { a.HiredOn = huge }, "hired_on", `"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (10485760 bytes) is not a valid date`},
 	}
 	for _, c := range cases {
-		fe := ValidateAgentFields(c.agentID, c.hiredOn, DefaultLimits())
-		switch {
-		case c.field == "" && fe != nil:
-			t.Errorf("(%q, %q) rejected: %v", c.agentID, c.hiredOn, fe)
-		case c.field != "" && (fe == nil || fe.Field != c.field || !strings.Contains(fe.Reason, c.reason)):
-			t.Errorf("(%q, %q) = %v; want %s containing %q", c.agentID, c.hiredOn, fe, c.field, c.reason)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			a := valid
+			c.mutate(&a)
+			fe := ValidateAgent(a, DefaultLimits())
+			switch {
+			case c.field == "" && fe != nil:
+				t.Errorf("rejected: %v", fe)
+			case c.field != "" && (fe == nil || fe.First().Field != c.field || !strings.Contains(fe.First().Reason, c.reason)):
+				t.Errorf("got %v; want %s containing %q", fe, c.field, c.reason)
+			case fe != nil && len(fe.Error()) > 200:
+				t.Errorf("message of %d bytes", len(fe.Error()))
+			}
+		})
+	}
+	// Every problem of an entry is reported, not only the first.
+	fe := ValidateAgent(AgentFields{TeamID: "t\n", Name: huge}, DefaultLimits())
+	if fe == nil || len(fe.Violations) != 3 {
+		t.Fatalf("got %v; want agent_id, team_id and name", fe)
 	}
 }
 
@@ -228,7 +262,7 @@ func FuzzValidate(f *testing.F) {
 			}
 			return ""
 		}
-		start := time.UnixMilli(startMs).UTC()
+		start := time.UnixMilli(EarliestTime.UnixMilli() + startMs).UTC()
 		tr := Transcript{
 			ExternalID: part(0), AgentID: part(1), Channel: part(2), CustomerID: part(3),
 			StartedAt: start, EndedAt: start.Add(time.Duration(spanMs) * time.Millisecond),
@@ -245,9 +279,9 @@ func FuzzValidate(f *testing.F) {
 			})
 		}
 		lim := Limits{MaxMessages: 10, MaxTextBytes: 32, MaxIDBytes: 16, MaxTags: 3, MaxAttributes: 2}
-		fe := Validate(&tr, lim)
+		fe := Validate(&tr, lim, testNow)
 		if fe != nil {
-			if fe.Field == "" || fe.Reason == "" {
+			if fe.First().Field == "" || fe.First().Reason == "" {
 				t.Fatalf("empty field or reason: %#v", fe)
 			}
 			return

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 )
 
@@ -99,8 +100,8 @@ func (imp *agentImport) run(ctx context.Context, in io.Reader) error {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if lerr := (*lineError)(nil); errors.As(err, &lerr) {
-			imp.reject(lines.number, lerr.Field, lerr.Reason)
+		if lerr := (*fielderr.Error)(nil); errors.As(err, &lerr) {
+			imp.reject(lines.number, lerr.First().Field, lerr.First().Reason)
 			continue
 		}
 		if err != nil {
@@ -112,7 +113,7 @@ func (imp *agentImport) run(ctx context.Context, in io.Reader) error {
 		}
 		agent, lerr := parseAgentLine(data)
 		if lerr != nil {
-			imp.reject(lines.number, lerr.Field, lerr.Reason)
+			imp.reject(lines.number, lerr.First().Field, lerr.First().Reason)
 			continue
 		}
 		imp.chunk = append(imp.chunk, agent)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 	"google.golang.org/protobuf/proto"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 )
 
@@ -200,8 +201,8 @@ func (r *ingestRun) send(stream qav1.IngestService_PushTranscriptsClient, in *li
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		if lerr := (*lineError)(nil); errors.As(err, &lerr) {
-			r.reject(in.number, lerr.Field, lerr.Reason)
+		if lerr := (*fielderr.Error)(nil); errors.As(err, &lerr) {
+			r.reject(in.number, lerr.First().Field, lerr.First().Reason)
 			continue
 		}
 		if err != nil {
@@ -215,7 +216,7 @@ func (r *ingestRun) send(stream qav1.IngestService_PushTranscriptsClient, in *li
 			lerr = checkTranscriptSize(t)
 		}
 		if lerr != nil {
-			r.reject(in.number, lerr.Field, lerr.Reason)
+			r.reject(in.number, lerr.First().Field, lerr.First().Reason)
 			continue
 		}
 		if len(batch) > 0 && batchBytes+len(data) > ingestBatchBytes {
@@ -249,9 +250,9 @@ func (r *ingestRun) send(stream qav1.IngestService_PushTranscriptsClient, in *li
 
 // checkTranscriptSize rejects a transcript too large for one gRPC message.
 // Only long lines are checked: the encoded form is smaller than the JSON.
-func checkTranscriptSize(t *qav1.Transcript) *lineError {
+func checkTranscriptSize(t *qav1.Transcript) *fielderr.Error {
 	if size := proto.Size(t); size > maxTranscriptBytes {
-		return &lineError{Field: "messages", Reason: fmt.Sprintf("transcript encodes to %d bytes, over the 4 MiB gRPC message limit", size)}
+		return lineErr("messages", fmt.Sprintf("transcript encodes to %d bytes, over the 4 MiB gRPC message limit", size))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 )
 
@@ -22,18 +23,11 @@ import (
 // direct build of the protos; only a line that fails takes a second, slower
 // pass (diagnose) whose job is to name the offending field precisely.
 
-// lineError says which field of a line is wrong and why; Field is a path such
-// as "messages[2].sent_at", or "json" when the line is not valid JSON.
-type lineError struct {
-	Field  string
-	Reason string
-}
-
-func (e *lineError) Error() string {
-	if e.Field == "" {
-		return e.Reason
-	}
-	return e.Field + ": " + e.Reason
+// lineErr says which field of a line is wrong and why; field is a path such
+// as "messages[2].sent_at", or "json" when the line is not valid JSON. A
+// line reports its first problem, as the server reports one per item.
+func lineErr(field, reason string) *fielderr.Error {
+	return &fielderr.Error{Violations: []fielderr.Violation{{Field: field, Reason: reason}}}
 }
 
 // transcriptLine is the JSON shape of one line of a transcripts file. Times
@@ -78,7 +72,7 @@ type transcriptParser struct {
 
 // parse turns one non-blank line into a transcript, or says why it can't.
 // The returned transcript shares nothing with the parser.
-func (p *transcriptParser) parse(data []byte) (*qav1.Transcript, *lineError) {
+func (p *transcriptParser) parse(data []byte) (*qav1.Transcript, *fielderr.Error) {
 	// encoding/json decodes into existing slice elements and maps and leaves
 	// absent fields alone, so clear everything a previous line left behind;
 	// only the message array is reused, as the rest goes into the proto.
@@ -100,7 +94,7 @@ func (p *transcriptParser) parse(data []byte) (*qav1.Transcript, *lineError) {
 		TransferCount: l.TransferCount,
 		Attributes:    l.Attributes,
 	}
-	var lerr *lineError
+	var lerr *fielderr.Error
 	if t.StartedAt, lerr = parseTimestamp("started_at", l.StartedAt, nil); lerr != nil {
 		return nil, lerr
 	}
@@ -117,13 +111,13 @@ func (p *transcriptParser) parse(data []byte) (*qav1.Transcript, *lineError) {
 			src, dst := &l.Messages[i], &block[i]
 			role, ok := parseRole(src.Role)
 			if !ok {
-				return nil, &lineError{Field: indexedField("messages", i, "role"), Reason: unknownRoleReason(src.Role)}
+				return nil, lineErr(indexedField("messages", i, "role"), unknownRoleReason(src.Role))
 			}
 			dst.Role = role
 			dst.Text = src.Text
 			dst.AgentId = src.AgentID
 			if dst.SentAt, lerr = parseTimestamp("sent_at", src.SentAt, &stamps[i]); lerr != nil {
-				lerr.Field = indexedField("messages", i, "sent_at")
+				lerr.Violations[0].Field = indexedField("messages", i, "sent_at")
 				return nil, lerr
 			}
 			t.Messages[i] = dst
@@ -135,14 +129,14 @@ func (p *transcriptParser) parse(data []byte) (*qav1.Transcript, *lineError) {
 // parseAgentLine turns one non-blank line into an agent, or says why it
 // can't. An absent "active" means active, written out explicitly so the
 // file's meaning does not depend on the server's default.
-func parseAgentLine(data []byte) (*qav1.Agent, *lineError) {
+func parseAgentLine(data []byte) (*qav1.Agent, *fielderr.Error) {
 	var l agentLine
 	if err := decodeStrict(data, &l); err != nil {
 		return nil, diagnose(data, agentSchema, err)
 	}
 	if l.HiredOn != "" {
 		if _, err := time.Parse(time.DateOnly, l.HiredOn); err != nil {
-			return nil, &lineError{Field: "hired_on", Reason: "not a date as YYYY-MM-DD: " + strconv.Quote(l.HiredOn)}
+			return nil, lineErr("hired_on", "not a date as YYYY-MM-DD: "+fielderr.Quote(l.HiredOn))
 		}
 	}
 	active := true
@@ -162,8 +156,8 @@ func parseAgentLine(data []byte) (*qav1.Agent, *lineError) {
 // errNotObject and errTrailingData stand for line shapes encoding/json
 // would accept but an import file must not contain.
 var (
-	errNotObject    = &lineError{Field: "json", Reason: "line is not a JSON object"}
-	errTrailingData = &lineError{Field: "json", Reason: "unexpected data after the JSON object"}
+	errNotObject    = lineErr("json", "line is not a JSON object")
+	errTrailingData = lineErr("json", "unexpected data after the JSON object")
 )
 
 // decodeStrict decodes exactly one JSON object from data into v, refusing
@@ -201,18 +195,18 @@ func unknownRoleReason(role string) string {
 	if role == "" {
 		return "missing; want agent, customer, bot or system"
 	}
-	return "unknown role " + strconv.Quote(role) + "; want agent, customer, bot or system"
+	return "unknown role " + fielderr.Quote(role) + "; want agent, customer, bot or system"
 }
 
 // parseTimestamp parses an RFC 3339 time into into (allocated when nil). An
 // empty string is an absent time, left for the server to judge.
-func parseTimestamp(field, s string, into *timestamppb.Timestamp) (*timestamppb.Timestamp, *lineError) {
+func parseTimestamp(field, s string, into *timestamppb.Timestamp) (*timestamppb.Timestamp, *fielderr.Error) {
 	if s == "" {
 		return nil, nil
 	}
 	tm, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return nil, &lineError{Field: field, Reason: "not an RFC 3339 time: " + strconv.Quote(s)}
+		return nil, lineErr(field, "not an RFC 3339 time: "+fielderr.Quote(s))
 	}
 	if into == nil {
 		into = new(timestamppb.Timestamp)
@@ -279,8 +273,8 @@ var (
 )
 
 // diagnose explains why data failed to decode with decodeErr.
-func diagnose(data []byte, schema []schemaField, decodeErr error) *lineError {
-	if lerr := (*lineError)(nil); errors.As(decodeErr, &lerr) {
+func diagnose(data []byte, schema []schemaField, decodeErr error) *fielderr.Error {
+	if lerr := (*fielderr.Error)(nil); errors.As(decodeErr, &lerr) {
 		return lerr
 	}
 	w := jsonWalker{dec: json.NewDecoder(bytes.NewReader(data))}
@@ -289,27 +283,27 @@ func diagnose(data []byte, schema []schemaField, decodeErr error) *lineError {
 		return lerr
 	}
 	// The walker found nothing wrong; fall back to encoding/json's words.
-	return &lineError{Field: "json", Reason: strings.TrimPrefix(decodeErr.Error(), "json: ")}
+	return lineErr("json", strings.TrimPrefix(decodeErr.Error(), "json: "))
 }
 
 type jsonWalker struct {
 	dec *json.Decoder
 }
 
-// token reads the next token, turning a syntax error into a lineError.
-func (w *jsonWalker) token() (json.Token, *lineError) {
+// token reads the next token, turning a syntax error into a line error.
+func (w *jsonWalker) token() (json.Token, *fielderr.Error) {
 	tok, err := w.dec.Token()
 	if err != nil {
 		reason := strings.TrimPrefix(err.Error(), "json: ")
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			reason = "unexpected end of line"
 		}
-		return nil, &lineError{Field: "json", Reason: reason + " (at byte " + strconv.FormatInt(w.dec.InputOffset(), 10) + ")"}
+		return nil, lineErr("json", reason+" (at byte "+strconv.FormatInt(w.dec.InputOffset(), 10)+")")
 	}
 	return tok, nil
 }
 
-func (w *jsonWalker) object(path string, schema []schemaField) *lineError {
+func (w *jsonWalker) object(path string, schema []schemaField) *fielderr.Error {
 	tok, lerr := w.token()
 	if lerr != nil {
 		return lerr
@@ -328,7 +322,7 @@ func (w *jsonWalker) object(path string, schema []schemaField) *lineError {
 		key, _ := tok.(string)
 		field := lookupField(schema, key)
 		if field == nil {
-			return &lineError{Field: joinPath(path, key), Reason: "unknown field"}
+			return lineErr(joinPath(path, key), "unknown field")
 		}
 		if lerr := w.value(joinPath(path, field.name), field.kind); lerr != nil {
 			return lerr
@@ -338,12 +332,12 @@ func (w *jsonWalker) object(path string, schema []schemaField) *lineError {
 	return lerr
 }
 
-func (w *jsonWalker) value(path string, kind valueKind) *lineError {
+func (w *jsonWalker) value(path string, kind valueKind) *fielderr.Error {
 	if kind == kindMessageList {
-		return w.list(path, func(elem string) *lineError { return w.object(elem, messageSchema) })
+		return w.list(path, func(elem string) *fielderr.Error { return w.object(elem, messageSchema) })
 	}
 	if kind == kindStringList {
-		return w.list(path, func(elem string) *lineError { return w.value(elem, kindString) })
+		return w.list(path, func(elem string) *fielderr.Error { return w.value(elem, kindString) })
 	}
 	tok, lerr := w.token()
 	if lerr != nil {
@@ -367,7 +361,7 @@ func (w *jsonWalker) value(path string, kind valueKind) *lineError {
 			return wrongType(path, "an integer", tok)
 		}
 		if _, err := strconv.ParseInt(num.String(), 10, 32); err != nil {
-			return &lineError{Field: path, Reason: "want an integer in 32 bits, got " + num.String()}
+			return lineErr(path, "want an integer in 32 bits, got "+num.String())
 		}
 	case kindStringMap:
 		if tok != json.Delim('{') {
@@ -389,7 +383,7 @@ func (w *jsonWalker) value(path string, kind valueKind) *lineError {
 	return nil
 }
 
-func (w *jsonWalker) list(path string, elem func(path string) *lineError) *lineError {
+func (w *jsonWalker) list(path string, elem func(path string) *fielderr.Error) *fielderr.Error {
 	tok, lerr := w.token()
 	if lerr != nil || tok == nil {
 		return lerr
@@ -432,12 +426,12 @@ func joinPath(path, key string) string {
 	return path + "." + key
 }
 
-func wrongType(path, want string, got json.Token) *lineError {
+func wrongType(path, want string, got json.Token) *fielderr.Error {
 	field := path
 	if field == "" {
 		field = "json"
 	}
-	return &lineError{Field: field, Reason: "want " + want + ", got " + describeToken(got)}
+	return lineErr(field, "want "+want+", got "+describeToken(got))
 }
 
 func describeToken(tok json.Token) string {

@@ -172,8 +172,8 @@ func TestParseTranscriptLineRejects(t *testing.T) {
 			if lerr == nil {
 				t.Fatalf("parse accepted the line: %v", got)
 			}
-			if lerr.Field != tt.wantField || !strings.Contains(lerr.Reason, tt.wantReason) {
-				t.Errorf("parse error = %q: %q, want %q: …%s…", lerr.Field, lerr.Reason, tt.wantField, tt.wantReason)
+			if lerr.First().Field != tt.wantField || !strings.Contains(lerr.First().Reason, tt.wantReason) {
+				t.Errorf("parse error = %q: %q, want %q: …%s…", lerr.First().Field, lerr.First().Reason, tt.wantField, tt.wantReason)
 			}
 		})
 	}
@@ -290,8 +290,8 @@ func TestParseAgentLine(t *testing.T) {
 			if lerr == nil {
 				t.Fatalf("parse accepted the line: %v", got)
 			}
-			if lerr.Field != tt.wantField || !strings.Contains(lerr.Reason, tt.wantReason) {
-				t.Errorf("parse error = %q: %q, want %q: …%s…", lerr.Field, lerr.Reason, tt.wantField, tt.wantReason)
+			if lerr.First().Field != tt.wantField || !strings.Contains(lerr.First().Reason, tt.wantReason) {
+				t.Errorf("parse error = %q: %q, want %q: …%s…", lerr.First().Field, lerr.First().Reason, tt.wantField, tt.wantReason)
 			}
 		})
 	}
@@ -387,13 +387,13 @@ func FuzzParseLine(f *testing.F) {
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var p transcriptParser
 		if got, lerr := p.parse(line); lerr != nil {
-			if lerr.Field == "" || lerr.Reason == "" {
+			if lerr.First().Field == "" || lerr.First().Reason == "" {
 				t.Errorf("transcript rejection without field or reason: %+v", lerr)
 			}
 		} else if got == nil {
 			t.Error("no transcript and no error")
 		}
-		if _, lerr := parseAgentLine(line); lerr != nil && (lerr.Field == "" || lerr.Reason == "") {
+		if _, lerr := parseAgentLine(line); lerr != nil && (lerr.First().Field == "" || lerr.First().Reason == "") {
 			t.Errorf("agent rejection without field or reason: %+v", lerr)
 		}
 	})

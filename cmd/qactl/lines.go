@@ -12,7 +12,7 @@ import (
 // newlines (a binary by mistake) is rejected instead of filling memory.
 const maxLineBytes = 64 << 20
 
-var errLineTooLong = &lineError{Field: "json", Reason: "line longer than 64 MiB"}
+var errLineTooLong = lineErr("json", "line longer than 64 MiB")
 
 // lineReader reads an import file line by line, counting lines and bytes.
 type lineReader struct {

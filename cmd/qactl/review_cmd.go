@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 )
 
@@ -19,7 +20,7 @@ import (
 func parseID(cmd *cobra.Command, arg, from string) (int64, error) {
 	id, err := strconv.ParseInt(arg, 10, 64)
 	if err != nil || id <= 0 {
-		return 0, usageError{err: fmt.Errorf("ID %q is not a number from %s", arg, from), command: cmd.CommandPath()}
+		return 0, usageError{err: fmt.Errorf("ID %s is not a number from %s", fielderr.Quote(arg), from), command: cmd.CommandPath()}
 	}
 	return id, nil
 }
@@ -229,10 +230,10 @@ func parseRatings(values []string) ([]*qav1.DimensionRating, error) {
 		key, value, ok := strings.Cut(item, "=")
 		key, value = strings.TrimSpace(key), strings.TrimSpace(value)
 		if !ok || key == "" || value == "" {
-			return nil, fmt.Errorf("--rating %q: want KEY=N or KEY=na, e.g. attitude=4", item)
+			return nil, fmt.Errorf("--rating %s: want KEY=N or KEY=na, e.g. attitude=4", fielderr.Quote(item))
 		}
 		if seen[key] {
-			return nil, fmt.Errorf("--rating: dimension %q is rated twice", key)
+			return nil, fmt.Errorf("--rating: dimension %s is rated twice", fielderr.Quote(key))
 		}
 		seen[key] = true
 		if strings.EqualFold(value, "na") || strings.EqualFold(value, "n/a") {
@@ -256,10 +257,10 @@ func parseRatingComments(values []string) ([]keyText, error) {
 		key, text, ok := strings.Cut(v, "=")
 		key = strings.TrimSpace(key)
 		if !ok || key == "" {
-			return nil, fmt.Errorf("--rating-comment %q: want KEY=TEXT", v)
+			return nil, fmt.Errorf("--rating-comment %s: want KEY=TEXT", fielderr.Quote(v))
 		}
 		if slices.ContainsFunc(out, func(c keyText) bool { return c.key == key }) {
-			return nil, fmt.Errorf("--rating-comment: dimension %q has two comments", key)
+			return nil, fmt.Errorf("--rating-comment: dimension %s has two comments", fielderr.Quote(key))
 		}
 		out = append(out, keyText{key, strings.TrimSpace(text)})
 	}

@@ -85,10 +85,10 @@ func TestConvertValidateDerive(t *testing.T) {
 	for i := range ds {
 		d := &ds[i]
 		tr := Convert(*d)
-		fe := transcript.Validate(&tr, transcript.DefaultLimits())
+		fe := transcript.Validate(&tr, transcript.DefaultLimits(), time.Now())
 		if countEvents(d, kindCustomer, kindAgent) == 0 {
 			rejected++
-			if fe == nil || fe.Field != "messages" {
+			if fe == nil || fe.First().Field != "messages" {
 				t.Errorf("dialogue %d has no messages: Validate = %v; want a messages error", d.DialogueID, fe)
 			}
 		} else if fe != nil {
@@ -169,7 +169,7 @@ func TestConvertWithoutMessages(t *testing.T) {
 	if tr.StartedAt.Unix() != 1589355382 || !tr.EndedAt.Equal(tr.StartedAt) {
 		t.Errorf("no events: span %v .. %v; want the batch time", tr.StartedAt, tr.EndedAt)
 	}
-	if fe := transcript.Validate(&tr, transcript.DefaultLimits()); fe == nil || fe.Field != "messages" {
+	if fe := transcript.Validate(&tr, transcript.DefaultLimits(), time.Now()); fe == nil || fe.First().Field != "messages" {
 		t.Errorf("Validate = %v; want a messages error", fe)
 	}
 }
@@ -278,7 +278,7 @@ func TestAgents(t *testing.T) {
 	for _, a := range agents {
 		byID[a.AgentID] = a
 		teams[a.TeamID]++
-		if fe := transcript.ValidateAgentFields(a.AgentID, a.HiredOn, transcript.DefaultLimits()); fe != nil {
+		if fe := transcript.ValidateAgent(transcript.AgentFields{AgentID: a.AgentID, Name: a.Name, TeamID: a.TeamID, SupervisorID: a.SupervisorID, HiredOn: a.HiredOn}, transcript.DefaultLimits()); fe != nil {
 			t.Errorf("%s: %v", a.AgentID, fe)
 		}
 		if a.Name != "Wizard "+a.AgentID[:8] || !a.Active {

@@ -35,7 +35,7 @@ func TestShape(t *testing.T) {
 		if i%10 == 0 {
 			Transfer(&tr, AgentID(999))
 		}
-		if fe := transcript.Validate(&tr, transcript.DefaultLimits()); fe != nil {
+		if fe := transcript.Validate(&tr, transcript.DefaultLimits(), end); fe != nil {
 			t.Fatalf("transcript %d invalid: %v", i, fe)
 		}
 		if tr.ExternalID != ExternalID(i) || !tr.EndedAt.Equal(end.Add(time.Duration(i)*time.Minute)) {

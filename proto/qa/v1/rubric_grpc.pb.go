@@ -48,7 +48,8 @@ type RubricServiceClient interface {
 	UpdateRubric(ctx context.Context, in *UpdateRubricRequest, opts ...grpc.CallOption) (*UpdateRubricResponse, error)
 	// ActivateRubric makes a version the one new reviews are scored against.
 	ActivateRubric(ctx context.Context, in *ActivateRubricRequest, opts ...grpc.CallOption) (*ActivateRubricResponse, error)
-	// ValidateRubric checks a rubric without storing it.
+	// ValidateRubric checks a rubric without storing it: OK when valid, else
+	// the INVALID_ARGUMENT (with a BadRequest) that CreateRubric would give.
 	ValidateRubric(ctx context.Context, in *ValidateRubricRequest, opts ...grpc.CallOption) (*ValidateRubricResponse, error)
 }
 
@@ -141,7 +142,8 @@ type RubricServiceServer interface {
 	UpdateRubric(context.Context, *UpdateRubricRequest) (*UpdateRubricResponse, error)
 	// ActivateRubric makes a version the one new reviews are scored against.
 	ActivateRubric(context.Context, *ActivateRubricRequest) (*ActivateRubricResponse, error)
-	// ValidateRubric checks a rubric without storing it.
+	// ValidateRubric checks a rubric without storing it: OK when valid, else
+	// the INVALID_ARGUMENT (with a BadRequest) that CreateRubric would give.
 	ValidateRubric(context.Context, *ValidateRubricRequest) (*ValidateRubricResponse, error)
 	mustEmbedUnimplementedRubricServiceServer()
 }

@@ -366,10 +366,17 @@ func (x *ValidatePolicyRequest) GetPolicy() *Policy {
 	return nil
 }
 
+// An invalid policy is answered with INVALID_ARGUMENT and a
+// google.rpc.BadRequest listing every problem, as UpdatePolicy would.
 type ValidatePolicyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Empty when valid; otherwise the first problem, naming the field.
-	Field         string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// Deprecated: never set; read the BadRequest of the INVALID_ARGUMENT.
+	//
+	// Deprecated: Marked as deprecated in qa/v1/sampling.proto.
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// Deprecated: never set; read the BadRequest of the INVALID_ARGUMENT.
+	//
+	// Deprecated: Marked as deprecated in qa/v1/sampling.proto.
 	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -405,6 +412,7 @@ func (*ValidatePolicyResponse) Descriptor() ([]byte, []int) {
 	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{6}
 }
 
+// Deprecated: Marked as deprecated in qa/v1/sampling.proto.
 func (x *ValidatePolicyResponse) GetField() string {
 	if x != nil {
 		return x.Field
@@ -412,6 +420,7 @@ func (x *ValidatePolicyResponse) GetField() string {
 	return ""
 }
 
+// Deprecated: Marked as deprecated in qa/v1/sampling.proto.
 func (x *ValidatePolicyResponse) GetReason() string {
 	if x != nil {
 		return x.Reason
@@ -1522,10 +1531,10 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x14UpdatePolicyResponse\x12%\n" +
 	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\">\n" +
 	"\x15ValidatePolicyRequest\x12%\n" +
-	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\"F\n" +
-	"\x16ValidatePolicyResponse\x12\x14\n" +
-	"\x05field\x18\x01 \x01(\tR\x05field\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"\xae\x02\n" +
+	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\"N\n" +
+	"\x16ValidatePolicyResponse\x12\x18\n" +
+	"\x05field\x18\x01 \x01(\tB\x02\x18\x01R\x05field\x12\x1a\n" +
+	"\x06reason\x18\x02 \x01(\tB\x02\x18\x01R\x06reason\"\xae\x02\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04week\x18\x02 \x01(\tR\x04week\x12%\n" +

@@ -43,7 +43,8 @@ type SamplingServiceClient interface {
 	GetPolicy(ctx context.Context, in *GetPolicyRequest, opts ...grpc.CallOption) (*GetPolicyResponse, error)
 	// UpdatePolicy validates the policy and stores it as a new version.
 	UpdatePolicy(ctx context.Context, in *UpdatePolicyRequest, opts ...grpc.CallOption) (*UpdatePolicyResponse, error)
-	// ValidatePolicy checks a policy without storing it.
+	// ValidatePolicy checks a policy without storing it: OK when valid, else
+	// the INVALID_ARGUMENT (with a BadRequest) that UpdatePolicy would give.
 	ValidatePolicy(ctx context.Context, in *ValidatePolicyRequest, opts ...grpc.CallOption) (*ValidatePolicyResponse, error)
 	// RunWeek samples an ISO week under the newest policy, or returns the
 	// run that already did (one run per week and policy version).
@@ -178,7 +179,8 @@ type SamplingServiceServer interface {
 	GetPolicy(context.Context, *GetPolicyRequest) (*GetPolicyResponse, error)
 	// UpdatePolicy validates the policy and stores it as a new version.
 	UpdatePolicy(context.Context, *UpdatePolicyRequest) (*UpdatePolicyResponse, error)
-	// ValidatePolicy checks a policy without storing it.
+	// ValidatePolicy checks a policy without storing it: OK when valid, else
+	// the INVALID_ARGUMENT (with a BadRequest) that UpdatePolicy would give.
 	ValidatePolicy(context.Context, *ValidatePolicyRequest) (*ValidatePolicyResponse, error)
 	// RunWeek samples an ISO week under the newest policy, or returns the
 	// run that already did (one run per week and policy version).
