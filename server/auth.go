@@ -9,14 +9,17 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
-	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/tap"
 
 	"qa-sampling/store"
 )
@@ -77,7 +80,16 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, bearer string) (Principal, error)
 }
 
-var errBadToken = errors.New("invalid or revoked token")
+// errBadToken is every reason a token is refused. The caller is told only
+// this, so a guesser learns nothing; the wrapped reasons feed the
+// qa_auth_failures_total metric.
+var (
+	errBadToken       = errors.New("invalid or revoked token")
+	errTokenMalformed = fmt.Errorf("%w: not a qa_<id>_<secret> token", errBadToken)
+	errTokenUnknown   = fmt.Errorf("%w: unknown token id", errBadToken)
+	errTokenSecret    = fmt.Errorf("%w: wrong secret", errBadToken)
+	errTokenRevoked   = fmt.Errorf("%w: revoked", errBadToken)
+)
 
 // TokenAuthenticator checks tokens against the store. Valid tokens are
 // cached briefly so a busy caller does not cost a query per call; the
@@ -100,19 +112,22 @@ type cachedToken struct {
 func (a *TokenAuthenticator) Authenticate(ctx context.Context, bearer string) (Principal, error) {
 	rest, ok := strings.CutPrefix(bearer, tokenPrefix)
 	if !ok {
-		return Principal{}, errBadToken
+		return Principal{}, errTokenMalformed
 	}
 	id, secret, ok := strings.Cut(rest, "_")
 	if !ok || id == "" || secret == "" {
-		return Principal{}, errBadToken
+		return Principal{}, errTokenMalformed
 	}
 	tok, err := a.lookup(ctx, id)
 	if err != nil {
 		return Principal{}, err
 	}
 	digest := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(digest[:], tok.SecretHash) != 1 || !tok.RevokedAt.IsZero() {
-		return Principal{}, errBadToken
+	if subtle.ConstantTimeCompare(digest[:], tok.SecretHash) != 1 {
+		return Principal{}, errTokenSecret
+	}
+	if !tok.RevokedAt.IsZero() {
+		return Principal{}, errTokenRevoked
 	}
 	return Principal{TokenID: tok.ID, Role: tok.Role, Subject: tok.Subject}, nil
 }
@@ -127,7 +142,7 @@ func (a *TokenAuthenticator) lookup(ctx context.Context, id string) (store.Token
 	}
 	tok, err := a.Store.GetToken(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Token{}, errBadToken
+		return store.Token{}, errTokenUnknown
 	}
 	if err != nil {
 		return store.Token{}, fmt.Errorf("token lookup: %w", err)
@@ -141,89 +156,143 @@ func (a *TokenAuthenticator) lookup(ctx context.Context, id string) (store.Token
 	return tok, nil
 }
 
-// methodRoles lists, per full method name, the roles allowed to call it.
-// A method missing here is denied to everyone: new methods fail closed.
-var methodRoles = map[string][]store.Role{
-	"/qa.v1.IngestService/UpsertAgents":    {store.RoleIngest, store.RoleAdmin},
-	"/qa.v1.IngestService/PushTranscripts": {store.RoleIngest, store.RoleAdmin},
-	"/qa.v1.IngestService/PushTranscript":  {store.RoleIngest, store.RoleAdmin},
-	"/qa.v1.IngestService/GetTranscript":   {store.RoleAdmin},
+// authLookupTimeout bounds the store lookup of an uncached token. The
+// lookup runs on the connection's reader goroutine (see authGate.tap), so a
+// slow store must not stall the connection for long.
+const authLookupTimeout = 2 * time.Second
 
-	"/qa.v1.SamplingService/GetPolicy":       {store.RoleAdmin},
-	"/qa.v1.SamplingService/UpdatePolicy":    {store.RoleAdmin},
-	"/qa.v1.SamplingService/ValidatePolicy":  {store.RoleAdmin},
-	"/qa.v1.SamplingService/RunWeek":         {store.RoleAdmin},
-	"/qa.v1.SamplingService/PreviewWeek":     {store.RoleAdmin},
-	"/qa.v1.SamplingService/GetRun":          {store.RoleAdmin},
-	"/qa.v1.SamplingService/ListRuns":        {store.RoleAdmin},
-	"/qa.v1.SamplingService/ListPicks":       {store.RoleAdmin},
-	"/qa.v1.SamplingService/UpsertInspector": {store.RoleAdmin},
-	"/qa.v1.SamplingService/ListInspectors":  {store.RoleAdmin},
-
-	"/qa.v1.ReviewService/ListQueue":    {store.RoleInspector},
-	"/qa.v1.ReviewService/ReleaseItem":  {store.RoleInspector},
-	"/qa.v1.ReviewService/SkipItem":     {store.RoleInspector},
-	"/qa.v1.ReviewService/OpenItem":     {store.RoleInspector},
-	"/qa.v1.ReviewService/SubmitReview": {store.RoleInspector},
-	"/qa.v1.ReviewService/GetReview":    {store.RoleInspector, store.RoleSupervisor, store.RoleAdmin},
-
-	"/qa.v1.RubricService/GetRubric":      {store.RoleAdmin, store.RoleInspector, store.RoleSupervisor},
-	"/qa.v1.RubricService/ListRubrics":    {store.RoleAdmin},
-	"/qa.v1.RubricService/CreateRubric":   {store.RoleAdmin},
-	"/qa.v1.RubricService/UpdateRubric":   {store.RoleAdmin},
-	"/qa.v1.RubricService/ActivateRubric": {store.RoleAdmin},
-	"/qa.v1.RubricService/ValidateRubric": {store.RoleAdmin},
-
-	"/qa.v1.FeedbackService/ListFeedback":        {store.RoleSupervisor, store.RoleAdmin},
-	"/qa.v1.FeedbackService/WatchFeedback":       {store.RoleSupervisor, store.RoleAdmin},
-	"/qa.v1.FeedbackService/AcknowledgeFeedback": {store.RoleSupervisor},
-	"/qa.v1.FeedbackService/OpenDispute":         {store.RoleSupervisor},
-	"/qa.v1.FeedbackService/ListDisputes":        {store.RoleSupervisor, store.RoleAdmin},
-
-	"/qa.v1.ReportService/GetAgentReport": {store.RoleSupervisor, store.RoleAdmin},
-	"/qa.v1.ReportService/GetTeamReport":  {store.RoleSupervisor, store.RoleAdmin},
-
-	"/qa.v1.AuditService/ListAuditEvents": {store.RoleAdmin},
+// authGate admits a call from its headers alone. grpc-go reads and decodes
+// a unary request before any interceptor runs, and buffers up to a stream
+// window of any request, so an interceptor is too late to keep strangers'
+// bytes out of memory. The gate runs as the transport's InTapHandle,
+// before the stream exists: a refused call's body is never read.
+type authGate struct {
+	authn    Authenticator
+	log      *slog.Logger
+	failures *prometheus.CounterVec
 }
 
-// publicService reports methods that need no token: health checks and
-// reflection, so load balancers and grpcurl work without credentials.
-func publicService(method string) bool {
-	return strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
-		strings.HasPrefix(method, "/grpc.reflection.v1.ServerReflection/") ||
-		strings.HasPrefix(method, "/grpc.reflection.v1alpha.ServerReflection/")
-}
-
-// authFunc authenticates the caller and checks their role for the method.
-func authFunc(a Authenticator, logf func(ctx context.Context, msg string, args ...any)) grpcauth.AuthFunc {
-	return func(ctx context.Context) (context.Context, error) {
-		method, _ := grpc.Method(ctx)
-		if publicService(method) {
-			return ctx, nil
-		}
-		bearer, err := grpcauth.AuthFromMD(ctx, "bearer")
-		if err != nil {
-			return nil, status.Error(codes.Unauthenticated, "missing bearer token: send metadata \"authorization: Bearer <token>\"")
-		}
-		p, err := a.Authenticate(ctx, bearer)
-		if errors.Is(err, errBadToken) {
-			return nil, status.Error(codes.Unauthenticated, "invalid or revoked token")
-		}
-		if err != nil {
-			logf(ctx, "authentication failed", "err", err)
-			return nil, status.Error(codes.Unavailable, "cannot check the token now")
-		}
-		allowed := methodRoles[method]
-		permitted := false
-		for _, r := range allowed {
-			if r == p.Role {
-				permitted = true
-				break
-			}
-		}
-		if !permitted {
-			return nil, status.Errorf(codes.PermissionDenied, "role %q may not call %s", p.Role, method)
-		}
-		return context.WithValue(ctx, principalKey{}, p), nil
+func newAuthGate(authn Authenticator, log *slog.Logger, reg prometheus.Registerer) *authGate {
+	failures := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "qa_auth_failures_total",
+		Help: "Calls refused before they ran, by reason: missing, malformed, unknown, wrong_secret, revoked (token), permission_denied (role), unavailable (token store).",
+	}, []string{"reason"})
+	reg.MustRegister(failures)
+	for _, r := range []string{"missing", "malformed", "unknown", "wrong_secret", "revoked", "permission_denied", "unavailable"} {
+		failures.WithLabelValues(r)
 	}
+	return &authGate{authn: authn, log: log, failures: failures}
+}
+
+// tap is the InTapHandle. It runs on the connection's reader goroutine,
+// one call at a time, so it must be quick: valid tokens are cached, and an
+// uncached one costs one indexed lookup, bounded by authLookupTimeout.
+func (g *authGate) tap(ctx context.Context, info *tap.Info) (context.Context, error) {
+	if publicService(info.FullMethodName) {
+		return ctx, nil
+	}
+	p, err := g.admit(ctx, info.FullMethodName, info.Header)
+	if err != nil {
+		return nil, err
+	}
+	return context.WithValue(ctx, principalKey{}, p), nil
+}
+
+// admit authenticates the caller from the request headers and checks
+// their role for method.
+func (g *authGate) admit(ctx context.Context, method string, md metadata.MD) (Principal, error) {
+	bearer, ok := bearerFrom(md)
+	if !ok {
+		g.refuse(ctx, method, "missing")
+		return Principal{}, status.Error(codes.Unauthenticated, "missing bearer token: send metadata \"authorization: Bearer <token>\"")
+	}
+	lookupCtx, cancel := context.WithTimeout(ctx, authLookupTimeout)
+	defer cancel()
+	p, err := g.authn.Authenticate(lookupCtx, bearer)
+	if errors.Is(err, errBadToken) {
+		g.refuse(ctx, method, tokenFailureReason(err))
+		return Principal{}, status.Error(codes.Unauthenticated, "invalid or revoked token")
+	}
+	if err != nil {
+		g.refuse(ctx, method, "unavailable")
+		g.log.ErrorContext(ctx, "authentication failed", "grpc.method", method, "err", err)
+		return Principal{}, status.Error(codes.Unavailable, "cannot check the token now")
+	}
+	if !permitted(p.Role, method) {
+		g.refuse(ctx, method, "permission_denied")
+		return Principal{}, permissionDenied(p.Role, method)
+	}
+	return p, nil
+}
+
+func (g *authGate) refuse(ctx context.Context, method, reason string) {
+	g.failures.WithLabelValues(reason).Inc()
+	g.log.InfoContext(ctx, "call refused", "grpc.method", method, "reason", reason)
+}
+
+func tokenFailureReason(err error) string {
+	switch {
+	case errors.Is(err, errTokenMalformed):
+		return "malformed"
+	case errors.Is(err, errTokenUnknown):
+		return "unknown"
+	case errors.Is(err, errTokenSecret):
+		return "wrong_secret"
+	case errors.Is(err, errTokenRevoked):
+		return "revoked"
+	}
+	return "invalid"
+}
+
+// permissionDenied names the method only if it is one of ours: the path
+// is the caller's text.
+func permissionDenied(role store.Role, method string) error {
+	if _, known := methodRules[method]; !known {
+		return status.Errorf(codes.PermissionDenied, "role %q may not call this method", role)
+	}
+	return status.Errorf(codes.PermissionDenied, "role %q may not call %s", role, method)
+}
+
+// bearerFrom returns the token of an "authorization: Bearer <token>" header.
+func bearerFrom(md metadata.MD) (string, bool) {
+	values := md.Get("authorization")
+	if len(values) != 1 {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(values[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || token == "" {
+		return "", false
+	}
+	return token, true
+}
+
+// authorize is the interceptors' check: the principal the tap admitted
+// must be there and still be allowed the method. It fails closed should a
+// transport ever bypass the tap (grpc.Server.ServeHTTP does).
+func authorize(ctx context.Context, method string) error {
+	if publicService(method) {
+		return nil
+	}
+	p, ok := PrincipalFrom(ctx)
+	if !ok {
+		return status.Error(codes.Unauthenticated, "missing bearer token: send metadata \"authorization: Bearer <token>\"")
+	}
+	if !permitted(p.Role, method) {
+		return permissionDenied(p.Role, method)
+	}
+	return nil
+}
+
+func authorizeUnary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	if err := authorize(ctx, info.FullMethod); err != nil {
+		return nil, err
+	}
+	return handler(ctx, req)
+}
+
+func authorizeStream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	if err := authorize(ss.Context(), info.FullMethod); err != nil {
+		return err
+	}
+	return handler(srv, ss)
 }

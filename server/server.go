@@ -12,7 +12,6 @@ import (
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
-	grpcauth "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,8 +37,14 @@ type Config struct {
 	TokenCacheTTL time.Duration
 	// TLS, when set, serves TLS (set ClientAuth for mutual TLS).
 	TLS *tls.Config
-	// MaxRecvMsgBytes caps one request message.
+	// MaxRecvMsgBytes caps one request message of the bulk methods
+	// (transcript and agent pushes).
 	MaxRecvMsgBytes int
+	// MaxRequestBytes caps one request message of every other method.
+	MaxRequestBytes int
+	// MaxStreamsPerConn bounds concurrent calls on one connection; more
+	// wait for a free slot.
+	MaxStreamsPerConn int
 	// HealthInterval is how often store readiness is re-checked.
 	HealthInterval time.Duration
 	// Now is the clock; tests may replace it.
@@ -65,8 +70,11 @@ func DefaultConfig() Config {
 		Ingest:          DefaultIngestOptions(),
 		TokenCacheTTL:   5 * time.Second,
 		MaxRecvMsgBytes: 32 << 20,
-		HealthInterval:  5 * time.Second,
-		Now:             time.Now,
+		// Policies, rubrics and reviews are kilobytes; ids are bytes.
+		MaxRequestBytes:   1 << 20,
+		MaxStreamsPerConn: 100,
+		HealthInterval:    5 * time.Second,
+		Now:               time.Now,
 		// The dictionary is a window of the most recent chats; waiting for
 		// 500 avoids building it from the first few test pushes.
 		DictionarySamples: 500,
@@ -78,6 +86,7 @@ func DefaultConfig() Config {
 // Server is the gRPC server with its health and metrics.
 type Server struct {
 	grpc     *grpc.Server
+	gate     *authGate
 	health   *health.Server
 	store    Storage
 	log      *slog.Logger
@@ -111,7 +120,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	reg.MustRegister(grpcMetrics)
 
 	authn := &TokenAuthenticator{Store: st, TTL: cfg.TokenCacheTTL, Now: cfg.Now}
-	authorize := authFunc(authn, log.ErrorContext)
+	gate := newAuthGate(authn, log, reg)
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		log.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
@@ -129,28 +138,22 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 		return status.Error(codes.Internal, "internal error")
 	})
 
-	opts := []grpc.ServerOption{
-		grpc.MaxRecvMsgSize(cfg.MaxRecvMsgBytes),
-		// A transcript stream is bulk transfer: with the default 64 KiB
-		// window (about 15 chats) the client stalls on flow control
-		// whenever a commit makes the server pause reading.
-		grpc.InitialWindowSize(4 << 20),
-		grpc.InitialConnWindowSize(8 << 20),
+	opts := append(transportOptions(cfg, gate),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoveryOpt),
 			requestIDUnary,
 			logging.UnaryServerInterceptor(logger, logOpts...),
 			grpcMetrics.UnaryServerInterceptor(),
-			grpcauth.UnaryServerInterceptor(authorize),
+			authorizeUnary,
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoveryOpt),
 			requestIDStream,
 			logging.StreamServerInterceptor(logger, logOpts...),
 			grpcMetrics.StreamServerInterceptor(),
-			grpcauth.StreamServerInterceptor(authorize),
+			authorizeStream,
 		),
-	}
+	)
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
@@ -189,7 +192,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	return &Server{
 		pollCtx: pollCtx, pollStop: pollStop,
-		grpc: gs, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
+		grpc: gs, gate: gate, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
 		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
 	}

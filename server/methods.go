@@ -1,0 +1,81 @@
+package server
+
+import (
+	"strings"
+
+	"qa-sampling/store"
+)
+
+// methodRule is what the server allows per method: who may call it, and
+// whether its requests may be bulk-sized (see Config.MaxRecvMsgBytes).
+type methodRule struct {
+	roles []store.Role
+	bulk  bool
+}
+
+// ingestRoles may push data.
+var ingestRoles = []store.Role{store.RoleIngest, store.RoleAdmin}
+
+// methodRules lists every method with its rule. It is the one permission
+// table: the transport tap and the interceptors both read it. A method
+// missing here is denied to everyone: new methods fail closed.
+var methodRules = map[string]methodRule{
+	"/qa.v1.IngestService/UpsertAgents":    {roles: ingestRoles, bulk: true},
+	"/qa.v1.IngestService/PushTranscripts": {roles: ingestRoles, bulk: true},
+	"/qa.v1.IngestService/PushTranscript":  {roles: ingestRoles, bulk: true},
+	"/qa.v1.IngestService/GetTranscript":   {roles: []store.Role{store.RoleAdmin}},
+
+	"/qa.v1.SamplingService/GetPolicy":       {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/UpdatePolicy":    {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/ValidatePolicy":  {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/RunWeek":         {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/PreviewWeek":     {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/GetRun":          {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/ListRuns":        {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/ListPicks":       {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/UpsertInspector": {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/ListInspectors":  {roles: []store.Role{store.RoleAdmin}},
+
+	"/qa.v1.ReviewService/ListQueue":    {roles: []store.Role{store.RoleInspector}},
+	"/qa.v1.ReviewService/ReleaseItem":  {roles: []store.Role{store.RoleInspector}},
+	"/qa.v1.ReviewService/SkipItem":     {roles: []store.Role{store.RoleInspector}},
+	"/qa.v1.ReviewService/OpenItem":     {roles: []store.Role{store.RoleInspector}},
+	"/qa.v1.ReviewService/SubmitReview": {roles: []store.Role{store.RoleInspector}},
+	"/qa.v1.ReviewService/GetReview":    {roles: []store.Role{store.RoleInspector, store.RoleSupervisor, store.RoleAdmin}},
+
+	"/qa.v1.RubricService/GetRubric":      {roles: []store.Role{store.RoleAdmin, store.RoleInspector, store.RoleSupervisor}},
+	"/qa.v1.RubricService/ListRubrics":    {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.RubricService/CreateRubric":   {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.RubricService/UpdateRubric":   {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.RubricService/ActivateRubric": {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.RubricService/ValidateRubric": {roles: []store.Role{store.RoleAdmin}},
+
+	"/qa.v1.FeedbackService/ListFeedback":        {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
+	"/qa.v1.FeedbackService/WatchFeedback":       {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
+	"/qa.v1.FeedbackService/AcknowledgeFeedback": {roles: []store.Role{store.RoleSupervisor}},
+	"/qa.v1.FeedbackService/OpenDispute":         {roles: []store.Role{store.RoleSupervisor}},
+	"/qa.v1.FeedbackService/ListDisputes":        {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
+
+	"/qa.v1.ReportService/GetAgentReport": {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
+	"/qa.v1.ReportService/GetTeamReport":  {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
+
+	"/qa.v1.AuditService/ListAuditEvents": {roles: []store.Role{store.RoleAdmin}},
+}
+
+// permitted reports whether role may call method.
+func permitted(role store.Role, method string) bool {
+	for _, r := range methodRules[method].roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+// publicService reports methods that need no token: health checks and
+// reflection, so load balancers and grpcurl work without credentials.
+func publicService(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
+		strings.HasPrefix(method, "/grpc.reflection.v1.ServerReflection/") ||
+		strings.HasPrefix(method, "/grpc.reflection.v1alpha.ServerReflection/")
+}
