@@ -61,3 +61,16 @@ func (a *Assigner) Release(id string) {
 		a.loads[id]--
 	}
 }
+
+// Other chooses the inspector for one more item of an agent by the rules
+// of Assign, never excluded: the inspector who released the item, wrote
+// the review being disputed, or was deactivated. "" if no one may.
+func Other(loads map[string]int, supervisorID string, recent []string, excluded string) string {
+	others := make(map[string]int, len(loads))
+	for id, n := range loads {
+		if id != excluded {
+			others[id] = n
+		}
+	}
+	return New(others).Assign(supervisorID, recent)
+}

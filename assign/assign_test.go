@@ -58,3 +58,19 @@ func TestRelease(t *testing.T) {
 		t.Fatalf("after releasing i1's item, Assign = %q, want i1", got)
 	}
 }
+
+func TestOther(t *testing.T) {
+	loads := map[string]int{"i1": 0, "i2": 4, "sup-1": 0}
+	if got := Other(loads, "sup-1", nil, "i1"); got != "i2" {
+		t.Fatalf("Other excluding i1 = %q, want i2", got)
+	}
+	if got := Other(loads, "sup-1", nil, "i2"); got != "i1" {
+		t.Fatalf("Other excluding i2 = %q, want i1", got)
+	}
+	if got := Other(map[string]int{"i1": 0}, "", nil, "i1"); got != "" {
+		t.Fatalf("Other with only the excluded one = %q, want nobody", got)
+	}
+	if loads["i1"] != 0 || loads["i2"] != 4 || len(loads) != 3 {
+		t.Fatalf("Other changed the caller's loads: %v", loads)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"qa-sampling/dispute"
 	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/scoring"
@@ -221,25 +222,22 @@ func (s *feedbackService) OpenDispute(ctx context.Context, req *qav1.OpenDispute
 	if err != nil {
 		return nil, err
 	}
-	if rv.Status == store.ReviewRetracted {
-		return nil, status.Errorf(codes.FailedPrecondition, "review %d was retracted and replaced by review %d; dispute that one", rv.ID, rv.SupersededByID)
-	}
-	if closes := rv.FinalizedAt.Add(s.disputeWindow); s.now().After(closes) {
-		return nil, status.Errorf(codes.FailedPrecondition, "the dispute window of review %d closed at %s (%s after it was finalised)",
-			rv.ID, closes.UTC().Format(time.RFC3339), s.disputeWindow)
-	}
 	open, err := s.store.ListDisputes(ctx, store.DisputeFilter{PickID: rv.PickID, Status: store.DisputeOpen})
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
+	contested := dispute.Contested{ReviewID: rv.ID, InspectorID: rv.InspectorID, FinalizedAt: rv.FinalizedAt, SupersededByID: rv.SupersededByID}
 	if len(open) > 0 {
-		return nil, status.Errorf(codes.AlreadyExists, "review %d already has open dispute %d", rv.ID, open[0].ID)
+		contested.OpenDisputeID = open[0].ID
 	}
-	// Re-scored by someone other than who wrote the contested review.
-	assignee, err := inspectorFor(ctx, s.store, rv.AgentID, rv.InspectorID)
+	if err := dispute.CheckOpen(contested, s.now(), s.disputeWindow); err != nil {
+		return nil, disputeRefused(err)
+	}
+	in, err := assignmentInputsFor(ctx, s.store, rv.AgentID)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
+	assignee := dispute.Assignee(contested, in.loads, in.supervisorID, in.recent)
 	if assignee == "" {
 		return nil, status.Errorf(codes.FailedPrecondition, "no active inspector other than %s (and not the agent's supervisor) can re-score review %d; add one with `qactl inspector add`", rv.InspectorID, rv.ID)
 	}
@@ -252,6 +250,16 @@ func (s *feedbackService) OpenDispute(ctx context.Context, req *qav1.OpenDispute
 		return nil, storeError(ctx, s.log, err)
 	}
 	return &qav1.OpenDisputeResponse{Dispute: disputeToProto(d)}, nil
+}
+
+// disputeRefused maps a broken dispute rule to its status: a second open
+// dispute is ALREADY_EXISTS, the others FAILED_PRECONDITION.
+func disputeRefused(err error) error {
+	var already *dispute.AlreadyOpenError
+	if errors.As(err, &already) {
+		return status.Error(codes.AlreadyExists, err.Error())
+	}
+	return status.Error(codes.FailedPrecondition, err.Error())
 }
 
 func (s *feedbackService) ListDisputes(ctx context.Context, req *qav1.ListDisputesRequest) (*qav1.ListDisputesResponse, error) {

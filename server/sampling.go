@@ -321,10 +321,11 @@ func (j *SamplingJob) Replacement(ctx context.Context, skipped store.Pick) (stor
 // never to the one who released it; it stays in the pool (ok false) when
 // no one else may take it.
 func (j *SamplingJob) Reassign(ctx context.Context, p store.Pick, releasedBy string) (store.Pick, bool, error) {
-	inspector, err := inspectorFor(ctx, j.Store, p.AgentID, releasedBy)
+	in, err := assignmentInputsFor(ctx, j.Store, p.AgentID)
 	if err != nil {
 		return store.Pick{}, false, err
 	}
+	inspector := assign.Other(in.loads, in.supervisorID, in.recent, releasedBy)
 	if inspector == "" {
 		return store.Pick{}, false, nil
 	}
@@ -336,22 +337,25 @@ func (j *SamplingJob) Reassign(ctx context.Context, p store.Pick, releasedBy str
 	return moved, err == nil, err
 }
 
-// inspectorFor chooses, by the assignment rules (never the agent's
-// supervisor, rotation, least loaded), an active inspector for one more
-// item of agentID, never excluded; "" if no one may take it.
-func inspectorFor(ctx context.Context, st Storage, agentID, excluded string) (string, error) {
-	loads, err := st.InspectorLoads(ctx)
-	if err != nil {
-		return "", err
+// assignmentInputs is what the assignment rules (package assign) read to
+// place one more item of an agent.
+type assignmentInputs struct {
+	loads        map[string]int // active inspectors' open items
+	supervisorID string         // the agent's; never their inspector
+	recent       []string       // the agent's recent inspectors, newest first
+}
+
+func assignmentInputsFor(ctx context.Context, st Storage, agentID string) (assignmentInputs, error) {
+	var in assignmentInputs
+	var err error
+	if in.loads, err = st.InspectorLoads(ctx); err != nil {
+		return in, err
 	}
-	delete(loads, excluded)
 	agent, err := st.GetAgent(ctx, agentID)
 	if err != nil {
-		return "", err
+		return in, err
 	}
-	recent, err := st.RecentInspectorsOf(ctx, agentID, 3)
-	if err != nil {
-		return "", err
-	}
-	return assign.New(loads).Assign(agent.SupervisorID, recent), nil
+	in.supervisorID = agent.SupervisorID
+	in.recent, err = st.RecentInspectorsOf(ctx, agentID, 3)
+	return in, err
 }
