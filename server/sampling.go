@@ -28,6 +28,8 @@ type SamplingJob struct {
 	Store Storage
 	Log   *slog.Logger
 	Now   func() time.Time
+	// metrics, when set, count the runs (see newSamplingMetrics).
+	metrics *samplingMetrics
 }
 
 // claimPoll is how often a caller waiting for another runner of the same
@@ -173,10 +175,12 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week sampler.Week, trigger st
 		return store.Run{}, false, err
 	}
 	if !run.CompletedAt.IsZero() {
+		j.metrics.succeeded(run)
 		return run, false, nil
 	}
 	run, release, err := j.claim(ctx, run)
 	if err != nil || release == nil {
+		j.metrics.succeeded(run)
 		return run, created, err
 	}
 	defer release()
@@ -198,11 +202,13 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week sampler.Week, trigger st
 		// Another process finished it first (two processes on one SQLite
 		// file each hold their own claims); theirs stands.
 		done, err = j.Store.GetRun(ctx, run.ID)
+		j.metrics.succeeded(done)
 		return done, created, err
 	}
 	if err != nil {
 		return store.Run{}, false, err
 	}
+	j.metrics.completed(done, j.Now().Sub(start))
 	j.Log.Info("sampling run complete", "week", week.String(), "run", run.ID, "policy_version", policy.Version,
 		"picks", len(picks), "shortfalls", len(res.Shortfalls), "conversations", res.Stats.Conversations,
 		"took", j.Now().Sub(start).Round(time.Millisecond).String(), "trigger", trigger)

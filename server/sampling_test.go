@@ -3,11 +3,18 @@ package server
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"qa-sampling/sampler"
 	"qa-sampling/store"
@@ -97,4 +104,93 @@ func TestFailedRunIsCompletedByTheNextCall(t *testing.T) {
 	if err != nil || len(picks) != run.Picks {
 		t.Fatalf("%d picks stored (%v), the run counts %d", len(picks), err, run.Picks)
 	}
+}
+
+// scrape returns the server's /metrics page.
+func scrape(t *testing.T, srv *Server) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	srv.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics: %d", rec.Code)
+	}
+	return rec.Body.String()
+}
+
+func TestSamplingRunMetrics(t *testing.T) {
+	srv, _ := samplingFixture(t)
+	week, err := sampler.ParseWeek(flowWeek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := srv.Sampling.RunWeek(t.Context(), week, "manual:lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Running it again stores nothing and counts nothing.
+	if _, _, err := srv.Sampling.RunWeek(t.Context(), week, "manual:lead"); err != nil {
+		t.Fatal(err)
+	}
+	page := scrape(t, srv)
+	for _, want := range []string{
+		"qa_sampling_run_duration_seconds_count 1\n",
+		fmt.Sprintf("qa_sampling_run_picks_total %d\n", run.Picks),
+		fmt.Sprintf("qa_sampling_run_shortfall_total %d\n", run.Shortfalls),
+		fmt.Sprintf("qa_sampling_last_success_timestamp_seconds{week=%q} %s\n", flowWeek,
+			strconv.FormatFloat(float64(run.CompletedAt.UnixMilli())/1000, 'g', -1, 64)),
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/metrics lacks %q; sampling lines:\n%s", want, samplingLines(page))
+		}
+	}
+	if run.Picks == 0 {
+		t.Fatal("the run picked nothing; the picks counter proves nothing")
+	}
+
+	// A restarted process reports the stored runs' last success before
+	// its own first run.
+	fresh := New(srv.store, DefaultConfig(), slog.New(slog.DiscardHandler))
+	fresh.Sampling.seedMetrics(t.Context())
+	if page := scrape(t, fresh); !strings.Contains(page, fmt.Sprintf("qa_sampling_last_success_timestamp_seconds{week=%q}", flowWeek)) {
+		t.Errorf("a fresh server does not report the stored run; sampling lines:\n%s", samplingLines(page))
+	}
+}
+
+// The week label keeps only the newest weeks, whatever the order runs
+// complete in.
+func TestLastSuccessKeepsTheNewestWeeks(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newSamplingMetrics(reg)
+	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, n := range []int{30, 3, 12, 5, 40, 1, 22, 17, 9, 35, 28, 2} {
+		m.succeeded(store.Run{Week: fmt.Sprintf("2026-W%02d", n), CompletedAt: at})
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var weeks []string
+	for _, f := range families {
+		if f.GetName() != "qa_sampling_last_success_timestamp_seconds" {
+			continue
+		}
+		for _, metric := range f.GetMetric() {
+			weeks = append(weeks, metric.GetLabel()[0].GetValue())
+		}
+	}
+	slices.Sort(weeks)
+	want := []string{"2026-W09", "2026-W12", "2026-W17", "2026-W22", "2026-W28", "2026-W30", "2026-W35", "2026-W40"}
+	if !slices.Equal(weeks, want) {
+		t.Fatalf("weeks reported %v, want the newest %d: %v", weeks, lastSuccessWeeks, want)
+	}
+}
+
+func samplingLines(page string) string {
+	var out []string
+	for _, l := range strings.Split(page, "\n") {
+		if strings.HasPrefix(l, "qa_sampling_") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -171,7 +171,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterIngestServiceServer(gs, &ingestService{
 		store: st, codec: codec, dicts: dicts, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg), now: now,
 	})
-	job := &SamplingJob{Store: st, Log: log, Now: cfg.Now}
+	job := &SamplingJob{Store: st, Log: log, Now: cfg.Now, metrics: newSamplingMetrics(reg)}
 	qav1.RegisterSamplingServiceServer(gs, &samplingService{job: job, store: st, log: log})
 	rubrics := &rubricBook{store: st}
 	hub := newFeedbackHub()
@@ -209,6 +209,7 @@ func (s *Server) Serve(lis net.Listener) error {
 	go s.watchStore()
 	s.dicts.start()
 	go s.seedRubric(s.pollCtx)
+	go s.Sampling.seedMetrics(s.pollCtx)
 	go s.feedback.pollOthers(s.pollCtx, func(ctx context.Context) (int64, error) { return s.store.LastFeedbackID(ctx, "") }, s.poll, s.log)
 	return s.grpc.Serve(lis)
 }
