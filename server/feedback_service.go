@@ -39,6 +39,7 @@ type feedbackService struct {
 	store         Storage
 	rubrics       *rubricBook
 	hub           *feedbackHub
+	metrics       *opsMetrics
 	disputeWindow time.Duration
 	now           func() time.Time
 	log           *slog.Logger
@@ -133,6 +134,8 @@ func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream q
 			return storeError(ctx, s.log, err)
 		}
 	}
+	// Counted before the header, so a client holding the header is counted.
+	defer s.metrics.watching()()
 	// Headers now, not with the first record: a client knows the stream
 	// is established before anything arrives, and learns the cursor
 	// from_now resolved to, so that a reconnect after an abrupt drop

@@ -280,6 +280,7 @@ func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReview
 	if err != nil {
 		return nil, s.submitError(ctx, rv.PickID, err)
 	}
+	s.metrics.finalised.Inc()
 	s.feedback.published(record.SupervisorID)
 	return &qav1.SubmitReviewResponse{Review: reviewToProto(final, &ic.rubric), Feedback: feedbackToProto(record, &ic.rubric)}, nil
 }

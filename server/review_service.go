@@ -25,6 +25,7 @@ type reviewService struct {
 	store    Storage
 	rubrics  *rubricBook
 	feedback *feedbackHub
+	metrics  *opsMetrics
 	log      *slog.Logger
 }
 

@@ -19,6 +19,7 @@ type Storage interface {
 	store.Store
 	store.SamplingStore
 	store.ReviewStore
+	store.BacklogStore
 }
 
 // SamplingJob samples a week: it loads the week's conversations from the

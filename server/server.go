@@ -175,10 +175,11 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterSamplingServiceServer(gs, &samplingService{job: job, store: st, log: log})
 	rubrics := &rubricBook{store: st}
 	hub := newFeedbackHub()
-	qav1.RegisterReviewServiceServer(gs, &reviewService{job: job, store: st, rubrics: rubrics, feedback: hub, log: log})
+	ops := newOpsMetrics(reg, st, now, log)
+	qav1.RegisterReviewServiceServer(gs, &reviewService{job: job, store: st, rubrics: rubrics, feedback: hub, metrics: ops, log: log})
 	qav1.RegisterRubricServiceServer(gs, &rubricService{rubrics: rubrics, store: st, log: log})
 	qav1.RegisterFeedbackServiceServer(gs, &feedbackService{
-		store: st, rubrics: rubrics, hub: hub, disputeWindow: cfg.DisputeWindow, now: now, log: log,
+		store: st, rubrics: rubrics, hub: hub, metrics: ops, disputeWindow: cfg.DisputeWindow, now: now, log: log,
 	})
 	qav1.RegisterReportServiceServer(gs, &reportService{store: st, job: job, now: now, log: log})
 	qav1.RegisterAuditServiceServer(gs, &auditService{store: st, log: log})

@@ -83,7 +83,10 @@ type Store struct {
 	stmts stmtCache
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store        = (*Store)(nil)
+	_ store.BacklogStore = (*Store)(nil)
+)
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a
 // SQLite file.
