@@ -19,9 +19,9 @@ import (
 	"math"
 	"slices"
 
-	"gonum.org/v1/gonum/stat/distuv"
+	"qa-sampling/isoweek"
 
-	"qa-sampling/sampler"
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Score range, for clamping confidence intervals.
@@ -127,7 +127,7 @@ type TeamReport struct {
 // Weeks returns the n ISO weeks ending with last, oldest first:
 // Weeks("2026-W02", 3) is [2025-W52 2026-W01 2026-W02].
 func Weeks(last string, n int) ([]string, error) {
-	w, err := sampler.ParseWeek(last)
+	w, err := isoweek.Parse(last)
 	if err != nil {
 		return nil, err
 	}

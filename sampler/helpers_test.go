@@ -6,12 +6,14 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"qa-sampling/isoweek"
 )
 
 var (
 	shanghai = mustLoad("Asia/Shanghai")
 	// testWeek is 2026-W47: Monday 16 November to Sunday 22 November 2026.
-	testWeek  = Week{Year: 2026, Number: 47}
+	testWeek  = isoweek.Week{Year: 2026, Number: 47}
 	weekStart = time.Date(2026, time.November, 16, 0, 0, 0, 0, shanghai)
 	testSeed  = []byte("0123456789abcdef-test-seed")
 )

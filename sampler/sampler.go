@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"qa-sampling/isoweek"
 	"qa-sampling/transcript"
 )
 
@@ -89,7 +90,7 @@ type PickKey struct {
 // Params is everything a run depends on besides the conversations.
 type Params struct {
 	Policy Policy
-	Week   Week
+	Week   isoweek.Week
 	// Seed keys the hash that orders conversations; see Key and MinSeedLen.
 	Seed []byte
 	// Agents is the directory. Authors not in it are skipped and counted in
@@ -182,7 +183,7 @@ type Stats struct {
 // Result is a run's outcome. Every slice is ordered by agent id, then
 // (for picks) by rank, so that equal inputs give equal results.
 type Result struct {
-	Week          Week
+	Week          isoweek.Week
 	PolicyVersion int64
 	Picks         []Pick
 	// Alternates are, per agent and reason (random first, then rules in
@@ -219,7 +220,7 @@ func Sample(in *Input) (*Result, error) {
 // use.
 type Run struct {
 	policy     Policy
-	week       Week
+	week       isoweek.Week
 	start, end time.Time
 	seed       []byte
 	keyer      *keyer
@@ -277,7 +278,7 @@ func NewRun(p *Params) (*Run, error) {
 	if err := p.Policy.Validate(); err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	if err := p.Week.check(); err != nil {
+	if err := p.Week.Validate(); err != nil {
 		return nil, fmt.Errorf("week: %w", err)
 	}
 	if len(p.Seed) < MinSeedLen {

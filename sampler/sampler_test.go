@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"qa-sampling/isoweek"
 )
 
 // sortedByKey returns n conversations for agent, ordered so that the first
@@ -569,7 +571,7 @@ func TestWeekBoundariesInThePolicyZone(t *testing.T) {
 			if !tt.in && res.Stats.OutsideWeek != 1 {
 				t.Errorf("OutsideWeek = %d, want 1", res.Stats.OutsideWeek)
 			}
-			if got := WeekOf(tt.ended, shanghai) == testWeek; got != tt.in {
+			if got := isoweek.Of(tt.ended, shanghai) == testWeek; got != tt.in {
 				t.Errorf("WeekOf disagrees with the run: %v", got)
 			}
 		})
@@ -617,7 +619,7 @@ func TestNewRunRejects(t *testing.T) {
 	}{
 		{"invalid policy", Params{Policy: bad, Week: testWeek, Seed: testSeed}, "policy: random_per_agent"},
 		{"zero week", Params{Policy: DefaultPolicy(), Seed: testSeed}, "week:"},
-		{"week 53 of a 52-week year", Params{Policy: DefaultPolicy(), Week: Week{2025, 53}, Seed: testSeed}, "week:"},
+		{"week 53 of a 52-week year", Params{Policy: DefaultPolicy(), Week: isoweek.Week{Year: 2025, Number: 53}, Seed: testSeed}, "week:"},
 		{"short seed", Params{Policy: DefaultPolicy(), Week: testWeek, Seed: []byte("short")}, "seed:"},
 		{"negative alternates", Params{Policy: DefaultPolicy(), Week: testWeek, Seed: testSeed, Alternates: -1}, "alternates:"},
 		{"empty agent id", Params{Policy: DefaultPolicy(), Week: testWeek, Seed: testSeed, Agents: []Agent{{}}}, "agents:"},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"qa-sampling/internal/stardata"
+	"qa-sampling/isoweek"
 	"qa-sampling/transcript"
 )
 
@@ -45,11 +46,11 @@ func TestSTARWeeks(t *testing.T) {
 		t.Fatal(err)
 	}
 	byID := make(map[string]*Conversation)
-	weeks := make(map[Week]bool)
+	weeks := make(map[isoweek.Week]bool)
 	noAgentMessage := 0
 	for i := range cs {
 		byID[cs[i].ExternalID] = &cs[i]
-		weeks[WeekOf(cs[i].EndedAt, loc)] = true
+		weeks[isoweek.Of(cs[i].EndedAt, loc)] = true
 		if cs[i].AgentMessageCount == 0 {
 			noAgentMessage++
 		}
@@ -60,7 +61,7 @@ func TestSTARWeeks(t *testing.T) {
 
 	var excluded, picks, shortfalls, newHires int
 	reasonsSeen := make(map[string]int)
-	for _, week := range slices.SortedFunc(maps.Keys(weeks), func(a, b Week) int { return (a.Year*100 + a.Number) - (b.Year*100 + b.Number) }) {
+	for _, week := range slices.SortedFunc(maps.Keys(weeks), func(a, b isoweek.Week) int { return (a.Year*100 + a.Number) - (b.Year*100 + b.Number) }) {
 		in := &Input{Params: Params{Policy: p, Week: week, Seed: testSeed, Agents: agents}, Conversations: cs}
 		res := mustSample(t, in)
 		excluded += res.Stats.NoAgentMessage + res.Stats.BotOnly
@@ -69,7 +70,7 @@ func TestSTARWeeks(t *testing.T) {
 		handled := make(map[string]int)
 		for i := range cs {
 			c := &cs[i]
-			if WeekOf(c.EndedAt, loc) == week && c.AgentMessageCount > 0 {
+			if isoweek.Of(c.EndedAt, loc) == week && c.AgentMessageCount > 0 {
 				handled[c.AgentIDs[0]]++
 			}
 		}
@@ -90,8 +91,8 @@ func TestSTARWeeks(t *testing.T) {
 			switch {
 			case c == nil:
 				t.Fatalf("%v: pick %+v is no conversation", week, pk)
-			case WeekOf(c.EndedAt, loc) != week:
-				t.Errorf("%v: pick %s ended in %v", week, pk.ExternalID, WeekOf(c.EndedAt, loc))
+			case isoweek.Of(c.EndedAt, loc) != week:
+				t.Errorf("%v: pick %s ended in %v", week, pk.ExternalID, isoweek.Of(c.EndedAt, loc))
 			case c.AgentMessageCount == 0:
 				t.Errorf("%v: pick %s has no agent message", week, pk.ExternalID)
 			case !slices.Contains(c.AgentIDs, pk.AgentID):
@@ -111,7 +112,7 @@ func TestSTARWeeks(t *testing.T) {
 			}
 			for i := range cs {
 				c := &cs[i]
-				if WeekOf(c.EndedAt, loc) != week || c.AgentMessageCount == 0 || c.AgentIDs[0] != s.AgentID ||
+				if isoweek.Of(c.EndedAt, loc) != week || c.AgentMessageCount == 0 || c.AgentIDs[0] != s.AgentID ||
 					seen[PickKey{ExternalID: c.ExternalID, AgentID: s.AgentID}] {
 					continue
 				}

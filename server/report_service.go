@@ -12,9 +12,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"qa-sampling/fielderr"
+	"qa-sampling/isoweek"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/report"
-	"qa-sampling/sampler"
 	"qa-sampling/store"
 )
 
@@ -53,7 +53,7 @@ func (s *reportService) weeks(ctx context.Context, last string, n int32) ([]stri
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)
 		}
-		last = sampler.WeekOf(s.now(), loc).String()
+		last = isoweek.Of(s.now(), loc).String()
 	}
 	weeks, err := report.Weeks(last, int(n))
 	if err != nil {

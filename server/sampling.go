@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"qa-sampling/assign"
+	"qa-sampling/isoweek"
 	"qa-sampling/sampler"
 	"qa-sampling/store"
 )
@@ -73,7 +74,7 @@ func decodePolicy(pv store.PolicyVersion) (sampler.Policy, error) {
 
 // Compute runs the sampler over the week without writing anything.
 // alternates asks for replacement candidates (see sampler.Params).
-func (j *SamplingJob) Compute(ctx context.Context, week sampler.Week, policy sampler.Policy, seed []byte, alternates int, excludeRun int64) (*sampler.Result, map[string]store.Agent, error) {
+func (j *SamplingJob) Compute(ctx context.Context, week isoweek.Week, policy sampler.Policy, seed []byte, alternates int, excludeRun int64) (*sampler.Result, map[string]store.Agent, error) {
 	loc, err := policy.Location()
 	if err != nil {
 		return nil, nil, err
@@ -160,7 +161,7 @@ func (j *SamplingJob) pickedBefore(ctx context.Context, from, to time.Time, excl
 // completed by whoever claims it (store.ClaimRun) with the run's own seed,
 // so its picks are those its first runner would have made; callers wait
 // only while a live runner works on it.
-func (j *SamplingJob) RunWeek(ctx context.Context, week sampler.Week, trigger string) (store.Run, bool, error) {
+func (j *SamplingJob) RunWeek(ctx context.Context, week isoweek.Week, trigger string) (store.Run, bool, error) {
 	policy, err := j.Policy(ctx)
 	if err != nil {
 		return store.Run{}, false, err
@@ -294,7 +295,7 @@ func (j *SamplingJob) Replacement(ctx context.Context, skipped store.Pick) (stor
 	if err != nil {
 		return store.Pick{}, false, err
 	}
-	week, err := sampler.ParseWeek(run.Week)
+	week, err := isoweek.Parse(run.Week)
 	if err != nil {
 		return store.Pick{}, false, err
 	}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"qa-sampling/fielderr"
+	"qa-sampling/isoweek"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/sampler"
 	"qa-sampling/store"
@@ -116,8 +117,8 @@ func (s *samplingService) UpdatePolicy(ctx context.Context, req *qav1.UpdatePoli
 	return &qav1.UpdatePolicyResponse{Policy: policyToProto(p, pv)}, nil
 }
 
-func parseWeek(s string) (sampler.Week, error) {
-	w, err := sampler.ParseWeek(s)
+func parseWeek(s string) (isoweek.Week, error) {
+	w, err := isoweek.Parse(s)
 	if err != nil {
 		return w, invalid("week", err)
 	}

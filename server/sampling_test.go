@@ -16,7 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"qa-sampling/sampler"
+	"qa-sampling/isoweek"
 	"qa-sampling/store"
 	"qa-sampling/store/sqlstore"
 	"qa-sampling/transcript"
@@ -72,7 +72,7 @@ func samplingFixture(t *testing.T) (*Server, string) {
 func TestFailedRunIsCompletedByTheNextCall(t *testing.T) {
 	srv, path := samplingFixture(t)
 	job := srv.Sampling
-	week, err := sampler.ParseWeek(flowWeek)
+	week, err := isoweek.Parse(flowWeek)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +119,7 @@ func scrape(t *testing.T, srv *Server) string {
 
 func TestSamplingRunMetrics(t *testing.T) {
 	srv, _ := samplingFixture(t)
-	week, err := sampler.ParseWeek(flowWeek)
+	week, err := isoweek.Parse(flowWeek)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"qa-sampling/sampler"
+	"qa-sampling/isoweek"
 	"qa-sampling/server"
 )
 
@@ -33,7 +33,7 @@ func startSchedule(ctx context.Context, job *server.SamplingJob, spec string, lo
 	if err != nil {
 		return nil, fmt.Errorf("--sample-schedule %q: %w", spec, err)
 	}
-	run := func(week sampler.Week, trigger string) {
+	run := func(week isoweek.Week, trigger string) {
 		r, created, err := job.RunWeek(ctx, week, trigger)
 		if err != nil {
 			log.Error("scheduled sampling failed", "week", week.String(), "err", err)
@@ -43,7 +43,7 @@ func startSchedule(ctx context.Context, job *server.SamplingJob, spec string, lo
 	}
 	c := cron.New(cron.WithLocation(loc))
 	c.Schedule(sched, cron.FuncJob(func() {
-		run(sampler.WeekOf(time.Now(), loc).Prev(), "schedule")
+		run(isoweek.Of(time.Now(), loc).Prev(), "schedule")
 	}))
 	c.Start()
 	go func() {
@@ -59,7 +59,7 @@ func startSchedule(ctx context.Context, job *server.SamplingJob, spec string, lo
 // to catch up: the service did not exist at the last firing, and sampling
 // last week now, before the platform pushed its history, would seal it as
 // an empty run.
-func catchUpWeeks(ctx context.Context, job *server.SamplingJob, sched cron.Schedule, loc *time.Location, now time.Time) []sampler.Week {
+func catchUpWeeks(ctx context.Context, job *server.SamplingJob, sched cron.Schedule, loc *time.Location, now time.Time) []isoweek.Week {
 	var last time.Time
 	for t := sched.Next(now.Add(-8 * 24 * time.Hour).In(loc)); !t.After(now); t = sched.Next(t) {
 		last = t
@@ -67,18 +67,18 @@ func catchUpWeeks(ctx context.Context, job *server.SamplingJob, sched cron.Sched
 	if last.IsZero() {
 		return nil
 	}
-	target := sampler.WeekOf(last, loc).Prev()
+	target := isoweek.Of(last, loc).Prev()
 	runs, err := job.Store.ListRuns(ctx, "")
 	if err != nil || len(runs) == 0 {
 		return nil
 	}
-	newest, err := sampler.ParseWeek(runs[0].Week)
+	newest, err := isoweek.Parse(runs[0].Week)
 	if err != nil {
 		return nil
 	}
-	var weeks []sampler.Week
+	var weeks []isoweek.Week
 	for w := target; len(weeks) < maxCatchUpWeeks && newest.String() < w.String(); w = w.Prev() {
-		weeks = append([]sampler.Week{w}, weeks...)
+		weeks = append([]isoweek.Week{w}, weeks...)
 	}
 	return weeks
 }

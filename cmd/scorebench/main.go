@@ -38,9 +38,9 @@ import (
 	"syscall"
 	"time"
 
-	"google.golang.org/grpc"
+	"qa-sampling/isoweek"
 
-	"qa-sampling/sampler"
+	"google.golang.org/grpc"
 )
 
 type config struct {
@@ -62,7 +62,7 @@ type bench struct {
 	admin, ingest *user
 	conns         []*grpc.ClientConn
 	loc           *time.Location
-	lastWeek      sampler.Week
+	lastWeek      isoweek.Week
 }
 
 func (b *bench) logf(format string, args ...any) {
@@ -131,8 +131,8 @@ func run(c config) error {
 		return err
 	}
 	if c.lastWeek == "" {
-		b.lastWeek = sampler.WeekOf(time.Now(), b.loc).Prev()
-	} else if b.lastWeek, err = sampler.ParseWeek(c.lastWeek); err != nil {
+		b.lastWeek = isoweek.Of(time.Now(), b.loc).Prev()
+	} else if b.lastWeek, err = isoweek.Parse(c.lastWeek); err != nil {
 		return fmt.Errorf("-last-week: %w", err)
 	}
 	if b.tokens, err = readTokens(c.tokens); err != nil {

@@ -18,8 +18,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"qa-sampling/internal/synth"
+	"qa-sampling/isoweek"
 	qav1 "qa-sampling/proto/qa/v1"
-	"qa-sampling/sampler"
 	"qa-sampling/transcript"
 )
 
@@ -89,8 +89,8 @@ func supervisorID(i int) string { return fmt.Sprintf("sup-%02d", i) }
 func (b *bench) supervisorOf(agent int) int { return agent * b.cfg.supervisors / b.cfg.agents }
 
 // weeks returns the benchmark's weeks, oldest first.
-func (b *bench) weekList() []sampler.Week {
-	out := make([]sampler.Week, b.cfg.weeks)
+func (b *bench) weekList() []isoweek.Week {
+	out := make([]isoweek.Week, b.cfg.weeks)
 	w := b.lastWeek
 	for i := b.cfg.weeks - 1; i >= 0; i-- {
 		out[i] = w

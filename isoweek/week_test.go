@@ -1,4 +1,4 @@
-package sampler
+package isoweek
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func TestParseWeek(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		in      string
 		want    Week
@@ -34,12 +34,12 @@ func TestParseWeek(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseWeek(tt.in)
+			got, err := Parse(tt.in)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("ParseWeek(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
+				t.Fatalf("Parse(%q) error = %v, wantErr %v", tt.in, err, tt.wantErr)
 			}
 			if got != tt.want {
-				t.Errorf("ParseWeek(%q) = %v, want %v", tt.in, got, tt.want)
+				t.Errorf("Parse(%q) = %v, want %v", tt.in, got, tt.want)
 			}
 			if err == nil && got.String() != tt.in {
 				t.Errorf("String() = %q, want %q", got.String(), tt.in)
@@ -83,14 +83,14 @@ func TestWeekBounds(t *testing.T) {
 			if start.Weekday() != time.Monday || start.In(tt.loc).Hour() != 0 {
 				t.Errorf("start %v is not Monday 00:00", start)
 			}
-			if got := WeekOf(start, tt.loc); got != tt.week {
-				t.Errorf("WeekOf(start) = %v, want %v", got, tt.week)
+			if got := Of(start, tt.loc); got != tt.week {
+				t.Errorf("Of(start) = %v, want %v", got, tt.week)
 			}
-			if got := WeekOf(end.Add(-time.Nanosecond), tt.loc); got != tt.week {
-				t.Errorf("WeekOf(end - 1ns) = %v, want %v", got, tt.week)
+			if got := Of(end.Add(-time.Nanosecond), tt.loc); got != tt.week {
+				t.Errorf("Of(end - 1ns) = %v, want %v", got, tt.week)
 			}
-			if got := WeekOf(end, tt.loc); got == tt.week {
-				t.Errorf("WeekOf(end) = %v, want the next week", got)
+			if got := Of(end, tt.loc); got == tt.week {
+				t.Errorf("Of(end) = %v, want the next week", got)
 			}
 		})
 	}
@@ -100,7 +100,7 @@ func TestWeekBounds(t *testing.T) {
 	}
 }
 
-func TestWeekOfTimeZone(t *testing.T) {
+func TestOfTimeZone(t *testing.T) {
 	tests := []struct {
 		name string
 		t    time.Time
@@ -124,8 +124,8 @@ func TestWeekOfTimeZone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := WeekOf(tt.t, tt.loc); got != tt.want {
-				t.Errorf("WeekOf(%v, %v) = %v, want %v", tt.t, tt.loc, got, tt.want)
+			if got := Of(tt.t, tt.loc); got != tt.want {
+				t.Errorf("Of(%v, %v) = %v, want %v", tt.t, tt.loc, got, tt.want)
 			}
 			if !tt.want.Contains(tt.t, tt.loc) {
 				t.Errorf("%v.Contains(%v) = false", tt.want, tt.t)
@@ -172,20 +172,20 @@ func TestWeekJSON(t *testing.T) {
 	}
 }
 
-func FuzzParseWeek(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"2026-W47", "2020-W53", "2021-W53", "9999-W52", "0001-W01", "2026-W+1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		w, err := ParseWeek(s)
+		w, err := Parse(s)
 		if err != nil {
 			return
 		}
 		if w.String() != s {
-			t.Errorf("ParseWeek(%q).String() = %q", s, w.String())
+			t.Errorf("Parse(%q).String() = %q", s, w.String())
 		}
 		start, end := w.Bounds(time.UTC)
-		if WeekOf(start, time.UTC) != w || WeekOf(end.Add(-time.Nanosecond), time.UTC) != w {
+		if Of(start, time.UTC) != w || Of(end.Add(-time.Nanosecond), time.UTC) != w {
 			t.Errorf("%v: bounds [%v, %v) are not in the week", w, start, end)
 		}
 		if w.Next().Prev() != w {
@@ -196,9 +196,19 @@ func FuzzParseWeek(f *testing.F) {
 
 // A bad week is quoted by a short prefix: before, a 3 MB week came back
 // whole in the error.
-func TestParseWeekQuotesAShortPrefix(t *testing.T) {
-	_, err := ParseWeek(strings.Repeat("9", 3<<20))
+func TestParseQuotesAShortPrefix(t *testing.T) {
+	_, err := Parse(strings.Repeat("9", 3<<20))
 	if err == nil || len(err.Error()) > 200 || !strings.Contains(err.Error(), "… (3145728 bytes)") {
-		t.Fatalf("ParseWeek(3 MB) = %.300v", err)
+		t.Fatalf("Parse(3 MB) = %.300v", err)
 	}
 }
+
+func mustLoad(name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+var shanghai = mustLoad("Asia/Shanghai")

@@ -1,4 +1,4 @@
-package sampler
+package isoweek
 
 import (
 	"fmt"
@@ -10,23 +10,23 @@ import (
 // Week is an ISO 8601 week: weeks start on Monday, and week 1 of a year is
 // the one holding its first Thursday (so 29–31 December can be in week 1
 // of the next year and 1–3 January in week 52 or 53 of the previous).
-// Make one with ParseWeek, NewWeek or WeekOf; the zero Week is invalid.
+// Make one with Parse, New or Of; the zero Week is invalid.
 type Week struct {
 	Year   int // ISO week-numbering year, which can differ from the calendar year
 	Number int // 1..52 or 53
 }
 
-// NewWeek returns the week, or an error if year has no such week.
-func NewWeek(year, number int) (Week, error) {
+// New returns the week, or an error if year has no such week.
+func New(year, number int) (Week, error) {
 	w := Week{Year: year, Number: number}
-	if err := w.check(); err != nil {
+	if err := w.Validate(); err != nil {
 		return Week{}, err
 	}
 	return w, nil
 }
 
-// ParseWeek parses the ISO 8601 extended form "2026-W47".
-func ParseWeek(s string) (Week, error) {
+// Parse parses the ISO 8601 extended form "2026-W47".
+func Parse(s string) (Week, error) {
 	var year, number int
 	// Sscanf accepts "2026-W7" and signs; checking the length and digits
 	// first keeps the accepted form exact.
@@ -37,7 +37,7 @@ func ParseWeek(s string) (Week, error) {
 		return Week{}, fmt.Errorf("week %s: %w", fielderr.Quote(s), err)
 	}
 	w := Week{Year: year, Number: number}
-	if err := w.check(); err != nil {
+	if err := w.Validate(); err != nil {
 		return Week{}, fmt.Errorf("week %s: %w", fielderr.Quote(s), err)
 	}
 	return w, nil
@@ -52,7 +52,8 @@ func digits(s string) bool {
 	return true
 }
 
-func (w Week) check() error {
+// Validate says why w is not a week that exists, or returns nil.
+func (w Week) Validate() error {
 	if w.Year < 1 || w.Year > 9999 {
 		return fmt.Errorf("year %d out of range 1..9999", w.Year)
 	}
@@ -63,7 +64,7 @@ func (w Week) check() error {
 }
 
 // Valid reports whether w is a week that exists.
-func (w Week) Valid() bool { return w.check() == nil }
+func (w Week) Valid() bool { return w.Validate() == nil }
 
 // weeksIn is 52 or 53: 28 December is always in the year's last week.
 func weeksIn(year int) int {
@@ -76,7 +77,7 @@ func (w Week) String() string { return fmt.Sprintf("%04d-W%02d", w.Year, w.Numbe
 
 // MarshalText implements encoding.TextMarshaler with the ISO form.
 func (w Week) MarshalText() ([]byte, error) {
-	if err := w.check(); err != nil {
+	if err := w.Validate(); err != nil {
 		return nil, err
 	}
 	return []byte(w.String()), nil
@@ -84,7 +85,7 @@ func (w Week) MarshalText() ([]byte, error) {
 
 // UnmarshalText implements encoding.TextUnmarshaler with the ISO form.
 func (w *Week) UnmarshalText(b []byte) error {
-	v, err := ParseWeek(string(b))
+	v, err := Parse(string(b))
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func (w Week) mondayOfYearDay() int {
 
 // Contains reports whether t falls in the week in loc.
 func (w Week) Contains(t time.Time, loc *time.Location) bool {
-	return WeekOf(t, loc) == w
+	return Of(t, loc) == w
 }
 
 // Next is the following week.
@@ -124,12 +125,12 @@ func (w Week) Next() Week { return w.add(7) }
 func (w Week) Prev() Week { return w.add(-7) }
 
 func (w Week) add(days int) Week {
-	return WeekOf(time.Date(w.Year, time.January, w.mondayOfYearDay()+days, 12, 0, 0, 0, time.UTC), time.UTC)
+	return Of(time.Date(w.Year, time.January, w.mondayOfYearDay()+days, 12, 0, 0, 0, time.UTC), time.UTC)
 }
 
-// WeekOf is the ISO week t falls in, with t read as wall-clock time in loc.
-// A conversation belongs to WeekOf(its EndedAt, the policy's zone).
-func WeekOf(t time.Time, loc *time.Location) Week {
+// Of is the ISO week t falls in, with t read as wall-clock time in loc.
+// A conversation belongs to Of(its EndedAt, the policy's zone).
+func Of(t time.Time, loc *time.Location) Week {
 	y, n := t.In(loc).ISOWeek()
 	return Week{Year: y, Number: n}
 }
