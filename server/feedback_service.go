@@ -20,10 +20,7 @@ import (
 	"qa-sampling/store"
 )
 
-// Feedback paging.
 const (
-	defaultPageSize = 100
-	maxPageSize     = 1000
 	// watchBatch is how many records a stream reads at a time.
 	watchBatch = 500
 	// watchCursorHeader is the WatchFeedback response header holding the
@@ -43,19 +40,6 @@ type feedbackService struct {
 	disputeWindow time.Duration
 	now           func() time.Time
 	log           *slog.Logger
-}
-
-// pageSize applies the default and the cap; field names the request field.
-func pageSize(field string, n int32) (int, error) {
-	switch {
-	case n < 0:
-		return 0, badField(field, "must not be negative")
-	case n == 0:
-		return defaultPageSize, nil
-	case n > maxPageSize:
-		return 0, badField(field, "at most %d", maxPageSize)
-	}
-	return int(n), nil
 }
 
 var grades = []string{string(scoring.GradeExcellent), string(scoring.GradeGood), string(scoring.GradePass),
@@ -80,34 +64,29 @@ func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedba
 	if err != nil {
 		return nil, err
 	}
-	limit, err := pageSize("page_size", req.GetPageSize())
-	if err != nil {
-		return nil, err
-	}
+	var l fielderr.List
+	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), req.GetAfterId())
 	if g := req.GetGrade(); g != "" && !slices.Contains(grades, g) {
-		return nil, badField("grade", "%s is not one of %s", fielderr.Quote(g), strings.Join(grades, ", "))
+		l.Add("grade", "%s is not one of %s", fielderr.Quote(g), strings.Join(grades, ", "))
 	}
-	if w := req.GetWeek(); w != "" {
-		if _, err := parseWeek(w); err != nil {
-			return nil, err
-		}
-	}
-	if req.GetAfterId() < 0 {
-		return nil, badField("after_id", "must not be negative")
+	checkWeek(&l, "week", req.GetWeek())
+	if err := invalidList(&l); err != nil {
+		return nil, err
 	}
 	fs, err := s.store.ListFeedback(ctx, store.FeedbackFilter{
 		SupervisorID: supervisor, AgentID: req.GetAgentId(), Week: req.GetWeek(), Grade: req.GetGrade(),
-		Unacknowledged: req.GetUnacknowledged(), AfterID: req.GetAfterId(), Limit: limit,
+		Unacknowledged: req.GetUnacknowledged(), AfterID: pg.after, Limit: pg.fetch(),
 	})
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.ListFeedbackResponse{}
+	fs, out.NextPageToken = cut(pg, fs, func(f store.Feedback) int64 { return f.ID })
+	if out.NextPageToken != "" {
+		out.NextAfterId = fs[len(fs)-1].ID
+	}
 	if out.Records, err = s.records(ctx, fs); err != nil {
 		return nil, storeError(ctx, s.log, err)
-	}
-	if len(fs) == limit {
-		out.NextAfterId = fs[len(fs)-1].ID
 	}
 	return out, nil
 }
@@ -266,19 +245,26 @@ func disputeRefused(err error) error {
 }
 
 func (s *feedbackService) ListDisputes(ctx context.Context, req *qav1.ListDisputesRequest) (*qav1.ListDisputesResponse, error) {
+	var l fielderr.List
 	st := store.DisputeStatus(req.GetStatus())
 	if st != "" && st != store.DisputeOpen && st != store.DisputeResolved {
-		return nil, badField("status", "%s is not open or resolved", fielderr.Quote(string(st)))
+		l.Add("status", "%s is not open or resolved", fielderr.Quote(string(st)))
+	}
+	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), 0)
+	if err := invalidList(&l); err != nil {
+		return nil, err
 	}
 	supervisor, err := supervisorScope(ctx, "")
 	if err != nil {
 		return nil, err
 	}
-	ds, err := s.store.ListDisputes(ctx, store.DisputeFilter{SupervisorID: supervisor, Status: st})
+	// Newest first: the next page holds the disputes before the token.
+	ds, err := s.store.ListDisputes(ctx, store.DisputeFilter{SupervisorID: supervisor, Status: st, BeforeID: pg.after, Limit: pg.fetch()})
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.ListDisputesResponse{}
+	ds, out.NextPageToken = cut(pg, ds, func(d store.Dispute) int64 { return d.ID })
 	for _, d := range ds {
 		out.Disputes = append(out.Disputes, disputeToProto(d))
 	}

@@ -179,27 +179,26 @@ type auditService struct {
 }
 
 func (s *auditService) ListAuditEvents(ctx context.Context, req *qav1.ListAuditEventsRequest) (*qav1.ListAuditEventsResponse, error) {
-	limit, err := pageSize("page_size", req.GetPageSize())
-	if err != nil {
+	var l fielderr.List
+	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), req.GetAfterId())
+	if err := invalidList(&l); err != nil {
 		return nil, err
 	}
-	if req.GetAfterId() < 0 {
-		return nil, badField("after_id", "must not be negative")
-	}
 	events, err := s.store.ListAudit(ctx, store.AuditFilter{
-		Actor: req.GetActor(), Entity: req.GetEntity(), EntityID: req.GetEntityId(), AfterID: req.GetAfterId(), Limit: limit,
+		Actor: req.GetActor(), Entity: req.GetEntity(), EntityID: req.GetEntityId(), AfterID: pg.after, Limit: pg.fetch(),
 	})
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.ListAuditEventsResponse{}
+	events, out.NextPageToken = cut(pg, events, func(e store.AuditEvent) int64 { return e.ID })
+	if out.NextPageToken != "" {
+		out.NextAfterId = events[len(events)-1].ID
+	}
 	for _, e := range events {
 		out.Events = append(out.Events, &qav1.AuditEvent{
 			Id: e.ID, At: timestamppb.New(e.At), Actor: e.Actor, Action: e.Action, Entity: e.Entity, EntityId: e.EntityID, Detail: e.Detail,
 		})
-	}
-	if len(events) == limit {
-		out.NextAfterId = events[len(events)-1].ID
 	}
 	return out, nil
 }

@@ -29,19 +29,27 @@ type reviewService struct {
 	log      *slog.Logger
 }
 
-func (s *reviewService) ListQueue(ctx context.Context, _ *qav1.ListQueueRequest) (*qav1.ListQueueResponse, error) {
+func (s *reviewService) ListQueue(ctx context.Context, req *qav1.ListQueueRequest) (*qav1.ListQueueResponse, error) {
+	var l fielderr.List
+	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), 0)
+	if err := invalidList(&l); err != nil {
+		return nil, err
+	}
 	who, _ := PrincipalFrom(ctx)
-	out := &qav1.ListQueueResponse{}
+	var queue []store.Pick
 	for _, st := range []store.PickStatus{store.PickAssigned, store.PickDisputed} {
 		picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: st})
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)
 		}
-		for _, p := range picks {
-			out.Items = append(out.Items, pickToProto(p))
-		}
+		queue = append(queue, picks...)
 	}
-	slices.SortFunc(out.Items, func(a, b *qav1.Pick) int { return cmp.Compare(a.GetId(), b.GetId()) })
+	slices.SortFunc(queue, func(a, b store.Pick) int { return cmp.Compare(a.ID, b.ID) })
+	out := &qav1.ListQueueResponse{}
+	queue, out.NextPageToken = pageOf(pg, queue, func(p store.Pick) int64 { return p.ID }, false)
+	for _, p := range queue {
+		out.Items = append(out.Items, pickToProto(p))
+	}
 	return out, nil
 }
 

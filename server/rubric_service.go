@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/scoring"
 	"qa-sampling/store"
@@ -162,7 +163,12 @@ func (s *rubricService) GetRubric(ctx context.Context, req *qav1.GetRubricReques
 	return &qav1.GetRubricResponse{Rubric: rubricToProto(r, rv)}, nil
 }
 
-func (s *rubricService) ListRubrics(ctx context.Context, _ *qav1.ListRubricsRequest) (*qav1.ListRubricsResponse, error) {
+func (s *rubricService) ListRubrics(ctx context.Context, req *qav1.ListRubricsRequest) (*qav1.ListRubricsResponse, error) {
+	var l fielderr.List
+	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), 0)
+	if err := invalidList(&l); err != nil {
+		return nil, err
+	}
 	if _, _, err := s.rubrics.active(ctx); err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
@@ -171,6 +177,7 @@ func (s *rubricService) ListRubrics(ctx context.Context, _ *qav1.ListRubricsRequ
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.ListRubricsResponse{}
+	versions, out.NextPageToken = pageOf(pg, versions, func(rv store.RubricVersion) int64 { return rv.Version }, false)
 	for _, rv := range versions {
 		r, err := parseStoredRubric(rv)
 		if err != nil {

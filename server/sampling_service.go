@@ -5,9 +5,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -117,6 +118,16 @@ func (s *samplingService) UpdatePolicy(ctx context.Context, req *qav1.UpdatePoli
 	return &qav1.UpdatePolicyResponse{Policy: policyToProto(p, pv)}, nil
 }
 
+// checkWeek records a violation of field when s is set and not an ISO week.
+func checkWeek(l *fielderr.List, field, s string) {
+	if s == "" {
+		return
+	}
+	if _, err := isoweek.Parse(s); err != nil {
+		l.AddError(field, err)
+	}
+}
+
 func parseWeek(s string) (isoweek.Week, error) {
 	w, err := isoweek.Parse(s)
 	if err != nil {
@@ -195,16 +206,18 @@ func (s *samplingService) GetRun(ctx context.Context, req *qav1.GetRunRequest) (
 }
 
 func (s *samplingService) ListRuns(ctx context.Context, req *qav1.ListRunsRequest) (*qav1.ListRunsResponse, error) {
-	if req.GetWeek() != "" {
-		if _, err := parseWeek(req.GetWeek()); err != nil {
-			return nil, err
-		}
+	var l fielderr.List
+	checkWeek(&l, "week", req.GetWeek())
+	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), 0)
+	if err := invalidList(&l); err != nil {
+		return nil, err
 	}
 	runs, err := s.store.ListRuns(ctx, req.GetWeek())
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.ListRunsResponse{}
+	runs, out.NextPageToken = pageOf(pg, runs, func(r store.Run) int64 { return r.ID }, true)
 	for _, r := range runs {
 		out.Runs = append(out.Runs, runToProto(r))
 	}
@@ -212,38 +225,21 @@ func (s *samplingService) ListRuns(ctx context.Context, req *qav1.ListRunsReques
 }
 
 func (s *samplingService) ListPicks(ctx context.Context, req *qav1.ListPicksRequest) (*qav1.ListPicksResponse, error) {
-	size := int(req.GetPageSize())
-	switch {
-	case size == 0:
-		size = 100
-	case size < 0 || size > 1000:
-		return nil, badField("page_size", "must be 1..1000")
-	}
-	var after int64
-	if req.GetPageToken() != "" {
-		n, err := strconv.ParseInt(req.GetPageToken(), 10, 64)
-		if err != nil || n < 0 {
-			return nil, badField("page_token", "not a token from a previous response")
-		}
-		after = n
-	}
-	if req.GetWeek() != "" {
-		if _, err := parseWeek(req.GetWeek()); err != nil {
-			return nil, err
-		}
+	var l fielderr.List
+	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), 0)
+	checkWeek(&l, "week", req.GetWeek())
+	if err := invalidList(&l); err != nil {
+		return nil, err
 	}
 	picks, err := s.store.ListPicks(ctx, store.PickFilter{
 		RunID: req.GetRunId(), Week: req.GetWeek(), AgentID: req.GetAgentId(), Reason: req.GetReason(),
-		InspectorID: req.GetInspectorId(), Status: store.PickStatus(req.GetStatus()), AfterID: after, Limit: size + 1,
+		InspectorID: req.GetInspectorId(), Status: store.PickStatus(req.GetStatus()), AfterID: pg.after, Limit: pg.fetch(),
 	})
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.ListPicksResponse{}
-	if len(picks) > size {
-		picks = picks[:size]
-		out.NextPageToken = fmt.Sprint(picks[size-1].ID)
-	}
+	picks, out.NextPageToken = cut(pg, picks, func(p store.Pick) int64 { return p.ID })
 	for _, p := range picks {
 		out.Picks = append(out.Picks, pickToProto(p))
 	}
@@ -270,12 +266,20 @@ func (s *samplingService) UpsertInspector(ctx context.Context, req *qav1.UpsertI
 	return &qav1.UpsertInspectorResponse{Inspector: inspectorToProto(rec)}, nil
 }
 
-func (s *samplingService) ListInspectors(ctx context.Context, _ *qav1.ListInspectorsRequest) (*qav1.ListInspectorsResponse, error) {
+func (s *samplingService) ListInspectors(ctx context.Context, req *qav1.ListInspectorsRequest) (*qav1.ListInspectorsResponse, error) {
+	var l fielderr.List
+	pg := keyPage(&l, req.GetPageSize(), req.GetPageToken())
+	if err := invalidList(&l); err != nil {
+		return nil, err
+	}
 	ins, err := s.store.ListInspectors(ctx)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
+	// Byte order, as pageOf compares: a database collation may differ.
+	slices.SortFunc(ins, func(a, b store.Inspector) int { return strings.Compare(a.ID, b.ID) })
 	out := &qav1.ListInspectorsResponse{}
+	ins, out.NextPageToken = pageOf(pg, ins, func(in store.Inspector) string { return in.ID }, false)
 	for _, in := range ins {
 		out.Inspectors = append(out.Inspectors, inspectorToProto(in))
 	}

@@ -155,6 +155,10 @@ type DisputeFilter struct {
 	AssigneeID   string
 	PickID       int64
 	Status       DisputeStatus
+	// BeforeID and Limit page through results newest first: disputes with
+	// a smaller id, at most Limit (0: all).
+	BeforeID int64
+	Limit    int
 }
 
 // AuditEvent is one entry of the audit trail: who did what to which

@@ -62,11 +62,16 @@ func newRubricCommand(opts *globalOptions) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
-				resp, err := c.rubric.ListRubrics(c.ctx, &qav1.ListRubricsRequest{})
+				var rubrics []*qav1.Rubric
+				err := allPages(func(token string) (string, error) {
+					resp, err := c.rubric.ListRubrics(c.ctx, &qav1.ListRubricsRequest{PageSize: 1000, PageToken: token})
+					rubrics = append(rubrics, resp.GetRubrics()...)
+					return resp.GetNextPageToken(), err
+				})
 				if err != nil {
 					return nil, err
 				}
-				return nil, printRubrics(cmd.OutOrStdout(), resp.GetRubrics(), opts.json)
+				return nil, printRubrics(cmd.OutOrStdout(), rubrics, opts.json)
 			})
 		},
 	}
@@ -134,21 +139,34 @@ func printRubrics(w io.Writer, rubrics []*qav1.Rubric, asJSON bool) error {
 func newAuditCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Read the audit trail (admin)"}
 	var req qav1.ListAuditEventsRequest
+	var all bool
 	list := &cobra.Command{
-		Use:   "list [--entity E] [--entity-id ID] [--actor A] [--after ID] [--limit N]",
-		Short: "List audit events in id order, one page",
+		Use:   "list [--entity E] [--entity-id ID] [--actor A] [--page-token T] [--limit N] [--all]",
+		Short: "List audit events in id order, one page or --all",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
-				resp, err := c.audit.ListAuditEvents(c.ctx, &req)
+				var events []*qav1.AuditEvent
+				var next string
+				err := allPages(func(token string) (string, error) {
+					if token != "" {
+						req.PageToken = token
+					}
+					resp, err := c.audit.ListAuditEvents(c.ctx, &req)
+					events = append(events, resp.GetEvents()...)
+					if next = resp.GetNextPageToken(); !all {
+						return "", err
+					}
+					return next, err
+				})
 				if err != nil {
 					return nil, err
 				}
-				if err := printAuditEvents(cmd.OutOrStdout(), resp.GetEvents(), opts.json); err != nil {
+				if err := printAuditEvents(cmd.OutOrStdout(), events, opts.json); err != nil {
 					return nil, err
 				}
-				if next := resp.GetNextAfterId(); next != 0 && !opts.json {
-					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more events: --after %d\n", next)
+				if next != "" && !all && !opts.json {
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more events: --page-token %s, or --all\n", next)
 				}
 				return nil, nil
 			})
@@ -158,8 +176,10 @@ func newAuditCommand(opts *globalOptions) *cobra.Command {
 	f.StringVar(&req.Entity, "entity", "", "rubric, review, feedback or dispute")
 	f.StringVar(&req.EntityId, "entity-id", "", "one entity's events (with --entity)")
 	f.StringVar(&req.Actor, "actor", "", "only events of this token subject")
-	f.Int64Var(&req.AfterId, "after", 0, "start after this event id (the cursor)")
+	f.StringVar(&req.PageToken, "page-token", "", "continue from a previous page (printed when there are more)")
+	f.Int64Var(&req.AfterId, "after", 0, "deprecated: use --page-token; start after this event id")
 	f.Int32Var(&req.PageSize, "limit", 0, "events per page (server default 100, at most 1000)")
+	f.BoolVar(&all, "all", false, "follow the pages to the last")
 	cmd.AddCommand(list)
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -100,8 +101,8 @@ func (f *fakeQA) SubmitReview(_ context.Context, req *qav1.SubmitReviewRequest) 
 	return resp, nil
 }
 
-// ListFeedback pages like the server: a full page names its last id as
-// the next cursor.
+// ListFeedback pages like the server: the token is the last id of the
+// previous page, and next_page_token is set only when more records remain.
 func (f *fakeQA) ListFeedback(_ context.Context, req *qav1.ListFeedbackRequest) (*qav1.ListFeedbackResponse, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -110,17 +111,24 @@ func (f *fakeQA) ListFeedback(_ context.Context, req *qav1.ListFeedbackRequest) 
 	if limit == 0 {
 		limit = 100
 	}
+	after := req.GetAfterId()
+	if req.GetPageToken() != "" {
+		var err error
+		if after, err = strconv.ParseInt(req.GetPageToken(), 10, 64); err != nil {
+			return nil, status.Error(codes.InvalidArgument, "page_token: not a token from a previous response")
+		}
+	}
 	resp := &qav1.ListFeedbackResponse{}
 	for _, r := range f.records {
-		if r.GetId() <= req.GetAfterId() || (req.GetUnacknowledged() && r.GetAcknowledgedAt() != nil) ||
+		if r.GetId() <= after || (req.GetUnacknowledged() && r.GetAcknowledgedAt() != nil) ||
 			(req.GetAgentId() != "" && r.GetAgentId() != req.GetAgentId()) {
 			continue
 		}
-		resp.Records = append(resp.Records, r)
 		if len(resp.Records) == limit {
-			resp.NextAfterId = r.GetId()
+			resp.NextPageToken = strconv.FormatInt(resp.Records[limit-1].GetId(), 10)
 			break
 		}
+		resp.Records = append(resp.Records, r)
 	}
 	return resp, nil
 }

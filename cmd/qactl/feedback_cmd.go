@@ -29,7 +29,7 @@ func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
 	var req qav1.ListFeedbackRequest
 	var all bool
 	cmd := &cobra.Command{
-		Use:   "list [--unacked] [--agent A] [--week W] [--grade G] [--after ID] [--limit N] [--all]",
+		Use:   "list [--unacked] [--agent A] [--week W] [--grade G] [--page-token T] [--limit N] [--all]",
 		Short: "List feedback records in id order, one page or --all",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -37,38 +37,37 @@ func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
 			return opts.withConn(func(conn *grpc.ClientConn) error {
 				client := qav1.NewFeedbackServiceClient(conn)
 				var records []*qav1.FeedbackRecord
-				var next int64
-				for {
+				var next string
+				err := allPages(func(token string) (string, error) {
+					if token != "" {
+						req.PageToken = token
+					}
 					ctx, cancel := opts.unaryContext(cmd.Context()) // --timeout is per page
 					resp, err := client.ListFeedback(ctx, &req)
 					cancel()
 					if err != nil {
-						return err
+						return "", err
 					}
 					if opts.json { // print each page as it comes
 						if err := jsonLines(out, resp.GetRecords()); err != nil {
-							return err
+							return "", err
 						}
 					} else {
 						records = append(records, resp.GetRecords()...)
 					}
-					next = resp.GetNextAfterId()
-					if next == 0 || !all {
-						break
+					if next = resp.GetNextPageToken(); !all {
+						return "", nil
 					}
-					if next <= req.GetAfterId() {
-						return fmt.Errorf("the server's next page cursor %d does not advance past %d", next, req.GetAfterId())
-					}
-					req.AfterId = next
-				}
-				if opts.json {
-					return nil
+					return next, nil
+				})
+				if err != nil || opts.json {
+					return err
 				}
 				if err := printFeedbackTable(out, records); err != nil {
 					return err
 				}
-				if next != 0 {
-					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more records: --after %d, or --all\n", next)
+				if next != "" && !all {
+					_, _ = fmt.Fprintf(cmd.ErrOrStderr(), "more records: --page-token %s, or --all\n", next)
 				}
 				return nil
 			})
@@ -79,9 +78,10 @@ func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
 	f.StringVar(&req.AgentId, "agent", "", "only this agent's records")
 	f.StringVar(&req.Week, "week", "", "only this ISO week, e.g. 2026-W47")
 	f.StringVar(&req.Grade, "grade", "", "excellent, good, pass, needs_improvement or fail")
-	f.Int64Var(&req.AfterId, "after", 0, "start after this record id (the cursor)")
+	f.StringVar(&req.PageToken, "page-token", "", "continue from a previous page (printed when there are more)")
+	f.Int64Var(&req.AfterId, "after", 0, "deprecated: use --page-token; start after this record id")
 	f.Int32Var(&req.PageSize, "limit", 0, "records per page (server default 100, at most 1000)")
-	f.BoolVar(&all, "all", false, "follow the cursor through every page")
+	f.BoolVar(&all, "all", false, "follow the pages to the last")
 	f.StringVar(&req.SupervisorId, "supervisor", "", "admins: only this supervisor's records")
 	return cmd
 }
@@ -301,11 +301,16 @@ func newDisputeCommand(opts *globalOptions) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
-				resp, err := c.feedback.ListDisputes(c.ctx, &qav1.ListDisputesRequest{Status: state})
+				var disputes []*qav1.Dispute
+				err := allPages(func(token string) (string, error) {
+					resp, err := c.feedback.ListDisputes(c.ctx, &qav1.ListDisputesRequest{Status: state, PageSize: 1000, PageToken: token})
+					disputes = append(disputes, resp.GetDisputes()...)
+					return resp.GetNextPageToken(), err
+				})
 				if err != nil {
 					return nil, err
 				}
-				return nil, printDisputes(cmd.OutOrStdout(), resp.GetDisputes(), opts.json)
+				return nil, printDisputes(cmd.OutOrStdout(), disputes, opts.json)
 			})
 		},
 	}

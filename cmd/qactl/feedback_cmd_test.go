@@ -61,23 +61,23 @@ func TestFeedbackListJSONFollowsEveryPage(t *testing.T) {
 	if got := strings.Join(ids, ","); got != "1,3,4,5" {
 		t.Errorf("ids %s, want 1,3,4,5 (2 is acknowledged)", got)
 	}
-	var cursors []int64
+	var tokens []string
 	for _, req := range fake.listRequests {
 		if !req.GetUnacknowledged() || req.GetPageSize() != 2 || req.GetWeek() != "2026-W47" {
 			t.Errorf("request %v lost a filter", req)
 		}
-		cursors = append(cursors, req.GetAfterId())
+		tokens = append(tokens, req.GetPageToken())
 	}
-	if fmt.Sprint(cursors) != "[0 3 5]" {
-		t.Errorf("after_id of each page %v, want [0 3 5]", cursors)
+	if fmt.Sprintf("%q", tokens) != `["" "3"]` {
+		t.Errorf("page_token of each page %q, want \"\" and \"3\"", tokens)
 	}
 
 	// One page for a person, and where the next one starts.
-	res = runQactl(t, "", "--addr", addr, "feedback", "list", "--limit", "2", "--after", "1")
+	res = runQactl(t, "", "--addr", addr, "feedback", "list", "--limit", "2", "--page-token", "1")
 	want := "ID  WEEK      AGENT  SCORE  GRADE  COACHING  ACKED\n" +
 		"2   2026-W47  a2     87.50  good   -         " + shortTime(fake.records[1].GetAcknowledgedAt(), time.Local) + "\n" +
 		"3   2026-W47  a0     87.50  good   -         no\n"
-	if res.code != exitOK || res.stdout != want || res.stderr != "more records: --after 3, or --all\n" {
+	if res.code != exitOK || res.stdout != want || res.stderr != "more records: --page-token 3, or --all\n" {
 		t.Errorf("exit %d\nstdout:\n%s\nwant:\n%s\nstderr %q", res.code, res.stdout, want, res.stderr)
 	}
 }

@@ -76,7 +76,13 @@ func newInspectorCommand(opts *globalOptions) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
-				return c.sampling.ListInspectors(c.ctx, &qav1.ListInspectorsRequest{})
+				all := &qav1.ListInspectorsResponse{}
+				err := allPages(func(token string) (string, error) {
+					resp, err := c.sampling.ListInspectors(c.ctx, &qav1.ListInspectorsRequest{PageSize: 1000, PageToken: token})
+					all.Inspectors = append(all.Inspectors, resp.GetInspectors()...)
+					return resp.GetNextPageToken(), err
+				})
+				return all, err
 			})
 		},
 	}
@@ -181,19 +187,18 @@ func newSampleCommand(opts *globalOptions) *cobra.Command {
 				var all []*qav1.Pick
 				req := &f
 				req.PageSize = 1000
-				for {
+				err := allPages(func(token string) (string, error) {
+					req.PageToken = token
 					ctx, cancel := opts.unaryContext(cmd.Context()) // --timeout is per page
+					defer cancel()
 					resp, err := client.ListPicks(ctx, req)
-					cancel()
-					if err != nil {
-						return err
-					}
 					all = append(all, resp.GetPicks()...)
-					if resp.GetNextPageToken() == "" {
-						return printPicks(cmd.OutOrStdout(), all, opts.json)
-					}
-					req.PageToken = resp.GetNextPageToken()
+					return resp.GetNextPageToken(), err
+				})
+				if err != nil {
+					return err
 				}
+				return printPicks(cmd.OutOrStdout(), all, opts.json)
 			})
 		},
 	}
@@ -214,13 +219,18 @@ func newReviewCommand(opts *globalOptions) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return opts.withConn(func(conn *grpc.ClientConn) error {
-				ctx, cancel := opts.unaryContext(cmd.Context())
-				defer cancel()
-				resp, err := qav1.NewReviewServiceClient(conn).ListQueue(ctx, &qav1.ListQueueRequest{})
+				var items []*qav1.Pick
+				err := allPages(func(token string) (string, error) {
+					ctx, cancel := opts.unaryContext(cmd.Context()) // --timeout is per page
+					defer cancel()
+					resp, err := qav1.NewReviewServiceClient(conn).ListQueue(ctx, &qav1.ListQueueRequest{PageSize: 1000, PageToken: token})
+					items = append(items, resp.GetItems()...)
+					return resp.GetNextPageToken(), err
+				})
 				if err != nil {
 					return err
 				}
-				return printPicks(cmd.OutOrStdout(), resp.GetItems(), opts.json)
+				return printPicks(cmd.OutOrStdout(), items, opts.json)
 			})
 		},
 	}

@@ -553,7 +553,10 @@ func (s *Store) ListDisputes(ctx context.Context, f store.DisputeFilter) ([]stor
 	if f.Status != "" {
 		fq.add("d.status = ?", string(f.Status))
 	}
-	q, args := fq.build(disputeSelect, "d.id DESC", 0)
+	if f.BeforeID > 0 {
+		fq.add("d.id < ?", f.BeforeID)
+	}
+	q, args := fq.build(disputeSelect, "d.id DESC", f.Limit)
 	var rows []disputeRow
 	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("sqlstore: list disputes: %w", err)

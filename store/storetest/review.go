@@ -1498,6 +1498,11 @@ func testListDisputes(t *testing.T, s store.Store) {
 		{store.DisputeFilter{SupervisorID: "sup-1", Status: store.DisputeOpen}, []store.Dispute{d4, d3}},
 		{store.DisputeFilter{SupervisorID: "sup-1", AssigneeID: "qa-3"}, []store.Dispute{d4}},
 		{store.DisputeFilter{AssigneeID: "qa-2", PickID: ps["c1"].ID, Status: store.DisputeResolved}, []store.Dispute{d1}},
+		// Pages, newest first.
+		{store.DisputeFilter{Limit: 2}, []store.Dispute{d4, d3}},
+		{store.DisputeFilter{BeforeID: d3.ID, Limit: 2}, []store.Dispute{d2, d1}},
+		{store.DisputeFilter{BeforeID: d1.ID, Limit: 2}, nil},
+		{store.DisputeFilter{SupervisorID: "sup-1", BeforeID: d4.ID}, []store.Dispute{d3, d1}},
 	} {
 		got, err := e.rs.ListDisputes(ctx, tc.f)
 		if err != nil {

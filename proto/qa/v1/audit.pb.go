@@ -123,9 +123,12 @@ type ListAuditEventsRequest struct {
 	Actor    string                 `protobuf:"bytes,1,opt,name=actor,proto3" json:"actor,omitempty"`
 	Entity   string                 `protobuf:"bytes,2,opt,name=entity,proto3" json:"entity,omitempty"`
 	EntityId string                 `protobuf:"bytes,3,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
-	AfterId  int64                  `protobuf:"varint,4,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
-	// Default 100, at most 1000.
-	PageSize      int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Deprecated: use page_token; still honoured when page_token is empty.
+	AfterId int64 `protobuf:"varint,4,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
+	// At most this many; default 100, at most 1000 (AIP-158).
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous response's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -195,10 +198,20 @@ func (x *ListAuditEventsRequest) GetPageSize() int32 {
 	return 0
 }
 
+func (x *ListAuditEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListAuditEventsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Events        []*AuditEvent          `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
-	NextAfterId   int64                  `protobuf:"varint,2,opt,name=next_after_id,json=nextAfterId,proto3" json:"next_after_id,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*AuditEvent          `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// Deprecated: use next_page_token; still set, 0 on the last page.
+	NextAfterId int64 `protobuf:"varint,2,opt,name=next_after_id,json=nextAfterId,proto3" json:"next_after_id,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -247,6 +260,13 @@ func (x *ListAuditEventsResponse) GetNextAfterId() int64 {
 	return 0
 }
 
+func (x *ListAuditEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_qa_v1_audit_proto protoreflect.FileDescriptor
 
 const file_qa_v1_audit_proto_rawDesc = "" +
@@ -260,16 +280,19 @@ const file_qa_v1_audit_proto_rawDesc = "" +
 	"\x06action\x18\x04 \x01(\tR\x06action\x12\x16\n" +
 	"\x06entity\x18\x05 \x01(\tR\x06entity\x12\x1b\n" +
 	"\tentity_id\x18\x06 \x01(\tR\bentityId\x12\x16\n" +
-	"\x06detail\x18\a \x01(\tR\x06detail\"\x9b\x01\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\"\xba\x01\n" +
 	"\x16ListAuditEventsRequest\x12\x14\n" +
 	"\x05actor\x18\x01 \x01(\tR\x05actor\x12\x16\n" +
 	"\x06entity\x18\x02 \x01(\tR\x06entity\x12\x1b\n" +
 	"\tentity_id\x18\x03 \x01(\tR\bentityId\x12\x19\n" +
 	"\bafter_id\x18\x04 \x01(\x03R\aafterId\x12\x1b\n" +
-	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\"h\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"\x90\x01\n" +
 	"\x17ListAuditEventsResponse\x12)\n" +
 	"\x06events\x18\x01 \x03(\v2\x11.qa.v1.AuditEventR\x06events\x12\"\n" +
-	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId2`\n" +
+	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken2`\n" +
 	"\fAuditService\x12P\n" +
 	"\x0fListAuditEvents\x12\x1d.qa.v1.ListAuditEventsRequest\x1a\x1e.qa.v1.ListAuditEventsResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 

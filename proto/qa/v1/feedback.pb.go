@@ -29,12 +29,14 @@ type ListFeedbackRequest struct {
 	// excellent, good, pass, needs_improvement or fail.
 	Grade          string `protobuf:"bytes,3,opt,name=grade,proto3" json:"grade,omitempty"`
 	Unacknowledged bool   `protobuf:"varint,4,opt,name=unacknowledged,proto3" json:"unacknowledged,omitempty"`
-	// Cursor: records with a larger id.
+	// Deprecated: use page_token; still honoured when page_token is empty.
 	AfterId int64 `protobuf:"varint,5,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"`
-	// Default 100, at most 1000.
+	// At most this many; default 100, at most 1000 (AIP-158).
 	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Admins only: one supervisor's records.
-	SupervisorId  string `protobuf:"bytes,7,opt,name=supervisor_id,json=supervisorId,proto3" json:"supervisor_id,omitempty"`
+	SupervisorId string `protobuf:"bytes,7,opt,name=supervisor_id,json=supervisorId,proto3" json:"supervisor_id,omitempty"`
+	// The previous response's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -118,11 +120,20 @@ func (x *ListFeedbackRequest) GetSupervisorId() string {
 	return ""
 }
 
+func (x *ListFeedbackRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListFeedbackResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Records []*FeedbackRecord      `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
-	// The after_id of the next page; 0 when this was the last.
-	NextAfterId   int64 `protobuf:"varint,2,opt,name=next_after_id,json=nextAfterId,proto3" json:"next_after_id,omitempty"`
+	// Deprecated: use next_page_token; still set, 0 on the last page.
+	NextAfterId int64 `protobuf:"varint,2,opt,name=next_after_id,json=nextAfterId,proto3" json:"next_after_id,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -169,6 +180,13 @@ func (x *ListFeedbackResponse) GetNextAfterId() int64 {
 		return x.NextAfterId
 	}
 	return 0
+}
+
+func (x *ListFeedbackResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type WatchFeedbackRequest struct {
@@ -481,7 +499,11 @@ func (x *OpenDisputeResponse) GetDispute() *Dispute {
 type ListDisputesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// open or resolved; empty for both.
-	Status        string `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Status string `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	// At most this many; default 100, at most 1000 (AIP-158).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous response's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -523,9 +545,25 @@ func (x *ListDisputesRequest) GetStatus() string {
 	return ""
 }
 
+func (x *ListDisputesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDisputesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListDisputesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Disputes      []*Dispute             `protobuf:"bytes,1,rep,name=disputes,proto3" json:"disputes,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Disputes []*Dispute             `protobuf:"bytes,1,rep,name=disputes,proto3" json:"disputes,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -567,11 +605,18 @@ func (x *ListDisputesResponse) GetDisputes() []*Dispute {
 	return nil
 }
 
+func (x *ListDisputesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_qa_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	"\x14qa/v1/feedback.proto\x12\x05qa.v1\x1a\x12qa/v1/review.proto\"\xdf\x01\n" +
+	"\x14qa/v1/feedback.proto\x12\x05qa.v1\x1a\x12qa/v1/review.proto\"\xfe\x01\n" +
 	"\x13ListFeedbackRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x12\n" +
 	"\x04week\x18\x02 \x01(\tR\x04week\x12\x14\n" +
@@ -579,10 +624,13 @@ const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\x0eunacknowledged\x18\x04 \x01(\bR\x0eunacknowledged\x12\x19\n" +
 	"\bafter_id\x18\x05 \x01(\x03R\aafterId\x12\x1b\n" +
 	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12#\n" +
-	"\rsupervisor_id\x18\a \x01(\tR\fsupervisorId\"k\n" +
+	"\rsupervisor_id\x18\a \x01(\tR\fsupervisorId\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\"\x93\x01\n" +
 	"\x14ListFeedbackResponse\x12/\n" +
 	"\arecords\x18\x01 \x03(\v2\x15.qa.v1.FeedbackRecordR\arecords\x12\"\n" +
-	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId\"\x8c\x01\n" +
+	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\x8c\x01\n" +
 	"\x14WatchFeedbackRequest\x12\x19\n" +
 	"\bafter_id\x18\x01 \x01(\x03R\aafterId\x12\x19\n" +
 	"\bfrom_now\x18\x02 \x01(\bR\afromNow\x12\x19\n" +
@@ -599,11 +647,15 @@ const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\treview_id\x18\x01 \x01(\x03R\breviewId\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"?\n" +
 	"\x13OpenDisputeResponse\x12(\n" +
-	"\adispute\x18\x01 \x01(\v2\x0e.qa.v1.DisputeR\adispute\"-\n" +
+	"\adispute\x18\x01 \x01(\v2\x0e.qa.v1.DisputeR\adispute\"i\n" +
 	"\x13ListDisputesRequest\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\tR\x06status\"B\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"j\n" +
 	"\x14ListDisputesResponse\x12*\n" +
-	"\bdisputes\x18\x01 \x03(\v2\x0e.qa.v1.DisputeR\bdisputes2\x95\x03\n" +
+	"\bdisputes\x18\x01 \x03(\v2\x0e.qa.v1.DisputeR\bdisputes\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x95\x03\n" +
 	"\x0fFeedbackService\x12G\n" +
 	"\fListFeedback\x12\x1a.qa.v1.ListFeedbackRequest\x1a\x1b.qa.v1.ListFeedbackResponse\x12L\n" +
 	"\rWatchFeedback\x12\x1b.qa.v1.WatchFeedbackRequest\x1a\x1c.qa.v1.WatchFeedbackResponse0\x01\x12\\\n" +

@@ -23,7 +23,11 @@ const (
 )
 
 type ListQueueRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; default 100, at most 1000 (AIP-158).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous response's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -58,9 +62,25 @@ func (*ListQueueRequest) Descriptor() ([]byte, []int) {
 	return file_qa_v1_review_proto_rawDescGZIP(), []int{0}
 }
 
+func (x *ListQueueRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListQueueRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListQueueResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Items         []*Pick                `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Items []*Pick                `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -100,6 +120,13 @@ func (x *ListQueueResponse) GetItems() []*Pick {
 		return x.Items
 	}
 	return nil
+}
+
+func (x *ListQueueResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type ReleaseItemRequest struct {
@@ -1325,10 +1352,14 @@ var File_qa_v1_review_proto protoreflect.FileDescriptor
 
 const file_qa_v1_review_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/rubric.proto\x1a\x14qa/v1/sampling.proto\x1a\x16qa/v1/transcript.proto\"\x12\n" +
-	"\x10ListQueueRequest\"6\n" +
+	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/rubric.proto\x1a\x14qa/v1/sampling.proto\x1a\x16qa/v1/transcript.proto\"N\n" +
+	"\x10ListQueueRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"^\n" +
 	"\x11ListQueueResponse\x12!\n" +
-	"\x05items\x18\x01 \x03(\v2\v.qa.v1.PickR\x05items\"$\n" +
+	"\x05items\x18\x01 \x03(\v2\v.qa.v1.PickR\x05items\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"$\n" +
 	"\x12ReleaseItemRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\"6\n" +
 	"\x13ReleaseItemResponse\x12\x1f\n" +

@@ -446,7 +446,11 @@ func (x *GetRubricResponse) GetRubric() *Rubric {
 }
 
 type ListRubricsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; default 100, at most 1000 (AIP-158).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous response's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -481,9 +485,25 @@ func (*ListRubricsRequest) Descriptor() ([]byte, []int) {
 	return file_qa_v1_rubric_proto_rawDescGZIP(), []int{6}
 }
 
+func (x *ListRubricsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRubricsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListRubricsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Rubrics       []*Rubric              `protobuf:"bytes,1,rep,name=rubrics,proto3" json:"rubrics,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Rubrics []*Rubric              `protobuf:"bytes,1,rep,name=rubrics,proto3" json:"rubrics,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -523,6 +543,13 @@ func (x *ListRubricsResponse) GetRubrics() []*Rubric {
 		return x.Rubrics
 	}
 	return nil
+}
+
+func (x *ListRubricsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 type CreateRubricRequest struct {
@@ -918,10 +945,14 @@ const file_qa_v1_rubric_proto_rawDesc = "" +
 	"\x10GetRubricRequest\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\":\n" +
 	"\x11GetRubricResponse\x12%\n" +
-	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\"\x14\n" +
-	"\x12ListRubricsRequest\">\n" +
+	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\"P\n" +
+	"\x12ListRubricsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"f\n" +
 	"\x13ListRubricsResponse\x12'\n" +
-	"\arubrics\x18\x01 \x03(\v2\r.qa.v1.RubricR\arubrics\"X\n" +
+	"\arubrics\x18\x01 \x03(\v2\r.qa.v1.RubricR\arubrics\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"X\n" +
 	"\x13CreateRubricRequest\x12%\n" +
 	"\x06rubric\x18\x01 \x01(\v2\r.qa.v1.RubricR\x06rubric\x12\x1a\n" +
 	"\bactivate\x18\x02 \x01(\bR\bactivate\"=\n" +

@@ -1032,7 +1032,11 @@ func (x *GetRunResponse) GetRun() *Run {
 type ListRunsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Empty for all weeks.
-	Week          string `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
+	Week string `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
+	// At most this many; default 100, at most 1000 (AIP-158).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous response's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1074,9 +1078,25 @@ func (x *ListRunsRequest) GetWeek() string {
 	return ""
 }
 
+func (x *ListRunsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRunsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListRunsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Runs          []*Run                 `protobuf:"bytes,1,rep,name=runs,proto3" json:"runs,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Runs  []*Run                 `protobuf:"bytes,1,rep,name=runs,proto3" json:"runs,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1118,6 +1138,13 @@ func (x *ListRunsResponse) GetRuns() []*Run {
 	return nil
 }
 
+func (x *ListRunsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type ListPicksRequest struct {
 	state       protoimpl.MessageState `protogen:"open.v1"`
 	Week        string                 `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
@@ -1126,9 +1153,9 @@ type ListPicksRequest struct {
 	Reason      string                 `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	InspectorId string                 `protobuf:"bytes,5,opt,name=inspector_id,json=inspectorId,proto3" json:"inspector_id,omitempty"`
 	Status      string                 `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
-	// Page size, at most 1000 (default 100).
+	// At most this many; default 100, at most 1000 (AIP-158).
 	PageSize int32 `protobuf:"varint,7,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// From the previous response's next_page_token.
+	// The previous response's next_page_token; empty for the first page.
 	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1223,7 +1250,7 @@ func (x *ListPicksRequest) GetPageToken() string {
 type ListPicksResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Picks []*Pick                `protobuf:"bytes,1,rep,name=picks,proto3" json:"picks,omitempty"`
-	// Empty on the last page.
+	// Pass as page_token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1424,7 +1451,11 @@ func (x *UpsertInspectorResponse) GetInspector() *Inspector {
 }
 
 type ListInspectorsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; default 100, at most 1000 (AIP-158).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous response's next_page_token; empty for the first page.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1459,9 +1490,25 @@ func (*ListInspectorsRequest) Descriptor() ([]byte, []int) {
 	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
 }
 
+func (x *ListInspectorsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListInspectorsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
 type ListInspectorsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Inspectors    []*Inspector           `protobuf:"bytes,1,rep,name=inspectors,proto3" json:"inspectors,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Inspectors []*Inspector           `protobuf:"bytes,1,rep,name=inspectors,proto3" json:"inspectors,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1501,6 +1548,13 @@ func (x *ListInspectorsResponse) GetInspectors() []*Inspector {
 		return x.Inspectors
 	}
 	return nil
+}
+
+func (x *ListInspectorsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_qa_v1_sampling_proto protoreflect.FileDescriptor
@@ -1587,12 +1641,16 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\".\n" +
 	"\x0eGetRunResponse\x12\x1c\n" +
 	"\x03run\x18\x01 \x01(\v2\n" +
-	".qa.v1.RunR\x03run\"%\n" +
+	".qa.v1.RunR\x03run\"a\n" +
 	"\x0fListRunsRequest\x12\x12\n" +
-	"\x04week\x18\x01 \x01(\tR\x04week\"2\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"Z\n" +
 	"\x10ListRunsResponse\x12\x1e\n" +
 	"\x04runs\x18\x01 \x03(\v2\n" +
-	".qa.v1.RunR\x04runs\"\xe7\x01\n" +
+	".qa.v1.RunR\x04runs\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe7\x01\n" +
 	"\x10ListPicksRequest\x12\x12\n" +
 	"\x04week\x18\x01 \x01(\tR\x04week\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\x03R\x05runId\x12\x19\n" +
@@ -1614,12 +1672,16 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x16UpsertInspectorRequest\x12.\n" +
 	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\"I\n" +
 	"\x17UpsertInspectorResponse\x12.\n" +
-	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\"\x17\n" +
-	"\x15ListInspectorsRequest\"J\n" +
+	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\"S\n" +
+	"\x15ListInspectorsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"r\n" +
 	"\x16ListInspectorsResponse\x120\n" +
 	"\n" +
 	"inspectors\x18\x01 \x03(\v2\x10.qa.v1.InspectorR\n" +
-	"inspectors2\xbe\x05\n" +
+	"inspectors\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xbe\x05\n" +
 	"\x0fSamplingService\x12>\n" +
 	"\tGetPolicy\x12\x17.qa.v1.GetPolicyRequest\x1a\x18.qa.v1.GetPolicyResponse\x12G\n" +
 	"\fUpdatePolicy\x12\x1a.qa.v1.UpdatePolicyRequest\x1a\x1b.qa.v1.UpdatePolicyResponse\x12M\n" +
