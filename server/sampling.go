@@ -176,28 +176,53 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week isoweek.Week, trigger st
 	if err != nil {
 		return store.Run{}, false, err
 	}
+	done, err := j.complete(ctx, run, policy, created)
+	return done, created, err
+}
+
+// Resume completes a run left incomplete (its runner died or failed) under
+// the policy version it was created with, which need not be the newest.
+func (j *SamplingJob) Resume(ctx context.Context, run store.Run) (store.Run, error) {
+	pv, err := j.Store.GetPolicy(ctx, run.PolicyVersion)
+	if err != nil {
+		return store.Run{}, err
+	}
+	policy, err := decodePolicy(pv)
+	if err != nil {
+		return store.Run{}, err
+	}
+	return j.complete(ctx, run, policy, false)
+}
+
+// complete computes, assigns and stores the picks of run under policy,
+// unless it is complete or another live runner completes it meanwhile.
+func (j *SamplingJob) complete(ctx context.Context, run store.Run, policy sampler.Policy, created bool) (store.Run, error) {
 	if !run.CompletedAt.IsZero() {
 		j.metrics.succeeded(run)
-		return run, false, nil
+		return run, nil
+	}
+	week, err := isoweek.Parse(run.Week)
+	if err != nil {
+		return store.Run{}, err
 	}
 	run, release, err := j.claim(ctx, run)
 	if err != nil || release == nil {
 		j.metrics.succeeded(run)
-		return run, created, err
+		return run, err
 	}
 	defer release()
 	if !created {
-		j.Log.Info("completing an unfinished sampling run", "week", week.String(), "run", run.ID,
+		j.Log.Info("completing an unfinished sampling run", "week", run.Week, "run", run.ID,
 			"policy_version", policy.Version, "created_at", run.CreatedAt)
 	}
 	start := j.Now()
 	res, agents, err := j.Compute(ctx, week, policy, run.Seed, 0, 0)
 	if err != nil {
-		return store.Run{}, false, err
+		return store.Run{}, err
 	}
 	picks, err := j.assign(ctx, run.ID, res.Picks, agents)
 	if err != nil {
-		return store.Run{}, false, err
+		return store.Run{}, err
 	}
 	done, err := j.Store.CompleteRun(ctx, run.ID, picks, len(res.Shortfalls))
 	if errors.Is(err, store.ErrConflict) {
@@ -205,16 +230,16 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week isoweek.Week, trigger st
 		// file each hold their own claims); theirs stands.
 		done, err = j.Store.GetRun(ctx, run.ID)
 		j.metrics.succeeded(done)
-		return done, created, err
+		return done, err
 	}
 	if err != nil {
-		return store.Run{}, false, err
+		return store.Run{}, err
 	}
 	j.metrics.completed(done, j.Now().Sub(start))
-	j.Log.Info("sampling run complete", "week", week.String(), "run", run.ID, "policy_version", policy.Version,
+	j.Log.Info("sampling run complete", "week", run.Week, "run", run.ID, "policy_version", policy.Version,
 		"picks", len(picks), "shortfalls", len(res.Shortfalls), "conversations", res.Stats.Conversations,
-		"took", j.Now().Sub(start).Round(time.Millisecond).String(), "trigger", trigger)
-	return done, created, nil
+		"took", j.Now().Sub(start).Round(time.Millisecond).String(), "trigger", run.Trigger)
+	return done, nil
 }
 
 // claim makes this caller the runner of the incomplete run and returns it

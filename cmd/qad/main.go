@@ -222,7 +222,7 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 	}
 
 	if f.sampleSchedule != "off" && f.sampleSchedule != "" {
-		stopSchedule, err := startSchedule(ctx, srv.Sampling, f.sampleSchedule, log)
+		stopSchedule, err := startSchedule(ctx, srv.Sampling, f.sampleSchedule)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,164 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"qa-sampling/isoweek"
+	"qa-sampling/store"
+)
+
+// MaxCatchUpWeeks bounds how far back a server that was down catches up.
+const MaxCatchUpWeeks = 8
+
+// Schedule says when the weekly sampling fires: the first firing after a
+// time, in that time's location. A parsed cron spec (robfig/cron's
+// Schedule) is one; cmd wires it.
+type Schedule interface {
+	Next(time.Time) time.Time
+}
+
+// WeeklySampling is the weekly job (SPEC §2 step 2). Each firing samples
+// the week before the one it fires in, read in the policy's time zone, and
+// catches up on what a server that was down, or a firing that failed,
+// left undone. Runs are idempotent per week and policy version, so
+// replicas that all fire produce one run.
+type WeeklySampling struct {
+	Job      *SamplingJob
+	Schedule Schedule
+	// Since is when the service began to keep the schedule (Run sets it to
+	// the job's clock when zero). A firing before it, when no run is stored
+	// at all, is not caught up: the service did not exist then, and
+	// sampling last week before the platform pushed its history would seal
+	// it as an empty run.
+	Since time.Time
+}
+
+// Run passes once at once (catching up), then at every firing, until ctx
+// ends. A failed pass is logged and retried at the next firing.
+func (w *WeeklySampling) Run(ctx context.Context) {
+	if w.Since.IsZero() {
+		w.Since = w.Job.Now()
+	}
+	for {
+		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			w.Job.Log.Error("scheduled sampling failed", "err", err)
+		}
+		wait, err := w.untilNext(ctx)
+		if err != nil {
+			w.Job.Log.Error("scheduled sampling: reading the policy failed; trying again in a minute", "err", err)
+			wait = time.Minute
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// untilNext is the time to the next firing, in the policy's time zone.
+func (w *WeeklySampling) untilNext(ctx context.Context) (time.Duration, error) {
+	loc, err := w.location(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := w.Job.Now()
+	return max(w.Schedule.Next(now.In(loc)).Sub(now), 0), nil
+}
+
+func (w *WeeklySampling) location(ctx context.Context) (*time.Location, error) {
+	policy, err := w.Job.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return policy.Location()
+}
+
+// RunOnce samples every week due now (DueWeeks) and completes the
+// unfinished runs of those weeks, under their own policy versions. It
+// returns the runs it completed or found, and every failure, joined: one
+// week failing does not stop the others.
+func (w *WeeklySampling) RunOnce(ctx context.Context) ([]store.Run, error) {
+	weeks, unfinished, err := w.DueWeeks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Run
+	var errs []error
+	for _, r := range unfinished {
+		done, err := w.Job.Resume(ctx, r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("completing run %d of %s: %w", r.ID, r.Week, err))
+			continue
+		}
+		out = append(out, done)
+	}
+	for _, week := range weeks {
+		r, created, err := w.Job.RunWeek(ctx, week, "schedule")
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sampling %s: %w", week, err))
+			continue
+		}
+		w.Job.Log.Info("scheduled sampling", "week", week.String(), "run", r.ID, "created", created)
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
+}
+
+// DueWeeks are, at the job's clock, the weeks to sample and the
+// unfinished runs to complete. A week is due when a firing that samples it
+// passed after the newest week with a run (back to MaxCatchUpWeeks);
+// with no run stored, only a firing since Since counts. A run is
+// unfinished when it is incomplete and its week within that window.
+func (w *WeeklySampling) DueWeeks(ctx context.Context) ([]isoweek.Week, []store.Run, error) {
+	loc, err := w.location(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := w.Job.Now()
+	var last time.Time
+	for t := w.Schedule.Next(now.Add(-8 * 24 * time.Hour).In(loc)); !t.After(now); t = w.Schedule.Next(t) {
+		last = t
+	}
+	if last.IsZero() {
+		return nil, nil, nil
+	}
+	target := isoweek.Of(last, loc).Prev()
+	runs, err := w.Job.Store.ListRuns(ctx, "")
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing runs for catch-up: %w", err)
+	}
+	if len(runs) == 0 {
+		if last.Before(w.Since) {
+			return nil, nil, nil
+		}
+		return []isoweek.Week{target}, nil, nil
+	}
+	// The newest week with a run (ISO week strings sort as text): not
+	// runs[0], the newest run, which may be an old week run by hand.
+	newest := slices.MaxFunc(runs, func(a, b store.Run) int { return strings.Compare(a.Week, b.Week) }).Week
+	oldest := target
+	var weeks []isoweek.Week
+	for wk := target; len(weeks) < MaxCatchUpWeeks; wk = wk.Prev() {
+		oldest = wk
+		if strings.Compare(wk.String(), newest) <= 0 {
+			break
+		}
+		weeks = append(weeks, wk)
+	}
+	slices.Reverse(weeks)
+	var unfinished []store.Run
+	for _, r := range runs {
+		if r.CompletedAt.IsZero() && strings.Compare(r.Week, oldest.String()) >= 0 && strings.Compare(r.Week, target.String()) <= 0 {
+			unfinished = append(unfinished, r)
+		}
+	}
+	return weeks, unfinished, nil
+}
