@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/tap"
 
+	"qa-sampling/fielderr"
 	"qa-sampling/store"
 )
 
@@ -32,8 +33,14 @@ var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // NewToken mints a token for role and subject. It returns the plaintext,
 // shown to the admin once, and the record to store, which holds only the
-// secret's digest.
+// secret's digest. The subject is an id (an inspector id, a
+// supervisor_id): it follows the id rules, as it lands in every audit row.
 func NewToken(role store.Role, subject string, now time.Time) (string, store.Token, error) {
+	var l fielderr.List
+	l.ID("subject", subject, true)
+	if err := l.Err(); err != nil {
+		return "", store.Token{}, err
+	}
 	idBytes := make([]byte, 5)
 	secret := make([]byte, 32)
 	if _, err := rand.Read(idBytes); err != nil {

@@ -274,3 +274,16 @@ func TestPushedTimesMustBePlausible(t *testing.T) {
 		t.Fatalf("a chat of an hour ago: %v", err)
 	}
 }
+
+// A token's subject is an id: before, any bytes were stored and then
+// written into every audit row of its calls.
+func TestTokenSubjectFollowsTheIDRules(t *testing.T) {
+	for _, subject := range []string{"", "sup\n1", strings.Repeat("s", 257), "a\x00"} {
+		if _, _, err := NewToken(store.RoleSupervisor, subject, time.Now()); err == nil || !strings.HasPrefix(err.Error(), "subject: ") {
+			t.Errorf("NewToken(%.20q) = %v; want a subject error", subject, err)
+		}
+	}
+	if _, _, err := NewToken(store.RoleSupervisor, "sup-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}

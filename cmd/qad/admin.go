@@ -35,6 +35,9 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 			if subject == "" {
 				return fmt.Errorf("--subject: required (the person's or system's id, e.g. a supervisor_id)")
 			}
+			if _, _, err := server.NewToken(r, subject, time.Now()); err != nil {
+				return fmt.Errorf("--%w", err) // before the database is opened
+			}
 			st, err := sqlstore.Open(cmd.Context(), db, sqlstore.Options{Log: adminLog(cmd)})
 			if err != nil {
 				return err
