@@ -263,7 +263,18 @@ func (s *samplingService) UpsertInspector(ctx context.Context, req *qav1.UpsertI
 	if _, err := s.store.UpsertInspector(ctx, rec); err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	return &qav1.UpsertInspectorResponse{Inspector: inspectorToProto(rec)}, nil
+	out := &qav1.UpsertInspectorResponse{Inspector: inspectorToProto(rec)}
+	if !rec.Active {
+		who, _ := PrincipalFrom(ctx)
+		moved, err := returnOpenItems(ctx, s.store, s.job, s.log, rec.ID, who.Subject)
+		if err != nil {
+			return nil, storeError(ctx, s.log, err)
+		}
+		for _, p := range moved {
+			out.ReturnedItems = append(out.ReturnedItems, pickToProto(p))
+		}
+	}
+	return out, nil
 }
 
 func (s *samplingService) ListInspectors(ctx context.Context, req *qav1.ListInspectorsRequest) (*qav1.ListInspectorsResponse, error) {

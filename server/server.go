@@ -138,6 +138,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 		return status.Error(codes.Internal, "internal error")
 	})
 
+	inspectorsActive := activeInspectors{store: st, log: log}
 	opts := append(transportOptions(cfg, gate),
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoveryOpt),
@@ -145,6 +146,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 			logging.UnaryServerInterceptor(logger, logOpts...),
 			grpcMetrics.UnaryServerInterceptor(),
 			authorizeUnary,
+			inspectorsActive.unary,
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(recoveryOpt),
@@ -152,6 +154,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 			logging.StreamServerInterceptor(logger, logOpts...),
 			grpcMetrics.StreamServerInterceptor(),
 			authorizeStream,
+			inspectorsActive.stream,
 		),
 	)
 	if cfg.TLS != nil {

@@ -63,13 +63,12 @@ func newInspectorCommand(opts *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			active := !inactive
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
-				resp, err := c.sampling.UpsertInspector(c.ctx, &qav1.UpsertInspectorRequest{Inspector: &qav1.Inspector{Id: args[0], Name: name, Active: &active}})
-				return resp.GetInspector(), err
+				return c.sampling.UpsertInspector(c.ctx, &qav1.UpsertInspectorRequest{Inspector: &qav1.Inspector{Id: args[0], Name: name, Active: &active}})
 			})
 		},
 	}
 	add.Flags().StringVar(&name, "name", "", "the inspector's name")
-	add.Flags().BoolVar(&inactive, "inactive", false, "register as inactive: no new items are assigned")
+	add.Flags().BoolVar(&inactive, "inactive", false, "register as inactive, or deactivate: no new items, their calls are refused, their open items go to others (listed as returned_items)")
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List inspectors",

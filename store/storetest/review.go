@@ -41,6 +41,7 @@ var reviewTests = []struct {
 	{"DisputeConcurrent", testDisputeConcurrent},
 	{"DisputeVersusResolution", testDisputeVersusResolution},
 	{"ListDisputes", testListDisputes},
+	{"InspectorDeactivation", testInspectorDeactivation},
 	{"ReportRows", testReportRows},
 	{"ReportRowsManyAgents", testReportRowsManyAgents},
 	{"ReportRowsDisputeRace", testReportRowsDisputeRace},

@@ -1407,8 +1407,15 @@ func (x *UpsertInspectorRequest) GetInspector() *Inspector {
 }
 
 type UpsertInspectorResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Inspector     *Inspector             `protobuf:"bytes,1,opt,name=inspector,proto3" json:"inspector,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Inspector *Inspector             `protobuf:"bytes,1,opt,name=inspector,proto3" json:"inspector,omitempty"`
+	// On deactivation, the open items taken from the inspector, as they are
+	// now. Assigned ones are with another inspector by the assignment rules,
+	// or in the pool if no one else may take them; their drafts stay with
+	// their author, and the next inspector starts afresh. Disputed ones (a
+	// re-scoring) are with another inspector; one no one else may re-score
+	// stays disputed to them and is not listed.
+	ReturnedItems []*Pick `protobuf:"bytes,2,rep,name=returned_items,json=returnedItems,proto3" json:"returned_items,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1446,6 +1453,13 @@ func (*UpsertInspectorResponse) Descriptor() ([]byte, []int) {
 func (x *UpsertInspectorResponse) GetInspector() *Inspector {
 	if x != nil {
 		return x.Inspector
+	}
+	return nil
+}
+
+func (x *UpsertInspectorResponse) GetReturnedItems() []*Pick {
+	if x != nil {
+		return x.ReturnedItems
 	}
 	return nil
 }
@@ -1670,9 +1684,10 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x06active\x18\x03 \x01(\bH\x00R\x06active\x88\x01\x01B\t\n" +
 	"\a_active\"H\n" +
 	"\x16UpsertInspectorRequest\x12.\n" +
-	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\"I\n" +
+	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\"}\n" +
 	"\x17UpsertInspectorResponse\x12.\n" +
-	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\"S\n" +
+	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\x122\n" +
+	"\x0ereturned_items\x18\x02 \x03(\v2\v.qa.v1.PickR\rreturnedItems\"S\n" +
 	"\x15ListInspectorsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1751,32 +1766,33 @@ var file_qa_v1_sampling_proto_depIdxs = []int32{
 	8,  // 12: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
 	20, // 13: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
 	20, // 14: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
-	20, // 15: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
-	1,  // 16: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
-	3,  // 17: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
-	5,  // 18: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
-	10, // 19: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
-	12, // 20: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
-	14, // 21: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
-	16, // 22: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
-	18, // 23: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
-	21, // 24: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
-	23, // 25: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
-	2,  // 26: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
-	4,  // 27: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
-	6,  // 28: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
-	11, // 29: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
-	13, // 30: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
-	15, // 31: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
-	17, // 32: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
-	19, // 33: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
-	22, // 34: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
-	24, // 35: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
-	26, // [26:36] is the sub-list for method output_type
-	16, // [16:26] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	8,  // 15: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
+	20, // 16: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
+	1,  // 17: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
+	3,  // 18: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
+	5,  // 19: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
+	10, // 20: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
+	12, // 21: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
+	14, // 22: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
+	16, // 23: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
+	18, // 24: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
+	21, // 25: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
+	23, // 26: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
+	2,  // 27: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
+	4,  // 28: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
+	6,  // 29: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
+	11, // 30: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
+	13, // 31: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
+	15, // 32: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
+	17, // 33: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
+	19, // 34: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
+	22, // 35: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
+	24, // 36: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
+	27, // [27:37] is the sub-list for method output_type
+	17, // [17:27] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_sampling_proto_init() }

@@ -55,6 +55,9 @@ type SamplingServiceClient interface {
 	ListRuns(ctx context.Context, in *ListRunsRequest, opts ...grpc.CallOption) (*ListRunsResponse, error)
 	// ListPicks lists picks with filters, in id order, paged.
 	ListPicks(ctx context.Context, in *ListPicksRequest, opts ...grpc.CallOption) (*ListPicksResponse, error)
+	// UpsertInspector registers or updates an inspector. Deactivating one
+	// (active false) cuts their access at once, whatever token they hold,
+	// and takes their open items from them (see UpsertInspectorResponse).
 	UpsertInspector(ctx context.Context, in *UpsertInspectorRequest, opts ...grpc.CallOption) (*UpsertInspectorResponse, error)
 	ListInspectors(ctx context.Context, in *ListInspectorsRequest, opts ...grpc.CallOption) (*ListInspectorsResponse, error)
 }
@@ -191,6 +194,9 @@ type SamplingServiceServer interface {
 	ListRuns(context.Context, *ListRunsRequest) (*ListRunsResponse, error)
 	// ListPicks lists picks with filters, in id order, paged.
 	ListPicks(context.Context, *ListPicksRequest) (*ListPicksResponse, error)
+	// UpsertInspector registers or updates an inspector. Deactivating one
+	// (active false) cuts their access at once, whatever token they hold,
+	// and takes their open items from them (see UpsertInspectorResponse).
 	UpsertInspector(context.Context, *UpsertInspectorRequest) (*UpsertInspectorResponse, error)
 	ListInspectors(context.Context, *ListInspectorsRequest) (*ListInspectorsResponse, error)
 	mustEmbedUnimplementedSamplingServiceServer()
