@@ -284,6 +284,10 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 		workers.Go(func() {
 			for w := range work {
 				for i, pt := range w.transcripts {
+					if fe := w.malformed[i]; fe != nil {
+						w.req.items[i] = pendingItem{index: w.first + int64(i), id: pt.GetExternalId(), reject: fe}
+						continue
+					}
 					w.req.items[i] = s.prepareItem(w.first+int64(i), pt)
 				}
 				close(w.req.ready)
@@ -293,15 +297,29 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 	go func() {
 		defer close(ordered)
 		defer func() { close(work); workers.Wait() }()
-		var next int64
+		var next, received int64
 		for {
-			in, err := stream.Recv()
+			in := new(qav1.PushTranscriptsRequest)
+			err := stream.RecvMsg(in)
+			// The guard (request_guard.go) decodes a batch item by item
+			// when it does not decode whole: bad items are rejected alone.
+			var malformed malformedItems
+			if errors.As(err, &malformed) {
+				err = nil
+			}
+			var refused *refusedRequest
+			if errors.As(err, &refused) {
+				// Everything received before is still written and
+				// acknowledged; the stream then ends with this error.
+				err = refused.inStreamRequest(received, next)
+			}
 			if err != nil {
 				if !errors.Is(err, io.EOF) {
 					recvErr <- err
 				}
 				return
 			}
+			received++
 			ts := in.GetTranscripts()
 			if len(ts) == 0 {
 				continue
@@ -313,7 +331,7 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 				return
 			}
 			select {
-			case work <- preparedWork{req: req, transcripts: ts, first: next}:
+			case work <- preparedWork{req: req, transcripts: ts, first: next, malformed: malformed}:
 			case <-ctx.Done():
 				return
 			}
@@ -363,6 +381,8 @@ type preparedWork struct {
 	req         *preparedRequest
 	transcripts []*qav1.Transcript
 	first       int64
+	// malformed are the transcripts that did not decode, by index.
+	malformed malformedItems
 }
 
 // PushTranscript stores one transcript and answers its outcome.

@@ -41,16 +41,25 @@ type testEnv struct {
 	store *sqlstore.Store
 	conn  *grpc.ClientConn
 	srv   *Server
+	// dbPath is the SQLite file.
+	dbPath string
 }
 
 func startEnv(t *testing.T, cfg Config) *testEnv {
 	t.Helper()
-	st, err := sqlstore.Open(t.Context(), filepath.Join(t.TempDir(), "qa.db"), sqlstore.Options{})
+	return startEnvLogging(t, cfg, slog.New(slog.DiscardHandler))
+}
+
+// startEnvLogging is startEnv with the server logging to log.
+func startEnvLogging(t *testing.T, cfg Config, log *slog.Logger) *testEnv {
+	t.Helper()
+	dbPath := filepath.Join(t.TempDir(), "qa.db")
+	st, err := sqlstore.Open(t.Context(), dbPath, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Codec = st.Codec()
-	srv := New(st, cfg, slog.New(slog.DiscardHandler))
+	srv := New(st, cfg, log)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +78,7 @@ func startEnv(t *testing.T, cfg Config) *testEnv {
 		<-served
 		_ = st.Close()
 	})
-	return &testEnv{t: t, store: st, conn: conn, srv: srv}
+	return &testEnv{t: t, store: st, conn: conn, srv: srv, dbPath: dbPath}
 }
 
 // as returns a context carrying a new token of role for subject.

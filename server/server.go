@@ -87,6 +87,7 @@ func DefaultConfig() Config {
 type Server struct {
 	grpc     *grpc.Server
 	gate     *authGate
+	guard    *requestGuard
 	health   *health.Server
 	store    Storage
 	log      *slog.Logger
@@ -114,6 +115,9 @@ var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName,
 
 // New wires the services, interceptors, health and reflection.
 func New(st Storage, cfg Config, log *slog.Logger) *Server {
+	// Every line the server logs carries its call's request id and is
+	// bounded in size (logging.go).
+	log = slog.New(newLogHandler(log.Handler()))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
@@ -126,12 +130,6 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	})
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
-		logging.WithFieldsFromContext(func(ctx context.Context) logging.Fields {
-			if id, ok := ctx.Value(requestIDKey{}).(string); ok {
-				return logging.Fields{"request_id", id}
-			}
-			return nil
-		}),
 	}
 	recoveryOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		log.ErrorContext(ctx, "panic in handler", "panic", p)
@@ -160,7 +158,9 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
-	gs := grpc.NewServer(opts...)
+	gs := grpc.NewServer(append(opts, grpc.ForceServerCodecV2(newRequestCodec()))...)
+	// Every service registers through the guard, which decodes requests.
+	guard := newRequestGuard(gs, cfg, log, reg)
 
 	codec := cfg.Codec
 	if codec == nil {
@@ -171,24 +171,24 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	if now == nil {
 		now = time.Now
 	}
-	qav1.RegisterIngestServiceServer(gs, &ingestService{
+	qav1.RegisterIngestServiceServer(guard, &ingestService{
 		store: st, codec: codec, dicts: dicts, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg), now: now,
 	})
 	job := &SamplingJob{Store: st, Log: log, Now: cfg.Now, metrics: newSamplingMetrics(reg)}
-	qav1.RegisterSamplingServiceServer(gs, &samplingService{job: job, store: st, log: log})
+	qav1.RegisterSamplingServiceServer(guard, &samplingService{job: job, store: st, log: log})
 	rubrics := &rubricBook{store: st}
 	hub := newFeedbackHub()
 	ops := newOpsMetrics(reg, st, now, log)
-	qav1.RegisterReviewServiceServer(gs, &reviewService{job: job, store: st, rubrics: rubrics, feedback: hub, metrics: ops, log: log})
-	qav1.RegisterRubricServiceServer(gs, &rubricService{rubrics: rubrics, store: st, log: log})
-	qav1.RegisterFeedbackServiceServer(gs, &feedbackService{
+	qav1.RegisterReviewServiceServer(guard, &reviewService{job: job, store: st, rubrics: rubrics, feedback: hub, metrics: ops, log: log})
+	qav1.RegisterRubricServiceServer(guard, &rubricService{rubrics: rubrics, store: st, log: log})
+	qav1.RegisterFeedbackServiceServer(guard, &feedbackService{
 		store: st, rubrics: rubrics, hub: hub, metrics: ops, disputeWindow: cfg.DisputeWindow, now: now, log: log,
 	})
-	qav1.RegisterReportServiceServer(gs, &reportService{store: st, job: job, now: now, log: log})
-	qav1.RegisterAuditServiceServer(gs, &auditService{store: st, log: log})
+	qav1.RegisterReportServiceServer(guard, &reportService{store: st, job: job, now: now, log: log})
+	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
 	hs := health.NewServer()
-	healthpb.RegisterHealthServer(gs, hs)
-	reflection.Register(gs)
+	healthpb.RegisterHealthServer(guard, hs)
+	reflection.Register(guard)
 	grpcMetrics.InitializeMetrics(gs)
 	for _, name := range services {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
@@ -196,7 +196,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	return &Server{
 		pollCtx: pollCtx, pollStop: pollStop,
-		grpc: gs, gate: gate, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
+		grpc: gs, gate: gate, guard: guard, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
 		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
 	}

@@ -77,7 +77,8 @@ type serveFlags struct {
 	autoCreateAgents, migrate, pprof    bool
 	maxMessages, maxTextBytes, maxBatch int
 	dictionarySamples                   int
-	maxRecvBytes, maxStreamsPerConn     int
+	maxRecvBytes, maxRequestBytes       int
+	maxStreamsPerConn                   int
 	logLevel, logFormat, sampleSchedule string
 	shutdownTimeout, tokenCacheTTL      time.Duration
 	disputeWindow, feedbackPoll         time.Duration
@@ -112,6 +113,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.DurationVar(&f.tokenCacheTTL, "token-cache-ttl", 5*time.Second, "how long a checked token is trusted; bounds revocation delay [QA_TOKEN_CACHE_TTL]")
 	defaults := server.DefaultConfig()
 	fl.IntVar(&f.maxRecvBytes, "max-recv-bytes", defaults.MaxRecvMsgBytes, "largest request message of the ingest calls (a batch of transcripts or agents) [QA_MAX_RECV_BYTES]")
+	fl.IntVar(&f.maxRequestBytes, "max-request-bytes", defaults.MaxRequestBytes, "largest request message of every other call [QA_MAX_REQUEST_BYTES]")
 	fl.IntVar(&f.maxStreamsPerConn, "max-streams-per-conn", defaults.MaxStreamsPerConn, "most concurrent calls on one connection; more wait [QA_MAX_STREAMS_PER_CONN]")
 	fl.DurationVar(&f.disputeWindow, "dispute-window", defaults.DisputeWindow, "how long after finalising a supervisor may dispute a review [QA_DISPUTE_WINDOW]")
 	fl.DurationVar(&f.feedbackPoll, "feedback-poll", defaults.FeedbackPoll, "how often open feedback streams learn of records written by other replicas (one query per process); 0 disables [QA_FEEDBACK_POLL]")
@@ -156,9 +158,9 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 	cfg.TokenCacheTTL = f.tokenCacheTTL
 	cfg.DisputeWindow = f.disputeWindow
 	cfg.FeedbackPoll = f.feedbackPoll
-	cfg.MaxRecvMsgBytes, cfg.MaxStreamsPerConn = f.maxRecvBytes, f.maxStreamsPerConn
-	if f.maxRecvBytes < 1 || f.maxStreamsPerConn < 1 {
-		return errors.New("--max-recv-bytes and --max-streams-per-conn must be positive")
+	cfg.MaxRecvMsgBytes, cfg.MaxRequestBytes, cfg.MaxStreamsPerConn = f.maxRecvBytes, f.maxRequestBytes, f.maxStreamsPerConn
+	if f.maxRecvBytes < 1 || f.maxRequestBytes < 1 || f.maxStreamsPerConn < 1 {
+		return errors.New("--max-recv-bytes, --max-request-bytes and --max-streams-per-conn must be positive")
 	}
 	if f.disputeWindow <= 0 || f.feedbackPoll < 0 {
 		return errors.New("--dispute-window must be positive and --feedback-poll not negative")
