@@ -244,12 +244,25 @@ func (s *reviewService) OpenItem(ctx context.Context, req *qav1.OpenItemRequest)
 }
 
 func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReviewRequest) (*qav1.SubmitReviewResponse, error) {
-	rv, in, fe := reviewFromRequest(req)
-	if fe != nil {
-		return nil, invalidArgument(fe)
-	}
+	rv, in, textErr := reviewFromRequest(req)
 	ic, err := s.loadItem(ctx, req.GetItemId())
 	if err != nil {
+		return nil, err
+	}
+	// Every problem at once: the free text's and the ratings' against
+	// the item's rubric.
+	var problems fielderr.List
+	if textErr != nil {
+		problems.AddError("", textErr)
+	}
+	var res scoring.Result
+	if req.GetFinal() {
+		res, err = ic.rubric.Score(in)
+	} else {
+		err = ic.rubric.CheckDraft(in)
+	}
+	problems.AddError("", err)
+	if err := invalidList(&problems); err != nil {
 		return nil, err
 	}
 	rv.InspectorID, rv.RubricVersion = ic.pick.InspectorID, ic.version.Version
@@ -257,19 +270,12 @@ func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReview
 		rv.DisputeID = ic.dispute.ID
 	}
 	if !req.GetFinal() {
-		if err := ic.rubric.CheckDraft(in); err != nil {
-			return nil, invalid("", err)
-		}
 		draftRatings(&rv, ic.rubric)
 		saved, err := s.store.SaveDraft(ctx, rv)
 		if err != nil {
 			return nil, s.submitError(ctx, rv.PickID, err)
 		}
 		return &qav1.SubmitReviewResponse{Review: reviewToProto(saved, &ic.rubric)}, nil
-	}
-	res, err := ic.rubric.Score(in)
-	if err != nil {
-		return nil, invalid("", err)
 	}
 	scoreRatings(&rv, res)
 	fb := store.Feedback{

@@ -196,6 +196,12 @@ func TestStoredTextIsBounded(t *testing.T) {
 	if br := badRequest(err); len(br) != 3 || br[1] != "strengths[1]" || br[2] != "suggestions[0]" {
 		t.Errorf("violations %q; want comment, strengths[1], suggestions[0]", br)
 	}
+	// With the ratings' problems too: before, only the first was reported.
+	_, err = e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Final: true,
+		Ratings: []*qav1.DimensionRating{rating("attitude", 9)}, Comment: "a\x00"})
+	if br := badRequest(err); len(br) != 6 || br[0] != "comment" || br[1] != "ratings[attitude]" || br[2] != "ratings[knowledge]" {
+		t.Errorf("violations %q; want comment, ratings[attitude] and the four unrated dimensions", br)
+	}
 	if _, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Final: true, Ratings: fullRatings(),
 		Comment: "Greeted well.\nMissed the refund step."}); err != nil {
 		t.Fatal(err)
