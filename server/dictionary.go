@@ -19,13 +19,19 @@ type dictionaryTrainer struct {
 	store   store.Store
 	codec   *transcript.Codec
 	log     *slog.Logger
+	now     func() time.Time
 	samples int // how many recent bodies to learn from; 0 disables
 
-	running atomic.Bool
 	// pending counts transcripts stored since the last attempt; an attempt
 	// is made each time it reaches samples, so a store that is still too
 	// small is not asked again after every batch.
 	pending atomic.Int64
+	// due asks Run for an attempt; it holds at most one request.
+	due chan struct{}
+}
+
+func newDictionaryTrainer(st store.Store, codec *transcript.Codec, samples int, now func() time.Time, log *slog.Logger) *dictionaryTrainer {
+	return &dictionaryTrainer{store: st, codec: codec, log: log, now: now, samples: samples, due: make(chan struct{}, 1)}
 }
 
 // noteStored is called after a commit that stored n new transcripts.
@@ -33,24 +39,41 @@ func (d *dictionaryTrainer) noteStored(n int) {
 	if d.samples == 0 || n == 0 || d.codec.Current() != 0 {
 		return
 	}
-	if d.pending.Add(int64(n)) < int64(d.samples) || !d.running.CompareAndSwap(false, true) {
+	if d.pending.Add(int64(n)) < int64(d.samples) {
 		return
 	}
 	d.pending.Store(0)
-	go func() {
-		defer d.running.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		if err := d.train(ctx); err != nil {
-			d.log.Warn("training the body compression dictionary failed; bodies stay plain zstd", "err", err)
-		}
-	}()
+	select {
+	case d.due <- struct{}{}:
+	default: // an attempt is already due
+	}
 }
 
-// start primes an attempt, for a store that already holds enough
-// transcripts but no dictionary (say, one filled before an upgrade).
-func (d *dictionaryTrainer) start() {
-	d.noteStored(d.samples)
+// Run makes an attempt at once, for a store that already holds enough
+// transcripts but no dictionary (say, one filled before an upgrade), then
+// one each time noteStored asks, until ctx ends or a dictionary is in use.
+func (d *dictionaryTrainer) Run(ctx context.Context) {
+	if d.samples == 0 {
+		return
+	}
+	for d.codec.Current() == 0 {
+		if err := d.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("training the body compression dictionary failed; bodies stay plain zstd", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.due:
+		}
+	}
+}
+
+// RunOnce trains and installs a dictionary if the store holds enough
+// transcripts, within five minutes; with too few it does nothing.
+func (d *dictionaryTrainer) RunOnce(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	return d.train(ctx)
 }
 
 func (d *dictionaryTrainer) train(ctx context.Context) error {
@@ -66,7 +89,7 @@ func (d *dictionaryTrainer) train(ctx context.Context) error {
 		}
 		payloads = append(payloads, p)
 	}
-	start := time.Now()
+	start := d.now()
 	dict, err := transcript.TrainDictionary(dictionaryID(), payloads)
 	if err != nil {
 		return err
@@ -78,7 +101,7 @@ func (d *dictionaryTrainer) train(ctx context.Context) error {
 		return err
 	}
 	d.log.Info("body compression dictionary trained", "id", dict.ID, "bytes", len(dict.Data),
-		"samples", len(payloads), "took", time.Since(start).Round(time.Millisecond))
+		"samples", len(payloads), "took", d.now().Sub(start).Round(time.Millisecond).String())
 	return nil
 }
 

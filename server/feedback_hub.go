@@ -14,10 +14,10 @@ import (
 // waking every stream on every record made 20 supervisors' streams run 20
 // queries per finalise, which on PostgreSQL cost more than the finalise.
 // Records written by other replicas are noticed by one query per process
-// per poll interval (pollOthers), which wakes every stream.
+// per poll interval (feedbackPoller), which wakes every stream.
 type feedbackHub struct {
 	mu sync.Mutex
-	// polled is the highest record id pollOthers has seen.
+	// polled is the highest record id the poller has seen.
 	polled int64
 	// all is closed, and replaced, on every change.
 	all chan struct{}
@@ -85,28 +85,44 @@ func (h *feedbackHub) wait(supervisor string) <-chan struct{} {
 // close ends every stream.
 func (h *feedbackHub) close() { h.closeOnce.Do(func() { close(h.closed) }) }
 
-// pollOthers learns of records written by other processes sharing the
+// feedbackPoller learns of records written by other processes sharing the
 // database (replicas behind a load balancer) with one query per interval,
-// until ctx ends. interval <= 0 disables it.
-func (h *feedbackHub) pollOthers(ctx context.Context, lastID func(context.Context) (int64, error), interval time.Duration, log *slog.Logger) {
-	if interval <= 0 {
+// and wakes the hub's streams when there are any.
+type feedbackPoller struct {
+	hub      *feedbackHub
+	lastID   func(context.Context) (int64, error)
+	interval time.Duration // <= 0 disables
+	log      *slog.Logger
+}
+
+// Run polls every interval until ctx ends or the hub closes. A failed poll
+// is logged and the next one tried.
+func (p *feedbackPoller) Run(ctx context.Context) {
+	if p.interval <= 0 {
 		return
 	}
-	t := time.NewTicker(interval)
+	t := time.NewTicker(p.interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-h.closed:
+		case <-p.hub.closed:
 			return
 		case <-t.C:
 		}
-		id, err := lastID(ctx)
-		if err != nil {
-			log.Warn("feedback poll failed", "err", err)
-			continue
+		if err := p.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			p.log.Warn("feedback poll failed", "err", err)
 		}
-		h.polledUpTo(id)
 	}
+}
+
+// RunOnce reads the newest record id and wakes every stream if it is new.
+func (p *feedbackPoller) RunOnce(ctx context.Context) error {
+	id, err := p.lastID(ctx)
+	if err != nil {
+		return err
+	}
+	p.hub.polledUpTo(id)
+	return nil
 }

@@ -98,10 +98,12 @@ type Server struct {
 	Sampling *SamplingJob
 	rubrics  *rubricBook
 	feedback *feedbackHub
-	// pollCtx ends the background work Serve starts; pollStop cancels it.
-	pollCtx  context.Context
-	pollStop context.CancelFunc
-	poll     time.Duration
+	// pollCtx ends the background work Serve starts; pollStop cancels it
+	// and background waits for it.
+	pollCtx    context.Context
+	pollStop   context.CancelFunc
+	background sync.WaitGroup
+	poll       time.Duration
 
 	stopOnce  sync.Once
 	stopWatch chan struct{}
@@ -166,15 +168,15 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	if codec == nil {
 		codec = transcript.NewCodec()
 	}
-	dicts := &dictionaryTrainer{store: st, codec: codec, log: log, samples: cfg.DictionarySamples}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
+	dicts := newDictionaryTrainer(st, codec, cfg.DictionarySamples, now, log)
 	qav1.RegisterIngestServiceServer(guard, &ingestService{
 		store: st, codec: codec, dicts: dicts, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg), now: now,
 	})
-	job := &SamplingJob{Store: st, Log: log, Now: cfg.Now, metrics: newSamplingMetrics(reg)}
+	job := &SamplingJob{Store: st, Log: log, Now: now, metrics: newSamplingMetrics(reg)}
 	qav1.RegisterSamplingServiceServer(guard, &samplingService{job: job, store: st, log: log})
 	rubrics := &rubricBook{store: st}
 	hub := newFeedbackHub()
@@ -210,11 +212,13 @@ func (s *Server) MetricsHandler() http.Handler {
 // Serve serves gRPC on lis until Shutdown; health reports SERVING only
 // while the store is ready.
 func (s *Server) Serve(lis net.Listener) error {
-	go s.watchStore()
-	s.dicts.start()
-	go s.seedRubric(s.pollCtx)
-	go s.Sampling.seedMetrics(s.pollCtx)
-	go s.feedback.pollOthers(s.pollCtx, func(ctx context.Context) (int64, error) { return s.store.LastFeedbackID(ctx, "") }, s.poll, s.log)
+	poller := &feedbackPoller{hub: s.feedback, interval: s.poll, log: s.log,
+		lastID: func(ctx context.Context) (int64, error) { return s.store.LastFeedbackID(ctx, "") }}
+	s.background.Go(s.watchStore)
+	s.background.Go(func() { s.dicts.Run(s.pollCtx) })
+	s.background.Go(func() { s.seedRubric(s.pollCtx) })
+	s.background.Go(func() { s.Sampling.seedMetrics(s.pollCtx) })
+	s.background.Go(func() { poller.Run(s.pollCtx) })
 	return s.grpc.Serve(lis)
 }
 
@@ -277,6 +281,18 @@ func (s *Server) Shutdown(ctx context.Context) {
 		s.log.Warn("graceful stop timed out; cancelling in-flight calls")
 		s.grpc.Stop()
 		<-done
+	}
+	// The background loops were told to stop above; a dictionary being
+	// trained (CPU, not cancellable) may hold one of them until ctx ends.
+	stopped := make(chan struct{})
+	go func() {
+		s.background.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.log.Warn("shutdown timed out waiting for background work")
 	}
 }
 
