@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +21,9 @@ import (
 	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	qav1 "qa-sampling/proto/qa/v1"
 )
 
 // rawCodec sends pre-encoded bytes as the request, so tests can put
@@ -113,5 +120,96 @@ func TestUnauthenticatedBodiesAreNotRead(t *testing.T) {
 	t.Logf("qad RSS before: %d MiB; peak after %d concurrent unauthenticated %d MiB calls: %d MiB", before>>10, calls, size>>20, peak>>10)
 	if grown := peak - before; grown >= 64<<10 {
 		t.Errorf("qad peak RSS grew by %d MiB (from %d to %d MiB); want < 64 MiB", grown>>10, before>>10, peak>>10)
+	}
+}
+
+// TestMalformedBytesAgainstQad puts bytes no protobuf library would encode
+// on the wire to the real server: a string that is not UTF-8 is
+// INVALID_ARGUMENT naming the field, with or without the rest of a batch
+// (was INTERNAL "failed to unmarshal", and the stream ended losing the
+// batch's valid items); without a token it is UNAUTHENTICATED.
+func TestMalformedBytesAgainstQad(t *testing.T) {
+	srv := startServer(t, backends(t)[0].dsn)
+	ctx := withToken(context.Background(), srv.token("admin", "lead"))
+	upsertAgents(t, ctx, srv.client(""), "a1")
+	conn, err := grpc.NewClient(srv.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+
+	badID := stringField(1, []byte("c-\xff\xfe"))
+	for name, callCtx := range map[string]context.Context{"with token": ctx, "without token": context.Background()} {
+		err := invokeRaw(callCtx, conn, "/qa.v1.IngestService/GetTranscript", badID)
+		want := codes.InvalidArgument
+		if callCtx != ctx {
+			want = codes.Unauthenticated
+		}
+		if status.Code(err) != want || (want == codes.InvalidArgument && !strings.Contains(err.Error(), "external_id")) {
+			t.Errorf("GetTranscript %s: got %v, want %v naming external_id", name, err, want)
+		}
+	}
+
+	// One batch: a valid transcript, one whose id is not UTF-8, a valid one.
+	good := func(id string) []byte {
+		b, err := proto.Marshal(chat(id, "a1", 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return stringField(1, b)
+	}
+	bad, err := proto.Marshal(chat("bad-1", "a1", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad = bytes.Replace(bad, []byte("bad-1"), []byte("bad\xff1"), 1)
+	body := slices.Concat(good("m-1"), stringField(1, bad), good("m-2"))
+	desc := &grpc.StreamDesc{StreamName: "PushTranscripts", ServerStreams: true, ClientStreams: true}
+	stream, err := conn.NewStream(ctx, desc, "/qa.v1.IngestService/PushTranscripts", grpc.ForceCodecV2(rawCodec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.SendMsg(&rawMessage{b: body}); err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	var results []*qav1.ItemResult
+	for {
+		var raw rawMessage
+		err := stream.RecvMsg(&raw)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("stream ended with %v", err)
+		}
+		var resp qav1.PushTranscriptsResponse
+		if err := proto.Unmarshal(raw.b, &resp); err != nil {
+			t.Fatal(err)
+		}
+		results = append(results, resp.GetResults()...)
+	}
+	want := []qav1.ItemStatus{qav1.ItemStatus_ITEM_STATUS_ACCEPTED, qav1.ItemStatus_ITEM_STATUS_REJECTED, qav1.ItemStatus_ITEM_STATUS_ACCEPTED}
+	if len(results) != len(want) {
+		t.Fatalf("%d results, want %d: %v", len(results), len(want), results)
+	}
+	for i, r := range results {
+		if r.GetStatus() != want[i] {
+			t.Errorf("item %d: %v, want %v", i, r.GetStatus(), want[i])
+		}
+	}
+	if r := results[1]; r.GetField() != "external_id" || !strings.Contains(r.GetReason(), "UTF-8") {
+		t.Errorf("rejected item names %q: %q, want external_id not UTF-8", r.GetField(), r.GetReason())
+	}
+	c := srv.client("")
+	for _, id := range []string{"m-1", "m-2"} {
+		if _, err := c.GetTranscript(ctx, &qav1.GetTranscriptRequest{ExternalId: id}); err != nil {
+			t.Errorf("%s not stored: %v", id, err)
+		}
+	}
+	if !strings.Contains(srv.log.String(), "malformed request") {
+		t.Errorf("server log has no malformed request line:\n%s", srv.log.String())
 	}
 }

@@ -349,6 +349,9 @@ func findMalformed(md protoreflect.MessageDescriptor, b []byte, prefix string, d
 			seen[num]++
 		}
 		n = protowire.ConsumeFieldValue(num, typ, b)
+		if n < 0 && typ == protowire.StartGroupType {
+			return field, "group nested too deeply or not closed"
+		}
 		if n < 0 {
 			return field, "truncated or malformed value: " + protowire.ParseError(n).Error()
 		}
