@@ -1,7 +1,7 @@
 # Developer entry points; CI runs .ci/run, which uses the same commands.
 PG_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 
-.PHONY: generate lint test test-postgres bench build
+.PHONY: generate lint test test-postgres bench build tour
 
 build:
 	# -buildvcs=auto: record the commit for --version even where GOFLAGS turns it off.
@@ -25,3 +25,7 @@ test-postgres:
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+# The README's Quick tour against a fresh server (CI runs it too).
+tour:
+	scripts/tour.sh
