@@ -146,6 +146,11 @@ func agentMove(t *testing.T, dsn string) {
 	if got := feedbackRecordIDs(list.GetRecords()); !slices.Equal(got, wantA) {
 		t.Errorf("sup-a ListFeedback after the move: %v, want %v", got, wantA)
 	}
+	for _, r := range list.GetRecords() {
+		if r.GetSupervisorId() != "sup-a" {
+			t.Errorf("record %d of %s shows supervisor %q, want sup-a, its owner now", r.GetId(), r.GetAgentId(), r.GetSupervisorId())
+		}
+	}
 	if _, got := watchHeaderAndRecords(t, supA, w.c.feedback, &qav1.WatchFeedbackRequest{}, len(wantA)); !slices.Equal(got, wantA) {
 		t.Errorf("sup-a's stream after the move: %v, want %v", got, wantA)
 	}

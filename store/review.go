@@ -93,7 +93,10 @@ type Review struct {
 type Feedback struct {
 	ID int64
 	// Review is the final review the record reports.
-	Review           Review
+	Review Review
+	// SupervisorID is the agent's current supervisor, who owns the record:
+	// it follows the agent when the agent moves (UpsertAgents). TeamID is
+	// the agent's team when the record was written.
 	SupervisorID     string
 	TeamID           string
 	CoachingRequired bool
@@ -110,7 +113,7 @@ type Feedback struct {
 // FeedbackFilter selects feedback records; zero fields match everything.
 type FeedbackFilter struct {
 	// SupervisorID selects the records of the agents this supervisor
-	// supervises now, whoever the records were addressed to when written:
+	// supervises now, also those written before an agent moved to them:
 	// the current supervisor owns an agent's whole history (README, "Who
 	// sees what").
 	SupervisorID   string

@@ -102,7 +102,9 @@ type Store interface {
 
 	// UpsertAgents creates or updates agents by AgentID, all in one
 	// transaction, and returns one outcome per input, in input order.
-	// Inputs must be valid and have distinct AgentIDs.
+	// Inputs must be valid and have distinct AgentIDs. An agent given
+	// another supervisor takes its feedback records along (their
+	// SupervisorID), in the same transaction.
 	UpsertAgents(ctx context.Context, agents []Agent) ([]Outcome, error)
 	// EnsureAgents creates a minimal active agent for each id not yet known
 	// and leaves known ones untouched.

@@ -83,6 +83,18 @@ func (s *Store) UpsertAgents(ctx context.Context, agents []store.Agent) ([]store
 			return err
 		}
 		defer func() { _ = upd.Close() }()
+		// Feedback records belong to the agent's current supervisor
+		// (README, "Who sees what"): a move takes the agent's records
+		// along, so that listing one supervisor's records stays one range
+		// of feedback_supervisor. FinalizeReview reads the agent row
+		// locked (PostgreSQL), so a record written meanwhile is either
+		// already there to be moved or written for the new supervisor.
+		follow, err := tx.PreparexContext(ctx, tx.Rebind(`UPDATE feedback SET supervisor_id = ?
+			WHERE agent_id = ? AND supervisor_id <> ?`))
+		if err != nil {
+			return err
+		}
+		defer func() { _ = follow.Close() }()
 		for _, i := range order {
 			a := &agents[i]
 			res, err := ins.ExecContext(ctx, a.AgentID, a.Name, a.TeamID, a.SupervisorID, a.HiredOn, a.Active, now, now)
@@ -104,6 +116,9 @@ func (s *Store) UpsertAgents(ctx context.Context, agents []store.Agent) ([]store
 				return err
 			} else if n == 1 {
 				out[i] = store.Updated
+				if _, err := follow.ExecContext(ctx, a.SupervisorID, a.AgentID, a.SupervisorID); err != nil {
+					return fmt.Errorf("agent %q: feedback to its supervisor: %w", a.AgentID, err)
+				}
 			} else {
 				out[i] = store.Unchanged
 			}

@@ -283,12 +283,18 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 			return none, err
 		}
 	}
-	// The record goes to the agent's supervisor as of now.
+	// The record goes to the agent's supervisor as of now. On PostgreSQL
+	// the row is read locked against a concurrent move (UpsertAgents),
+	// which then waits and takes this record along once it commits.
 	var team struct {
 		SupervisorID string `db:"supervisor_id"`
 		TeamID       string `db:"team_id"`
 	}
-	if err := s.txGet(ctx, tx, &team, "SELECT supervisor_id, team_id FROM agents WHERE agent_id = ?", p.AgentID); err != nil {
+	agentQuery := "SELECT supervisor_id, team_id FROM agents WHERE agent_id = ?"
+	if s.dialect == dialectPostgres {
+		agentQuery += " FOR SHARE"
+	}
+	if err := s.txGet(ctx, tx, &team, agentQuery, p.AgentID); err != nil {
 		return none, notFound(err, "agent "+p.AgentID)
 	}
 	if err := s.audit(ctx, tx, r.InspectorID, "review.finalize", "review", reviewID, map[string]any{

@@ -355,7 +355,7 @@ func (s *Store) GetFeedback(ctx context.Context, id int64) (store.Feedback, erro
 func (s *Store) ListFeedback(ctx context.Context, f store.FeedbackFilter) ([]store.Feedback, error) {
 	var fq filterQuery
 	if f.SupervisorID != "" {
-		fq.add(ofSupervisedAgents("f"), f.SupervisorID)
+		fq.add("f.supervisor_id = ?", f.SupervisorID)
 	}
 	if f.AgentID != "" {
 		fq.add("f.agent_id = ?", f.AgentID)
@@ -388,8 +388,8 @@ func (s *Store) ListFeedback(ctx context.Context, f store.FeedbackFilter) ([]sto
 }
 
 // ofSupervisedAgents is the condition "the row of table alias t is about
-// an agent the supervisor (the parameter) supervises now": records follow
-// the agent's current supervisor, not whom they were addressed to.
+// an agent the supervisor (the parameter) supervises now". Feedback needs
+// none: its supervisor_id follows the agent (UpsertAgents).
 func ofSupervisedAgents(t string) string {
 	return t + ".agent_id IN (SELECT agent_id FROM agents WHERE supervisor_id = ?)"
 }
@@ -399,7 +399,7 @@ func ofSupervisedAgents(t string) string {
 func (s *Store) LastFeedbackID(ctx context.Context, supervisorID string) (int64, error) {
 	q, args := "SELECT COALESCE(MAX(f.id), 0) FROM feedback f", []any{}
 	if supervisorID != "" {
-		q, args = q+" WHERE "+ofSupervisedAgents("f"), []any{supervisorID}
+		q, args = q+" WHERE f.supervisor_id = ?", []any{supervisorID}
 	}
 	var id int64
 	if err := s.readGet(ctx, &id, q, args...); err != nil {

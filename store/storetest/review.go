@@ -37,6 +37,7 @@ var reviewTests = []struct {
 	{"FeedbackFilters", testFeedbackFilters},
 	{"FeedbackAcknowledge", testFeedbackAcknowledge},
 	{"FeedbackOrderConcurrent", testFeedbackOrderConcurrent},
+	{"FeedbackFollowsMoveConcurrent", testFeedbackFollowsMoveConcurrent},
 	{"Disputes", testDisputes},
 	{"DisputeConcurrent", testDisputeConcurrent},
 	{"DisputeVersusResolution", testDisputeVersusResolution},
@@ -790,8 +791,10 @@ func testReviewFinalize(t *testing.T, s store.Store) {
 	if fb2.ID <= fb.ID || fb2.SupervisorID != "sup-9" || fb2.TeamID != "team-9" || fb2.CoachingRequired || !fb2.ShareAsExample {
 		t.Errorf("second record = %+v; want a later id for sup-9/team-9", fb2)
 	}
-	if got, _ := e.rs.GetFeedback(ctx, fb.ID); got.SupervisorID != "sup-1" || got.TeamID != "team-1" {
-		t.Errorf("first record moved to %s/%s when the agent changed supervisor", got.SupervisorID, got.TeamID)
+	// The earlier record follows the agent to its new supervisor, and
+	// keeps the team it was written for.
+	if got, _ := e.rs.GetFeedback(ctx, fb.ID); got.SupervisorID != "sup-9" || got.TeamID != "team-1" {
+		t.Errorf("first record after the agent moved: %s/%s, want sup-9/team-1", got.SupervisorID, got.TeamID)
 	}
 	_, fb3 := e.finalize(e.finalOf(ps["d1"], "qa-2", 80, "B"), store.Feedback{})
 	if fb3.SupervisorID != "sup-2" || fb3.TeamID != "team-2" || fb3.Review.AgentID != "a2" {
@@ -1055,6 +1058,9 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 	if got, want := feedbackIDs(e.feedback(store.FeedbackFilter{SupervisorID: "sup-1"})), []int64{recs[3].ID}; !slices.Equal(got, want) {
 		t.Errorf("ListFeedback(sup-1) after a1 moved = %v, want %v", got, want)
 	}
+	if got, err := e.rs.GetFeedback(ctx, recs[0].ID); err != nil || got.SupervisorID != "sup-2" || got.TeamID != "team-1" {
+		t.Errorf("a1's record after the move = %s/%s, %v; want sup-2, team-1 as written", got.SupervisorID, got.TeamID, err)
+	}
 	if got := lastOf("sup-1"); got != recs[3].ID {
 		t.Errorf("LastFeedbackID(sup-1) after a1 moved = %d, want %d", got, recs[3].ID)
 	}
@@ -1160,6 +1166,56 @@ func testFeedbackAcknowledge(t *testing.T, s store.Store) {
 // follows the records by id: every record must be listed, in strictly
 // increasing id order, and the reader, resuming after the last id it saw,
 // must not skip one committed later with a lower id.
+// testFeedbackFollowsMoveConcurrent finalises an agent's picks while the
+// agent moves between supervisors: every record must end with the
+// supervisor the agent has last, none left with an earlier one by a
+// finalise that read the agent before a move and committed after it.
+func testFeedbackFollowsMoveConcurrent(t *testing.T, s store.Store) {
+	e := newScoring(t, s)
+	ctx := t.Context()
+	const n = 24
+	var specs []store.Pick
+	for i := range n {
+		specs = append(specs, pick(fmt.Sprintf("m%02d", i), "a1", "random", i+1, []string{"qa-1", "qa-2", "qa-3"}[i%3]))
+	}
+	ps := e.picks(week47, specs...)
+	var wg sync.WaitGroup
+	for _, insp := range []string{"qa-1", "qa-2", "qa-3"} {
+		wg.Go(func() {
+			for _, p := range ps {
+				if p.InspectorID != insp {
+					continue
+				}
+				if _, _, err := e.rs.FinalizeReview(ctx, e.finalOf(p, insp, 80, "B"), store.Feedback{}); err != nil {
+					t.Errorf("FinalizeReview(%d): %v", p.ID, err)
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 2 * n {
+			sup := []string{"sup-1", "sup-2"}[i%2]
+			if _, err := s.UpsertAgents(ctx, []store.Agent{{AgentID: "a1", Name: "A1", TeamID: "team-1", SupervisorID: sup, Active: true}}); err != nil {
+				t.Errorf("UpsertAgents: %v", err)
+			}
+		}
+	})
+	wg.Wait()
+	last, err := s.GetAgent(ctx, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := e.feedback(store.FeedbackFilter{AgentID: "a1"})
+	if len(recs) != n {
+		t.Fatalf("%d records, want %d", len(recs), n)
+	}
+	for _, f := range recs {
+		if f.SupervisorID != last.SupervisorID {
+			t.Errorf("record %d is %s's, but a1 ended with %s", f.ID, f.SupervisorID, last.SupervisorID)
+		}
+	}
+}
+
 func testFeedbackOrderConcurrent(t *testing.T, s store.Store) {
 	e := newScoring(t, s)
 	ctx := t.Context()

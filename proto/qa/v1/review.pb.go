@@ -1053,12 +1053,12 @@ type FeedbackRecord struct {
 	Id      int64   `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	Review  *Review `protobuf:"bytes,2,opt,name=review,proto3" json:"review,omitempty"`
 	AgentId string  `protobuf:"bytes,3,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
-	// The agent's supervisor and team when the record was written. The
-	// record belongs to whoever supervises the agent now, who may differ
-	// after a move (README, "Who sees what").
+	// The agent's current supervisor, who owns the record: it follows the
+	// agent when the agent moves (README, "Who sees what").
 	SupervisorId string `protobuf:"bytes,4,opt,name=supervisor_id,json=supervisorId,proto3" json:"supervisor_id,omitempty"`
-	TeamId       string `protobuf:"bytes,5,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
-	Week         string `protobuf:"bytes,6,opt,name=week,proto3" json:"week,omitempty"`
+	// The agent's team when the record was written.
+	TeamId string `protobuf:"bytes,5,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Week   string `protobuf:"bytes,6,opt,name=week,proto3" json:"week,omitempty"`
 	// Copied from the review for filtering clients.
 	Score     float64 `protobuf:"fixed64,7,opt,name=score,proto3" json:"score,omitempty"`
 	ScoreText string  `protobuf:"bytes,8,opt,name=score_text,json=scoreText,proto3" json:"score_text,omitempty"`
