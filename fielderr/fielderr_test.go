@@ -3,8 +3,10 @@ package fielderr
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestQuoteShowsAShortPrefixAndTheLength(t *testing.T) {
@@ -96,4 +98,24 @@ func TestStringChecks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzQuote: whatever the value, the quote is short, valid UTF-8 and
+// starts with the value's own beginning.
+func FuzzQuote(f *testing.F) {
+	f.Add("2026-W47")
+	f.Add(strings.Repeat("周", 100))
+	f.Add("\xff\xfe\x00\n")
+	f.Add(strings.Repeat("…", 40))
+	f.Fuzz(func(t *testing.T, s string) {
+		q := Quote(s)
+		if len(q) > 32*10+40 || !utf8.ValidString(q) {
+			t.Fatalf("Quote(%d bytes) = %d bytes %q", len(s), len(q), q)
+		}
+		prefix, err := strconv.QuotedPrefix(q)
+		unquoted, _ := strconv.Unquote(prefix)
+		if err != nil || !strings.HasPrefix(s, unquoted) {
+			t.Fatalf("Quote(%q) = %s does not quote a prefix (%v)", s, q, err)
+		}
+	})
 }
