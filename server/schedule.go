@@ -39,19 +39,28 @@ type WeeklySampling struct {
 }
 
 // Run passes once at once (catching up), then at every firing, until ctx
-// ends. A failed pass is logged and retried at the next firing.
+// ends. A failed pass is logged and tried again after retryWait, before
+// the next firing if that is further off.
 func (w *WeeklySampling) Run(ctx context.Context) {
 	if w.Since.IsZero() {
 		w.Since = w.Job.Now()
 	}
+	failures := 0
 	for {
-		if _, err := w.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			w.Job.Log.Error("scheduled sampling failed", "err", err)
+		failures++
+		if _, err := w.RunOnce(ctx); err == nil {
+			failures = 0
+		} else if ctx.Err() == nil {
+			w.Job.Log.Error("scheduled sampling failed", "err", err, "retry_in", retryWait(failures).String())
 		}
 		wait, err := w.untilNext(ctx)
 		if err != nil {
-			w.Job.Log.Error("scheduled sampling: reading the policy failed; trying again in a minute", "err", err)
-			wait = time.Minute
+			failures = max(failures, 1)
+			w.Job.Log.Error("scheduled sampling: reading the policy failed", "err", err, "retry_in", retryWait(failures).String())
+			wait = retryWait(failures)
+		}
+		if failures > 0 {
+			wait = min(wait, retryWait(failures))
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -61,6 +70,13 @@ func (w *WeeklySampling) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// retryWait is the pause after the nth failed pass in a row: a minute,
+// doubling up to an hour, so that a database that was down at start does
+// not leave the catch-up for a week.
+func retryWait(failures int) time.Duration {
+	return min(time.Minute<<min(max(failures-1, 0), 6), time.Hour)
 }
 
 // untilNext is the time to the next firing, in the policy's time zone.

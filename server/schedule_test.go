@@ -159,3 +159,15 @@ func TestScheduleSurfacesStoreErrors(t *testing.T) {
 		t.Fatal("RunOnce without a runs table reported no error")
 	}
 }
+
+func TestRetryWait(t *testing.T) {
+	want := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute, 32 * time.Minute, time.Hour, time.Hour}
+	for i, w := range want {
+		if got := retryWait(i + 1); got != w {
+			t.Errorf("retryWait(%d) = %s, want %s", i+1, got, w)
+		}
+	}
+	if got := retryWait(1000); got != time.Hour {
+		t.Errorf("retryWait(1000) = %s, want an hour at most", got)
+	}
+}
