@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"qa-sampling/store/sqlstore"
 	"qa-sampling/transcript"
@@ -99,5 +102,20 @@ func TestFeedbackPollerRunOnce(t *testing.T) {
 	failure = errors.New("database unreachable")
 	if err := p.RunOnce(t.Context()); !errors.Is(err, failure) {
 		t.Fatalf("a failed poll returned %v", err)
+	}
+}
+
+// Serve after Shutdown refuses to start: Shutdown has already waited for
+// the background work, so loops started later would outlive it.
+func TestServeAfterShutdownStartsNothing(t *testing.T) {
+	srv, _ := samplingFixture(t)
+	srv.Shutdown(t.Context())
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lis.Close() }()
+	if err := srv.Serve(lis); !errors.Is(err, grpc.ErrServerStopped) {
+		t.Fatalf("Serve after Shutdown = %v, want grpc.ErrServerStopped", err)
 	}
 }

@@ -103,7 +103,11 @@ type Server struct {
 	pollCtx    context.Context
 	pollStop   context.CancelFunc
 	background sync.WaitGroup
-	poll       time.Duration
+	// bgMu orders Serve's starting of background work before Shutdown's
+	// wait for it; stopping refuses starts once Shutdown has begun.
+	bgMu     sync.Mutex
+	stopping bool
+	poll     time.Duration
 
 	stopOnce  sync.Once
 	stopWatch chan struct{}
@@ -214,11 +218,17 @@ func (s *Server) MetricsHandler() http.Handler {
 func (s *Server) Serve(lis net.Listener) error {
 	poller := &feedbackPoller{hub: s.feedback, interval: s.poll, log: s.log,
 		lastID: func(ctx context.Context) (int64, error) { return s.store.LastFeedbackID(ctx, "") }}
+	s.bgMu.Lock()
+	if s.stopping {
+		s.bgMu.Unlock()
+		return grpc.ErrServerStopped
+	}
 	s.background.Go(s.watchStore)
 	s.background.Go(func() { s.dicts.Run(s.pollCtx) })
 	s.background.Go(func() { s.seedRubric(s.pollCtx) })
 	s.background.Go(func() { s.Sampling.seedMetrics(s.pollCtx) })
 	s.background.Go(func() { poller.Run(s.pollCtx) })
+	s.bgMu.Unlock()
 	return s.grpc.Serve(lis)
 }
 
@@ -264,6 +274,9 @@ func (s *Server) checkStore() {
 // Shutdown stops accepting calls, reports NOT_SERVING, lets in-flight calls
 // finish until ctx ends, then stops hard.
 func (s *Server) Shutdown(ctx context.Context) {
+	s.bgMu.Lock()
+	s.stopping = true
+	s.bgMu.Unlock()
 	s.stopOnce.Do(func() { close(s.stopWatch) })
 	s.health.Shutdown()
 	// Feedback streams never end on their own; ending them first lets
