@@ -9,6 +9,7 @@ import (
 
 	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/scoring"
 	"qa-sampling/store"
 	"qa-sampling/transcript"
 )
@@ -157,4 +158,61 @@ func outcomeStatus(o store.Outcome) qav1.ItemStatus {
 		return qav1.ItemStatus_ITEM_STATUS_KEPT_SAMPLED
 	}
 	return qav1.ItemStatus_ITEM_STATUS_UNSPECIFIED
+}
+
+// optionalTime is nil for the zero time: "not yet" rather than 1970.
+func optionalTime(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// reviewToProto converts a review; r, when not nil, is its rubric version,
+// for the dimensions' names.
+func reviewToProto(rv store.Review, r *scoring.Rubric) *qav1.Review {
+	out := &qav1.Review{
+		Id: rv.ID, ItemId: rv.PickID, ExternalId: rv.ExternalID, AgentId: rv.AgentID, InspectorId: rv.InspectorID,
+		RubricVersion: rv.RubricVersion, Status: string(rv.Status), Flags: rv.Flags, Comment: rv.Comment,
+		Strengths: rv.Strengths, Suggestions: rv.Suggestions, Week: rv.Week,
+		DisputeId: rv.DisputeID, SupersedesId: rv.SupersedesID, SupersededById: rv.SupersededByID,
+		CreatedAt:   optionalTime(rv.CreatedAt),
+		UpdatedAt:   optionalTime(rv.UpdatedAt),
+		FinalizedAt: optionalTime(rv.FinalizedAt),
+	}
+	if rv.Status != store.ReviewDraft {
+		out.Score, out.ScoreText, out.Grade, out.Critical = rv.Score, scoring.Display(rv.Score), rv.Grade, rv.Critical
+	}
+	names := map[string]string{}
+	if r != nil {
+		for _, d := range r.Dimensions {
+			names[d.Key] = d.Name
+		}
+	}
+	for _, rt := range rv.Ratings {
+		out.Ratings = append(out.Ratings, &qav1.DimensionRating{
+			Key: rt.Key, Value: int32(rt.Value), Na: rt.NA, Comment: rt.Comment, Max: int32(rt.Max),
+			Percent: rt.Percent, Failing: rt.Failing, Critical: rt.Critical, Name: names[rt.Key],
+		})
+	}
+	return out
+}
+
+func feedbackToProto(f store.Feedback, r *scoring.Rubric) *qav1.FeedbackRecord {
+	return &qav1.FeedbackRecord{
+		Id: f.ID, Review: reviewToProto(f.Review, r), AgentId: f.Review.AgentID, SupervisorId: f.SupervisorID,
+		TeamId: f.TeamID, Week: f.Review.Week, Score: f.Review.Score, ScoreText: scoring.Display(f.Review.Score),
+		Grade: f.Review.Grade, CoachingRequired: f.CoachingRequired, ShareAsExample: f.ShareAsExample,
+		SupersedesId: f.SupersedesID, CreatedAt: timestamppb.New(f.CreatedAt),
+		AcknowledgedAt: optionalTime(f.AcknowledgedAt),
+		AcknowledgedBy: f.AcknowledgedBy, CoachingNote: f.CoachingNote,
+	}
+}
+
+func disputeToProto(d store.Dispute) *qav1.Dispute {
+	return &qav1.Dispute{
+		Id: d.ID, ReviewId: d.ReviewID, ItemId: d.PickID, AgentId: d.AgentID, OpenedBy: d.OpenedBy, Reason: d.Reason,
+		AssigneeId: d.AssigneeID, Status: string(d.Status), ResolutionReviewId: d.ResolutionID,
+		OpenedAt: timestamppb.New(d.OpenedAt), ResolvedAt: optionalTime(d.ResolvedAt),
+	}
 }

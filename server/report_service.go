@@ -170,35 +170,3 @@ func countsToProto(cs []report.Count) []*qav1.IssueCount {
 	}
 	return out
 }
-
-// auditService reads the audit trail.
-type auditService struct {
-	qav1.UnimplementedAuditServiceServer
-	store Storage
-	log   *slog.Logger
-}
-
-func (s *auditService) ListAuditEvents(ctx context.Context, req *qav1.ListAuditEventsRequest) (*qav1.ListAuditEventsResponse, error) {
-	var l fielderr.List
-	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), req.GetAfterId())
-	if err := invalidList(&l); err != nil {
-		return nil, err
-	}
-	events, err := s.store.ListAudit(ctx, store.AuditFilter{
-		Actor: req.GetActor(), Entity: req.GetEntity(), EntityID: req.GetEntityId(), AfterID: pg.after, Limit: pg.fetch(),
-	})
-	if err != nil {
-		return nil, storeError(ctx, s.log, err)
-	}
-	out := &qav1.ListAuditEventsResponse{}
-	events, out.NextPageToken = cut(pg, events, func(e store.AuditEvent) int64 { return e.ID })
-	if out.NextPageToken != "" {
-		out.NextAfterId = events[len(events)-1].ID
-	}
-	for _, e := range events {
-		out.Events = append(out.Events, &qav1.AuditEvent{
-			Id: e.ID, At: timestamppb.New(e.At), Actor: e.Actor, Action: e.Action, Entity: e.Entity, EntityId: e.EntityID, Detail: e.Detail,
-		})
-	}
-	return out, nil
-}

@@ -15,14 +15,6 @@ import (
 	"qa-sampling/store"
 )
 
-// Storage is everything the server persists.
-type Storage interface {
-	store.Store
-	store.SamplingStore
-	store.ReviewStore
-	store.BacklogStore
-}
-
 // SamplingJob samples a week: it loads the week's conversations from the
 // store, runs the sampler, assigns inspectors and stores the picks. It is
 // what the schedule, the admin's RunWeek and catch-up on start all call.
