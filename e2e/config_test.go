@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,6 +37,30 @@ func TestVersionFlags(t *testing.T) {
 		}
 		if !strings.HasPrefix(string(out), name+" version ") || !strings.Contains(string(out), "go1.") {
 			t.Errorf("%s --version printed %q", name, out)
+		}
+	}
+}
+
+// TestConcurrentOpensOfNewDatabase: processes that open one new SQLite
+// file at once (`qad token create` beside a starting `qad serve`, as the
+// README tour does) take turns setting it up; before, most rounds had one
+// fail with "table agents already exists" or "database is locked".
+func TestConcurrentOpensOfNewDatabase(t *testing.T) {
+	for round := range 5 {
+		db := filepath.Join(t.TempDir(), "qa.db")
+		cmds := make([]*exec.Cmd, 4)
+		outputs := make([]bytes.Buffer, len(cmds))
+		for i := range cmds {
+			cmds[i] = exec.Command(bin("qad"), "token", "create", "--db", db, "--role", "admin", "--subject", fmt.Sprintf("admin-%d", i))
+			cmds[i].Stderr = &outputs[i]
+			if err := cmds[i].Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, cmd := range cmds {
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("round %d: qad token create %d: %v\n%s", round, i, err, outputs[i].String())
+			}
 		}
 	}
 }

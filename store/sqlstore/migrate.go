@@ -81,9 +81,22 @@ func (s *Store) provider() (*goose.Provider, error) {
 	return goose.NewProvider(d, s.w.DB, s.dialect.migrations(), opts...)
 }
 
-// Migrate applies the pending migrations. On PostgreSQL concurrent callers
-// are serialised by an advisory lock.
+// Migrate applies the pending migrations. Concurrent callers are
+// serialised: on PostgreSQL by an advisory lock, on SQLite by a file lock
+// (lockMigrations).
 func (s *Store) Migrate(ctx context.Context) error {
+	if s.dialect == dialectSQLite {
+		unlock, err := lockMigrations(s.path)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	return s.migrate(ctx)
+}
+
+// migrate is Migrate for a caller that holds the SQLite migration lock.
+func (s *Store) migrate(ctx context.Context) error {
 	p, err := s.provider()
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrations: %w", err)

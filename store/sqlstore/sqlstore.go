@@ -156,6 +156,14 @@ func (s *Store) openSQLite(ctx context.Context, path string, log *slog.Logger) e
 	if err := restrictSQLiteFiles(path, log); err != nil {
 		return err
 	}
+	// Setting up a new file and migrating it take locks SQLite's busy
+	// timeout does not wait for, so processes opening one file at once
+	// take turns (lockMigrations).
+	unlock, err := lockMigrations(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if err := initSQLiteFile(ctx, path); err != nil {
 		return err
 	}
@@ -170,7 +178,7 @@ func (s *Store) openSQLite(ctx context.Context, path string, log *slog.Logger) e
 	w.SetConnMaxIdleTime(0)
 	// SQLite migrates on every Open: one process owns the file, so no
 	// older binary can still depend on the old schema.
-	if err := s.Migrate(ctx); err != nil {
+	if err := s.migrate(ctx); err != nil {
 		return err
 	}
 	r, err := sqlx.Open("sqlite", path+"?"+sqlitePragmas+"&"+sqliteReadPragmas)
