@@ -462,3 +462,72 @@ func formatSubmitted(resp *qav1.SubmitReviewResponse, rubric *qav1.Rubric) strin
 	}
 	return b.String()
 }
+
+func newReviewCommand(opts *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "review", Short: "An inspector's queue: list, release, skip, show, submit (inspector)"}
+	queue := &cobra.Command{
+		Use:   "queue",
+		Short: "List the items assigned to you",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return opts.withConn(func(conn *grpc.ClientConn) error {
+				var items []*qav1.Pick
+				err := allPages(func(token string) (string, error) {
+					ctx, cancel := opts.unaryContext(cmd.Context()) // --timeout is per page
+					defer cancel()
+					resp, err := qav1.NewReviewServiceClient(conn).ListQueue(ctx, &qav1.ListQueueRequest{PageSize: 1000, PageToken: token})
+					items = append(items, resp.GetItems()...)
+					return resp.GetNextPageToken(), err
+				})
+				if err != nil {
+					return err
+				}
+				return printPicks(cmd.OutOrStdout(), items, opts.json)
+			})
+		},
+	}
+	release := &cobra.Command{
+		Use:   "release ID",
+		Short: "Put one of your items back into the pool",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(cmd, args[0], "`review queue`")
+			if err != nil {
+				return err
+			}
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.review.ReleaseItem(c.ctx, &qav1.ReleaseItemRequest{Id: id})
+				return resp.GetItem(), err
+			})
+		},
+	}
+	var reason string
+	skip := &cobra.Command{
+		Use:   "skip ID --reason R",
+		Short: "Skip one of your items (spam, wrong_agent, not_reviewable, ...); a replacement is brought in if one is left",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseID(cmd, args[0], "`review queue`")
+			if err != nil {
+				return err
+			}
+			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				resp, err := c.review.SkipItem(c.ctx, &qav1.SkipItemRequest{Id: id, Reason: reason})
+				if err == nil && !opts.json {
+					if resp.GetReplacement() != nil {
+						_, _ = fmt.Fprintf(cmd.OutOrStdout(), "skipped %d; replaced by %d (%s, %s)\n", id,
+							resp.GetReplacement().GetId(), sanitize(resp.GetReplacement().GetExternalId()), resp.GetReplacement().GetReason())
+					} else {
+						_, _ = fmt.Fprintf(cmd.OutOrStdout(), "skipped %d; no replacement left for this agent, week and reason\n", id)
+					}
+					return nil, nil
+				}
+				return resp, err
+			})
+		},
+	}
+	skip.Flags().StringVar(&reason, "reason", "", "why: spam, wrong_agent, not_reviewable, or free text")
+	_ = skip.MarkFlagRequired("reason")
+	cmd.AddCommand(queue, release, skip, newReviewShowCommand(opts), newReviewSubmitCommand(opts))
+	return cmd
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,61 @@ func TestNewCommandsUsageErrors(t *testing.T) {
 		res := runQactl(t, "", append([]string{"--addr", addr}, tc.args...)...)
 		if res.code != exitFailure || !strings.HasPrefix(res.stderr, tc.want) {
 			t.Errorf("qactl %v: exit %d, stderr %q; want 2 and %q", tc.args, res.code, res.stderr, tc.want)
+		}
+	}
+}
+
+func TestTokenAndAddressFromEnvironment(t *testing.T) {
+	fake := &fakeIngest{wantToken: "from-env"}
+	addr := startFake(t, fake)
+	t.Setenv(envAddr, addr)
+	t.Setenv(envToken, "from-env")
+
+	res := runQactl(t, transcriptJSON("ok-1")+"\n", "ingest", "--file", "-")
+
+	if res.code != exitOK {
+		t.Fatalf("exit status %d, want 0; stderr:\n%s", res.code, res.stderr)
+	}
+	// A flag beats the environment.
+	res = runQactl(t, transcriptJSON("ok-1")+"\n", "--token", "flag", "ingest", "--file", "-")
+	if res.code != exitFailure || !strings.Contains(res.stderr, "UNAUTHENTICATED") {
+		t.Errorf("with --token flag: exit %d, stderr %q; want UNAUTHENTICATED", res.code, res.stderr)
+	}
+}
+
+func TestConnectionRefusedExits2(t *testing.T) {
+	res := runQactl(t, transcriptJSON("ok-1")+"\n", "--addr", closedPort(t), "ingest", "--file", "-")
+
+	if res.code != exitFailure {
+		t.Errorf("exit status %d, want %d", res.code, exitFailure)
+	}
+	if !strings.HasPrefix(res.stderr, "qactl: UNAVAILABLE: ") {
+		t.Errorf("stderr = %q, want UNAVAILABLE", res.stderr)
+	}
+}
+
+// closedPort is a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	_ = lis.Close()
+	return addr
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"ingest"}, // --file missing
+		{"ingest", "--file", "/nonexistent/x.jsonl"}, // unreadable
+		{"frobnicate"},
+		{"--cert-file", "c.pem", "ingest", "--file", "-"}, // --key-file missing
+		{"transcript", "get"},
+	} {
+		res := runQactl(t, "", args...)
+		if res.code != exitFailure || !strings.HasPrefix(res.stderr, "qactl: ") {
+			t.Errorf("qactl %v: exit %d, stderr %q; want 2 and a qactl: message", args, res.code, res.stderr)
 		}
 	}
 }
