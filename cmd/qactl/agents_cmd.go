@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"qa-sampling/fielderr"
+	"qa-sampling/internal/importfile"
 	qav1 "qa-sampling/proto/qa/v1"
 )
 
@@ -111,7 +112,7 @@ func (imp *agentImport) run(ctx context.Context, in io.Reader) error {
 		if isBlank(data) {
 			continue
 		}
-		agent, lerr := parseAgentLine(data)
+		agent, lerr := importfile.ParseAgentLine(data)
 		if lerr != nil {
 			imp.reject(lines.number, lerr.First().Field, lerr.First().Reason)
 			continue

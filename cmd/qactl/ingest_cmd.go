@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"qa-sampling/fielderr"
+	"qa-sampling/internal/importfile"
 	qav1 "qa-sampling/proto/qa/v1"
 )
 
@@ -174,7 +175,7 @@ func (r *ingestRun) push(ctx context.Context, in *lineReader) error {
 
 // send reads, parses and sends every line, then half-closes the stream.
 func (r *ingestRun) send(stream qav1.IngestService_PushTranscriptsClient, in *lineReader) error {
-	var parser transcriptParser
+	var parser importfile.TranscriptParser
 	var batch []*qav1.Transcript
 	var lines []int
 	batchBytes := 0
@@ -211,7 +212,7 @@ func (r *ingestRun) send(stream qav1.IngestService_PushTranscriptsClient, in *li
 		if isBlank(data) {
 			continue
 		}
-		t, lerr := parser.parse(data)
+		t, lerr := parser.Parse(data)
 		if lerr == nil && len(data) > maxTranscriptBytes {
 			lerr = checkTranscriptSize(t)
 		}
@@ -252,7 +253,7 @@ func (r *ingestRun) send(stream qav1.IngestService_PushTranscriptsClient, in *li
 // Only long lines are checked: the encoded form is smaller than the JSON.
 func checkTranscriptSize(t *qav1.Transcript) *fielderr.Error {
 	if size := proto.Size(t); size > maxTranscriptBytes {
-		return lineErr("messages", fmt.Sprintf("transcript encodes to %d bytes, over the 4 MiB gRPC message limit", size))
+		return importfile.LineError("messages", fmt.Sprintf("transcript encodes to %d bytes, over the 4 MiB gRPC message limit", size))
 	}
 	return nil
 }

@@ -5,15 +5,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"qa-sampling/internal/importfile"
+	"qa-sampling/internal/synth"
 	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/transcript"
 )
 
 var summaryPattern = regexp.MustCompile(`^(\d+) accepted, (\d+) updated, (\d+) unchanged, (\d+) kept \(already sampled\), (\d+) rejected in \S+ \(\d+ transcripts/s\)\n$`)
@@ -240,16 +245,23 @@ func TestIngestProgressBar(t *testing.T) {
 }
 
 // BenchmarkIngestStream measures the client's whole path per transcript
-// (read, parse, marshal, stream, count) against the in-test server.
+// (read, parse, marshal, stream, count) against the in-test server, on
+// qagen's synthetic chats written by importfile as qagen writes them.
 func BenchmarkIngestStream(b *testing.B) {
 	addr := startFake(b, &fakeIngest{})
 	client := dialFake(b, addr)
-	var input []byte
 	const perRun = 2000
-	for i := range perRun {
-		input = append(input, realisticLine(fmt.Sprintf("ok-%d", i), 20)...)
-		input = append(input, '\n')
+	rng := rand.New(rand.NewPCG(1, 2))
+	end := time.Date(2026, 10, 5, 12, 0, 0, 0, time.UTC)
+	chats := make([]transcript.Transcript, perRun)
+	for i := range chats {
+		chats[i] = synth.Transcript(rng, i, synth.AgentID(i%50), end)
 	}
+	var buf bytes.Buffer
+	if err := importfile.WriteTranscriptsJSONL(&buf, chats); err != nil {
+		b.Fatal(err)
+	}
+	input := buf.Bytes()
 	b.SetBytes(int64(len(input)) / perRun)
 	b.ResetTimer()
 	for done := 0; done < b.N; done += perRun {

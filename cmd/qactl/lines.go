@@ -6,13 +6,15 @@ import (
 	"errors"
 	"io"
 	"os"
+
+	"qa-sampling/internal/importfile"
 )
 
 // maxLineBytes bounds one line of an import file, so that a file without
 // newlines (a binary by mistake) is rejected instead of filling memory.
 const maxLineBytes = 64 << 20
 
-var errLineTooLong = lineErr("json", "line longer than 64 MiB")
+var errLineTooLong = importfile.LineError("json", "line longer than 64 MiB")
 
 // lineReader reads an import file line by line, counting lines and bytes.
 type lineReader struct {

@@ -1,4 +1,4 @@
-package main
+package importfile
 
 import (
 	"encoding/json"
@@ -23,8 +23,8 @@ const validTranscriptLine = `{"external_id":"c-1","agent_id":"a1","channel":"cha
 	`"tags":["refund","complaint"],"csat":4,"transfer_count":1,"attributes":{"order_id":"o-77","shop":"s1"}}`
 
 func TestParseTranscriptLineValid(t *testing.T) {
-	var p transcriptParser
-	got, lerr := p.parse([]byte(validTranscriptLine))
+	var p TranscriptParser
+	got, lerr := p.Parse([]byte(validTranscriptLine))
 	if lerr != nil {
 		t.Fatalf("parse: %v", lerr)
 	}
@@ -167,8 +167,8 @@ func TestParseTranscriptLineRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var p transcriptParser
-			got, lerr := p.parse([]byte(tt.line))
+			var p TranscriptParser
+			got, lerr := p.Parse([]byte(tt.line))
 			if lerr == nil {
 				t.Fatalf("parse accepted the line: %v", got)
 			}
@@ -180,22 +180,22 @@ func TestParseTranscriptLineRejects(t *testing.T) {
 }
 
 func TestParseTranscriptLineCSAT(t *testing.T) {
-	var p transcriptParser
-	absent, lerr := p.parse([]byte(`{"external_id":"c-1"}`))
+	var p TranscriptParser
+	absent, lerr := p.Parse([]byte(`{"external_id":"c-1"}`))
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
 	if absent.Csat != nil {
 		t.Errorf("csat absent: got %d, want none", absent.GetCsat())
 	}
-	present, lerr := p.parse([]byte(`{"external_id":"c-2","csat":1}`))
+	present, lerr := p.Parse([]byte(`{"external_id":"c-2","csat":1}`))
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
 	if present.Csat == nil || present.GetCsat() != 1 {
 		t.Errorf("csat 1: got %v", present.Csat)
 	}
-	null, lerr := p.parse([]byte(`{"external_id":"c-3","csat":null}`))
+	null, lerr := p.Parse([]byte(`{"external_id":"c-3","csat":null}`))
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
@@ -207,13 +207,13 @@ func TestParseTranscriptLineCSAT(t *testing.T) {
 // TestParserReuseLeavesNoTrace checks that the reused decode target does not
 // carry fields of one line into the next, nor change transcripts handed out.
 func TestParserReuseLeavesNoTrace(t *testing.T) {
-	var p transcriptParser
-	first, lerr := p.parse([]byte(validTranscriptLine))
+	var p TranscriptParser
+	first, lerr := p.Parse([]byte(validTranscriptLine))
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
 	firstCopy := proto.Clone(first)
-	second, lerr := p.parse([]byte(`{"external_id":"c-2","messages":[{"role":"agent","text":"x"},{"role":"customer","text":"y"}]}`))
+	second, lerr := p.Parse([]byte(`{"external_id":"c-2","messages":[{"role":"agent","text":"x"},{"role":"customer","text":"y"}]}`))
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
@@ -277,7 +277,7 @@ func TestParseAgentLine(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, lerr := parseAgentLine([]byte(tt.line))
+			got, lerr := ParseAgentLine([]byte(tt.line))
 			if tt.want != nil {
 				if lerr != nil {
 					t.Fatalf("parse: %v", lerr)
@@ -354,17 +354,17 @@ func BenchmarkParseLine(b *testing.B) {
 	line := realisticLine("bench-1", 20)
 	b.SetBytes(int64(len(line)))
 	b.ReportAllocs()
-	var p transcriptParser
+	var p TranscriptParser
 	for b.Loop() {
-		if _, lerr := p.parse(line); lerr != nil {
+		if _, lerr := p.Parse(line); lerr != nil {
 			b.Fatal(lerr)
 		}
 	}
 }
 
 func TestRealisticLineParses(t *testing.T) {
-	var p transcriptParser
-	got, lerr := p.parse(realisticLine("r-1", 20))
+	var p TranscriptParser
+	got, lerr := p.Parse(realisticLine("r-1", 20))
 	if lerr != nil {
 		t.Fatal(lerr)
 	}
@@ -385,15 +385,15 @@ func FuzzParseLine(f *testing.F) {
 	f.Add([]byte(`{"agent_id":"a1","active":false,"hired_on":"2025-03-01"}`))
 	f.Add([]byte(`{"csat":1e3,"transfer_count":-0}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		var p transcriptParser
-		if got, lerr := p.parse(line); lerr != nil {
+		var p TranscriptParser
+		if got, lerr := p.Parse(line); lerr != nil {
 			if lerr.First().Field == "" || lerr.First().Reason == "" {
 				t.Errorf("transcript rejection without field or reason: %+v", lerr)
 			}
 		} else if got == nil {
 			t.Error("no transcript and no error")
 		}
-		if _, lerr := parseAgentLine(line); lerr != nil && (lerr.First().Field == "" || lerr.First().Reason == "") {
+		if _, lerr := ParseAgentLine(line); lerr != nil && (lerr.First().Field == "" || lerr.First().Reason == "") {
 			t.Errorf("agent rejection without field or reason: %+v", lerr)
 		}
 	})

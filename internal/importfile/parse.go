@@ -1,4 +1,4 @@
-package main
+package importfile
 
 import (
 	"bytes"
@@ -23,10 +23,10 @@ import (
 // direct build of the protos; only a line that fails takes a second, slower
 // pass (diagnose) whose job is to name the offending field precisely.
 
-// lineErr says which field of a line is wrong and why; field is a path such
+// LineError says which field of a line is wrong and why; field is a path such
 // as "messages[2].sent_at", or "json" when the line is not valid JSON. A
 // line reports its first problem, as the server reports one per item.
-func lineErr(field, reason string) *fielderr.Error {
+func LineError(field, reason string) *fielderr.Error {
 	return &fielderr.Error{Violations: []fielderr.Violation{{Field: field, Reason: reason}}}
 }
 
@@ -64,15 +64,15 @@ type agentLine struct {
 	Active       *bool  `json:"active"`
 }
 
-// transcriptParser parses transcript lines. It keeps its decode target
+// TranscriptParser parses transcript lines. It keeps its decode target
 // between lines to save allocations, so one parser serves one goroutine.
-type transcriptParser struct {
+type TranscriptParser struct {
 	line transcriptLine
 }
 
-// parse turns one non-blank line into a transcript, or says why it can't.
+// Parse turns one non-blank line into a transcript, or says why it can't.
 // The returned transcript shares nothing with the parser.
-func (p *transcriptParser) parse(data []byte) (*qav1.Transcript, *fielderr.Error) {
+func (p *TranscriptParser) Parse(data []byte) (*qav1.Transcript, *fielderr.Error) {
 	// encoding/json decodes into existing slice elements and maps and leaves
 	// absent fields alone, so clear everything a previous line left behind;
 	// only the message array is reused, as the rest goes into the proto.
@@ -111,7 +111,7 @@ func (p *transcriptParser) parse(data []byte) (*qav1.Transcript, *fielderr.Error
 			src, dst := &l.Messages[i], &block[i]
 			role, ok := parseRole(src.Role)
 			if !ok {
-				return nil, lineErr(indexedField("messages", i, "role"), unknownRoleReason(src.Role))
+				return nil, LineError(indexedField("messages", i, "role"), unknownRoleReason(src.Role))
 			}
 			dst.Role = role
 			dst.Text = src.Text
@@ -126,17 +126,17 @@ func (p *transcriptParser) parse(data []byte) (*qav1.Transcript, *fielderr.Error
 	return t, nil
 }
 
-// parseAgentLine turns one non-blank line into an agent, or says why it
+// ParseAgentLine turns one non-blank line into an agent, or says why it
 // can't. An absent "active" means active, written out explicitly so the
 // file's meaning does not depend on the server's default.
-func parseAgentLine(data []byte) (*qav1.Agent, *fielderr.Error) {
+func ParseAgentLine(data []byte) (*qav1.Agent, *fielderr.Error) {
 	var l agentLine
 	if err := decodeStrict(data, &l); err != nil {
 		return nil, diagnose(data, agentSchema, err)
 	}
 	if l.HiredOn != "" {
 		if _, err := time.Parse(time.DateOnly, l.HiredOn); err != nil {
-			return nil, lineErr("hired_on", "not a date as YYYY-MM-DD: "+fielderr.Quote(l.HiredOn))
+			return nil, LineError("hired_on", "not a date as YYYY-MM-DD: "+fielderr.Quote(l.HiredOn))
 		}
 	}
 	active := true
@@ -156,8 +156,8 @@ func parseAgentLine(data []byte) (*qav1.Agent, *fielderr.Error) {
 // errNotObject and errTrailingData stand for line shapes encoding/json
 // would accept but an import file must not contain.
 var (
-	errNotObject    = lineErr("json", "line is not a JSON object")
-	errTrailingData = lineErr("json", "unexpected data after the JSON object")
+	errNotObject    = LineError("json", "line is not a JSON object")
+	errTrailingData = LineError("json", "unexpected data after the JSON object")
 )
 
 // decodeStrict decodes exactly one JSON object from data into v, refusing
@@ -206,7 +206,7 @@ func parseTimestamp(field, s string, into *timestamppb.Timestamp) (*timestamppb.
 	}
 	tm, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return nil, lineErr(field, "not an RFC 3339 time: "+fielderr.Quote(s))
+		return nil, LineError(field, "not an RFC 3339 time: "+fielderr.Quote(s))
 	}
 	if into == nil {
 		into = new(timestamppb.Timestamp)
@@ -283,7 +283,7 @@ func diagnose(data []byte, schema []schemaField, decodeErr error) *fielderr.Erro
 		return lerr
 	}
 	// The walker found nothing wrong; fall back to encoding/json's words.
-	return lineErr("json", strings.TrimPrefix(decodeErr.Error(), "json: "))
+	return LineError("json", strings.TrimPrefix(decodeErr.Error(), "json: "))
 }
 
 type jsonWalker struct {
@@ -298,7 +298,7 @@ func (w *jsonWalker) token() (json.Token, *fielderr.Error) {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			reason = "unexpected end of line"
 		}
-		return nil, lineErr("json", reason+" (at byte "+strconv.FormatInt(w.dec.InputOffset(), 10)+")")
+		return nil, LineError("json", reason+" (at byte "+strconv.FormatInt(w.dec.InputOffset(), 10)+")")
 	}
 	return tok, nil
 }
@@ -322,7 +322,7 @@ func (w *jsonWalker) object(path string, schema []schemaField) *fielderr.Error {
 		key, _ := tok.(string)
 		field := lookupField(schema, key)
 		if field == nil {
-			return lineErr(joinPath(path, key), "unknown field")
+			return LineError(joinPath(path, key), "unknown field")
 		}
 		if lerr := w.value(joinPath(path, field.name), field.kind); lerr != nil {
 			return lerr
@@ -361,7 +361,7 @@ func (w *jsonWalker) value(path string, kind valueKind) *fielderr.Error {
 			return wrongType(path, "an integer", tok)
 		}
 		if _, err := strconv.ParseInt(num.String(), 10, 32); err != nil {
-			return lineErr(path, "want an integer in 32 bits, got "+num.String())
+			return LineError(path, "want an integer in 32 bits, got "+num.String())
 		}
 	case kindStringMap:
 		if tok != json.Delim('{') {
@@ -431,7 +431,7 @@ func wrongType(path, want string, got json.Token) *fielderr.Error {
 	if field == "" {
 		field = "json"
 	}
-	return lineErr(field, "want "+want+", got "+describeToken(got))
+	return LineError(field, "want "+want+", got "+describeToken(got))
 }
 
 func describeToken(tok json.Token) string {
