@@ -20,6 +20,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
@@ -44,9 +45,12 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building binaries:", err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	_ = os.RemoveAll(binDir)
-	os.Exit(code)
+	// Leaks are checked after every test (and every qad it started) is done;
+	// the binaries are removed whatever the outcome.
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
+		_ = os.RemoveAll(binDir)
+		os.Exit(code)
+	}))
 }
 
 func bin(name string) string { return filepath.Join(binDir, name) }
