@@ -48,51 +48,6 @@ func (o Outcome) String() string {
 	return "unknown"
 }
 
-// Agent is a customer-service agent from the source system's directory.
-type Agent struct {
-	AgentID      string
-	Name         string
-	TeamID       string
-	SupervisorID string
-	// HiredOn is a calendar date ("2006-01-02"); empty when unknown.
-	HiredOn   string
-	Active    bool
-	UpdatedAt time.Time
-}
-
-// StoredTranscript is a transcript as the store holds it.
-type StoredTranscript struct {
-	transcript.Transcript
-	Metrics    transcript.Metrics
-	AgentIDs   []string
-	Revision   int64
-	Sampled    bool
-	IngestedAt time.Time
-	UpdatedAt  time.Time
-}
-
-// Role is a caller's role.
-type Role string
-
-// The four roles of SPEC §1.
-const (
-	RoleAdmin      Role = "admin"
-	RoleIngest     Role = "ingest"
-	RoleInspector  Role = "inspector"
-	RoleSupervisor Role = "supervisor"
-)
-
-// Token is an API token. Only the SHA-256 digest of its secret is stored.
-type Token struct {
-	ID         string
-	SecretHash []byte
-	Role       Role
-	Subject    string
-	CreatedAt  time.Time
-	// RevokedAt is zero while the token is valid.
-	RevokedAt time.Time
-}
-
 // Store is the persistence contract. Every method is safe for concurrent use.
 // Every write that returns nil is durable (committed) when it returns.
 type Store interface {

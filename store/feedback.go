@@ -1,0 +1,42 @@
+package store
+
+import "time"
+
+// Feedback is the record a final review sends to the agent's supervisor
+// (SPEC §2 step 5). Its ID is also the delivery cursor: records are
+// committed in ID order, so "everything after ID n" never misses one.
+type Feedback struct {
+	ID int64
+	// Review is the final review the record reports.
+	Review Review
+	// SupervisorID is the agent's current supervisor, who owns the record:
+	// it follows the agent when the agent moves (UpsertAgents). TeamID is
+	// the agent's team when the record was written.
+	SupervisorID     string
+	TeamID           string
+	CoachingRequired bool
+	ShareAsExample   bool
+	// SupersedesID is the earlier record of the same item, whose review
+	// a dispute retracted; 0 if none.
+	SupersedesID   int64
+	CreatedAt      time.Time
+	AcknowledgedAt time.Time // zero until acknowledged
+	AcknowledgedBy string
+	CoachingNote   string
+}
+
+// FeedbackFilter selects feedback records; zero fields match everything.
+type FeedbackFilter struct {
+	// SupervisorID selects the records of the agents this supervisor
+	// supervises now, also those written before an agent moved to them:
+	// the current supervisor owns an agent's whole history (README, "Who
+	// sees what").
+	SupervisorID   string
+	AgentID        string
+	Week           string
+	Grade          string
+	Unacknowledged bool
+	// AfterID and Limit page through results in ID order.
+	AfterID int64
+	Limit   int
+}
