@@ -102,7 +102,7 @@ var (
 // cached briefly so a busy caller does not cost a query per call; the
 // cache TTL bounds how long a revoked token keeps working on a running server.
 type TokenAuthenticator struct {
-	Store store.Store
+	Store store.TokenStore
 	TTL   time.Duration
 	Now   func() time.Time
 

@@ -16,7 +16,7 @@ import (
 // transcripts are stored, and installs it so later bodies use it. Until
 // then bodies are plain zstd; they stay readable forever either way.
 type dictionaryTrainer struct {
-	store   store.Store
+	store   store.DictionaryStore
 	codec   *transcript.Codec
 	log     *slog.Logger
 	now     func() time.Time
@@ -30,7 +30,7 @@ type dictionaryTrainer struct {
 	due chan struct{}
 }
 
-func newDictionaryTrainer(st store.Store, codec *transcript.Codec, samples int, now func() time.Time, log *slog.Logger) *dictionaryTrainer {
+func newDictionaryTrainer(st store.DictionaryStore, codec *transcript.Codec, samples int, now func() time.Time, log *slog.Logger) *dictionaryTrainer {
 	return &dictionaryTrainer{store: st, codec: codec, log: log, now: now, samples: samples, due: make(chan struct{}, 1)}
 }
 

@@ -42,9 +42,15 @@ func DefaultIngestOptions() IngestOptions {
 	return IngestOptions{Limits: transcript.DefaultLimits(), MaxBatch: 512, MaxAgentsPerRequest: 10000, PrepareWorkers: runtime.GOMAXPROCS(0)}
 }
 
+// ingestStore is what ingest writes: agents and transcripts.
+type ingestStore interface {
+	store.AgentStore
+	store.TranscriptStore
+}
+
 type ingestService struct {
 	qav1.UnimplementedIngestServiceServer
-	store   store.Store
+	store   ingestStore
 	codec   *transcript.Codec
 	dicts   *dictionaryTrainer
 	opts    IngestOptions

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // AuditEvent is one entry of the audit trail: who did what to which
 // record, and when. Detail is JSON.
@@ -21,4 +24,12 @@ type AuditFilter struct {
 	EntityID string
 	AfterID  int64
 	Limit    int
+}
+
+// AuditStore reads the audit trail that every write of scoring, and the
+// return of an inspector's items, appends to in its own transaction.
+// Events are never changed or deleted.
+type AuditStore interface {
+	// ListAudit returns audit events matching f in ID order.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }

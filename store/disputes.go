@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // DisputeStatus is where a dispute is.
 type DisputeStatus string
@@ -38,4 +41,22 @@ type DisputeFilter struct {
 	// a smaller id, at most Limit (0: all).
 	BeforeID int64
 	Limit    int
+}
+
+// DisputeStore keeps supervisors' disputes of final reviews. A dispute is
+// resolved by ReviewStore.FinalizeReview of its re-scoring. Every write
+// records its audit events in the same transaction.
+type DisputeStore interface {
+	// OpenDispute opens d on a final review and moves its pick into the
+	// assignee's queue as disputed. ErrConflict if the review is not final
+	// or already has an open dispute.
+	OpenDispute(ctx context.Context, d Dispute) (Dispute, error)
+	// ReassignDispute moves open dispute id, and its disputed pick, from
+	// inspector from to inspector to, audited as actor. ErrConflict unless
+	// the dispute is open and assigned to from.
+	ReassignDispute(ctx context.Context, id int64, from, to, actor string) (Dispute, error)
+	// GetDispute returns ErrNotFound for an unknown id.
+	GetDispute(ctx context.Context, id int64) (Dispute, error)
+	// ListDisputes returns disputes matching f, newest first.
+	ListDisputes(ctx context.Context, f DisputeFilter) ([]Dispute, error)
 }

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Feedback is the record a final review sends to the agent's supervisor
 // (SPEC §2 step 5). Its ID is also the delivery cursor: records are
@@ -39,4 +42,21 @@ type FeedbackFilter struct {
 	// AfterID and Limit page through results in ID order.
 	AfterID int64
 	Limit   int
+}
+
+// FeedbackStore reads and acknowledges the feedback records that
+// ReviewStore.FinalizeReview writes. Records are never deleted. Every
+// write records its audit events in the same transaction.
+type FeedbackStore interface {
+	// ListFeedback returns records matching f in ID order.
+	ListFeedback(ctx context.Context, f FeedbackFilter) ([]Feedback, error)
+	// GetFeedback returns ErrNotFound for an unknown id.
+	GetFeedback(ctx context.Context, id int64) (Feedback, error)
+	// LastFeedbackID is the highest record ID among the records of the
+	// agents supervisorID supervises now ("" for all records), 0 if none.
+	LastFeedbackID(ctx context.Context, supervisorID string) (int64, error)
+	// AcknowledgeFeedback marks a record acknowledged by actor (keeping the
+	// first time if it already was) and sets the coaching note if note is
+	// not empty.
+	AcknowledgeFeedback(ctx context.Context, id int64, actor, note string) (Feedback, error)
 }

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Inspector is a QA inspector who scores picked conversations.
 type Inspector struct {
@@ -9,4 +12,20 @@ type Inspector struct {
 	Active    bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
+}
+
+// InspectorStore keeps the inspector directory. Inspectors are never
+// deleted, only deactivated.
+type InspectorStore interface {
+	// UpsertInspector creates or updates an inspector by ID.
+	UpsertInspector(ctx context.Context, in Inspector) (Outcome, error)
+	// ListInspectors returns all inspectors by ID.
+	ListInspectors(ctx context.Context) ([]Inspector, error)
+	// GetInspector returns ErrNotFound for an unknown id.
+	GetInspector(ctx context.Context, id string) (Inspector, error)
+	// ReturnInspectorItems moves every pick assigned to inspectorID (status
+	// assigned) to the pool and audits it as actor, in one transaction, and
+	// returns the moved picks. Their drafts stay with their author. Picks
+	// disputed to the inspector are left; see ReassignDispute.
+	ReturnInspectorItems(ctx context.Context, inspectorID, actor string) ([]Pick, error)
 }

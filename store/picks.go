@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // PickStatus is where a pick is in the inspection workflow.
 type PickStatus string
@@ -50,4 +53,24 @@ type PickFilter struct {
 	// AfterID and Limit page through results in id order.
 	AfterID int64
 	Limit   int
+}
+
+// PickStore keeps the picks of completed runs as they move through the
+// inspection workflow. A pick's status changes only from the status its
+// writer saw, so two concurrent changes of one pick never both succeed.
+type PickStore interface {
+	// ListPicks returns picks matching f in id order.
+	ListPicks(ctx context.Context, f PickFilter) ([]Pick, error)
+	// InspectorLoads returns, per active inspector, how many picks are
+	// assigned to them (status assigned); inspectors with none map to 0.
+	InspectorLoads(ctx context.Context) (map[string]int, error)
+	// RecentInspectorsOf returns the inspectors of agentID's picks, newest
+	// first, at most limit.
+	RecentInspectorsOf(ctx context.Context, agentID string, limit int) ([]string, error)
+	// UpdatePick changes a pick's inspector, status and skip reason, only
+	// if its status is still from; ErrConflict otherwise.
+	UpdatePick(ctx context.Context, id int64, from PickStatus, p Pick) (Pick, error)
+	// AddPick adds one pick to a completed run (a skip's replacement) and
+	// marks its transcript sampled.
+	AddPick(ctx context.Context, p Pick) (Pick, error)
 }

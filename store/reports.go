@@ -1,5 +1,7 @@
 package store
 
+import "context"
+
 // ReportRow is what reports read of one counted review.
 type ReportRow struct {
 	AgentID  string
@@ -16,4 +18,10 @@ type ReportFilter struct {
 	AgentIDs []string
 	FromWeek string
 	ToWeek   string
+}
+
+// ReportStore reads what reports count of the final reviews.
+type ReportStore interface {
+	// ReportRows returns the final reviews f selects.
+	ReportRows(ctx context.Context, f ReportFilter) ([]ReportRow, error)
 }

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // ReviewStatus is where a review is in its life.
 type ReviewStatus string
@@ -56,4 +59,24 @@ type Review struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	FinalizedAt    time.Time
+}
+
+// ReviewStore keeps inspectors' drafts and final reviews. Every write
+// records its audit events in the same transaction.
+type ReviewStore interface {
+	// SaveDraft creates or replaces r.InspectorID's draft of pick r.PickID
+	// and locks its rubric version. ErrConflict unless the pick is in that
+	// inspector's queue (assigned, or disputed to them).
+	SaveDraft(ctx context.Context, r Review) (Review, error)
+	// FinalizeReview stores r as the pick's final review, replacing the
+	// inspector's draft, and in the same transaction writes fb (its Review
+	// is ignored) as the feedback record, marks the pick reviewed and, if
+	// r.DisputeID is set, retracts the disputed review and resolves the
+	// dispute. ErrConflict unless the pick is in r.InspectorID's queue or
+	// if it already has a final review that is not being disputed.
+	FinalizeReview(ctx context.Context, r Review, fb Feedback) (Review, Feedback, error)
+	// GetReview returns ErrNotFound for an unknown id.
+	GetReview(ctx context.Context, id int64) (Review, error)
+	// DraftOf returns inspectorID's draft of pickID; ErrNotFound if none.
+	DraftOf(ctx context.Context, pickID int64, inspectorID string) (Review, error)
 }

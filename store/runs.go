@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Run is one sampling of one ISO week under one policy version. (Week,
 // PolicyVersion) is unique: asking again returns the same run.
@@ -32,4 +35,39 @@ type SampleRow struct {
 	MessageCount      int
 	AgentMessageCount int
 	CustomerMessages  int
+}
+
+// RunStore keeps the weekly sampling runs and reads what they sample
+// from. At most one run exists per (week, policy version), and its picks
+// are written once, with it.
+type RunStore interface {
+	// ScanWeek calls fn for every transcript that ended in [from, to), in
+	// no particular order, reading only that range of the end-time index.
+	// fn's error stops the scan and is returned.
+	ScanWeek(ctx context.Context, from, to time.Time, fn func(SampleRow) error) error
+	// PickedInWeek returns the (external id, agent id) pairs picked by any
+	// earlier run for transcripts that ended in [from, to).
+	PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]string]bool, error)
+
+	// CreateRun creates the run for (r.Week, r.PolicyVersion), or returns
+	// the existing one with created false: a second request, a second
+	// replica or a repeated schedule gets the same run.
+	CreateRun(ctx context.Context, r Run) (run Run, created bool, err error)
+	// CompleteRun stores the picks of a run created by CreateRun, marks
+	// their transcripts sampled and sets CompletedAt, in one transaction.
+	// ErrConflict if the run is already complete.
+	CompleteRun(ctx context.Context, runID int64, picks []Pick, shortfalls int) (Run, error)
+	// ClaimRun makes the caller the runner of run runID: the one that
+	// computes and completes it while others wait. release ends the claim;
+	// so does the end of the claiming process (on PostgreSQL the close of
+	// its connection), so that a run whose runner was killed is taken over
+	// at once, not after a timeout. ErrConflict while another live runner
+	// holds it. On SQLite, which one process serves, claims are held in
+	// that process: a claim left by a process that ended is no claim. The
+	// claim does not look at the run: the caller re-reads it once claimed.
+	ClaimRun(ctx context.Context, runID int64) (release func(), err error)
+	// GetRun returns ErrNotFound for an unknown id.
+	GetRun(ctx context.Context, id int64) (Run, error)
+	// ListRuns returns runs, newest first; week "" means all.
+	ListRuns(ctx context.Context, week string) ([]Run, error)
 }

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Role is a caller's role.
 type Role string
@@ -22,4 +25,18 @@ type Token struct {
 	CreatedAt  time.Time
 	// RevokedAt is zero while the token is valid.
 	RevokedAt time.Time
+}
+
+// TokenStore keeps API tokens. Tokens are never deleted, only revoked.
+type TokenStore interface {
+	// CreateToken stores a new token; ErrConflict if the id exists.
+	CreateToken(ctx context.Context, t Token) error
+	// GetToken returns ErrNotFound for an unknown id (revoked ones are
+	// returned with RevokedAt set).
+	GetToken(ctx context.Context, id string) (Token, error)
+	// ListTokens returns all tokens, oldest first.
+	ListTokens(ctx context.Context) ([]Token, error)
+	// RevokeToken sets RevokedAt; ErrNotFound for an unknown id. Revoking a
+	// revoked token keeps its first revocation time.
+	RevokeToken(ctx context.Context, id string, at time.Time) error
 }

@@ -829,5 +829,3 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	}
 	return out, nil
 }
-
-var _ store.ReviewStore = (*Store)(nil)

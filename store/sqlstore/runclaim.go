@@ -21,7 +21,7 @@ type runClaims struct {
 	held map[int64]bool
 }
 
-// ClaimRun makes the caller the runner of a run (see store.SamplingStore).
+// ClaimRun makes the caller the runner of a run (see store.RunStore).
 // On PostgreSQL the claim is a session advisory lock held on a connection
 // of its own until release: the server drops it when that connection
 // ends, which a killed process's kernel does at once.

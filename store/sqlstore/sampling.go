@@ -19,8 +19,6 @@ import (
 	"qa-sampling/store"
 )
 
-var _ store.SamplingStore = (*Store)(nil)
-
 const pgForeignKeyViolation = "23503"
 
 // isForeignKeyViolation reports a reference to a row that does not exist.

@@ -83,10 +83,8 @@ type Store struct {
 	stmts stmtCache
 }
 
-var (
-	_ store.Store        = (*Store)(nil)
-	_ store.BacklogStore = (*Store)(nil)
-)
+// Store is a whole backend: every capability of the contract.
+var _ store.Store = (*Store)(nil)
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a
 // SQLite file.

@@ -17,14 +17,10 @@ var backlogTests = []struct {
 	{"Backlog", testBacklog},
 }
 
-// backlogOf reads s's backlog; every backend must be a BacklogStore.
+// backlogOf reads s's backlog.
 func backlogOf(t *testing.T, s store.Store) store.Backlog {
 	t.Helper()
-	bs, ok := s.(store.BacklogStore)
-	if !ok {
-		t.Fatalf("%T does not implement store.BacklogStore", s)
-	}
-	b, err := bs.Backlog(t.Context())
+	b, err := s.Backlog(t.Context())
 	if err != nil {
 		t.Fatalf("Backlog: %v", err)
 	}
@@ -69,7 +65,7 @@ func testBacklog(t *testing.T, s store.Store) {
 
 	skipped := ps["c5"]
 	skipped.Status, skipped.SkipReason = store.PickSkipped, "not a real chat"
-	if _, err := e.ss.UpdatePick(ctx, skipped.ID, store.PickAssigned, skipped); err != nil {
+	if _, err := e.s.UpdatePick(ctx, skipped.ID, store.PickAssigned, skipped); err != nil {
 		t.Fatalf("skip: %v", err)
 	}
 	r1, fb1 := e.finalize(e.finalOf(ps["c1"], "qa-1", 40, "F"), store.Feedback{CoachingRequired: true})
@@ -80,10 +76,10 @@ func testBacklog(t *testing.T, s store.Store) {
 		UnackedFeedback: 2, OldestUnacked: fb1.CreatedAt,
 	})
 
-	if _, err := e.rs.AcknowledgeFeedback(ctx, fb1.ID, "sup-1", ""); err != nil {
+	if _, err := e.s.AcknowledgeFeedback(ctx, fb1.ID, "sup-1", ""); err != nil {
 		t.Fatal(err)
 	}
-	d, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: r1.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"})
+	d, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: r1.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +91,7 @@ func testBacklog(t *testing.T, s store.Store) {
 	rescore := e.finalOf(ps["c1"], "qa-2", 70, "C")
 	rescore.DisputeID = d.ID
 	_, fb3 := e.finalize(rescore, store.Feedback{})
-	if _, err := e.rs.AcknowledgeFeedback(ctx, fb2.ID, "sup-1", ""); err != nil {
+	if _, err := e.s.AcknowledgeFeedback(ctx, fb2.ID, "sup-1", ""); err != nil {
 		t.Fatal(err)
 	}
 	checkBacklog(t, "after the dispute's resolution", backlogOf(t, s), store.Backlog{

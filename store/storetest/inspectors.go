@@ -15,22 +15,22 @@ import (
 func testInspectorDeactivation(t *testing.T, s store.Store) {
 	e := newScoring(t, s)
 	ctx := t.Context()
-	if in, err := e.ss.GetInspector(ctx, "qa-1"); err != nil || in.ID != "qa-1" || !in.Active {
+	if in, err := e.s.GetInspector(ctx, "qa-1"); err != nil || in.ID != "qa-1" || !in.Active {
 		t.Errorf("GetInspector(qa-1) = %+v, %v", in, err)
 	}
-	if _, err := e.ss.GetInspector(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.GetInspector(ctx, "nobody"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetInspector(unknown) = %v, want ErrNotFound", err)
 	}
 	ps := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1"),
 		pick("c3", "a3", "random", 1, "qa-1"), pick("d1", "a2", "random", 1, "qa-2"))
 	draft := e.saveDraft(e.draftOf(ps["c1"], "qa-1"))
 	reviewed, _ := e.finalize(e.finalOf(ps["c2"], "qa-1", 80, "B"), store.Feedback{})
-	d, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: reviewed.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-3"})
+	d, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: reviewed.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-3"})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	returned, err := e.ss.ReturnInspectorItems(ctx, "qa-1", "lead")
+	returned, err := e.s.ReturnInspectorItems(ctx, "qa-1", "lead")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func testInspectorDeactivation(t *testing.T, s store.Store) {
 	}
 	e.checkPick("another's pick", ps["d1"].ID, store.PickAssigned, "qa-2")
 	e.checkPick("a disputed pick of another", ps["c2"].ID, store.PickDisputed, "qa-3")
-	if got, err := e.rs.DraftOf(ctx, ps["c1"].ID, "qa-1"); err != nil || !reflect.DeepEqual(got, draft) {
+	if got, err := e.s.DraftOf(ctx, ps["c1"].ID, "qa-1"); err != nil || !reflect.DeepEqual(got, draft) {
 		t.Errorf("the returned pick's draft = %+v, %v; want it kept with its author", got, err)
 	}
 	for _, id := range ids {
@@ -55,18 +55,18 @@ func testInspectorDeactivation(t *testing.T, s store.Store) {
 			t.Errorf("audit of returned pick %d: %+v", id, ev)
 		}
 	}
-	if again, err := e.ss.ReturnInspectorItems(ctx, "qa-1", "lead"); err != nil || len(again) != 0 {
+	if again, err := e.s.ReturnInspectorItems(ctx, "qa-1", "lead"); err != nil || len(again) != 0 {
 		t.Errorf("second ReturnInspectorItems = %v, %v; want nothing", again, err)
 	}
 
 	// The dispute moves with its pick; the new assignee resolves it.
-	if _, err := e.rs.ReassignDispute(ctx, d.ID, "qa-2", "qa-1", "lead"); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.ReassignDispute(ctx, d.ID, "qa-2", "qa-1", "lead"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("ReassignDispute from the wrong assignee = %v, want ErrConflict", err)
 	}
-	if _, err := e.rs.ReassignDispute(ctx, d.ID+1000, "qa-3", "qa-2", "lead"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.ReassignDispute(ctx, d.ID+1000, "qa-3", "qa-2", "lead"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ReassignDispute(unknown) = %v, want ErrNotFound", err)
 	}
-	moved, err := e.rs.ReassignDispute(ctx, d.ID, "qa-3", "qa-2", "lead")
+	moved, err := e.s.ReassignDispute(ctx, d.ID, "qa-3", "qa-2", "lead")
 	if err != nil || moved.AssigneeID != "qa-2" || moved.Status != store.DisputeOpen {
 		t.Fatalf("ReassignDispute = %+v, %v; want open with qa-2", moved, err)
 	}
@@ -76,16 +76,16 @@ func testInspectorDeactivation(t *testing.T, s store.Store) {
 	}
 	fin := e.finalOf(ps["c2"], "qa-3", 90, "A")
 	fin.DisputeID = d.ID
-	if _, _, err := e.rs.FinalizeReview(ctx, fin, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := e.s.FinalizeReview(ctx, fin, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("FinalizeReview by the former assignee = %v, want ErrConflict", err)
 	}
 	fin = e.finalOf(ps["c2"], "qa-2", 90, "A")
 	fin.DisputeID = d.ID
 	e.finalize(fin, store.Feedback{})
-	if got, err := e.rs.GetDispute(ctx, d.ID); err != nil || got.Status != store.DisputeResolved {
+	if got, err := e.s.GetDispute(ctx, d.ID); err != nil || got.Status != store.DisputeResolved {
 		t.Errorf("dispute after the new assignee's review: %+v, %v", got, err)
 	}
-	if _, err := e.rs.ReassignDispute(ctx, d.ID, "qa-2", "qa-3", "lead"); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.ReassignDispute(ctx, d.ID, "qa-2", "qa-3", "lead"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("ReassignDispute of a resolved dispute = %v, want ErrConflict", err)
 	}
 }

@@ -50,16 +50,6 @@ var reviewTests = []struct {
 	{"AuditFilters", testAuditFilters},
 }
 
-// reviews returns s as a ReviewStore; every backend must be one.
-func reviews(t *testing.T, s store.Store) store.ReviewStore {
-	t.Helper()
-	rs, ok := s.(store.ReviewStore)
-	if !ok {
-		t.Fatalf("%T does not implement store.ReviewStore", s)
-	}
-	return rs
-}
-
 const week47 = "2026-W47"
 
 // rubricDoc is a rubric document; the store must keep its bytes as given.
@@ -73,8 +63,6 @@ func rubricDoc(n int) []byte {
 type scoringEnv struct {
 	t      *testing.T
 	s      store.Store
-	ss     store.SamplingStore
-	rs     store.ReviewStore
 	rubric int64
 	// week of each pick by id, for the reviews' expected Week.
 	weeks map[int64]string
@@ -82,12 +70,12 @@ type scoringEnv struct {
 
 func newScoring(t *testing.T, s store.Store) *scoringEnv {
 	t.Helper()
-	e := &scoringEnv{t: t, s: s, ss: sampling(t, s), rs: reviews(t, s), weeks: map[int64]string{}}
+	e := &scoringEnv{t: t, s: s, weeks: map[int64]string{}}
 	e.agents(store.Agent{AgentID: "a1", Name: "A1", TeamID: "team-1", SupervisorID: "sup-1", Active: true},
 		store.Agent{AgentID: "a2", Name: "A2", TeamID: "team-2", SupervisorID: "sup-2", Active: true},
 		store.Agent{AgentID: "a3", Name: "A3", TeamID: "team-1", SupervisorID: "sup-1", Active: true})
-	mustInspectors(t, e.ss, "qa-1", "qa-2", "qa-3")
-	rv, err := e.rs.EnsureRubric(t.Context(), rubricDoc(1), "system")
+	mustInspectors(t, e.s, "qa-1", "qa-2", "qa-3")
+	rv, err := e.s.EnsureRubric(t.Context(), rubricDoc(1), "system")
 	if err != nil {
 		t.Fatalf("EnsureRubric: %v", err)
 	}
@@ -110,10 +98,10 @@ func (e *scoringEnv) picks(week string, picks ...store.Pick) map[string]store.Pi
 	for _, p := range picks {
 		inWeek(e.t, e.s, p.AgentID, p.ExternalID)
 	}
-	run := mustRun(e.t, e.ss, week, 1)
-	mustComplete(e.t, e.ss, run.ID, picks...)
+	run := mustRun(e.t, e.s, week, 1)
+	mustComplete(e.t, e.s, run.ID, picks...)
 	out := map[string]store.Pick{}
-	for _, p := range listPicks(e.t, e.ss, store.PickFilter{RunID: run.ID}) {
+	for _, p := range listPicks(e.t, e.s, store.PickFilter{RunID: run.ID}) {
 		out[p.ExternalID] = p
 		e.weeks[p.ID] = week
 	}
@@ -126,7 +114,7 @@ func (e *scoringEnv) picks(week string, picks ...store.Pick) map[string]store.Pi
 // pickNow reads pick id back.
 func (e *scoringEnv) pickNow(id int64) store.Pick {
 	e.t.Helper()
-	for _, p := range listPicks(e.t, e.ss, store.PickFilter{}) {
+	for _, p := range listPicks(e.t, e.s, store.PickFilter{}) {
 		if p.ID == id {
 			return p
 		}
@@ -144,7 +132,7 @@ func (e *scoringEnv) checkPick(what string, id int64, status store.PickStatus, i
 
 func (e *scoringEnv) saveDraft(r store.Review) store.Review {
 	e.t.Helper()
-	out, err := e.rs.SaveDraft(e.t.Context(), r)
+	out, err := e.s.SaveDraft(e.t.Context(), r)
 	if err != nil {
 		e.t.Fatalf("SaveDraft(item %d by %s): %v", r.PickID, r.InspectorID, err)
 	}
@@ -153,7 +141,7 @@ func (e *scoringEnv) saveDraft(r store.Review) store.Review {
 
 func (e *scoringEnv) finalize(r store.Review, fb store.Feedback) (store.Review, store.Feedback) {
 	e.t.Helper()
-	rv, f, err := e.rs.FinalizeReview(e.t.Context(), r, fb)
+	rv, f, err := e.s.FinalizeReview(e.t.Context(), r, fb)
 	if err != nil {
 		e.t.Fatalf("FinalizeReview(item %d by %s): %v", r.PickID, r.InspectorID, err)
 	}
@@ -162,7 +150,7 @@ func (e *scoringEnv) finalize(r store.Review, fb store.Feedback) (store.Review, 
 
 func (e *scoringEnv) review(id int64) store.Review {
 	e.t.Helper()
-	rv, err := e.rs.GetReview(e.t.Context(), id)
+	rv, err := e.s.GetReview(e.t.Context(), id)
 	if err != nil {
 		e.t.Fatalf("GetReview(%d): %v", id, err)
 	}
@@ -171,7 +159,7 @@ func (e *scoringEnv) review(id int64) store.Review {
 
 func (e *scoringEnv) feedback(f store.FeedbackFilter) []store.Feedback {
 	e.t.Helper()
-	out, err := e.rs.ListFeedback(e.t.Context(), f)
+	out, err := e.s.ListFeedback(e.t.Context(), f)
 	if err != nil {
 		e.t.Fatalf("ListFeedback(%+v): %v", f, err)
 	}
@@ -180,7 +168,7 @@ func (e *scoringEnv) feedback(f store.FeedbackFilter) []store.Feedback {
 
 func (e *scoringEnv) audit(f store.AuditFilter) []store.AuditEvent {
 	e.t.Helper()
-	return reviewsAudit(e.t, e.rs, f)
+	return reviewsAudit(e.t, e.s, f)
 }
 
 // sampleRatings exercise every field of a rating: comments with the
@@ -277,16 +265,15 @@ func disputeIDs(ds []store.Dispute) []int64 {
 // ---- rubrics
 
 func testRubricEnsure(t *testing.T, s store.Store) {
-	rs := reviews(t, s)
 	ctx := t.Context()
-	if _, err := rs.GetRubric(ctx, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetRubric(ctx, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetRubric(0) on an empty store = %v, want ErrNotFound", err)
 	}
-	if got, err := rs.ListRubrics(ctx); err != nil || len(got) != 0 {
+	if got, err := s.ListRubrics(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("ListRubrics on an empty store = %+v, %v", got, err)
 	}
 	w := begin()
-	first, err := rs.EnsureRubric(ctx, rubricDoc(1), "system")
+	first, err := s.EnsureRubric(ctx, rubricDoc(1), "system")
 	w = w.close()
 	if err != nil {
 		t.Fatalf("EnsureRubric: %v", err)
@@ -298,24 +285,24 @@ func testRubricEnsure(t *testing.T, s store.Store) {
 	if !first.UpdatedAt.Equal(first.CreatedAt) {
 		t.Errorf("UpdatedAt %s != CreatedAt %s", first.UpdatedAt, first.CreatedAt)
 	}
-	again, err := rs.EnsureRubric(ctx, rubricDoc(2), "replica-2")
+	again, err := s.EnsureRubric(ctx, rubricDoc(2), "replica-2")
 	if err != nil || !reflect.DeepEqual(again, first) {
 		t.Errorf("EnsureRubric(another document) = %+v, %v; want version 1 unchanged %+v", again, err, first)
 	}
-	if got, err := rs.GetRubric(ctx, 0); err != nil || !reflect.DeepEqual(got, first) {
+	if got, err := s.GetRubric(ctx, 0); err != nil || !reflect.DeepEqual(got, first) {
 		t.Errorf("GetRubric(0) = %+v, %v; want %+v", got, err, first)
 	}
-	if got, err := rs.ListRubrics(ctx); err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], first) {
+	if got, err := s.ListRubrics(ctx); err != nil || len(got) != 1 || !reflect.DeepEqual(got[0], first) {
 		t.Errorf("ListRubrics = %+v, %v; want only version 1", got, err)
 	}
 	// EnsureRubric returns the active version, whichever it is.
-	if _, err := rs.AddRubric(ctx, rubricDoc(2), true, "admin"); err != nil {
+	if _, err := s.AddRubric(ctx, rubricDoc(2), true, "admin"); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := rs.EnsureRubric(ctx, rubricDoc(3), "system"); err != nil || got.Version != 2 || !got.Active {
+	if got, err := s.EnsureRubric(ctx, rubricDoc(3), "system"); err != nil || got.Version != 2 || !got.Active {
 		t.Errorf("EnsureRubric with version 2 active = %+v, %v; want version 2", got, err)
 	}
-	if got, _ := rs.ListRubrics(ctx); len(got) != 2 {
+	if got, _ := s.ListRubrics(ctx); len(got) != 2 {
 		t.Errorf("EnsureRubric stored a version although one was active: %d versions", len(got))
 	}
 }
@@ -324,24 +311,23 @@ func testRubricEnsure(t *testing.T, s store.Store) {
 // the default is seeded. EnsureRubric activates the newest and stores
 // nothing.
 func testRubricEnsureInactive(t *testing.T, s store.Store) {
-	rs := reviews(t, s)
 	ctx := t.Context()
 	for i := 1; i <= 2; i++ {
-		if _, err := rs.AddRubric(ctx, rubricDoc(i), false, "admin"); err != nil {
+		if _, err := s.AddRubric(ctx, rubricDoc(i), false, "admin"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := rs.EnsureRubric(ctx, rubricDoc(9), "system")
+	got, err := s.EnsureRubric(ctx, rubricDoc(9), "system")
 	if err != nil || got.Version != 2 || !got.Active || string(got.Document) != string(rubricDoc(2)) {
 		t.Errorf("EnsureRubric with versions 1 and 2 inactive = %+v, %v; want version 2 activated as stored", got, err)
 	}
-	if active, err := rs.GetRubric(ctx, 0); err != nil || !reflect.DeepEqual(active, got) {
+	if active, err := s.GetRubric(ctx, 0); err != nil || !reflect.DeepEqual(active, got) {
 		t.Errorf("GetRubric(0) = %+v, %v; want %+v", active, err, got)
 	}
-	if list, err := rs.ListRubrics(ctx); err != nil || len(list) != 2 {
+	if list, err := s.ListRubrics(ctx); err != nil || len(list) != 2 {
 		t.Errorf("ListRubrics = %d versions, %v; want the 2 added", len(list), err)
 	}
-	evs := reviewsAudit(t, rs, store.AuditFilter{Entity: "rubric"})
+	evs := reviewsAudit(t, s, store.AuditFilter{Entity: "rubric"})
 	if n := len(actions(evs, "rubric.create")); n != 2 {
 		t.Errorf("%d rubric.create events, want 2", n)
 	}
@@ -353,7 +339,6 @@ func testRubricEnsureInactive(t *testing.T, s store.Store) {
 // testRubricConcurrent has replicas ensure a default at once (exactly one
 // version results), then admins add versions at once (each its own).
 func testRubricConcurrent(t *testing.T, s store.Store) {
-	rs := reviews(t, s)
 	ctx := t.Context()
 	const n = 8
 	got := make([]store.RubricVersion, n)
@@ -362,7 +347,7 @@ func testRubricConcurrent(t *testing.T, s store.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			rv, err := rs.EnsureRubric(ctx, rubricDoc(i), fmt.Sprintf("replica-%d", i))
+			rv, err := s.EnsureRubric(ctx, rubricDoc(i), fmt.Sprintf("replica-%d", i))
 			if err != nil {
 				t.Errorf("EnsureRubric: %v", err)
 			}
@@ -376,11 +361,11 @@ func testRubricConcurrent(t *testing.T, s store.Store) {
 			t.Errorf("racing EnsureRubric %d = %+v, want the same version 1 as %+v", i, got[i], got[0])
 		}
 	}
-	list, err := rs.ListRubrics(ctx)
+	list, err := s.ListRubrics(ctx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("ListRubrics after racing EnsureRubric = %d versions, %v; want 1", len(list), err)
 	}
-	if creates := len(actions(reviewsAudit(t, rs, store.AuditFilter{Entity: "rubric"}), "rubric.create")); creates != 1 {
+	if creates := len(actions(reviewsAudit(t, s, store.AuditFilter{Entity: "rubric"}), "rubric.create")); creates != 1 {
 		t.Errorf("%d rubric.create events, want 1", creates)
 	}
 
@@ -389,7 +374,7 @@ func testRubricConcurrent(t *testing.T, s store.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-startAdds
-			rv, err := rs.AddRubric(ctx, rubricDoc(100+i), false, "admin")
+			rv, err := s.AddRubric(ctx, rubricDoc(100+i), false, "admin")
 			if err != nil {
 				t.Errorf("AddRubric: %v", err)
 				return
@@ -413,9 +398,9 @@ func testRubricConcurrent(t *testing.T, s store.Store) {
 	}
 }
 
-func reviewsAudit(t *testing.T, rs store.ReviewStore, f store.AuditFilter) []store.AuditEvent {
+func reviewsAudit(t *testing.T, s store.Store, f store.AuditFilter) []store.AuditEvent {
 	t.Helper()
-	out, err := rs.ListAudit(t.Context(), f)
+	out, err := s.ListAudit(t.Context(), f)
 	if err != nil {
 		t.Fatalf("ListAudit(%+v): %v", f, err)
 	}
@@ -434,28 +419,27 @@ func actions(evs []store.AuditEvent, a string) []store.AuditEvent {
 }
 
 func testRubricVersions(t *testing.T, s store.Store) {
-	rs := reviews(t, s)
 	ctx := t.Context()
 	docs := [][]byte{rubricDoc(1), []byte(`{"odd":"\u0001 'quoted' \\ 🙂"}`), rubricDoc(3)}
 	w := begin()
-	v1, err := rs.AddRubric(ctx, docs[0], false, "admin-1")
+	v1, err := s.AddRubric(ctx, docs[0], false, "admin-1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v1.Version != 1 || v1.Active || v1.Locked || string(v1.Document) != string(docs[0]) || v1.CreatedBy != "admin-1" {
 		t.Errorf("AddRubric(activate false) = %+v", v1)
 	}
-	if _, err := rs.GetRubric(ctx, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetRubric(ctx, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetRubric(0) with no version active = %v, want ErrNotFound", err)
 	}
-	v2, err := rs.AddRubric(ctx, docs[1], true, "admin-2")
+	v2, err := s.AddRubric(ctx, docs[1], true, "admin-2")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v2.Version != 2 || !v2.Active || string(v2.Document) != string(docs[1]) {
 		t.Errorf("AddRubric(activate true) = %+v", v2)
 	}
-	v3, err := rs.AddRubric(ctx, docs[2], false, "admin-3")
+	v3, err := s.AddRubric(ctx, docs[2], false, "admin-3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -468,7 +452,7 @@ func testRubricVersions(t *testing.T, s store.Store) {
 	}
 	checkList := func(step string, active int64) {
 		t.Helper()
-		list, err := rs.ListRubrics(ctx)
+		list, err := s.ListRubrics(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -479,35 +463,35 @@ func testRubricVersions(t *testing.T, s store.Store) {
 			if v.Version != int64(i+1) || v.Active != (v.Version == active) || string(v.Document) != string(docs[i]) {
 				t.Errorf("%s: ListRubrics[%d] = version %d active %v; want version %d active %v", step, i, v.Version, v.Active, i+1, v.Version == active)
 			}
-			if got, err := rs.GetRubric(ctx, v.Version); err != nil || !reflect.DeepEqual(got, v) {
+			if got, err := s.GetRubric(ctx, v.Version); err != nil || !reflect.DeepEqual(got, v) {
 				t.Errorf("%s: GetRubric(%d) = %+v, %v; want %+v", step, v.Version, got, err, v)
 			}
 		}
-		if got, err := rs.GetRubric(ctx, 0); err != nil || got.Version != active || !got.Active {
+		if got, err := s.GetRubric(ctx, 0); err != nil || got.Version != active || !got.Active {
 			t.Errorf("%s: GetRubric(0) = %+v, %v; want version %d", step, got, err, active)
 		}
 	}
 	checkList("added", 2)
-	got, err := rs.ActivateRubric(ctx, 3, "admin")
+	got, err := s.ActivateRubric(ctx, 3, "admin")
 	if err != nil || got.Version != 3 || !got.Active || string(got.Document) != string(docs[2]) {
 		t.Errorf("ActivateRubric(3) = %+v, %v", got, err)
 	}
 	checkList("activated 3", 3)
-	if _, err := rs.ActivateRubric(ctx, 1, "admin"); err != nil {
+	if _, err := s.ActivateRubric(ctx, 1, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	checkList("activated 1", 1)
-	if _, err := rs.ActivateRubric(ctx, 1, "admin"); err != nil {
+	if _, err := s.ActivateRubric(ctx, 1, "admin"); err != nil {
 		t.Errorf("ActivateRubric of the active version: %v", err)
 	}
-	if _, err := rs.ActivateRubric(ctx, 99, "admin"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.ActivateRubric(ctx, 99, "admin"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ActivateRubric(99) = %v, want ErrNotFound", err)
 	}
 	checkList("activate unknown", 1)
-	if _, err := rs.GetRubric(ctx, 99); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetRubric(ctx, 99); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetRubric(99) = %v, want ErrNotFound", err)
 	}
-	if _, err := rs.UpdateRubric(ctx, 99, docs[0], "admin"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.UpdateRubric(ctx, 99, docs[0], "admin"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UpdateRubric(99) = %v, want ErrNotFound", err)
 	}
 }
@@ -516,12 +500,12 @@ func testRubricLocking(t *testing.T, s store.Store) {
 	e := newScoring(t, s)
 	ctx := t.Context()
 	ps := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1"))
-	before, err := e.rs.GetRubric(ctx, e.rubric)
+	before, err := e.s.GetRubric(ctx, e.rubric)
 	if err != nil {
 		t.Fatal(err)
 	}
 	w := begin()
-	upd, err := e.rs.UpdateRubric(ctx, e.rubric, rubricDoc(2), "admin")
+	upd, err := e.s.UpdateRubric(ctx, e.rubric, rubricDoc(2), "admin")
 	w = w.close()
 	if err != nil {
 		t.Fatalf("UpdateRubric of an unused version: %v", err)
@@ -531,29 +515,29 @@ func testRubricLocking(t *testing.T, s store.Store) {
 		t.Errorf("UpdateRubric = %+v; want the new document, the rest as before %+v", upd, before)
 	}
 	w.check(t, "UpdatedAt", upd.UpdatedAt)
-	if got, err := e.rs.GetRubric(ctx, e.rubric); err != nil || !reflect.DeepEqual(got, upd) {
+	if got, err := e.s.GetRubric(ctx, e.rubric); err != nil || !reflect.DeepEqual(got, upd) {
 		t.Errorf("GetRubric after UpdateRubric = %+v, %v; want %+v", got, err, upd)
 	}
 
 	// A draft locks the version it uses.
 	e.saveDraft(e.draftOf(ps["c1"], "qa-1"))
-	locked, err := e.rs.GetRubric(ctx, e.rubric)
+	locked, err := e.s.GetRubric(ctx, e.rubric)
 	if err != nil || !locked.Locked {
 		t.Fatalf("rubric after SaveDraft = %+v, %v; want locked", locked, err)
 	}
-	if _, err := e.rs.UpdateRubric(ctx, e.rubric, rubricDoc(3), "admin"); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.UpdateRubric(ctx, e.rubric, rubricDoc(3), "admin"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("UpdateRubric of a used version = %v, want ErrConflict", err)
 	}
-	if got, err := e.rs.GetRubric(ctx, e.rubric); err != nil || !reflect.DeepEqual(got, locked) {
+	if got, err := e.s.GetRubric(ctx, e.rubric); err != nil || !reflect.DeepEqual(got, locked) {
 		t.Errorf("refused UpdateRubric changed the version: %+v, want %+v", got, locked)
 	}
 
 	// So does a final review written without a draft.
-	v2, err := e.rs.AddRubric(ctx, rubricDoc(4), false, "admin")
+	v2, err := e.s.AddRubric(ctx, rubricDoc(4), false, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.rs.UpdateRubric(ctx, v2.Version, rubricDoc(5), "admin"); err != nil {
+	if _, err := e.s.UpdateRubric(ctx, v2.Version, rubricDoc(5), "admin"); err != nil {
 		t.Errorf("UpdateRubric of an inactive unused version: %v", err)
 	}
 	r := e.finalOf(ps["c2"], "qa-1", 90, "A")
@@ -561,17 +545,17 @@ func testRubricLocking(t *testing.T, s store.Store) {
 	if got, _ := e.finalize(r, store.Feedback{}); got.RubricVersion != v2.Version {
 		t.Errorf("final review RubricVersion = %d, want %d", got.RubricVersion, v2.Version)
 	}
-	if got, err := e.rs.GetRubric(ctx, v2.Version); err != nil || !got.Locked || string(got.Document) != string(rubricDoc(5)) {
+	if got, err := e.s.GetRubric(ctx, v2.Version); err != nil || !got.Locked || string(got.Document) != string(rubricDoc(5)) {
 		t.Errorf("version 2 after a final review = %+v, %v; want locked with the updated document", got, err)
 	}
-	if _, err := e.rs.UpdateRubric(ctx, v2.Version, rubricDoc(6), "admin"); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.UpdateRubric(ctx, v2.Version, rubricDoc(6), "admin"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("UpdateRubric of a version a final review uses = %v, want ErrConflict", err)
 	}
-	if got, _ := e.rs.GetRubric(ctx, v2.Version); string(got.Document) != string(rubricDoc(5)) {
+	if got, _ := e.s.GetRubric(ctx, v2.Version); string(got.Document) != string(rubricDoc(5)) {
 		t.Errorf("refused UpdateRubric changed the document to %s", got.Document)
 	}
 	// Activating a locked version is fine and keeps it locked.
-	if got, err := e.rs.ActivateRubric(ctx, v2.Version, "admin"); err != nil || !got.Locked || !got.Active {
+	if got, err := e.s.ActivateRubric(ctx, v2.Version, "admin"); err != nil || !got.Locked || !got.Active {
 		t.Errorf("ActivateRubric(locked) = %+v, %v", got, err)
 	}
 }
@@ -583,7 +567,7 @@ func testReviewDrafts(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	ps := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, ""))
 	c1 := ps["c1"]
-	if _, err := e.rs.DraftOf(ctx, c1.ID, "qa-1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.DraftOf(ctx, c1.ID, "qa-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DraftOf before any draft = %v, want ErrNotFound", err)
 	}
 	for _, tc := range []struct {
@@ -594,19 +578,19 @@ func testReviewDrafts(t *testing.T, s store.Store) {
 		{"a pick in the pool", e.draftOf(ps["c2"], "qa-1")},
 		{"an unknown pick", e.draftOf(store.Pick{ID: c1.ID + 1000}, "qa-1")},
 	} {
-		if _, err := e.rs.SaveDraft(ctx, tc.r); !errors.Is(err, store.ErrConflict) {
+		if _, err := e.s.SaveDraft(ctx, tc.r); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("SaveDraft of %s = %v, want ErrConflict", tc.what, err)
 		}
-		if _, err := e.rs.DraftOf(ctx, tc.r.PickID, tc.r.InspectorID); !errors.Is(err, store.ErrNotFound) {
+		if _, err := e.s.DraftOf(ctx, tc.r.PickID, tc.r.InspectorID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("DraftOf after a refused SaveDraft of %s = %v, want ErrNotFound", tc.what, err)
 		}
 	}
 	bad := e.draftOf(c1, "qa-1")
 	bad.RubricVersion = 99
-	if _, err := e.rs.SaveDraft(ctx, bad); err == nil {
+	if _, err := e.s.SaveDraft(ctx, bad); err == nil {
 		t.Error("SaveDraft with an unknown rubric version succeeded")
 	}
-	if _, err := e.rs.DraftOf(ctx, c1.ID, "qa-1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.DraftOf(ctx, c1.ID, "qa-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DraftOf after SaveDraft with an unknown rubric = %v, want ErrNotFound", err)
 	}
 
@@ -626,10 +610,10 @@ func testReviewDrafts(t *testing.T, s store.Store) {
 	if !d1.UpdatedAt.Equal(d1.CreatedAt) || !d1.FinalizedAt.IsZero() {
 		t.Errorf("new draft UpdatedAt %s CreatedAt %s FinalizedAt %s", d1.UpdatedAt, d1.CreatedAt, d1.FinalizedAt)
 	}
-	if got, err := e.rs.DraftOf(ctx, c1.ID, "qa-1"); err != nil || !reflect.DeepEqual(got, d1) {
+	if got, err := e.s.DraftOf(ctx, c1.ID, "qa-1"); err != nil || !reflect.DeepEqual(got, d1) {
 		t.Errorf("DraftOf = %+v, %v; want %+v", got, err, d1)
 	}
-	if got, err := e.rs.GetReview(ctx, d1.ID); err != nil || !reflect.DeepEqual(got, d1) {
+	if got, err := e.s.GetReview(ctx, d1.ID); err != nil || !reflect.DeepEqual(got, d1) {
 		t.Errorf("GetReview(draft) = %+v, %v; want %+v", got, err, d1)
 	}
 	e.checkPick("after SaveDraft", c1.ID, store.PickAssigned, "qa-1")
@@ -649,7 +633,7 @@ func testReviewDrafts(t *testing.T, s store.Store) {
 		t.Errorf("replaced draft CreatedAt %s, want %s", d2.CreatedAt, d1.CreatedAt)
 	}
 	w.check(t, "replaced draft UpdatedAt", d2.UpdatedAt)
-	if got, err := e.rs.DraftOf(ctx, c1.ID, "qa-1"); err != nil || !reflect.DeepEqual(got, d2) {
+	if got, err := e.s.DraftOf(ctx, c1.ID, "qa-1"); err != nil || !reflect.DeepEqual(got, d2) {
 		t.Errorf("DraftOf after a second save = %+v, %v; want the latest %+v", got, err, d2)
 	}
 	// Everything can be cleared.
@@ -660,17 +644,17 @@ func testReviewDrafts(t *testing.T, s store.Store) {
 		t.Errorf("third SaveDraft made review %d, want %d", d3.ID, d1.ID)
 	}
 
-	if _, err := e.rs.GetReview(ctx, d1.ID+1000); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.GetReview(ctx, d1.ID+1000); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetReview(unknown) = %v, want ErrNotFound", err)
 	}
-	if _, err := e.rs.DraftOf(ctx, c1.ID, "qa-2"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.DraftOf(ctx, c1.ID, "qa-2"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DraftOf(another inspector) = %v, want ErrNotFound", err)
 	}
 	// Drafts send nothing.
 	if got := e.feedback(store.FeedbackFilter{}); len(got) != 0 {
 		t.Errorf("drafts produced %d feedback records", len(got))
 	}
-	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != 0 {
+	if id, err := e.s.LastFeedbackID(ctx, ""); err != nil || id != 0 {
 		t.Errorf("LastFeedbackID with drafts only = %d, %v; want 0", id, err)
 	}
 }
@@ -682,16 +666,16 @@ func testReviewDraftReassigned(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	c1 := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"))["c1"]
 	old := e.saveDraft(e.draftOf(c1, "qa-1"))
-	if _, err := e.ss.UpdatePick(ctx, c1.ID, store.PickAssigned, store.Pick{InspectorID: "qa-2", Status: store.PickAssigned}); err != nil {
+	if _, err := e.s.UpdatePick(ctx, c1.ID, store.PickAssigned, store.Pick{InspectorID: "qa-2", Status: store.PickAssigned}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.rs.SaveDraft(ctx, e.draftOf(c1, "qa-1")); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.SaveDraft(ctx, e.draftOf(c1, "qa-1")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("SaveDraft by the former inspector = %v, want ErrConflict", err)
 	}
-	if _, _, err := e.rs.FinalizeReview(ctx, e.finalOf(c1, "qa-1", 90, "A"), store.Feedback{}); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := e.s.FinalizeReview(ctx, e.finalOf(c1, "qa-1", 90, "A"), store.Feedback{}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("FinalizeReview by the former inspector = %v, want ErrConflict", err)
 	}
-	if got, err := e.rs.DraftOf(ctx, c1.ID, "qa-1"); err != nil || !reflect.DeepEqual(got, old) {
+	if got, err := e.s.DraftOf(ctx, c1.ID, "qa-1"); err != nil || !reflect.DeepEqual(got, old) {
 		t.Errorf("former inspector's draft = %+v, %v; want it unchanged", got, err)
 	}
 	mine := e.saveDraft(e.draftOf(c1, "qa-2"))
@@ -702,7 +686,7 @@ func testReviewDraftReassigned(t *testing.T, s store.Store) {
 	if final.ID != mine.ID || final.InspectorID != "qa-2" {
 		t.Errorf("final review = %d by %s, want the draft %d of qa-2", final.ID, final.InspectorID, mine.ID)
 	}
-	if got, err := e.rs.GetReview(ctx, old.ID); err != nil || got.Status != store.ReviewDraft {
+	if got, err := e.s.GetReview(ctx, old.ID); err != nil || got.Status != store.ReviewDraft {
 		t.Errorf("former inspector's draft after the final = %+v, %v", got, err)
 	}
 }
@@ -721,7 +705,7 @@ func testReviewFinalize(t *testing.T, s store.Store) {
 	in.Comment = "final comment"
 	in.ExternalID, in.AgentID, in.Week = "forged", "forged", "forged"
 	w := begin()
-	r, fb, err := e.rs.FinalizeReview(ctx, in, store.Feedback{CoachingRequired: true, SupervisorID: "forged", TeamID: "forged",
+	r, fb, err := e.s.FinalizeReview(ctx, in, store.Feedback{CoachingRequired: true, SupervisorID: "forged", TeamID: "forged",
 		Review: store.Review{ID: 12345, Grade: "forged"}})
 	w = w.close()
 	if err != nil {
@@ -740,7 +724,7 @@ func testReviewFinalize(t *testing.T, s store.Store) {
 	if got := e.review(r.ID); !reflect.DeepEqual(got, r) {
 		t.Errorf("GetReview = %+v, want %+v", got, r)
 	}
-	if _, err := e.rs.DraftOf(ctx, c1.ID, "qa-1"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.DraftOf(ctx, c1.ID, "qa-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DraftOf after finalising = %v, want ErrNotFound (the draft became final)", err)
 	}
 	e.checkPick("after FinalizeReview", c1.ID, store.PickReviewed, "qa-1")
@@ -755,20 +739,20 @@ func testReviewFinalize(t *testing.T, s store.Store) {
 	if len(all) != 1 || !reflect.DeepEqual(all[0], fb) {
 		t.Fatalf("ListFeedback = %+v, want only %+v", all, fb)
 	}
-	if got, err := e.rs.GetFeedback(ctx, fb.ID); err != nil || !reflect.DeepEqual(got, fb) {
+	if got, err := e.s.GetFeedback(ctx, fb.ID); err != nil || !reflect.DeepEqual(got, fb) {
 		t.Errorf("GetFeedback = %+v, %v; want %+v", got, err, fb)
 	}
-	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != fb.ID {
+	if id, err := e.s.LastFeedbackID(ctx, ""); err != nil || id != fb.ID {
 		t.Errorf("LastFeedbackID = %d, %v; want %d", id, err, fb.ID)
 	}
 
 	// A second finalisation of the pick is refused and changes nothing.
 	for _, insp := range []string{"qa-1", "qa-2"} {
-		if _, _, err := e.rs.FinalizeReview(ctx, e.finalOf(c1, insp, 99, "A"), store.Feedback{ShareAsExample: true}); !errors.Is(err, store.ErrConflict) {
+		if _, _, err := e.s.FinalizeReview(ctx, e.finalOf(c1, insp, 99, "A"), store.Feedback{ShareAsExample: true}); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("second FinalizeReview by %s = %v, want ErrConflict", insp, err)
 		}
 	}
-	if _, err := e.rs.SaveDraft(ctx, e.draftOf(c1, "qa-1")); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.SaveDraft(ctx, e.draftOf(c1, "qa-1")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("SaveDraft of a reviewed pick = %v, want ErrConflict", err)
 	}
 	if got := e.review(r.ID); !reflect.DeepEqual(got, r) {
@@ -793,7 +777,7 @@ func testReviewFinalize(t *testing.T, s store.Store) {
 	}
 	// The earlier record follows the agent to its new supervisor, and
 	// keeps the team it was written for.
-	if got, _ := e.rs.GetFeedback(ctx, fb.ID); got.SupervisorID != "sup-9" || got.TeamID != "team-1" {
+	if got, _ := e.s.GetFeedback(ctx, fb.ID); got.SupervisorID != "sup-9" || got.TeamID != "team-1" {
 		t.Errorf("first record after the agent moved: %s/%s, want sup-9/team-1", got.SupervisorID, got.TeamID)
 	}
 	_, fb3 := e.finalize(e.finalOf(ps["d1"], "qa-2", 80, "B"), store.Feedback{})
@@ -813,7 +797,7 @@ func testReviewFinalizeRefused(t *testing.T, s store.Store) {
 	ps := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1"))
 	c1, c2 := ps["c1"], ps["c2"]
 	first, fb := e.finalize(e.finalOf(c1, "qa-1", 70, "C"), store.Feedback{})
-	v2, err := e.rs.AddRubric(ctx, rubricDoc(2), false, "admin")
+	v2, err := e.s.AddRubric(ctx, rubricDoc(2), false, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -821,23 +805,23 @@ func testReviewFinalizeRefused(t *testing.T, s store.Store) {
 
 	// An admin hands the reviewed pick to another inspector: the pick is
 	// in qa-2's queue, but it has a final review.
-	if _, err := e.ss.UpdatePick(ctx, c1.ID, store.PickReviewed, store.Pick{InspectorID: "qa-2", Status: store.PickAssigned}); err != nil {
+	if _, err := e.s.UpdatePick(ctx, c1.ID, store.PickReviewed, store.Pick{InspectorID: "qa-2", Status: store.PickAssigned}); err != nil {
 		t.Fatal(err)
 	}
 	again := e.finalOf(c1, "qa-2", 99, "A")
 	again.RubricVersion = v2.Version
-	if _, _, err := e.rs.FinalizeReview(ctx, again, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := e.s.FinalizeReview(ctx, again, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("FinalizeReview of a pick with a final review = %v, want ErrConflict", err)
 	}
 	// It got as far as locking version 2 before the conflict; that is undone.
-	if got, err := e.rs.GetRubric(ctx, v2.Version); err != nil || got.Locked {
+	if got, err := e.s.GetRubric(ctx, v2.Version); err != nil || got.Locked {
 		t.Errorf("version 2 after a refused FinalizeReview = %+v, %v; want unlocked", got, err)
 	}
 	// With a draft first, the draft stays a draft.
 	dr := e.draftOf(c1, "qa-2")
 	dr.RubricVersion = v2.Version
 	d := e.saveDraft(dr)
-	if _, _, err := e.rs.FinalizeReview(ctx, again, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := e.s.FinalizeReview(ctx, again, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("FinalizeReview of a draft of a pick with a final review = %v, want ErrConflict", err)
 	}
 	if got := e.review(d.ID); !reflect.DeepEqual(got, d) {
@@ -859,7 +843,7 @@ func testReviewFinalizeRefused(t *testing.T, s store.Store) {
 	// A dispute id on a pick that is not disputed is refused too.
 	bogus := e.finalOf(c2, "qa-1", 50, "F")
 	bogus.DisputeID = 1
-	if _, _, err := e.rs.FinalizeReview(ctx, bogus, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := e.s.FinalizeReview(ctx, bogus, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("FinalizeReview with a dispute id of an undisputed pick = %v, want ErrConflict", err)
 	}
 	e.checkPick("after a refused dispute finalisation", c2.ID, store.PickAssigned, "qa-1")
@@ -890,7 +874,7 @@ func testReviewFinalizeConcurrent(t *testing.T, s store.Store) {
 		for i := range tc.n {
 			wg.Go(func() {
 				<-start
-				r, fb, err := e.rs.FinalizeReview(ctx, e.finalOf(tc.pick, "qa-1", float64(60+i), "C"), store.Feedback{})
+				r, fb, err := e.s.FinalizeReview(ctx, e.finalOf(tc.pick, "qa-1", float64(60+i), "C"), store.Feedback{})
 				switch {
 				case err == nil:
 					wins <- result{r, fb}
@@ -932,7 +916,7 @@ func testReviewFinalizeConcurrent(t *testing.T, s store.Store) {
 func testFeedbackFilters(t *testing.T, s store.Store) {
 	e := newScoring(t, s)
 	ctx := t.Context()
-	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != 0 {
+	if id, err := e.s.LastFeedbackID(ctx, ""); err != nil || id != 0 {
 		t.Errorf("LastFeedbackID on an empty store = %d, %v", id, err)
 	}
 	if got := e.feedback(store.FeedbackFilter{}); len(got) != 0 {
@@ -956,7 +940,7 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 	}
 	acked := map[int64]bool{}
 	for _, i := range []int{0, 4} {
-		if _, err := e.rs.AcknowledgeFeedback(ctx, recs[i].ID, recs[i].SupervisorID, ""); err != nil {
+		if _, err := e.s.AcknowledgeFeedback(ctx, recs[i].ID, recs[i].SupervisorID, ""); err != nil {
 			t.Fatal(err)
 		}
 		acked[recs[i].ID] = true
@@ -1013,7 +997,7 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 	// Records are whole, with their review, whichever way they are read.
 	all := e.feedback(store.FeedbackFilter{})
 	for i, f := range all {
-		if got, err := e.rs.GetFeedback(ctx, f.ID); err != nil || !reflect.DeepEqual(got, f) {
+		if got, err := e.s.GetFeedback(ctx, f.ID); err != nil || !reflect.DeepEqual(got, f) {
 			t.Errorf("GetFeedback(%d) = %+v, %v; want %+v", f.ID, got, err, f)
 		}
 		if f.Review.PickID != order[i].p.ID || f.Review.Status != store.ReviewFinal || f.Review.Grade != order[i].grade {
@@ -1021,7 +1005,7 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 		}
 	}
 	last := recs[len(recs)-1].ID
-	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != last {
+	if id, err := e.s.LastFeedbackID(ctx, ""); err != nil || id != last {
 		t.Errorf("LastFeedbackID = %d, %v; want %d", id, err, last)
 	}
 	if got := e.feedback(store.FeedbackFilter{AfterID: last}); len(got) != 0 {
@@ -1030,12 +1014,12 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 	if got := e.feedback(store.FeedbackFilter{AfterID: recs[1].ID, Limit: 2}); !slices.Equal(feedbackIDs(got), []int64{recs[2].ID, recs[3].ID}) {
 		t.Errorf("ListFeedback(after %d, limit 2) = %v", recs[1].ID, feedbackIDs(got))
 	}
-	if _, err := e.rs.GetFeedback(ctx, last+1000); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.GetFeedback(ctx, last+1000); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetFeedback(unknown) = %v, want ErrNotFound", err)
 	}
 	lastOf := func(supervisor string) int64 {
 		t.Helper()
-		id, err := e.rs.LastFeedbackID(ctx, supervisor)
+		id, err := e.s.LastFeedbackID(ctx, supervisor)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1058,7 +1042,7 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 	if got, want := feedbackIDs(e.feedback(store.FeedbackFilter{SupervisorID: "sup-1"})), []int64{recs[3].ID}; !slices.Equal(got, want) {
 		t.Errorf("ListFeedback(sup-1) after a1 moved = %v, want %v", got, want)
 	}
-	if got, err := e.rs.GetFeedback(ctx, recs[0].ID); err != nil || got.SupervisorID != "sup-2" || got.TeamID != "team-1" {
+	if got, err := e.s.GetFeedback(ctx, recs[0].ID); err != nil || got.SupervisorID != "sup-2" || got.TeamID != "team-1" {
 		t.Errorf("a1's record after the move = %s/%s, %v; want sup-2, team-1 as written", got.SupervisorID, got.TeamID, err)
 	}
 	if got := lastOf("sup-1"); got != recs[3].ID {
@@ -1084,12 +1068,12 @@ func testFeedbackAcknowledge(t *testing.T, s store.Store) {
 		if !reflect.DeepEqual(g, w) {
 			t.Errorf("%s: acknowledging changed the record:\n got %+v\nwant %+v", step, got, fb)
 		}
-		if stored, err := e.rs.GetFeedback(ctx, got.ID); err != nil || !reflect.DeepEqual(stored, got) {
+		if stored, err := e.s.GetFeedback(ctx, got.ID); err != nil || !reflect.DeepEqual(stored, got) {
 			t.Errorf("%s: GetFeedback = %+v, %v; want what AcknowledgeFeedback returned %+v", step, stored, err, got)
 		}
 	}
 	w := begin()
-	a1, err := e.rs.AcknowledgeFeedback(ctx, fb.ID, "sup-1", "")
+	a1, err := e.s.AcknowledgeFeedback(ctx, fb.ID, "sup-1", "")
 	w = w.close()
 	if err != nil {
 		t.Fatal(err)
@@ -1101,7 +1085,7 @@ func testFeedbackAcknowledge(t *testing.T, s store.Store) {
 	unchanged("first", a1)
 
 	note := "已辅导: talked it through, 'quotes' \"too\""
-	a2, err := e.rs.AcknowledgeFeedback(ctx, fb.ID, "team-lead", note)
+	a2, err := e.s.AcknowledgeFeedback(ctx, fb.ID, "team-lead", note)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1110,21 +1094,21 @@ func testFeedbackAcknowledge(t *testing.T, s store.Store) {
 			a2.AcknowledgedAt, a2.AcknowledgedBy, a2.CoachingNote)
 	}
 	unchanged("with a note", a2)
-	a3, err := e.rs.AcknowledgeFeedback(ctx, fb.ID, "sup-1", "")
+	a3, err := e.s.AcknowledgeFeedback(ctx, fb.ID, "sup-1", "")
 	if err != nil || a3.CoachingNote != note || !a3.AcknowledgedAt.Equal(a1.AcknowledgedAt) || a3.AcknowledgedBy != "sup-1" {
 		t.Errorf("acknowledgement without a note = %+v, %v; want the note kept", a3, err)
 	}
-	a4, err := e.rs.AcknowledgeFeedback(ctx, fb.ID, "sup-1", "second note")
+	a4, err := e.s.AcknowledgeFeedback(ctx, fb.ID, "sup-1", "second note")
 	if err != nil || a4.CoachingNote != "second note" || !a4.AcknowledgedAt.Equal(a1.AcknowledgedAt) {
 		t.Errorf("acknowledgement with a new note = %+v, %v; want the note replaced", a4, err)
 	}
 	unchanged("new note", a4)
 	// A note may come with the first acknowledgement too.
-	o, err := e.rs.AcknowledgeFeedback(ctx, other.ID, "sup-x", "well done")
+	o, err := e.s.AcknowledgeFeedback(ctx, other.ID, "sup-x", "well done")
 	if err != nil || o.AcknowledgedBy != "sup-x" || o.CoachingNote != "well done" || o.AcknowledgedAt.IsZero() {
 		t.Errorf("first acknowledgement with a note = %+v, %v", o, err)
 	}
-	if _, err := e.rs.AcknowledgeFeedback(ctx, other.ID+1000, "sup-1", "x"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.AcknowledgeFeedback(ctx, other.ID+1000, "sup-1", "x"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AcknowledgeFeedback(unknown) = %v, want ErrNotFound", err)
 	}
 	if got := e.feedback(store.FeedbackFilter{Unacknowledged: true}); len(got) != 0 {
@@ -1141,7 +1125,7 @@ func testFeedbackAcknowledge(t *testing.T, s store.Store) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			f, err := e.rs.AcknowledgeFeedback(ctx, third.ID, fmt.Sprintf("sup-%d", i), "")
+			f, err := e.s.AcknowledgeFeedback(ctx, third.ID, fmt.Sprintf("sup-%d", i), "")
 			if err != nil {
 				t.Errorf("AcknowledgeFeedback: %v", err)
 			}
@@ -1150,7 +1134,7 @@ func testFeedbackAcknowledge(t *testing.T, s store.Store) {
 	}
 	close(start)
 	wg.Wait()
-	stored, err := e.rs.GetFeedback(ctx, third.ID)
+	stored, err := e.s.GetFeedback(ctx, third.ID)
 	if err != nil || stored.AcknowledgedAt.IsZero() || !strings.HasPrefix(stored.AcknowledgedBy, "sup-") {
 		t.Fatalf("record after racing acknowledgements = %+v, %v", stored, err)
 	}
@@ -1186,7 +1170,7 @@ func testFeedbackFollowsMoveConcurrent(t *testing.T, s store.Store) {
 				if p.InspectorID != insp {
 					continue
 				}
-				if _, _, err := e.rs.FinalizeReview(ctx, e.finalOf(p, insp, 80, "B"), store.Feedback{}); err != nil {
+				if _, _, err := e.s.FinalizeReview(ctx, e.finalOf(p, insp, 80, "B"), store.Feedback{}); err != nil {
 					t.Errorf("FinalizeReview(%d): %v", p.ID, err)
 				}
 			}
@@ -1239,7 +1223,7 @@ func testFeedbackOrderConcurrent(t *testing.T, s store.Store) {
 				finished = true
 			default:
 			}
-			page, err := e.rs.ListFeedback(ctx, store.FeedbackFilter{AfterID: after, Limit: 5})
+			page, err := e.s.ListFeedback(ctx, store.FeedbackFilter{AfterID: after, Limit: 5})
 			if err != nil {
 				t.Errorf("ListFeedback: %v", err)
 				break
@@ -1263,7 +1247,7 @@ func testFeedbackOrderConcurrent(t *testing.T, s store.Store) {
 		p := ps[sp.ExternalID]
 		wg.Go(func() {
 			<-start
-			_, fb, err := e.rs.FinalizeReview(ctx, e.finalOf(p, sp.InspectorID, 80, "B"), store.Feedback{})
+			_, fb, err := e.s.FinalizeReview(ctx, e.finalOf(p, sp.InspectorID, 80, "B"), store.Feedback{})
 			if err != nil {
 				t.Errorf("FinalizeReview(%s): %v", p.ExternalID, err)
 				return
@@ -1300,11 +1284,11 @@ func testFeedbackOrderConcurrent(t *testing.T, s store.Store) {
 	if seen := <-followed; !slices.Equal(seen, want) {
 		t.Errorf("a reader following by id saw %v, want %v (a record committed behind the cursor)", seen, want)
 	}
-	if id, err := e.rs.LastFeedbackID(ctx, ""); err != nil || id != want[n-1] {
+	if id, err := e.s.LastFeedbackID(ctx, ""); err != nil || id != want[n-1] {
 		t.Errorf("LastFeedbackID = %d, %v; want %d", id, err, want[n-1])
 	}
 	// The racing finalisations share three agents' report rows: none lost.
-	rows, err := e.rs.ReportRows(ctx, store.ReportFilter{AgentIDs: []string{"a1", "a2", "a3"}, FromWeek: week47, ToWeek: week47})
+	rows, err := e.s.ReportRows(ctx, store.ReportFilter{AgentIDs: []string{"a1", "a2", "a3"}, FromWeek: week47, ToWeek: week47})
 	if err != nil {
 		t.Fatalf("ReportRows: %v", err)
 	}
@@ -1325,21 +1309,21 @@ func testDisputes(t *testing.T, s store.Store) {
 	ps := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1"))
 	c1 := ps["c1"]
 	draft := e.saveDraft(e.draftOf(ps["c2"], "qa-1"))
-	if _, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: draft.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"}); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: draft.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("OpenDispute on a draft = %v, want ErrConflict", err)
 	}
-	if _, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: draft.ID + 1000, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: draft.ID + 1000, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("OpenDispute on an unknown review = %v, want ErrNotFound", err)
 	}
 	e.checkPick("after a dispute on a draft", ps["c2"].ID, store.PickAssigned, "qa-1")
 	orig, fb1 := e.finalize(e.finalOf(c1, "qa-1", 40, "F"), store.Feedback{CoachingRequired: true})
-	if _, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-ghost"}); err == nil {
+	if _, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-ghost"}); err == nil {
 		t.Error("OpenDispute with an unknown assignee succeeded")
 	}
 	e.checkPick("after a dispute to an unknown inspector", c1.ID, store.PickReviewed, "qa-1")
 
 	w := begin()
-	d, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "客户原因, not the agent's", AssigneeID: "qa-2",
+	d, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "客户原因, not the agent's", AssigneeID: "qa-2",
 		PickID: 999, AgentID: "forged", Status: store.DisputeResolved, ResolutionID: 5})
 	w = w.close()
 	if err != nil {
@@ -1351,10 +1335,10 @@ func testDisputes(t *testing.T, s store.Store) {
 		t.Errorf("OpenDispute = %+v, want %+v", d, want)
 	}
 	w.check(t, "OpenedAt", d.OpenedAt)
-	if got, err := e.rs.GetDispute(ctx, d.ID); err != nil || !reflect.DeepEqual(got, d) {
+	if got, err := e.s.GetDispute(ctx, d.ID); err != nil || !reflect.DeepEqual(got, d) {
 		t.Errorf("GetDispute = %+v, %v; want %+v", got, err, d)
 	}
-	if _, err := e.rs.GetDispute(ctx, d.ID+1000); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.GetDispute(ctx, d.ID+1000); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetDispute(unknown) = %v, want ErrNotFound", err)
 	}
 	e.checkPick("after OpenDispute", c1.ID, store.PickDisputed, "qa-2")
@@ -1363,23 +1347,23 @@ func testDisputes(t *testing.T, s store.Store) {
 	}
 
 	// One open dispute per review.
-	if _, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "again", AssigneeID: "qa-3"}); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "again", AssigneeID: "qa-3"}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("second OpenDispute = %v, want ErrConflict", err)
 	}
 	e.checkPick("after a second OpenDispute", c1.ID, store.PickDisputed, "qa-2")
-	if got, err := e.rs.ListDisputes(ctx, store.DisputeFilter{PickID: c1.ID}); err != nil || !slices.Equal(disputeIDs(got), []int64{d.ID}) {
+	if got, err := e.s.ListDisputes(ctx, store.DisputeFilter{PickID: c1.ID}); err != nil || !slices.Equal(disputeIDs(got), []int64{d.ID}) {
 		t.Errorf("disputes of the pick = %v, %v; want only %d", disputeIDs(got), err, d.ID)
 	}
 
 	// The original inspector can no longer touch the pick; the assignee
 	// must name the dispute.
-	if _, _, err := e.rs.FinalizeReview(ctx, e.finalOf(c1, "qa-1", 99, "A"), store.Feedback{}); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := e.s.FinalizeReview(ctx, e.finalOf(c1, "qa-1", 99, "A"), store.Feedback{}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("FinalizeReview by the original inspector = %v, want ErrConflict", err)
 	}
-	if _, err := e.rs.SaveDraft(ctx, e.draftOf(c1, "qa-1")); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.SaveDraft(ctx, e.draftOf(c1, "qa-1")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("SaveDraft by the original inspector = %v, want ErrConflict", err)
 	}
-	if _, _, err := e.rs.FinalizeReview(ctx, e.finalOf(c1, "qa-2", 99, "A"), store.Feedback{}); err == nil {
+	if _, _, err := e.s.FinalizeReview(ctx, e.finalOf(c1, "qa-2", 99, "A"), store.Feedback{}); err == nil {
 		t.Error("FinalizeReview of a disputed pick without the dispute id succeeded")
 	}
 	if got := e.review(orig.ID); !reflect.DeepEqual(got, orig) {
@@ -1410,7 +1394,7 @@ func testDisputes(t *testing.T, s store.Store) {
 	if got := e.review(nr.ID); !reflect.DeepEqual(got, nr) {
 		t.Errorf("GetReview(re-scored) = %+v, want what FinalizeReview returned %+v", got, nr)
 	}
-	if got, err := e.rs.GetFeedback(ctx, nfb.ID); err != nil || !reflect.DeepEqual(got, nfb) {
+	if got, err := e.s.GetFeedback(ctx, nfb.ID); err != nil || !reflect.DeepEqual(got, nfb) {
 		t.Errorf("GetFeedback(re-scoring record) = %+v, %v; want what FinalizeReview returned %+v", got, err, nfb)
 	}
 	old := e.review(orig.ID)
@@ -1420,7 +1404,7 @@ func testDisputes(t *testing.T, s store.Store) {
 		t.Errorf("disputed review after re-scoring:\n got %+v\nwant %+v", old, wantOld)
 	}
 	w.check(t, "retracted UpdatedAt", old.UpdatedAt)
-	resolved, err := e.rs.GetDispute(ctx, d.ID)
+	resolved, err := e.s.GetDispute(ctx, d.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1434,7 +1418,7 @@ func testDisputes(t *testing.T, s store.Store) {
 		nfb.TeamID != "team-1" || !nfb.ShareAsExample || nfb.CoachingRequired {
 		t.Errorf("re-scoring's record = %+v; want one superseding %d", nfb, fb1.ID)
 	}
-	if got, err := e.rs.GetFeedback(ctx, fb1.ID); err != nil || got.Review.ID != orig.ID || got.SupersedesID != 0 {
+	if got, err := e.s.GetFeedback(ctx, fb1.ID); err != nil || got.Review.ID != orig.ID || got.SupersedesID != 0 {
 		t.Errorf("the first record = %+v, %v; want it kept, reporting review %d", got, err, orig.ID)
 	}
 	if got := feedbackIDs(e.feedback(store.FeedbackFilter{})); !slices.Equal(got, []int64{fb1.ID, nfb.ID}) {
@@ -1447,17 +1431,17 @@ func testDisputes(t *testing.T, s store.Store) {
 	for _, insp := range []string{"qa-1", "qa-2"} {
 		r := e.finalOf(c1, insp, 10, "F")
 		r.DisputeID = d.ID
-		if _, _, err := e.rs.FinalizeReview(ctx, r, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
+		if _, _, err := e.s.FinalizeReview(ctx, r, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
 			t.Errorf("FinalizeReview by %s after the dispute = %v, want ErrConflict", insp, err)
 		}
 	}
 	if got := e.review(nr.ID); !reflect.DeepEqual(got, nr) {
 		t.Errorf("re-scored review changed: %+v", got)
 	}
-	if _, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-3"}); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-3"}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("OpenDispute on a retracted review = %v, want ErrConflict", err)
 	}
-	d2, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: nr.ID, OpenedBy: "sup-1", Reason: "still wrong", AssigneeID: "qa-3"})
+	d2, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: nr.ID, OpenedBy: "sup-1", Reason: "still wrong", AssigneeID: "qa-3"})
 	if err != nil || d2.Status != store.DisputeOpen || d2.ID == d.ID {
 		t.Fatalf("OpenDispute on the re-scored review = %+v, %v", d2, err)
 	}
@@ -1465,7 +1449,7 @@ func testDisputes(t *testing.T, s store.Store) {
 	// A resolved dispute's id does not let its assignee in again.
 	stale := e.finalOf(c1, "qa-3", 10, "F")
 	stale.DisputeID = d.ID
-	if _, _, err := e.rs.FinalizeReview(ctx, stale, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := e.s.FinalizeReview(ctx, stale, store.Feedback{}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("FinalizeReview naming a resolved dispute = %v, want ErrConflict", err)
 	}
 	stale.DisputeID = d2.ID
@@ -1492,7 +1476,7 @@ func testDisputeConcurrent(t *testing.T, s store.Store) {
 		wg.Go(func() {
 			<-start
 			assignee := []string{"qa-2", "qa-3"}[i%2]
-			_, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup-1", Reason: strconv.Itoa(i), AssigneeID: assignee})
+			_, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup-1", Reason: strconv.Itoa(i), AssigneeID: assignee})
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -1508,7 +1492,7 @@ func testDisputeConcurrent(t *testing.T, s store.Store) {
 	if ok.Load() != 1 || conflicts.Load() != n-1 {
 		t.Errorf("racing OpenDispute: %d opened, %d conflicts; want 1 and %d", ok.Load(), conflicts.Load(), n-1)
 	}
-	ds, err := e.rs.ListDisputes(ctx, store.DisputeFilter{})
+	ds, err := e.s.ListDisputes(ctx, store.DisputeFilter{})
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("ListDisputes = %+v, %v; want one", ds, err)
 	}
@@ -1523,7 +1507,7 @@ func testListDisputes(t *testing.T, s store.Store) {
 	open := func(ext, assignee string) store.Dispute {
 		t.Helper()
 		r, _ := e.finalize(e.finalOf(ps[ext], "qa-1", 50, "D"), store.Feedback{})
-		d, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup", Reason: "why " + ext, AssigneeID: assignee})
+		d, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup", Reason: "why " + ext, AssigneeID: assignee})
 		if err != nil {
 			t.Fatalf("OpenDispute: %v", err)
 		}
@@ -1536,7 +1520,7 @@ func testListDisputes(t *testing.T, s store.Store) {
 	res := e.finalOf(ps["c1"], "qa-2", 80, "B")
 	res.DisputeID = d1.ID
 	e.finalize(res, store.Feedback{})
-	if got, _ := e.rs.GetDispute(ctx, d1.ID); got.Status != store.DisputeResolved {
+	if got, _ := e.s.GetDispute(ctx, d1.ID); got.Status != store.DisputeResolved {
 		t.Fatalf("dispute %d is %s after re-scoring", d1.ID, got.Status)
 	}
 	for _, tc := range []struct {
@@ -1561,7 +1545,7 @@ func testListDisputes(t *testing.T, s store.Store) {
 		{store.DisputeFilter{BeforeID: d1.ID, Limit: 2}, nil},
 		{store.DisputeFilter{SupervisorID: "sup-1", BeforeID: d4.ID}, []store.Dispute{d3, d1}},
 	} {
-		got, err := e.rs.ListDisputes(ctx, tc.f)
+		got, err := e.s.ListDisputes(ctx, tc.f)
 		if err != nil {
 			t.Fatalf("ListDisputes(%+v): %v", tc.f, err)
 		}
@@ -1569,23 +1553,23 @@ func testListDisputes(t *testing.T, s store.Store) {
 			t.Errorf("ListDisputes(%+v) = %v, want %v", tc.f, disputeIDs(got), disputeIDs(tc.want))
 		}
 		for _, d := range got {
-			if g, err := e.rs.GetDispute(ctx, d.ID); err != nil || !reflect.DeepEqual(g, d) {
+			if g, err := e.s.GetDispute(ctx, d.ID); err != nil || !reflect.DeepEqual(g, d) {
 				t.Errorf("ListDisputes row %+v differs from GetDispute %+v (%v)", d, g, err)
 			}
 		}
 	}
 	// The supervisor is the agent's current one.
 	e.agents(store.Agent{AgentID: "a3", Name: "A3", TeamID: "team-2", SupervisorID: "sup-2", Active: true})
-	if got, err := e.rs.ListDisputes(ctx, store.DisputeFilter{SupervisorID: "sup-2"}); err != nil || !slices.Equal(disputeIDs(got), []int64{d4.ID, d2.ID}) {
+	if got, err := e.s.ListDisputes(ctx, store.DisputeFilter{SupervisorID: "sup-2"}); err != nil || !slices.Equal(disputeIDs(got), []int64{d4.ID, d2.ID}) {
 		t.Errorf("ListDisputes(sup-2) after a3 moved = %v, %v; want %v", disputeIDs(got), err, []int64{d4.ID, d2.ID})
 	}
 }
 
 // ---- reports
 
-func reportRows(t *testing.T, rs store.ReviewStore, f store.ReportFilter) []store.ReportRow {
+func reportRows(t *testing.T, s store.Store, f store.ReportFilter) []store.ReportRow {
 	t.Helper()
-	got, err := rs.ReportRows(t.Context(), f)
+	got, err := s.ReportRows(t.Context(), f)
 	if err != nil {
 		t.Fatalf("ReportRows: %v", err)
 	}
@@ -1632,7 +1616,7 @@ func testReportRows(t *testing.T, s store.Store) {
 	in47, _ := e.finalize(bare, store.Feedback{})
 	// Disputed and re-scored: only the re-scoring counts.
 	disputed := final(w47["p47a1x"], "qa-1", 0, "F")
-	d, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: disputed.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-3"})
+	d, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: disputed.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1641,36 +1625,36 @@ func testReportRows(t *testing.T, s store.Store) {
 	rescoredReview, _ := e.finalize(rescored, store.Feedback{})
 	// Disputed and not yet re-scored: the disputed review counts still.
 	openly := final(w47["p47a1d"], "qa-1", 33, "F")
-	if _, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: openly.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"}); err != nil {
+	if _, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: openly.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"}); err != nil {
 		t.Fatal(err)
 	}
 	// Drafts never count.
 	e.saveDraft(e.draftOf(w47["p47a2"], "qa-2"))
 	final(w48["p48a2"], "qa-2", 77, "C")
 
-	got := reportRows(t, e.rs, store.ReportFilter{AgentIDs: []string{"a1", "a2"}, FromWeek: "2026-W46", ToWeek: week47})
+	got := reportRows(t, e.s, store.ReportFilter{AgentIDs: []string{"a1", "a2"}, FromWeek: "2026-W46", ToWeek: week47})
 	want := []store.ReportRow{reportRow(in46), reportRow(openly), reportRow(rescoredReview), reportRow(in47), reportRow(a2in46)}
 	slices.SortFunc(want, compareRows)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ReportRows(a1, a2, W46–W47):\n got %+v\nwant %+v", got, want)
 	}
 	// Bounds are inclusive.
-	if got := reportRows(t, e.rs, store.ReportFilter{AgentIDs: []string{"a1", "a2", "a3"}, FromWeek: "2026-W46", ToWeek: "2026-W46"}); len(got) != 3 {
+	if got := reportRows(t, e.s, store.ReportFilter{AgentIDs: []string{"a1", "a2", "a3"}, FromWeek: "2026-W46", ToWeek: "2026-W46"}); len(got) != 3 {
 		t.Errorf("ReportRows(W46 only) = %+v, want the three W46 reviews", got)
 	}
-	if got := reportRows(t, e.rs, store.ReportFilter{AgentIDs: []string{"a2"}, FromWeek: "2026-W48", ToWeek: "2026-W48"}); len(got) != 1 || got[0].Score != 77 {
+	if got := reportRows(t, e.s, store.ReportFilter{AgentIDs: []string{"a2"}, FromWeek: "2026-W48", ToWeek: "2026-W48"}); len(got) != 1 || got[0].Score != 77 {
 		t.Errorf("ReportRows(a2, W48) = %+v", got)
 	}
-	if got := reportRows(t, e.rs, store.ReportFilter{AgentIDs: []string{"a1"}, FromWeek: "2026-W40", ToWeek: "2026-W52"}); len(got) != 5 {
+	if got := reportRows(t, e.s, store.ReportFilter{AgentIDs: []string{"a1"}, FromWeek: "2026-W40", ToWeek: "2026-W52"}); len(got) != 5 {
 		t.Errorf("ReportRows(a1, all weeks) = %d rows, want 5", len(got))
 	}
-	if got := reportRows(t, e.rs, store.ReportFilter{AgentIDs: []string{"nobody"}, FromWeek: "2026-W40", ToWeek: "2026-W52"}); len(got) != 0 {
+	if got := reportRows(t, e.s, store.ReportFilter{AgentIDs: []string{"nobody"}, FromWeek: "2026-W40", ToWeek: "2026-W52"}); len(got) != 0 {
 		t.Errorf("ReportRows(unknown agent) = %+v", got)
 	}
-	if got := reportRows(t, e.rs, store.ReportFilter{FromWeek: "2026-W40", ToWeek: "2026-W52"}); len(got) != 0 {
+	if got := reportRows(t, e.s, store.ReportFilter{FromWeek: "2026-W40", ToWeek: "2026-W52"}); len(got) != 0 {
 		t.Errorf("ReportRows(no agents) = %+v", got)
 	}
-	if got := reportRows(t, e.rs, store.ReportFilter{AgentIDs: []string{"a1", "a2"}, FromWeek: week47, ToWeek: "2026-W46"}); len(got) != 0 {
+	if got := reportRows(t, e.s, store.ReportFilter{AgentIDs: []string{"a1", "a2"}, FromWeek: week47, ToWeek: "2026-W46"}); len(got) != 0 {
 		t.Errorf("ReportRows(empty range) = %+v", got)
 	}
 }
@@ -1703,7 +1687,7 @@ func testReportRowsManyAgents(t *testing.T, s store.Store) {
 		want = append(want, reportRow(r))
 	}
 	slices.SortFunc(want, compareRows)
-	got := reportRows(t, e.rs, store.ReportFilter{AgentIDs: ids, FromWeek: week47, ToWeek: week47})
+	got := reportRows(t, e.s, store.ReportFilter{AgentIDs: ids, FromWeek: week47, ToWeek: week47})
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ReportRows(%d agents) = %d rows, want %d:\n got %+v\nwant %+v", n, len(got), len(want), got, want)
 	}
@@ -1731,21 +1715,21 @@ func testAudit(t *testing.T, s store.Store) {
 	var steps [][]event // each step's events, in any order within the step
 	steps = append(steps, []event{{"system", "rubric.create", "rubric", "1"}, {"system", "rubric.activate", "rubric", "1"}})
 
-	v2, err := e.rs.AddRubric(ctx, rubricDoc(2), false, "admin")
+	v2, err := e.s.AddRubric(ctx, rubricDoc(2), false, "admin")
 	if err != nil {
 		t.Fatal(err)
 	}
 	steps = append(steps, []event{{"admin", "rubric.create", "rubric", idStr(v2.Version)}})
-	v3, err := e.rs.AddRubric(ctx, rubricDoc(3), true, "admin-2")
+	v3, err := e.s.AddRubric(ctx, rubricDoc(3), true, "admin-2")
 	if err != nil {
 		t.Fatal(err)
 	}
 	steps = append(steps, []event{{"admin-2", "rubric.create", "rubric", idStr(v3.Version)}, {"admin-2", "rubric.activate", "rubric", idStr(v3.Version)}})
-	if _, err := e.rs.UpdateRubric(ctx, v2.Version, rubricDoc(4), "admin"); err != nil {
+	if _, err := e.s.UpdateRubric(ctx, v2.Version, rubricDoc(4), "admin"); err != nil {
 		t.Fatal(err)
 	}
 	steps = append(steps, []event{{"admin", "rubric.update", "rubric", idStr(v2.Version)}})
-	if _, err := e.rs.ActivateRubric(ctx, v2.Version, "admin"); err != nil {
+	if _, err := e.s.ActivateRubric(ctx, v2.Version, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	steps = append(steps, []event{{"admin", "rubric.activate", "rubric", idStr(v2.Version)}})
@@ -1757,40 +1741,40 @@ func testAudit(t *testing.T, s store.Store) {
 	steps = append(steps, []event{{"qa-1", "review.update", "review", idStr(d.ID)}})
 	r, fb := e.finalize(e.finalOf(c1, "qa-1", 30, "F"), store.Feedback{})
 	steps = append(steps, []event{{"qa-1", "review.finalize", "review", idStr(r.ID)}, {"qa-1", "feedback.create", "feedback", idStr(fb.ID)}})
-	if _, err := e.rs.AcknowledgeFeedback(ctx, fb.ID, "sup-1", "note"); err != nil {
+	if _, err := e.s.AcknowledgeFeedback(ctx, fb.ID, "sup-1", "note"); err != nil {
 		t.Fatal(err)
 	}
 	steps = append(steps, []event{{"sup-1", "feedback.acknowledge", "feedback", idStr(fb.ID)}})
 
 	// Refused writes record nothing.
-	if _, err := e.rs.UpdateRubric(ctx, v2.Version, rubricDoc(5), "admin"); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.UpdateRubric(ctx, v2.Version, rubricDoc(5), "admin"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("UpdateRubric(locked) = %v", err)
 	}
-	if _, _, err := e.rs.FinalizeReview(ctx, e.finalOf(c1, "qa-1", 1, "F"), store.Feedback{}); !errors.Is(err, store.ErrConflict) {
+	if _, _, err := e.s.FinalizeReview(ctx, e.finalOf(c1, "qa-1", 1, "F"), store.Feedback{}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("second FinalizeReview = %v", err)
 	}
-	if _, err := e.rs.SaveDraft(ctx, e.draftOf(c1, "qa-2")); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.SaveDraft(ctx, e.draftOf(c1, "qa-2")); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("SaveDraft by another inspector = %v", err)
 	}
-	if _, err := e.rs.AcknowledgeFeedback(ctx, fb.ID+100, "sup-1", ""); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.AcknowledgeFeedback(ctx, fb.ID+100, "sup-1", ""); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AcknowledgeFeedback(unknown) = %v", err)
 	}
-	if _, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: d.ID + 100, OpenedBy: "sup-1", AssigneeID: "qa-2"}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: d.ID + 100, OpenedBy: "sup-1", AssigneeID: "qa-2"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("OpenDispute(unknown) = %v", err)
 	}
-	if _, err := e.rs.ActivateRubric(ctx, 99, "admin"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.ActivateRubric(ctx, 99, "admin"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ActivateRubric(99) = %v", err)
 	}
-	if _, err := e.rs.EnsureRubric(ctx, rubricDoc(9), "system"); err != nil {
+	if _, err := e.s.EnsureRubric(ctx, rubricDoc(9), "system"); err != nil {
 		t.Fatal(err) // a rubric exists: writes nothing
 	}
 
-	disp, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"})
+	disp, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-2"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	steps = append(steps, []event{{"sup-1", "dispute.open", "dispute", idStr(disp.ID)}})
-	if _, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-3"}); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-3"}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("second OpenDispute = %v", err)
 	}
 	in := e.finalOf(c1, "qa-2", 70, "C")
@@ -1871,10 +1855,10 @@ func testAuditFilters(t *testing.T, s store.Store) {
 	e.saveDraft(e.draftOf(ps["c1"], "qa-1"))
 	d2 := e.saveDraft(e.draftOf(ps["c2"], "qa-2"))
 	r1, fb1 := e.finalize(e.finalOf(ps["c1"], "qa-1", 30, "F"), store.Feedback{})
-	if _, err := e.rs.AcknowledgeFeedback(ctx, fb1.ID, "sup-1", ""); err != nil {
+	if _, err := e.s.AcknowledgeFeedback(ctx, fb1.ID, "sup-1", ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.rs.AddRubric(ctx, rubricDoc(2), false, "qa-1"); err != nil { // an actor in two roles
+	if _, err := e.s.AddRubric(ctx, rubricDoc(2), false, "qa-1"); err != nil { // an actor in two roles
 		t.Fatal(err)
 	}
 	all := e.audit(store.AuditFilter{})
@@ -1958,7 +1942,7 @@ func testFinalizeVersusReassign(t *testing.T, s store.Store) {
 		p := ps[sp.ExternalID]
 		wg.Go(func() {
 			<-start
-			_, _, err := e.rs.FinalizeReview(ctx, e.finalOf(p, "qa-1", 80, "B"), store.Feedback{})
+			_, _, err := e.s.FinalizeReview(ctx, e.finalOf(p, "qa-1", 80, "B"), store.Feedback{})
 			if err != nil && !errors.Is(err, store.ErrConflict) {
 				t.Errorf("FinalizeReview: %v", err)
 			}
@@ -1966,7 +1950,7 @@ func testFinalizeVersusReassign(t *testing.T, s store.Store) {
 		})
 		wg.Go(func() {
 			<-start
-			_, err := e.ss.UpdatePick(ctx, p.ID, store.PickAssigned, store.Pick{InspectorID: "qa-2", Status: store.PickAssigned})
+			_, err := e.s.UpdatePick(ctx, p.ID, store.PickAssigned, store.Pick{InspectorID: "qa-2", Status: store.PickAssigned})
 			if err != nil && !errors.Is(err, store.ErrConflict) {
 				t.Errorf("UpdatePick: %v", err)
 			}
@@ -2020,7 +2004,7 @@ func testDraftRaces(t *testing.T, s store.Store) {
 			<-start
 			r := e.draftOf(c0, "qa-1")
 			r.Comment = strconv.Itoa(i)
-			d, err := e.rs.SaveDraft(ctx, r)
+			d, err := e.s.SaveDraft(ctx, r)
 			if err != nil {
 				t.Errorf("racing SaveDraft: %v", err)
 				return
@@ -2041,7 +2025,7 @@ func testDraftRaces(t *testing.T, s store.Store) {
 	if len(got) == 0 {
 		t.FailNow()
 	}
-	if d, err := e.rs.DraftOf(ctx, c0.ID, "qa-1"); err != nil || d.ID != got[0] {
+	if d, err := e.s.DraftOf(ctx, c0.ID, "qa-1"); err != nil || d.ID != got[0] {
 		t.Errorf("DraftOf after racing saves = %+v, %v", d, err)
 	}
 	if evs := e.audit(store.AuditFilter{Entity: "review", EntityID: idStr(got[0])}); len(actions(evs, "review.create")) != 1 || len(actions(evs, "review.update")) != 7 {
@@ -2057,13 +2041,13 @@ func testDraftRaces(t *testing.T, s store.Store) {
 		p := ps[fmt.Sprintf("r%02d", i)]
 		wg.Go(func() {
 			<-start
-			if _, _, err := e.rs.FinalizeReview(ctx, e.finalOf(p, "qa-1", 80, "B"), store.Feedback{}); err != nil {
+			if _, _, err := e.s.FinalizeReview(ctx, e.finalOf(p, "qa-1", 80, "B"), store.Feedback{}); err != nil {
 				t.Errorf("FinalizeReview(%s): %v", p.ExternalID, err)
 			}
 		})
 		wg.Go(func() {
 			<-start
-			if _, err := e.rs.SaveDraft(ctx, e.draftOf(p, "qa-1")); err != nil && !errors.Is(err, store.ErrConflict) {
+			if _, err := e.s.SaveDraft(ctx, e.draftOf(p, "qa-1")); err != nil && !errors.Is(err, store.ErrConflict) {
 				t.Errorf("SaveDraft(%s): %v", p.ExternalID, err)
 			}
 		})
@@ -2072,7 +2056,7 @@ func testDraftRaces(t *testing.T, s store.Store) {
 	wg.Wait()
 	for i := range n {
 		p := ps[fmt.Sprintf("r%02d", i)]
-		if d, err := e.rs.DraftOf(ctx, p.ID, "qa-1"); !errors.Is(err, store.ErrNotFound) {
+		if d, err := e.s.DraftOf(ctx, p.ID, "qa-1"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s is reviewed but has a draft: %+v, %v", p.ExternalID, d, err)
 		}
 		e.checkPick("after racing save and finalise", p.ID, store.PickReviewed, "qa-1")
@@ -2100,7 +2084,7 @@ func testDisputeVersusResolution(t *testing.T, s store.Store) {
 	for i, sp := range specs {
 		p := ps[sp.ExternalID]
 		r, _ := e.finalize(e.finalOf(p, "qa-1", 40, "F"), store.Feedback{})
-		d, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup-1", Reason: "first", AssigneeID: "qa-2"})
+		d, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: r.ID, OpenedBy: "sup-1", Reason: "first", AssigneeID: "qa-2"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -2113,13 +2097,13 @@ func testDisputeVersusResolution(t *testing.T, s store.Store) {
 			<-start
 			in := e.finalOf(it.p, "qa-2", 80, "B")
 			in.DisputeID = it.dispute.ID
-			if _, _, err := e.rs.FinalizeReview(ctx, in, store.Feedback{}); err != nil {
+			if _, _, err := e.s.FinalizeReview(ctx, in, store.Feedback{}); err != nil {
 				t.Errorf("FinalizeReview(%s): %v", it.p.ExternalID, err)
 			}
 		})
 		wg.Go(func() {
 			<-start
-			d, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: it.review.ID, OpenedBy: "sup-1", Reason: "second", AssigneeID: "qa-3"})
+			d, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: it.review.ID, OpenedBy: "sup-1", Reason: "second", AssigneeID: "qa-3"})
 			if err == nil {
 				t.Errorf("%s: a second dispute %+v was opened on review %d while its first was being resolved", it.p.ExternalID, d, it.review.ID)
 			} else if !errors.Is(err, store.ErrConflict) {
@@ -2150,7 +2134,7 @@ func testReportRowsDisputeRace(t *testing.T, s store.Store) {
 		}
 		ps := e.picks(week, specs...)
 		orig, _ := e.finalize(e.finalOf(ps[specs[0].ExternalID], "qa-1", 10, "F"), store.Feedback{})
-		d, err := e.rs.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "race", AssigneeID: "qa-2"})
+		d, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: orig.ID, OpenedBy: "sup-1", Reason: "race", AssigneeID: "qa-2"})
 		if err != nil {
 			t.Fatalf("OpenDispute: %v", err)
 		}
@@ -2167,14 +2151,14 @@ func testReportRowsDisputeRace(t *testing.T, s store.Store) {
 		for _, j := range jobs {
 			wg.Go(func() {
 				<-start
-				if _, _, err := e.rs.FinalizeReview(ctx, j, store.Feedback{}); err != nil {
+				if _, _, err := e.s.FinalizeReview(ctx, j, store.Feedback{}); err != nil {
 					t.Errorf("FinalizeReview(pick %d): %v", j.PickID, err)
 				}
 			})
 		}
 		close(start)
 		wg.Wait()
-		rows, err := e.rs.ReportRows(ctx, store.ReportFilter{AgentIDs: []string{"a1"}, FromWeek: week, ToWeek: week})
+		rows, err := e.s.ReportRows(ctx, store.ReportFilter{AgentIDs: []string{"a1"}, FromWeek: week, ToWeek: week})
 		if err != nil {
 			t.Fatalf("ReportRows: %v", err)
 		}

@@ -43,16 +43,6 @@ var samplingTests = []struct {
 	{"AddPick", testAddPick},
 }
 
-// sampling returns s as a SamplingStore; every backend must be one.
-func sampling(t *testing.T, s store.Store) store.SamplingStore {
-	t.Helper()
-	ss, ok := s.(store.SamplingStore)
-	if !ok {
-		t.Fatalf("%T does not implement store.SamplingStore", s)
-	}
-	return ss
-}
-
 // week is the sampled range of these tests: ISO 2026-W47 in UTC.
 var (
 	weekFrom = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
@@ -82,27 +72,27 @@ func inWeek(t *testing.T, s store.Store, agentID string, ids ...string) []*trans
 	return out
 }
 
-func mustInspectors(t *testing.T, ss store.SamplingStore, ids ...string) {
+func mustInspectors(t *testing.T, s store.Store, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
-		if _, err := ss.UpsertInspector(t.Context(), store.Inspector{ID: id, Name: "Inspector " + id, Active: true}); err != nil {
+		if _, err := s.UpsertInspector(t.Context(), store.Inspector{ID: id, Name: "Inspector " + id, Active: true}); err != nil {
 			t.Fatalf("UpsertInspector(%s): %v", id, err)
 		}
 	}
 }
 
-func mustRun(t *testing.T, ss store.SamplingStore, week string, version int64) store.Run {
+func mustRun(t *testing.T, s store.Store, week string, version int64) store.Run {
 	t.Helper()
-	r, _, err := ss.CreateRun(t.Context(), store.Run{Week: week, PolicyVersion: version, Seed: []byte("seed-" + week), Trigger: "schedule"})
+	r, _, err := s.CreateRun(t.Context(), store.Run{Week: week, PolicyVersion: version, Seed: []byte("seed-" + week), Trigger: "schedule"})
 	if err != nil {
 		t.Fatalf("CreateRun(%s, %d): %v", week, version, err)
 	}
 	return r
 }
 
-func mustComplete(t *testing.T, ss store.SamplingStore, runID int64, picks ...store.Pick) store.Run {
+func mustComplete(t *testing.T, s store.Store, runID int64, picks ...store.Pick) store.Run {
 	t.Helper()
-	r, err := ss.CompleteRun(t.Context(), runID, picks, 0)
+	r, err := s.CompleteRun(t.Context(), runID, picks, 0)
 	if err != nil {
 		t.Fatalf("CompleteRun(%d): %v", runID, err)
 	}
@@ -117,9 +107,9 @@ func pick(ext, agentID, reason string, rank int, inspector string) store.Pick {
 	return p
 }
 
-func listPicks(t *testing.T, ss store.SamplingStore, f store.PickFilter) []store.Pick {
+func listPicks(t *testing.T, s store.Store, f store.PickFilter) []store.Pick {
 	t.Helper()
-	got, err := ss.ListPicks(t.Context(), f)
+	got, err := s.ListPicks(t.Context(), f)
 	if err != nil {
 		t.Fatalf("ListPicks(%+v): %v", f, err)
 	}
@@ -141,12 +131,11 @@ func identities(ps []store.Pick) []string {
 }
 
 func testInspectors(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
-	if got, err := ss.ListInspectors(ctx); err != nil || len(got) != 0 {
+	if got, err := s.ListInspectors(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("ListInspectors on an empty store = %v, %v", got, err)
 	}
-	if _, err := ss.UpsertInspector(ctx, store.Inspector{Name: "no id", Active: true}); err == nil {
+	if _, err := s.UpsertInspector(ctx, store.Inspector{Name: "no id", Active: true}); err == nil {
 		t.Error("UpsertInspector with an empty id succeeded")
 	}
 	w := begin()
@@ -162,13 +151,13 @@ func testInspectors(t *testing.T, s store.Store) {
 		{store.Inspector{ID: "qa-2", Name: "Wang", Active: false}, store.Unchanged},
 	}
 	for i, st := range steps {
-		got, err := ss.UpsertInspector(ctx, st.in)
+		got, err := s.UpsertInspector(ctx, st.in)
 		if err != nil || got != st.want {
 			t.Errorf("step %d: UpsertInspector(%+v) = %v, %v; want %v", i, st.in, got, err, st.want)
 		}
 	}
 	w = w.close()
-	list, err := ss.ListInspectors(ctx)
+	list, err := s.ListInspectors(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,10 +180,10 @@ func testInspectors(t *testing.T, s store.Store) {
 	// Unchanged leaves updated_at alone.
 	before := list[1].UpdatedAt
 	time.Sleep(3 * time.Millisecond)
-	if o, err := ss.UpsertInspector(ctx, store.Inspector{ID: "qa-2", Name: "Wang"}); err != nil || o != store.Unchanged {
+	if o, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-2", Name: "Wang"}); err != nil || o != store.Unchanged {
 		t.Fatalf("UpsertInspector unchanged = %v, %v", o, err)
 	}
-	list, err = ss.ListInspectors(ctx)
+	list, err = s.ListInspectors(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,12 +193,11 @@ func testInspectors(t *testing.T, s store.Store) {
 }
 
 func testPolicies(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
-	if _, err := ss.LatestPolicy(ctx); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.LatestPolicy(ctx); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LatestPolicy on an empty store: %v, want ErrNotFound", err)
 	}
-	if _, err := ss.GetPolicy(ctx, 1); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetPolicy(ctx, 1); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("GetPolicy(1) on an empty store: %v, want ErrNotFound", err)
 	}
 	docs := []string{
@@ -220,7 +208,7 @@ func testPolicies(t *testing.T, s store.Store) {
 	w := begin()
 	var added []store.PolicyVersion
 	for i, d := range docs {
-		pv, err := ss.AddPolicyVersion(ctx, []byte(d), fmt.Sprintf("admin-%d", i))
+		pv, err := s.AddPolicyVersion(ctx, []byte(d), fmt.Sprintf("admin-%d", i))
 		if err != nil {
 			t.Fatalf("AddPolicyVersion %d: %v", i, err)
 		}
@@ -232,7 +220,7 @@ func testPolicies(t *testing.T, s store.Store) {
 	w = w.close()
 	for _, pv := range added {
 		w.check(t, fmt.Sprintf("version %d CreatedAt", pv.Version), pv.CreatedAt)
-		got, err := ss.GetPolicy(ctx, pv.Version)
+		got, err := s.GetPolicy(ctx, pv.Version)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,22 +228,22 @@ func testPolicies(t *testing.T, s store.Store) {
 			t.Errorf("GetPolicy(%d) = %+v, want %+v", pv.Version, got, pv)
 		}
 	}
-	latest, err := ss.LatestPolicy(ctx)
+	latest, err := s.LatestPolicy(ctx)
 	if err != nil || !reflect.DeepEqual(latest, added[2]) {
 		t.Errorf("LatestPolicy = %+v, %v; want %+v", latest, err, added[2])
 	}
-	if _, err := ss.GetPolicy(ctx, 4); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetPolicy(ctx, 4); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetPolicy(4) = %v, want ErrNotFound", err)
 	}
 	// Saving the latest document again stores nothing and returns it;
 	// an older document becomes a new version.
-	if pv, err := ss.AddPolicyVersion(ctx, []byte(docs[2]), "someone else"); err != nil || !reflect.DeepEqual(pv, added[2]) {
+	if pv, err := s.AddPolicyVersion(ctx, []byte(docs[2]), "someone else"); err != nil || !reflect.DeepEqual(pv, added[2]) {
 		t.Errorf("AddPolicyVersion(latest document) = %+v, %v; want version 3 as stored", pv, err)
 	}
-	if pv, err := ss.AddPolicyVersion(ctx, []byte(docs[0]), "admin-0"); err != nil || pv.Version != 4 {
+	if pv, err := s.AddPolicyVersion(ctx, []byte(docs[0]), "admin-0"); err != nil || pv.Version != 4 {
 		t.Errorf("AddPolicyVersion(an older document) = %+v, %v; want version 4", pv, err)
 	}
-	if pv, err := ss.AddPolicyVersion(ctx, []byte(docs[0]+" "), "admin-0"); err != nil || pv.Version != 5 {
+	if pv, err := s.AddPolicyVersion(ctx, []byte(docs[0]+" "), "admin-0"); err != nil || pv.Version != 5 {
 		t.Errorf("AddPolicyVersion(latest plus a space) = %+v, %v; want version 5", pv, err)
 	}
 }
@@ -264,14 +252,13 @@ func testPolicies(t *testing.T, s store.Store) {
 // (all must get version 1), then admins store different documents at once
 // (each gets a version of its own).
 func testPoliciesConcurrent(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	const n = 8
 	add := func(doc func(i int) []byte) []int64 {
 		versions := make(chan int64, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				pv, err := ss.AddPolicyVersion(t.Context(), doc(i), "admin")
+				pv, err := s.AddPolicyVersion(t.Context(), doc(i), "admin")
 				if err != nil {
 					t.Errorf("AddPolicyVersion: %v", err)
 					return
@@ -297,10 +284,10 @@ func testPoliciesConcurrent(t *testing.T, s store.Store) {
 }
 
 // scanAll collects ScanWeek's rows by external id.
-func scanAll(t *testing.T, ss store.SamplingStore, from, to time.Time) map[string]store.SampleRow {
+func scanAll(t *testing.T, s store.Store, from, to time.Time) map[string]store.SampleRow {
 	t.Helper()
 	out := map[string]store.SampleRow{}
-	err := ss.ScanWeek(t.Context(), from, to, func(r store.SampleRow) error {
+	err := s.ScanWeek(t.Context(), from, to, func(r store.SampleRow) error {
 		if _, dup := out[r.ExternalID]; dup {
 			t.Errorf("ScanWeek returned %q twice", r.ExternalID)
 		}
@@ -314,7 +301,6 @@ func scanAll(t *testing.T, ss store.SamplingStore, from, to time.Time) map[strin
 }
 
 func testScanWeekBoundaries(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	mustUpsertAgents(t, s, "a1", "a2")
 	ms := time.Millisecond
 	ends := map[string]time.Time{
@@ -336,7 +322,7 @@ func testScanWeekBoundaries(t *testing.T, s store.Store) {
 		items = append(items, prepare(ending(id, agentID, end)))
 	}
 	upsert(t, s, items...)
-	got := scanAll(t, ss, weekFrom, weekTo)
+	got := scanAll(t, s, weekFrom, weekTo)
 	var ids []string
 	for id := range got {
 		ids = append(ids, id)
@@ -345,16 +331,15 @@ func testScanWeekBoundaries(t *testing.T, s store.Store) {
 	if want := []string{"at-from", "last-ms", "middle"}; !slices.Equal(ids, want) {
 		t.Errorf("ScanWeek [from, to) = %q, want %q (from in, to out)", ids, want)
 	}
-	if got := scanAll(t, ss, weekTo, weekTo.AddDate(0, 0, 7)); len(got) != 2 {
+	if got := scanAll(t, s, weekTo, weekTo.AddDate(0, 0, 7)); len(got) != 2 {
 		t.Errorf("next week has %d rows, want at-to and week-after", len(got))
 	}
-	if got := scanAll(t, ss, weekFrom.AddDate(0, 0, 14), weekFrom.AddDate(0, 0, 21)); len(got) != 0 {
+	if got := scanAll(t, s, weekFrom.AddDate(0, 0, 14), weekFrom.AddDate(0, 0, 21)); len(got) != 0 {
 		t.Errorf("an empty week returned %d rows", len(got))
 	}
 }
 
 func testScanWeekFields(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	mustUpsertAgents(t, s, "a1")
 	full := ending("full", "a1", weekFrom.Add(time.Hour))
 	full.Channel, full.CustomerTier, full.CSAT, full.TransferCount = "wechat", "vip", 1, 3
@@ -368,7 +353,7 @@ func testScanWeekFields(t *testing.T, s store.Store) {
 	items := []*transcript.Prepared{prepare(full), prepare(bare), prepare(odd), prepare(botOnly)}
 	upsert(t, s, items...)
 
-	got := scanAll(t, ss, weekFrom, weekTo)
+	got := scanAll(t, s, weekFrom, weekTo)
 	if len(got) != len(items) {
 		t.Fatalf("ScanWeek returned %d rows, want %d", len(got), len(items))
 	}
@@ -408,7 +393,6 @@ func testScanWeekFields(t *testing.T, s store.Store) {
 }
 
 func testScanWeekSecondaryAuthors(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	mustUpsertAgents(t, s, "a1", "a2", "a3", "a4")
 	withHelpers := func(id, owner string, helpers ...string) *transcript.Prepared {
 		tr := ending(id, owner, weekFrom.Add(5*time.Hour))
@@ -428,7 +412,7 @@ func testScanWeekSecondaryAuthors(t *testing.T, s store.Store) {
 	)
 	check := func(step string, want map[string][]string) {
 		t.Helper()
-		got := scanAll(t, ss, weekFrom, weekTo)
+		got := scanAll(t, s, weekFrom, weekTo)
 		for id, authors := range want {
 			r := got[id]
 			// The owner first; the rest in any order.
@@ -449,7 +433,7 @@ func testScanWeekSecondaryAuthors(t *testing.T, s store.Store) {
 	check("updated", map[string][]string{"x1": {"a1", "a4"}, "x2": {"a2"}, "x3": {"a4", "a1", "a2", "a3"}, "x4": {"a3"}})
 	// fn may keep and extend what it is given without disturbing other rows.
 	var kept [][]string
-	err := ss.ScanWeek(t.Context(), weekFrom, weekTo, func(r store.SampleRow) error {
+	err := s.ScanWeek(t.Context(), weekFrom, weekTo, func(r store.SampleRow) error {
 		r.AgentIDs = append(r.AgentIDs, "appended")
 		kept = append(kept, r.AgentIDs)
 		return nil
@@ -465,12 +449,11 @@ func testScanWeekSecondaryAuthors(t *testing.T, s store.Store) {
 }
 
 func testScanWeekStops(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	mustUpsertAgents(t, s, "a1")
 	inWeek(t, s, "a1", "s1", "s2", "s3", "s4")
 	stop := errors.New("enough")
 	calls := 0
-	err := ss.ScanWeek(t.Context(), weekFrom, weekTo, func(store.SampleRow) error {
+	err := s.ScanWeek(t.Context(), weekFrom, weekTo, func(store.SampleRow) error {
 		calls++
 		if calls == 2 {
 			return stop
@@ -481,17 +464,16 @@ func testScanWeekStops(t *testing.T, s store.Store) {
 		t.Errorf("ScanWeek after fn failed = %v after %d calls; want fn's error after 2", err, calls)
 	}
 	calls = 0
-	if err := ss.ScanWeek(t.Context(), weekTo, weekTo.AddDate(0, 0, 7), func(store.SampleRow) error { calls++; return nil }); err != nil || calls != 0 {
+	if err := s.ScanWeek(t.Context(), weekTo, weekTo.AddDate(0, 0, 7), func(store.SampleRow) error { calls++; return nil }); err != nil || calls != 0 {
 		t.Errorf("empty week: %v, %d calls", err, calls)
 	}
 }
 
 func testCreateRunIdempotent(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
 	seed := []byte{0, 1, 2, 0xfe, 0xff}
 	created := time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)
-	first, ok, err := ss.CreateRun(ctx, store.Run{Week: "2026-W47", PolicyVersion: 1, Seed: seed, Trigger: "schedule", CreatedAt: created})
+	first, ok, err := s.CreateRun(ctx, store.Run{Week: "2026-W47", PolicyVersion: 1, Seed: seed, Trigger: "schedule", CreatedAt: created})
 	if err != nil || !ok {
 		t.Fatalf("CreateRun = %+v, %v, %v; want created", first, ok, err)
 	}
@@ -499,7 +481,7 @@ func testCreateRunIdempotent(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(first, want) {
 		t.Errorf("CreateRun = %+v, want %+v", first, want)
 	}
-	again, ok, err := ss.CreateRun(ctx, store.Run{Week: "2026-W47", PolicyVersion: 1, Seed: []byte("other"), Trigger: "manual:admin"})
+	again, ok, err := s.CreateRun(ctx, store.Run{Week: "2026-W47", PolicyVersion: 1, Seed: []byte("other"), Trigger: "manual:admin"})
 	if err != nil || ok {
 		t.Fatalf("CreateRun again = %v, %v; want the existing run", ok, err)
 	}
@@ -507,7 +489,7 @@ func testCreateRunIdempotent(t *testing.T, s store.Store) {
 		t.Errorf("CreateRun again = %+v, want the first run %+v (its seed and trigger)", again, first)
 	}
 	w := begin()
-	v2, ok, err := ss.CreateRun(ctx, store.Run{Week: "2026-W47", PolicyVersion: 2, Trigger: "manual:admin"})
+	v2, ok, err := s.CreateRun(ctx, store.Run{Week: "2026-W47", PolicyVersion: 2, Trigger: "manual:admin"})
 	w = w.close()
 	if err != nil || !ok || v2.ID == first.ID {
 		t.Fatalf("CreateRun(policy 2) = %+v, %v, %v; want a new run", v2, ok, err)
@@ -516,17 +498,17 @@ func testCreateRunIdempotent(t *testing.T, s store.Store) {
 	if len(v2.Seed) != 0 {
 		t.Errorf("nil seed read back as %v", v2.Seed)
 	}
-	w48 := mustRun(t, ss, "2026-W48", 1)
+	w48 := mustRun(t, s, "2026-W48", 1)
 
-	got, err := ss.GetRun(ctx, first.ID)
+	got, err := s.GetRun(ctx, first.ID)
 	if err != nil || !reflect.DeepEqual(got, first) {
 		t.Errorf("GetRun = %+v, %v; want %+v", got, err, first)
 	}
-	if _, err := ss.GetRun(ctx, w48.ID+100); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.GetRun(ctx, w48.ID+100); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetRun(unknown) = %v, want ErrNotFound", err)
 	}
 	runIDs := func(week string) []int64 {
-		rs, err := ss.ListRuns(ctx, week)
+		rs, err := s.ListRuns(ctx, week)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -545,13 +527,12 @@ func testCreateRunIdempotent(t *testing.T, s store.Store) {
 	if got := runIDs("2020-W01"); len(got) != 0 {
 		t.Errorf("ListRuns(other week) = %v", got)
 	}
-	if _, _, err := ss.CreateRun(ctx, store.Run{PolicyVersion: 1}); err == nil {
+	if _, _, err := s.CreateRun(ctx, store.Run{PolicyVersion: 1}); err == nil {
 		t.Error("CreateRun without a week succeeded")
 	}
 }
 
 func testCreateRunConcurrent(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	const n = 8
 	type result struct {
 		run     store.Run
@@ -561,7 +542,7 @@ func testCreateRunConcurrent(t *testing.T, s store.Store) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			r, created, err := ss.CreateRun(t.Context(), store.Run{Week: "2026-W47", PolicyVersion: 3, Seed: fmt.Appendf(nil, "seed-%d", i), Trigger: "schedule"})
+			r, created, err := s.CreateRun(t.Context(), store.Run{Week: "2026-W47", PolicyVersion: 3, Seed: fmt.Appendf(nil, "seed-%d", i), Trigger: "schedule"})
 			if err != nil {
 				t.Errorf("CreateRun: %v", err)
 				return
@@ -586,18 +567,17 @@ func testCreateRunConcurrent(t *testing.T, s store.Store) {
 	if creators != 1 {
 		t.Errorf("%d callers created the run, want exactly 1", creators)
 	}
-	if rs, err := ss.ListRuns(t.Context(), "2026-W47"); err != nil || len(rs) != 1 {
+	if rs, err := s.ListRuns(t.Context(), "2026-W47"); err != nil || len(rs) != 1 {
 		t.Errorf("ListRuns = %d runs, %v; want 1", len(rs), err)
 	}
 }
 
 func testCompleteRun(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
 	mustUpsertAgents(t, s, "a1", "a2")
-	mustInspectors(t, ss, "qa-1", "qa-2")
+	mustInspectors(t, s, "qa-1", "qa-2")
 	items := append(inWeek(t, s, "a1", "c1", "c2", "c3"), inWeek(t, s, "a2", "c4")...)
-	run := mustRun(t, ss, "2026-W47", 1)
+	run := mustRun(t, s, "2026-W47", 1)
 	picks := []store.Pick{
 		pick("c3", "a1", "random", 1, "qa-1"),
 		pick("c1", "a1", "complaint", 2, "qa-2"),
@@ -607,7 +587,7 @@ func testCompleteRun(t *testing.T, s store.Store) {
 	picks[1].Key = ^uint64(0)
 	picks[2].RunID = run.ID // may be given; must match
 	w := begin()
-	done, err := ss.CompleteRun(ctx, run.ID, picks, 4)
+	done, err := s.CompleteRun(ctx, run.ID, picks, 4)
 	w = w.close()
 	if err != nil {
 		t.Fatalf("CompleteRun: %v", err)
@@ -616,11 +596,11 @@ func testCompleteRun(t *testing.T, s store.Store) {
 	if done.ID != run.ID || done.Picks != 3 || done.Shortfalls != 4 || done.Week != run.Week || !done.CreatedAt.Equal(run.CreatedAt) {
 		t.Errorf("CompleteRun = %+v", done)
 	}
-	if got, _ := ss.GetRun(ctx, run.ID); !reflect.DeepEqual(got, done) {
+	if got, _ := s.GetRun(ctx, run.ID); !reflect.DeepEqual(got, done) {
 		t.Errorf("GetRun after CompleteRun = %+v, want %+v", got, done)
 	}
 
-	got := listPicks(t, ss, store.PickFilter{RunID: run.ID})
+	got := listPicks(t, s, store.PickFilter{RunID: run.ID})
 	if !slices.Equal(identities(got), identities(picks)) {
 		t.Errorf("ListPicks = %q\nwant (the caller's order) %q", identities(got), identities(picks))
 	}
@@ -653,29 +633,28 @@ func testCompleteRun(t *testing.T, s store.Store) {
 		t.Errorf("push of an unpicked transcript: %v, want updated", out[0])
 	}
 
-	if _, err := ss.CompleteRun(ctx, run.ID, []store.Pick{pick("c2", "a1", "random", 3, "")}, 0); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.CompleteRun(ctx, run.ID, []store.Pick{pick("c2", "a1", "random", 3, "")}, 0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("second CompleteRun = %v, want ErrConflict", err)
 	}
-	if got := listPicks(t, ss, store.PickFilter{RunID: run.ID}); len(got) != 3 {
+	if got := listPicks(t, s, store.PickFilter{RunID: run.ID}); len(got) != 3 {
 		t.Errorf("a refused CompleteRun changed the picks: %d", len(got))
 	}
-	if _, err := ss.CompleteRun(ctx, run.ID+1000, nil, 0); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.CompleteRun(ctx, run.ID+1000, nil, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("CompleteRun(unknown run) = %v, want ErrNotFound", err)
 	}
 	// A run with nothing to pick completes too.
-	empty := mustRun(t, ss, "2026-W48", 1)
-	if r, err := ss.CompleteRun(ctx, empty.ID, nil, 2); err != nil || r.CompletedAt.IsZero() || r.Picks != 0 || r.Shortfalls != 2 {
+	empty := mustRun(t, s, "2026-W48", 1)
+	if r, err := s.CompleteRun(ctx, empty.ID, nil, 2); err != nil || r.CompletedAt.IsZero() || r.Picks != 0 || r.Shortfalls != 2 {
 		t.Errorf("CompleteRun(no picks) = %+v, %v", r, err)
 	}
 }
 
 func testCompleteRunAtomic(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
 	mustUpsertAgents(t, s, "a1", "a2")
-	mustInspectors(t, ss, "qa-1")
+	mustInspectors(t, s, "qa-1")
 	inWeek(t, s, "a1", "c1", "c2", "c3")
-	run := mustRun(t, ss, "2026-W47", 1)
+	run := mustRun(t, s, "2026-W47", 1)
 	good := []store.Pick{pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1")}
 	cases := []struct {
 		name  string
@@ -688,14 +667,14 @@ func testCompleteRunAtomic(t *testing.T, s store.Store) {
 		{"unknown agent", append(slices.Clone(good), pick("c3", "nobody", "random", 1, "")), store.ErrNotFound},
 	}
 	for _, tc := range cases {
-		_, err := ss.CompleteRun(ctx, run.ID, tc.picks, 1)
+		_, err := s.CompleteRun(ctx, run.ID, tc.picks, 1)
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: CompleteRun = %v, want %v", tc.name, err, tc.want)
 		}
-		if got := listPicks(t, ss, store.PickFilter{}); len(got) != 0 {
+		if got := listPicks(t, s, store.PickFilter{}); len(got) != 0 {
 			t.Errorf("%s: %d picks written by a failed CompleteRun", tc.name, len(got))
 		}
-		if r, err := ss.GetRun(ctx, run.ID); err != nil || !r.CompletedAt.IsZero() || r.Picks != 0 || r.Shortfalls != 0 {
+		if r, err := s.GetRun(ctx, run.ID); err != nil || !r.CompletedAt.IsZero() || r.Picks != 0 || r.Shortfalls != 0 {
 			t.Errorf("%s: run after a failed CompleteRun = %+v, %v; want incomplete", tc.name, r, err)
 		}
 		for _, id := range []string{"c1", "c2", "c3"} {
@@ -704,14 +683,14 @@ func testCompleteRunAtomic(t *testing.T, s store.Store) {
 			}
 		}
 	}
-	if _, err := ss.CompleteRun(ctx, run.ID, []store.Pick{{ExternalID: "c1", AgentID: "a1", Reason: "random", Status: store.PickAssigned}}, 0); err == nil {
+	if _, err := s.CompleteRun(ctx, run.ID, []store.Pick{{ExternalID: "c1", AgentID: "a1", Reason: "random", Status: store.PickAssigned}}, 0); err == nil {
 		t.Error("an assigned pick without an inspector was accepted")
 	}
-	if _, err := ss.CompleteRun(ctx, run.ID, []store.Pick{{RunID: run.ID + 1, ExternalID: "c1", AgentID: "a1", Reason: "random"}}, 0); err == nil {
+	if _, err := s.CompleteRun(ctx, run.ID, []store.Pick{{RunID: run.ID + 1, ExternalID: "c1", AgentID: "a1", Reason: "random"}}, 0); err == nil {
 		t.Error("a pick of another run was accepted")
 	}
 	// The same run still completes afterwards.
-	if r := mustComplete(t, ss, run.ID, good...); r.Picks != 2 {
+	if r := mustComplete(t, s, run.ID, good...); r.Picks != 2 {
 		t.Errorf("Picks = %d after the retry", r.Picks)
 	}
 }
@@ -720,10 +699,9 @@ func testCompleteRunAtomic(t *testing.T, s store.Store) {
 // the same picks (replicas finishing a stale run): one wins, the others
 // get ErrConflict, and the picks are written once.
 func testCompleteRunConcurrent(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	mustUpsertAgents(t, s, "a1")
 	inWeek(t, s, "a1", "c1", "c2", "c3", "c4")
-	run := mustRun(t, ss, "2026-W47", 1)
+	run := mustRun(t, s, "2026-W47", 1)
 	picks := []store.Pick{pick("c4", "a1", "random", 1, ""), pick("c2", "a1", "random", 2, ""), pick("c1", "a1", "csat", 3, "")}
 	const n = 4
 	var wins sync.WaitGroup
@@ -731,7 +709,7 @@ func testCompleteRunConcurrent(t *testing.T, s store.Store) {
 	won := 0
 	for range n {
 		wins.Go(func() {
-			_, err := ss.CompleteRun(t.Context(), run.ID, picks, 0)
+			_, err := s.CompleteRun(t.Context(), run.ID, picks, 0)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -746,14 +724,14 @@ func testCompleteRunConcurrent(t *testing.T, s store.Store) {
 	if won != 1 {
 		t.Errorf("%d callers completed the run, want 1", won)
 	}
-	if got := listPicks(t, ss, store.PickFilter{}); len(got) != len(picks) {
+	if got := listPicks(t, s, store.PickFilter{}); len(got) != len(picks) {
 		t.Errorf("%d picks stored, want %d", len(got), len(picks))
 	}
 }
 
-func mustClaim(t *testing.T, ss store.SamplingStore, runID int64) func() {
+func mustClaim(t *testing.T, s store.Store, runID int64) func() {
 	t.Helper()
-	release, err := ss.ClaimRun(t.Context(), runID)
+	release, err := s.ClaimRun(t.Context(), runID)
 	if err != nil {
 		t.Fatalf("ClaimRun(%d): %v", runID, err)
 	}
@@ -761,33 +739,31 @@ func mustClaim(t *testing.T, ss store.SamplingStore, runID int64) func() {
 }
 
 func testClaimRun(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
-	a, b := mustRun(t, ss, "2026-W47", 1), mustRun(t, ss, "2026-W48", 1)
-	releaseA := mustClaim(t, ss, a.ID)
-	if _, err := ss.ClaimRun(t.Context(), a.ID); !errors.Is(err, store.ErrConflict) {
+	a, b := mustRun(t, s, "2026-W47", 1), mustRun(t, s, "2026-W48", 1)
+	releaseA := mustClaim(t, s, a.ID)
+	if _, err := s.ClaimRun(t.Context(), a.ID); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("claiming a held run = %v, want ErrConflict", err)
 	}
-	releaseB := mustClaim(t, ss, b.ID) // claims are per run
+	releaseB := mustClaim(t, s, b.ID) // claims are per run
 	releaseA()
 	releaseA() // a second release is harmless
-	again := mustClaim(t, ss, a.ID)
-	if _, err := ss.ClaimRun(t.Context(), b.ID); !errors.Is(err, store.ErrConflict) {
+	again := mustClaim(t, s, a.ID)
+	if _, err := s.ClaimRun(t.Context(), b.ID); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("releasing run %d freed run %d: %v", a.ID, b.ID, err)
 	}
 	again()
 	releaseB()
-	mustClaim(t, ss, b.ID)()
+	mustClaim(t, s, b.ID)()
 }
 
 func testClaimRunConcurrent(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
-	run := mustRun(t, ss, "2026-W47", 1)
+	run := mustRun(t, s, "2026-W47", 1)
 	const n = 6
 	releases := make([]func(), n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			release, err := ss.ClaimRun(t.Context(), run.ID)
+			release, err := s.ClaimRun(t.Context(), run.ID)
 			if err != nil && !errors.Is(err, store.ErrConflict) {
 				t.Errorf("ClaimRun: %v, want nil or ErrConflict", err)
 			}
@@ -808,41 +784,39 @@ func testClaimRunConcurrent(t *testing.T, s store.Store) {
 }
 
 func testPickedOncePerAgent(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
 	mustUpsertAgents(t, s, "a1", "a2")
 	inWeek(t, s, "a1", "c1", "c2")
-	v1 := mustRun(t, ss, "2026-W47", 1)
-	mustComplete(t, ss, v1.ID, pick("c1", "a1", "random", 1, ""))
+	v1 := mustRun(t, s, "2026-W47", 1)
+	mustComplete(t, s, v1.ID, pick("c1", "a1", "random", 1, ""))
 	// A later policy version of the same week cannot pick c1 for a1 again,
 	// but may pick it for another author.
-	v2 := mustRun(t, ss, "2026-W47", 2)
-	if _, err := ss.CompleteRun(ctx, v2.ID, []store.Pick{pick("c2", "a1", "random", 1, ""), pick("c1", "a1", "complaint", 2, "")}, 0); !errors.Is(err, store.ErrConflict) {
+	v2 := mustRun(t, s, "2026-W47", 2)
+	if _, err := s.CompleteRun(ctx, v2.ID, []store.Pick{pick("c2", "a1", "random", 1, ""), pick("c1", "a1", "complaint", 2, "")}, 0); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("picking (c1, a1) in a second run = %v, want ErrConflict", err)
 	}
-	if got := listPicks(t, ss, store.PickFilter{RunID: v2.ID}); len(got) != 0 {
+	if got := listPicks(t, s, store.PickFilter{RunID: v2.ID}); len(got) != 0 {
 		t.Errorf("the refused run wrote %d picks", len(got))
 	}
-	mustComplete(t, ss, v2.ID, pick("c2", "a1", "random", 1, ""), pick("c1", "a2", "random", 1, ""))
+	mustComplete(t, s, v2.ID, pick("c2", "a1", "random", 1, ""), pick("c1", "a2", "random", 1, ""))
 }
 
 func testPickedInWeek(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	mustUpsertAgents(t, s, "a1", "a2")
 	inWeek(t, s, "a1", "c1", "c2", "c3")
 	upsert(t, s, prepare(ending("edge-from", "a2", weekFrom)), prepare(ending("edge-to", "a2", weekTo)),
 		prepare(ending("before", "a2", weekFrom.Add(-time.Hour))))
-	if got, err := ss.PickedInWeek(t.Context(), weekFrom, weekTo); err != nil || len(got) != 0 {
+	if got, err := s.PickedInWeek(t.Context(), weekFrom, weekTo); err != nil || len(got) != 0 {
 		t.Fatalf("PickedInWeek before any run = %v, %v", got, err)
 	}
-	r := mustRun(t, ss, "2026-W47", 1)
-	mustComplete(t, ss, r.ID, pick("c1", "a1", "random", 1, ""), pick("c1", "a2", "random", 1, ""), pick("c3", "a1", "csat", 2, ""),
+	r := mustRun(t, s, "2026-W47", 1)
+	mustComplete(t, s, r.ID, pick("c1", "a1", "random", 1, ""), pick("c1", "a2", "random", 1, ""), pick("c3", "a1", "csat", 2, ""),
 		pick("edge-from", "a2", "random", 2, ""))
-	r2 := mustRun(t, ss, "2026-W48", 1)
-	mustComplete(t, ss, r2.ID, pick("edge-to", "a2", "random", 1, ""))
-	r0 := mustRun(t, ss, "2026-W46", 1)
-	mustComplete(t, ss, r0.ID, pick("before", "a2", "random", 1, ""))
-	got, err := ss.PickedInWeek(t.Context(), weekFrom, weekTo)
+	r2 := mustRun(t, s, "2026-W48", 1)
+	mustComplete(t, s, r2.ID, pick("edge-to", "a2", "random", 1, ""))
+	r0 := mustRun(t, s, "2026-W46", 1)
+	mustComplete(t, s, r0.ID, pick("before", "a2", "random", 1, ""))
+	got, err := s.PickedInWeek(t.Context(), weekFrom, weekTo)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -854,10 +828,10 @@ func testPickedInWeek(t *testing.T, s store.Store) {
 
 // filterFixture stores two weeks of picks with every filterable field
 // varied and returns them in id order.
-func filterFixture(t *testing.T, s store.Store, ss store.SamplingStore) (w47, w48 store.Run, all []store.Pick) {
+func filterFixture(t *testing.T, s store.Store) (w47, w48 store.Run, all []store.Pick) {
 	t.Helper()
 	mustUpsertAgents(t, s, "a1", "a2")
-	mustInspectors(t, ss, "qa-1", "qa-2")
+	mustInspectors(t, s, "qa-1", "qa-2")
 	inWeek(t, s, "a1", "c1", "c2", "c3", "c4")
 	inWeek(t, s, "a2", "d1", "d2")
 	var next []*transcript.Prepared
@@ -865,38 +839,37 @@ func filterFixture(t *testing.T, s store.Store, ss store.SamplingStore) (w47, w4
 		next = append(next, prepare(ending(id, "a1", weekTo.Add(time.Duration(i+1)*time.Hour))))
 	}
 	upsert(t, s, next...)
-	w47 = mustRun(t, ss, "2026-W47", 1)
-	mustComplete(t, ss, w47.ID,
+	w47 = mustRun(t, s, "2026-W47", 1)
+	mustComplete(t, s, w47.ID,
 		pick("c1", "a1", "random", 1, "qa-1"),
 		pick("c2", "a1", "complaint", 2, "qa-2"),
 		pick("d1", "a2", "random", 1, "qa-1"),
 		pick("c3", "a1", "random", 3, ""),
 		pick("d2", "a2", "vip", 2, "qa-2"),
 	)
-	w48 = mustRun(t, ss, "2026-W48", 1)
-	mustComplete(t, ss, w48.ID,
+	w48 = mustRun(t, s, "2026-W48", 1)
+	mustComplete(t, s, w48.ID,
 		pick("n1", "a1", "random", 1, "qa-1"),
 		pick("n2", "a1", "complaint", 2, "qa-1"),
 		pick("n3", "a1", "random", 3, ""),
 	)
 	// One released, one skipped.
-	all = listPicks(t, ss, store.PickFilter{})
+	all = listPicks(t, s, store.PickFilter{})
 	rel := all[0]
 	rel.InspectorID, rel.Status = "", store.PickPool
-	if _, err := ss.UpdatePick(t.Context(), rel.ID, store.PickAssigned, rel); err != nil {
+	if _, err := s.UpdatePick(t.Context(), rel.ID, store.PickAssigned, rel); err != nil {
 		t.Fatal(err)
 	}
 	skip := all[1]
 	skip.Status, skip.SkipReason = store.PickSkipped, "spam"
-	if _, err := ss.UpdatePick(t.Context(), skip.ID, store.PickAssigned, skip); err != nil {
+	if _, err := s.UpdatePick(t.Context(), skip.ID, store.PickAssigned, skip); err != nil {
 		t.Fatal(err)
 	}
-	return w47, w48, listPicks(t, ss, store.PickFilter{})
+	return w47, w48, listPicks(t, s, store.PickFilter{})
 }
 
 func testListPicksFilters(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
-	w47, w48, all := filterFixture(t, s, ss)
+	w47, w48, all := filterFixture(t, s)
 	if len(all) != 8 {
 		t.Fatalf("fixture has %d picks, want 8", len(all))
 	}
@@ -937,13 +910,13 @@ func testListPicksFilters(t *testing.T, s store.Store) {
 				want = append(want, p)
 			}
 		}
-		got := listPicks(t, ss, f)
+		got := listPicks(t, s, f)
 		if !reflect.DeepEqual(got, want) && (len(got) != 0 || len(want) != 0) {
 			t.Errorf("ListPicks(%+v):\n got %q\nwant %q", f, identities(got), identities(want))
 		}
 	}
 	// Sanity of the fixture: the filters above are not all trivial.
-	if n := len(listPicks(t, ss, store.PickFilter{InspectorID: "qa-1", Status: store.PickAssigned})); n != 3 {
+	if n := len(listPicks(t, s, store.PickFilter{InspectorID: "qa-1", Status: store.PickAssigned})); n != 3 {
 		t.Errorf("qa-1's queue has %d items, want 3", n)
 	}
 	for _, p := range all {
@@ -954,26 +927,25 @@ func testListPicksFilters(t *testing.T, s store.Store) {
 }
 
 func testListPicksPaging(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	mustUpsertAgents(t, s, "a1")
 	var ids []string
 	for i := range 23 {
 		ids = append(ids, fmt.Sprintf("p%02d", i))
 	}
 	inWeek(t, s, "a1", ids...)
-	run := mustRun(t, ss, "2026-W47", 1)
+	run := mustRun(t, s, "2026-W47", 1)
 	var picks []store.Pick
 	for i, id := range ids {
 		picks = append(picks, pick(id, "a1", "random", i+1, ""))
 	}
 	slices.Reverse(picks) // ids follow the given order, not external ids
-	mustComplete(t, ss, run.ID, picks...)
-	all := listPicks(t, ss, store.PickFilter{RunID: run.ID})
+	mustComplete(t, s, run.ID, picks...)
+	all := listPicks(t, s, store.PickFilter{RunID: run.ID})
 	for _, limit := range []int{1, 5, 23, 100} {
 		var got []store.Pick
 		after := int64(0)
 		for pages := 0; ; pages++ {
-			page := listPicks(t, ss, store.PickFilter{RunID: run.ID, AfterID: after, Limit: limit})
+			page := listPicks(t, s, store.PickFilter{RunID: run.ID, AfterID: after, Limit: limit})
 			if len(page) > limit {
 				t.Fatalf("Limit %d returned %d", limit, len(page))
 			}
@@ -992,25 +964,24 @@ func testListPicksPaging(t *testing.T, s store.Store) {
 	}
 	// AfterID filters too, with other filters.
 	mid := all[10].ID
-	rest := listPicks(t, ss, store.PickFilter{AgentID: "a1", AfterID: mid})
+	rest := listPicks(t, s, store.PickFilter{AgentID: "a1", AfterID: mid})
 	if len(rest) != 12 || rest[0].ID <= mid {
 		t.Errorf("AfterID %d returned %d picks starting at %d", mid, len(rest), rest[0].ID)
 	}
 }
 
 func testInspectorLoads(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
-	if got, err := ss.InspectorLoads(ctx); err != nil || len(got) != 0 {
+	if got, err := s.InspectorLoads(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("InspectorLoads on an empty store = %v, %v", got, err)
 	}
-	mustInspectors(t, ss, "qa-3") // active, no picks
-	_, _, _ = filterFixture(t, s, ss)
-	mustInspectors(t, ss, "qa-idle")
-	if _, err := ss.UpsertInspector(ctx, store.Inspector{ID: "qa-off", Name: "gone", Active: false}); err != nil {
+	mustInspectors(t, s, "qa-3") // active, no picks
+	_, _, _ = filterFixture(t, s)
+	mustInspectors(t, s, "qa-idle")
+	if _, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-off", Name: "gone", Active: false}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ss.InspectorLoads(ctx)
+	got, err := s.InspectorLoads(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1020,10 +991,10 @@ func testInspectorLoads(t *testing.T, s store.Store) {
 		t.Errorf("InspectorLoads = %v, want %v (inactive left out)", got, want)
 	}
 	// Deactivating drops an inspector from the loads, picks and all.
-	if _, err := ss.UpsertInspector(ctx, store.Inspector{ID: "qa-2", Name: "Inspector qa-2", Active: false}); err != nil {
+	if _, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-2", Name: "Inspector qa-2", Active: false}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = ss.InspectorLoads(ctx)
+	got, err = s.InspectorLoads(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1033,11 +1004,10 @@ func testInspectorLoads(t *testing.T, s store.Store) {
 }
 
 func testRecentInspectorsOf(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
 	mustUpsertAgents(t, s, "a1", "a2")
-	mustInspectors(t, ss, "qa-x", "qa-y", "qa-z")
-	if got, err := ss.RecentInspectorsOf(ctx, "a1", 3); err != nil || len(got) != 0 {
+	mustInspectors(t, s, "qa-x", "qa-y", "qa-z")
+	if got, err := s.RecentInspectorsOf(ctx, "a1", 3); err != nil || len(got) != 0 {
 		t.Fatalf("RecentInspectorsOf with no picks = %v, %v", got, err)
 	}
 	// Three weeks; a1 gets x, then y and x, then z and a pool pick.
@@ -1048,11 +1018,11 @@ func testRecentInspectorsOf(t *testing.T, s store.Store) {
 			items = append(items, prepare(ending(fmt.Sprintf("w%d-%d", w, i), "a1", weekFrom.AddDate(0, 0, 7*w).Add(time.Duration(i+1)*time.Hour))))
 		}
 		upsert(t, s, items...)
-		runs = append(runs, mustRun(t, ss, fmt.Sprintf("2026-W%d", 47+w), 1))
+		runs = append(runs, mustRun(t, s, fmt.Sprintf("2026-W%d", 47+w), 1))
 	}
-	mustComplete(t, ss, runs[0].ID, pick("w0-0", "a1", "random", 1, "qa-x"))
-	mustComplete(t, ss, runs[1].ID, pick("w1-0", "a1", "random", 1, "qa-y"), pick("w1-1", "a1", "random", 2, "qa-x"), pick("w1-2", "a2", "random", 1, "qa-z"))
-	mustComplete(t, ss, runs[2].ID, pick("w2-0", "a1", "random", 1, "qa-z"), pick("w2-1", "a1", "random", 2, ""))
+	mustComplete(t, s, runs[0].ID, pick("w0-0", "a1", "random", 1, "qa-x"))
+	mustComplete(t, s, runs[1].ID, pick("w1-0", "a1", "random", 1, "qa-y"), pick("w1-1", "a1", "random", 2, "qa-x"), pick("w1-2", "a2", "random", 1, "qa-z"))
+	mustComplete(t, s, runs[2].ID, pick("w2-0", "a1", "random", 1, "qa-z"), pick("w2-1", "a1", "random", 2, ""))
 	cases := []struct {
 		agent string
 		limit int
@@ -1066,7 +1036,7 @@ func testRecentInspectorsOf(t *testing.T, s store.Store) {
 		{"a1", 0, nil},
 	}
 	for _, tc := range cases {
-		got, err := ss.RecentInspectorsOf(ctx, tc.agent, tc.limit)
+		got, err := s.RecentInspectorsOf(ctx, tc.agent, tc.limit)
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("RecentInspectorsOf(%s, %d) = %q, %v; want %q", tc.agent, tc.limit, got, err, tc.want)
 		}
@@ -1074,14 +1044,13 @@ func testRecentInspectorsOf(t *testing.T, s store.Store) {
 }
 
 func testUpdatePick(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
 	mustUpsertAgents(t, s, "a1")
-	mustInspectors(t, ss, "qa-1", "qa-2")
+	mustInspectors(t, s, "qa-1", "qa-2")
 	inWeek(t, s, "a1", "c1", "c2")
-	run := mustRun(t, ss, "2026-W47", 1)
-	mustComplete(t, ss, run.ID, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1"))
-	all := listPicks(t, ss, store.PickFilter{})
+	run := mustRun(t, s, "2026-W47", 1)
+	mustComplete(t, s, run.ID, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1"))
+	all := listPicks(t, s, store.PickFilter{})
 	orig := all[0]
 
 	time.Sleep(3 * time.Millisecond)
@@ -1089,7 +1058,7 @@ func testUpdatePick(t *testing.T, s store.Store) {
 	rel.InspectorID, rel.Status = "", store.PickPool
 	rel.Reason, rel.Rank, rel.Key = "changed?", 99, 1 // not what UpdatePick changes
 	w := begin()
-	got, err := ss.UpdatePick(ctx, orig.ID, store.PickAssigned, rel)
+	got, err := s.UpdatePick(ctx, orig.ID, store.PickAssigned, rel)
 	w = w.close()
 	if err != nil {
 		t.Fatalf("release: %v", err)
@@ -1104,44 +1073,43 @@ func testUpdatePick(t *testing.T, s store.Store) {
 		t.Errorf("CreatedAt moved")
 	}
 	// The same compare-and-set again fails: it is no longer assigned.
-	if _, err := ss.UpdatePick(ctx, orig.ID, store.PickAssigned, rel); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.UpdatePick(ctx, orig.ID, store.PickAssigned, rel); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("release of a released pick = %v, want ErrConflict", err)
 	}
 	// Taken from the pool by another inspector, then skipped.
 	take := got
 	take.InspectorID, take.Status = "qa-2", store.PickAssigned
-	if got, err = ss.UpdatePick(ctx, orig.ID, store.PickPool, take); err != nil || got.InspectorID != "qa-2" || got.Status != store.PickAssigned {
+	if got, err = s.UpdatePick(ctx, orig.ID, store.PickPool, take); err != nil || got.InspectorID != "qa-2" || got.Status != store.PickAssigned {
 		t.Fatalf("take from pool = %+v, %v", got, err)
 	}
 	skip := got
 	skip.Status, skip.SkipReason = store.PickSkipped, "not reviewable: 乱码"
-	if got, err = ss.UpdatePick(ctx, orig.ID, store.PickAssigned, skip); err != nil || got.Status != store.PickSkipped || got.SkipReason != skip.SkipReason || got.InspectorID != "qa-2" {
+	if got, err = s.UpdatePick(ctx, orig.ID, store.PickAssigned, skip); err != nil || got.Status != store.PickSkipped || got.SkipReason != skip.SkipReason || got.InspectorID != "qa-2" {
 		t.Fatalf("skip = %+v, %v", got, err)
 	}
-	if _, err := ss.UpdatePick(ctx, orig.ID, store.PickAssigned, rel); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.UpdatePick(ctx, orig.ID, store.PickAssigned, rel); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("release of a skipped pick = %v, want ErrConflict", err)
 	}
-	if _, err := ss.UpdatePick(ctx, orig.ID+1000, store.PickAssigned, rel); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.UpdatePick(ctx, orig.ID+1000, store.PickAssigned, rel); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UpdatePick(unknown) = %v, want ErrNotFound", err)
 	}
 	other := all[1]
 	other.InspectorID = "qa-ghost"
-	if _, err := ss.UpdatePick(ctx, other.ID, store.PickAssigned, other); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.UpdatePick(ctx, other.ID, store.PickAssigned, other); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("UpdatePick to an unknown inspector = %v, want ErrNotFound", err)
 	}
-	if got := listPicks(t, ss, store.PickFilter{})[1]; !reflect.DeepEqual(got, all[1]) {
+	if got := listPicks(t, s, store.PickFilter{})[1]; !reflect.DeepEqual(got, all[1]) {
 		t.Errorf("a refused update changed the pick: %+v", got)
 	}
 }
 
 func testUpdatePickConcurrent(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	mustUpsertAgents(t, s, "a1")
-	mustInspectors(t, ss, "qa-1")
+	mustInspectors(t, s, "qa-1")
 	inWeek(t, s, "a1", "c1")
-	run := mustRun(t, ss, "2026-W47", 1)
-	mustComplete(t, ss, run.ID, pick("c1", "a1", "random", 1, "qa-1"))
-	p := listPicks(t, ss, store.PickFilter{})[0]
+	run := mustRun(t, s, "2026-W47", 1)
+	mustComplete(t, s, run.ID, pick("c1", "a1", "random", 1, "qa-1"))
+	p := listPicks(t, s, store.PickFilter{})[0]
 	const n = 6
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -1154,7 +1122,7 @@ func testUpdatePickConcurrent(t *testing.T, s store.Store) {
 			} else {
 				q.Status, q.SkipReason = store.PickSkipped, fmt.Sprintf("skip %d", i)
 			}
-			got, err := ss.UpdatePick(t.Context(), p.ID, store.PickAssigned, q)
+			got, err := s.UpdatePick(t.Context(), p.ID, store.PickAssigned, q)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -1169,33 +1137,32 @@ func testUpdatePickConcurrent(t *testing.T, s store.Store) {
 	if len(winners) != 1 {
 		t.Fatalf("%d concurrent compare-and-sets succeeded (%q), want 1", len(winners), winners)
 	}
-	final := listPicks(t, ss, store.PickFilter{})[0]
+	final := listPicks(t, s, store.PickFilter{})[0]
 	if string(final.Status)+" "+final.SkipReason != winners[0] {
 		t.Errorf("stored %s %q, but the winner wrote %q", final.Status, final.SkipReason, winners[0])
 	}
 }
 
 func testAddPick(t *testing.T, s store.Store) {
-	ss := sampling(t, s)
 	ctx := t.Context()
 	mustUpsertAgents(t, s, "a1")
-	mustInspectors(t, ss, "qa-1")
+	mustInspectors(t, s, "qa-1")
 	inWeek(t, s, "a1", "c1", "c2", "c3")
-	run := mustRun(t, ss, "2026-W47", 1)
+	run := mustRun(t, s, "2026-W47", 1)
 	repl := store.Pick{RunID: run.ID, ExternalID: "c2", AgentID: "a1", Reason: "random", Rank: 2, Key: 1 << 63, InspectorID: "qa-1", Status: store.PickAssigned}
-	if _, err := ss.AddPick(ctx, repl); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.AddPick(ctx, repl); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("AddPick to an incomplete run = %v, want ErrConflict", err)
 	}
-	mustComplete(t, ss, run.ID, pick("c1", "a1", "random", 1, "qa-1"))
-	skipped := listPicks(t, ss, store.PickFilter{})[0]
+	mustComplete(t, s, run.ID, pick("c1", "a1", "random", 1, "qa-1"))
+	skipped := listPicks(t, s, store.PickFilter{})[0]
 	skipped.Status, skipped.SkipReason = store.PickSkipped, "spam"
-	if _, err := ss.UpdatePick(ctx, skipped.ID, store.PickAssigned, skipped); err != nil {
+	if _, err := s.UpdatePick(ctx, skipped.ID, store.PickAssigned, skipped); err != nil {
 		t.Fatal(err)
 	}
 
 	repl.ReplacesID = skipped.ID
 	w := begin()
-	got, err := ss.AddPick(ctx, repl)
+	got, err := s.AddPick(ctx, repl)
 	w = w.close()
 	if err != nil {
 		t.Fatalf("AddPick: %v", err)
@@ -1207,32 +1174,32 @@ func testAddPick(t *testing.T, s store.Store) {
 	if !get(t, s, "c2").Sampled {
 		t.Error("the replacement's transcript is not marked sampled")
 	}
-	if r, _ := ss.GetRun(ctx, run.ID); r.Picks != 2 {
+	if r, _ := s.GetRun(ctx, run.ID); r.Picks != 2 {
 		t.Errorf("run Picks = %d after a replacement, want 2 (the stored picks)", r.Picks)
 	}
-	if list := listPicks(t, ss, store.PickFilter{RunID: run.ID}); len(list) != 2 || !reflect.DeepEqual(list[1], got) {
+	if list := listPicks(t, s, store.PickFilter{RunID: run.ID}); len(list) != 2 || !reflect.DeepEqual(list[1], got) {
 		t.Errorf("ListPicks after AddPick = %q", identities(list))
 	}
-	if _, err := ss.AddPick(ctx, repl); !errors.Is(err, store.ErrConflict) {
+	if _, err := s.AddPick(ctx, repl); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("AddPick of a picked (transcript, agent) = %v, want ErrConflict", err)
 	}
 	bad := repl
 	bad.ExternalID, bad.ReplacesID = "ghost", 0
-	if _, err := ss.AddPick(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.AddPick(ctx, bad); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AddPick of an unknown transcript = %v, want ErrNotFound", err)
 	}
 	bad = repl
 	bad.ExternalID, bad.RunID = "c3", run.ID+1000
-	if _, err := ss.AddPick(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.AddPick(ctx, bad); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("AddPick to an unknown run = %v, want ErrNotFound", err)
 	}
-	if r, _ := ss.GetRun(ctx, run.ID); r.Picks != 2 || get(t, s, "c3").Sampled {
+	if r, _ := s.GetRun(ctx, run.ID); r.Picks != 2 || get(t, s, "c3").Sampled {
 		t.Errorf("refused AddPicks changed the run (%d picks) or froze c3", r.Picks)
 	}
 	// A pool replacement, with no inspector.
 	pool := repl
 	pool.ExternalID, pool.InspectorID, pool.Status, pool.ReplacesID = "c3", "", "", 0
-	if got, err := ss.AddPick(ctx, pool); err != nil || got.Status != store.PickPool || got.InspectorID != "" {
+	if got, err := s.AddPick(ctx, pool); err != nil || got.Status != store.PickPool || got.InspectorID != "" {
 		t.Errorf("AddPick to the pool = %+v, %v", got, err)
 	}
 }
