@@ -73,7 +73,9 @@ func TestStorageFailureLogCarriesRequestID(t *testing.T) {
 	if _, err := c.GetTranscript(admin, &qav1.GetTranscriptRequest{ExternalId: "none"}); status.Code(err) != codes.NotFound {
 		t.Fatalf("GetTranscript: %v", err)
 	}
-	db, err := sql.Open("sqlite", env.dbPath)
+	// The server may be writing (start-up work, the feedback poll): wait
+	// for it rather than fail on SQLITE_BUSY.
+	db, err := sql.Open("sqlite", env.dbPath+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
