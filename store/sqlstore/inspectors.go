@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -50,46 +51,66 @@ func (s *Store) ReturnInspectorItems(ctx context.Context, inspectorID, actor str
 	return out, nil
 }
 
-// ReassignDispute moves an open dispute and its disputed pick to another
-// inspector.
-func (s *Store) ReassignDispute(ctx context.Context, id int64, from, to, actor string) (store.Dispute, error) {
-	var out store.Dispute
+type inspectorRow struct {
+	ID        string `db:"id"`
+	Name      string `db:"name"`
+	Active    bool   `db:"active"`
+	CreatedAt int64  `db:"created_at"`
+	UpdatedAt int64  `db:"updated_at"`
+}
+
+// UpsertInspector creates or updates an inspector; an inspector whose name
+// and active flag match is left alone, updated_at too.
+func (s *Store) UpsertInspector(ctx context.Context, in store.Inspector) (store.Outcome, error) {
+	if in.ID == "" {
+		return 0, errors.New("sqlstore: upsert inspector: empty id")
+	}
+	now := s.now().UnixMilli()
+	var out store.Outcome
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		now := s.now().UnixMilli()
-		res, err := s.txExec(ctx, tx, "UPDATE disputes SET assignee_id = ? WHERE id = ? AND status = 'open' AND assignee_id = ?", to, id, from)
+		// As in UpsertAgents: each statement's row count says what
+		// happened, even under concurrent writers.
+		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO inspectors (id, name, active, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`), in.ID, in.Name, in.Active, now, now)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
-		} else if n == 0 {
-			if _, err := getDispute(ctx, s.txGetter(tx), id); err != nil {
-				return err
-			}
-			return fmt.Errorf("dispute %d is not open with %q: %w", id, from, store.ErrConflict)
+		} else if n == 1 {
+			out = store.Created
+			return nil
 		}
-		d, err := getDispute(ctx, s.txGetter(tx), id)
+		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE inspectors SET name = ?, active = ?, updated_at = ?
+			WHERE id = ? AND (name, active) <> (?, ?)`), in.Name, in.Active, now, in.ID, in.Name, in.Active)
 		if err != nil {
 			return err
 		}
-		res, err = s.txExec(ctx, tx, "UPDATE picks SET inspector_id = ?, updated_at = ? WHERE id = ? AND status = ? AND inspector_id = ?",
-			to, now, d.PickID, string(store.PickDisputed), from)
+		n, err := res.RowsAffected()
 		if err != nil {
-			return pickWriteError(err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("item %d of dispute %d is not disputed to %q: %w", d.PickID, id, from, store.ErrConflict)
-		}
-		if err := s.audit(ctx, tx, actor, "dispute.reassign", "dispute", id, map[string]any{"from": from, "to": to}); err != nil {
 			return err
 		}
-		out = d
+		out = store.Unchanged
+		if n == 1 {
+			out = store.Updated
+		}
 		return nil
 	})
 	if err != nil {
-		return store.Dispute{}, fmt.Errorf("sqlstore: reassign dispute %d: %w", id, err)
+		return 0, fmt.Errorf("sqlstore: upsert inspector %q: %w", in.ID, err)
+	}
+	return out, nil
+}
+
+// ListInspectors returns every inspector, by id.
+func (s *Store) ListInspectors(ctx context.Context) ([]store.Inspector, error) {
+	var rows []inspectorRow
+	if err := s.r.SelectContext(ctx, &rows, "SELECT id, name, active, created_at, updated_at FROM inspectors ORDER BY id"); err != nil {
+		return nil, fmt.Errorf("sqlstore: list inspectors: %w", err)
+	}
+	out := make([]store.Inspector, len(rows))
+	for i, r := range rows {
+		out[i] = store.Inspector{ID: r.ID, Name: r.Name, Active: r.Active, CreatedAt: fromMillis(r.CreatedAt), UpdatedAt: fromMillis(r.UpdatedAt)}
 	}
 	return out, nil
 }

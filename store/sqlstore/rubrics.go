@@ -2,10 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/jmoiron/sqlx"
 
@@ -227,20 +225,5 @@ func (s *Store) lockRubricVersion(ctx context.Context, tx *sqlx.Tx, version int6
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, tx.Rebind("UPDATE rubrics SET locked = ? WHERE version = ?"), true, version)
-	return err
-}
-
-// audit records one event in tx; detail is marshalled to JSON.
-func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, actor, action, entity string, entityID int64, detail map[string]any) error {
-	doc := "{}"
-	if len(detail) > 0 {
-		b, err := json.Marshal(detail)
-		if err != nil {
-			return err
-		}
-		doc = string(b)
-	}
-	_, err := s.txExec(ctx, tx, `INSERT INTO audit_events (at, actor, action, entity, entity_id, detail)
-		VALUES (?, ?, ?, ?, ?, ?)`, s.now().UnixMilli(), actor, action, entity, strconv.FormatInt(entityID, 10), doc)
 	return err
 }

@@ -1,0 +1,239 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"qa-sampling/store"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jmoiron/sqlx"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+const pgForeignKeyViolation = "23503"
+
+// isForeignKeyViolation reports a reference to a row that does not exist.
+func isForeignKeyViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == pgForeignKeyViolation
+}
+
+// pickWriteError maps the constraint failures of writing picks to the
+// store's sentinels.
+func pickWriteError(err error) error {
+	switch {
+	case isUniqueViolation(err):
+		return fmt.Errorf("a transcript is already picked for that agent: %w (%w)", store.ErrConflict, err)
+	case isForeignKeyViolation(err):
+		return fmt.Errorf("unknown agent, inspector or replaced pick: %w (%w)", store.ErrNotFound, err)
+	}
+	return err
+}
+
+type pickRow struct {
+	ID          int64          `db:"id"`
+	RunID       int64          `db:"run_id"`
+	ExternalID  string         `db:"external_id"`
+	AgentID     string         `db:"agent_id"`
+	Reason      string         `db:"reason"`
+	Rank        int64          `db:"rank"`
+	HashKey     int64          `db:"hash_key"`
+	InspectorID sql.NullString `db:"inspector_id"`
+	Status      string         `db:"status"`
+	SkipReason  string         `db:"skip_reason"`
+	ReplacesID  sql.NullInt64  `db:"replaces_id"`
+	CreatedAt   int64          `db:"created_at"`
+	UpdatedAt   int64          `db:"updated_at"`
+}
+
+func (r *pickRow) pick() store.Pick {
+	return store.Pick{
+		ID:          r.ID,
+		RunID:       r.RunID,
+		ExternalID:  r.ExternalID,
+		AgentID:     r.AgentID,
+		Reason:      r.Reason,
+		Rank:        int(r.Rank),
+		Key:         uint64(r.HashKey),
+		InspectorID: r.InspectorID.String,
+		Status:      store.PickStatus(r.Status),
+		SkipReason:  r.SkipReason,
+		ReplacesID:  r.ReplacesID.Int64,
+		CreatedAt:   fromMillis(r.CreatedAt),
+		UpdatedAt:   fromMillis(r.UpdatedAt),
+	}
+}
+
+const pickSelect = `SELECT p.id, p.run_id, t.external_id, p.agent_id, p.reason, p.rank, p.hash_key,
+	p.inspector_id, p.status, p.skip_reason, p.replaces_id, p.created_at, p.updated_at
+	FROM picks p JOIN transcripts t ON t.id = p.transcript_id`
+
+func getPick(ctx context.Context, tx *sqlx.Tx, id int64) (store.Pick, error) {
+	var r pickRow
+	if err := tx.GetContext(ctx, &r, tx.Rebind(pickSelect+" WHERE p.id = ?"), id); err != nil {
+		return store.Pick{}, err
+	}
+	return r.pick(), nil
+}
+
+// ListPicks returns the picks matching f, in id order.
+func (s *Store) ListPicks(ctx context.Context, f store.PickFilter) ([]store.Pick, error) {
+	var fq filterQuery
+	if f.RunID != 0 {
+		fq.add("p.run_id = ?", f.RunID)
+	}
+	if f.Week != "" {
+		// A week has a run per policy version, a handful at most.
+		fq.add("p.run_id IN (SELECT id FROM sampling_runs WHERE week = ?)", f.Week)
+	}
+	if f.AgentID != "" {
+		fq.add("p.agent_id = ?", f.AgentID)
+	}
+	if f.Reason != "" {
+		fq.add("p.reason = ?", f.Reason)
+	}
+	if f.InspectorID != "" {
+		fq.add("p.inspector_id = ?", f.InspectorID)
+	}
+	if f.Status != "" {
+		fq.add("p.status = ?", string(f.Status))
+	}
+	if f.AfterID != 0 {
+		fq.add("p.id > ?", f.AfterID)
+	}
+	q, args := fq.build(pickSelect, "p.id", f.Limit)
+	var rows []pickRow
+	// Prepared: an inspector's every action looks up their item here.
+	if err := s.readSelect(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: list picks: %w", err)
+	}
+	out := make([]store.Pick, len(rows))
+	for i := range rows {
+		out[i] = rows[i].pick()
+	}
+	return out, nil
+}
+
+// InspectorLoads counts the open work of each active inspector: assigned
+// picks and disputed ones waiting for them to re-score.
+func (s *Store) InspectorLoads(ctx context.Context) (map[string]int, error) {
+	var rows []struct {
+		ID   string `db:"id"`
+		Load int64  `db:"n"`
+	}
+	// Two range counts on picks_queue per active inspector.
+	err := s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT i.id AS id,
+		(SELECT COUNT(*) FROM picks p WHERE p.inspector_id = i.id AND p.status IN (?, ?)) AS n
+		FROM inspectors i WHERE i.active`), string(store.PickAssigned), string(store.PickDisputed))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: inspector loads: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.ID] = int(r.Load)
+	}
+	return out, nil
+}
+
+const recentInspectorsSQL = `SELECT inspector_id FROM picks
+	WHERE agent_id = ? AND inspector_id IS NOT NULL
+	GROUP BY inspector_id ORDER BY MAX(id) DESC LIMIT ?`
+
+// RecentInspectorsOf returns the distinct inspectors of agentID's picks,
+// the one with the most recent pick first, at most limit.
+func (s *Store) RecentInspectorsOf(ctx context.Context, agentID string, limit int) ([]string, error) {
+	if limit <= 0 {
+		return []string{}, nil
+	}
+	out := []string{}
+	err := s.r.SelectContext(ctx, &out, s.r.Rebind(recentInspectorsSQL), agentID, int64(limit))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: recent inspectors of %q: %w", agentID, err)
+	}
+	return out, nil
+}
+
+// UpdatePick sets inspector, status and skip reason if the status is
+// still from (compare-and-set, so that two inspectors acting on one item,
+// or a release racing a skip, cannot both win).
+func (s *Store) UpdatePick(ctx context.Context, id int64, from store.PickStatus, p store.Pick) (store.Pick, error) {
+	status, err := pickStatus(&p)
+	if err != nil {
+		return store.Pick{}, fmt.Errorf("sqlstore: update pick %d: %w", id, err)
+	}
+	var out store.Pick
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE picks SET inspector_id = ?, status = ?, skip_reason = ?, updated_at = ?
+			WHERE id = ? AND status = ?`), nullString(p.InspectorID), string(status), p.SkipReason, s.now().UnixMilli(), id, string(from))
+		if err != nil {
+			return pickWriteError(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			var current string
+			if err := tx.GetContext(ctx, &current, tx.Rebind("SELECT status FROM picks WHERE id = ?"), id); err != nil {
+				return notFound(err, "pick")
+			}
+			return fmt.Errorf("status is %s, not %s: %w", current, from, store.ErrConflict)
+		}
+		out, err = getPick(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return store.Pick{}, fmt.Errorf("sqlstore: update pick %d: %w", id, err)
+	}
+	return out, nil
+}
+
+// AddPick adds a pick to a completed run, freezes its transcript and
+// counts it in the run's Picks, which thus always equals the number of
+// the run's stored picks.
+func (s *Store) AddPick(ctx context.Context, p store.Pick) (store.Pick, error) {
+	status, err := pickStatus(&p)
+	if err != nil {
+		return store.Pick{}, fmt.Errorf("sqlstore: add pick: %w", err)
+	}
+	var out store.Pick
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		now := s.now().UnixMilli()
+		// Counting first locks the run row on PostgreSQL, as CompleteRun's
+		// claim does.
+		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE sampling_runs SET picks = picks + 1 WHERE id = ? AND completed_at IS NOT NULL"), p.RunID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := getRun(ctx, tx, p.RunID); err != nil {
+				return notFound(err, fmt.Sprintf("run %d", p.RunID))
+			}
+			return fmt.Errorf("run %d is not complete: %w", p.RunID, store.ErrConflict)
+		}
+		ts, err := freezeTranscripts(ctx, tx, []string{p.ExternalID})
+		if err != nil {
+			return err
+		}
+		t := ts[p.ExternalID]
+		var id int64
+		err = tx.GetContext(ctx, &id, tx.Rebind("INSERT INTO picks ("+pickInsertColumns+") VALUES "+pickInsertRow+" RETURNING id"),
+			appendPickArgs(nil, p.RunID, &p, t, status, now)...)
+		if err != nil {
+			return pickWriteError(err)
+		}
+		out, err = getPick(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return store.Pick{}, fmt.Errorf("sqlstore: add pick of %q for %q: %w", p.ExternalID, p.AgentID, err)
+	}
+	return out, nil
+}

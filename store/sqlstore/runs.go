@@ -1,0 +1,282 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"qa-sampling/store"
+	"slices"
+
+	"github.com/jmoiron/sqlx"
+)
+
+type runRow struct {
+	ID            int64         `db:"id"`
+	Week          string        `db:"week"`
+	PolicyVersion int64         `db:"policy_version"`
+	Seed          []byte        `db:"seed"`
+	Trigger       string        `db:"trigger"`
+	CreatedAt     int64         `db:"created_at"`
+	CompletedAt   sql.NullInt64 `db:"completed_at"`
+	Picks         int64         `db:"picks"`
+	Shortfalls    int64         `db:"shortfalls"`
+}
+
+func (r *runRow) run() store.Run {
+	out := store.Run{
+		ID:            r.ID,
+		Week:          r.Week,
+		PolicyVersion: r.PolicyVersion,
+		Seed:          r.Seed,
+		Trigger:       r.Trigger,
+		CreatedAt:     fromMillis(r.CreatedAt),
+		Picks:         int(r.Picks),
+		Shortfalls:    int(r.Shortfalls),
+	}
+	if out.Seed == nil {
+		out.Seed = []byte{}
+	}
+	if r.CompletedAt.Valid {
+		out.CompletedAt = fromMillis(r.CompletedAt.Int64)
+	}
+	return out
+}
+
+// "trigger" is a keyword in both dialects, so it is always quoted.
+const runColumns = `id, week, policy_version, seed, "trigger", created_at, completed_at, picks, shortfalls`
+
+// queryer is a *sqlx.DB or a *sqlx.Tx.
+type queryer interface {
+	sqlx.QueryerContext
+	Rebind(query string) string
+}
+
+func getRun(ctx context.Context, q queryer, id int64) (runRow, error) {
+	var r runRow
+	err := sqlx.GetContext(ctx, q, &r, q.Rebind("SELECT "+runColumns+" FROM sampling_runs WHERE id = ?"), id)
+	return r, err
+}
+
+// CreateRun inserts the run unless (week, policy version) exists, then
+// reads whichever run holds the key. r.CreatedAt is stored when set (now
+// otherwise); Picks, Shortfalls and CompletedAt start empty.
+func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, error) {
+	if r.Week == "" {
+		return store.Run{}, false, errors.New("sqlstore: create run: empty week")
+	}
+	seed := r.Seed
+	if seed == nil {
+		seed = []byte{} // NOT NULL; a nil slice would bind as NULL
+	}
+	// The caller's clock, when given, so that a job deciding whether a
+	// run is stale compares times of one clock.
+	createdAt := r.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = s.now()
+	}
+	var row runRow
+	var created bool
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		// A concurrent inserter of the same key makes this wait for its
+		// commit (PostgreSQL) or its whole transaction (SQLite's single
+		// writer), after which DO NOTHING applies and the SELECT, in a
+		// fresh snapshot, sees its run.
+		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO sampling_runs
+			(week, policy_version, seed, "trigger", created_at, picks, shortfalls) VALUES (?, ?, ?, ?, ?, 0, 0)
+			ON CONFLICT (week, policy_version) DO NOTHING`), r.Week, r.PolicyVersion, seed, r.Trigger, createdAt.UnixMilli())
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		created = n == 1
+		return tx.GetContext(ctx, &row, tx.Rebind("SELECT "+runColumns+" FROM sampling_runs WHERE week = ? AND policy_version = ?"),
+			r.Week, r.PolicyVersion)
+	})
+	if err != nil {
+		return store.Run{}, false, fmt.Errorf("sqlstore: create run %s policy %d: %w", r.Week, r.PolicyVersion, err)
+	}
+	return row.run(), created, nil
+}
+
+// GetRun returns one run, or store.ErrNotFound.
+func (s *Store) GetRun(ctx context.Context, id int64) (store.Run, error) {
+	r, err := getRun(ctx, s.r, id)
+	if err != nil {
+		return store.Run{}, notFound(err, fmt.Sprintf("run %d", id))
+	}
+	return r.run(), nil
+}
+
+// ListRuns returns the runs of week (all when empty), newest first.
+func (s *Store) ListRuns(ctx context.Context, week string) ([]store.Run, error) {
+	q := "SELECT " + runColumns + " FROM sampling_runs"
+	var args []any
+	if week != "" {
+		q += " WHERE week = ?"
+		args = append(args, week)
+	}
+	var rows []runRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q+" ORDER BY id DESC"), args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: list runs: %w", err)
+	}
+	out := make([]store.Run, len(rows))
+	for i := range rows {
+		out[i] = rows[i].run()
+	}
+	return out, nil
+}
+
+// pickedTranscript is what a pick needs of its transcript.
+type pickedTranscript struct {
+	ID      int64 `db:"id"`
+	EndedAt int64 `db:"ended_at"`
+}
+
+// freezeTranscripts marks the transcripts of externalIDs sampled and
+// returns what their picks need of them; ErrNotFound names the first
+// unknown one. Marking and reading in one UPDATE ... RETURNING visits each
+// row once: picks are spread over the week, so on SQLite each is a page
+// of its own, read and written back. Ids go in sorted order, which is the
+// order concurrent PostgreSQL writers then lock rows in.
+func freezeTranscripts(ctx context.Context, tx *sqlx.Tx, externalIDs []string) (map[string]pickedTranscript, error) {
+	ids := slices.Clone(externalIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	out := make(map[string]pickedTranscript, len(ids))
+	collect := func(query string, part []string) error {
+		q, args, err := sqlx.In(query, part)
+		if err != nil {
+			return err
+		}
+		var rows []struct {
+			ExternalID string `db:"external_id"`
+			pickedTranscript
+		}
+		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			out[r.ExternalID] = r.pickedTranscript
+		}
+		return nil
+	}
+	for _, c := range chunks(len(ids), chunkRows) {
+		err := collect("UPDATE transcripts SET sampled = TRUE WHERE external_id IN (?) AND NOT sampled RETURNING external_id, id, ended_at", ids[c[0]:c[1]])
+		if err != nil {
+			return nil, err
+		}
+	}
+	// Those already sampled (picked for another agent before) were not
+	// rewritten; read them.
+	var rest []string
+	for _, id := range ids {
+		if _, ok := out[id]; !ok {
+			rest = append(rest, id)
+		}
+	}
+	for _, c := range chunks(len(rest), chunkRows) {
+		if err := collect("SELECT external_id, id, ended_at FROM transcripts WHERE external_id IN (?)", rest[c[0]:c[1]]); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range rest {
+		if _, ok := out[id]; !ok {
+			return nil, fmt.Errorf("transcript %q: %w", id, store.ErrNotFound)
+		}
+	}
+	return out, nil
+}
+
+// pickStatus is p's status; empty means assigned when p has an inspector
+// and pool otherwise. An assigned pick must name its inspector, or it would
+// sit in no one's queue.
+func pickStatus(p *store.Pick) (store.PickStatus, error) {
+	st := p.Status
+	if st == "" {
+		st = store.PickPool
+		if p.InspectorID != "" {
+			st = store.PickAssigned
+		}
+	}
+	if st == store.PickAssigned && p.InspectorID == "" {
+		return "", fmt.Errorf("pick of %q for %q: assigned without an inspector", p.ExternalID, p.AgentID)
+	}
+	return st, nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
+
+// pickInsertColumns are bound per row by appendPickArgs, in this order.
+const pickInsertColumns = `run_id, transcript_id, agent_id, ended_at, reason, rank, hash_key,
+	inspector_id, status, skip_reason, replaces_id, created_at, updated_at`
+
+const pickInsertRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+func appendPickArgs(args []any, runID int64, p *store.Pick, t pickedTranscript, status store.PickStatus, now int64) []any {
+	return append(args, runID, t.ID, p.AgentID, t.EndedAt, p.Reason, int64(p.Rank), int64(p.Key),
+		nullString(p.InspectorID), string(status), p.SkipReason, nullID(p.ReplacesID), now, now)
+}
+
+// CompleteRun claims the run, freezes the picked transcripts, writes the
+// picks and reads the run back, all in one transaction.
+func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick, shortfalls int) (store.Run, error) {
+	statuses := make([]store.PickStatus, len(picks))
+	external := make([]string, len(picks))
+	for i := range picks {
+		if picks[i].RunID != 0 && picks[i].RunID != runID {
+			return store.Run{}, fmt.Errorf("sqlstore: complete run %d: pick %d belongs to run %d", runID, i, picks[i].RunID)
+		}
+		st, err := pickStatus(&picks[i])
+		if err != nil {
+			return store.Run{}, fmt.Errorf("sqlstore: complete run %d: %w", runID, err)
+		}
+		statuses[i], external[i] = st, picks[i].ExternalID
+	}
+	var row runRow
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		now := s.now().UnixMilli()
+		// Claiming first (the row lock on PostgreSQL) makes a concurrent
+		// CompleteRun of the same run wait here and then fail cleanly,
+		// rather than collide on the picks.
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE sampling_runs SET completed_at = ?, picks = ?, shortfalls = ?
+			WHERE id = ? AND completed_at IS NULL`), now, int64(len(picks)), int64(shortfalls), runID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := getRun(ctx, tx, runID); err != nil {
+				return notFound(err, fmt.Sprintf("run %d", runID))
+			}
+			return fmt.Errorf("run %d is already complete: %w", runID, store.ErrConflict)
+		}
+		ts, err := freezeTranscripts(ctx, tx, external)
+		if err != nil {
+			return err
+		}
+		// Picks are inserted in the caller's order, so that ids follow it.
+		for _, c := range chunks(len(picks), chunkRows) {
+			args := make([]any, 0, 13*(c[1]-c[0]))
+			for i := c[0]; i < c[1]; i++ {
+				args = appendPickArgs(args, runID, &picks[i], ts[picks[i].ExternalID], statuses[i], now)
+			}
+			q := tx.Rebind("INSERT INTO picks (" + pickInsertColumns + ") VALUES " + valuesList(c[1]-c[0], pickInsertRow))
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return pickWriteError(err)
+			}
+		}
+		row, err = getRun(ctx, tx, runID)
+		return err
+	})
+	if err != nil {
+		return store.Run{}, fmt.Errorf("sqlstore: complete run %d: %w", runID, err)
+	}
+	return row.run(), nil
+}
