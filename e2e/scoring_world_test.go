@@ -287,7 +287,7 @@ func (w *world) writeImportFiles(chats []*qav1.Transcript) (agentsFile, chatsFil
 	var agents []importfile.Agent
 	for _, a := range w.protoAgents() {
 		agents = append(agents, importfile.Agent{AgentID: a.GetAgentId(), Name: a.GetName(), TeamID: a.GetTeamId(),
-			SupervisorID: a.GetSupervisorId(), HiredOn: a.GetHiredOn(), Active: true})
+			SupervisorID: a.GetSupervisorId(), HiredOn: a.GetHiredOn(), Active: new(true)})
 	}
 	var ts []transcript.Transcript
 	for _, c := range chats {

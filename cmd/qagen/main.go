@@ -47,7 +47,7 @@ func generate(n, agents int, dir, weekStart string, transfers float64, seed uint
 		directory[i] = importfile.Agent{
 			AgentID: synth.AgentID(i), Name: fmt.Sprintf("客服%04d", i),
 			TeamID: fmt.Sprintf("team-%02d", i/20), SupervisorID: fmt.Sprintf("sup-%02d", i/20),
-			HiredOn: start.AddDate(0, 0, -30-(i*7)%720).Format(time.DateOnly), Active: true,
+			HiredOn: start.AddDate(0, 0, -30-(i*7)%720).Format(time.DateOnly), Active: new(true),
 		}
 	}
 	if err := writeFile(filepath.Join(dir, "agents.jsonl"), func(w *bufio.Writer) error {

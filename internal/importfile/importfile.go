@@ -1,6 +1,8 @@
-// Package importfile writes the JSONL import format that qactl reads: one
-// transcript or agent per line, SPEC §3 field names, RFC 3339 times. Test
-// data and load generators use it so they produce exactly what users do.
+// Package importfile is the JSONL import format, defined once: one
+// transcript or agent per line, SPEC §3 field names, RFC 3339 times. The
+// record types below are both what the writers encode (test data, qagen,
+// the STAR converter) and what the parser decodes (qactl), so the two
+// sides cannot drift apart.
 package importfile
 
 import (
@@ -12,7 +14,8 @@ import (
 	"qa-sampling/transcript"
 )
 
-// TranscriptRecord is one line of the transcript import format.
+// TranscriptRecord is one line of the transcript import format. Times
+// stay strings so that a bad one can be reported with its exact path.
 type TranscriptRecord struct {
 	ExternalID    string            `json:"external_id"`
 	AgentID       string            `json:"agent_id"`
@@ -23,8 +26,8 @@ type TranscriptRecord struct {
 	EndedAt       string            `json:"ended_at"`
 	Messages      []MessageRecord   `json:"messages"`
 	Tags          []string          `json:"tags"`
-	CSAT          int               `json:"csat,omitempty"` // absent: no rating
-	TransferCount int               `json:"transfer_count"`
+	CSAT          *int32            `json:"csat,omitempty"` // absent or null: no rating
+	TransferCount int32             `json:"transfer_count"`
 	Attributes    map[string]string `json:"attributes"`
 }
 
@@ -48,9 +51,11 @@ func Record(t *transcript.Transcript) TranscriptRecord {
 		EndedAt:       formatTime(t.EndedAt),
 		Messages:      make([]MessageRecord, len(t.Messages)),
 		Tags:          t.Tags,
-		CSAT:          t.CSAT,
-		TransferCount: t.TransferCount,
+		TransferCount: int32(t.TransferCount),
 		Attributes:    t.Attributes,
+	}
+	if t.CSAT != 0 { // 0 is transcript's "no rating"
+		r.CSAT = new(int32(t.CSAT))
 	}
 	for i, m := range t.Messages {
 		r.Messages[i] = MessageRecord{Role: m.Role.String(), Text: m.Text, SentAt: formatTime(m.SentAt), AgentID: m.AgentID}
@@ -73,14 +78,14 @@ func WriteTranscriptsJSONL(w io.Writer, ts []transcript.Transcript) error {
 	return writeJSONL(w, len(ts), func(i int) any { return Record(&ts[i]) })
 }
 
-// Agent is one entry of the agent directory in the import format.
+// Agent is one line of the agent import format.
 type Agent struct {
 	AgentID      string `json:"agent_id"`
 	Name         string `json:"name"`
 	TeamID       string `json:"team_id"`
 	SupervisorID string `json:"supervisor_id"`
 	HiredOn      string `json:"hired_on"`
-	Active       bool   `json:"active"`
+	Active       *bool  `json:"active,omitempty"` // absent or null: active
 }
 
 // WriteAgentsJSONL writes the directory in the import format, one object

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -30,44 +31,10 @@ func LineError(field, reason string) *fielderr.Error {
 	return &fielderr.Error{Violations: []fielderr.Violation{{Field: field, Reason: reason}}}
 }
 
-// transcriptLine is the JSON shape of one line of a transcripts file. Times
-// stay strings so that a bad one can be reported with its exact path.
-type transcriptLine struct {
-	ExternalID    string            `json:"external_id"`
-	AgentID       string            `json:"agent_id"`
-	Channel       string            `json:"channel"`
-	CustomerID    string            `json:"customer_id"`
-	CustomerTier  string            `json:"customer_tier"`
-	StartedAt     string            `json:"started_at"`
-	EndedAt       string            `json:"ended_at"`
-	Messages      []messageLine     `json:"messages"`
-	Tags          []string          `json:"tags"`
-	CSAT          *int32            `json:"csat"`
-	TransferCount int32             `json:"transfer_count"`
-	Attributes    map[string]string `json:"attributes"`
-}
-
-type messageLine struct {
-	Role    string `json:"role"`
-	Text    string `json:"text"`
-	SentAt  string `json:"sent_at"`
-	AgentID string `json:"agent_id"`
-}
-
-// agentLine is the JSON shape of one line of an agents file.
-type agentLine struct {
-	AgentID      string `json:"agent_id"`
-	Name         string `json:"name"`
-	TeamID       string `json:"team_id"`
-	SupervisorID string `json:"supervisor_id"`
-	HiredOn      string `json:"hired_on"`
-	Active       *bool  `json:"active"`
-}
-
 // TranscriptParser parses transcript lines. It keeps its decode target
 // between lines to save allocations, so one parser serves one goroutine.
 type TranscriptParser struct {
-	line transcriptLine
+	line TranscriptRecord
 }
 
 // Parse turns one non-blank line into a transcript, or says why it can't.
@@ -78,7 +45,7 @@ func (p *TranscriptParser) Parse(data []byte) (*qav1.Transcript, *fielderr.Error
 	// only the message array is reused, as the rest goes into the proto.
 	msgs := p.line.Messages[:cap(p.line.Messages)]
 	clear(msgs)
-	p.line = transcriptLine{Messages: msgs[:0]}
+	p.line = TranscriptRecord{Messages: msgs[:0]}
 	if err := decodeStrict(data, &p.line); err != nil {
 		return nil, diagnose(data, transcriptSchema, err)
 	}
@@ -130,7 +97,7 @@ func (p *TranscriptParser) Parse(data []byte) (*qav1.Transcript, *fielderr.Error
 // can't. An absent "active" means active, written out explicitly so the
 // file's meaning does not depend on the server's default.
 func ParseAgentLine(data []byte) (*qav1.Agent, *fielderr.Error) {
-	var l agentLine
+	var l Agent
 	if err := decodeStrict(data, &l); err != nil {
 		return nil, diagnose(data, agentSchema, err)
 	}
@@ -241,36 +208,39 @@ type schemaField struct {
 	kind valueKind
 }
 
+// The schemas are read from the record types' json tags, so the slow path
+// names exactly the fields the fast path decodes.
 var (
-	transcriptSchema = []schemaField{
-		{"external_id", kindString},
-		{"agent_id", kindString},
-		{"channel", kindString},
-		{"customer_id", kindString},
-		{"customer_tier", kindString},
-		{"started_at", kindString},
-		{"ended_at", kindString},
-		{"messages", kindMessageList},
-		{"tags", kindStringList},
-		{"csat", kindInt32},
-		{"transfer_count", kindInt32},
-		{"attributes", kindStringMap},
-	}
-	messageSchema = []schemaField{
-		{"role", kindString},
-		{"text", kindString},
-		{"sent_at", kindString},
-		{"agent_id", kindString},
-	}
-	agentSchema = []schemaField{
-		{"agent_id", kindString},
-		{"name", kindString},
-		{"team_id", kindString},
-		{"supervisor_id", kindString},
-		{"hired_on", kindString},
-		{"active", kindBool},
-	}
+	transcriptSchema = schemaOf(reflect.TypeFor[TranscriptRecord]())
+	messageSchema    = schemaOf(reflect.TypeFor[MessageRecord]())
+	agentSchema      = schemaOf(reflect.TypeFor[Agent]())
 )
+
+// schemaOf describes a record struct's fields by JSON name and kind. A
+// field type with no kind here is a programming error, found by any test
+// that loads the package.
+func schemaOf(t reflect.Type) []schemaField {
+	kinds := map[reflect.Type]valueKind{
+		reflect.TypeFor[string]():            kindString,
+		reflect.TypeFor[int32]():             kindInt32,
+		reflect.TypeFor[*int32]():            kindInt32,
+		reflect.TypeFor[*bool]():             kindBool,
+		reflect.TypeFor[[]string]():          kindStringList,
+		reflect.TypeFor[map[string]string](): kindStringMap,
+		reflect.TypeFor[[]MessageRecord]():   kindMessageList,
+	}
+	schema := make([]schemaField, t.NumField())
+	for i := range t.NumField() {
+		f := t.Field(i)
+		kind, ok := kinds[f.Type]
+		if !ok {
+			panic("importfile: no schema kind for " + t.Name() + "." + f.Name + " of type " + f.Type.String())
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		schema[i] = schemaField{name: name, kind: kind}
+	}
+	return schema
+}
 
 // diagnose explains why data failed to decode with decodeErr.
 func diagnose(data []byte, schema []schemaField, decodeErr error) *fielderr.Error {

@@ -175,7 +175,7 @@ func Agents(ds []Dialogue) []importfile.Agent {
 			TeamID:       fmt.Sprintf("team-%d", team),
 			SupervisorID: fmt.Sprintf("sup-%d", team),
 			HiredOn:      CollectionStart.AddDate(0, 0, -int(days)).Format(time.DateOnly),
-			Active:       true,
+			Active:       new(true),
 		}
 	}
 	return agents

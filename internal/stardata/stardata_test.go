@@ -5,13 +5,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"maps"
-	"qa-sampling/internal/importfile"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"qa-sampling/internal/importfile"
 	"qa-sampling/transcript"
 )
 
@@ -269,7 +270,7 @@ func TestExpectedMetrics(t *testing.T) {
 func TestAgents(t *testing.T) {
 	ds := loadSubset(t)
 	agents := Agents(ds)
-	if !slices.Equal(agents, Agents(ds)) {
+	if !reflect.DeepEqual(agents, Agents(ds)) { // Active is a pointer
 		t.Fatal("Agents is not deterministic")
 	}
 	byID := map[string]importfile.Agent{}
@@ -281,7 +282,7 @@ func TestAgents(t *testing.T) {
 		if fe := transcript.ValidateAgent(transcript.AgentFields{AgentID: a.AgentID, Name: a.Name, TeamID: a.TeamID, SupervisorID: a.SupervisorID, HiredOn: a.HiredOn}, transcript.DefaultLimits()); fe != nil {
 			t.Errorf("%s: %v", a.AgentID, fe)
 		}
-		if a.Name != "Wizard "+a.AgentID[:8] || !a.Active {
+		if a.Name != "Wizard "+a.AgentID[:8] || a.Active == nil || !*a.Active {
 			t.Errorf("%+v", a)
 		}
 		if a.SupervisorID != "sup-"+strings.TrimPrefix(a.TeamID, "team-") {
@@ -348,7 +349,7 @@ func TestWriteTranscriptsJSONL(t *testing.T) {
 }
 
 func TestWriteAgentsJSONL(t *testing.T) {
-	agents := []importfile.Agent{{AgentID: "a-1", Name: "Wizard a-1", TeamID: "team-2", SupervisorID: "sup-2", HiredOn: "2020-01-31", Active: true}}
+	agents := []importfile.Agent{{AgentID: "a-1", Name: "Wizard a-1", TeamID: "team-2", SupervisorID: "sup-2", HiredOn: "2020-01-31", Active: new(true)}}
 	var buf bytes.Buffer
 	if err := importfile.WriteAgentsJSONL(&buf, agents); err != nil {
 		t.Fatal(err)
@@ -374,7 +375,10 @@ func fromRecord(t *testing.T, r importfile.TranscriptRecord) transcript.Transcri
 	tr := transcript.Transcript{
 		ExternalID: r.ExternalID, AgentID: r.AgentID, Channel: r.Channel, CustomerID: r.CustomerID,
 		CustomerTier: r.CustomerTier, StartedAt: parse(r.StartedAt), EndedAt: parse(r.EndedAt),
-		Tags: r.Tags, CSAT: r.CSAT, TransferCount: r.TransferCount, Attributes: r.Attributes,
+		Tags: r.Tags, TransferCount: int(r.TransferCount), Attributes: r.Attributes,
+	}
+	if r.CSAT != nil {
+		tr.CSAT = int(*r.CSAT)
 	}
 	for _, m := range r.Messages {
 		role, ok := roles[m.Role]
