@@ -153,10 +153,21 @@ func (j *SamplingJob) pickedBefore(ctx context.Context, from, to time.Time, excl
 // completed by whoever claims it (store.ClaimRun) with the run's own seed,
 // so its picks are those its first runner would have made; callers wait
 // only while a live runner works on it.
+//
+// A week that has not ended in the policy's time zone is refused
+// (*WeekNotEndedError): its run would hold only the chats so far, and
+// being idempotent it would stay that way.
 func (j *SamplingJob) RunWeek(ctx context.Context, week isoweek.Week, trigger string) (store.Run, bool, error) {
 	policy, err := j.Policy(ctx)
 	if err != nil {
 		return store.Run{}, false, err
+	}
+	loc, err := policy.Location()
+	if err != nil {
+		return store.Run{}, false, err
+	}
+	if _, end := week.Bounds(loc); j.Now().Before(end) {
+		return store.Run{}, false, &WeekNotEndedError{Week: week, End: end}
 	}
 	seed := make([]byte, 32)
 	if _, err := rand.Read(seed); err != nil {
@@ -170,6 +181,16 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week isoweek.Week, trigger st
 	}
 	done, err := j.complete(ctx, run, policy, created)
 	return done, created, err
+}
+
+// WeekNotEndedError refuses to run a week before its end.
+type WeekNotEndedError struct {
+	Week isoweek.Week
+	End  time.Time // in the policy's time zone
+}
+
+func (e *WeekNotEndedError) Error() string {
+	return fmt.Sprintf("week %s ends %s; preview it instead", e.Week, e.End.Format(time.RFC3339))
 }
 
 // Resume completes a run left incomplete (its runner died or failed) under

@@ -11,12 +11,15 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc/codes"
 
 	"qa-sampling/isoweek"
+	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/store"
 	"qa-sampling/store/sqlstore"
 	"qa-sampling/transcript"
@@ -193,4 +196,60 @@ func samplingLines(page string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A week that has not ended in the policy's time zone cannot be run: the
+// run used to answer "created: 0 picks" (or the chats so far) and, being
+// idempotent, froze the week at that. A preview stays allowed, and once
+// the week has ended the run takes all of it.
+func TestRunRefusesAWeekThatHasNotEnded(t *testing.T) {
+	var now atomic.Pointer[time.Time]
+	friday := time.Date(2026, 11, 13, 12, 0, 0, 0, time.UTC) // in flowWeek
+	now.Store(&friday)
+	cfg := DefaultConfig()
+	cfg.Now = func() time.Time { return *now.Load() }
+	env := startEnv(t, cfg)
+	admin, ingestCtx := env.as(store.RoleAdmin, "lead"), env.as(store.RoleIngest, "platform")
+	ingest, sampling := qav1.NewIngestServiceClient(env.conn), qav1.NewSamplingServiceClient(env.conn)
+	if _, err := ingest.UpsertAgents(ingestCtx, &qav1.UpsertAgentsRequest{Agents: []*qav1.Agent{
+		{AgentId: "agent-a", Name: "A", TeamId: "team-1", SupervisorId: "sup-a", HiredOn: "2020-01-01"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.PushTranscript(ingestCtx, &qav1.PushTranscriptRequest{Transcript: testChat("a1", "agent-a", flowChatStart)}); err != nil {
+		t.Fatal(err)
+	}
+
+	for week, end := range map[string]string{
+		flowWeek:   "2026-11-16T00:00:00+08:00", // the current week
+		"2026-W47": "2026-11-23T00:00:00+08:00", // a future one
+	} {
+		_, err := sampling.RunWeek(admin, &qav1.RunWeekRequest{Week: week})
+		wantCode(t, err, codes.FailedPrecondition)
+		if want := "week " + week + " ends " + end + "; preview it instead"; !strings.Contains(err.Error(), want) {
+			t.Errorf("RunWeek(%s): %v; want it to say %q", week, err, want)
+		}
+	}
+	preview, err := sampling.PreviewWeek(admin, &qav1.PreviewWeekRequest{Week: flowWeek})
+	if err != nil || len(preview.GetPicks()) != 1 {
+		t.Fatalf("preview of the unfinished week: %v, %d picks; want 1", err, len(preview.GetPicks()))
+	}
+	runs, err := sampling.ListRuns(admin, &qav1.ListRunsRequest{})
+	if err != nil || len(runs.GetRuns()) != 0 {
+		t.Fatalf("runs stored after the refusals: %v (%v); want none", runs.GetRuns(), err)
+	}
+
+	// A chat of the week's last day, then the week ends.
+	if _, err := ingest.PushTranscript(ingestCtx, &qav1.PushTranscriptRequest{Transcript: testChat("a2", "agent-a", flowChatStart.Add(4*24*time.Hour))}); err != nil {
+		t.Fatal(err)
+	}
+	ended := time.Date(2026, 11, 16, 0, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	now.Store(&ended)
+	run, err := sampling.RunWeek(admin, &qav1.RunWeekRequest{Week: flowWeek})
+	if err != nil {
+		t.Fatalf("RunWeek once the week ended: %v", err)
+	}
+	if got := run.GetRun().GetPicks(); got != 2 {
+		t.Fatalf("run of the ended week has %d picks; want both chats", got)
+	}
 }

@@ -162,6 +162,9 @@ func (s *samplingService) RunWeek(ctx context.Context, req *qav1.RunWeekRequest)
 	}
 	who, _ := PrincipalFrom(ctx)
 	run, created, err := s.job.RunWeek(ctx, week, "manual:"+who.Subject)
+	if notEnded := (*WeekNotEndedError)(nil); errors.As(err, &notEnded) {
+		return nil, status.Error(codes.FailedPrecondition, notEnded.Error())
+	}
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
