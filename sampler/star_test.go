@@ -25,7 +25,7 @@ func starData(t *testing.T) ([]Agent, []Conversation) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		agents = append(agents, Agent{ID: a.AgentID, TeamID: a.TeamID, HiredOn: hired, Active: a.Active})
+		agents = append(agents, Agent{ID: a.AgentID, TeamID: a.TeamID, HiredOn: hired, Active: a.Active == nil || *a.Active})
 	}
 	cs := make([]Conversation, len(ds))
 	for i := range ds {
