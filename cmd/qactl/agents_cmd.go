@@ -193,22 +193,3 @@ func (imp *agentImport) printSummary(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "%d created, %d updated, %d unchanged, %d rejected\n", c.Created, c.Updated, c.Unchanged, c.Rejected)
 	return err
 }
-
-// printRejection prints one rejected line as "line N: field: reason". A
-// failing stderr is ignored: there is nowhere left to say so.
-func printRejection(w io.Writer, line int, field, reason string) {
-	if field == "" {
-		_, _ = fmt.Fprintf(w, "line %d: %s\n", line, reason)
-		return
-	}
-	_, _ = fmt.Fprintf(w, "line %d: %s: %s\n", line, field, reason)
-}
-
-func isBlank(line []byte) bool {
-	for _, c := range line {
-		if c != ' ' && c != '\t' && c != '\r' {
-			return false
-		}
-	}
-	return true
-}

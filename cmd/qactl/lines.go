@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 
@@ -114,4 +115,23 @@ func openInput(name string, stdin io.Reader) (r io.Reader, size int64, closeFn f
 		size = info.Size()
 	}
 	return f, size, func() { _ = f.Close() }, nil
+}
+
+// printRejection prints one rejected line as "line N: field: reason". A
+// failing stderr is ignored: there is nowhere left to say so.
+func printRejection(w io.Writer, line int, field, reason string) {
+	if field == "" {
+		_, _ = fmt.Fprintf(w, "line %d: %s\n", line, reason)
+		return
+	}
+	_, _ = fmt.Fprintf(w, "line %d: %s: %s\n", line, field, reason)
+}
+
+func isBlank(line []byte) bool {
+	for _, c := range line {
+		if c != ' ' && c != '\t' && c != '\r' {
+			return false
+		}
+	}
+	return true
 }

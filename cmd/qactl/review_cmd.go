@@ -16,15 +16,6 @@ import (
 	qav1 "qa-sampling/proto/qa/v1"
 )
 
-// parseID reads a numeric id argument; from says where such ids are listed.
-func parseID(cmd *cobra.Command, arg, from string) (int64, error) {
-	id, err := strconv.ParseInt(arg, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, usageError{err: fmt.Errorf("ID %s is not a number from %s", fielderr.Quote(arg), from), command: cmd.CommandPath()}
-	}
-	return id, nil
-}
-
 func newReviewShowCommand(opts *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
@@ -81,39 +72,6 @@ func formatOpenItem(resp *qav1.OpenItemResponse, loc *time.Location) []byte {
 		b.WriteString("no draft yet: rate with `qactl review submit ID --rating KEY=N|na ...`\n")
 	}
 	return append(out, b.String()...)
-}
-
-// writeRubric prints the dimensions and critical flags of r. Names go in
-// the last column: wide characters would misalign anything after them.
-func writeRubric(w io.Writer, r *qav1.Rubric) {
-	if r == nil {
-		return
-	}
-	_, _ = fmt.Fprintf(w, "rubric version %d", r.GetVersion())
-	if r.GetName() != "" {
-		_, _ = fmt.Fprintf(w, " (%s)", sanitize(r.GetName()))
-	}
-	_, _ = fmt.Fprintln(w)
-	tw := newTable(w)
-	_, _ = fmt.Fprintln(tw, "KEY\tWEIGHT\tSCALE\tN/A\tCRITICAL\tNAME")
-	for _, d := range r.GetDimensions() {
-		_, _ = fmt.Fprintf(tw, "%s\t%g\t0..%d\t%s\t%s\t%s\n", sanitize(d.GetKey()), d.GetWeight(), d.GetMax(),
-			yesNo(d.GetAllowNa(), "allowed", "no"), yesNo(d.GetCritical(), "yes", "-"), sanitize(d.GetName()))
-	}
-	_ = tw.Flush()
-	for _, d := range r.GetDimensions() {
-		if d.GetCriteria() != "" {
-			_, _ = fmt.Fprintf(w, "  %s: %s\n", sanitize(d.GetKey()), sanitize(d.GetCriteria()))
-		}
-	}
-	if len(r.GetFlags()) > 0 {
-		_, _ = fmt.Fprintln(w, "critical flags (红线), any one makes the score 0:")
-		tw := newTable(w)
-		for _, f := range r.GetFlags() {
-			_, _ = fmt.Fprintf(tw, "  %s\t%s\t%s\n", sanitize(f.GetKey()), sanitize(f.GetName()), sanitize(f.GetDescription()))
-		}
-		_ = tw.Flush()
-	}
 }
 
 // writeReviewBody prints a review's ratings table, flags and texts. With a
@@ -186,13 +144,6 @@ func unrated(r *qav1.Review, rubric *qav1.Rubric) []string {
 		}
 	}
 	return missing
-}
-
-func yesNo(b bool, yes, no string) string {
-	if b {
-		return yes
-	}
-	return no
 }
 
 // reviewEdit is what the flags of `review submit` change in the saved draft.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"qa-sampling/fielderr"
 	"qa-sampling/internal/buildinfo"
 )
 
@@ -277,4 +279,13 @@ func codeName(c codes.Code) string {
 		return "OK"
 	}
 	return name
+}
+
+// parseID reads a numeric id argument; from says where such ids are listed.
+func parseID(cmd *cobra.Command, arg, from string) (int64, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usageError{err: fmt.Errorf("ID %s is not a number from %s", fielderr.Quote(arg), from), command: cmd.CommandPath()}
+	}
+	return id, nil
 }

@@ -135,3 +135,36 @@ func printRubrics(w io.Writer, rubrics []*qav1.Rubric, asJSON bool) error {
 	}
 	return tw.Flush()
 }
+
+// writeRubric prints the dimensions and critical flags of r. Names go in
+// the last column: wide characters would misalign anything after them.
+func writeRubric(w io.Writer, r *qav1.Rubric) {
+	if r == nil {
+		return
+	}
+	_, _ = fmt.Fprintf(w, "rubric version %d", r.GetVersion())
+	if r.GetName() != "" {
+		_, _ = fmt.Fprintf(w, " (%s)", sanitize(r.GetName()))
+	}
+	_, _ = fmt.Fprintln(w)
+	tw := newTable(w)
+	_, _ = fmt.Fprintln(tw, "KEY\tWEIGHT\tSCALE\tN/A\tCRITICAL\tNAME")
+	for _, d := range r.GetDimensions() {
+		_, _ = fmt.Fprintf(tw, "%s\t%g\t0..%d\t%s\t%s\t%s\n", sanitize(d.GetKey()), d.GetWeight(), d.GetMax(),
+			yesNo(d.GetAllowNa(), "allowed", "no"), yesNo(d.GetCritical(), "yes", "-"), sanitize(d.GetName()))
+	}
+	_ = tw.Flush()
+	for _, d := range r.GetDimensions() {
+		if d.GetCriteria() != "" {
+			_, _ = fmt.Fprintf(w, "  %s: %s\n", sanitize(d.GetKey()), sanitize(d.GetCriteria()))
+		}
+	}
+	if len(r.GetFlags()) > 0 {
+		_, _ = fmt.Fprintln(w, "critical flags (红线), any one makes the score 0:")
+		tw := newTable(w)
+		for _, f := range r.GetFlags() {
+			_, _ = fmt.Fprintf(tw, "  %s\t%s\t%s\n", sanitize(f.GetKey()), sanitize(f.GetName()), sanitize(f.GetDescription()))
+		}
+		_ = tw.Flush()
+	}
+}

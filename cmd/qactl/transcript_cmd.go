@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -148,21 +147,6 @@ func messageTime(ts *timestamppb.Timestamp, loc *time.Location, startDay string)
 	return tm.Format(time.DateTime)
 }
 
-func formatTimestamp(ts *timestamppb.Timestamp, loc *time.Location) string {
-	if ts == nil {
-		return ""
-	}
-	return ts.AsTime().In(loc).Format(time.RFC3339)
-}
-
-// shortTime is ts to the minute in loc, or "-" when absent.
-func shortTime(ts *timestamppb.Timestamp, loc *time.Location) string {
-	if ts == nil {
-		return "-"
-	}
-	return ts.AsTime().In(loc).Format("2006-01-02 15:04")
-}
-
 func formatDuration(d *durationpb.Duration) string {
 	if d == nil {
 		return "none"
@@ -182,34 +166,4 @@ func roleName(r qav1.Role) string {
 		return "system"
 	}
 	return "unknown"
-}
-
-// sanitize keeps a message on one line and keeps control characters in
-// customer-written text from acting on the terminal.
-func sanitize(s string) string {
-	clean := true
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n':
-			b.WriteString(" ⏎ ")
-		case r == '\t':
-			b.WriteByte(' ')
-		case r == '\r':
-		case unicode.IsControl(r):
-			fmt.Fprintf(&b, "\\u%04x", r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
