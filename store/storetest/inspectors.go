@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"qa-sampling/store"
 )
@@ -87,5 +88,67 @@ func testInspectorDeactivation(t *testing.T, s store.Store) {
 	}
 	if _, err := e.s.ReassignDispute(ctx, d.ID, "qa-2", "qa-3", "lead"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("ReassignDispute of a resolved dispute = %v, want ErrConflict", err)
+	}
+}
+
+func testInspectors(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	if got, err := s.ListInspectors(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("ListInspectors on an empty store = %v, %v", got, err)
+	}
+	if _, err := s.UpsertInspector(ctx, store.Inspector{Name: "no id", Active: true}); err == nil {
+		t.Error("UpsertInspector with an empty id succeeded")
+	}
+	w := begin()
+	steps := []struct {
+		in   store.Inspector
+		want store.Outcome
+	}{
+		{store.Inspector{ID: "qa-2", Name: "王质检", Active: true}, store.Created},
+		{store.Inspector{ID: "qa-1", Name: "Li", Active: true}, store.Created},
+		{store.Inspector{ID: "qa-2", Name: "王质检", Active: true}, store.Unchanged},
+		{store.Inspector{ID: "qa-2", Name: "王质检", Active: false}, store.Updated},
+		{store.Inspector{ID: "qa-2", Name: "Wang", Active: false}, store.Updated},
+		{store.Inspector{ID: "qa-2", Name: "Wang", Active: false}, store.Unchanged},
+	}
+	for i, st := range steps {
+		got, err := s.UpsertInspector(ctx, st.in)
+		if err != nil || got != st.want {
+			t.Errorf("step %d: UpsertInspector(%+v) = %v, %v; want %v", i, st.in, got, err, st.want)
+		}
+	}
+	w = w.close()
+	list, err := s.ListInspectors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].ID != "qa-1" || list[1].ID != "qa-2" {
+		t.Fatalf("ListInspectors = %+v, want qa-1, qa-2", list)
+	}
+	if got := list[1]; got.Name != "Wang" || got.Active {
+		t.Errorf("qa-2 = %+v, want the last update", got)
+	}
+	if got := list[0]; got.Name != "Li" || !got.Active {
+		t.Errorf("qa-1 = %+v", got)
+	}
+	for _, in := range list {
+		w.check(t, in.ID+" CreatedAt", in.CreatedAt)
+		w.check(t, in.ID+" UpdatedAt", in.UpdatedAt)
+		if in.UpdatedAt.Before(in.CreatedAt) {
+			t.Errorf("%s updated %s before created %s", in.ID, in.UpdatedAt, in.CreatedAt)
+		}
+	}
+	// Unchanged leaves updated_at alone.
+	before := list[1].UpdatedAt
+	time.Sleep(3 * time.Millisecond)
+	if o, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-2", Name: "Wang"}); err != nil || o != store.Unchanged {
+		t.Fatalf("UpsertInspector unchanged = %v, %v", o, err)
+	}
+	list, err = s.ListInspectors(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !list[1].UpdatedAt.Equal(before) {
+		t.Errorf("UpdatedAt moved from %s to %s without a change", before, list[1].UpdatedAt)
 	}
 }

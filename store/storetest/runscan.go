@@ -1,0 +1,222 @@
+package storetest
+
+import (
+	"errors"
+	"qa-sampling/store"
+	"qa-sampling/transcript"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+)
+
+// scanAll collects ScanWeek's rows by external id.
+func scanAll(t *testing.T, s store.Store, from, to time.Time) map[string]store.SampleRow {
+	t.Helper()
+	out := map[string]store.SampleRow{}
+	err := s.ScanWeek(t.Context(), from, to, func(r store.SampleRow) error {
+		if _, dup := out[r.ExternalID]; dup {
+			t.Errorf("ScanWeek returned %q twice", r.ExternalID)
+		}
+		out[r.ExternalID] = r
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanWeek: %v", err)
+	}
+	return out
+}
+
+func testScanWeekBoundaries(t *testing.T, s store.Store) {
+	mustUpsertAgents(t, s, "a1", "a2")
+	ms := time.Millisecond
+	ends := map[string]time.Time{
+		"before":        weekFrom.Add(-ms),
+		"at-from":       weekFrom,
+		"middle":        weekFrom.Add(80 * time.Hour),
+		"last-ms":       weekTo.Add(-ms),
+		"at-to":         weekTo,
+		"week-before":   weekFrom.AddDate(0, 0, -3),
+		"week-after":    weekTo.AddDate(0, 0, 3),
+		"a-year-before": weekFrom.AddDate(-1, 0, 0),
+	}
+	var items []*transcript.Prepared
+	for id, end := range ends {
+		agentID := "a1"
+		if len(id)%2 == 0 {
+			agentID = "a2"
+		}
+		items = append(items, prepare(ending(id, agentID, end)))
+	}
+	upsert(t, s, items...)
+	got := scanAll(t, s, weekFrom, weekTo)
+	var ids []string
+	for id := range got {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if want := []string{"at-from", "last-ms", "middle"}; !slices.Equal(ids, want) {
+		t.Errorf("ScanWeek [from, to) = %q, want %q (from in, to out)", ids, want)
+	}
+	if got := scanAll(t, s, weekTo, weekTo.AddDate(0, 0, 7)); len(got) != 2 {
+		t.Errorf("next week has %d rows, want at-to and week-after", len(got))
+	}
+	if got := scanAll(t, s, weekFrom.AddDate(0, 0, 14), weekFrom.AddDate(0, 0, 21)); len(got) != 0 {
+		t.Errorf("an empty week returned %d rows", len(got))
+	}
+}
+
+func testScanWeekFields(t *testing.T, s store.Store) {
+	mustUpsertAgents(t, s, "a1")
+	full := ending("full", "a1", weekFrom.Add(time.Hour))
+	full.Channel, full.CustomerTier, full.CSAT, full.TransferCount = "wechat", "vip", 1, 3
+	full.Tags = []string{"complaint", "escalated", "退款"}
+	bare := ending("bare", "a1", weekFrom.Add(2*time.Hour))
+	bare.CSAT, bare.Tags, bare.CustomerTier = 0, nil, ""
+	odd := ending("odd-标识-'\"", "a1", weekFrom.Add(3*time.Hour))
+	odd.Tags = []string{`quote"d`, `back\slash`, "tab\tnewline\n", "emoji 🙂", ""}
+	botOnly := ending("bot-only", "a1", weekFrom.Add(4*time.Hour))
+	botOnly.Messages = botOnly.Messages[:2] // system and bot lines only
+	items := []*transcript.Prepared{prepare(full), prepare(bare), prepare(odd), prepare(botOnly)}
+	upsert(t, s, items...)
+
+	got := scanAll(t, s, weekFrom, weekTo)
+	if len(got) != len(items) {
+		t.Fatalf("ScanWeek returned %d rows, want %d", len(got), len(items))
+	}
+	for _, p := range items {
+		want := store.SampleRow{
+			ExternalID:        p.ExternalID,
+			AgentIDs:          []string{"a1"},
+			Channel:           p.Channel,
+			CustomerTier:      p.CustomerTier,
+			Tags:              p.Tags,
+			CSAT:              p.CSAT,
+			TransferCount:     p.TransferCount,
+			HandleTime:        p.Metrics.HandleTime,
+			EndedAt:           p.EndedAt,
+			MessageCount:      p.Metrics.MessageCount,
+			AgentMessageCount: p.Metrics.AgentMessageCount,
+			CustomerMessages:  p.Metrics.CustomerMessageCount,
+		}
+		r := got[p.ExternalID]
+		if !r.EndedAt.Equal(want.EndedAt) {
+			t.Errorf("%q EndedAt = %s, want %s", p.ExternalID, r.EndedAt, want.EndedAt)
+		}
+		r.EndedAt = want.EndedAt
+		if len(r.Tags) == 0 && len(want.Tags) == 0 {
+			r.Tags = want.Tags
+		}
+		if !reflect.DeepEqual(r, want) {
+			t.Errorf("ScanWeek row of %q:\n got %+v\nwant %+v", p.ExternalID, r, want)
+		}
+	}
+	if r := got["bot-only"]; r.AgentMessageCount != 0 || r.CustomerMessages != 0 || r.MessageCount != 2 {
+		t.Errorf("bot-only counts = %d/%d/%d, want 2 messages, none by agent or customer", r.MessageCount, r.AgentMessageCount, r.CustomerMessages)
+	}
+	if r := got["full"]; r.HandleTime <= 0 {
+		t.Errorf("HandleTime = %v, want positive", r.HandleTime)
+	}
+}
+
+func testScanWeekSecondaryAuthors(t *testing.T, s store.Store) {
+	mustUpsertAgents(t, s, "a1", "a2", "a3", "a4")
+	withHelpers := func(id, owner string, helpers ...string) *transcript.Prepared {
+		tr := ending(id, owner, weekFrom.Add(5*time.Hour))
+		for i, h := range helpers {
+			tr.Messages = append(tr.Messages, transcript.Message{
+				Role: transcript.RoleAgent, AgentID: h, Text: "helper " + h, SentAt: tr.EndedAt.Add(-time.Duration(len(helpers)-i) * time.Second),
+			})
+		}
+		tr.TransferCount = len(helpers)
+		return prepare(tr)
+	}
+	upsert(t, s,
+		withHelpers("x1", "a1", "a3", "a2"),
+		withHelpers("x2", "a2", "a1"),
+		withHelpers("x3", "a4"),
+		withHelpers("x4", "a3", "a3"), // the owner writing with its own id is no second author
+	)
+	check := func(step string, want map[string][]string) {
+		t.Helper()
+		got := scanAll(t, s, weekFrom, weekTo)
+		for id, authors := range want {
+			r := got[id]
+			// The owner first; the rest in any order.
+			if len(r.AgentIDs) == 0 || r.AgentIDs[0] != authors[0] {
+				t.Errorf("%s: %s AgentIDs = %q, want %q first", step, id, r.AgentIDs, authors[0])
+				continue
+			}
+			g, w := slices.Clone(r.AgentIDs[1:]), slices.Clone(authors[1:])
+			slices.Sort(g)
+			slices.Sort(w)
+			if !slices.Equal(g, w) {
+				t.Errorf("%s: %s AgentIDs = %q, want %q", step, id, r.AgentIDs, authors)
+			}
+		}
+	}
+	check("created", map[string][]string{"x1": {"a1", "a2", "a3"}, "x2": {"a2", "a1"}, "x3": {"a4"}, "x4": {"a3"}})
+	upsert(t, s, withHelpers("x1", "a1", "a4"), withHelpers("x2", "a2"), withHelpers("x3", "a4", "a1", "a2", "a3"))
+	check("updated", map[string][]string{"x1": {"a1", "a4"}, "x2": {"a2"}, "x3": {"a4", "a1", "a2", "a3"}, "x4": {"a3"}})
+	// fn may keep and extend what it is given without disturbing other rows.
+	var kept [][]string
+	err := s.ScanWeek(t.Context(), weekFrom, weekTo, func(r store.SampleRow) error {
+		r.AgentIDs = append(r.AgentIDs, "appended")
+		kept = append(kept, r.AgentIDs)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ids := range kept {
+		if n := slices.Index(ids, "appended"); n != len(ids)-1 {
+			t.Errorf("AgentIDs %q: an append by fn leaked into another row", ids)
+		}
+	}
+}
+
+func testScanWeekStops(t *testing.T, s store.Store) {
+	mustUpsertAgents(t, s, "a1")
+	inWeek(t, s, "a1", "s1", "s2", "s3", "s4")
+	stop := errors.New("enough")
+	calls := 0
+	err := s.ScanWeek(t.Context(), weekFrom, weekTo, func(store.SampleRow) error {
+		calls++
+		if calls == 2 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 2 {
+		t.Errorf("ScanWeek after fn failed = %v after %d calls; want fn's error after 2", err, calls)
+	}
+	calls = 0
+	if err := s.ScanWeek(t.Context(), weekTo, weekTo.AddDate(0, 0, 7), func(store.SampleRow) error { calls++; return nil }); err != nil || calls != 0 {
+		t.Errorf("empty week: %v, %d calls", err, calls)
+	}
+}
+
+func testPickedInWeek(t *testing.T, s store.Store) {
+	mustUpsertAgents(t, s, "a1", "a2")
+	inWeek(t, s, "a1", "c1", "c2", "c3")
+	upsert(t, s, prepare(ending("edge-from", "a2", weekFrom)), prepare(ending("edge-to", "a2", weekTo)),
+		prepare(ending("before", "a2", weekFrom.Add(-time.Hour))))
+	if got, err := s.PickedInWeek(t.Context(), weekFrom, weekTo); err != nil || len(got) != 0 {
+		t.Fatalf("PickedInWeek before any run = %v, %v", got, err)
+	}
+	r := mustRun(t, s, "2026-W47", 1)
+	mustComplete(t, s, r.ID, pick("c1", "a1", "random", 1, ""), pick("c1", "a2", "random", 1, ""), pick("c3", "a1", "csat", 2, ""),
+		pick("edge-from", "a2", "random", 2, ""))
+	r2 := mustRun(t, s, "2026-W48", 1)
+	mustComplete(t, s, r2.ID, pick("edge-to", "a2", "random", 1, ""))
+	r0 := mustRun(t, s, "2026-W46", 1)
+	mustComplete(t, s, r0.ID, pick("before", "a2", "random", 1, ""))
+	got, err := s.PickedInWeek(t.Context(), weekFrom, weekTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[[2]string]bool{{"c1", "a1"}: true, {"c1", "a2"}: true, {"c3", "a1"}: true, {"edge-from", "a2"}: true}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("PickedInWeek = %v, want %v", got, want)
+	}
+}
