@@ -9,7 +9,8 @@ import (
 	"qa-sampling/transcript"
 )
 
-// samplingTests cover store.SamplingStore; Run adds them to its list.
+// samplingTests cover InspectorStore, PolicyStore, RunStore and PickStore
+// (tests in the files of those names); Run adds them to its list.
 var samplingTests = []struct {
 	name string
 	fn   func(t *testing.T, s store.Store)

@@ -11,7 +11,9 @@ import (
 	"qa-sampling/store"
 )
 
-// reviewTests cover store.ReviewStore; Run adds them to its list.
+// reviewTests cover RubricStore, ReviewStore, FeedbackStore, DisputeStore,
+// ReportStore and AuditStore (tests in the files of those names); Run adds
+// them to its list.
 var reviewTests = []struct {
 	name string
 	fn   func(t *testing.T, s store.Store)

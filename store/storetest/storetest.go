@@ -13,7 +13,9 @@ import (
 	"qa-sampling/transcript"
 )
 
-// Run runs the suite. newStore must return a new, empty, migrated store
+// Run runs the suite. Its factory returns the whole store.Store, so a
+// backend that lacks a capability fails to compile rather than skipping
+// its tests. newStore must return a new, empty, migrated store
 // each time it is called and arrange its cleanup with t.Cleanup. Subtests
 // run in parallel, so stores must not share data.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
