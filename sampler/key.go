@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"hash"
 )
 
@@ -20,10 +21,14 @@ const MinSeedLen = 16
 //
 //	printf %s "$EXTERNAL_ID" | openssl dgst -sha256 -mac HMAC -macopt hexkey:"$SEED_HEX"
 //
-// whose first 16 hex digits are the key in hexadecimal.
+// whose first 16 hex digits are the key in hexadecimal (KeyHex).
 func Key(seed []byte, externalID string) uint64 {
 	return newKeyer(seed).key(externalID)
 }
+
+// KeyHex is how a key is shown: 16 lowercase hex digits, leading zeros
+// kept, so that it equals the first 16 digits openssl prints as a string.
+func KeyHex(key uint64) string { return fmt.Sprintf("%016x", key) }
 
 // KeyMatches reports whether p.Key is the key of p.ExternalID under seed,
 // the first thing an audit of a pick checks.

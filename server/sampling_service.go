@@ -7,7 +7,6 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 
 	"google.golang.org/grpc/codes"
@@ -150,7 +149,7 @@ func runToProto(r store.Run) *qav1.Run {
 func pickToProto(p store.Pick) *qav1.Pick {
 	return &qav1.Pick{
 		Id: p.ID, RunId: p.RunID, ExternalId: p.ExternalID, AgentId: p.AgentID, Reason: p.Reason, Rank: int32(p.Rank),
-		Key: strconv.FormatUint(p.Key, 16), InspectorId: p.InspectorID, Status: string(p.Status),
+		Key: sampler.KeyHex(p.Key), InspectorId: p.InspectorID, Status: string(p.Status),
 		SkipReason: p.SkipReason, ReplacesId: p.ReplacesID,
 	}
 }
@@ -189,7 +188,7 @@ func (s *samplingService) PreviewWeek(ctx context.Context, req *qav1.PreviewWeek
 	out := &qav1.PreviewWeekResponse{Week: week.String(), PolicyVersion: policy.Version}
 	for _, p := range res.Picks {
 		out.Picks = append(out.Picks, &qav1.Pick{ExternalId: p.ExternalID, AgentId: p.AgentID, Reason: p.Reason,
-			Rank: int32(p.Rank), Key: strconv.FormatUint(p.Key, 16)})
+			Rank: int32(p.Rank), Key: sampler.KeyHex(p.Key)})
 	}
 	for _, sf := range res.Shortfalls {
 		out.Shortfalls = append(out.Shortfalls, &qav1.Shortfall{AgentId: sf.AgentID, Wanted: int32(sf.Wanted), Got: int32(sf.Got)})

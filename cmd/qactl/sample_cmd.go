@@ -17,14 +17,14 @@ func printPicks(w io.Writer, picks []*qav1.Pick, asJSON bool) error {
 		return jsonLines(w, picks)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	_, _ = fmt.Fprintln(tw, "ID\tEXTERNAL_ID\tAGENT\tREASON\tRANK\tINSPECTOR\tSTATUS")
+	_, _ = fmt.Fprintln(tw, "ID\tEXTERNAL_ID\tAGENT\tREASON\tRANK\tKEY\tINSPECTOR\tSTATUS")
 	for _, p := range picks {
 		inspector := p.GetInspectorId()
 		if inspector == "" {
 			inspector = "-"
 		}
-		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", p.GetId(), sanitize(p.GetExternalId()), sanitize(p.GetAgentId()),
-			p.GetReason(), p.GetRank(), sanitize(inspector), p.GetStatus())
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.GetId(), sanitize(p.GetExternalId()), sanitize(p.GetAgentId()),
+			p.GetReason(), p.GetRank(), sanitize(p.GetKey()), sanitize(inspector), p.GetStatus())
 	}
 	return tw.Flush()
 }

@@ -552,7 +552,8 @@ type Pick struct {
 	// random, or the targeted rule that picked it.
 	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	Rank   int32  `protobuf:"varint,6,opt,name=rank,proto3" json:"rank,omitempty"`
-	// The keyed hash the pick was ordered by, hex.
+	// The keyed hash the pick was ordered by: 16 lowercase hex digits,
+	// leading zeros kept (the first 16 of openssl's HMAC-SHA256 digest).
 	Key         string `protobuf:"bytes,7,opt,name=key,proto3" json:"key,omitempty"`
 	InspectorId string `protobuf:"bytes,8,opt,name=inspector_id,json=inspectorId,proto3" json:"inspector_id,omitempty"`
 	// assigned, pool, skipped, reviewed (a final review exists) or disputed
