@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,10 +13,15 @@ import (
 
 // tQuantile975 is Student's t quantile t(0.975, df) from a printed table,
 // independent of the server's distribution code.
-var tQuantile975 = map[int]float64{1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+// Six decimals: a t interval reaching far outside 0..100 (checked raw)
+// is wide enough for three decimals' error to show.
+var tQuantile975 = map[int]float64{1: 12.706205, 2: 4.302653, 3: 3.182446, 4: 2.776445, 5: 2.570582, 6: 2.446912, 7: 2.364624, 8: 2.306004, 9: 2.262157}
 
-// ciTolerance covers the table's three decimals.
+// ciTolerance covers the table's rounding.
 const ciTolerance = 0.01
+
+// minReviews is qad's default --report-min-reviews.
+const minReviews = 3
 
 // scored is a final review as the test planned it.
 type scored struct {
@@ -28,8 +34,9 @@ type scored struct {
 type summaryWant struct {
 	reviews, critical int
 	mean, sd          float64
-	ci                *[2]float64
-	dims              map[string][2]float64 // key → rated, mean percent
+	ci, rawCI         *[2]float64 // shown (clamped to 0..100) and as computed
+	tooFew            bool
+	dims              map[string][2]float64 // key → rated, mean percent; rated ones only
 	trend             []*qav1.WeekPoint
 	slope             float64
 	failing, flags    map[string]int
@@ -79,14 +86,13 @@ func wantSummary(t *testing.T, reviews []scored, weeks []string) summaryWant {
 		}
 		half := q * s.sd / math.Sqrt(float64(s.reviews))
 		s.ci = &[2]float64{math.Max(0, s.mean-half), math.Min(100, s.mean+half)}
+		s.rawCI = &[2]float64{s.mean - half, s.mean + half}
 	}
-	if s.reviews > 0 {
-		for _, k := range dimensionKeys {
-			if dimN[k] > 0 {
-				s.dims[k] = [2]float64{float64(dimN[k]), dimSum[k] / float64(dimN[k])}
-			} else {
-				s.dims[k] = [2]float64{0, 0}
-			}
+	s.tooFew = s.reviews < minReviews
+	// A dimension nobody rated is left out, not shown with a mean of 0.
+	for _, k := range dimensionKeys {
+		if dimN[k] > 0 {
+			s.dims[k] = [2]float64{float64(dimN[k]), dimSum[k] / float64(dimN[k])}
 		}
 	}
 	// Trend, and the least-squares slope of weekly means over the weeks
@@ -135,6 +141,12 @@ func checkSummary(t *testing.T, what string, got *qav1.Summary, want summaryWant
 		t.Errorf("%s: 95%% CI %v with %d reviews; want none", what, ci, want.reviews)
 	case want.ci != nil && (ci == nil || math.Abs(ci.GetLow()-want.ci[0]) > ciTolerance || math.Abs(ci.GetHigh()-want.ci[1]) > ciTolerance):
 		t.Errorf("%s: 95%% CI %v; want %.3f..%.3f", what, ci, want.ci[0], want.ci[1])
+	case want.ci != nil && (math.Abs(ci.GetRawLow()-want.rawCI[0]) > ciTolerance || math.Abs(ci.GetRawHigh()-want.rawCI[1]) > ciTolerance ||
+		ci.GetClamped() != (*want.ci != *want.rawCI)):
+		t.Errorf("%s: 95%% CI %v; want raw %.3f..%.3f, clamped %v", what, ci, want.rawCI[0], want.rawCI[1], *want.ci != *want.rawCI)
+	}
+	if got.GetTooFewReviews() != want.tooFew || got.GetMinReviews() != minReviews {
+		t.Errorf("%s: too_few_reviews %v min_reviews %d with %d reviews; want %v %d", what, got.GetTooFewReviews(), got.GetMinReviews(), want.reviews, want.tooFew, minReviews)
 	}
 	gotDims := map[string][2]float64{}
 	for _, d := range got.GetDimensions() {
@@ -269,6 +281,26 @@ func reportNumbers(t *testing.T, dsn string) {
 	short := &qav1.GetAgentReportResponse{}
 	unmarshalJSON(t, w.qactlOK("sup-a", "--json", "report", "agent", "a1", "--weeks", "2", "--last-week", "2026-W44"), short)
 	checkSummary(t, "a1 over 2 weeks", short.GetReport().GetSummary(), wantSummary(t, byAgent("a1"), weeks[3:]))
+	// a1's one review of 2026-W42 marked knowledge N/A: the report leaves
+	// knowledge out, and one review is too few for a mean.
+	one := &qav1.GetAgentReportResponse{}
+	unmarshalJSON(t, w.qactlOK("sup-a", "--json", "report", "agent", "a1", "--weeks", "1", "--last-week", "2026-W42"), one)
+	if want := wantSummary(t, byAgent("a1"), weeks[2:3]); want.reviews != 1 || len(want.dims) != len(dimensionKeys)-1 || !want.tooFew {
+		t.Fatalf("the plan's a1 in 2026-W42: %+v", want)
+	} else {
+		checkSummary(t, "a1 in 2026-W42", one.GetReport().GetSummary(), want)
+	}
+	oneText := w.qactlOK("sup-a", "report", "agent", "a1", "--weeks", "1", "--last-week", "2026-W42")
+	if !strings.Contains(oneText, "(n=1, too few reviews: fewer than 3;") || strings.Contains(oneText, "knowledge") {
+		t.Errorf("a1 in 2026-W42, text: want n=1 marked too few and no knowledge line:\n%s", oneText)
+	}
+	// a2's interval reaches below 0: the text shows it clamped and gives
+	// the t interval (its bounds are checked above, to the t table's
+	// precision).
+	a2Text := w.qactlOK("sup-a", "report", "agent", "a2", "--weeks", "5", "--last-week", "2026-W44")
+	if !regexp.MustCompile(`\(n=4; 95% CI 0\.00–\d+\.\d\d clamped to 0–100, t interval -\d+\.\d\d to \d+\.\d\d\)`).MatchString(a2Text) {
+		t.Errorf("a2's text should show n=4 and the interval clamped at 0 with the t interval:\n%s", a2Text)
+	}
 
 	teamWant := wantSummary(t, counted, weeks)
 	if teamWant.reviews != 8 || teamWant.ci == nil || teamWant.ci[0] <= 0 || teamWant.ci[1] >= 100 {

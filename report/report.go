@@ -7,8 +7,13 @@
 //
 // Statistics are over reviews: each review counts once, whatever its
 // agent's volume. The confidence interval is Student's t interval of the
-// mean, clamped to the score range [0, 100] since the true mean cannot lie
-// outside it. The trend's slope is an ordinary least-squares line through
+// mean; it is reported as computed (it may reach below 0 or above 100 when
+// reviews are few or spread) and, separately, clamped to the score range
+// [0, 100], with a flag saying whether clamping changed it, so that no
+// reader mistakes a clamped (0, 100) for a computed one. A dimension every
+// review marked N/A is left out rather than shown with a mean of 0. A
+// mean resting on fewer reviews than Options.MinReviews is marked
+// TooFewReviews. The trend's slope is an ordinary least-squares line through
 // the weekly means of the weeks that have reviews, each week one point.
 package report
 
@@ -54,8 +59,24 @@ type Review struct {
 // Interval is a confidence interval; OK is false when it cannot be
 // computed (fewer than two reviews).
 type Interval struct {
+	// RawLow and RawHigh are the t interval as computed, unclamped.
+	RawLow, RawHigh float64
+	// Low and High are the raw bounds clamped to the score range [0, 100].
 	Low, High float64
-	OK        bool
+	// Clamped is whether clamping changed a bound.
+	Clamped bool
+	OK      bool
+}
+
+// DefaultMinReviews is the Options.MinReviews of Agent and Team: with
+// fewer than three reviews a mean's t interval is too wide to act on.
+const DefaultMinReviews = 3
+
+// Options tune a report.
+type Options struct {
+	// MinReviews is the fewest reviews a mean may rest on before its
+	// Summary is marked TooFewReviews; 0 or 1 marks none with reviews.
+	MinReviews int
 }
 
 // WeekPoint is one week of a trend. Mean is 0, and meaningless, when
@@ -66,9 +87,8 @@ type WeekPoint struct {
 	Mean    float64
 }
 
-// DimensionAverage is the mean Percent of a dimension over the reviews
-// that rated it (not N/A). Rated is 0, and Mean meaningless, when every
-// review marked it N/A.
+// DimensionAverage is the mean Percent of a dimension over the Rated
+// reviews that rated it (not N/A); Rated is at least 1.
 type DimensionAverage struct {
 	Key   string
 	Rated int
@@ -87,12 +107,15 @@ type Count struct {
 type Summary struct {
 	Reviews int
 	Mean    float64 // 0 when Reviews is 0
-	// CI95 is mean ± t(0.975, n−1)·s/√n, clamped to [0, 100].
+	// TooFewReviews is whether Mean rests on fewer than Options.MinReviews
+	// reviews (or on none).
+	TooFewReviews bool
+	// CI95 is mean ± t(0.975, n−1)·s/√n, raw and clamped to [0, 100].
 	CI95     Interval
 	StdDev   float64 // sample standard deviation (n−1); 0 when Reviews < 2
 	Critical int     // reviews with a critical finding
 	// Dimensions are sorted by key; a dimension appears when any review
-	// lists it.
+	// rated it (not N/A).
 	Dimensions []DimensionAverage
 	// Trend has one point per requested week, in order, including weeks
 	// without reviews.
@@ -148,16 +171,28 @@ func Weeks(last string, n int) ([]string, error) {
 // Agent reports on agentID's reviews in weeks, which should be distinct
 // consecutive weeks, oldest first (as Weeks returns them): the slope
 // takes a week's position as its time. Reviews of other agents or other
-// weeks are ignored.
+// weeks are ignored. Means resting on fewer than DefaultMinReviews
+// reviews are marked.
 func Agent(agentID string, weeks []string, reviews []Review) AgentReport {
-	return Team("", []string{agentID}, weeks, reviews).Agents[0]
+	return Options{MinReviews: DefaultMinReviews}.Agent(agentID, weeks, reviews)
 }
 
 // Team reports on the reviews of the agents agentIDs in weeks (see Agent)
 // as a whole and agent by agent, with the team's most common failing
 // dimensions and critical flags. Reviews of other agents or other weeks
-// are ignored.
+// are ignored. Means resting on fewer than DefaultMinReviews reviews are
+// marked.
 func Team(teamID string, agentIDs []string, weeks []string, reviews []Review) TeamReport {
+	return Options{MinReviews: DefaultMinReviews}.Team(teamID, agentIDs, weeks, reviews)
+}
+
+// Agent is the package's Agent with o's options.
+func (o Options) Agent(agentID string, weeks []string, reviews []Review) AgentReport {
+	return o.Team("", []string{agentID}, weeks, reviews).Agents[0]
+}
+
+// Team is the package's Team with o's options.
+func (o Options) Team(teamID string, agentIDs []string, weeks []string, reviews []Review) TeamReport {
 	ids := slices.Clone(agentIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -174,13 +209,13 @@ func Team(teamID string, agentIDs []string, weeks []string, reviews []Review) Te
 	trend := func(i int) []WeekPoint { return points[i*len(weeks) : (i+1)*len(weeks) : (i+1)*len(weeks)] }
 	out := TeamReport{
 		TeamID:            teamID,
-		Summary:           t.team.summary(weeks, trend(len(ids)), t.dims.keys, dimOrder, tq),
+		Summary:           t.team.summary(weeks, trend(len(ids)), t.dims.keys, dimOrder, tq, o.MinReviews),
 		Agents:            make([]AgentReport, len(ids)),
 		FailingDimensions: t.dims.counts(t.team.n),
 		CriticalFlags:     t.flags.counts(t.team.n),
 	}
 	for i, id := range ids {
-		out.Agents[i] = AgentReport{AgentID: id, Summary: t.agents[i].summary(weeks, trend(i), t.dims.keys, dimOrder, tq)}
+		out.Agents[i] = AgentReport{AgentID: id, Summary: t.agents[i].summary(weeks, trend(i), t.dims.keys, dimOrder, tq, o.MinReviews)}
 	}
 	return out
 }
@@ -262,9 +297,8 @@ type cell struct {
 
 // dimCell is one dimension's ratings.
 type dimCell struct {
-	listed bool // some review lists the dimension, rated or N/A
-	rated  int
-	sum    float64
+	rated int
+	sum   float64
 }
 
 // add counts r, of requested week w, whose dimensions have ids; nDims is
@@ -284,9 +318,8 @@ func (g *group) add(r *Review, w int, ids []int, nDims int) {
 		g.dims = append(g.dims, make([]dimCell, nDims-len(g.dims))...)
 	}
 	for j, id := range ids {
-		c := &g.dims[id]
-		c.listed = true
 		if d := &r.Dimensions[j]; !d.NA {
+			c := &g.dims[id]
 			c.rated++
 			c.sum += d.Percent
 		}
@@ -294,13 +327,14 @@ func (g *group) add(r *Review, w int, ids []int, nDims int) {
 }
 
 // summary turns g into a Summary, with trend (len(weeks) points) as its
-// Trend; dimOrder lists dimension ids in key order.
-func (g *group) summary(weeks []string, trend []WeekPoint, dimKeys []string, dimOrder []int, tq tQuantiles) Summary {
-	s := Summary{Reviews: g.n, Mean: g.mean, Critical: g.critical, Trend: trend}
+// Trend; dimOrder lists dimension ids in key order; a mean over fewer than
+// minReviews reviews is marked.
+func (g *group) summary(weeks []string, trend []WeekPoint, dimKeys []string, dimOrder []int, tq tQuantiles, minReviews int) Summary {
+	s := Summary{Reviews: g.n, Mean: g.mean, Critical: g.critical, Trend: trend, TooFewReviews: g.n == 0 || g.n < minReviews}
 	if g.n >= 2 {
 		s.StdDev = math.Sqrt(g.m2 / float64(g.n-1))
 		half := tq.at(g.n-1) * s.StdDev / math.Sqrt(float64(g.n))
-		s.CI95 = Interval{Low: max(s.Mean-half, minScore), High: min(s.Mean+half, maxScore), OK: true}
+		s.CI95 = clampedInterval(s.Mean-half, s.Mean+half)
 	}
 	for i, w := range weeks {
 		c := g.weeks[i]
@@ -310,28 +344,32 @@ func (g *group) summary(weeks []string, trend []WeekPoint, dimKeys []string, dim
 		}
 	}
 	s.Slope = slope(s.Trend)
-	listed := 0
+	rated := 0
 	for _, c := range g.dims {
-		if c.listed {
-			listed++
+		if c.rated > 0 {
+			rated++
 		}
 	}
-	if listed == 0 {
+	if rated == 0 {
 		return s
 	}
-	s.Dimensions = make([]DimensionAverage, 0, listed)
+	s.Dimensions = make([]DimensionAverage, 0, rated)
 	for _, id := range dimOrder {
-		if id >= len(g.dims) || !g.dims[id].listed {
+		if id >= len(g.dims) || g.dims[id].rated == 0 {
 			continue
 		}
 		c := g.dims[id]
-		avg := DimensionAverage{Key: dimKeys[id], Rated: c.rated}
-		if c.rated > 0 {
-			avg.Mean = c.sum / float64(c.rated)
-		}
-		s.Dimensions = append(s.Dimensions, avg)
+		s.Dimensions = append(s.Dimensions, DimensionAverage{Key: dimKeys[id], Rated: c.rated, Mean: c.sum / float64(c.rated)})
 	}
 	return s
+}
+
+// clampedInterval is the interval [low, high] as computed and clamped to
+// the score range.
+func clampedInterval(low, high float64) Interval {
+	in := Interval{RawLow: low, RawHigh: high, Low: max(low, minScore), High: min(high, maxScore), OK: true}
+	in.Clamped = in.Low != low || in.High != high
+	return in
 }
 
 // slope is the least-squares slope of Mean against the position in trend,

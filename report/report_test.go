@@ -54,6 +54,49 @@ func TestMeanAndConfidenceInterval(t *testing.T) {
 	}
 }
 
+// The case: three reviews whose t interval is (−54.8, 149.9) were
+// shown as (0, 100) with nothing saying so.
+func TestClampedIntervalSaysSo(t *testing.T) {
+	weeks := []string{"2026-W10"}
+	// Mean 140/3 = 46.667; s² = (2177.8 + 177.8 + 1111.1) / 2 = 1733.3,
+	// s = 41.633; s/√3 = 24.037; t(0.975, 2) = 4.303 → ±103.42:
+	// (−56.76, 150.09).
+	s := Agent("a", weeks, scores("a", weeks[0], 0, 60, 80)).Summary
+	in := s.CI95
+	if !in.OK || !in.Clamped || in.Low != 0 || in.High != 100 {
+		t.Errorf("CI95 = %+v; want shown as 0..100 and marked clamped", in)
+	}
+	if !near(in.RawLow, -56.76, 0.01) || !near(in.RawHigh, 150.09, 0.01) {
+		t.Errorf("raw interval %.2f..%.2f; want the t interval −56.76..150.09", in.RawLow, in.RawHigh)
+	}
+	// Mean 85, s = 5, ±12.42: (72.58, 97.42).
+	inside := Agent("a", weeks, scores("a", weeks[0], 80, 85, 90)).CI95
+	if inside.Clamped || inside.RawLow != inside.Low || inside.RawHigh != inside.High {
+		t.Errorf("interval within 0..100: %+v; want raw = shown, not clamped", inside)
+	}
+}
+
+func TestTooFewReviewsForAMean(t *testing.T) {
+	weeks := []string{"2026-W10"}
+	rs := append(scores("few", weeks[0], 80, 90), scores("enough", weeks[0], 70, 80, 90)...)
+	tr := Team("t", []string{"few", "enough", "none"}, weeks, rs)
+	for _, a := range tr.Agents {
+		if want := a.AgentID != "enough"; a.TooFewReviews != want {
+			t.Errorf("%s with %d reviews: TooFewReviews %v; want %v below the default minimum %d", a.AgentID, a.Reviews, a.TooFewReviews, want, DefaultMinReviews)
+		}
+	}
+	if tr.TooFewReviews {
+		t.Errorf("team of 5 reviews marked too few")
+	}
+	strict := Options{MinReviews: 6}.Team("t", []string{"few", "enough"}, weeks, rs)
+	if !strict.TooFewReviews || !strict.Agents[0].TooFewReviews || !strict.Agents[1].TooFewReviews {
+		t.Errorf("minimum 6: team %v, agents %v %v; want all too few", strict.TooFewReviews, strict.Agents[0].TooFewReviews, strict.Agents[1].TooFewReviews)
+	}
+	if lax := (Options{MinReviews: 1}).Agent("few", weeks, rs); lax.TooFewReviews {
+		t.Errorf("minimum 1: 2 reviews marked too few")
+	}
+}
+
 func TestTooFewForAnInterval(t *testing.T) {
 	weeks := []string{"2026-W10"}
 	one := Agent("a", weeks, scores("a", "2026-W10", 88)).Summary
@@ -61,7 +104,7 @@ func TestTooFewForAnInterval(t *testing.T) {
 		t.Errorf("one review: %+v; want mean 88, no spread, no interval", one)
 	}
 	none := Agent("a", weeks, nil).Summary
-	want := Summary{Trend: []WeekPoint{{Week: "2026-W10"}}}
+	want := Summary{Trend: []WeekPoint{{Week: "2026-W10"}}, TooFewReviews: true}
 	if !reflect.DeepEqual(none, want) {
 		t.Errorf("no reviews: %+v, want %+v", none, want)
 	}
@@ -119,8 +162,8 @@ func TestDimensionAverages(t *testing.T) {
 	got := Agent("a", weeks, rs).Dimensions
 	want := []DimensionAverage{
 		{Key: "attitude", Rated: 2, Mean: 80},  // (100 + 60) / 2; N/A left out
-		{Key: "efficiency", Rated: 0, Mean: 0}, // always N/A
 		{Key: "knowledge", Rated: 3, Mean: 60}, // (80 + 40 + 60) / 3
+		// efficiency, always N/A, is left out: no "mean 0" for it.
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Dimensions = %+v, want %+v", got, want)
@@ -270,11 +313,9 @@ func TestTeamMatchesDirectComputation(t *testing.T) {
 		}
 		var wantDims []DimensionAverage
 		for _, k := range slices.Sorted(maps.Keys(dims)) {
-			d := DimensionAverage{Key: k, Rated: dims[k].rated}
-			if d.Rated > 0 {
-				d.Mean = dims[k].sum / float64(d.Rated)
+			if d := dims[k]; d.rated > 0 { // nobody rated it: left out
+				wantDims = append(wantDims, DimensionAverage{Key: k, Rated: d.rated, Mean: d.sum / float64(d.rated)})
 			}
-			wantDims = append(wantDims, d)
 		}
 		if len(got.Dimensions) != len(wantDims) {
 			t.Errorf("%s: Dimensions = %+v; direct %+v", name, got.Dimensions, wantDims)
@@ -292,7 +333,9 @@ func TestTeamMatchesDirectComputation(t *testing.T) {
 		// Student's t quantile by bisection of its CDF, independent of the
 		// code under test's quantile.
 		half := tQuantileByBisection(len(xs)-1) * sd / math.Sqrt(float64(len(xs)))
-		if !near(got.CI95.Low, max(mean-half, 0), 1e-6) || !near(got.CI95.High, min(mean+half, 100), 1e-6) {
+		if !near(got.CI95.Low, max(mean-half, 0), 1e-6) || !near(got.CI95.High, min(mean+half, 100), 1e-6) ||
+			!near(got.CI95.RawLow, mean-half, 1e-6) || !near(got.CI95.RawHigh, mean+half, 1e-6) ||
+			got.CI95.Clamped != (mean-half < 0 || mean+half > 100) {
 			t.Errorf("%s: CI %+v, direct ±%v around %v", name, got.CI95, half, mean)
 		}
 	}

@@ -30,6 +30,7 @@ type reportService struct {
 	qav1.UnimplementedReportServiceServer
 	store Storage
 	job   *SamplingJob
+	opts  report.Options
 	now   func() time.Time
 	log   *slog.Logger
 }
@@ -99,8 +100,8 @@ func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentRe
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	ar := report.Agent(agent.AgentID, weeks, reviews)
-	return &qav1.GetAgentReportResponse{Report: agentReportToProto(ar, agent, weeks)}, nil
+	ar := s.opts.Agent(agent.AgentID, weeks, reviews)
+	return &qav1.GetAgentReportResponse{Report: agentReportToProto(ar, agent, weeks, s.opts)}, nil
 }
 
 func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamReportRequest) (*qav1.GetTeamReportResponse, error) {
@@ -131,28 +132,29 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	tr := report.Team(req.GetTeamId(), ids, weeks, reviews)
+	tr := s.opts.Team(req.GetTeamId(), ids, weeks, reviews)
 	out := &qav1.TeamReport{
-		TeamId: tr.TeamID, Weeks: weeks, Summary: summaryToProto(tr.Summary),
+		TeamId: tr.TeamID, Weeks: weeks, Summary: summaryToProto(tr.Summary, s.opts),
 		FailingDimensions: countsToProto(tr.FailingDimensions), CriticalFlags: countsToProto(tr.CriticalFlags),
 		GeneratedAt: timestamppb.New(s.now()),
 	}
 	for _, ar := range tr.Agents {
-		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil))
+		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil, s.opts))
 	}
 	return &qav1.GetTeamReportResponse{Report: out}, nil
 }
 
-func agentReportToProto(ar report.AgentReport, a store.Agent, weeks []string) *qav1.AgentReport {
-	return &qav1.AgentReport{AgentId: ar.AgentID, Name: a.Name, TeamId: a.TeamID, Weeks: weeks, Summary: summaryToProto(ar.Summary)}
+func agentReportToProto(ar report.AgentReport, a store.Agent, weeks []string, opts report.Options) *qav1.AgentReport {
+	return &qav1.AgentReport{AgentId: ar.AgentID, Name: a.Name, TeamId: a.TeamID, Weeks: weeks, Summary: summaryToProto(ar.Summary, opts)}
 }
 
-func summaryToProto(s report.Summary) *qav1.Summary {
+func summaryToProto(s report.Summary, opts report.Options) *qav1.Summary {
 	out := &qav1.Summary{
 		Reviews: int32(s.Reviews), Mean: s.Mean, StdDev: s.StdDev, Critical: int32(s.Critical), Slope: s.Slope,
+		TooFewReviews: s.TooFewReviews, MinReviews: int32(opts.MinReviews),
 	}
-	if s.CI95.OK {
-		out.Ci95 = &qav1.ConfidenceInterval{Low: s.CI95.Low, High: s.CI95.High}
+	if ci := s.CI95; ci.OK {
+		out.Ci95 = &qav1.ConfidenceInterval{Low: ci.Low, High: ci.High, RawLow: ci.RawLow, RawHigh: ci.RawHigh, Clamped: ci.Clamped}
 	}
 	for _, d := range s.Dimensions {
 		out.Dimensions = append(out.Dimensions, &qav1.DimensionAverage{Key: d.Key, Rated: int32(d.Rated), Mean: d.Mean})

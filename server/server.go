@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/report"
 	"qa-sampling/transcript"
 )
 
@@ -62,6 +63,9 @@ type Config struct {
 	// written by other replicas, for its open streams; 0 never does (one
 	// process alone on the database learns of its own records at once).
 	FeedbackPoll time.Duration
+	// ReportMinReviews is the fewest reviews a report's mean may rest on
+	// before it is marked too few.
+	ReportMinReviews int
 }
 
 // DefaultConfig is the configuration `qad serve` starts from.
@@ -80,6 +84,7 @@ func DefaultConfig() Config {
 		DictionarySamples: 500,
 		DisputeWindow:     14 * 24 * time.Hour,
 		FeedbackPoll:      time.Second,
+		ReportMinReviews:  report.DefaultMinReviews,
 	}
 }
 
@@ -190,7 +195,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterFeedbackServiceServer(guard, &feedbackService{
 		store: st, rubrics: rubrics, hub: hub, metrics: ops, disputeWindow: cfg.DisputeWindow, now: now, log: log,
 	})
-	qav1.RegisterReportServiceServer(guard, &reportService{store: st, job: job, now: now, log: log})
+	qav1.RegisterReportServiceServer(guard, &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log})
 	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(guard, hs)

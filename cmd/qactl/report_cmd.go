@@ -88,10 +88,16 @@ func formatTeamReport(r *qav1.TeamReport) string {
 		mean := "n/a"
 		if s.GetReviews() > 0 {
 			mean = fmt.Sprintf("%.2f", s.GetMean())
+			if s.GetTooFewReviews() {
+				mean += " (too few reviews)"
+			}
 		}
 		ci := "n/a"
-		if s.GetCi95() != nil {
-			ci = fmt.Sprintf("%.2f–%.2f", s.GetCi95().GetLow(), s.GetCi95().GetHigh())
+		if in := s.GetCi95(); in != nil {
+			ci = fmt.Sprintf("%.2f–%.2f", in.GetLow(), in.GetHigh())
+			if in.GetClamped() {
+				ci += " (clamped)"
+			}
 		}
 		_, _ = fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%d\t%s\n", sanitize(a.GetAgentId()), s.GetReviews(), mean, ci, s.GetCritical(), sanitize(a.GetName()))
 	}
@@ -116,30 +122,40 @@ func formatTeamReport(r *qav1.TeamReport) string {
 	return b.String()
 }
 
-// writeSummary prints the statistics of a set of reviews.
+// writeSummary prints the statistics of a set of reviews: every mean with
+// the number of reviews it rests on, marked when they are fewer than the
+// server's minimum; an interval clamped to 0–100 says so and gives the t
+// interval as computed.
 func writeSummary(b *strings.Builder, s *qav1.Summary) {
 	fmt.Fprintf(b, "reviews      %d\n", s.GetReviews())
-	switch {
-	case s.GetReviews() == 0:
+	if s.GetReviews() == 0 {
 		b.WriteString("mean score   n/a (no reviews)\n")
-	case s.GetCi95() == nil:
-		fmt.Fprintf(b, "mean score   %.2f (95%% CI n/a with fewer than 2 reviews)\n", s.GetMean())
-	default:
-		fmt.Fprintf(b, "mean score   %.2f (95%% CI %.2f–%.2f)\n", s.GetMean(), s.GetCi95().GetLow(), s.GetCi95().GetHigh())
+	} else {
+		fmt.Fprintf(b, "mean score   %.2f (n=%d", s.GetMean(), s.GetReviews())
+		if s.GetTooFewReviews() {
+			fmt.Fprintf(b, ", too few reviews: fewer than %d", s.GetMinReviews())
+		}
+		switch in := s.GetCi95(); {
+		case in == nil:
+			b.WriteString("; 95% CI n/a with fewer than 2 reviews)\n")
+		case in.GetClamped():
+			fmt.Fprintf(b, "; 95%% CI %.2f–%.2f clamped to 0–100, t interval %.2f to %.2f)\n", in.GetLow(), in.GetHigh(), in.GetRawLow(), in.GetRawHigh())
+		default:
+			fmt.Fprintf(b, "; 95%% CI %.2f–%.2f)\n", in.GetLow(), in.GetHigh())
+		}
 	}
 	if s.GetReviews() > 1 {
 		fmt.Fprintf(b, "std dev      %.2f\n", s.GetStdDev())
 	}
 	fmt.Fprintf(b, "critical     %d\n", s.GetCritical())
 	if len(s.GetDimensions()) > 0 {
-		b.WriteString("dimensions (mean % of scale):\n")
+		b.WriteString("dimensions rated (mean % of scale):\n")
 		tw := newTable(b)
 		for _, d := range s.GetDimensions() {
-			mean := "n/a"
-			if d.GetRated() > 0 {
-				mean = fmt.Sprintf("%.2f", d.GetMean())
+			if d.GetRated() == 0 { // nobody rated it: no mean to show
+				continue
 			}
-			_, _ = fmt.Fprintf(tw, "  %s\t%s\t(%d rated)\n", sanitize(d.GetKey()), mean, d.GetRated())
+			_, _ = fmt.Fprintf(tw, "  %s\t%.2f\t(n=%d)\n", sanitize(d.GetKey()), d.GetMean(), d.GetRated())
 		}
 		_ = tw.Flush()
 	}

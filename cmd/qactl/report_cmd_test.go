@@ -52,12 +52,11 @@ func TestReportAgent(t *testing.T) {
 	res := runQactl(t, "", "--addr", addr, "report", "agent", "a1", "--weeks", "3")
 	want := "agent a1 (王芳), team t1, weeks 2026-W45..2026-W47\n" +
 		"reviews      5\n" +
-		"mean score   82.40 (95% CI 78.10–86.70)\n" +
+		"mean score   82.40 (n=5; 95% CI 78.10–86.70)\n" +
 		"std dev      3.50\n" +
 		"critical     1\n" +
-		"dimensions (mean % of scale):\n" +
-		"  attitude   84.00  (5 rated)\n" +
-		"  knowledge  n/a    (0 rated)\n" +
+		"dimensions rated (mean % of scale):\n" +
+		"  attitude  84.00  (n=5)\n" +
 		"weekly trend (reviews, mean, bar 0..100):\n" +
 		"  2026-W45    2   80.00  ████████████████████████\n" +
 		"  2026-W46    0       —\n" +
@@ -85,10 +84,18 @@ func TestReportAgent(t *testing.T) {
 func TestSummaryWithFewReviews(t *testing.T) {
 	var b strings.Builder
 	writeSummary(&b, &qav1.Summary{Reviews: 1, Mean: 70, Trend: []*qav1.WeekPoint{{Week: "2026-W47", Reviews: 1, Mean: 70}}})
-	for _, want := range []string{"mean score   70.00 (95% CI n/a with fewer than 2 reviews)\n", "slope        n/a with fewer than 2 weeks of reviews\n"} {
+	for _, want := range []string{"mean score   70.00 (n=1; 95% CI n/a with fewer than 2 reviews)\n", "slope        n/a with fewer than 2 weeks of reviews\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, b.String())
 		}
+	}
+	// Three spread reviews: the t interval reaches beyond 0–100, and the
+	// server's minimum is 4.
+	b.Reset()
+	writeSummary(&b, &qav1.Summary{Reviews: 3, Mean: 46.67, StdDev: 41.63, TooFewReviews: true, MinReviews: 4,
+		Ci95: &qav1.ConfidenceInterval{Low: 0, High: 100, RawLow: -56.76, RawHigh: 150.09, Clamped: true}})
+	if want := "mean score   46.67 (n=3, too few reviews: fewer than 4; 95% CI 0.00–100.00 clamped to 0–100, t interval -56.76 to 150.09)\n"; !strings.Contains(b.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, b.String())
 	}
 	b.Reset()
 	writeSummary(&b, &qav1.Summary{})
@@ -99,18 +106,21 @@ func TestSummaryWithFewReviews(t *testing.T) {
 
 func TestTeamReportText(t *testing.T) {
 	a := agentReport()
-	b := &qav1.AgentReport{AgentId: "a2", Name: "Chen Jie", Summary: &qav1.Summary{Reviews: 1, Mean: 65}}
+	b := &qav1.AgentReport{AgentId: "a2", Name: "Chen Jie", Summary: &qav1.Summary{Reviews: 1, Mean: 65, TooFewReviews: true, MinReviews: 3}}
+	c := &qav1.AgentReport{AgentId: "a3", Name: "Li", Summary: &qav1.Summary{Reviews: 3, Mean: 46.67,
+		Ci95: &qav1.ConfidenceInterval{Low: 0, High: 100, RawLow: -56.76, RawHigh: 150.09, Clamped: true}}}
 	got := formatTeamReport(&qav1.TeamReport{
-		TeamId: "t1", Weeks: a.GetWeeks(), Summary: &qav1.Summary{Reviews: 6, Mean: 79.5},
-		Agents:            []*qav1.AgentReport{a, b},
+		TeamId: "t1", Weeks: a.GetWeeks(), Summary: &qav1.Summary{Reviews: 9, Mean: 72.3},
+		Agents:            []*qav1.AgentReport{a, b, c},
 		FailingDimensions: []*qav1.IssueCount{{Key: "efficiency", Count: 3, Share: 0.5}},
 	})
 	for _, want := range []string{
 		"team t1, weeks 2026-W45..2026-W47\n",
-		"  ID  REVIEWS  MEAN   95% CI       CRITICAL  NAME\n",
-		"  a1  5        82.40  78.10–86.70  1         王芳\n",
-		"  a2  1        65.00  n/a          0         Chen Jie\n",
-		"common issues (共性问题) over 6 reviews:\n  failing dimensions:\n    efficiency  3  50.0%\n  critical flags: none\n",
+		"  ID  REVIEWS  MEAN                     95% CI                 CRITICAL  NAME\n",
+		"  a1  5        82.40                    78.10–86.70            1         王芳\n",
+		"  a2  1        65.00 (too few reviews)  n/a                    0         Chen Jie\n",
+		"  a3  3        46.67                    0.00–100.00 (clamped)  0         Li\n",
+		"common issues (共性问题) over 9 reviews:\n  failing dimensions:\n    efficiency  3  50.0%\n  critical flags: none\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("team report lacks %q:\n%s", want, got)

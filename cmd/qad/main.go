@@ -76,7 +76,7 @@ type serveFlags struct {
 	tlsCert, tlsKey, tlsClientCA        string
 	autoCreateAgents, migrate, pprof    bool
 	maxMessages, maxTextBytes, maxBatch int
-	dictionarySamples                   int
+	dictionarySamples, reportMinReviews int
 	maxRecvBytes, maxRequestBytes       int
 	maxStreamsPerConn                   int
 	logLevel, logFormat, sampleSchedule string
@@ -117,6 +117,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.IntVar(&f.maxStreamsPerConn, "max-streams-per-conn", defaults.MaxStreamsPerConn, "most concurrent calls on one connection; more wait [QA_MAX_STREAMS_PER_CONN]")
 	fl.DurationVar(&f.disputeWindow, "dispute-window", defaults.DisputeWindow, "how long after finalising a supervisor may dispute a review [QA_DISPUTE_WINDOW]")
 	fl.DurationVar(&f.feedbackPoll, "feedback-poll", defaults.FeedbackPoll, "how often open feedback streams learn of records written by other replicas (one query per process); 0 disables [QA_FEEDBACK_POLL]")
+	fl.IntVar(&f.reportMinReviews, "report-min-reviews", defaults.ReportMinReviews, "reports mark a mean resting on fewer reviews \"too few reviews\" [QA_REPORT_MIN_REVIEWS]")
 	checkEnv := bindEnv(fl, os.LookupEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := checkEnv(cmd); err != nil {
@@ -164,6 +165,10 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 	}
 	if f.disputeWindow <= 0 || f.feedbackPoll < 0 {
 		return errors.New("--dispute-window must be positive and --feedback-poll not negative")
+	}
+	cfg.ReportMinReviews = f.reportMinReviews
+	if f.reportMinReviews < 1 {
+		return errors.New("--report-min-reviews must be positive")
 	}
 	if f.dictionarySamples < 0 {
 		return errors.New("--dictionary-samples must not be negative")

@@ -249,7 +249,12 @@ type Summary struct {
 	// One point per week of the range, oldest first, empty weeks included.
 	Trend []*WeekPoint `protobuf:"bytes,7,rep,name=trend,proto3" json:"trend,omitempty"`
 	// Least-squares change of the weekly mean per week.
-	Slope         float64 `protobuf:"fixed64,8,opt,name=slope,proto3" json:"slope,omitempty"`
+	Slope float64 `protobuf:"fixed64,8,opt,name=slope,proto3" json:"slope,omitempty"`
+	// The mean rests on fewer than min_reviews reviews (or none): too few
+	// to act on (server flag --report-min-reviews).
+	TooFewReviews bool `protobuf:"varint,9,opt,name=too_few_reviews,json=tooFewReviews,proto3" json:"too_few_reviews,omitempty"`
+	// The server's minimum number of reviews for a mean.
+	MinReviews    int32 `protobuf:"varint,10,opt,name=min_reviews,json=minReviews,proto3" json:"min_reviews,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -340,10 +345,31 @@ func (x *Summary) GetSlope() float64 {
 	return 0
 }
 
+func (x *Summary) GetTooFewReviews() bool {
+	if x != nil {
+		return x.TooFewReviews
+	}
+	return false
+}
+
+func (x *Summary) GetMinReviews() int32 {
+	if x != nil {
+		return x.MinReviews
+	}
+	return 0
+}
+
+// Student's t interval of the mean. low and high are clamped to the score
+// range 0..100; raw_low and raw_high are the interval as computed, which
+// may lie outside it when reviews are few or spread; clamped says whether
+// clamping changed a bound.
 type ConfidenceInterval struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Low           float64                `protobuf:"fixed64,1,opt,name=low,proto3" json:"low,omitempty"`
 	High          float64                `protobuf:"fixed64,2,opt,name=high,proto3" json:"high,omitempty"`
+	RawLow        float64                `protobuf:"fixed64,3,opt,name=raw_low,json=rawLow,proto3" json:"raw_low,omitempty"`
+	RawHigh       float64                `protobuf:"fixed64,4,opt,name=raw_high,json=rawHigh,proto3" json:"raw_high,omitempty"`
+	Clamped       bool                   `protobuf:"varint,5,opt,name=clamped,proto3" json:"clamped,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -392,10 +418,33 @@ func (x *ConfidenceInterval) GetHigh() float64 {
 	return 0
 }
 
+func (x *ConfidenceInterval) GetRawLow() float64 {
+	if x != nil {
+		return x.RawLow
+	}
+	return 0
+}
+
+func (x *ConfidenceInterval) GetRawHigh() float64 {
+	if x != nil {
+		return x.RawHigh
+	}
+	return 0
+}
+
+func (x *ConfidenceInterval) GetClamped() bool {
+	if x != nil {
+		return x.Clamped
+	}
+	return false
+}
+
+// A dimension rated (not N/A) in at least one review; dimensions nobody
+// rated are left out.
 type DimensionAverage struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
-	// Reviews that rated it (not N/A).
+	// Reviews that rated it (not N/A), at least 1.
 	Rated int32 `protobuf:"varint,2,opt,name=rated,proto3" json:"rated,omitempty"`
 	// Mean of 100 × rating / max.
 	Mean          float64 `protobuf:"fixed64,3,opt,name=mean,proto3" json:"mean,omitempty"`
@@ -762,7 +811,7 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\tlast_week\x18\x02 \x01(\tR\blastWeek\x12\x14\n" +
 	"\x05weeks\x18\x03 \x01(\x05R\x05weeks\"B\n" +
 	"\x15GetTeamReportResponse\x12)\n" +
-	"\x06report\x18\x01 \x01(\v2\x11.qa.v1.TeamReportR\x06report\"\x92\x02\n" +
+	"\x06report\x18\x01 \x01(\v2\x11.qa.v1.TeamReportR\x06report\"\xdb\x02\n" +
 	"\aSummary\x12\x18\n" +
 	"\areviews\x18\x01 \x01(\x05R\areviews\x12\x12\n" +
 	"\x04mean\x18\x02 \x01(\x01R\x04mean\x12-\n" +
@@ -773,10 +822,17 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"dimensions\x18\x06 \x03(\v2\x17.qa.v1.DimensionAverageR\n" +
 	"dimensions\x12&\n" +
 	"\x05trend\x18\a \x03(\v2\x10.qa.v1.WeekPointR\x05trend\x12\x14\n" +
-	"\x05slope\x18\b \x01(\x01R\x05slope\":\n" +
+	"\x05slope\x18\b \x01(\x01R\x05slope\x12&\n" +
+	"\x0ftoo_few_reviews\x18\t \x01(\bR\rtooFewReviews\x12\x1f\n" +
+	"\vmin_reviews\x18\n" +
+	" \x01(\x05R\n" +
+	"minReviews\"\x88\x01\n" +
 	"\x12ConfidenceInterval\x12\x10\n" +
 	"\x03low\x18\x01 \x01(\x01R\x03low\x12\x12\n" +
-	"\x04high\x18\x02 \x01(\x01R\x04high\"N\n" +
+	"\x04high\x18\x02 \x01(\x01R\x04high\x12\x17\n" +
+	"\araw_low\x18\x03 \x01(\x01R\x06rawLow\x12\x19\n" +
+	"\braw_high\x18\x04 \x01(\x01R\arawHigh\x12\x18\n" +
+	"\aclamped\x18\x05 \x01(\bR\aclamped\"N\n" +
 	"\x10DimensionAverage\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05rated\x18\x02 \x01(\x05R\x05rated\x12\x12\n" +
