@@ -1,6 +1,7 @@
 // Command qagen writes synthetic load data in the import format: an agent
 // directory and a JSONL file of realistic ~20-message chats spread over one
-// week, for benchmarks and trying the service out at scale.
+// week, or several for a history with trends, for benchmarks and trying the
+// service out at scale.
 package main
 
 import (
@@ -14,34 +15,89 @@ import (
 
 	"qa-sampling/internal/importfile"
 	"qa-sampling/internal/synth"
+	"qa-sampling/isoweek"
 	"qa-sampling/transcript"
 )
 
+// platformZone is the zone of --last-week's weeks: the service's default
+// policy zone, fixed at +08:00 so that no time zone database is needed.
+var platformZone = time.FixedZone("Asia/Shanghai", 8*60*60)
+
 func main() {
-	n := flag.Int("transcripts", 200000, "how many transcripts")
+	n := flag.Int("transcripts", 200000, "how many transcripts per week")
 	agents := flag.Int("agents", 2000, "how many agents")
 	out := flag.String("out", ".", "directory for agents.jsonl and transcripts.jsonl")
-	week := flag.String("week-start", "2026-11-16T00:00:00+08:00", "start of the week the chats end in (RFC 3339)")
+	week := flag.String("week-start", "2026-11-16T00:00:00+08:00", "start of the (last) week the chats end in (RFC 3339)")
+	lastWeek := flag.String("last-week", "", "instead of --week-start: the last ISO week (2026-W47), or \"last\" for the last finished week, in Asia/Shanghai")
+	weeks := flag.Int("weeks", 1, "how many consecutive weeks, ending with the last week, each with --transcripts chats")
+	idOffset := flag.Int("id-offset", 0, "number of the first external id (conv-N); give a later run the previous run's offset plus its chats to keep ids distinct")
+	vocab := flag.String("tags", "classic", "tags and customer tiers: classic (the benchmarks') or platform (投诉, 退款, 升级 mixed with English tags; tiers regular, gold, platinum)")
 	transfers := flag.Float64("transfers", 0.02, "share of chats handed over between two agents")
 	seed := flag.Uint64("seed", 1, "random seed; the same seed gives the same files")
 	flag.Parse()
-	if err := generate(*n, *agents, *out, *week, *transfers, *seed); err != nil {
+	weekSet := false
+	flag.Visit(func(f *flag.Flag) { weekSet = weekSet || f.Name == "week-start" })
+	h := synth.History{Weeks: *weeks, PerWeek: *n, Agents: *agents, IDOffset: *idOffset, Transfers: *transfers}
+	err := configure(&h, *week, *lastWeek, weekSet, *vocab, time.Now())
+	if err == nil {
+		err = generate(h, *out, *seed)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "qagen:", err)
 		os.Exit(1)
 	}
+	if h.Weeks > 1 || h.IDOffset > 0 {
+		fmt.Fprintf(os.Stderr, "qagen: wrote %s..%s over %d weeks from %s; the next run's --id-offset is %d\n",
+			synth.ExternalID(h.IDOffset), synth.ExternalID(h.IDOffset+h.Total()-1), h.Weeks,
+			h.FirstWeekStart().Format(time.DateOnly), h.IDOffset+h.Total())
+	}
 }
 
-func generate(n, agents int, dir, weekStart string, transfers float64, seed uint64) error {
-	start, err := time.Parse(time.RFC3339, weekStart)
-	if err != nil {
-		return fmt.Errorf("--week-start: %w", err)
+// configure sets h's last week and vocabulary from the flags; weekSet is
+// whether --week-start was given.
+func configure(h *synth.History, weekStart, lastWeek string, weekSet bool, vocab string, now time.Time) error {
+	switch vocab {
+	case "classic":
+		h.Vocab = synth.Classic
+	case "platform":
+		h.Vocab = synth.Platform
+	default:
+		return fmt.Errorf("--tags: %q is not classic or platform", vocab)
 	}
-	if agents < 2 || n < 1 {
-		return fmt.Errorf("need at least 2 agents and 1 transcript")
+	if lastWeek == "" {
+		start, err := time.Parse(time.RFC3339, weekStart)
+		if err != nil {
+			return fmt.Errorf("--week-start: %w", err)
+		}
+		h.LastWeekStart = start
+		return nil
+	}
+	if weekSet {
+		return fmt.Errorf("--last-week and --week-start exclude each other")
+	}
+	var w isoweek.Week
+	if lastWeek == "last" {
+		w = isoweek.Of(now, platformZone).Prev()
+	} else {
+		var err error
+		if w, err = isoweek.Parse(lastWeek); err != nil {
+			return fmt.Errorf("--last-week: %w", err)
+		}
+	}
+	h.LastWeekStart, _ = w.Bounds(platformZone)
+	return nil
+}
+
+func generate(h synth.History, dir string, seed uint64) error {
+	if h.Agents < 2 || h.PerWeek < 1 || h.Weeks < 1 || h.IDOffset < 0 {
+		return fmt.Errorf("need at least 2 agents, 1 transcript, 1 week and a non-negative --id-offset")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	agents := h.Agents
+	// Agents were hired before the oldest week's chats.
+	start := h.FirstWeekStart()
 	directory := make([]importfile.Agent, agents)
 	for i := range directory {
 		directory[i] = importfile.Agent{
@@ -57,24 +113,21 @@ func generate(n, agents int, dir, weekStart string, transfers float64, seed uint
 	}
 
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	step := 7 * 24 * time.Hour / time.Duration(n)
 	return writeFile(filepath.Join(dir, "transcripts.jsonl"), func(w *bufio.Writer) error {
 		batch := make([]transcript.Transcript, 0, 256)
-		for i := range n {
-			agent := rng.IntN(agents)
-			t := synth.Transcript(rng, i, synth.AgentID(agent), start.Add(time.Duration(i+1)*step))
-			if rng.Float64() < transfers {
-				synth.Transfer(&t, synth.AgentID((agent+1)%agents))
-			}
+		err := h.Generate(rng, func(t transcript.Transcript) error {
 			batch = append(batch, t)
-			if len(batch) == cap(batch) || i == n-1 {
-				if err := importfile.WriteTranscriptsJSONL(w, batch); err != nil {
-					return err
-				}
-				batch = batch[:0]
+			if len(batch) < cap(batch) {
+				return nil
 			}
+			err := importfile.WriteTranscriptsJSONL(w, batch)
+			batch = batch[:0]
+			return err
+		})
+		if err != nil || len(batch) == 0 {
+			return err
 		}
-		return nil
+		return importfile.WriteTranscriptsJSONL(w, batch)
 	})
 }
 

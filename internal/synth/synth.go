@@ -17,9 +17,32 @@ func AgentID(i int) string { return fmt.Sprintf("agent-%04d", i) }
 // i, as chat platforms' conversation numbers do.
 func ExternalID(i int) string { return fmt.Sprintf("conv-%010d", i) }
 
+// Vocab is the tags and customer tiers chats are labelled with; a value
+// listed twice is drawn twice as often.
+type Vocab struct {
+	Tags, Tiers []string
+}
+
+var (
+	// Classic is the vocabulary the benchmarks were measured with.
+	Classic = Vocab{Tags: tags, Tiers: tiers}
+	// Platform labels chats as Chinese chat platforms do: tags mostly in
+	// Chinese (投诉 complaint, 退款 refund, 升级 escalation) mixed with
+	// English ones in varying case, tiers regular, gold and platinum.
+	Platform = Vocab{
+		Tags:  []string{"投诉", "退款", "升级", "物流", "退货", "发票", "售后", "优惠券", "complaint", "Refund", "escalation", "shipping"},
+		Tiers: []string{"regular", "regular", "regular", "gold", "platinum"},
+	}
+)
+
 // Transcript returns the i-th conversation, handled by agentID and ended at
-// end. The same rng state gives the same transcript.
+// end, labelled from Classic. The same rng state gives the same transcript.
 func Transcript(rng *rand.Rand, i int, agentID string, end time.Time) transcript.Transcript {
+	return Classic.Transcript(rng, i, agentID, end)
+}
+
+// Transcript is the package's Transcript labelled from v.
+func (v Vocab) Transcript(rng *rand.Rand, i int, agentID string, end time.Time) transcript.Transcript {
 	g := gen{
 		rng:       rng,
 		order:     g16(rng, "DD"),
@@ -92,7 +115,7 @@ func Transcript(rng *rand.Rand, i int, agentID string, end time.Time) transcript
 		AgentID:      agentID,
 		Channel:      channel,
 		CustomerID:   fmt.Sprintf("U%09d", rng.IntN(1_000_000_000)),
-		CustomerTier: pick(rng, tiers),
+		CustomerTier: pick(rng, v.Tiers),
 		StartedAt:    start,
 		EndedAt:      end,
 		Messages:     msgs,
@@ -104,7 +127,7 @@ func Transcript(rng *rand.Rand, i int, agentID string, end time.Time) transcript
 		},
 	}
 	for range rng.IntN(4) {
-		if tag := pick(rng, tags); !slices.Contains(t.Tags, tag) {
+		if tag := pick(rng, v.Tags); !slices.Contains(t.Tags, tag) {
 			t.Tags = append(t.Tags, tag)
 		}
 	}
