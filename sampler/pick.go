@@ -147,5 +147,60 @@ func (r *Run) pickFor(st *agentState, threshold time.Duration) agentSample {
 	for i := range matches {
 		alternates(&matches[i], r.rules[i].name)
 	}
+	for _, ch := range channels {
+		if ch.alternates == nil {
+			continue
+		}
+		inChannel := func(list []candidate, reason string) {
+			cur := cursor{list: list}
+			for rank := 1; rank <= r.alternates; rank++ {
+				c, ok := cur.next(&s)
+				if !ok {
+					return
+				}
+				s.alternates = append(s.alternates, Pick{
+					ExternalID: c.id, AgentID: st.agent.ID, Reason: reason, Rank: rank, Key: c.key, Channel: ch.name,
+				})
+			}
+		}
+		inChannel(ch.alternates.byKey.items, ReasonRandom)
+		for i := range r.rules {
+			if i != r.longRule {
+				inChannel(ch.alternates.ruleMatches[i].items, r.rules[i].name)
+			}
+		}
+	}
 	return s
+}
+
+// Replacement chooses what replaces skipped, a pick of the agent whose
+// conversation was in channel, from alternates (Result.Alternates of the
+// run recomputed): the agent's next conversation for the same reason in
+// that channel, so that the sample keeps covering it, or in any channel
+// when that one has none left; never one in taken. Its rank comes after
+// the highest of runPicks (the agent's picks in the run, replacements
+// included): a replacement is an addition to the sample, not its first.
+func Replacement(alternates []Pick, skipped Pick, channel string, taken map[string]bool, runPicks []Pick) (Pick, bool) {
+	in := func(channel string) func(Pick) bool {
+		return func(alt Pick) bool {
+			return alt.Channel == channel && alt.AgentID == skipped.AgentID && alt.Reason == skipped.Reason && !taken[alt.ExternalID]
+		}
+	}
+	i := -1
+	if channel != "" {
+		i = slices.IndexFunc(alternates, in(channel))
+	}
+	if i < 0 {
+		i = slices.IndexFunc(alternates, in("")) // any channel, in picking order
+	}
+	if i < 0 {
+		return Pick{}, false
+	}
+	out := alternates[i]
+	out.Channel = ""
+	out.Rank = 1
+	for _, p := range runPicks {
+		out.Rank = max(out.Rank, p.Rank+1)
+	}
+	return out, true
 }

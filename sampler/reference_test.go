@@ -186,21 +186,33 @@ func reference(t *testing.T, in *Input) *Result {
 			take(c, ReasonRandom, true)
 		}
 
-		alternates := func(list []conv, reason string) {
+		alternates := func(list []conv, reason, channel string) {
 			rank := 0
 			for _, c := range list {
 				if rank == in.Alternates {
 					return
 				}
-				if !isPicked(c) {
+				if !isPicked(c) && (channel == "" || c.Channel == channel) {
 					rank++
-					res.Alternates = append(res.Alternates, Pick{ExternalID: c.ExternalID, AgentID: id, Reason: reason, Rank: rank, Key: c.key})
+					res.Alternates = append(res.Alternates, Pick{ExternalID: c.ExternalID, AgentID: id, Reason: reason, Rank: rank, Key: c.key, Channel: channel})
 				}
 			}
 		}
-		alternates(cs, ReasonRandom)
+		alternates(cs, ReasonRandom, "")
 		for i, name := range p.Rules {
-			alternates(matches[i], name)
+			alternates(matches[i], name, "")
+		}
+		// Then within each channel, but for the long-handle-time rule.
+		for _, ch := range channels {
+			if in.Alternates == 0 {
+				break
+			}
+			alternates(cs, ReasonRandom, ch)
+			for i, name := range p.Rules {
+				if name != RuleLongHandleTime {
+					alternates(matches[i], name, ch)
+				}
+			}
 		}
 		res.Picks = append(res.Picks, picks...)
 		if wanted := randomQuota + p.TargetedPerAgent; len(picks) < wanted {

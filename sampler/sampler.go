@@ -127,6 +127,9 @@ type Pick struct {
 	// Backfill marks a random pick that fills a targeted slot no rule
 	// could fill.
 	Backfill bool
+	// Channel is set on the alternates drawn within one channel (see
+	// Result.Alternates); it is empty on picks and on the others.
+	Channel string
 }
 
 // Shortfall records an agent with fewer eligible conversations than the
@@ -190,6 +193,10 @@ type Result struct {
 	// priority order), the next conversations that reason would have
 	// picked, for replacing a skipped pick. They exclude the agent's
 	// picks, but a conversation can be an alternate for several reasons.
+	// They are followed by the same drawn within each channel the agent
+	// served (Channel set), so that a replacement can keep the skipped
+	// pick's channel (Replacement); the long-handle-time rule has no
+	// per-channel alternates.
 	Alternates []Pick
 	Shortfalls []Shortfall
 	// Agents has every active agent who handled a conversation of the week.
@@ -263,6 +270,17 @@ type agentState struct {
 	byKey       smallest
 	ruleMatches []smallest
 	long        skyline
+	// withAlternates keeps per-channel lists too (channelStat.alternates).
+	withAlternates bool
+}
+
+func (st *agentState) channelOf(name string) *channelStat {
+	for i := range st.channels {
+		if st.channels[i].name == name {
+			return &st.channels[i]
+		}
+	}
+	return nil
 }
 
 // channelStat is an agent's volume in a channel and its first conversation
@@ -271,6 +289,17 @@ type channelStat struct {
 	name   string
 	volume int
 	first  candidate
+	// alternates, only when the run asks for alternates (a replacement's
+	// recomputation, never a run), are the channel's own candidate lists.
+	alternates *channelCandidates
+}
+
+// channelCandidates are an agent's first eligible conversations in one
+// channel, in picking order, and those matching each rule (except the
+// long-handle rule); each list as long as agentState's.
+type channelCandidates struct {
+	byKey       smallest
+	ruleMatches []smallest
 }
 
 // NewRun checks the parameters and starts a run.
@@ -338,6 +367,7 @@ func NewRun(p *Params) (*Run, error) {
 		limit := st.randomQuota + r.policy.TargetedPerAgent + r.alternates
 		st.byKey = newSmallest(limit)
 		st.long.limit = limit
+		st.withAlternates = r.alternates > 0
 		st.ruleMatches = make([]smallest, len(r.rules))
 		for i := range st.ruleMatches {
 			st.ruleMatches[i] = newSmallest(limit)
@@ -504,7 +534,22 @@ func (st *agentState) add(c candidate, channel string, mask uint64, handle time.
 		}
 	}
 	if !found {
-		st.channels = append(st.channels, channelStat{name: channel, volume: 1, first: c})
+		ch := channelStat{name: channel, volume: 1, first: c}
+		if st.withAlternates {
+			lists := &channelCandidates{byKey: newSmallest(st.byKey.limit), ruleMatches: make([]smallest, len(st.ruleMatches))}
+			for i := range lists.ruleMatches {
+				lists.ruleMatches[i] = newSmallest(st.byKey.limit)
+			}
+			ch.alternates = lists
+		}
+		st.channels = append(st.channels, ch)
+	}
+	if st.withAlternates {
+		lists := st.channelOf(channel).alternates
+		lists.byKey.offer(c)
+		for m := mask; m != 0; m &= m - 1 {
+			lists.ruleMatches[bits.TrailingZeros64(m)].offer(c)
+		}
 	}
 	st.byKey.offer(c)
 	for m := mask; m != 0; m &= m - 1 {

@@ -592,6 +592,9 @@ func TestAlternates(t *testing.T) {
 	}
 	var random, complaint []string
 	for _, p := range res.Alternates {
+		if p.Channel != "" {
+			continue // drawn within a channel; see TestReplacementKeepsTheChannel
+		}
 		switch p.Reason {
 		case ReasonRandom:
 			random = append(random, p.ExternalID)
@@ -606,6 +609,50 @@ func TestAlternates(t *testing.T) {
 	}
 	if want := []string{cs[24].ExternalID, cs[26].ExternalID}; !slices.Equal(complaint, want) {
 		t.Errorf("complaint alternates %v, want %v (only two left)", complaint, want)
+	}
+}
+
+// A skipped phone pick was replaced by the next conversation in picking
+// order, an email one, although another phone chat was eligible, and the
+// replacement took rank 1 again.
+func TestReplacementKeepsTheChannel(t *testing.T) {
+	cs := sortedByKey("c", 30, "a")
+	for i := range cs {
+		cs[i].Channel = "email"
+	}
+	cs[2].Channel, cs[10].Channel = "phone", "phone"
+	in := input(DefaultPolicy(), []Agent{activeAgent("a", "t")}, cs)
+	in.Alternates = 5
+	res := mustSample(t, in)
+	// Random: email's first (0), phone's first (2), then by key (1);
+	// targeted slots, no rule matching, backfilled by key (3, 4).
+	picks := picksOf(res, "a")
+	var ids []string
+	for _, p := range picks {
+		ids = append(ids, p.ExternalID)
+	}
+	if want := []string{cs[0].ExternalID, cs[2].ExternalID, cs[1].ExternalID, cs[3].ExternalID, cs[4].ExternalID}; !slices.Equal(ids, want) {
+		t.Fatalf("picks %v, want %v", ids, want)
+	}
+	taken := map[string]bool{}
+	for _, id := range ids {
+		taken[id] = true
+	}
+	skipped := picks[1]
+	got, ok := Replacement(res.Alternates, skipped, "phone", taken, picks)
+	if !ok || got.ExternalID != cs[10].ExternalID || got.Reason != ReasonRandom || got.Rank != 6 || got.Channel != "" {
+		t.Fatalf("replacement of phone pick %s: %+v (%v); want %s, random, rank 6", skipped.ExternalID, got, ok, cs[10].ExternalID)
+	}
+	if got.Key != Key(testSeed, got.ExternalID) {
+		t.Errorf("replacement key %x, want its own", got.Key)
+	}
+
+	// No phone chat left: the next in picking order, whatever its channel,
+	// after the highest rank so far (the first replacement's).
+	taken[got.ExternalID] = true
+	again, ok := Replacement(res.Alternates, got, "phone", taken, append(picks, got))
+	if !ok || again.ExternalID != cs[5].ExternalID || again.Rank != 7 {
+		t.Fatalf("replacement with no phone chat left: %+v (%v); want %s, rank 7", again, ok, cs[5].ExternalID)
 	}
 }
 

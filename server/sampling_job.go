@@ -318,8 +318,8 @@ func (j *SamplingJob) assign(ctx context.Context, runID int64, picks []sampler.P
 }
 
 // Replacement finds the next pick for the same agent, week and reason as
-// a skipped one: the sampler recomputed with the run's seed and policy,
-// asked for alternates, taking the first not picked yet.
+// a skipped one, in its channel where possible (sampler.Replacement): the
+// sampler recomputed with the run's seed and policy, asked for alternates.
 func (j *SamplingJob) Replacement(ctx context.Context, skipped store.Pick) (store.Pick, bool, error) {
 	run, err := j.Store.GetRun(ctx, skipped.RunID)
 	if err != nil {
@@ -337,30 +337,37 @@ func (j *SamplingJob) Replacement(ctx context.Context, skipped store.Pick) (stor
 	if err != nil {
 		return store.Pick{}, false, err
 	}
+	chat, err := j.Store.GetTranscript(ctx, skipped.ExternalID)
+	if err != nil {
+		return store.Pick{}, false, err
+	}
 	own, err := j.Store.ListPicks(ctx, store.PickFilter{AgentID: skipped.AgentID, Week: run.Week})
 	if err != nil {
 		return store.Pick{}, false, err
 	}
 	taken := make(map[string]bool, len(own))
+	var inRun []sampler.Pick
 	for _, p := range own {
 		taken[p.ExternalID] = true
+		if p.RunID == run.ID {
+			inRun = append(inRun, sampler.Pick{ExternalID: p.ExternalID, Rank: p.Rank})
+		}
 	}
-	res, _, err := j.Compute(ctx, week, policy, run.Seed, len(own)+5, run.ID)
+	res, _, err := j.Compute(ctx, week, policy, run.Seed, min(len(own)+5, sampler.MaxQuota), run.ID)
 	if err != nil {
 		return store.Pick{}, false, err
 	}
-	for _, alt := range res.Alternates {
-		if alt.AgentID != skipped.AgentID || alt.Reason != skipped.Reason || taken[alt.ExternalID] {
-			continue
-		}
-		// The replacement goes to whoever skipped: their queue keeps its size.
-		added, err := j.Store.AddPick(ctx, store.Pick{
-			RunID: run.ID, ExternalID: alt.ExternalID, AgentID: alt.AgentID, Reason: alt.Reason, Rank: alt.Rank,
-			Key: alt.Key, InspectorID: skipped.InspectorID, Status: store.PickAssigned, ReplacesID: skipped.ID,
-		})
-		return added, err == nil, err
+	alt, ok := sampler.Replacement(res.Alternates,
+		sampler.Pick{ExternalID: skipped.ExternalID, AgentID: skipped.AgentID, Reason: skipped.Reason}, chat.Channel, taken, inRun)
+	if !ok {
+		return store.Pick{}, false, nil
 	}
-	return store.Pick{}, false, nil
+	// The replacement goes to whoever skipped: their queue keeps its size.
+	added, err := j.Store.AddPick(ctx, store.Pick{
+		RunID: run.ID, ExternalID: alt.ExternalID, AgentID: alt.AgentID, Reason: alt.Reason, Rank: alt.Rank,
+		Key: alt.Key, InspectorID: skipped.InspectorID, Status: store.PickAssigned, ReplacesID: skipped.ID,
+	})
+	return added, err == nil, err
 }
 
 // Reassign gives a pool pick to another inspector by the usual rules,

@@ -253,3 +253,70 @@ func TestRunRefusesAWeekThatHasNotEnded(t *testing.T) {
 		t.Fatalf("run of the ended week has %d picks; want both chats", got)
 	}
 }
+
+// A skipped phone pick was replaced by whatever came next in picking
+// order (mostly an email chat) although another phone chat was eligible,
+// and the replacement took rank 1 again.
+func TestReplacementKeepsTheChannelAndTakesTheNextRank(t *testing.T) {
+	srv, _ := samplingFixture(t)
+	job, ctx := srv.Sampling, t.Context()
+	var chats []*transcript.Prepared
+	for i := range 12 {
+		channel := "email"
+		if i < 2 {
+			channel = "phone"
+		}
+		start := flowChatStart.Add(time.Duration(i) * time.Hour)
+		chats = append(chats, transcript.Prepare(transcript.Transcript{
+			ExternalID: "p" + strconv.Itoa(i), AgentID: "agent-a", Channel: channel,
+			StartedAt: start, EndedAt: start.Add(time.Minute),
+			Messages: []transcript.Message{
+				{Role: transcript.RoleCustomer, Text: "退货怎么办", SentAt: start.Add(time.Second)},
+				{Role: transcript.RoleAgent, Text: "您好，我来帮您", SentAt: start.Add(20 * time.Second)},
+			},
+		}))
+	}
+	if _, err := job.Store.UpsertTranscripts(ctx, chats); err != nil {
+		t.Fatal(err)
+	}
+	week, err := isoweek.Parse(flowWeek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, _, err := job.RunWeek(ctx, week, "manual:lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	picks, err := job.Store.ListPicks(ctx, store.PickFilter{RunID: run.ID, AgentID: "agent-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Channel coverage picked one phone chat; the other may be picked too.
+	var phone []store.Pick
+	highest := 0
+	for _, p := range picks {
+		if p.ExternalID == "p0" || p.ExternalID == "p1" {
+			phone = append(phone, p)
+		}
+		highest = max(highest, p.Rank)
+	}
+	if len(phone) == 0 {
+		t.Fatalf("picks %+v cover no phone chat", picks)
+	}
+	skipped := phone[0]
+	repl, ok, err := job.Replacement(ctx, skipped)
+	if err != nil || !ok {
+		t.Fatalf("Replacement of %s: %v, %v", skipped.ExternalID, ok, err)
+	}
+	if len(phone) == 1 {
+		// The other phone chat is eligible and must be the replacement.
+		if want := map[string]string{"p0": "p1", "p1": "p0"}[skipped.ExternalID]; repl.ExternalID != want {
+			t.Errorf("phone pick %s replaced by %s; want the other phone chat %s", skipped.ExternalID, repl.ExternalID, want)
+		}
+	} else if repl.ExternalID == "p0" || repl.ExternalID == "p1" {
+		t.Errorf("replacement %s was already picked", repl.ExternalID)
+	}
+	if repl.Rank != highest+1 || repl.Reason != skipped.Reason || repl.ReplacesID != skipped.ID {
+		t.Errorf("replacement %+v; want rank %d, reason %s, replacing %d", repl, highest+1, skipped.Reason, skipped.ID)
+	}
+}

@@ -41,7 +41,9 @@ type ReviewServiceClient interface {
 	// ReleaseItem puts one of the caller's items back into the pool.
 	ReleaseItem(ctx context.Context, in *ReleaseItemRequest, opts ...grpc.CallOption) (*ReleaseItemResponse, error)
 	// SkipItem skips one of the caller's items with a reason and brings in
-	// the next pick for the same agent, week and reason, if there is one.
+	// the next pick for the same agent, week and reason, if there is one:
+	// from the skipped item's channel where one is left, ranked after the
+	// agent's highest rank in the run.
 	SkipItem(ctx context.Context, in *SkipItemRequest, opts ...grpc.CallOption) (*SkipItemResponse, error)
 	// OpenItem returns one of the caller's items with everything needed to
 	// score it: the transcript with its derived metrics, the rubric, the
@@ -141,7 +143,9 @@ type ReviewServiceServer interface {
 	// ReleaseItem puts one of the caller's items back into the pool.
 	ReleaseItem(context.Context, *ReleaseItemRequest) (*ReleaseItemResponse, error)
 	// SkipItem skips one of the caller's items with a reason and brings in
-	// the next pick for the same agent, week and reason, if there is one.
+	// the next pick for the same agent, week and reason, if there is one:
+	// from the skipped item's channel where one is left, ranked after the
+	// agent's highest rank in the run.
 	SkipItem(context.Context, *SkipItemRequest) (*SkipItemResponse, error)
 	// OpenItem returns one of the caller's items with everything needed to
 	// score it: the transcript with its derived metrics, the rubric, the
