@@ -172,15 +172,22 @@ func (b *bench) runScoring(ctx context.Context) (*scoringResult, error) {
 			return nil, err
 		}
 		t0 := time.Now()
-		q, err := qav1.NewReviewServiceClient(u.conn).ListQueue(u.ctx(ctx), &qav1.ListQueueRequest{})
-		if err != nil {
-			return nil, fmt.Errorf("ListQueue %s: %w", u.subject, err)
+		in := inspectorQueue{u: u}
+		// The queue is paged (at most 1000 items a page); an inspector here
+		// holds thousands.
+		for token := ""; ; {
+			q, err := qav1.NewReviewServiceClient(u.conn).ListQueue(u.ctx(ctx), &qav1.ListQueueRequest{PageSize: 1000, PageToken: token})
+			if err != nil {
+				return nil, fmt.Errorf("ListQueue %s: %w", u.subject, err)
+			}
+			for _, it := range q.GetItems() {
+				in.items = append(in.items, it.GetId())
+			}
+			if token = q.GetNextPageToken(); token == "" {
+				break
+			}
 		}
 		lqMax = max(lqMax, time.Since(t0))
-		in := inspectorQueue{u: u}
-		for _, it := range q.GetItems() {
-			in.items = append(in.items, it.GetId())
-		}
 		insps = append(insps, in)
 		total += len(in.items)
 	}

@@ -238,7 +238,7 @@ func printSummary(w io.Writer, c *config, transcripts, picks int, runWeeks []tim
 		maxRun = max(maxRun, d)
 	}
 	p("== setup: %d agents, %d weeks, %d transcripts, %d picks (RunWeek slowest %.2f s)", c.agents, c.weeks, transcripts, picks, maxRun.Seconds())
-	p("ListQueue: slowest %.1f ms (one per inspector); %d WatchFeedback streams open throughout", s.ListQueueMax, s.Streams)
+	p("ListQueue: slowest %.1f ms (one inspector's whole queue, pages of 1000); %d WatchFeedback streams open throughout", s.ListQueueMax, s.Streams)
 	for _, pr := range s.Phases {
 		p("== 1. SubmitReview(final), %d inspectors, %s", c.inspectors, phaseName(pr))
 		p("finalised %d of %d items in %.1f s: %.0f/s, %d errors%s", pr.Finalised, pr.Items, pr.ElapsedS, pr.PerSecond, pr.Errors, firstErr(pr.FirstError))
