@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -131,9 +133,29 @@ func TestWeeklySamplingThroughQactl(t *testing.T) {
 		t.Fatalf("picks stored by a dry run:\n%s", out)
 	}
 
+	var preview struct {
+		SeedCommitment string     `json:"seed_commitment"`
+		Picks          []pickJSON `json:"picks"`
+	}
+	if err := json.Unmarshal([]byte(out), &preview); err != nil || len(preview.SeedCommitment) != 64 {
+		t.Fatalf("dry run's JSON %q: %v; want a seed_commitment", out, err)
+	}
+	if text, _, _ := srv.qactl(admin, "sample", "run", "--week", "2020-W21", "--dry-run"); !strings.Contains(text, "seed commitment "+preview.SeedCommitment) {
+		t.Fatalf("dry run's text does not show the commitment %s:\n%s", preview.SeedCommitment, text)
+	}
+
 	out, errOut, code = srv.qactl(admin, "sample", "run", "--week", "2020-W21")
 	if code != 0 || !strings.Contains(out, "created") {
 		t.Fatalf("sample run: %d %s %s", code, out, errOut)
+	}
+	// The run reveals the seed the preview committed to.
+	if !strings.Contains(out, "seed commitment "+preview.SeedCommitment) {
+		t.Fatalf("run does not show the preview's commitment %s:\n%s", preview.SeedCommitment, out)
+	}
+	_, seedHex, _ := strings.Cut(out, ", seed ")
+	seed, err := hex.DecodeString(strings.Fields(seedHex)[0])
+	if sum := sha256.Sum256(seed); err != nil || hex.EncodeToString(sum[:]) != preview.SeedCommitment {
+		t.Fatalf("revealed seed %q (%v) does not hash to the commitment %s", seedHex, err, preview.SeedCommitment)
 	}
 	again, _, _ := srv.qactl(admin, "sample", "run", "--week", "2020-W21")
 	if !strings.Contains(again, "already existed") || strings.Fields(again)[1] != strings.Fields(out)[1] {
@@ -144,6 +166,18 @@ func TestWeeklySamplingThroughQactl(t *testing.T) {
 	picks := parsePicks(t, out)
 	if len(picks) == 0 {
 		t.Fatal("no picks for 2020-W21")
+	}
+	previewed := map[[2]string]bool{}
+	for _, p := range preview.Picks {
+		previewed[[2]string{p.ExternalID, p.AgentID}] = true
+	}
+	for _, p := range picks {
+		if !previewed[[2]string{p.ExternalID, p.AgentID}] {
+			t.Errorf("the run picked %s for %s; the preview did not", p.ExternalID, p.AgentID)
+		}
+	}
+	if len(picks) != len(preview.Picks) {
+		t.Errorf("the run picked %d, the preview showed %d", len(picks), len(preview.Picks))
 	}
 	perAgent := map[string]int{}
 	seen := map[[2]string]bool{}

@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -169,8 +171,8 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week isoweek.Week, trigger st
 	if _, end := week.Bounds(loc); j.Now().Before(end) {
 		return store.Run{}, false, &WeekNotEndedError{Week: week, End: end}
 	}
-	seed := make([]byte, 32)
-	if _, err := rand.Read(seed); err != nil {
+	seed, err := j.WeekSeed(ctx, week)
+	if err != nil {
 		return store.Run{}, false, err
 	}
 	run, created, err := j.Store.CreateRun(ctx, store.Run{
@@ -181,6 +183,24 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week isoweek.Week, trigger st
 	}
 	done, err := j.complete(ctx, run, policy, created)
 	return done, created, err
+}
+
+// WeekSeed returns the week's seed, drawing and storing it on the week's
+// first preview or run: every run of the week, under any policy version,
+// and every preview use it, so a preview shows the run's picks and its
+// commitment (SeedCommitment) is known before the run reveals the seed.
+func (j *SamplingJob) WeekSeed(ctx context.Context, week isoweek.Week) ([]byte, error) {
+	candidate := make([]byte, 32)
+	if _, err := rand.Read(candidate); err != nil {
+		return nil, err
+	}
+	return j.Store.WeekSeed(ctx, week.String(), candidate, j.Now())
+}
+
+// SeedCommitment is the lowercase hex SHA-256 of seed's bytes.
+func SeedCommitment(seed []byte) string {
+	sum := sha256.Sum256(seed)
+	return hex.EncodeToString(sum[:])
 }
 
 // WeekNotEndedError refuses to run a week before its end.

@@ -138,7 +138,8 @@ func parseWeek(s string) (isoweek.Week, error) {
 func runToProto(r store.Run) *qav1.Run {
 	out := &qav1.Run{
 		Id: r.ID, Week: r.Week, PolicyVersion: r.PolicyVersion, Seed: hex.EncodeToString(r.Seed),
-		Trigger: r.Trigger, CreatedAt: timestamppb.New(r.CreatedAt), Picks: int32(r.Picks), Shortfalls: int32(r.Shortfalls),
+		SeedCommitment: SeedCommitment(r.Seed),
+		Trigger:        r.Trigger, CreatedAt: timestamppb.New(r.CreatedAt), Picks: int32(r.Picks), Shortfalls: int32(r.Shortfalls),
 	}
 	if !r.CompletedAt.IsZero() {
 		out.CompletedAt = timestamppb.New(r.CompletedAt)
@@ -179,13 +180,29 @@ func (s *samplingService) PreviewWeek(ctx context.Context, req *qav1.PreviewWeek
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	// A preview's seed is fixed so that two previews agree; the real run
-	// draws a fresh one.
-	res, _, err := s.job.Compute(ctx, week, policy, []byte("preview:"+week.String()+":seed-for-previews-only"), 0, 0)
+	// The week's seed, which its run uses: the preview shows the run's
+	// picks and only the seed's commitment. A week already run under this
+	// policy is recomputed as its run was, not counting the run's own
+	// picks as picked before.
+	seed, err := s.job.WeekSeed(ctx, week)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	out := &qav1.PreviewWeekResponse{Week: week.String(), PolicyVersion: policy.Version}
+	var excludeRun int64
+	runs, err := s.store.ListRuns(ctx, week.String())
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	for _, r := range runs {
+		if r.PolicyVersion == policy.Version {
+			excludeRun, seed = r.ID, r.Seed
+		}
+	}
+	res, _, err := s.job.Compute(ctx, week, policy, seed, 0, excludeRun)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.PreviewWeekResponse{Week: week.String(), PolicyVersion: policy.Version, SeedCommitment: SeedCommitment(seed)}
 	for _, p := range res.Picks {
 		out.Picks = append(out.Picks, &qav1.Pick{ExternalId: p.ExternalID, AgentId: p.AgentID, Reason: p.Reason,
 			Rank: int32(p.Rank), Key: sampler.KeyHex(p.Key)})

@@ -66,6 +66,11 @@ type RunStore interface {
 	// that process: a claim left by a process that ended is no claim. The
 	// claim does not look at the run: the caller re-reads it once claimed.
 	ClaimRun(ctx context.Context, runID int64) (release func(), err error)
+	// WeekSeed returns week's seed: the one stored, or else candidate,
+	// stored now with createdAt. Every run and preview of the week uses
+	// it, whatever the policy version; callers racing on the first use
+	// (replicas included) all get the one that was stored first.
+	WeekSeed(ctx context.Context, week string, candidate []byte, createdAt time.Time) ([]byte, error)
 	// GetRun returns ErrNotFound for an unknown id.
 	GetRun(ctx context.Context, id int64) (Run, error)
 	// ListRuns returns runs, newest first; week "" means all.

@@ -43,8 +43,9 @@ func newSampleCommand(opts *globalOptions) *cobra.Command {
 					resp, err := c.sampling.PreviewWeek(c.ctx, &qav1.PreviewWeekRequest{Week: week})
 					if err == nil && !opts.json {
 						err = printPicks(cmd.OutOrStdout(), resp.GetPicks(), false)
-						_, _ = fmt.Fprintf(cmd.OutOrStdout(), "preview of %s under policy version %d: %d picks, %d agents short of quota; nothing stored\n",
-							resp.GetWeek(), resp.GetPolicyVersion(), len(resp.GetPicks()), len(resp.GetShortfalls()))
+						_, _ = fmt.Fprintf(cmd.OutOrStdout(), "preview of %s under policy version %d: %d picks, %d agents short of quota; nothing stored\n"+
+							"seed commitment %s (the run uses this seed and reveals it)\n",
+							resp.GetWeek(), resp.GetPolicyVersion(), len(resp.GetPicks()), len(resp.GetShortfalls()), resp.GetSeedCommitment())
 						return nil, err
 					}
 					return resp, err
@@ -58,8 +59,9 @@ func newSampleCommand(opts *globalOptions) *cobra.Command {
 					if resp.GetCreated() {
 						state = "created"
 					}
-					_, _ = fmt.Fprintf(cmd.OutOrStdout(), "run %d for %s (policy version %d) %s: %d picks, %d agents short of quota, seed %s\n",
-						r.GetId(), r.GetWeek(), r.GetPolicyVersion(), state, r.GetPicks(), r.GetShortfalls(), r.GetSeed())
+					_, _ = fmt.Fprintf(cmd.OutOrStdout(), "run %d for %s (policy version %d) %s: %d picks, %d agents short of quota, seed %s\n"+
+						"seed commitment %s\n",
+						r.GetId(), r.GetWeek(), r.GetPolicyVersion(), state, r.GetPicks(), r.GetShortfalls(), r.GetSeed(), r.GetSeedCommitment())
 					return nil, nil
 				}
 				return resp, err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"qa-sampling/store"
 	"slices"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -100,6 +101,27 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 		return store.Run{}, false, fmt.Errorf("sqlstore: create run %s policy %d: %w", r.Week, r.PolicyVersion, err)
 	}
 	return row.run(), created, nil
+}
+
+// WeekSeed inserts candidate unless the week has a seed, then reads the
+// week's seed, in one transaction: as in CreateRun, a concurrent inserter
+// makes this wait for its commit, after which DO NOTHING applies.
+func (s *Store) WeekSeed(ctx context.Context, week string, candidate []byte, createdAt time.Time) ([]byte, error) {
+	if week == "" || len(candidate) == 0 {
+		return nil, errors.New("sqlstore: week seed: empty week or seed")
+	}
+	var seed []byte
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO week_seeds (week, seed, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (week) DO NOTHING`), week, candidate, createdAt.UnixMilli()); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &seed, tx.Rebind("SELECT seed FROM week_seeds WHERE week = ?"), week)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: week seed %s: %w", week, err)
+	}
+	return seed, nil
 }
 
 // GetRun returns one run, or store.ErrNotFound.

@@ -342,3 +342,39 @@ func testPickedOncePerAgent(t *testing.T, s store.Store) {
 	}
 	mustComplete(t, s, v2.ID, pick("c2", "a1", "random", 1, ""), pick("c1", "a2", "random", 1, ""))
 }
+
+// testWeekSeed: the first seed stored for a week is every caller's,
+// concurrent first callers included, and weeks do not share one.
+func testWeekSeed(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	at := time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC)
+	const callers = 8
+	got := make([][]byte, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			got[i], errs[i] = s.WeekSeed(ctx, "2026-W47", []byte{byte(i), 0, 0xff}, at)
+		})
+	}
+	wg.Wait()
+	for i := range callers {
+		if errs[i] != nil {
+			t.Fatalf("WeekSeed caller %d: %v", i, errs[i])
+		}
+		if !slices.Equal(got[i], got[0]) {
+			t.Errorf("concurrent first callers got seeds %x and %x; want one", got[0], got[i])
+		}
+	}
+	if len(got[0]) != 3 || got[0][1] != 0 || got[0][2] != 0xff {
+		t.Errorf("WeekSeed = %x, want one of the candidates", got[0])
+	}
+	later, err := s.WeekSeed(ctx, "2026-W47", []byte("another"), at.Add(time.Hour))
+	if err != nil || !slices.Equal(later, got[0]) {
+		t.Errorf("WeekSeed later = %x, %v; want the stored %x", later, err, got[0])
+	}
+	other, err := s.WeekSeed(ctx, "2026-W48", []byte("w48"), at)
+	if err != nil || string(other) != "w48" {
+		t.Errorf("WeekSeed(2026-W48) = %q, %v; want its own candidate", other, err)
+	}
+}

@@ -18,6 +18,7 @@ var samplingTests = []struct {
 	{"Inspectors", testInspectors},
 	{"Policies", testPolicies},
 	{"PoliciesConcurrent", testPoliciesConcurrent},
+	{"WeekSeed", testWeekSeed},
 	{"ScanWeekBoundaries", testScanWeekBoundaries},
 	{"ScanWeekFields", testScanWeekFields},
 	{"ScanWeekSecondaryAuthors", testScanWeekSecondaryAuthors},

@@ -444,9 +444,12 @@ type Run struct {
 	CompletedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=completed_at,json=completedAt,proto3" json:"completed_at,omitempty"`
 	Picks       int32                  `protobuf:"varint,8,opt,name=picks,proto3" json:"picks,omitempty"`
 	// Agents who had fewer eligible conversations than their quota.
-	Shortfalls    int32 `protobuf:"varint,9,opt,name=shortfalls,proto3" json:"shortfalls,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Shortfalls int32 `protobuf:"varint,9,opt,name=shortfalls,proto3" json:"shortfalls,omitempty"`
+	// Lowercase hex SHA-256 of the seed's bytes: what previews of the week
+	// showed before the run revealed the seed.
+	SeedCommitment string `protobuf:"bytes,10,opt,name=seed_commitment,json=seedCommitment,proto3" json:"seed_commitment,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Run) Reset() {
@@ -540,6 +543,13 @@ func (x *Run) GetShortfalls() int32 {
 		return x.Shortfalls
 	}
 	return 0
+}
+
+func (x *Run) GetSeedCommitment() string {
+	if x != nil {
+		return x.SeedCommitment
+	}
+	return ""
 }
 
 // Pick is one picked conversation for one agent.
@@ -880,8 +890,11 @@ type PreviewWeekResponse struct {
 	PolicyVersion int64                  `protobuf:"varint,2,opt,name=policy_version,json=policyVersion,proto3" json:"policy_version,omitempty"`
 	Picks         []*Pick                `protobuf:"bytes,3,rep,name=picks,proto3" json:"picks,omitempty"`
 	Shortfalls    []*Shortfall           `protobuf:"bytes,4,rep,name=shortfalls,proto3" json:"shortfalls,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Lowercase hex SHA-256 of the week's seed, which the run will use and
+	// reveal; the preview's picks are the run's.
+	SeedCommitment string `protobuf:"bytes,5,opt,name=seed_commitment,json=seedCommitment,proto3" json:"seed_commitment,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *PreviewWeekResponse) Reset() {
@@ -940,6 +953,13 @@ func (x *PreviewWeekResponse) GetShortfalls() []*Shortfall {
 		return x.Shortfalls
 	}
 	return nil
+}
+
+func (x *PreviewWeekResponse) GetSeedCommitment() string {
+	if x != nil {
+		return x.SeedCommitment
+	}
+	return ""
 }
 
 type GetRunRequest struct {
@@ -1603,7 +1623,7 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\"N\n" +
 	"\x16ValidatePolicyResponse\x12\x18\n" +
 	"\x05field\x18\x01 \x01(\tB\x02\x18\x01R\x05field\x12\x1a\n" +
-	"\x06reason\x18\x02 \x01(\tB\x02\x18\x01R\x06reason\"\xae\x02\n" +
+	"\x06reason\x18\x02 \x01(\tB\x02\x18\x01R\x06reason\"\xd7\x02\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04week\x18\x02 \x01(\tR\x04week\x12%\n" +
@@ -1616,7 +1636,9 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x05picks\x18\b \x01(\x05R\x05picks\x12\x1e\n" +
 	"\n" +
 	"shortfalls\x18\t \x01(\x05R\n" +
-	"shortfalls\"\xa4\x02\n" +
+	"shortfalls\x12'\n" +
+	"\x0fseed_commitment\x18\n" +
+	" \x01(\tR\x0eseedCommitment\"\xa4\x02\n" +
 	"\x04Pick\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\x03R\x05runId\x12\x1f\n" +
@@ -1644,14 +1666,15 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	".qa.v1.RunR\x03run\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\"(\n" +
 	"\x12PreviewWeekRequest\x12\x12\n" +
-	"\x04week\x18\x01 \x01(\tR\x04week\"\xa5\x01\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\"\xce\x01\n" +
 	"\x13PreviewWeekResponse\x12\x12\n" +
 	"\x04week\x18\x01 \x01(\tR\x04week\x12%\n" +
 	"\x0epolicy_version\x18\x02 \x01(\x03R\rpolicyVersion\x12!\n" +
 	"\x05picks\x18\x03 \x03(\v2\v.qa.v1.PickR\x05picks\x120\n" +
 	"\n" +
 	"shortfalls\x18\x04 \x03(\v2\x10.qa.v1.ShortfallR\n" +
-	"shortfalls\"\x1f\n" +
+	"shortfalls\x12'\n" +
+	"\x0fseed_commitment\x18\x05 \x01(\tR\x0eseedCommitment\"\x1f\n" +
 	"\rGetRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\".\n" +
 	"\x0eGetRunResponse\x12\x1c\n" +
