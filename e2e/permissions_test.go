@@ -37,6 +37,7 @@ var allowedRoles = map[string][]string{
 	"/qa.v1.ReviewService/OpenItem":     {"inspector"},
 	"/qa.v1.ReviewService/SubmitReview": {"inspector"},
 	"/qa.v1.ReviewService/GetReview":    {"admin", "inspector", "supervisor"},
+	"/qa.v1.ReviewService/ListReviews":  {"admin", "inspector"},
 
 	"/qa.v1.FeedbackService/ListFeedback":        {"admin", "supervisor"},
 	"/qa.v1.FeedbackService/WatchFeedback":       {"admin", "supervisor"},
@@ -93,6 +94,7 @@ func matrixCalls(c qaClients, rubric *qav1.Rubric, week string) map[string]rpcCa
 		"/qa.v1.ReviewService/OpenItem":     unary(c.review.OpenItem, &qav1.OpenItemRequest{Id: noSuchID}, codes.NotFound),
 		"/qa.v1.ReviewService/SubmitReview": unary(c.review.SubmitReview, &qav1.SubmitReviewRequest{ItemId: noSuchID, Ratings: all, Final: true}, codes.NotFound),
 		"/qa.v1.ReviewService/GetReview":    unary(c.review.GetReview, &qav1.GetReviewRequest{Id: noSuchID}, codes.NotFound),
+		"/qa.v1.ReviewService/ListReviews":  unary(c.review.ListReviews, &qav1.ListReviewsRequest{}, codes.OK),
 
 		"/qa.v1.FeedbackService/ListFeedback": unary(c.feedback.ListFeedback, &qav1.ListFeedbackRequest{}, codes.OK),
 		"/qa.v1.FeedbackService/WatchFeedback": {func(ctx context.Context) error {

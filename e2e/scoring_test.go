@@ -93,6 +93,31 @@ func fullWeek(t *testing.T, dsn string) {
 		len(final.GetStrengths()) != 1 || len(final.GetSuggestions()) != 1 || final.GetWeek() != week || final.GetAgentId() != "a1" {
 		t.Errorf("final review %v", final)
 	}
+	// The finished item opens read-only, and is in the inspector's history.
+	show = w.qactlOK(insp, "review", "show", id)
+	for _, want := range []string{"final review " + strconv.FormatInt(final.GetId(), 10) + " (read-only)", "score 82.50", "warm greeting"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("review show of the finalised item lacks %q:\n%s", want, show)
+		}
+	}
+	unmarshalJSON(t, w.qactlOK(insp, "--json", "review", "show", id), opened)
+	if opened.GetReview().GetId() != final.GetId() || opened.GetDraft() != nil {
+		t.Errorf("finalised item opened as review %v, draft %v", opened.GetReview(), opened.GetDraft())
+	}
+	history := w.qactlOK(insp, "review", "history")
+	if !strings.Contains(history, "82.50") || !strings.Contains(history, p.GetExternalId()) {
+		t.Errorf("review history lacks the final review:\n%s", history)
+	}
+	var historyJSON qav1.Review
+	unmarshalJSON(t, strings.TrimSpace(w.qactlOK(insp, "--json", "review", "history")), &historyJSON)
+	if historyJSON.GetId() != final.GetId() || historyJSON.GetScoreText() != "82.50" {
+		t.Errorf("review history --json: %v", &historyJSON)
+	}
+	for _, other := range []string{"insp-1", "insp-2"} {
+		if other != insp && strings.Contains(w.qactlOK(other, "review", "history"), p.GetExternalId()) {
+			t.Errorf("%s's history shows %s's review:\n%s", other, insp, w.qactlOK(other, "review", "history"))
+		}
+	}
 	rec := watchA.waitFor("a1's record", func(r *qav1.FeedbackRecord) bool { return r.GetReview().GetId() == final.GetId() })
 	if rec.GetAgentId() != "a1" || !near(rec.GetScore(), want.score) || rec.GetGrade() != "good" || rec.GetSupervisorId() != "sup-a" ||
 		rec.GetTeamId() != "team-a" || rec.GetWeek() != week || rec.GetCoachingRequired() || rec.GetShareAsExample() || rec.GetAcknowledgedAt() != nil {

@@ -42,6 +42,7 @@ var methodRules = map[string]methodRule{
 	"/qa.v1.ReviewService/OpenItem":     {roles: []store.Role{store.RoleInspector}},
 	"/qa.v1.ReviewService/SubmitReview": {roles: []store.Role{store.RoleInspector}},
 	"/qa.v1.ReviewService/GetReview":    {roles: []store.Role{store.RoleInspector, store.RoleSupervisor, store.RoleAdmin}},
+	"/qa.v1.ReviewService/ListReviews":  {roles: []store.Role{store.RoleInspector, store.RoleAdmin}},
 
 	"/qa.v1.RubricService/GetRubric":      {roles: []store.Role{store.RoleAdmin, store.RoleInspector, store.RoleSupervisor}},
 	"/qa.v1.RubricService/ListRubrics":    {roles: []store.Role{store.RoleAdmin}},

@@ -235,6 +235,8 @@ type itemContext struct {
 	disputed *store.Review
 	rubric   scoring.Rubric
 	version  store.RubricVersion
+	// final is the item's final review when it is already reviewed.
+	final *store.Review
 }
 
 // loadItem reads one of the caller's items to review: its draft, its
@@ -247,10 +249,20 @@ func (s *reviewService) loadItem(ctx context.Context, id int64) (itemContext, er
 	if err != nil {
 		return ic, err
 	}
-	if p.Status == store.PickReviewed {
-		return ic, status.Errorf(codes.FailedPrecondition, "item %d already has a final review; only a dispute can re-score it", id)
-	}
 	ic.pick = p
+	if p.Status == store.PickReviewed {
+		// Finished work opens read-only, scored against its own rubric
+		// version; SubmitReview refuses it (readOnly).
+		final, err := s.store.FinalReviewOf(ctx, p.ID)
+		if err != nil {
+			return ic, storeError(ctx, s.log, err)
+		}
+		ic.final = &final
+		if ic.rubric, ic.version, err = s.rubrics.version(ctx, final.RubricVersion); err != nil {
+			return ic, storeError(ctx, s.log, err)
+		}
+		return ic, nil
+	}
 	draft, err := s.store.DraftOf(ctx, p.ID, p.InspectorID)
 	switch {
 	case err == nil:
@@ -303,6 +315,9 @@ func (s *reviewService) OpenItem(ctx context.Context, req *qav1.OpenItemRequest)
 		out.Dispute = disputeToProto(*ic.dispute)
 		out.DisputedReview = reviewToProto(*ic.disputed, &ic.rubric)
 	}
+	if ic.final != nil {
+		out.Review = reviewToProto(*ic.final, &ic.rubric)
+	}
 	return out, nil
 }
 
@@ -311,6 +326,9 @@ func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReview
 	ic, err := s.loadItem(ctx, req.GetItemId())
 	if err != nil {
 		return nil, err
+	}
+	if ic.final != nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "item %d already has a final review; only a dispute can re-score it", ic.pick.ID)
 	}
 	// Every problem at once: the free text's and the ratings' against
 	// the item's rubric.
@@ -373,6 +391,40 @@ func (s *reviewService) GetReview(ctx context.Context, req *qav1.GetReviewReques
 		return nil, storeError(ctx, s.log, err)
 	}
 	return &qav1.GetReviewResponse{Review: reviewToProto(rv, &r)}, nil
+}
+
+func (s *reviewService) ListReviews(ctx context.Context, req *qav1.ListReviewsRequest) (*qav1.ListReviewsResponse, error) {
+	var l fielderr.List
+	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), 0)
+	if err := invalidList(&l); err != nil {
+		return nil, err
+	}
+	who, _ := PrincipalFrom(ctx)
+	inspector := req.GetInspectorId()
+	if who.Role != store.RoleAdmin {
+		if inspector != "" && inspector != who.Subject {
+			return nil, status.Error(codes.PermissionDenied, "inspector_id: inspectors see only their own reviews; leave it empty")
+		}
+		inspector = who.Subject
+	}
+	f := store.ReviewFilter{InspectorID: inspector, Finalised: true, Limit: pg.fetch()}
+	if pg.hasAfter {
+		f.BeforeID = pg.after
+	}
+	reviews, err := s.store.ListReviews(ctx, f)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.ListReviewsResponse{}
+	reviews, out.NextPageToken = cut(pg, reviews, func(r store.Review) int64 { return r.ID })
+	for _, rv := range reviews {
+		r, _, err := s.rubrics.version(ctx, rv.RubricVersion)
+		if err != nil {
+			return nil, storeError(ctx, s.log, err)
+		}
+		out.Reviews = append(out.Reviews, reviewToProto(rv, &r))
+	}
+	return out, nil
 }
 
 // readableReview returns review id if the caller may read it; one they

@@ -61,6 +61,17 @@ type Review struct {
 	FinalizedAt    time.Time
 }
 
+// ReviewFilter selects reviews; zero fields match everything.
+type ReviewFilter struct {
+	InspectorID string
+	// Finalised selects final and retracted reviews: every review once
+	// finalised, drafts left out.
+	Finalised bool
+	// BeforeID and Limit page through results newest (highest ID) first.
+	BeforeID int64
+	Limit    int
+}
+
 // ReviewStore keeps inspectors' drafts and final reviews. Every write
 // records its audit events in the same transaction.
 type ReviewStore interface {
@@ -77,6 +88,10 @@ type ReviewStore interface {
 	FinalizeReview(ctx context.Context, r Review, fb Feedback) (Review, Feedback, error)
 	// GetReview returns ErrNotFound for an unknown id.
 	GetReview(ctx context.Context, id int64) (Review, error)
+	// ListReviews returns reviews matching f, highest ID first.
+	ListReviews(ctx context.Context, f ReviewFilter) ([]Review, error)
+	// FinalReviewOf returns pickID's final review; ErrNotFound if none.
+	FinalReviewOf(ctx context.Context, pickID int64) (Review, error)
 	// DraftOf returns inspectorID's draft of pickID; ErrNotFound if none.
 	DraftOf(ctx context.Context, pickID int64, inspectorID string) (Review, error)
 }

@@ -19,7 +19,7 @@ import (
 func newReviewShowCommand(opts *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "show ID",
-		Short: "Print an item to score: transcript, metrics, rubric, your draft and any dispute",
+		Short: "Print an item to score (transcript, metrics, rubric, your draft, any dispute), or a reviewed one read-only",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID(cmd, args[0], "`review queue`")
@@ -45,6 +45,9 @@ func formatOpenItem(resp *qav1.OpenItemResponse, loc *time.Location) []byte {
 	if week == "" {
 		week = resp.GetDisputedReview().GetWeek()
 	}
+	if week == "" {
+		week = resp.GetReview().GetWeek()
+	}
 	out := fmt.Appendf(nil, "item %d: agent %s", item.GetId(), sanitize(item.GetAgentId()))
 	if week != "" {
 		out = fmt.Appendf(out, ", week %s", sanitize(week))
@@ -65,7 +68,11 @@ func formatOpenItem(resp *qav1.OpenItemResponse, loc *time.Location) []byte {
 		}
 	}
 	b.WriteByte('\n')
-	if draft := resp.GetDraft(); draft != nil {
+	if r := resp.GetReview(); r != nil {
+		fmt.Fprintf(&b, "final review %d (read-only), finalised %s: score %s  grade %s\n", r.GetId(),
+			shortTime(r.GetFinalizedAt(), loc), sanitize(r.GetScoreText()), sanitize(r.GetGrade()))
+		writeReviewBody(&b, r, resp.GetRubric())
+	} else if draft := resp.GetDraft(); draft != nil {
 		fmt.Fprintf(&b, "your draft (review %d, saved %s):\n", draft.GetId(), shortTime(draft.GetUpdatedAt(), loc))
 		writeReviewBody(&b, draft, resp.GetRubric())
 	} else {
@@ -415,7 +422,7 @@ func formatSubmitted(resp *qav1.SubmitReviewResponse, rubric *qav1.Rubric) strin
 }
 
 func newReviewCommand(opts *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "review", Short: "An inspector's queue: list, release, skip, show, submit (inspector)"}
+	cmd := &cobra.Command{Use: "review", Short: "An inspector's queue: list, release, skip, show, submit, history (inspector)"}
 	queue := &cobra.Command{
 		Use:   "queue",
 		Short: "List the items assigned to you",
@@ -479,6 +486,6 @@ func newReviewCommand(opts *globalOptions) *cobra.Command {
 	}
 	skip.Flags().StringVar(&reason, "reason", "", "why: spam, wrong_agent, not_reviewable, or free text")
 	_ = skip.MarkFlagRequired("reason")
-	cmd.AddCommand(queue, release, skip, newReviewShowCommand(opts), newReviewSubmitCommand(opts))
+	cmd.AddCommand(queue, release, skip, newReviewShowCommand(opts), newReviewSubmitCommand(opts), newReviewHistoryCommand(opts))
 	return cmd
 }

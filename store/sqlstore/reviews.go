@@ -197,6 +197,43 @@ func (s *Store) GetReview(ctx context.Context, id int64) (store.Review, error) {
 	return getReview(ctx, s.readGet, id)
 }
 
+// ListReviews returns reviews, newest first.
+func (s *Store) ListReviews(ctx context.Context, f store.ReviewFilter) ([]store.Review, error) {
+	var fq filterQuery
+	if f.InspectorID != "" {
+		fq.add("r.inspector_id = ?", f.InspectorID)
+	}
+	if f.Finalised {
+		fq.addBare("r.status IN ('final', 'retracted')")
+	}
+	if f.BeforeID != 0 {
+		fq.add("r.id < ?", f.BeforeID)
+	}
+	q, args := fq.build("SELECT "+reviewColumns+" FROM reviews r", "r.id DESC", f.Limit)
+	var rows []reviewRow
+	if err := s.readSelect(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("sqlstore: list reviews: %w", err)
+	}
+	out := make([]store.Review, len(rows))
+	for i := range rows {
+		var err error
+		if out[i], err = rows[i].review(); err != nil {
+			return nil, fmt.Errorf("sqlstore: list reviews: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// FinalReviewOf returns a pick's final review.
+func (s *Store) FinalReviewOf(ctx context.Context, pickID int64) (store.Review, error) {
+	var row reviewRow
+	err := s.readGet(ctx, &row, "SELECT "+reviewColumns+" FROM reviews r WHERE r.pick_id = ? AND r.status = 'final'", pickID)
+	if err != nil {
+		return store.Review{}, notFound(err, fmt.Sprintf("final review of item %d", pickID))
+	}
+	return row.review()
+}
+
 // DraftOf returns an inspector's draft of a pick.
 func (s *Store) DraftOf(ctx context.Context, pickID int64, inspectorID string) (store.Review, error) {
 	var row reviewRow

@@ -501,3 +501,52 @@ func testDraftRaces(t *testing.T, s store.Store) {
 		e.checkPick("after racing save and finalise", p.ID, store.PickReviewed, "qa-1")
 	}
 }
+
+// testListReviews: an inspector's finalised reviews, newest first and
+// paged by id, without drafts or another inspector's; FinalReviewOf reads
+// a pick's final review.
+func testListReviews(t *testing.T, s store.Store) {
+	e := newScoring(t, s)
+	ctx := t.Context()
+	ps := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1"),
+		pick("c3", "a1", "random", 3, "qa-1"), pick("d1", "a2", "random", 1, "qa-2"))
+	r1, _ := e.finalize(e.finalOf(ps["c1"], "qa-1", 70, "C"), store.Feedback{})
+	r2, _ := e.finalize(e.finalOf(ps["c2"], "qa-1", 90, "A"), store.Feedback{})
+	e.saveDraft(e.draftOf(ps["c3"], "qa-1"))
+	other, _ := e.finalize(e.finalOf(ps["d1"], "qa-2", 50, "F"), store.Feedback{})
+
+	list := func(f store.ReviewFilter) []int64 {
+		t.Helper()
+		rs, err := e.s.ListReviews(ctx, f)
+		if err != nil {
+			t.Fatalf("ListReviews(%+v): %v", f, err)
+		}
+		ids := make([]int64, len(rs))
+		for i, r := range rs {
+			ids[i] = r.ID
+		}
+		return ids
+	}
+	if got, want := list(store.ReviewFilter{InspectorID: "qa-1", Finalised: true}), []int64{r2.ID, r1.ID}; !slices.Equal(got, want) {
+		t.Errorf("qa-1's finalised reviews = %v, want %v (newest first, no draft)", got, want)
+	}
+	if got, want := list(store.ReviewFilter{InspectorID: "qa-1", Finalised: true, Limit: 1}), []int64{r2.ID}; !slices.Equal(got, want) {
+		t.Errorf("first page = %v, want %v", got, want)
+	}
+	if got, want := list(store.ReviewFilter{InspectorID: "qa-1", Finalised: true, BeforeID: r2.ID}), []int64{r1.ID}; !slices.Equal(got, want) {
+		t.Errorf("page before %d = %v, want %v", r2.ID, got, want)
+	}
+	if got := list(store.ReviewFilter{Finalised: true}); len(got) != 3 || got[0] < got[1] || !slices.Contains(got, other.ID) {
+		t.Errorf("everyone's finalised reviews = %v, want 3 newest first including %d", got, other.ID)
+	}
+	rs, err := e.s.ListReviews(ctx, store.ReviewFilter{InspectorID: "qa-1", Finalised: true, Limit: 1})
+	if err != nil || len(rs) != 1 || !reflect.DeepEqual(rs[0], r2) {
+		t.Errorf("listed review = %+v, %v; want %+v", rs, err, r2)
+	}
+	if got, err := e.s.FinalReviewOf(ctx, ps["c1"].ID); err != nil || !reflect.DeepEqual(got, r1) {
+		t.Errorf("FinalReviewOf(c1) = %+v, %v; want %+v", got, err, r1)
+	}
+	if _, err := e.s.FinalReviewOf(ctx, ps["c3"].ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("FinalReviewOf a pick with only a draft = %v, want ErrNotFound", err)
+	}
+}

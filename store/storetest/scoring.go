@@ -26,6 +26,7 @@ var reviewTests = []struct {
 	{"ReviewDrafts", testReviewDrafts},
 	{"ReviewDraftReassigned", testReviewDraftReassigned},
 	{"ReviewFinalize", testReviewFinalize},
+	{"ListReviews", testListReviews},
 	{"ReviewFinalizeRefused", testReviewFinalizeRefused},
 	{"ReviewFinalizeConcurrent", testReviewFinalizeConcurrent},
 	{"FinalizeVersusReassign", testFinalizeVersusReassign},

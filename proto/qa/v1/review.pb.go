@@ -733,8 +733,11 @@ type OpenItemResponse struct {
 	// For a disputed item: the dispute and the review it contests.
 	Dispute        *Dispute `protobuf:"bytes,5,opt,name=dispute,proto3" json:"dispute,omitempty"`
 	DisputedReview *Review  `protobuf:"bytes,6,opt,name=disputed_review,json=disputedReview,proto3" json:"disputed_review,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// For an item already reviewed: its final review, read-only; the
+	// rubric is the one it was scored against.
+	Review        *Review `protobuf:"bytes,7,opt,name=review,proto3" json:"review,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *OpenItemResponse) Reset() {
@@ -805,6 +808,13 @@ func (x *OpenItemResponse) GetDispute() *Dispute {
 func (x *OpenItemResponse) GetDisputedReview() *Review {
 	if x != nil {
 		return x.DisputedReview
+	}
+	return nil
+}
+
+func (x *OpenItemResponse) GetReview() *Review {
+	if x != nil {
+		return x.Review
 	}
 	return nil
 }
@@ -1045,6 +1055,123 @@ func (x *GetReviewResponse) GetReview() *Review {
 	return nil
 }
 
+type ListReviewsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; default 100, at most 1000 (AIP-158).
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The previous response's next_page_token; empty for the first page.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Admins only: this inspector's reviews; empty for all. An inspector
+	// leaves it empty (or names themselves) and gets their own.
+	InspectorId   string `protobuf:"bytes,3,opt,name=inspector_id,json=inspectorId,proto3" json:"inspector_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReviewsRequest) Reset() {
+	*x = ListReviewsRequest{}
+	mi := &file_qa_v1_review_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReviewsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReviewsRequest) ProtoMessage() {}
+
+func (x *ListReviewsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReviewsRequest.ProtoReflect.Descriptor instead.
+func (*ListReviewsRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListReviewsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReviewsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListReviewsRequest) GetInspectorId() string {
+	if x != nil {
+		return x.InspectorId
+	}
+	return ""
+}
+
+type ListReviewsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Reviews []*Review              `protobuf:"bytes,1,rep,name=reviews,proto3" json:"reviews,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReviewsResponse) Reset() {
+	*x = ListReviewsResponse{}
+	mi := &file_qa_v1_review_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReviewsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReviewsResponse) ProtoMessage() {}
+
+func (x *ListReviewsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_review_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReviewsResponse.ProtoReflect.Descriptor instead.
+func (*ListReviewsResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListReviewsResponse) GetReviews() []*Review {
+	if x != nil {
+		return x.Reviews
+	}
+	return nil
+}
+
+func (x *ListReviewsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // FeedbackRecord is what a final review sends to the agent's supervisor
 // (SPEC §2 step 5).
 type FeedbackRecord struct {
@@ -1080,7 +1207,7 @@ type FeedbackRecord struct {
 
 func (x *FeedbackRecord) Reset() {
 	*x = FeedbackRecord{}
-	mi := &file_qa_v1_review_proto_msgTypes[14]
+	mi := &file_qa_v1_review_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1219,7 @@ func (x *FeedbackRecord) String() string {
 func (*FeedbackRecord) ProtoMessage() {}
 
 func (x *FeedbackRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_review_proto_msgTypes[14]
+	mi := &file_qa_v1_review_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1105,7 +1232,7 @@ func (x *FeedbackRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FeedbackRecord.ProtoReflect.Descriptor instead.
 func (*FeedbackRecord) Descriptor() ([]byte, []int) {
-	return file_qa_v1_review_proto_rawDescGZIP(), []int{14}
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *FeedbackRecord) GetId() int64 {
@@ -1243,7 +1370,7 @@ type Dispute struct {
 
 func (x *Dispute) Reset() {
 	*x = Dispute{}
-	mi := &file_qa_v1_review_proto_msgTypes[15]
+	mi := &file_qa_v1_review_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1382,7 @@ func (x *Dispute) String() string {
 func (*Dispute) ProtoMessage() {}
 
 func (x *Dispute) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_review_proto_msgTypes[15]
+	mi := &file_qa_v1_review_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1395,7 @@ func (x *Dispute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dispute.ProtoReflect.Descriptor instead.
 func (*Dispute) Descriptor() ([]byte, []int) {
-	return file_qa_v1_review_proto_rawDescGZIP(), []int{15}
+	return file_qa_v1_review_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Dispute) GetId() int64 {
@@ -1411,7 +1538,7 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"updated_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12=\n" +
 	"\ffinalized_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\vfinalizedAt\"!\n" +
 	"\x0fOpenItemRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\"\x94\x02\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"\xbb\x02\n" +
 	"\x10OpenItemResponse\x12\x1f\n" +
 	"\x04item\x18\x01 \x01(\v2\v.qa.v1.PickR\x04item\x121\n" +
 	"\n" +
@@ -1420,7 +1547,8 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"\x06rubric\x18\x03 \x01(\v2\r.qa.v1.RubricR\x06rubric\x12#\n" +
 	"\x05draft\x18\x04 \x01(\v2\r.qa.v1.ReviewR\x05draft\x12(\n" +
 	"\adispute\x18\x05 \x01(\v2\x0e.qa.v1.DisputeR\adispute\x126\n" +
-	"\x0fdisputed_review\x18\x06 \x01(\v2\r.qa.v1.ReviewR\x0edisputedReview\"\xe6\x01\n" +
+	"\x0fdisputed_review\x18\x06 \x01(\v2\r.qa.v1.ReviewR\x0edisputedReview\x12%\n" +
+	"\x06review\x18\a \x01(\v2\r.qa.v1.ReviewR\x06review\"\xe6\x01\n" +
 	"\x13SubmitReviewRequest\x12\x17\n" +
 	"\aitem_id\x18\x01 \x01(\x03R\x06itemId\x120\n" +
 	"\aratings\x18\x02 \x03(\v2\x16.qa.v1.DimensionRatingR\aratings\x12\x14\n" +
@@ -1435,7 +1563,15 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"\x10GetReviewRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\":\n" +
 	"\x11GetReviewResponse\x12%\n" +
-	"\x06review\x18\x01 \x01(\v2\r.qa.v1.ReviewR\x06review\"\xc9\x04\n" +
+	"\x06review\x18\x01 \x01(\v2\r.qa.v1.ReviewR\x06review\"s\n" +
+	"\x12ListReviewsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12!\n" +
+	"\finspector_id\x18\x03 \x01(\tR\vinspectorId\"f\n" +
+	"\x13ListReviewsResponse\x12'\n" +
+	"\areviews\x18\x01 \x03(\v2\r.qa.v1.ReviewR\areviews\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc9\x04\n" +
 	"\x0eFeedbackRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12%\n" +
 	"\x06review\x18\x02 \x01(\v2\r.qa.v1.ReviewR\x06review\x12\x19\n" +
@@ -1470,14 +1606,15 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"\topened_at\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\bopenedAt\x12;\n" +
 	"\vresolved_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"resolvedAt2\x98\x03\n" +
+	"resolvedAt2\xde\x03\n" +
 	"\rReviewService\x12>\n" +
 	"\tListQueue\x12\x17.qa.v1.ListQueueRequest\x1a\x18.qa.v1.ListQueueResponse\x12D\n" +
 	"\vReleaseItem\x12\x19.qa.v1.ReleaseItemRequest\x1a\x1a.qa.v1.ReleaseItemResponse\x12;\n" +
 	"\bSkipItem\x12\x16.qa.v1.SkipItemRequest\x1a\x17.qa.v1.SkipItemResponse\x12;\n" +
 	"\bOpenItem\x12\x16.qa.v1.OpenItemRequest\x1a\x17.qa.v1.OpenItemResponse\x12G\n" +
 	"\fSubmitReview\x12\x1a.qa.v1.SubmitReviewRequest\x1a\x1b.qa.v1.SubmitReviewResponse\x12>\n" +
-	"\tGetReview\x12\x17.qa.v1.GetReviewRequest\x1a\x18.qa.v1.GetReviewResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
+	"\tGetReview\x12\x17.qa.v1.GetReviewRequest\x1a\x18.qa.v1.GetReviewResponse\x12D\n" +
+	"\vListReviews\x12\x19.qa.v1.ListReviewsRequest\x1a\x1a.qa.v1.ListReviewsResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 
 var (
 	file_qa_v1_review_proto_rawDescOnce sync.Once
@@ -1491,7 +1628,7 @@ func file_qa_v1_review_proto_rawDescGZIP() []byte {
 	return file_qa_v1_review_proto_rawDescData
 }
 
-var file_qa_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_qa_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_qa_v1_review_proto_goTypes = []any{
 	(*ListQueueRequest)(nil),      // 0: qa.v1.ListQueueRequest
 	(*ListQueueResponse)(nil),     // 1: qa.v1.ListQueueResponse
@@ -1507,54 +1644,60 @@ var file_qa_v1_review_proto_goTypes = []any{
 	(*SubmitReviewResponse)(nil),  // 11: qa.v1.SubmitReviewResponse
 	(*GetReviewRequest)(nil),      // 12: qa.v1.GetReviewRequest
 	(*GetReviewResponse)(nil),     // 13: qa.v1.GetReviewResponse
-	(*FeedbackRecord)(nil),        // 14: qa.v1.FeedbackRecord
-	(*Dispute)(nil),               // 15: qa.v1.Dispute
-	(*Pick)(nil),                  // 16: qa.v1.Pick
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
-	(*Transcript)(nil),            // 18: qa.v1.Transcript
-	(*Rubric)(nil),                // 19: qa.v1.Rubric
+	(*ListReviewsRequest)(nil),    // 14: qa.v1.ListReviewsRequest
+	(*ListReviewsResponse)(nil),   // 15: qa.v1.ListReviewsResponse
+	(*FeedbackRecord)(nil),        // 16: qa.v1.FeedbackRecord
+	(*Dispute)(nil),               // 17: qa.v1.Dispute
+	(*Pick)(nil),                  // 18: qa.v1.Pick
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*Transcript)(nil),            // 20: qa.v1.Transcript
+	(*Rubric)(nil),                // 21: qa.v1.Rubric
 }
 var file_qa_v1_review_proto_depIdxs = []int32{
-	16, // 0: qa.v1.ListQueueResponse.items:type_name -> qa.v1.Pick
-	16, // 1: qa.v1.ReleaseItemResponse.item:type_name -> qa.v1.Pick
-	16, // 2: qa.v1.SkipItemResponse.skipped:type_name -> qa.v1.Pick
-	16, // 3: qa.v1.SkipItemResponse.replacement:type_name -> qa.v1.Pick
+	18, // 0: qa.v1.ListQueueResponse.items:type_name -> qa.v1.Pick
+	18, // 1: qa.v1.ReleaseItemResponse.item:type_name -> qa.v1.Pick
+	18, // 2: qa.v1.SkipItemResponse.skipped:type_name -> qa.v1.Pick
+	18, // 3: qa.v1.SkipItemResponse.replacement:type_name -> qa.v1.Pick
 	6,  // 4: qa.v1.Review.ratings:type_name -> qa.v1.DimensionRating
-	17, // 5: qa.v1.Review.created_at:type_name -> google.protobuf.Timestamp
-	17, // 6: qa.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
-	17, // 7: qa.v1.Review.finalized_at:type_name -> google.protobuf.Timestamp
-	16, // 8: qa.v1.OpenItemResponse.item:type_name -> qa.v1.Pick
-	18, // 9: qa.v1.OpenItemResponse.transcript:type_name -> qa.v1.Transcript
-	19, // 10: qa.v1.OpenItemResponse.rubric:type_name -> qa.v1.Rubric
+	19, // 5: qa.v1.Review.created_at:type_name -> google.protobuf.Timestamp
+	19, // 6: qa.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
+	19, // 7: qa.v1.Review.finalized_at:type_name -> google.protobuf.Timestamp
+	18, // 8: qa.v1.OpenItemResponse.item:type_name -> qa.v1.Pick
+	20, // 9: qa.v1.OpenItemResponse.transcript:type_name -> qa.v1.Transcript
+	21, // 10: qa.v1.OpenItemResponse.rubric:type_name -> qa.v1.Rubric
 	7,  // 11: qa.v1.OpenItemResponse.draft:type_name -> qa.v1.Review
-	15, // 12: qa.v1.OpenItemResponse.dispute:type_name -> qa.v1.Dispute
+	17, // 12: qa.v1.OpenItemResponse.dispute:type_name -> qa.v1.Dispute
 	7,  // 13: qa.v1.OpenItemResponse.disputed_review:type_name -> qa.v1.Review
-	6,  // 14: qa.v1.SubmitReviewRequest.ratings:type_name -> qa.v1.DimensionRating
-	7,  // 15: qa.v1.SubmitReviewResponse.review:type_name -> qa.v1.Review
-	14, // 16: qa.v1.SubmitReviewResponse.feedback:type_name -> qa.v1.FeedbackRecord
-	7,  // 17: qa.v1.GetReviewResponse.review:type_name -> qa.v1.Review
-	7,  // 18: qa.v1.FeedbackRecord.review:type_name -> qa.v1.Review
-	17, // 19: qa.v1.FeedbackRecord.created_at:type_name -> google.protobuf.Timestamp
-	17, // 20: qa.v1.FeedbackRecord.acknowledged_at:type_name -> google.protobuf.Timestamp
-	17, // 21: qa.v1.Dispute.opened_at:type_name -> google.protobuf.Timestamp
-	17, // 22: qa.v1.Dispute.resolved_at:type_name -> google.protobuf.Timestamp
-	0,  // 23: qa.v1.ReviewService.ListQueue:input_type -> qa.v1.ListQueueRequest
-	2,  // 24: qa.v1.ReviewService.ReleaseItem:input_type -> qa.v1.ReleaseItemRequest
-	4,  // 25: qa.v1.ReviewService.SkipItem:input_type -> qa.v1.SkipItemRequest
-	8,  // 26: qa.v1.ReviewService.OpenItem:input_type -> qa.v1.OpenItemRequest
-	10, // 27: qa.v1.ReviewService.SubmitReview:input_type -> qa.v1.SubmitReviewRequest
-	12, // 28: qa.v1.ReviewService.GetReview:input_type -> qa.v1.GetReviewRequest
-	1,  // 29: qa.v1.ReviewService.ListQueue:output_type -> qa.v1.ListQueueResponse
-	3,  // 30: qa.v1.ReviewService.ReleaseItem:output_type -> qa.v1.ReleaseItemResponse
-	5,  // 31: qa.v1.ReviewService.SkipItem:output_type -> qa.v1.SkipItemResponse
-	9,  // 32: qa.v1.ReviewService.OpenItem:output_type -> qa.v1.OpenItemResponse
-	11, // 33: qa.v1.ReviewService.SubmitReview:output_type -> qa.v1.SubmitReviewResponse
-	13, // 34: qa.v1.ReviewService.GetReview:output_type -> qa.v1.GetReviewResponse
-	29, // [29:35] is the sub-list for method output_type
-	23, // [23:29] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	7,  // 14: qa.v1.OpenItemResponse.review:type_name -> qa.v1.Review
+	6,  // 15: qa.v1.SubmitReviewRequest.ratings:type_name -> qa.v1.DimensionRating
+	7,  // 16: qa.v1.SubmitReviewResponse.review:type_name -> qa.v1.Review
+	16, // 17: qa.v1.SubmitReviewResponse.feedback:type_name -> qa.v1.FeedbackRecord
+	7,  // 18: qa.v1.GetReviewResponse.review:type_name -> qa.v1.Review
+	7,  // 19: qa.v1.ListReviewsResponse.reviews:type_name -> qa.v1.Review
+	7,  // 20: qa.v1.FeedbackRecord.review:type_name -> qa.v1.Review
+	19, // 21: qa.v1.FeedbackRecord.created_at:type_name -> google.protobuf.Timestamp
+	19, // 22: qa.v1.FeedbackRecord.acknowledged_at:type_name -> google.protobuf.Timestamp
+	19, // 23: qa.v1.Dispute.opened_at:type_name -> google.protobuf.Timestamp
+	19, // 24: qa.v1.Dispute.resolved_at:type_name -> google.protobuf.Timestamp
+	0,  // 25: qa.v1.ReviewService.ListQueue:input_type -> qa.v1.ListQueueRequest
+	2,  // 26: qa.v1.ReviewService.ReleaseItem:input_type -> qa.v1.ReleaseItemRequest
+	4,  // 27: qa.v1.ReviewService.SkipItem:input_type -> qa.v1.SkipItemRequest
+	8,  // 28: qa.v1.ReviewService.OpenItem:input_type -> qa.v1.OpenItemRequest
+	10, // 29: qa.v1.ReviewService.SubmitReview:input_type -> qa.v1.SubmitReviewRequest
+	12, // 30: qa.v1.ReviewService.GetReview:input_type -> qa.v1.GetReviewRequest
+	14, // 31: qa.v1.ReviewService.ListReviews:input_type -> qa.v1.ListReviewsRequest
+	1,  // 32: qa.v1.ReviewService.ListQueue:output_type -> qa.v1.ListQueueResponse
+	3,  // 33: qa.v1.ReviewService.ReleaseItem:output_type -> qa.v1.ReleaseItemResponse
+	5,  // 34: qa.v1.ReviewService.SkipItem:output_type -> qa.v1.SkipItemResponse
+	9,  // 35: qa.v1.ReviewService.OpenItem:output_type -> qa.v1.OpenItemResponse
+	11, // 36: qa.v1.ReviewService.SubmitReview:output_type -> qa.v1.SubmitReviewResponse
+	13, // 37: qa.v1.ReviewService.GetReview:output_type -> qa.v1.GetReviewResponse
+	15, // 38: qa.v1.ReviewService.ListReviews:output_type -> qa.v1.ListReviewsResponse
+	32, // [32:39] is the sub-list for method output_type
+	25, // [25:32] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_review_proto_init() }
@@ -1571,7 +1714,7 @@ func file_qa_v1_review_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_review_proto_rawDesc), len(file_qa_v1_review_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,7 @@ const (
 	ReviewService_OpenItem_FullMethodName     = "/qa.v1.ReviewService/OpenItem"
 	ReviewService_SubmitReview_FullMethodName = "/qa.v1.ReviewService/SubmitReview"
 	ReviewService_GetReview_FullMethodName    = "/qa.v1.ReviewService/GetReview"
+	ReviewService_ListReviews_FullMethodName  = "/qa.v1.ReviewService/ListReviews"
 )
 
 // ReviewServiceClient is the client API for ReviewService service.
@@ -59,6 +60,9 @@ type ReviewServiceClient interface {
 	// GetReview returns a review: an inspector's own, a supervisor's
 	// agents' final ones, or any for an admin.
 	GetReview(ctx context.Context, in *GetReviewRequest, opts ...grpc.CallOption) (*GetReviewResponse, error)
+	// ListReviews returns finalised reviews (final and retracted), newest
+	// first: an inspector's own, or an admin's choice of inspector or all.
+	ListReviews(ctx context.Context, in *ListReviewsRequest, opts ...grpc.CallOption) (*ListReviewsResponse, error)
 }
 
 type reviewServiceClient struct {
@@ -129,6 +133,16 @@ func (c *reviewServiceClient) GetReview(ctx context.Context, in *GetReviewReques
 	return out, nil
 }
 
+func (c *reviewServiceClient) ListReviews(ctx context.Context, in *ListReviewsRequest, opts ...grpc.CallOption) (*ListReviewsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReviewsResponse)
+	err := c.cc.Invoke(ctx, ReviewService_ListReviews_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReviewServiceServer is the server API for ReviewService service.
 // All implementations must embed UnimplementedReviewServiceServer
 // for forward compatibility.
@@ -161,6 +175,9 @@ type ReviewServiceServer interface {
 	// GetReview returns a review: an inspector's own, a supervisor's
 	// agents' final ones, or any for an admin.
 	GetReview(context.Context, *GetReviewRequest) (*GetReviewResponse, error)
+	// ListReviews returns finalised reviews (final and retracted), newest
+	// first: an inspector's own, or an admin's choice of inspector or all.
+	ListReviews(context.Context, *ListReviewsRequest) (*ListReviewsResponse, error)
 	mustEmbedUnimplementedReviewServiceServer()
 }
 
@@ -188,6 +205,9 @@ func (UnimplementedReviewServiceServer) SubmitReview(context.Context, *SubmitRev
 }
 func (UnimplementedReviewServiceServer) GetReview(context.Context, *GetReviewRequest) (*GetReviewResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetReview not implemented")
+}
+func (UnimplementedReviewServiceServer) ListReviews(context.Context, *ListReviewsRequest) (*ListReviewsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReviews not implemented")
 }
 func (UnimplementedReviewServiceServer) mustEmbedUnimplementedReviewServiceServer() {}
 func (UnimplementedReviewServiceServer) testEmbeddedByValue()                       {}
@@ -318,6 +338,24 @@ func _ReviewService_GetReview_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReviewService_ListReviews_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReviewsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReviewServiceServer).ListReviews(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReviewService_ListReviews_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReviewServiceServer).ListReviews(ctx, req.(*ListReviewsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReviewService_ServiceDesc is the grpc.ServiceDesc for ReviewService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -348,6 +386,10 @@ var ReviewService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetReview",
 			Handler:    _ReviewService_GetReview_Handler,
+		},
+		{
+			MethodName: "ListReviews",
+			Handler:    _ReviewService_ListReviews_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
