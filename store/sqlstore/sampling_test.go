@@ -334,3 +334,39 @@ func TestSplitRecord(t *testing.T) {
 		t.Error("sampleRow accepted broken tags")
 	}
 }
+
+// Weeks run before week_seeds existed keep their first run's seed, so a
+// preview of them and a new policy version's run use it.
+func TestMigrationKeepsTheFirstRunsSeed(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testSeedBackfill(t, newSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); testSeedBackfill(t, newPostgres(t)) })
+}
+
+func testSeedBackfill(t *testing.T, s *Store) {
+	ctx := t.Context()
+	p, err := s.provider()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 6); err != nil {
+		t.Fatalf("migrate down to 6: %v", err)
+	}
+	for _, r := range []store.Run{
+		{Week: "2026-W47", PolicyVersion: 1, Seed: []byte("first of W47")},
+		{Week: "2026-W47", PolicyVersion: 2, Seed: []byte("second of W47")},
+		{Week: "2026-W48", PolicyVersion: 2, Seed: []byte("first of W48")},
+	} {
+		if _, _, err := s.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("migrate up: %v", err)
+	}
+	for week, want := range map[string]string{"2026-W47": "first of W47", "2026-W48": "first of W48", "2026-W49": "drawn now"} {
+		got, err := s.WeekSeed(ctx, week, []byte("drawn now"), time.Now())
+		if err != nil || string(got) != want {
+			t.Errorf("WeekSeed(%s) after the migration = %q, %v; want %q", week, got, err, want)
+		}
+	}
+}
