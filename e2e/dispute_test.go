@@ -109,6 +109,26 @@ func disputeFlow(t *testing.T, dsn string) {
 		rec.GetCoachingRequired() {
 		t.Errorf("new record %v; want it to supersede %d", rec, origRec.GetId())
 	}
+	// The supervisor reads both records with the chat; the old one says it
+	// was replaced and by which, and sup-b sees neither.
+	origID, recID := strconv.FormatInt(origRec.GetId(), 10), strconv.FormatInt(rec.GetId(), 10)
+	oldShow := w.qactlOK("sup-a", "feedback", "show", origID)
+	for _, want := range []string{"SUPERSEDED", "feedback " + recID, "score " + origReview.GetScoreText(), "* [", p.GetExternalId()} {
+		if !strings.Contains(oldShow, want) {
+			t.Errorf("feedback show of the replaced record lacks %q:\n%s", want, oldShow)
+		}
+	}
+	shown := &qav1.GetFeedbackResponse{}
+	unmarshalJSON(t, w.qactlOK("sup-a", "--json", "feedback", "show", origID), shown)
+	if shown.GetSupersededById() != rec.GetId() || shown.GetTranscript().GetExternalId() != p.GetExternalId() {
+		t.Errorf("feedback show --json of the replaced record: superseded by %d, transcript %q", shown.GetSupersededById(), shown.GetTranscript().GetExternalId())
+	}
+	unmarshalJSON(t, w.qactlOK("sup-a", "--json", "feedback", "show", recID), shown)
+	if shown.GetSupersededById() != 0 || shown.GetRecord().GetSupersedesId() != origRec.GetId() {
+		t.Errorf("feedback show --json of the successor: %v", shown)
+	}
+	w.qactlFails("sup-b", []string{"NOT_FOUND"}, "feedback", "show", origID)
+
 	resolved := disputeLines(t, w.qactlOK("sup-a", "--json", "dispute", "list", "--status", "resolved"))
 	if len(resolved) != 1 || resolved[0].GetId() != d.GetId() || resolved[0].GetStatus() != "resolved" ||
 		resolved[0].GetResolutionReviewId() != rescored.GetId() || resolved[0].GetResolvedAt() == nil {

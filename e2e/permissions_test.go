@@ -44,6 +44,7 @@ var allowedRoles = map[string][]string{
 	"/qa.v1.FeedbackService/AcknowledgeFeedback": {"supervisor"},
 	"/qa.v1.FeedbackService/OpenDispute":         {"supervisor"},
 	"/qa.v1.FeedbackService/ListDisputes":        {"admin", "supervisor"},
+	"/qa.v1.FeedbackService/GetFeedback":         {"admin", "supervisor"},
 
 	"/qa.v1.ReportService/GetAgentReport": {"admin", "supervisor"},
 	"/qa.v1.ReportService/GetTeamReport":  {"admin", "supervisor"},
@@ -103,6 +104,7 @@ func matrixCalls(c qaClients, rubric *qav1.Rubric, week string) map[string]rpcCa
 		"/qa.v1.FeedbackService/AcknowledgeFeedback": unary(c.feedback.AcknowledgeFeedback, &qav1.AcknowledgeFeedbackRequest{Id: noSuchID, Note: "n"}, codes.NotFound),
 		"/qa.v1.FeedbackService/OpenDispute":         unary(c.feedback.OpenDispute, &qav1.OpenDisputeRequest{ReviewId: noSuchID, Reason: "wrong"}, codes.NotFound),
 		"/qa.v1.FeedbackService/ListDisputes":        unary(c.feedback.ListDisputes, &qav1.ListDisputesRequest{}, codes.OK),
+		"/qa.v1.FeedbackService/GetFeedback":         unary(c.feedback.GetFeedback, &qav1.GetFeedbackRequest{Id: noSuchID}, codes.NotFound),
 
 		"/qa.v1.ReportService/GetAgentReport": unary(c.report.GetAgentReport, &qav1.GetAgentReportRequest{AgentId: "a1", LastWeek: week, Weeks: 1}, codes.OK),
 		"/qa.v1.ReportService/GetTeamReport":  unary(c.report.GetTeamReport, &qav1.GetTeamReportRequest{TeamId: "team-a", LastWeek: week, Weeks: 1}, codes.OK),

@@ -172,6 +172,35 @@ func (s *feedbackService) ownRecord(ctx context.Context, id int64) (store.Feedba
 	return f, nil
 }
 
+// GetFeedback reads one of the caller's records (ownRecord) with its
+// transcript: the conversation behind the score, shown to the record's
+// owner only, so GetTranscript stays closed to supervisors.
+func (s *feedbackService) GetFeedback(ctx context.Context, req *qav1.GetFeedbackRequest) (*qav1.GetFeedbackResponse, error) {
+	f, err := s.ownRecord(ctx, req.GetId())
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.records(ctx, []store.Feedback{f})
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	t, err := s.store.GetTranscript(ctx, f.Review.ExternalID)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.GetFeedbackResponse{Record: recs[0], Transcript: transcriptToProto(&t)}
+	if f.Review.Status == store.ReviewRetracted {
+		next, err := s.store.ListFeedback(ctx, store.FeedbackFilter{SupersedesID: f.ID, Limit: 1})
+		if err != nil {
+			return nil, storeError(ctx, s.log, err)
+		}
+		if len(next) > 0 {
+			out.SupersededById = next[0].ID
+		}
+	}
+	return out, nil
+}
+
 func (s *feedbackService) AcknowledgeFeedback(ctx context.Context, req *qav1.AcknowledgeFeedbackRequest) (*qav1.AcknowledgeFeedbackResponse, error) {
 	note := strings.TrimSpace(req.GetNote())
 	if err := badText("note", note, fielderr.MaxProseBytes, false); err != nil {

@@ -56,6 +56,7 @@ var methodRules = map[string]methodRule{
 	"/qa.v1.FeedbackService/AcknowledgeFeedback": {roles: []store.Role{store.RoleSupervisor}},
 	"/qa.v1.FeedbackService/OpenDispute":         {roles: []store.Role{store.RoleSupervisor}},
 	"/qa.v1.FeedbackService/ListDisputes":        {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
+	"/qa.v1.FeedbackService/GetFeedback":         {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
 
 	"/qa.v1.ReportService/GetAgentReport": {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
 	"/qa.v1.ReportService/GetTeamReport":  {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},

@@ -39,6 +39,8 @@ type FeedbackFilter struct {
 	Week           string
 	Grade          string
 	Unacknowledged bool
+	// SupersedesID selects the record that replaced this one.
+	SupersedesID int64
 	// AfterID and Limit page through results in ID order.
 	AfterID int64
 	Limit   int

@@ -19,8 +19,8 @@ import (
 )
 
 func newFeedbackCommand(opts *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "feedback", Short: "Feedback records of your agents: list, watch, acknowledge (supervisor)"}
-	cmd.AddCommand(newFeedbackListCommand(opts), newFeedbackWatchCommand(opts), newFeedbackAckCommand(opts))
+	cmd := &cobra.Command{Use: "feedback", Short: "Feedback records of your agents: list, show, watch, acknowledge (supervisor)"}
+	cmd.AddCommand(newFeedbackListCommand(opts), newFeedbackWatchCommand(opts), newFeedbackAckCommand(opts), newFeedbackShowCommand(opts))
 	return cmd
 }
 

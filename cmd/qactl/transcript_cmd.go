@@ -55,6 +55,12 @@ func newTranscriptCommand(opts *globalOptions) *cobra.Command {
 // formatTranscript renders t for a person: header, derived metrics, then
 // one line per message. Times are shown in loc.
 func formatTranscript(t *qav1.Transcript, loc *time.Location) []byte {
+	return formatTranscriptMarking(t, loc, "")
+}
+
+// formatTranscriptMarking is formatTranscript with the messages of agent
+// mark starred (and the others indented to match), "" for none.
+func formatTranscriptMarking(t *qav1.Transcript, loc *time.Location, mark string) []byte {
 	var out []byte
 	field := func(name, value string) {
 		if value != "" {
@@ -121,15 +127,21 @@ func formatTranscript(t *qav1.Transcript, loc *time.Location) []byte {
 		startDay = t.GetStartedAt().AsTime().In(loc).Format(time.DateOnly)
 	}
 	for _, m := range t.GetMessages() {
-		author := roleName(m.GetRole())
+		author, prefix := roleName(m.GetRole()), ""
+		if mark != "" {
+			prefix = "  "
+		}
 		if m.GetRole() == qav1.Role_ROLE_AGENT {
 			id := m.GetAgentId()
 			if id == "" {
 				id = t.GetAgentId()
 			}
 			author += "(" + sanitize(id) + ")"
+			if mark != "" && id == mark {
+				prefix = "* "
+			}
 		}
-		out = fmt.Appendf(out, "[%s] %s: %s\n", messageTime(m.GetSentAt(), loc, startDay), author, sanitize(m.GetText()))
+		out = fmt.Appendf(out, "%s[%s] %s: %s\n", prefix, messageTime(m.GetSentAt(), loc, startDay), author, sanitize(m.GetText()))
 	}
 	return out
 }

@@ -84,6 +84,9 @@ func (s *Store) ListFeedback(ctx context.Context, f store.FeedbackFilter) ([]sto
 	if f.Unacknowledged {
 		fq.addBare("f.acknowledged_at IS NULL")
 	}
+	if f.SupersedesID != 0 {
+		fq.add("f.supersedes_id = ?", f.SupersedesID)
+	}
 	if f.AfterID != 0 {
 		fq.add("f.id > ?", f.AfterID)
 	}

@@ -127,6 +127,115 @@ func (x *ListFeedbackRequest) GetPageToken() string {
 	return ""
 }
 
+type GetFeedbackRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetFeedbackRequest) Reset() {
+	*x = GetFeedbackRequest{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFeedbackRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFeedbackRequest) ProtoMessage() {}
+
+func (x *GetFeedbackRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFeedbackRequest.ProtoReflect.Descriptor instead.
+func (*GetFeedbackRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetFeedbackRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+type GetFeedbackResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Record *FeedbackRecord        `protobuf:"bytes,1,opt,name=record,proto3" json:"record,omitempty"`
+	// The conversation scored; the record's agent_id is the reviewed agent
+	// (an agent message's agent_id, empty meaning the transcript's agent,
+	// names its author).
+	Transcript *Transcript `protobuf:"bytes,2,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// The record that replaced this one after a dispute; 0 while this one
+	// is current.
+	SupersededById int64 `protobuf:"varint,3,opt,name=superseded_by_id,json=supersededById,proto3" json:"superseded_by_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *GetFeedbackResponse) Reset() {
+	*x = GetFeedbackResponse{}
+	mi := &file_qa_v1_feedback_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetFeedbackResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetFeedbackResponse) ProtoMessage() {}
+
+func (x *GetFeedbackResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_feedback_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetFeedbackResponse.ProtoReflect.Descriptor instead.
+func (*GetFeedbackResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GetFeedbackResponse) GetRecord() *FeedbackRecord {
+	if x != nil {
+		return x.Record
+	}
+	return nil
+}
+
+func (x *GetFeedbackResponse) GetTranscript() *Transcript {
+	if x != nil {
+		return x.Transcript
+	}
+	return nil
+}
+
+func (x *GetFeedbackResponse) GetSupersededById() int64 {
+	if x != nil {
+		return x.SupersededById
+	}
+	return 0
+}
+
 type ListFeedbackResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Records []*FeedbackRecord      `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
@@ -140,7 +249,7 @@ type ListFeedbackResponse struct {
 
 func (x *ListFeedbackResponse) Reset() {
 	*x = ListFeedbackResponse{}
-	mi := &file_qa_v1_feedback_proto_msgTypes[1]
+	mi := &file_qa_v1_feedback_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -152,7 +261,7 @@ func (x *ListFeedbackResponse) String() string {
 func (*ListFeedbackResponse) ProtoMessage() {}
 
 func (x *ListFeedbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_feedback_proto_msgTypes[1]
+	mi := &file_qa_v1_feedback_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -165,7 +274,7 @@ func (x *ListFeedbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFeedbackResponse.ProtoReflect.Descriptor instead.
 func (*ListFeedbackResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{1}
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListFeedbackResponse) GetRecords() []*FeedbackRecord {
@@ -204,7 +313,7 @@ type WatchFeedbackRequest struct {
 
 func (x *WatchFeedbackRequest) Reset() {
 	*x = WatchFeedbackRequest{}
-	mi := &file_qa_v1_feedback_proto_msgTypes[2]
+	mi := &file_qa_v1_feedback_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -216,7 +325,7 @@ func (x *WatchFeedbackRequest) String() string {
 func (*WatchFeedbackRequest) ProtoMessage() {}
 
 func (x *WatchFeedbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_feedback_proto_msgTypes[2]
+	mi := &file_qa_v1_feedback_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -229,7 +338,7 @@ func (x *WatchFeedbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchFeedbackRequest.ProtoReflect.Descriptor instead.
 func (*WatchFeedbackRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{2}
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *WatchFeedbackRequest) GetAfterId() int64 {
@@ -269,7 +378,7 @@ type WatchFeedbackResponse struct {
 
 func (x *WatchFeedbackResponse) Reset() {
 	*x = WatchFeedbackResponse{}
-	mi := &file_qa_v1_feedback_proto_msgTypes[3]
+	mi := &file_qa_v1_feedback_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +390,7 @@ func (x *WatchFeedbackResponse) String() string {
 func (*WatchFeedbackResponse) ProtoMessage() {}
 
 func (x *WatchFeedbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_feedback_proto_msgTypes[3]
+	mi := &file_qa_v1_feedback_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +403,7 @@ func (x *WatchFeedbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchFeedbackResponse.ProtoReflect.Descriptor instead.
 func (*WatchFeedbackResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{3}
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *WatchFeedbackResponse) GetRecord() *FeedbackRecord {
@@ -314,7 +423,7 @@ type AcknowledgeFeedbackRequest struct {
 
 func (x *AcknowledgeFeedbackRequest) Reset() {
 	*x = AcknowledgeFeedbackRequest{}
-	mi := &file_qa_v1_feedback_proto_msgTypes[4]
+	mi := &file_qa_v1_feedback_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -326,7 +435,7 @@ func (x *AcknowledgeFeedbackRequest) String() string {
 func (*AcknowledgeFeedbackRequest) ProtoMessage() {}
 
 func (x *AcknowledgeFeedbackRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_feedback_proto_msgTypes[4]
+	mi := &file_qa_v1_feedback_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -339,7 +448,7 @@ func (x *AcknowledgeFeedbackRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeFeedbackRequest.ProtoReflect.Descriptor instead.
 func (*AcknowledgeFeedbackRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{4}
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AcknowledgeFeedbackRequest) GetId() int64 {
@@ -365,7 +474,7 @@ type AcknowledgeFeedbackResponse struct {
 
 func (x *AcknowledgeFeedbackResponse) Reset() {
 	*x = AcknowledgeFeedbackResponse{}
-	mi := &file_qa_v1_feedback_proto_msgTypes[5]
+	mi := &file_qa_v1_feedback_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +486,7 @@ func (x *AcknowledgeFeedbackResponse) String() string {
 func (*AcknowledgeFeedbackResponse) ProtoMessage() {}
 
 func (x *AcknowledgeFeedbackResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_feedback_proto_msgTypes[5]
+	mi := &file_qa_v1_feedback_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +499,7 @@ func (x *AcknowledgeFeedbackResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AcknowledgeFeedbackResponse.ProtoReflect.Descriptor instead.
 func (*AcknowledgeFeedbackResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{5}
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AcknowledgeFeedbackResponse) GetRecord() *FeedbackRecord {
@@ -410,7 +519,7 @@ type OpenDisputeRequest struct {
 
 func (x *OpenDisputeRequest) Reset() {
 	*x = OpenDisputeRequest{}
-	mi := &file_qa_v1_feedback_proto_msgTypes[6]
+	mi := &file_qa_v1_feedback_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -422,7 +531,7 @@ func (x *OpenDisputeRequest) String() string {
 func (*OpenDisputeRequest) ProtoMessage() {}
 
 func (x *OpenDisputeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_feedback_proto_msgTypes[6]
+	mi := &file_qa_v1_feedback_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -435,7 +544,7 @@ func (x *OpenDisputeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDisputeRequest.ProtoReflect.Descriptor instead.
 func (*OpenDisputeRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{6}
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *OpenDisputeRequest) GetReviewId() int64 {
@@ -461,7 +570,7 @@ type OpenDisputeResponse struct {
 
 func (x *OpenDisputeResponse) Reset() {
 	*x = OpenDisputeResponse{}
-	mi := &file_qa_v1_feedback_proto_msgTypes[7]
+	mi := &file_qa_v1_feedback_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +582,7 @@ func (x *OpenDisputeResponse) String() string {
 func (*OpenDisputeResponse) ProtoMessage() {}
 
 func (x *OpenDisputeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_feedback_proto_msgTypes[7]
+	mi := &file_qa_v1_feedback_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +595,7 @@ func (x *OpenDisputeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDisputeResponse.ProtoReflect.Descriptor instead.
 func (*OpenDisputeResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{7}
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *OpenDisputeResponse) GetDispute() *Dispute {
@@ -510,7 +619,7 @@ type ListDisputesRequest struct {
 
 func (x *ListDisputesRequest) Reset() {
 	*x = ListDisputesRequest{}
-	mi := &file_qa_v1_feedback_proto_msgTypes[8]
+	mi := &file_qa_v1_feedback_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +631,7 @@ func (x *ListDisputesRequest) String() string {
 func (*ListDisputesRequest) ProtoMessage() {}
 
 func (x *ListDisputesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_feedback_proto_msgTypes[8]
+	mi := &file_qa_v1_feedback_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +644,7 @@ func (x *ListDisputesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDisputesRequest.ProtoReflect.Descriptor instead.
 func (*ListDisputesRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{8}
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListDisputesRequest) GetStatus() string {
@@ -570,7 +679,7 @@ type ListDisputesResponse struct {
 
 func (x *ListDisputesResponse) Reset() {
 	*x = ListDisputesResponse{}
-	mi := &file_qa_v1_feedback_proto_msgTypes[9]
+	mi := &file_qa_v1_feedback_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +691,7 @@ func (x *ListDisputesResponse) String() string {
 func (*ListDisputesResponse) ProtoMessage() {}
 
 func (x *ListDisputesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_feedback_proto_msgTypes[9]
+	mi := &file_qa_v1_feedback_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +704,7 @@ func (x *ListDisputesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDisputesResponse.ProtoReflect.Descriptor instead.
 func (*ListDisputesResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{9}
+	return file_qa_v1_feedback_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListDisputesResponse) GetDisputes() []*Dispute {
@@ -616,7 +725,7 @@ var File_qa_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	"\x14qa/v1/feedback.proto\x12\x05qa.v1\x1a\x12qa/v1/review.proto\"\xfe\x01\n" +
+	"\x14qa/v1/feedback.proto\x12\x05qa.v1\x1a\x12qa/v1/review.proto\x1a\x16qa/v1/transcript.proto\"\xfe\x01\n" +
 	"\x13ListFeedbackRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x12\n" +
 	"\x04week\x18\x02 \x01(\tR\x04week\x12\x14\n" +
@@ -626,7 +735,15 @@ const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12#\n" +
 	"\rsupervisor_id\x18\a \x01(\tR\fsupervisorId\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tR\tpageToken\"\x93\x01\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\"$\n" +
+	"\x12GetFeedbackRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"\xa1\x01\n" +
+	"\x13GetFeedbackResponse\x12-\n" +
+	"\x06record\x18\x01 \x01(\v2\x15.qa.v1.FeedbackRecordR\x06record\x121\n" +
+	"\n" +
+	"transcript\x18\x02 \x01(\v2\x11.qa.v1.TranscriptR\n" +
+	"transcript\x12(\n" +
+	"\x10superseded_by_id\x18\x03 \x01(\x03R\x0esupersededById\"\x93\x01\n" +
 	"\x14ListFeedbackResponse\x12/\n" +
 	"\arecords\x18\x01 \x03(\v2\x15.qa.v1.FeedbackRecordR\arecords\x12\"\n" +
 	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId\x12&\n" +
@@ -655,13 +772,14 @@ const file_qa_v1_feedback_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"j\n" +
 	"\x14ListDisputesResponse\x12*\n" +
 	"\bdisputes\x18\x01 \x03(\v2\x0e.qa.v1.DisputeR\bdisputes\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x95\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xdb\x03\n" +
 	"\x0fFeedbackService\x12G\n" +
 	"\fListFeedback\x12\x1a.qa.v1.ListFeedbackRequest\x1a\x1b.qa.v1.ListFeedbackResponse\x12L\n" +
 	"\rWatchFeedback\x12\x1b.qa.v1.WatchFeedbackRequest\x1a\x1c.qa.v1.WatchFeedbackResponse0\x01\x12\\\n" +
 	"\x13AcknowledgeFeedback\x12!.qa.v1.AcknowledgeFeedbackRequest\x1a\".qa.v1.AcknowledgeFeedbackResponse\x12D\n" +
 	"\vOpenDispute\x12\x19.qa.v1.OpenDisputeRequest\x1a\x1a.qa.v1.OpenDisputeResponse\x12G\n" +
-	"\fListDisputes\x12\x1a.qa.v1.ListDisputesRequest\x1a\x1b.qa.v1.ListDisputesResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
+	"\fListDisputes\x12\x1a.qa.v1.ListDisputesRequest\x1a\x1b.qa.v1.ListDisputesResponse\x12D\n" +
+	"\vGetFeedback\x12\x19.qa.v1.GetFeedbackRequest\x1a\x1a.qa.v1.GetFeedbackResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 
 var (
 	file_qa_v1_feedback_proto_rawDescOnce sync.Once
@@ -675,42 +793,49 @@ func file_qa_v1_feedback_proto_rawDescGZIP() []byte {
 	return file_qa_v1_feedback_proto_rawDescData
 }
 
-var file_qa_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_qa_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_qa_v1_feedback_proto_goTypes = []any{
 	(*ListFeedbackRequest)(nil),         // 0: qa.v1.ListFeedbackRequest
-	(*ListFeedbackResponse)(nil),        // 1: qa.v1.ListFeedbackResponse
-	(*WatchFeedbackRequest)(nil),        // 2: qa.v1.WatchFeedbackRequest
-	(*WatchFeedbackResponse)(nil),       // 3: qa.v1.WatchFeedbackResponse
-	(*AcknowledgeFeedbackRequest)(nil),  // 4: qa.v1.AcknowledgeFeedbackRequest
-	(*AcknowledgeFeedbackResponse)(nil), // 5: qa.v1.AcknowledgeFeedbackResponse
-	(*OpenDisputeRequest)(nil),          // 6: qa.v1.OpenDisputeRequest
-	(*OpenDisputeResponse)(nil),         // 7: qa.v1.OpenDisputeResponse
-	(*ListDisputesRequest)(nil),         // 8: qa.v1.ListDisputesRequest
-	(*ListDisputesResponse)(nil),        // 9: qa.v1.ListDisputesResponse
-	(*FeedbackRecord)(nil),              // 10: qa.v1.FeedbackRecord
-	(*Dispute)(nil),                     // 11: qa.v1.Dispute
+	(*GetFeedbackRequest)(nil),          // 1: qa.v1.GetFeedbackRequest
+	(*GetFeedbackResponse)(nil),         // 2: qa.v1.GetFeedbackResponse
+	(*ListFeedbackResponse)(nil),        // 3: qa.v1.ListFeedbackResponse
+	(*WatchFeedbackRequest)(nil),        // 4: qa.v1.WatchFeedbackRequest
+	(*WatchFeedbackResponse)(nil),       // 5: qa.v1.WatchFeedbackResponse
+	(*AcknowledgeFeedbackRequest)(nil),  // 6: qa.v1.AcknowledgeFeedbackRequest
+	(*AcknowledgeFeedbackResponse)(nil), // 7: qa.v1.AcknowledgeFeedbackResponse
+	(*OpenDisputeRequest)(nil),          // 8: qa.v1.OpenDisputeRequest
+	(*OpenDisputeResponse)(nil),         // 9: qa.v1.OpenDisputeResponse
+	(*ListDisputesRequest)(nil),         // 10: qa.v1.ListDisputesRequest
+	(*ListDisputesResponse)(nil),        // 11: qa.v1.ListDisputesResponse
+	(*FeedbackRecord)(nil),              // 12: qa.v1.FeedbackRecord
+	(*Transcript)(nil),                  // 13: qa.v1.Transcript
+	(*Dispute)(nil),                     // 14: qa.v1.Dispute
 }
 var file_qa_v1_feedback_proto_depIdxs = []int32{
-	10, // 0: qa.v1.ListFeedbackResponse.records:type_name -> qa.v1.FeedbackRecord
-	10, // 1: qa.v1.WatchFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
-	10, // 2: qa.v1.AcknowledgeFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
-	11, // 3: qa.v1.OpenDisputeResponse.dispute:type_name -> qa.v1.Dispute
-	11, // 4: qa.v1.ListDisputesResponse.disputes:type_name -> qa.v1.Dispute
-	0,  // 5: qa.v1.FeedbackService.ListFeedback:input_type -> qa.v1.ListFeedbackRequest
-	2,  // 6: qa.v1.FeedbackService.WatchFeedback:input_type -> qa.v1.WatchFeedbackRequest
-	4,  // 7: qa.v1.FeedbackService.AcknowledgeFeedback:input_type -> qa.v1.AcknowledgeFeedbackRequest
-	6,  // 8: qa.v1.FeedbackService.OpenDispute:input_type -> qa.v1.OpenDisputeRequest
-	8,  // 9: qa.v1.FeedbackService.ListDisputes:input_type -> qa.v1.ListDisputesRequest
-	1,  // 10: qa.v1.FeedbackService.ListFeedback:output_type -> qa.v1.ListFeedbackResponse
-	3,  // 11: qa.v1.FeedbackService.WatchFeedback:output_type -> qa.v1.WatchFeedbackResponse
-	5,  // 12: qa.v1.FeedbackService.AcknowledgeFeedback:output_type -> qa.v1.AcknowledgeFeedbackResponse
-	7,  // 13: qa.v1.FeedbackService.OpenDispute:output_type -> qa.v1.OpenDisputeResponse
-	9,  // 14: qa.v1.FeedbackService.ListDisputes:output_type -> qa.v1.ListDisputesResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	12, // 0: qa.v1.GetFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	13, // 1: qa.v1.GetFeedbackResponse.transcript:type_name -> qa.v1.Transcript
+	12, // 2: qa.v1.ListFeedbackResponse.records:type_name -> qa.v1.FeedbackRecord
+	12, // 3: qa.v1.WatchFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	12, // 4: qa.v1.AcknowledgeFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	14, // 5: qa.v1.OpenDisputeResponse.dispute:type_name -> qa.v1.Dispute
+	14, // 6: qa.v1.ListDisputesResponse.disputes:type_name -> qa.v1.Dispute
+	0,  // 7: qa.v1.FeedbackService.ListFeedback:input_type -> qa.v1.ListFeedbackRequest
+	4,  // 8: qa.v1.FeedbackService.WatchFeedback:input_type -> qa.v1.WatchFeedbackRequest
+	6,  // 9: qa.v1.FeedbackService.AcknowledgeFeedback:input_type -> qa.v1.AcknowledgeFeedbackRequest
+	8,  // 10: qa.v1.FeedbackService.OpenDispute:input_type -> qa.v1.OpenDisputeRequest
+	10, // 11: qa.v1.FeedbackService.ListDisputes:input_type -> qa.v1.ListDisputesRequest
+	1,  // 12: qa.v1.FeedbackService.GetFeedback:input_type -> qa.v1.GetFeedbackRequest
+	3,  // 13: qa.v1.FeedbackService.ListFeedback:output_type -> qa.v1.ListFeedbackResponse
+	5,  // 14: qa.v1.FeedbackService.WatchFeedback:output_type -> qa.v1.WatchFeedbackResponse
+	7,  // 15: qa.v1.FeedbackService.AcknowledgeFeedback:output_type -> qa.v1.AcknowledgeFeedbackResponse
+	9,  // 16: qa.v1.FeedbackService.OpenDispute:output_type -> qa.v1.OpenDisputeResponse
+	11, // 17: qa.v1.FeedbackService.ListDisputes:output_type -> qa.v1.ListDisputesResponse
+	2,  // 18: qa.v1.FeedbackService.GetFeedback:output_type -> qa.v1.GetFeedbackResponse
+	13, // [13:19] is the sub-list for method output_type
+	7,  // [7:13] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_feedback_proto_init() }
@@ -719,13 +844,14 @@ func file_qa_v1_feedback_proto_init() {
 		return
 	}
 	file_qa_v1_review_proto_init()
+	file_qa_v1_transcript_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_feedback_proto_rawDesc), len(file_qa_v1_feedback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	FeedbackService_AcknowledgeFeedback_FullMethodName = "/qa.v1.FeedbackService/AcknowledgeFeedback"
 	FeedbackService_OpenDispute_FullMethodName         = "/qa.v1.FeedbackService/OpenDispute"
 	FeedbackService_ListDisputes_FullMethodName        = "/qa.v1.FeedbackService/ListDisputes"
+	FeedbackService_GetFeedback_FullMethodName         = "/qa.v1.FeedbackService/GetFeedback"
 )
 
 // FeedbackServiceClient is the client API for FeedbackService service.
@@ -55,6 +56,9 @@ type FeedbackServiceClient interface {
 	// ListDisputes lists disputes on the caller's agents (all for admins),
 	// newest first.
 	ListDisputes(ctx context.Context, in *ListDisputesRequest, opts ...grpc.CallOption) (*ListDisputesResponse, error)
+	// GetFeedback returns one record with the conversation it scored, for
+	// what the caller may see (another supervisor's record is NOT_FOUND).
+	GetFeedback(ctx context.Context, in *GetFeedbackRequest, opts ...grpc.CallOption) (*GetFeedbackResponse, error)
 }
 
 type feedbackServiceClient struct {
@@ -124,6 +128,16 @@ func (c *feedbackServiceClient) ListDisputes(ctx context.Context, in *ListDisput
 	return out, nil
 }
 
+func (c *feedbackServiceClient) GetFeedback(ctx context.Context, in *GetFeedbackRequest, opts ...grpc.CallOption) (*GetFeedbackResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetFeedbackResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_GetFeedback_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FeedbackServiceServer is the server API for FeedbackService service.
 // All implementations must embed UnimplementedFeedbackServiceServer
 // for forward compatibility.
@@ -153,6 +167,9 @@ type FeedbackServiceServer interface {
 	// ListDisputes lists disputes on the caller's agents (all for admins),
 	// newest first.
 	ListDisputes(context.Context, *ListDisputesRequest) (*ListDisputesResponse, error)
+	// GetFeedback returns one record with the conversation it scored, for
+	// what the caller may see (another supervisor's record is NOT_FOUND).
+	GetFeedback(context.Context, *GetFeedbackRequest) (*GetFeedbackResponse, error)
 	mustEmbedUnimplementedFeedbackServiceServer()
 }
 
@@ -177,6 +194,9 @@ func (UnimplementedFeedbackServiceServer) OpenDispute(context.Context, *OpenDisp
 }
 func (UnimplementedFeedbackServiceServer) ListDisputes(context.Context, *ListDisputesRequest) (*ListDisputesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDisputes not implemented")
+}
+func (UnimplementedFeedbackServiceServer) GetFeedback(context.Context, *GetFeedbackRequest) (*GetFeedbackResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetFeedback not implemented")
 }
 func (UnimplementedFeedbackServiceServer) mustEmbedUnimplementedFeedbackServiceServer() {}
 func (UnimplementedFeedbackServiceServer) testEmbeddedByValue()                         {}
@@ -282,6 +302,24 @@ func _FeedbackService_ListDisputes_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FeedbackService_GetFeedback_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetFeedbackRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).GetFeedback(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_GetFeedback_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).GetFeedback(ctx, req.(*GetFeedbackRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FeedbackService_ServiceDesc is the grpc.ServiceDesc for FeedbackService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -304,6 +342,10 @@ var FeedbackService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListDisputes",
 			Handler:    _FeedbackService_ListDisputes_Handler,
+		},
+		{
+			MethodName: "GetFeedback",
+			Handler:    _FeedbackService_GetFeedback_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
