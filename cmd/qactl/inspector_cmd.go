@@ -18,7 +18,11 @@ func newInspectorCommand(opts *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			active := !inactive
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
-				return c.sampling.UpsertInspector(c.ctx, &qav1.UpsertInspectorRequest{Inspector: &qav1.Inspector{Id: args[0], Name: name, Active: &active}})
+				resp, err := c.sampling.UpsertInspector(c.ctx, &qav1.UpsertInspectorRequest{Inspector: &qav1.Inspector{Id: args[0], Name: name, Active: &active}})
+				if err != nil || opts.json {
+					return resp, err
+				}
+				return nil, printUpsertedInspector(cmd.OutOrStdout(), resp)
 			})
 		},
 	}
@@ -36,7 +40,10 @@ func newInspectorCommand(opts *globalOptions) *cobra.Command {
 					all.Inspectors = append(all.Inspectors, resp.GetInspectors()...)
 					return resp.GetNextPageToken(), err
 				})
-				return all, err
+				if err != nil || opts.json {
+					return all, err
+				}
+				return nil, printInspectors(cmd.OutOrStdout(), all.GetInspectors())
 			})
 		},
 	}

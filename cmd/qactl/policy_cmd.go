@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/proto"
 
@@ -15,7 +17,7 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 			`  {"random_per_agent": 3, "targeted_per_agent": 2, "new_hire_days": 90, "new_hire_extra": 2,` + "\n" +
 			`   "rules": ["complaint", "low_csat", "escalated", "vip", "long_handle_time"],` + "\n" +
 			`   "time_zone": "Asia/Shanghai", "handle_time_percentile": 0.9}` + "\n" +
-			"`policy get` prints it (as JSON with --json); `policy set --file F` stores a new version.",
+			"`policy get` prints it (one field a line; as JSON with --json); `policy set --file F` stores a new version.",
 	}
 	var version int64
 	get := &cobra.Command{
@@ -25,7 +27,10 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
 				resp, err := c.sampling.GetPolicy(c.ctx, &qav1.GetPolicyRequest{Version: version})
-				return resp.GetPolicy(), err
+				if err != nil || opts.json {
+					return resp.GetPolicy(), err
+				}
+				return nil, printPolicy(cmd.OutOrStdout(), resp.GetPolicy(), time.Local)
 			})
 		},
 	}
@@ -42,7 +47,10 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
 				resp, err := c.sampling.UpdatePolicy(c.ctx, &qav1.UpdatePolicyRequest{Policy: &p})
-				return resp.GetPolicy(), err
+				if err != nil || opts.json {
+					return resp.GetPolicy(), err
+				}
+				return nil, printPolicy(cmd.OutOrStdout(), resp.GetPolicy(), time.Local)
 			})
 		},
 	}

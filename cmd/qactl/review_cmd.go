@@ -455,7 +455,10 @@ func newReviewCommand(opts *globalOptions) *cobra.Command {
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
 				resp, err := c.review.ReleaseItem(c.ctx, &qav1.ReleaseItemRequest{Id: id})
-				return resp.GetItem(), err
+				if err != nil || opts.json {
+					return resp.GetItem(), err
+				}
+				return nil, printReleased(cmd.OutOrStdout(), resp.GetItem())
 			})
 		},
 	}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	qav1 "qa-sampling/proto/qa/v1"
+)
+
+// printInspectors lists inspectors as a table.
+func printInspectors(w io.Writer, inspectors []*qav1.Inspector) error {
+	t := newTable(w)
+	_, _ = fmt.Fprintln(t, "ID\tNAME\tACTIVE")
+	for _, in := range inspectors {
+		_, _ = fmt.Fprintf(t, "%s\t%s\t%s\n", sanitize(in.GetId()), sanitize(in.GetName()), yesNo(in.GetActive(), "yes", "no"))
+	}
+	return t.Flush()
+}
+
+// printUpsertedInspector says what UpsertInspector stored and which open
+// items a deactivation handed back to the pool.
+func printUpsertedInspector(w io.Writer, resp *qav1.UpsertInspectorResponse) error {
+	in := resp.GetInspector()
+	state := "active"
+	if !in.GetActive() {
+		state = "inactive"
+	}
+	if _, err := fmt.Fprintf(w, "inspector %s (%s): %s\n", sanitize(in.GetId()), sanitize(in.GetName()), state); err != nil {
+		return err
+	}
+	if len(resp.GetReturnedItems()) == 0 {
+		return nil
+	}
+	if _, err := fmt.Fprintf(w, "%d open items returned to the pool:\n", len(resp.GetReturnedItems())); err != nil {
+		return err
+	}
+	return printPicks(w, resp.GetReturnedItems(), false)
+}
+
+// printPolicy shows a policy as one "field: value" line each, with the
+// API's field names so the lines map onto `policy set`'s JSON.
+func printPolicy(w io.Writer, p *qav1.Policy, loc *time.Location) error {
+	t := newTable(w)
+	line := func(name, value string) { _, _ = fmt.Fprintf(t, "%s:\t%s\n", name, value) }
+	line("version", strconv.FormatInt(p.GetVersion(), 10))
+	line("random_per_agent", strconv.Itoa(int(p.GetRandomPerAgent())))
+	line("targeted_per_agent", strconv.Itoa(int(p.GetTargetedPerAgent())))
+	line("new_hire_days", strconv.Itoa(int(p.GetNewHireDays())))
+	line("new_hire_extra", strconv.Itoa(int(p.GetNewHireExtra())))
+	rules := make([]string, len(p.GetRules()))
+	for i, r := range p.GetRules() {
+		rules[i] = sanitize(r)
+	}
+	line("rules", strings.Join(rules, ", "))
+	line("time_zone", sanitize(p.GetTimeZone()))
+	line("handle_time_percentile", strconv.FormatFloat(p.GetHandleTimePercentile(), 'g', -1, 64))
+	line("created_by", sanitize(p.GetCreatedBy()))
+	line("created_at", formatTimestamp(p.GetCreatedAt(), loc))
+	return t.Flush()
+}
+
+// printReleased confirms a released item.
+func printReleased(w io.Writer, p *qav1.Pick) error {
+	_, err := fmt.Fprintf(w, "released %d (%s, agent %s, %s); status %s\n", p.GetId(), sanitize(p.GetExternalId()),
+		sanitize(p.GetAgentId()), p.GetReason(), p.GetStatus())
+	return err
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	qav1 "qa-sampling/proto/qa/v1"
+)
+
+// fakeSampling answers the inspector and policy calls with fixed values.
+type fakeSampling struct {
+	qav1.UnimplementedSamplingServiceServer
+	policy *qav1.Policy
+}
+
+func (f *fakeSampling) GetPolicy(context.Context, *qav1.GetPolicyRequest) (*qav1.GetPolicyResponse, error) {
+	return &qav1.GetPolicyResponse{Policy: f.policy}, nil
+}
+
+func (f *fakeSampling) ListInspectors(context.Context, *qav1.ListInspectorsRequest) (*qav1.ListInspectorsResponse, error) {
+	active, inactive := true, false
+	return &qav1.ListInspectorsResponse{Inspectors: []*qav1.Inspector{
+		{Id: "insp-1", Name: "Ann", Active: &active},
+		{Id: "insp-2", Name: "Bo", Active: &inactive},
+	}}, nil
+}
+
+func (f *fakeSampling) UpsertInspector(_ context.Context, req *qav1.UpsertInspectorRequest) (*qav1.UpsertInspectorResponse, error) {
+	return &qav1.UpsertInspectorResponse{
+		Inspector:     req.GetInspector(),
+		ReturnedItems: []*qav1.Pick{{Id: 7, ExternalId: "c-7", AgentId: "a1", Reason: "random", Status: "pending"}},
+	}, nil
+}
+
+func (f *fakeQA) ReleaseItem(_ context.Context, req *qav1.ReleaseItemRequest) (*qav1.ReleaseItemResponse, error) {
+	return &qav1.ReleaseItemResponse{Item: &qav1.Pick{Id: req.GetId(), ExternalId: "c-9", AgentId: "a2", Reason: "complaint", Status: "pending"}}, nil
+}
+
+func startFakeSampling(t testing.TB, f *fakeSampling) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	qav1.RegisterSamplingServiceServer(srv, f)
+	go func() { _ = srv.Serve(lis) }()
+	t.Cleanup(srv.Stop)
+	return lis.Addr().String()
+}
+
+// The inspector, policy and review release commands printed raw protojson
+// in text mode; they now print lines and tables, and --json stays JSON.
+func TestTextOutputIsNotProtoJSON(t *testing.T) {
+	created := timestamppb.New(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC))
+	sampling := startFakeSampling(t, &fakeSampling{policy: &qav1.Policy{
+		Version: 3, RandomPerAgent: 2, TargetedPerAgent: 1, NewHireDays: 90, NewHireExtra: 2,
+		Rules: []string{"complaint", "vip"}, TimeZone: "Asia/Shanghai", HandleTimePercentile: 0.9,
+		CreatedBy: "admin", CreatedAt: created,
+	}})
+	qa := startFakeQA(t, &fakeQA{})
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"inspector list", []string{"--addr", sampling, "inspector", "list"}, []string{
+			"ID      NAME  ACTIVE", "insp-1  Ann   yes", "insp-2  Bo    no"}},
+		{"inspector add", []string{"--addr", sampling, "inspector", "add", "insp-2", "--name", "Bo", "--inactive"}, []string{
+			"inspector insp-2 (Bo): inactive", "1 open items returned to the pool:", "c-7"}},
+		{"policy get", []string{"--addr", sampling, "policy", "get"}, []string{
+			"version:                 3", "rules:                   complaint, vip", "time_zone:               Asia/Shanghai",
+			"handle_time_percentile:  0.9", "created_at:              " + formatTimestamp(created, time.Local)}},
+		{"review release", []string{"--addr", qa, "review", "release", "9"}, []string{
+			"released 9 (c-9, agent a2, complaint); status pending"}},
+	} {
+		res := runQactl(t, "", tc.args...)
+		if res.code != exitOK {
+			t.Fatalf("%s: exit %d, stderr:\n%s", tc.name, res.code, res.stderr)
+		}
+		if strings.Contains(res.stdout, "{") {
+			t.Errorf("%s printed JSON in text mode:\n%s", tc.name, res.stdout)
+		}
+		for _, want := range tc.want {
+			if !strings.Contains(res.stdout, want) {
+				t.Errorf("%s: output lacks %q:\n%s", tc.name, want, res.stdout)
+			}
+		}
+		res = runQactl(t, "", append([]string{"--json"}, tc.args...)...)
+		if res.code != exitOK || !strings.HasPrefix(res.stdout, "{") {
+			t.Errorf("%s --json: exit %d, output %q", tc.name, res.code, res.stdout)
+		}
+	}
+}
