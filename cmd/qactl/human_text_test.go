@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	qav1 "qa-sampling/proto/qa/v1"
@@ -17,9 +20,14 @@ import (
 type fakeSampling struct {
 	qav1.UnimplementedSamplingServiceServer
 	policy *qav1.Policy
+	// policyErr, if set, is what GetPolicy fails with.
+	policyErr error
 }
 
 func (f *fakeSampling) GetPolicy(context.Context, *qav1.GetPolicyRequest) (*qav1.GetPolicyResponse, error) {
+	if f.policyErr != nil {
+		return nil, f.policyErr
+	}
 	return &qav1.GetPolicyResponse{Policy: f.policy}, nil
 }
 
@@ -96,6 +104,48 @@ func TestTextOutputIsNotProtoJSON(t *testing.T) {
 		res = runQactl(t, "", append([]string{"--json"}, tc.args...)...)
 		if res.code != exitOK || !strings.HasPrefix(res.stdout, "{") {
 			t.Errorf("%s --json: exit %d, output %q", tc.name, res.code, res.stdout)
+		}
+	}
+}
+
+// withViolations is a status as the server builds it: the message
+// summarises the violations the BadRequest detail lists.
+func withViolations(t *testing.T, violations ...*errdetails.BadRequest_FieldViolation) error {
+	t.Helper()
+	var msg []string
+	for _, v := range violations {
+		msg = append(msg, v.GetField()+": "+v.GetDescription())
+	}
+	st, err := status.New(codes.InvalidArgument, strings.Join(msg, "; ")).WithDetails(&errdetails.BadRequest{FieldViolations: violations})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Err()
+}
+
+// A server error was printed twice: the message, then the violations it
+// summarises. Each violation now appears once.
+func TestServerErrorIsPrintedOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"one violation", withViolations(t, &errdetails.BadRequest_FieldViolation{Field: "version", Description: "no such version"}),
+			"qactl: INVALID_ARGUMENT: version: no such version\n"},
+		{"two violations", withViolations(t,
+			&errdetails.BadRequest_FieldViolation{Field: "policy.rules[0]", Description: "unknown rule"},
+			&errdetails.BadRequest_FieldViolation{Field: "policy.time_zone", Description: "unknown zone"}),
+			"qactl: INVALID_ARGUMENT: 2 problems:\n  policy.rules[0]: unknown rule\n  policy.time_zone: unknown zone\n"},
+		{"no violations", status.Error(codes.PermissionDenied, "admins only"), "qactl: PERMISSION_DENIED: admins only\n"},
+	} {
+		addr := startFakeSampling(t, &fakeSampling{policyErr: tc.err})
+		res := runQactl(t, "", "--addr", addr, "policy", "get")
+		if res.code == exitOK {
+			t.Errorf("%s: exit 0", tc.name)
+		}
+		if res.stderr != tc.want {
+			t.Errorf("%s: stderr\n%s\nwant\n%s", tc.name, res.stderr, tc.want)
 		}
 	}
 }

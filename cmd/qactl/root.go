@@ -246,23 +246,39 @@ func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]
 
 func (bearerToken) RequireTransportSecurity() bool { return false }
 
-// printError prints err as "qactl: CODE: message" plus any field violations
-// the server attached.
+// printError prints err once, as "qactl: CODE: message"; an error with
+// field violations attached names them instead of the message.
 func printError(w io.Writer, err error) {
 	st, ok := status.FromError(err)
 	if !ok {
 		_, _ = fmt.Fprintf(w, "qactl: %v\n", err)
 		return
 	}
-	out := fmt.Appendf(nil, "qactl: %s: %s\n", codeName(st.Code()), st.Message())
+	var violations []*errdetails.BadRequest_FieldViolation
 	for _, detail := range st.Details() {
 		if badRequest, ok := detail.(*errdetails.BadRequest); ok {
-			for _, v := range badRequest.GetFieldViolations() {
-				out = fmt.Appendf(out, "  %s: %s\n", v.GetField(), v.GetDescription())
-			}
+			violations = append(violations, badRequest.GetFieldViolations()...)
+		}
+	}
+	// The server's message summarises the violations it lists beside it, so
+	// printing both said everything twice: print the list instead.
+	var out []byte
+	switch {
+	case len(violations) == 0:
+		out = fmt.Appendf(nil, "qactl: %s: %s\n", codeName(st.Code()), st.Message())
+	case len(violations) == 1:
+		out = fmt.Appendf(nil, "qactl: %s: %s\n", codeName(st.Code()), violationText(violations[0]))
+	default:
+		out = fmt.Appendf(nil, "qactl: %s: %d problems:\n", codeName(st.Code()), len(violations))
+		for _, v := range violations {
+			out = fmt.Appendf(out, "  %s\n", violationText(v))
 		}
 	}
 	_, _ = w.Write(out) // nowhere left to report a failing stderr
+}
+
+func violationText(v *errdetails.BadRequest_FieldViolation) string {
+	return fielderr.Violation{Field: v.GetField(), Reason: v.GetDescription()}.String()
 }
 
 // codeName spells a gRPC code as the protocol does, e.g. INVALID_ARGUMENT.

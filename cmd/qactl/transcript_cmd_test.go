@@ -85,7 +85,7 @@ func TestTranscriptGetErrors(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
 	}
 	res = runQactl(t, "", "--addr", addr, "transcript", "get", "")
-	want := "qactl: INVALID_ARGUMENT: invalid request\n  external_id: must not be empty\n"
+	want := "qactl: INVALID_ARGUMENT: external_id: must not be empty\n"
 	if res.code != exitFailure || res.stderr != want {
 		t.Errorf("exit %d, stderr %q, want %q", res.code, res.stderr, want)
 	}
