@@ -108,7 +108,7 @@ func TestWeeklySamplingThroughQactl(t *testing.T) {
 	if err := os.WriteFile(policyFile, []byte(strings.Replace(out, `"random_per_agent":3`, `"random_per_agent":-1`, 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, errOut, code := srv.qactl(admin, "policy", "set", "--file", policyFile); code != 2 || !strings.Contains(errOut, "policy.random_per_agent") {
+	if _, errOut, code := srv.qactl(admin, "policy", "set", "--file", policyFile); code != 3 || !strings.Contains(errOut, "policy.random_per_agent") {
 		t.Fatalf("invalid policy: %d %s; want INVALID_ARGUMENT naming policy.random_per_agent", code, errOut)
 	}
 	if err := os.WriteFile(policyFile, []byte(strings.Replace(out, `"new_hire_extra":2`, `"new_hire_extra":2`, 1)), 0o600); err != nil {
@@ -233,7 +233,7 @@ func TestWeeklySamplingThroughQactl(t *testing.T) {
 			break
 		}
 	}
-	if _, errOut, code := srv.qactl(insp, "review", "release", foreign); code != 2 || !strings.Contains(errOut, "NOT_FOUND") {
+	if _, errOut, code := srv.qactl(insp, "review", "release", foreign); code != 3 || !strings.Contains(errOut, "NOT_FOUND") {
 		t.Fatalf("releasing another's item: %d %s", code, errOut)
 	}
 	out, errOut, code = srv.qactl(insp, "review", "skip", queue[0].ID, "--reason", "spam")
@@ -273,10 +273,10 @@ func TestWeeklySamplingThroughQactl(t *testing.T) {
 
 	// Roles: a supervisor may not run sampling, an inspector may not list picks.
 	sup := srv.token("supervisor", "sup-2")
-	if _, errOut, code := srv.qactl(sup, "sample", "run", "--week", "2020-W22"); code != 2 || !strings.Contains(errOut, "PERMISSION_DENIED") {
+	if _, errOut, code := srv.qactl(sup, "sample", "run", "--week", "2020-W22"); code != 3 || !strings.Contains(errOut, "PERMISSION_DENIED") {
 		t.Fatalf("supervisor running sampling: %d %s", code, errOut)
 	}
-	if _, errOut, code := srv.qactl(insp, "sample", "list", "--week", "2020-W21"); code != 2 || !strings.Contains(errOut, "PERMISSION_DENIED") {
+	if _, errOut, code := srv.qactl(insp, "sample", "list", "--week", "2020-W21"); code != 3 || !strings.Contains(errOut, "PERMISSION_DENIED") {
 		t.Fatalf("inspector listing picks: %d %s", code, errOut)
 	}
 }

@@ -232,7 +232,7 @@ func TestFeedbackWatchStopsOnOtherErrors(t *testing.T) {
 	addr := startFakeQA(t, fake)
 
 	res := runQactl(t, "", "--addr", addr, "feedback", "watch", "--after", "3")
-	if res.code != exitFailure || res.stderr != "qactl: PERMISSION_DENIED: supervisors only\n" {
+	if res.code != exitRPC || res.stderr != "qactl: PERMISSION_DENIED: supervisors only\n" {
 		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
 	}
 	if want := "feedback 4: 2026-W47 agent a1, score 87.50 good (review 104)\n"; res.stdout != want {

@@ -74,7 +74,11 @@ func newIngestCommand(opts *globalOptions) *cobra.Command {
 				if n := ing.pending.unanswered(); n > 0 {
 					_, _ = fmt.Fprintf(stderr, "qactl: %d transcripts were sent but not confirmed; pushing them again is safe\n", n)
 				}
-				return exitError{exitFailure}
+				code := exitRPC
+				if errors.As(pushErr, new(inputError)) {
+					code = exitUsage
+				}
+				return exitError{code}
 			}
 			if summaryErr != nil {
 				return summaryErr
@@ -139,6 +143,13 @@ type ingestRun struct {
 // errStreamEnded is the sender's word for "Send failed because the stream is
 // over"; the reason is what the receiver gets.
 var errStreamEnded = errors.New("stream ended")
+
+// inputError is a failure to read the input, not the server's: it exits
+// with exitUsage, everything else push returns with exitRPC.
+type inputError struct{ err error }
+
+func (e inputError) Error() string { return e.err.Error() }
+func (e inputError) Unwrap() error { return e.err }
 
 func (r *ingestRun) push(ctx context.Context, in *lineReader) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -207,7 +218,7 @@ func (r *ingestRun) send(stream qav1.IngestService_PushTranscriptsClient, in *li
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("read input: %w", err)
+			return inputError{fmt.Errorf("read input: %w", err)}
 		}
 		if isBlank(data) {
 			continue

@@ -159,8 +159,8 @@ func TestIngestStreamFailureExits2WithPartialCounts(t *testing.T) {
 
 	res := runQactl(t, "", "--addr", addr, "ingest", "--file", writeFile(t, "t.jsonl", input.String()))
 
-	if res.code != exitFailure {
-		t.Errorf("exit status %d, want %d", res.code, exitFailure)
+	if res.code != exitRPC {
+		t.Errorf("exit status %d, want %d", res.code, exitRPC)
 	}
 	if !strings.HasPrefix(res.stderr, "qactl: RESOURCE_EXHAUSTED: disk full\n") {
 		t.Errorf("stderr = %q, want the gRPC error first", res.stderr)
@@ -180,8 +180,8 @@ func TestIngestUnansweredItemsAreAFailure(t *testing.T) {
 
 	res := runQactl(t, input, "--addr", addr, "ingest", "-f", "-")
 
-	if res.code != exitFailure {
-		t.Errorf("exit status %d, want %d", res.code, exitFailure)
+	if res.code != exitRPC {
+		t.Errorf("exit status %d, want %d", res.code, exitRPC)
 	}
 	if !strings.Contains(res.stderr, "without answering 1 transcripts") {
 		t.Errorf("stderr = %q, want the unanswered count", res.stderr)
@@ -196,8 +196,8 @@ func TestIngestWrongTokenIsUnauthenticated(t *testing.T) {
 
 	res := runQactl(t, transcriptJSON("ok-1")+"\n", "--addr", addr, "--token", "wrong", "ingest", "--file", "-")
 
-	if res.code != exitFailure {
-		t.Errorf("exit status %d, want %d", res.code, exitFailure)
+	if res.code != exitRPC {
+		t.Errorf("exit status %d, want %d", res.code, exitRPC)
 	}
 	if !strings.HasPrefix(res.stderr, "qactl: UNAUTHENTICATED: missing or unknown token\n") {
 		t.Errorf("stderr = %q", res.stderr)

@@ -292,7 +292,7 @@ func TestReviewSubmitRejectsBadFlagsLocally(t *testing.T) {
 		{[]string{"--rating-comment", "efficiency=x"}, "qactl: --rating-comment efficiency: the dimension is not rated"},
 	} {
 		res := runQactl(t, "", append([]string{"--addr", addr, "review", "submit", "17"}, tc.args...)...)
-		if res.code != exitFailure || !strings.HasPrefix(res.stderr, tc.want) || !strings.Contains(res.stderr, "Run 'qactl review submit --help'") {
+		if res.code != exitUsage || !strings.HasPrefix(res.stderr, tc.want) || !strings.Contains(res.stderr, "Run 'qactl review submit --help'") {
 			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, res.code, res.stderr, tc.want)
 		}
 	}
@@ -304,7 +304,7 @@ func TestReviewSubmitRejectsBadFlagsLocally(t *testing.T) {
 	}
 
 	res := runQactl(t, "", "--addr", addr, "review", "submit", "18", "--rating", "attitude=3")
-	if res.code != exitFailure || res.stderr != "qactl: NOT_FOUND: item 18 not found\n" {
+	if res.code != exitRPC || res.stderr != "qactl: NOT_FOUND: item 18 not found\n" {
 		t.Errorf("unknown item: exit %d, stderr %q", res.code, res.stderr)
 	}
 }
@@ -361,7 +361,7 @@ func TestReviewShow(t *testing.T) {
 	}
 
 	res = runQactl(t, "", "--addr", addr, "review", "show", "x")
-	if res.code != exitFailure || !strings.HasPrefix(res.stderr, "qactl: ID \"x\" is not a number from `review queue`") {
+	if res.code != exitUsage || !strings.HasPrefix(res.stderr, "qactl: ID \"x\" is not a number from `review queue`") {
 		t.Errorf("bad id: exit %d, stderr %q", res.code, res.stderr)
 	}
 }

@@ -25,14 +25,28 @@ import (
 	"qa-sampling/internal/buildinfo"
 )
 
-// Exit statuses.
+// Exit statuses, listed in exitStatusHelp for `qactl --help`.
 const (
 	exitOK = 0
 	// exitRejected: the command ran, but some input lines were rejected.
 	exitRejected = 1
-	// exitFailure: bad usage, unreadable input, or a connection or RPC failure.
-	exitFailure = 2
+	// exitUsage: qactl could not make sense of its command line or could
+	// not read its input (flags, arguments, files); nothing was asked.
+	exitUsage = 2
+	// exitRPC: the server could not be reached or refused the call.
+	exitRPC = 3
 )
+
+const exitStatusHelp = "Exit status: 0 success; 1 some input lines were rejected (ingest, agents import);\n" +
+	"2 bad usage or unreadable input; 3 the server could not be reached or refused the call."
+
+// exitStatusOf is the exit status of a command that failed with err.
+func exitStatusOf(err error) int {
+	if _, ok := status.FromError(err); ok {
+		return exitRPC
+	}
+	return exitUsage
+}
 
 const (
 	defaultAddr = "127.0.0.1:7391"
@@ -85,7 +99,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exit.code
 	}
 	printError(stderr, err)
-	return exitFailure
+	return exitStatusOf(err)
 }
 
 func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
@@ -95,7 +109,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		Short: "Command-line client of the qa-sampling service",
 		Long: "qactl talks to a qa-sampling server over gRPC.\n\n" +
 			"The server address and bearer token come from --addr and --token,\n" +
-			"or from the environment variables " + envAddr + " and " + envToken + ".",
+			"or from the environment variables " + envAddr + " and " + envToken + ".\n\n" +
+			exitStatusHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       buildinfo.String(),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -25,7 +26,7 @@ func TestNewCommandsUsageErrors(t *testing.T) {
 		{[]string{"review", "submit", "17", "--rating", "attitude=x"}, "qactl: --rating attitude=x: "},
 	} {
 		res := runQactl(t, "", append([]string{"--addr", addr}, tc.args...)...)
-		if res.code != exitFailure || !strings.HasPrefix(res.stderr, tc.want) {
+		if res.code != exitUsage || !strings.HasPrefix(res.stderr, tc.want) {
 			t.Errorf("qactl %v: exit %d, stderr %q; want 2 and %q", tc.args, res.code, res.stderr, tc.want)
 		}
 	}
@@ -44,7 +45,7 @@ func TestTokenAndAddressFromEnvironment(t *testing.T) {
 	}
 	// A flag beats the environment.
 	res = runQactl(t, transcriptJSON("ok-1")+"\n", "--token", "flag", "ingest", "--file", "-")
-	if res.code != exitFailure || !strings.Contains(res.stderr, "UNAUTHENTICATED") {
+	if res.code != exitRPC || !strings.Contains(res.stderr, "UNAUTHENTICATED") {
 		t.Errorf("with --token flag: exit %d, stderr %q; want UNAUTHENTICATED", res.code, res.stderr)
 	}
 }
@@ -52,8 +53,8 @@ func TestTokenAndAddressFromEnvironment(t *testing.T) {
 func TestConnectionRefusedExits2(t *testing.T) {
 	res := runQactl(t, transcriptJSON("ok-1")+"\n", "--addr", closedPort(t), "ingest", "--file", "-")
 
-	if res.code != exitFailure {
-		t.Errorf("exit status %d, want %d", res.code, exitFailure)
+	if res.code != exitRPC {
+		t.Errorf("exit status %d, want %d", res.code, exitRPC)
 	}
 	if !strings.HasPrefix(res.stderr, "qactl: UNAVAILABLE: ") {
 		t.Errorf("stderr = %q, want UNAVAILABLE", res.stderr)
@@ -80,8 +81,37 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"transcript", "get"},
 	} {
 		res := runQactl(t, "", args...)
-		if res.code != exitFailure || !strings.HasPrefix(res.stderr, "qactl: ") {
+		if res.code != exitUsage || !strings.HasPrefix(res.stderr, "qactl: ") {
 			t.Errorf("qactl %v: exit %d, stderr %q; want 2 and a qactl: message", args, res.code, res.stderr)
+		}
+	}
+}
+
+// Each exit status means one kind of outcome, and --help lists them.
+func TestExitStatuses(t *testing.T) {
+	addr := startFake(t, &fakeIngest{wantToken: "right"})
+	for _, tc := range []struct {
+		name  string
+		input string
+		args  []string
+		want  int
+	}{
+		{"ok", transcriptJSON("ok-1") + "\n", []string{"--addr", addr, "--token", "right", "ingest", "-f", "-"}, exitOK},
+		{"rejected line", transcriptJSON("bad-1") + "\n", []string{"--addr", addr, "--token", "right", "ingest", "-f", "-"}, exitRejected},
+		{"unknown flag", "", []string{"--addr", addr, "ingest", "--frobnicate"}, exitUsage},
+		{"unreadable file", "", []string{"--addr", addr, "ingest", "-f", filepath.Join(t.TempDir(), "missing.jsonl")}, exitUsage},
+		{"wrong argument count", "", []string{"--addr", addr, "transcript", "get"}, exitUsage},
+		{"server refuses", "", []string{"--addr", addr, "--token", "right", "transcript", "get", "nope"}, exitRPC},
+		{"server refuses a stream", transcriptJSON("ok-1") + "\n", []string{"--addr", addr, "--token", "wrong", "ingest", "-f", "-"}, exitRPC},
+	} {
+		if res := runQactl(t, tc.input, tc.args...); res.code != tc.want {
+			t.Errorf("%s: exit %d, want %d; stderr:\n%s", tc.name, res.code, tc.want, res.stderr)
+		}
+	}
+	res := runQactl(t, "", "--help")
+	for _, want := range []string{"0 success", "1 some input lines were rejected", "2 bad usage", "3 the server"} {
+		if !strings.Contains(res.stdout, want) {
+			t.Errorf("--help lacks %q", want)
 		}
 	}
 }

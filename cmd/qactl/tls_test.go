@@ -39,19 +39,19 @@ func TestMutualTLS(t *testing.T) {
 
 	// Without a client certificate the server must refuse.
 	res = runQactl(t, input, "--addr", addr, "--ca-file", caFile, "--server-name", "qa.test", "ingest", "--file", "-")
-	if res.code != exitFailure || !strings.HasPrefix(res.stderr, "qactl: UNAVAILABLE: ") {
+	if res.code != exitRPC || !strings.HasPrefix(res.stderr, "qactl: UNAVAILABLE: ") {
 		t.Errorf("no client certificate: exit %d, stderr %q; want UNAVAILABLE", res.code, res.stderr)
 	}
 
 	// Plaintext against a TLS server fails too.
 	res = runQactl(t, input, "--addr", addr, "ingest", "--file", "-")
-	if res.code != exitFailure {
-		t.Errorf("plaintext: exit %d, want %d", res.code, exitFailure)
+	if res.code != exitRPC {
+		t.Errorf("plaintext: exit %d, want %d", res.code, exitRPC)
 	}
 
 	// A CA file without certificates is a usage error, reported before dialling.
 	res = runQactl(t, input, "--addr", addr, "--ca-file", writeFile(t, "empty.pem", "nothing"), "ingest", "--file", "-")
-	if res.code != exitFailure || !strings.Contains(res.stderr, "--ca-file: no PEM certificate") {
+	if res.code != exitUsage || !strings.Contains(res.stderr, "--ca-file: no PEM certificate") {
 		t.Errorf("bad CA file: exit %d, stderr %q", res.code, res.stderr)
 	}
 }

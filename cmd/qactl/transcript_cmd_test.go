@@ -81,12 +81,12 @@ func TestTranscriptGetErrors(t *testing.T) {
 	addr := startFake(t, &fakeIngest{})
 
 	res := runQactl(t, "", "--addr", addr, "transcript", "get", "nope")
-	if res.code != exitFailure || res.stderr != "qactl: NOT_FOUND: transcript \"nope\" not found\n" {
+	if res.code != exitRPC || res.stderr != "qactl: NOT_FOUND: transcript \"nope\" not found\n" {
 		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
 	}
 	res = runQactl(t, "", "--addr", addr, "transcript", "get", "")
 	want := "qactl: INVALID_ARGUMENT: external_id: must not be empty\n"
-	if res.code != exitFailure || res.stderr != want {
+	if res.code != exitRPC || res.stderr != want {
 		t.Errorf("exit %d, stderr %q, want %q", res.code, res.stderr, want)
 	}
 }
