@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"qa-sampling/dispute"
+	"qa-sampling/fielderr"
 	"qa-sampling/store"
 )
 
@@ -43,7 +44,7 @@ func (a activeInspectors) check(ctx context.Context) error {
 		return storeError(ctx, a.log, err)
 	}
 	if !in.Active {
-		return status.Errorf(codes.PermissionDenied, "inspector %q is deactivated; an admin can reactivate them", who.Subject)
+		return status.Errorf(codes.PermissionDenied, "inspector %s is deactivated; an admin can reactivate them", fielderr.Quote(who.Subject))
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ func newIngestCommand(opts *globalOptions) *cobra.Command {
 			`   "tags": ["refund"], "csat": 4, "transfer_count": 0, "attributes": {"order_id": "o-77"}}` + "\n" +
 			"Blank lines are skipped; an unknown field rejects its line. Each rejected line is\n" +
 			"reported as \"line N: field: reason\" on standard error. Exit status: 0 all stored,\n" +
-			"1 some lines rejected, 2 connection or RPC failure.",
+			"1 some lines rejected, 2 unreadable input, 3 connection or RPC failure.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in, size, closeInput, err := openInput(file, cmd.InOrStdin())
