@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -21,11 +22,16 @@ type auditService struct {
 func (s *auditService) ListAuditEvents(ctx context.Context, req *qav1.ListAuditEventsRequest) (*qav1.ListAuditEventsResponse, error) {
 	var l fielderr.List
 	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), req.GetAfterId())
+	since, until := boundTime(&l, "since", req.GetSince()), boundTime(&l, "until", req.GetUntil())
+	if !since.IsZero() && !until.IsZero() && !until.After(since) {
+		l.Add("until", "%s is not after since (%s)", until.Format(time.RFC3339Nano), since.Format(time.RFC3339Nano))
+	}
 	if err := invalidList(&l); err != nil {
 		return nil, err
 	}
 	events, err := s.store.ListAudit(ctx, store.AuditFilter{
-		Actor: req.GetActor(), Entity: req.GetEntity(), EntityID: req.GetEntityId(), AfterID: pg.after, Limit: pg.fetch(),
+		Actor: req.GetActor(), Action: req.GetAction(), Entity: req.GetEntity(), EntityID: req.GetEntityId(),
+		Since: since, Until: until, AfterID: pg.after, Limit: pg.fetch(),
 	})
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
@@ -41,4 +47,17 @@ func (s *auditService) ListAuditEvents(ctx context.Context, req *qav1.ListAuditE
 		})
 	}
 	return out, nil
+}
+
+// boundTime is an optional time bound of a listing: absent is the zero
+// time, no bound.
+func boundTime(l *fielderr.List, field string, ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	if err := ts.CheckValid(); err != nil {
+		l.Add(field, "not a valid timestamp")
+		return time.Time{}
+	}
+	return ts.AsTime()
 }

@@ -27,17 +27,17 @@ func TestAuthFailuresCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.store.CreateToken(t.Context(), tok); err != nil {
+	if err := env.store.CreateToken(t.Context(), tok, "qad"); err != nil {
 		t.Fatal(err)
 	}
 	revoked, revokedTok, err := NewToken(store.RoleAdmin, "gone", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.store.CreateToken(t.Context(), revokedTok); err != nil {
+	if err := env.store.CreateToken(t.Context(), revokedTok, "qad"); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.store.RevokeToken(t.Context(), revokedTok.ID, time.Now()); err != nil {
+	if err := env.store.RevokeToken(t.Context(), revokedTok.ID, time.Now(), "qad"); err != nil {
 		t.Fatal(err)
 	}
 	bearer := func(v string) context.Context {

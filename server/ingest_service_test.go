@@ -88,7 +88,7 @@ func (e *testEnv) as(role store.Role, subject string) context.Context {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if err := e.store.CreateToken(e.t.Context(), tok); err != nil {
+	if err := e.store.CreateToken(e.t.Context(), tok, "qad"); err != nil {
 		e.t.Fatal(err)
 	}
 	return metadata.AppendToOutgoingContext(e.t.Context(), "authorization", "Bearer "+plain)

@@ -59,7 +59,7 @@ func samplingFixture(t *testing.T) (*Server, string) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"insp-1", "insp-2"} {
-		if _, err := st.UpsertInspector(ctx, store.Inspector{ID: id, Name: id, Active: true}); err != nil {
+		if _, err := st.UpsertInspector(ctx, store.Inspector{ID: id, Name: id, Active: true}, "admin"); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -279,12 +279,12 @@ func (s *samplingService) UpsertInspector(ctx context.Context, req *qav1.UpsertI
 		return nil, err
 	}
 	rec := store.Inspector{ID: in.GetId(), Name: in.GetName(), Active: in.Active == nil || in.GetActive()}
-	if _, err := s.store.UpsertInspector(ctx, rec); err != nil {
+	who, _ := PrincipalFrom(ctx)
+	if _, err := s.store.UpsertInspector(ctx, rec, who.Subject); err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.UpsertInspectorResponse{Inspector: inspectorToProto(rec)}
 	if !rec.Active {
-		who, _ := PrincipalFrom(ctx)
 		moved, err := returnOpenItems(ctx, s.store, s.job, s.log, rec.ID, who.Subject)
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)

@@ -20,15 +20,20 @@ type AuditEvent struct {
 // AuditFilter selects audit events; zero fields match everything.
 type AuditFilter struct {
 	Actor    string
+	Action   string
 	Entity   string
 	EntityID string
-	AfterID  int64
-	Limit    int
+	// Since and Until bound At: Since <= At < Until.
+	Since   time.Time
+	Until   time.Time
+	AfterID int64
+	Limit   int
 }
 
-// AuditStore reads the audit trail that every write of scoring, and the
-// return of an inspector's items, appends to in its own transaction.
-// Events are never changed or deleted.
+// AuditStore reads the audit trail that every change of the programme
+// appends to in its own transaction: rubrics, policies, runs, inspectors,
+// tokens, reviews, feedback, disputes and the picks moved between
+// inspectors. Events are never changed or deleted.
 type AuditStore interface {
 	// ListAudit returns audit events matching f in ID order.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)

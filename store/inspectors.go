@@ -17,8 +17,10 @@ type Inspector struct {
 // InspectorStore keeps the inspector directory. Inspectors are never
 // deleted, only deactivated.
 type InspectorStore interface {
-	// UpsertInspector creates or updates an inspector by ID.
-	UpsertInspector(ctx context.Context, in Inspector) (Outcome, error)
+	// UpsertInspector creates or updates an inspector by ID and audits
+	// the change as actor (inspector.create, inspector.update or
+	// inspector.deactivate); Unchanged writes nothing.
+	UpsertInspector(ctx context.Context, in Inspector, actor string) (Outcome, error)
 	// ListInspectors returns all inspectors by ID.
 	ListInspectors(ctx context.Context) ([]Inspector, error)
 	// GetInspector returns ErrNotFound for an unknown id.

@@ -29,14 +29,16 @@ type Token struct {
 
 // TokenStore keeps API tokens. Tokens are never deleted, only revoked.
 type TokenStore interface {
-	// CreateToken stores a new token; ErrConflict if the id exists.
-	CreateToken(ctx context.Context, t Token) error
+	// CreateToken stores a new token and audits it as actor
+	// (token.create, never the secret); ErrConflict if the id exists.
+	CreateToken(ctx context.Context, t Token, actor string) error
 	// GetToken returns ErrNotFound for an unknown id (revoked ones are
 	// returned with RevokedAt set).
 	GetToken(ctx context.Context, id string) (Token, error)
 	// ListTokens returns all tokens, oldest first.
 	ListTokens(ctx context.Context) ([]Token, error)
-	// RevokeToken sets RevokedAt; ErrNotFound for an unknown id. Revoking a
-	// revoked token keeps its first revocation time.
-	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// RevokeToken sets RevokedAt and audits it as actor (token.revoke);
+	// ErrNotFound for an unknown id. Revoking a revoked token keeps its
+	// first revocation time and writes no event.
+	RevokeToken(ctx context.Context, id string, at time.Time, actor string) error
 }

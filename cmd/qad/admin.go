@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os/user"
 	"text/tabwriter"
 	"time"
 
@@ -50,7 +51,7 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := st.CreateToken(cmd.Context(), tok); err != nil {
+			if err := st.CreateToken(cmd.Context(), tok, adminActor()); err != nil {
 				return err
 			}
 			_, err = fmt.Fprintln(stdout, plain)
@@ -94,7 +95,7 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer func() { _ = st.Close() }()
-			if err := st.RevokeToken(cmd.Context(), args[0], time.Now().UTC()); err != nil {
+			if err := st.RevokeToken(cmd.Context(), args[0], time.Now().UTC(), adminActor()); err != nil {
 				return fmt.Errorf("revoke %s: %w", args[0], err)
 			}
 			_, err = fmt.Fprintf(stdout, "revoked %s\n", args[0])
@@ -104,6 +105,17 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 	dbFlag(revoke, &revokeDB)
 	cmd.AddCommand(create, list, revoke)
 	return cmd
+}
+
+// adminActor names who ran a qad admin command in the audit trail: "qad:"
+// and the OS user, or "qad" alone when the user cannot be known. The
+// command works on the database directly, with no token, so the account
+// on the server host is the one name there is.
+func adminActor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "qad:" + u.Username
+	}
+	return "qad"
 }
 
 func printTokens(w io.Writer, toks []store.Token, asJSON bool) error {

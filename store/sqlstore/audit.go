@@ -1,11 +1,15 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"qa-sampling/store"
 	"strconv"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -16,11 +20,20 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if f.Actor != "" {
 		fq.add("actor = ?", f.Actor)
 	}
+	if f.Action != "" {
+		fq.add("action = ?", f.Action)
+	}
 	if f.Entity != "" {
 		fq.add("entity = ?", f.Entity)
 	}
 	if f.EntityID != "" {
 		fq.add("entity_id = ?", f.EntityID)
+	}
+	if !f.Since.IsZero() {
+		fq.add("at >= ?", f.Since.UnixMilli())
+	}
+	if !f.Until.IsZero() {
+		fq.add("at < ?", f.Until.UnixMilli())
 	}
 	if f.AfterID != 0 {
 		fq.add("id > ?", f.AfterID)
@@ -40,22 +53,118 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	}
 	out := make([]store.AuditEvent, len(rows))
 	for i, r := range rows {
-		out[i] = store.AuditEvent{ID: r.ID, At: fromMillis(r.At), Actor: r.Actor, Action: r.Action, Entity: r.Entity, EntityID: r.EntityID, Detail: r.Detail}
+		out[i] = store.AuditEvent{ID: r.ID, At: fromMillis(r.At), Actor: r.Actor, Action: r.Action, Entity: r.Entity, EntityID: r.EntityID, Detail: validDetail(r.Detail)}
 	}
 	return out, nil
 }
 
-// audit records one event in tx; detail is marshalled to JSON.
-func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, actor, action, entity string, entityID int64, detail map[string]any) error {
-	doc := "{}"
-	if len(detail) > 0 {
-		b, err := json.Marshal(detail)
-		if err != nil {
-			return err
-		}
-		doc = string(b)
+// validDetail is a stored detail as valid JSON. Events are never
+// rewritten, so one stored empty reads as {} and one that is not JSON as
+// a JSON string holding it; every writer here stores JSON.
+func validDetail(detail string) string {
+	switch {
+	case detail == "":
+		return "{}"
+	case json.Valid([]byte(detail)):
+		return detail
 	}
-	_, err := s.txExec(ctx, tx, `INSERT INTO audit_events (at, actor, action, entity, entity_id, detail)
-		VALUES (?, ?, ?, ?, ?, ?)`, s.now().UnixMilli(), actor, action, entity, strconv.FormatInt(entityID, 10), doc)
+	b, _ := json.Marshal(detail) // a string always marshals
+	return string(b)
+}
+
+// audit records one event on a numbered entity in tx.
+func (s *Store) audit(ctx context.Context, tx *sqlx.Tx, actor, action, entity string, entityID int64, detail any) error {
+	return s.auditEntity(ctx, tx, actor, action, entity, strconv.FormatInt(entityID, 10), detail)
+}
+
+// auditEntity records one event in tx; detail is marshalled to JSON, nil
+// (or a nil map) as {}.
+func (s *Store) auditEntity(ctx context.Context, tx *sqlx.Tx, actor, action, entity, entityID string, detail any) error {
+	doc, err := auditJSON(detail)
+	if err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	_, err = s.txExec(ctx, tx, `INSERT INTO audit_events (at, actor, action, entity, entity_id, detail)
+		VALUES (?, ?, ?, ?, ?, ?)`, s.now().UnixMilli(), actor, action, entity, entityID, doc)
 	return err
+}
+
+func auditJSON(detail any) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // a comment's <, > and & stay as written
+	if err := enc.Encode(detail); err != nil {
+		return "", err
+	}
+	doc := strings.TrimSuffix(b.String(), "\n")
+	if doc == "null" {
+		return "{}", nil
+	}
+	return doc, nil
+}
+
+// jsonDocument is a stored document (a policy, a rubric) as an event's
+// detail holds it: as JSON when it is JSON, else as a string.
+func jsonDocument(doc []byte) any {
+	if json.Valid(doc) {
+		return json.RawMessage(doc)
+	}
+	return string(doc)
+}
+
+// auditRating is one rating as an event's detail shows it.
+type auditRating struct {
+	Dimension string `json:"dimension"`
+	Rating    *int   `json:"rating,omitempty"` // absent when N/A
+	Max       int    `json:"max,omitempty"`
+	NA        bool   `json:"na"`
+	Comment   string `json:"comment,omitempty"`
+	Failing   bool   `json:"failing,omitempty"`
+	Critical  bool   `json:"critical,omitempty"`
+}
+
+func auditRatings(rs []store.Rating) []auditRating {
+	out := make([]auditRating, len(rs))
+	for i, r := range rs {
+		out[i] = auditRating{Dimension: r.Key, Max: r.Max, NA: r.NA, Comment: r.Comment, Failing: r.Failing, Critical: r.Critical}
+		if !r.NA {
+			v := r.Value
+			out[i].Rating = &v
+		}
+	}
+	return out
+}
+
+// auditFlags is a review's critical flags as a list, empty rather than null.
+func auditFlags(flags []string) []string {
+	if flags == nil {
+		return []string{}
+	}
+	return flags
+}
+
+// runActor is who a run's trigger names: the subject of a manual run
+// ("manual:<subject>"), else the trigger itself ("schedule").
+func runActor(trigger string) string {
+	if subject, ok := strings.CutPrefix(trigger, "manual:"); ok {
+		return subject
+	}
+	return trigger
+}
+
+// runDetail is what a run's events say of it. The seed itself only once
+// the run has revealed it (revealSeed); its commitment, the lowercase hex
+// SHA-256 of its bytes, is public from the week's first preview on.
+func runDetail(r store.Run, revealSeed bool) map[string]any {
+	sum := sha256.Sum256(r.Seed)
+	d := map[string]any{
+		"week": r.Week, "policy_version": r.PolicyVersion, "trigger": r.Trigger,
+		"seed_commitment": hex.EncodeToString(sum[:]),
+	}
+	if revealSeed {
+		d["seed"] = hex.EncodeToString(r.Seed)
+		d["picks"] = r.Picks
+		d["shortfalls"] = r.Shortfalls
+	}
+	return d
 }

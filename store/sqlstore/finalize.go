@@ -298,7 +298,8 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 		return none, notFound(err, "agent "+p.AgentID)
 	}
 	if err := s.audit(ctx, tx, r.InspectorID, "review.finalize", "review", reviewID, map[string]any{
-		"item_id": r.PickID, "score": r.Score, "grade": r.Grade, "critical": r.Critical, "ratings": ratings, "flags": r.Flags,
+		"item_id": r.PickID, "score": r.Score, "grade": r.Grade, "critical": r.Critical,
+		"ratings": auditRatings(r.Ratings), "flags": auditFlags(r.Flags),
 	}); err != nil {
 		return none, err
 	}

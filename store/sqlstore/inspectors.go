@@ -51,6 +51,11 @@ func (s *Store) ReturnInspectorItems(ctx context.Context, inspectorID, actor str
 	return out, nil
 }
 
+// inspectorState is what an inspector event says of one side of a change.
+func inspectorState(in store.Inspector) map[string]any {
+	return map[string]any{"name": in.Name, "active": in.Active}
+}
+
 type inspectorRow struct {
 	ID        string `db:"id"`
 	Name      string `db:"name"`
@@ -59,9 +64,10 @@ type inspectorRow struct {
 	UpdatedAt int64  `db:"updated_at"`
 }
 
-// UpsertInspector creates or updates an inspector; an inspector whose name
-// and active flag match is left alone, updated_at too.
-func (s *Store) UpsertInspector(ctx context.Context, in store.Inspector) (store.Outcome, error) {
+// UpsertInspector creates or updates an inspector and audits it as actor;
+// an inspector whose name and active flag match is left alone, updated_at
+// too, and no event is written.
+func (s *Store) UpsertInspector(ctx context.Context, in store.Inspector, actor string) (store.Outcome, error) {
 	if in.ID == "" {
 		return 0, errors.New("sqlstore: upsert inspector: empty id")
 	}
@@ -79,7 +85,17 @@ func (s *Store) UpsertInspector(ctx context.Context, in store.Inspector) (store.
 			return err
 		} else if n == 1 {
 			out = store.Created
-			return nil
+			return s.auditEntity(ctx, tx, actor, "inspector.create", "inspector", in.ID, map[string]any{"after": inspectorState(in)})
+		}
+		// The row as it was, for the event's "before"; locked on
+		// PostgreSQL so that it is still so when updated.
+		var before inspectorRow
+		lock := ""
+		if s.dialect == dialectPostgres {
+			lock = " FOR UPDATE"
+		}
+		if err := tx.GetContext(ctx, &before, tx.Rebind("SELECT name, active FROM inspectors WHERE id = ?"+lock), in.ID); err != nil {
+			return err
 		}
 		res, err = tx.ExecContext(ctx, tx.Rebind(`UPDATE inspectors SET name = ?, active = ?, updated_at = ?
 			WHERE id = ? AND (name, active) <> (?, ?)`), in.Name, in.Active, now, in.ID, in.Name, in.Active)
@@ -91,10 +107,16 @@ func (s *Store) UpsertInspector(ctx context.Context, in store.Inspector) (store.
 			return err
 		}
 		out = store.Unchanged
-		if n == 1 {
-			out = store.Updated
+		if n == 0 {
+			return nil
 		}
-		return nil
+		out = store.Updated
+		action := "inspector.update"
+		if before.Active && !in.Active {
+			action = "inspector.deactivate"
+		}
+		return s.auditEntity(ctx, tx, actor, action, "inspector", in.ID,
+			map[string]any{"before": inspectorState(store.Inspector{Name: before.Name, Active: before.Active}), "after": inspectorState(in)})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: upsert inspector %q: %w", in.ID, err)

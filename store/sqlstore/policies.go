@@ -51,9 +51,12 @@ func (s *Store) AddPolicyVersion(ctx context.Context, document []byte, createdBy
 		}
 		now := s.now().UnixMilli()
 		out = store.PolicyVersion{Version: latest.Version + 1, Document: bytes.Clone(document), CreatedBy: createdBy, CreatedAt: fromMillis(now)}
-		_, err = tx.ExecContext(ctx, tx.Rebind("INSERT INTO sampling_policies ("+policyColumns+") VALUES (?, ?, ?, ?)"),
-			out.Version, string(document), createdBy, now)
-		return err
+		if _, err = tx.ExecContext(ctx, tx.Rebind("INSERT INTO sampling_policies ("+policyColumns+") VALUES (?, ?, ?, ?)"),
+			out.Version, string(document), createdBy, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, createdBy, "policy.create", "policy", out.Version,
+			map[string]any{"version": out.Version, "policy": jsonDocument(document)})
 	})
 	if err != nil {
 		return store.PolicyVersion{}, fmt.Errorf("sqlstore: add policy version: %w", err)

@@ -310,7 +310,9 @@ func (s *Store) SaveDraft(ctx context.Context, r store.Review) (store.Review, er
 		if err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, r.InspectorID, action, "review", id, map[string]any{"item_id": r.PickID, "ratings": ratings, "flags": r.Flags}); err != nil {
+		if err := s.audit(ctx, tx, r.InspectorID, action, "review", id, map[string]any{
+			"item_id": r.PickID, "ratings": auditRatings(r.Ratings), "flags": auditFlags(r.Flags),
+		}); err != nil {
 			return err
 		}
 		out, err = getReview(ctx, s.txGetter(tx), id)

@@ -68,7 +68,7 @@ func (s *Store) insertRubric(ctx context.Context, tx *sqlx.Tx, document []byte, 
 		VALUES (?, ?, ?, ?, ?)`), version, string(document), actor, now, now); err != nil {
 		return 0, err
 	}
-	if err := s.audit(ctx, tx, actor, "rubric.create", "rubric", version, map[string]any{"activate": activate}); err != nil {
+	if err := s.audit(ctx, tx, actor, "rubric.create", "rubric", version, map[string]any{"activate": activate, "rubric": jsonDocument(document)}); err != nil {
 		return 0, err
 	}
 	if activate {
@@ -80,11 +80,15 @@ func (s *Store) insertRubric(ctx context.Context, tx *sqlx.Tx, document []byte, 
 }
 
 func (s *Store) setActiveRubric(ctx context.Context, tx *sqlx.Tx, version int64, actor string) error {
+	var previous int64 // 0: none was active
+	if err := tx.GetContext(ctx, &previous, "SELECT COALESCE(MAX(version), 0) FROM rubric_active"); err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO rubric_active (id, version) VALUES (1, ?)
 		ON CONFLICT (id) DO UPDATE SET version = excluded.version`), version); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, actor, "rubric.activate", "rubric", version, nil)
+	return s.audit(ctx, tx, actor, "rubric.activate", "rubric", version, map[string]any{"previous_active": previous})
 }
 
 // EnsureRubric stores document as the first, active version unless a
@@ -164,7 +168,7 @@ func (s *Store) UpdateRubric(ctx context.Context, version int64, document []byte
 			}
 			return fmt.Errorf("version %d is used by a review: %w", version, store.ErrConflict)
 		}
-		if err := s.audit(ctx, tx, actor, "rubric.update", "rubric", version, nil); err != nil {
+		if err := s.audit(ctx, tx, actor, "rubric.update", "rubric", version, map[string]any{"rubric": jsonDocument(document)}); err != nil {
 			return err
 		}
 		out, err = getRubric(ctx, s.txGetter(tx), version)

@@ -94,8 +94,11 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 			return err
 		}
 		created = n == 1
-		return tx.GetContext(ctx, &row, tx.Rebind("SELECT "+runColumns+" FROM sampling_runs WHERE week = ? AND policy_version = ?"),
-			r.Week, r.PolicyVersion)
+		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+runColumns+" FROM sampling_runs WHERE week = ? AND policy_version = ?"),
+			r.Week, r.PolicyVersion); err != nil || !created {
+			return err
+		}
+		return s.audit(ctx, tx, runActor(row.Trigger), "run.create", "run", row.ID, runDetail(row.run(), false))
 	})
 	if err != nil {
 		return store.Run{}, false, fmt.Errorf("sqlstore: create run %s policy %d: %w", r.Week, r.PolicyVersion, err)
@@ -294,8 +297,10 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 				return pickWriteError(err)
 			}
 		}
-		row, err = getRun(ctx, tx, runID)
-		return err
+		if row, err = getRun(ctx, tx, runID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, runActor(row.Trigger), "run.complete", "run", runID, runDetail(row.run(), true))
 	})
 	if err != nil {
 		return store.Run{}, fmt.Errorf("sqlstore: complete run %d: %w", runID, err)

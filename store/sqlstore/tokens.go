@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,12 +45,19 @@ func nullMillis(t time.Time) sql.NullInt64 {
 
 const tokenColumns = "id, secret_hash, role, subject, created_at, revoked_at"
 
-// CreateToken stores t; store.ErrConflict if its id is taken.
-func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
+// CreateToken stores t and audits it as actor; store.ErrConflict if its
+// id is taken.
+func (s *Store) CreateToken(ctx context.Context, t store.Token, actor string) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO tokens ("+tokenColumns+") VALUES (?, ?, ?, ?, ?, ?)"),
-			t.ID, t.SecretHash, string(t.Role), t.Subject, t.CreatedAt.UnixMilli(), nullMillis(t.RevokedAt))
-		return err
+		if _, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO tokens ("+tokenColumns+") VALUES (?, ?, ?, ?, ?, ?)"),
+			t.ID, t.SecretHash, string(t.Role), t.Subject, t.CreatedAt.UnixMilli(), nullMillis(t.RevokedAt)); err != nil {
+			return err
+		}
+		// The id is the token's public part; neither the secret nor its
+		// hash goes into the trail.
+		return s.auditEntity(ctx, tx, actor, "token.create", "token", t.ID, map[string]any{
+			"token_id": t.ID, "role": t.Role, "subject": t.Subject, "created_at": t.CreatedAt.UTC(),
+		})
 	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: token %q exists: %w", t.ID, store.ErrConflict)
@@ -62,8 +70,12 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 
 // GetToken returns a token, revoked or not, or store.ErrNotFound.
 func (s *Store) GetToken(ctx context.Context, id string) (store.Token, error) {
+	return getToken(ctx, s.r, id)
+}
+
+func getToken(ctx context.Context, q queryer, id string) (store.Token, error) {
 	var r tokenRow
-	if err := s.r.GetContext(ctx, &r, s.r.Rebind("SELECT "+tokenColumns+" FROM tokens WHERE id = ?"), id); err != nil {
+	if err := sqlx.GetContext(ctx, q, &r, q.Rebind("SELECT "+tokenColumns+" FROM tokens WHERE id = ?"), id); err != nil {
 		return store.Token{}, notFound(err, fmt.Sprintf("token %q", id))
 	}
 	return r.token(), nil
@@ -82,23 +94,29 @@ func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
 	return out, nil
 }
 
-// RevokeToken marks a token revoked at the given time, keeping an earlier
-// revocation; store.ErrNotFound for an unknown id.
-func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
-	var n int64
+// RevokeToken marks a token revoked at the given time and audits it as
+// actor, keeping an earlier revocation (and writing no event then);
+// store.ErrNotFound for an unknown id.
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, actor string) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, tx.Rebind("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?"), at.UnixMilli(), id)
+		var r tokenRow
+		err := tx.GetContext(ctx, &r, tx.Rebind("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING "+tokenColumns),
+			at.UnixMilli(), id)
+		if errors.Is(err, sql.ErrNoRows) {
+			if _, err := getToken(ctx, tx, id); err != nil {
+				return err
+			}
+			return nil // revoked before
+		}
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		return s.auditEntity(ctx, tx, actor, "token.revoke", "token", id, map[string]any{
+			"token_id": id, "role": r.Role, "subject": r.Subject, "revoked_at": at.UTC(),
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: revoke token %q: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("sqlstore: revoke token %q: %w", id, store.ErrNotFound)
 	}
 	return nil
 }

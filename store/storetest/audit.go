@@ -1,13 +1,19 @@
 package storetest
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"qa-sampling/store"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // event is what a test expects of an audit event.
@@ -25,8 +31,12 @@ func testAudit(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	ps := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"))
 	c1 := ps["c1"]
+	runID := idStr(c1.RunID)
 	var steps [][]event // each step's events, in any order within the step
-	steps = append(steps, []event{{"system", "rubric.create", "rubric", "1"}, {"system", "rubric.activate", "rubric", "1"}})
+	steps = append(steps,
+		[]event{{"admin", "inspector.create", "inspector", "qa-1"}, {"admin", "inspector.create", "inspector", "qa-2"}, {"admin", "inspector.create", "inspector", "qa-3"}},
+		[]event{{"system", "rubric.create", "rubric", "1"}, {"system", "rubric.activate", "rubric", "1"}},
+		[]event{{"schedule", "run.create", "run", runID}}, []event{{"schedule", "run.complete", "run", runID}})
 
 	v2, err := e.s.AddRubric(ctx, rubricDoc(2), false, "admin")
 	if err != nil {
@@ -100,43 +110,7 @@ func testAudit(t *testing.T, s store.Store) {
 	w = w.close()
 
 	all := e.audit(store.AuditFilter{})
-	var wantN int
-	for _, st := range steps {
-		wantN += len(st)
-	}
-	if len(all) != wantN {
-		t.Errorf("%d audit events, want %d:", len(all), wantN)
-		for _, ev := range all {
-			t.Logf("  %d %s", ev.ID, eventOf(ev))
-		}
-	}
-	at := 0
-	for i, st := range steps {
-		if at+len(st) > len(all) {
-			t.Fatalf("step %d: events missing", i)
-		}
-		got := make([]string, len(st))
-		want := make([]string, len(st))
-		for k := range st {
-			got[k] = eventOf(all[at+k]).String()
-			want[k] = st[k].String()
-		}
-		slices.Sort(got)
-		slices.Sort(want)
-		if !slices.Equal(got, want) {
-			t.Errorf("step %d events = %q, want %q", i, got, want)
-		}
-		at += len(st)
-	}
-	for i, ev := range all {
-		if i > 0 && ev.ID <= all[i-1].ID {
-			t.Errorf("audit ids not increasing: %d after %d", ev.ID, all[i-1].ID)
-		}
-		w.check(t, fmt.Sprintf("event %d At", ev.ID), ev.At)
-		if !json.Valid([]byte(ev.Detail)) {
-			t.Errorf("event %d detail is not JSON: %q", ev.ID, ev.Detail)
-		}
-	}
+	checkSteps(t, all, steps, w)
 	// The dispute's detail names the review; the finalisations' the item.
 	for _, tc := range []struct {
 		action string
@@ -157,6 +131,255 @@ func testAudit(t *testing.T, s store.Store) {
 				t.Errorf("%s detail = %s, want %s %d", tc.action, ev.Detail, tc.key, tc.want)
 			}
 		}
+	}
+	// A review's ratings and flags are structured JSON, not the store's
+	// own encoding: a draft's and a finalisation's alike.
+	wantRatings := `[{"dimension":"greeting","rating":4,"max":5,"na":false,"comment":"warm, 热情; polite"},` +
+		`{"dimension":"accuracy","rating":1,"max":3,"na":false,"comment":"wrong \"tracking\" number,\nsee message 7","failing":true,"critical":true},` +
+		`{"dimension":"empathy","max":5,"na":true,"comment":"n/a: bot handled it"},` +
+		`{"dimension":"closing","rating":0,"max":2,"na":false,"failing":true},` +
+		`{"dimension":"compliance","rating":2,"max":2,"na":false,"critical":true}]`
+	for _, ev := range slices.Concat(actions(all, "review.create"), actions(all, "review.finalize")) {
+		var detail struct {
+			Ratings json.RawMessage `json:"ratings"`
+			Flags   []string        `json:"flags"`
+		}
+		if err := json.Unmarshal([]byte(ev.Detail), &detail); err != nil || string(detail.Ratings) != wantRatings ||
+			!slices.Equal(detail.Flags, []string{"rude", "leak"}) {
+			t.Errorf("%s detail = %s (%v)\nwant ratings %s and flags [rude leak]", ev.Action, ev.Detail, err, wantRatings)
+		}
+	}
+}
+
+// checkSteps checks that got holds exactly the steps' events, step after
+// step (in any order within a step), in increasing ids, each at a time
+// within w and with a JSON object for detail.
+func checkSteps(t *testing.T, got []store.AuditEvent, steps [][]event, w window) {
+	t.Helper()
+	var wantN int
+	for _, st := range steps {
+		wantN += len(st)
+	}
+	if len(got) != wantN {
+		t.Errorf("%d audit events, want %d:", len(got), wantN)
+		for _, ev := range got {
+			t.Logf("  %d %s", ev.ID, eventOf(ev))
+		}
+	}
+	at := 0
+	for i, st := range steps {
+		if at+len(st) > len(got) {
+			t.Fatalf("step %d: events missing", i)
+		}
+		gotStep := make([]string, len(st))
+		want := make([]string, len(st))
+		for k := range st {
+			gotStep[k] = eventOf(got[at+k]).String()
+			want[k] = st[k].String()
+		}
+		slices.Sort(gotStep)
+		slices.Sort(want)
+		if !slices.Equal(gotStep, want) {
+			t.Errorf("step %d events = %q, want %q", i, gotStep, want)
+		}
+		at += len(st)
+	}
+	for i, ev := range got {
+		if i > 0 && ev.ID <= got[i-1].ID {
+			t.Errorf("audit ids not increasing: %d after %d", ev.ID, got[i-1].ID)
+		}
+		w.check(t, fmt.Sprintf("event %d At", ev.ID), ev.At)
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(ev.Detail), &obj); err != nil {
+			t.Errorf("event %d detail is not a JSON object: %q", ev.ID, ev.Detail)
+		}
+	}
+}
+
+// detailOf decodes an event's detail.
+func detailOf(t *testing.T, ev store.AuditEvent) map[string]any {
+	t.Helper()
+	var d map[string]any
+	if err := json.Unmarshal([]byte(ev.Detail), &d); err != nil {
+		t.Errorf("%s detail %q: %v", eventOf(ev), ev.Detail, err)
+	}
+	return d
+}
+
+// testAuditProgramme checks the events of what changes the programme:
+// policy versions, runs, inspectors, tokens and rubric activations, each
+// with its detail, and that a refused or idempotent write writes none.
+func testAuditProgramme(t *testing.T, s store.Store) {
+	e := newScoring(t, s)
+	ctx := t.Context()
+	inWeek(t, s, "a1", "c1")
+	base := e.audit(store.AuditFilter{})
+	w := begin()
+	var steps [][]event
+
+	policyDoc := `{"quota_per_agent":3,"time_zone":"Asia/Shanghai","rules":[{"name":"投诉","tags":["投诉"]}]}`
+	pv1, err := s.AddPolicyVersion(ctx, []byte(policyDoc), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, []event{{"default", "policy.create", "policy", idStr(pv1.Version)}})
+	if _, err := s.AddPolicyVersion(ctx, []byte(policyDoc), "admin"); err != nil { // the same: no new version
+		t.Fatal(err)
+	}
+	pv2, err := s.AddPolicyVersion(ctx, []byte("not json"), "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, []event{{"admin", "policy.create", "policy", idStr(pv2.Version)}})
+
+	seed := []byte{0x00, 0x0f, 0xfe, 0x42}
+	run, created, err := s.CreateRun(ctx, store.Run{Week: week47, PolicyVersion: pv1.Version, Seed: seed, Trigger: "manual:lead"})
+	if err != nil || !created {
+		t.Fatalf("CreateRun = %+v, %v, %v", run, created, err)
+	}
+	steps = append(steps, []event{{"lead", "run.create", "run", idStr(run.ID)}})
+	if _, created, err := s.CreateRun(ctx, store.Run{Week: week47, PolicyVersion: pv1.Version, Seed: seed, Trigger: "schedule"}); err != nil || created {
+		t.Fatalf("CreateRun again = %v, %v", created, err)
+	}
+	if _, err := s.CompleteRun(ctx, run.ID, []store.Pick{pick("c1", "a1", "random", 1, "qa-1")}, 2); err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, []event{{"lead", "run.complete", "run", idStr(run.ID)}})
+	if _, err := s.CompleteRun(ctx, run.ID, nil, 0); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CompleteRun again = %v, want ErrConflict", err)
+	}
+	scheduled, _, err := s.CreateRun(ctx, store.Run{Week: "2026-W48", PolicyVersion: pv2.Version, Seed: seed, Trigger: "schedule"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, []event{{"schedule", "run.create", "run", idStr(scheduled.ID)}})
+
+	for _, st := range []struct {
+		in     store.Inspector
+		actor  string
+		action string // "" when nothing changes
+	}{
+		{store.Inspector{ID: "qa-9", Name: "Li", Active: true}, "lead", "inspector.create"},
+		{store.Inspector{ID: "qa-9", Name: "Li", Active: true}, "lead", ""},
+		{store.Inspector{ID: "qa-9", Name: "Li Na", Active: true}, "lead", "inspector.update"},
+		{store.Inspector{ID: "qa-9", Name: "Li Na", Active: false}, "lead-2", "inspector.deactivate"},
+		{store.Inspector{ID: "qa-9", Name: "Li Na", Active: false}, "lead-2", ""},
+		{store.Inspector{ID: "qa-9", Name: "Li Na", Active: true}, "lead", "inspector.update"},
+	} {
+		if _, err := s.UpsertInspector(ctx, st.in, st.actor); err != nil {
+			t.Fatalf("UpsertInspector(%+v): %v", st.in, err)
+		}
+		if st.action != "" {
+			steps = append(steps, []event{{st.actor, st.action, "inspector", st.in.ID}})
+		}
+	}
+	if _, err := s.UpsertInspector(ctx, store.Inspector{Name: "no id", Active: true}, "lead"); err == nil {
+		t.Error("UpsertInspector with an empty id succeeded")
+	}
+
+	secretHash := sha256.Sum256([]byte("qa_tok-a_s3cr3t"))
+	tok := store.Token{ID: "tok-a", SecretHash: secretHash[:], Role: store.RoleSupervisor, Subject: "sup-1", CreatedAt: w.from}
+	if err := s.CreateToken(ctx, tok, "qad:root"); err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, []event{{"qad:root", "token.create", "token", "tok-a"}})
+	if err := s.CreateToken(ctx, tok, "qad:root"); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("CreateToken(duplicate) = %v, want ErrConflict", err)
+	}
+	if err := s.RevokeToken(ctx, "tok-a", w.from, "qad:ops"); err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, []event{{"qad:ops", "token.revoke", "token", "tok-a"}})
+	if err := s.RevokeToken(ctx, "tok-a", w.from.Add(time.Hour), "qad:ops"); err != nil {
+		t.Errorf("RevokeToken(revoked) = %v", err)
+	}
+	if err := s.RevokeToken(ctx, "tok-none", w.from, "qad:ops"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RevokeToken(unknown) = %v, want ErrNotFound", err)
+	}
+
+	v2, err := s.AddRubric(ctx, rubricDoc(2), false, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, []event{{"admin", "rubric.create", "rubric", idStr(v2.Version)}})
+	if _, err := s.ActivateRubric(ctx, v2.Version, "admin-2"); err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, []event{{"admin-2", "rubric.activate", "rubric", idStr(v2.Version)}})
+	if _, err := s.ActivateRubric(ctx, v2.Version+10, "admin-2"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ActivateRubric(unknown) = %v, want ErrNotFound", err)
+	}
+	w = w.close()
+
+	all := e.audit(store.AuditFilter{})
+	got := all[len(base):]
+	checkSteps(t, got, steps, w)
+
+	// What each detail says.
+	one := func(action, id string) map[string]any {
+		t.Helper()
+		for _, ev := range got {
+			if ev.Action == action && ev.EntityID == id {
+				return detailOf(t, ev)
+			}
+		}
+		t.Errorf("no %s of %s", action, id)
+		return nil
+	}
+	var policy any
+	if err := json.Unmarshal([]byte(policyDoc), &policy); err != nil {
+		t.Fatal(err)
+	}
+	if d := one("policy.create", idStr(pv1.Version)); d["version"] != float64(pv1.Version) || !reflect.DeepEqual(d["policy"], policy) {
+		t.Errorf("policy.create detail = %v, want version %d and the document as JSON", d, pv1.Version)
+	}
+	if d := one("policy.create", idStr(pv2.Version)); d["policy"] != "not json" {
+		t.Errorf("policy.create detail of a document that is not JSON = %v, want it as a string", d)
+	}
+	commitment := sha256.Sum256(seed)
+	wantCreate := map[string]any{"week": week47, "policy_version": float64(pv1.Version), "trigger": "manual:lead",
+		"seed_commitment": hex.EncodeToString(commitment[:])}
+	if d := one("run.create", idStr(run.ID)); !reflect.DeepEqual(d, wantCreate) {
+		t.Errorf("run.create detail = %v, want %v (never the seed before the run reveals it)", d, wantCreate)
+	}
+	wantComplete := maps.Clone(wantCreate)
+	wantComplete["seed"], wantComplete["picks"], wantComplete["shortfalls"] = "000ffe42", float64(1), float64(2)
+	if d := one("run.complete", idStr(run.ID)); !reflect.DeepEqual(d, wantComplete) {
+		t.Errorf("run.complete detail = %v, want %v", d, wantComplete)
+	}
+	inspectorEvents := e.audit(store.AuditFilter{Entity: "inspector", EntityID: "qa-9"})
+	var changes []string
+	for _, ev := range inspectorEvents {
+		d := detailOf(t, ev)
+		changes = append(changes, fmt.Sprintf("%s %v -> %v", ev.Action, d["before"], d["after"]))
+	}
+	if want := []string{
+		"inspector.create <nil> -> map[active:true name:Li]",
+		"inspector.update map[active:true name:Li] -> map[active:true name:Li Na]",
+		"inspector.deactivate map[active:true name:Li Na] -> map[active:false name:Li Na]",
+		"inspector.update map[active:false name:Li Na] -> map[active:true name:Li Na]",
+	}; !slices.Equal(changes, want) {
+		t.Errorf("inspector events:\n%s\nwant\n%s", strings.Join(changes, "\n"), strings.Join(want, "\n"))
+	}
+	if d := one("token.create", "tok-a"); d["token_id"] != "tok-a" || d["role"] != "supervisor" || d["subject"] != "sup-1" || d["created_at"] == nil {
+		t.Errorf("token.create detail = %v", d)
+	}
+	if d := one("token.revoke", "tok-a"); d["token_id"] != "tok-a" || d["role"] != "supervisor" || d["subject"] != "sup-1" || d["revoked_at"] == nil {
+		t.Errorf("token.revoke detail = %v", d)
+	}
+	// Neither the secret nor its hash, in any spelling, is in the trail.
+	for _, ev := range all {
+		for _, secret := range []string{"s3cr3t", hex.EncodeToString(secretHash[:]), base64.StdEncoding.EncodeToString(secretHash[:]), "secret"} {
+			if strings.Contains(strings.ToLower(ev.Detail), strings.ToLower(secret)) {
+				t.Errorf("event %s detail %s holds %q", eventOf(ev), ev.Detail, secret)
+			}
+		}
+	}
+	if d := one("rubric.activate", idStr(v2.Version)); d["previous_active"] != float64(e.rubric) {
+		t.Errorf("rubric.activate detail = %v, want previous_active %d", d, e.rubric)
+	}
+	if d := one("rubric.create", idStr(v2.Version)); d["activate"] != false || d["rubric"] == nil {
+		t.Errorf("rubric.create detail = %v, want activate false and the document", d)
 	}
 }
 
@@ -189,6 +412,17 @@ func testAuditFilters(t *testing.T, s store.Store) {
 		{store.AuditFilter{Actor: "qa-2", Entity: "review"}, func(ev store.AuditEvent) bool { return ev.Actor == "qa-2" && ev.Entity == "review" }},
 		{store.AuditFilter{Actor: "qa-1", Entity: "rubric"}, func(ev store.AuditEvent) bool { return ev.Actor == "qa-1" && ev.Entity == "rubric" }},
 		{store.AuditFilter{AfterID: all[2].ID}, func(ev store.AuditEvent) bool { return ev.ID > all[2].ID }},
+		{store.AuditFilter{Action: "review.update"}, func(ev store.AuditEvent) bool { return ev.Action == "review.update" }},
+		{store.AuditFilter{Action: "review.create", Actor: "qa-2"}, func(ev store.AuditEvent) bool {
+			return ev.Action == "review.create" && ev.Actor == "qa-2"
+		}},
+		// Since is inclusive, Until exclusive; events may share a millisecond.
+		{store.AuditFilter{Since: all[4].At}, func(ev store.AuditEvent) bool { return !ev.At.Before(all[4].At) }},
+		{store.AuditFilter{Until: all[4].At}, func(ev store.AuditEvent) bool { return ev.At.Before(all[4].At) }},
+		{store.AuditFilter{Since: all[2].At, Until: all[len(all)-1].At, Entity: "review"}, func(ev store.AuditEvent) bool {
+			return !ev.At.Before(all[2].At) && ev.At.Before(all[len(all)-1].At) && ev.Entity == "review"
+		}},
+		{store.AuditFilter{Since: all[len(all)-1].At.Add(time.Millisecond)}, func(store.AuditEvent) bool { return false }},
 	} {
 		var want []store.AuditEvent
 		for _, ev := range all {

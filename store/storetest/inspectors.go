@@ -96,7 +96,7 @@ func testInspectors(t *testing.T, s store.Store) {
 	if got, err := s.ListInspectors(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("ListInspectors on an empty store = %v, %v", got, err)
 	}
-	if _, err := s.UpsertInspector(ctx, store.Inspector{Name: "no id", Active: true}); err == nil {
+	if _, err := s.UpsertInspector(ctx, store.Inspector{Name: "no id", Active: true}, "admin"); err == nil {
 		t.Error("UpsertInspector with an empty id succeeded")
 	}
 	w := begin()
@@ -112,7 +112,7 @@ func testInspectors(t *testing.T, s store.Store) {
 		{store.Inspector{ID: "qa-2", Name: "Wang", Active: false}, store.Unchanged},
 	}
 	for i, st := range steps {
-		got, err := s.UpsertInspector(ctx, st.in)
+		got, err := s.UpsertInspector(ctx, st.in, "admin")
 		if err != nil || got != st.want {
 			t.Errorf("step %d: UpsertInspector(%+v) = %v, %v; want %v", i, st.in, got, err, st.want)
 		}
@@ -141,7 +141,7 @@ func testInspectors(t *testing.T, s store.Store) {
 	// Unchanged leaves updated_at alone.
 	before := list[1].UpdatedAt
 	time.Sleep(3 * time.Millisecond)
-	if o, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-2", Name: "Wang"}); err != nil || o != store.Unchanged {
+	if o, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-2", Name: "Wang"}, "admin"); err != nil || o != store.Unchanged {
 		t.Fatalf("UpsertInspector unchanged = %v, %v", o, err)
 	}
 	list, err = s.ListInspectors(ctx)

@@ -164,7 +164,7 @@ func testInspectorLoads(t *testing.T, s store.Store) {
 	mustInspectors(t, s, "qa-3") // active, no picks
 	_, _, _ = filterFixture(t, s)
 	mustInspectors(t, s, "qa-idle")
-	if _, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-off", Name: "gone", Active: false}); err != nil {
+	if _, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-off", Name: "gone", Active: false}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.InspectorLoads(ctx)
@@ -177,7 +177,7 @@ func testInspectorLoads(t *testing.T, s store.Store) {
 		t.Errorf("InspectorLoads = %v, want %v (inactive left out)", got, want)
 	}
 	// Deactivating drops an inspector from the loads, picks and all.
-	if _, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-2", Name: "Inspector qa-2", Active: false}); err != nil {
+	if _, err := s.UpsertInspector(ctx, store.Inspector{ID: "qa-2", Name: "Inspector qa-2", Active: false}, "admin"); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.InspectorLoads(ctx)

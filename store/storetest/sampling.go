@@ -73,7 +73,7 @@ func inWeek(t *testing.T, s store.Store, agentID string, ids ...string) []*trans
 func mustInspectors(t *testing.T, s store.Store, ids ...string) {
 	t.Helper()
 	for _, id := range ids {
-		if _, err := s.UpsertInspector(t.Context(), store.Inspector{ID: id, Name: "Inspector " + id, Active: true}); err != nil {
+		if _, err := s.UpsertInspector(t.Context(), store.Inspector{ID: id, Name: "Inspector " + id, Active: true}, "admin"); err != nil {
 			t.Fatalf("UpsertInspector(%s): %v", id, err)
 		}
 	}

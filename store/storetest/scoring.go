@@ -45,6 +45,7 @@ var reviewTests = []struct {
 	{"ReportRowsDisputeRace", testReportRowsDisputeRace},
 	{"Audit", testAudit},
 	{"AuditFilters", testAuditFilters},
+	{"AuditProgramme", testAuditProgramme},
 }
 
 const week47 = "2026-W47"

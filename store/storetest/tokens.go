@@ -27,12 +27,12 @@ func testTokens(t *testing.T, s store.Store) {
 		mk("tok-d", store.RoleIngest, t0.Add(3*time.Hour)),
 	}
 	for _, tok := range toks {
-		if err := s.CreateToken(ctx, tok); err != nil {
+		if err := s.CreateToken(ctx, tok, "qad"); err != nil {
 			t.Fatalf("CreateToken(%s): %v", tok.ID, err)
 		}
 	}
 	dup := mk("tok-a", store.RoleIngest, t0.Add(time.Minute))
-	if err := s.CreateToken(ctx, dup); !errors.Is(err, store.ErrConflict) {
+	if err := s.CreateToken(ctx, dup, "qad"); !errors.Is(err, store.ErrConflict) {
 		t.Fatalf("CreateToken(duplicate id) error = %v, want ErrConflict", err)
 	}
 	got, err := s.GetToken(ctx, "tok-a")
@@ -44,10 +44,10 @@ func testTokens(t *testing.T, s store.Store) {
 	}
 
 	revokedAt := t0.Add(5 * time.Hour)
-	if err := s.RevokeToken(ctx, "tok-c", revokedAt); err != nil {
+	if err := s.RevokeToken(ctx, "tok-c", revokedAt, "qad"); err != nil {
 		t.Fatalf("RevokeToken: %v", err)
 	}
-	if err := s.RevokeToken(ctx, "tok-c", revokedAt.Add(time.Hour)); err != nil {
+	if err := s.RevokeToken(ctx, "tok-c", revokedAt.Add(time.Hour), "qad"); err != nil {
 		t.Fatalf("RevokeToken again: %v", err)
 	}
 	got, err = s.GetToken(ctx, "tok-c")
@@ -84,7 +84,7 @@ func testTokenNotFound(t *testing.T, s store.Store) {
 	if _, err := s.GetToken(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetToken(unknown) error = %v, want ErrNotFound", err)
 	}
-	if err := s.RevokeToken(ctx, "nope", base); !errors.Is(err, store.ErrNotFound) {
+	if err := s.RevokeToken(ctx, "nope", base, "qad"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RevokeToken(unknown) error = %v, want ErrNotFound", err)
 	}
 }

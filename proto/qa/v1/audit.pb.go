@@ -26,14 +26,18 @@ type AuditEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
 	At    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
-	// The token subject that acted.
+	// The token subject that acted; "schedule" for the schedule's runs,
+	// "qad:<OS user>" (or "qad") for qad's token commands, "default" and
+	// "system" for what the server stores on first start.
 	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
-	// e.g. review.finalize, dispute.open, feedback.acknowledge.
+	// entity.verb, e.g. policy.create, run.complete, review.finalize; the
+	// README's audit section lists them all.
 	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
-	// rubric, review, feedback or dispute.
+	// rubric, policy, run, inspector, token, pick, review, feedback or
+	// dispute.
 	Entity   string `protobuf:"bytes,5,opt,name=entity,proto3" json:"entity,omitempty"`
 	EntityId string `protobuf:"bytes,6,opt,name=entity_id,json=entityId,proto3" json:"entity_id,omitempty"`
-	// JSON.
+	// A JSON object (always valid JSON; {} when there is nothing to add).
 	Detail        string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -128,7 +132,14 @@ type ListAuditEventsRequest struct {
 	// At most this many; default 100, at most 1000 (AIP-158).
 	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The previous response's next_page_token; empty for the first page.
-	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Pass the same filters with it.
+	PageToken string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only events of this action, e.g. policy.create.
+	Action string `protobuf:"bytes,7,opt,name=action,proto3" json:"action,omitempty"`
+	// Only events at or after this time.
+	Since *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=since,proto3" json:"since,omitempty"`
+	// Only events before this time.
+	Until         *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=until,proto3" json:"until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -203,6 +214,27 @@ func (x *ListAuditEventsRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListAuditEventsRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *ListAuditEventsRequest) GetSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Since
+	}
+	return nil
+}
+
+func (x *ListAuditEventsRequest) GetUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Until
+	}
+	return nil
 }
 
 type ListAuditEventsResponse struct {
@@ -280,7 +312,7 @@ const file_qa_v1_audit_proto_rawDesc = "" +
 	"\x06action\x18\x04 \x01(\tR\x06action\x12\x16\n" +
 	"\x06entity\x18\x05 \x01(\tR\x06entity\x12\x1b\n" +
 	"\tentity_id\x18\x06 \x01(\tR\bentityId\x12\x16\n" +
-	"\x06detail\x18\a \x01(\tR\x06detail\"\xba\x01\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\"\xb6\x02\n" +
 	"\x16ListAuditEventsRequest\x12\x14\n" +
 	"\x05actor\x18\x01 \x01(\tR\x05actor\x12\x16\n" +
 	"\x06entity\x18\x02 \x01(\tR\x06entity\x12\x1b\n" +
@@ -288,7 +320,10 @@ const file_qa_v1_audit_proto_rawDesc = "" +
 	"\bafter_id\x18\x04 \x01(\x03R\aafterId\x12\x1b\n" +
 	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x06 \x01(\tR\tpageToken\"\x90\x01\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06action\x18\a \x01(\tR\x06action\x120\n" +
+	"\x05since\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
+	"\x05until\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\x90\x01\n" +
 	"\x17ListAuditEventsResponse\x12)\n" +
 	"\x06events\x18\x01 \x03(\v2\x11.qa.v1.AuditEventR\x06events\x12\"\n" +
 	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId\x12&\n" +
@@ -317,14 +352,16 @@ var file_qa_v1_audit_proto_goTypes = []any{
 }
 var file_qa_v1_audit_proto_depIdxs = []int32{
 	3, // 0: qa.v1.AuditEvent.at:type_name -> google.protobuf.Timestamp
-	0, // 1: qa.v1.ListAuditEventsResponse.events:type_name -> qa.v1.AuditEvent
-	1, // 2: qa.v1.AuditService.ListAuditEvents:input_type -> qa.v1.ListAuditEventsRequest
-	2, // 3: qa.v1.AuditService.ListAuditEvents:output_type -> qa.v1.ListAuditEventsResponse
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 1: qa.v1.ListAuditEventsRequest.since:type_name -> google.protobuf.Timestamp
+	3, // 2: qa.v1.ListAuditEventsRequest.until:type_name -> google.protobuf.Timestamp
+	0, // 3: qa.v1.ListAuditEventsResponse.events:type_name -> qa.v1.AuditEvent
+	1, // 4: qa.v1.AuditService.ListAuditEvents:input_type -> qa.v1.ListAuditEventsRequest
+	2, // 5: qa.v1.AuditService.ListAuditEvents:output_type -> qa.v1.ListAuditEventsResponse
+	5, // [5:6] is the sub-list for method output_type
+	4, // [4:5] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_audit_proto_init() }

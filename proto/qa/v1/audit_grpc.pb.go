@@ -26,8 +26,10 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// AuditService reads the audit trail: every create, change, finalise,
-// dispute and acknowledgement, with who and when. Admins only.
+// AuditService reads the audit trail: every change of the programme
+// (rubrics, policies, runs, inspectors, tokens, picks moved between
+// inspectors) and of scoring (reviews, feedback, disputes), with who and
+// when. Admins only.
 type AuditServiceClient interface {
 	ListAuditEvents(ctx context.Context, in *ListAuditEventsRequest, opts ...grpc.CallOption) (*ListAuditEventsResponse, error)
 }
@@ -54,8 +56,10 @@ func (c *auditServiceClient) ListAuditEvents(ctx context.Context, in *ListAuditE
 // All implementations must embed UnimplementedAuditServiceServer
 // for forward compatibility.
 //
-// AuditService reads the audit trail: every create, change, finalise,
-// dispute and acknowledgement, with who and when. Admins only.
+// AuditService reads the audit trail: every change of the programme
+// (rubrics, policies, runs, inspectors, tokens, picks moved between
+// inspectors) and of scoring (reviews, feedback, disputes), with who and
+// when. Admins only.
 type AuditServiceServer interface {
 	ListAuditEvents(context.Context, *ListAuditEventsRequest) (*ListAuditEventsResponse, error)
 	mustEmbedUnimplementedAuditServiceServer()
