@@ -10,6 +10,7 @@ import (
 	"qa-sampling/store"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -152,19 +153,55 @@ func runActor(trigger string) string {
 	return trigger
 }
 
-// runDetail is what a run's events say of it. The seed itself only once
-// the run has revealed it (revealSeed); its commitment, the lowercase hex
-// SHA-256 of its bytes, is public from the week's first preview on.
-func runDetail(r store.Run, revealSeed bool) map[string]any {
+// The details below are structs so that their keys read in a sensible
+// order (a map's would be sorted).
+
+// policyDetail is what a policy.create event says.
+type policyDetail struct {
+	Version int64 `json:"version"`
+	Policy  any   `json:"policy"` // the document as stored
+}
+
+// runDetail is what a run's events say of it.
+type runDetail struct {
+	Week           string `json:"week"`
+	PolicyVersion  int64  `json:"policy_version"`
+	Trigger        string `json:"trigger"`
+	SeedCommitment string `json:"seed_commitment"`
+	Seed           string `json:"seed,omitempty"`
+	Picks          *int   `json:"picks,omitempty"`
+	Shortfalls     *int   `json:"shortfalls,omitempty"`
+}
+
+// runEvent is r's detail. The seed itself only once the run has revealed
+// it (complete); its commitment, the lowercase hex SHA-256 of its bytes,
+// is public from the week's first preview on.
+func runEvent(r store.Run, complete bool) runDetail {
 	sum := sha256.Sum256(r.Seed)
-	d := map[string]any{
-		"week": r.Week, "policy_version": r.PolicyVersion, "trigger": r.Trigger,
-		"seed_commitment": hex.EncodeToString(sum[:]),
-	}
-	if revealSeed {
-		d["seed"] = hex.EncodeToString(r.Seed)
-		d["picks"] = r.Picks
-		d["shortfalls"] = r.Shortfalls
+	d := runDetail{Week: r.Week, PolicyVersion: r.PolicyVersion, Trigger: r.Trigger, SeedCommitment: hex.EncodeToString(sum[:])}
+	if complete {
+		d.Seed, d.Picks, d.Shortfalls = hex.EncodeToString(r.Seed), &r.Picks, &r.Shortfalls
 	}
 	return d
+}
+
+// inspectorState is one side of an inspector event.
+type inspectorState struct {
+	Name   string `json:"name"`
+	Active bool   `json:"active"`
+}
+
+// inspectorChange is what an inspector event says; no before on create.
+type inspectorChange struct {
+	Before *inspectorState `json:"before,omitempty"`
+	After  inspectorState  `json:"after"`
+}
+
+// tokenDetail is what a token event says: never the secret nor its hash.
+type tokenDetail struct {
+	TokenID   string     `json:"token_id"`
+	Role      store.Role `json:"role"`
+	Subject   string     `json:"subject"`
+	CreatedAt *time.Time `json:"created_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }

@@ -51,11 +51,6 @@ func (s *Store) ReturnInspectorItems(ctx context.Context, inspectorID, actor str
 	return out, nil
 }
 
-// inspectorState is what an inspector event says of one side of a change.
-func inspectorState(in store.Inspector) map[string]any {
-	return map[string]any{"name": in.Name, "active": in.Active}
-}
-
 type inspectorRow struct {
 	ID        string `db:"id"`
 	Name      string `db:"name"`
@@ -85,7 +80,7 @@ func (s *Store) UpsertInspector(ctx context.Context, in store.Inspector, actor s
 			return err
 		} else if n == 1 {
 			out = store.Created
-			return s.auditEntity(ctx, tx, actor, "inspector.create", "inspector", in.ID, map[string]any{"after": inspectorState(in)})
+			return s.auditEntity(ctx, tx, actor, "inspector.create", "inspector", in.ID, inspectorChange{After: inspectorState{in.Name, in.Active}})
 		}
 		// The row as it was, for the event's "before"; locked on
 		// PostgreSQL so that it is still so when updated.
@@ -116,7 +111,7 @@ func (s *Store) UpsertInspector(ctx context.Context, in store.Inspector, actor s
 			action = "inspector.deactivate"
 		}
 		return s.auditEntity(ctx, tx, actor, action, "inspector", in.ID,
-			map[string]any{"before": inspectorState(store.Inspector{Name: before.Name, Active: before.Active}), "after": inspectorState(in)})
+			inspectorChange{Before: &inspectorState{before.Name, before.Active}, After: inspectorState{in.Name, in.Active}})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlstore: upsert inspector %q: %w", in.ID, err)

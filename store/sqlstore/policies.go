@@ -56,7 +56,7 @@ func (s *Store) AddPolicyVersion(ctx context.Context, document []byte, createdBy
 			return err
 		}
 		return s.audit(ctx, tx, createdBy, "policy.create", "policy", out.Version,
-			map[string]any{"version": out.Version, "policy": jsonDocument(document)})
+			policyDetail{Version: out.Version, Policy: jsonDocument(document)})
 	})
 	if err != nil {
 		return store.PolicyVersion{}, fmt.Errorf("sqlstore: add policy version: %w", err)

@@ -98,7 +98,7 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 			r.Week, r.PolicyVersion); err != nil || !created {
 			return err
 		}
-		return s.audit(ctx, tx, runActor(row.Trigger), "run.create", "run", row.ID, runDetail(row.run(), false))
+		return s.audit(ctx, tx, runActor(row.Trigger), "run.create", "run", row.ID, runEvent(row.run(), false))
 	})
 	if err != nil {
 		return store.Run{}, false, fmt.Errorf("sqlstore: create run %s policy %d: %w", r.Week, r.PolicyVersion, err)
@@ -300,7 +300,7 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 		if row, err = getRun(ctx, tx, runID); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, runActor(row.Trigger), "run.complete", "run", runID, runDetail(row.run(), true))
+		return s.audit(ctx, tx, runActor(row.Trigger), "run.complete", "run", runID, runEvent(row.run(), true))
 	})
 	if err != nil {
 		return store.Run{}, fmt.Errorf("sqlstore: complete run %d: %w", runID, err)

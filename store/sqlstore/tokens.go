@@ -55,9 +55,9 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token, actor string) er
 		}
 		// The id is the token's public part; neither the secret nor its
 		// hash goes into the trail.
-		return s.auditEntity(ctx, tx, actor, "token.create", "token", t.ID, map[string]any{
-			"token_id": t.ID, "role": t.Role, "subject": t.Subject, "created_at": t.CreatedAt.UTC(),
-		})
+		created := t.CreatedAt.UTC().Truncate(time.Millisecond) // as stored
+		return s.auditEntity(ctx, tx, actor, "token.create", "token", t.ID,
+			tokenDetail{TokenID: t.ID, Role: t.Role, Subject: t.Subject, CreatedAt: &created})
 	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlstore: token %q exists: %w", t.ID, store.ErrConflict)
@@ -111,9 +111,9 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, actor 
 		if err != nil {
 			return err
 		}
-		return s.auditEntity(ctx, tx, actor, "token.revoke", "token", id, map[string]any{
-			"token_id": id, "role": r.Role, "subject": r.Subject, "revoked_at": at.UTC(),
-		})
+		revoked := at.UTC().Truncate(time.Millisecond) // as stored
+		return s.auditEntity(ctx, tx, actor, "token.revoke", "token", id,
+			tokenDetail{TokenID: id, Role: store.Role(r.Role), Subject: r.Subject, RevokedAt: &revoked})
 	})
 	if err != nil {
 		return fmt.Errorf("sqlstore: revoke token %q: %w", id, err)
