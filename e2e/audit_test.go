@@ -202,6 +202,16 @@ func testAuditTrail(t *testing.T, dsn string) {
 		}
 	}
 
+	// A time range: a date is its local midnight, since inclusive, until
+	// exclusive.
+	everything := events()
+	if got := events("--since", "2000-01-01", "--until", "2999-01-01"); len(got) != len(everything) {
+		t.Errorf("--since 2000-01-01 --until 2999-01-01: %d events, want all %d", len(got), len(everything))
+	}
+	if got := events("--since", "2999-01-01"); len(got) != 0 {
+		t.Errorf("--since 2999-01-01: %+v", got)
+	}
+
 	// No secret anywhere in the trail.
 	all := qactl("--json", "audit", "list", "--all")
 	for subject, tok := range w.tokens {

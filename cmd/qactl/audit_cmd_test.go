@@ -149,6 +149,11 @@ func TestAuditListRefusesABadTime(t *testing.T) {
 	if len(fake.requests) != 0 {
 		t.Errorf("%d requests after usage errors, want none", len(fake.requests))
 	}
+	// A date is its midnight in the local zone.
+	if res := runQactl(t, "", "--addr", addr, "audit", "list", "--since", "2026-11-23"); res.code != exitOK || len(fake.requests) != 1 ||
+		!fake.requests[0].GetSince().AsTime().Equal(time.Date(2026, 11, 23, 0, 0, 0, 0, time.Local)) {
+		t.Errorf("--since 2026-11-23: exit %d, requests %v, stderr %s", res.code, fake.requests, res.stderr)
+	}
 }
 
 func TestCompactDetail(t *testing.T) {
