@@ -19,7 +19,8 @@
 // AlreadyPicked.
 //
 // Coverage and transfers: a conversation counts for every agent in its
-// AgentIDs (the owner and every agent who wrote in it). Every active agent
+// AgentIDs (every agent who wrote in it, and only them: not an owner who
+// wrote nothing; see transcript.Authors). Every active agent
 // in the directory with at least one such conversation is sampled over all
 // channels; inactive and unknown agents are skipped. A conversation is
 // picked at most once per agent, but can be picked for each of its agents:

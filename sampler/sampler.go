@@ -32,8 +32,9 @@ type Agent struct {
 // read. Build it from stored columns (see FromTranscript for the mapping).
 type Conversation struct {
 	ExternalID string
-	// AgentIDs are the agents the conversation counts for: the owning agent
-	// and every agent who wrote in it (transcript.Authors). Their order
+	// AgentIDs are the agents the conversation counts for: every agent who
+	// wrote in it, the owning agent only if they did (transcript.Authors;
+	// the owner alone when no agent wrote). Their order
 	// does not matter and repeats are ignored.
 	AgentIDs     []string
 	Channel      string

@@ -202,6 +202,9 @@ func (s *ingestService) writeBatch(ctx context.Context, batch []pendingItem) ([]
 	var agentIDs []string
 	for _, it := range batch {
 		if it.prepared != nil {
+			// The owner is referenced even when they wrote nothing, and so
+			// not among the authors.
+			agentIDs = append(agentIDs, it.prepared.AgentID)
 			agentIDs = append(agentIDs, it.prepared.AgentIDs...)
 		}
 	}

@@ -24,7 +24,7 @@ type Run struct {
 // rules look at, not the messages.
 type SampleRow struct {
 	ExternalID        string
-	AgentIDs          []string // authors, the owning agent first
+	AgentIDs          []string // who it counts for (transcript.Authors): its authors, the owner first if they wrote
 	Channel           string
 	CustomerTier      string
 	Tags              []string

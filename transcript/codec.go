@@ -390,15 +390,34 @@ func normalizeTags(tags []string) []string {
 	return slices.Compact(out)
 }
 
-// Authors returns the distinct agents who wrote in t, t.AgentID first, then
-// in order of first message.
+// Authors returns the agents t counts for: the distinct agents who wrote
+// in it, an agent message without an agent_id being t.AgentID's (SPEC §4,
+// Transfers); t.AgentID first if they wrote, the others in order of first
+// message. An owner who wrote nothing is not among them: they have nothing
+// to be scored on. A conversation without agent messages counts for its
+// owner, as before, for sampling to exclude it as having none.
 func Authors(t *Transcript) []string {
 	ids := []string{t.AgentID}
+	ownerWrote := false
 	for i := range t.Messages {
 		m := &t.Messages[i]
-		if m.Role == RoleAgent && m.AgentID != "" && !slices.Contains(ids, m.AgentID) {
+		if m.Role != RoleAgent {
+			continue
+		}
+		if m.AgentID == "" || m.AgentID == t.AgentID {
+			ownerWrote = true
+		} else if !slices.Contains(ids, m.AgentID) {
 			ids = append(ids, m.AgentID)
 		}
 	}
+	if !ownerWrote && len(ids) > 1 {
+		return ids[1:]
+	}
 	return ids
+}
+
+// OwnerWrote reports whether t counts for its owner, t.AgentID: whether
+// Authors includes them.
+func OwnerWrote(t *Transcript) bool {
+	return slices.Contains(Authors(t), t.AgentID)
 }

@@ -68,8 +68,9 @@ type Metrics struct {
 type Prepared struct {
 	Transcript
 	Metrics Metrics
-	// AgentIDs are the distinct agents who wrote in the conversation, the
-	// transcript's AgentID first.
+	// AgentIDs are the agents the conversation counts for (Authors): those
+	// who wrote in it, in order of first message; the transcript's AgentID
+	// only if they wrote.
 	AgentIDs []string
 	// Body is Messages and Attributes in the compact stored encoding.
 	Body []byte

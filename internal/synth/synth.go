@@ -342,8 +342,8 @@ var (
 )
 
 // Restamp returns a copy of p that stands for another conversation: its
-// external id, its end time (start shifted alike) and, unless p is a
-// transfer, its agent. It lets benchmarks write many distinct rows while
+// external id, its end time (start shifted alike) and, when its agent is
+// its only author, its agent. It lets benchmarks write many distinct rows while
 // preparing (deriving, compressing, hashing) only a pool of transcripts.
 // The body and content hash are p's: the store does not look inside them.
 func Restamp(p *transcript.Prepared, externalID, agentID string, end time.Time) *transcript.Prepared {
@@ -351,7 +351,7 @@ func Restamp(p *transcript.Prepared, externalID, agentID string, end time.Time) 
 	r.ExternalID = externalID
 	end = end.UTC().Truncate(time.Millisecond)
 	r.StartedAt, r.EndedAt = r.StartedAt.Add(end.Sub(r.EndedAt)), end
-	if len(p.AgentIDs) == 1 {
+	if len(p.AgentIDs) == 1 && p.AgentIDs[0] == p.AgentID {
 		r.AgentID = agentID
 		r.AgentIDs = []string{agentID}
 	}

@@ -108,7 +108,8 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: migrate %s: %w", s.dialect, err)
 	}
-	return nil
+	// Data a migration could not compute in SQL.
+	return s.backfillOwnerWrote(ctx)
 }
 
 // SchemaVersion returns the version the database is at (0 before the first

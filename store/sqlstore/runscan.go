@@ -41,7 +41,7 @@ func (s *Store) PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]st
 var sampleFields = []string{
 	"external_id", "agent_id", "coalesce(secondary_agents, '')", "channel", "customer_tier", "coalesce(tags, '')",
 	"coalesce(csat, 0)", "transfer_count", "handle_ms", "ended_at",
-	"message_count", "agent_message_count", "customer_message_count",
+	"message_count", "agent_message_count", "customer_message_count", "owner_wrote",
 }
 
 const (
@@ -58,6 +58,7 @@ const (
 	recMessages
 	recAgentMessages
 	recCustomerMessages
+	recOwnerWrote
 	recFields
 )
 
@@ -153,8 +154,10 @@ func (s *Store) ScanWeek(ctx context.Context, from, to time.Time, fn func(store.
 		if err != nil {
 			return fmt.Errorf("sqlstore: scan week: %w", err)
 		}
-		owner := f[recAgentID]
-		if secondary == nil {
+		// The agents it counts for (transcript.Authors): the owner only if
+		// they wrote, and the secondary authors.
+		owner, ownerWrote := f[recAgentID], n[recOwnerWrote] != 0
+		if secondary == nil && ownerWrote {
 			if len(block) == 0 {
 				block = make([]string, 1024)
 			}
@@ -162,7 +165,9 @@ func (s *Store) ScanWeek(ctx context.Context, from, to time.Time, fn func(store.
 			r.AgentIDs[0] = owner
 		} else {
 			r.AgentIDs = make([]string, 0, 1+len(secondary))
-			r.AgentIDs = append(r.AgentIDs, owner)
+			if ownerWrote || len(secondary) == 0 {
+				r.AgentIDs = append(r.AgentIDs, owner)
+			}
 			for _, a := range secondary {
 				if a != owner {
 					r.AgentIDs = append(r.AgentIDs, a)
@@ -214,6 +219,12 @@ func fromColumns(vals *[recFields]any, f *[recFields]string, n *[recFields]int64
 			f[i] = string(x)
 		case int64:
 			n[i] = x
+		case bool: // owner_wrote
+			if x {
+				n[i] = 1
+			} else {
+				n[i] = 0
+			}
 		default:
 			return fmt.Errorf("sample column %s: unexpected %T", sampleFields[i], v)
 		}

@@ -260,7 +260,7 @@ func testBackfill(t *testing.T, s *Store) {
 	if err := s.r.GetContext(ctx, &n, "SELECT COUNT(*) FROM transcript_agents"); err != nil || n != 3 {
 		t.Fatalf("transcript_agents at version 2: %d rows, %v", n, err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("migrate up: %v", err)
 	}
 	got := map[string][]string{}
@@ -271,7 +271,9 @@ func testBackfill(t *testing.T, s *Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][]string{"t0": {"a1"}, "t1": {"a1", "a3"}, "t2": {"a1", "a2", "a3"}}
+	// a1 wrote in none of them: t0 has no agent message and counts for its
+	// owner as ever, the others for their writers only (migration 8).
+	want := map[string][]string{"t0": {"a1"}, "t1": {"a3"}, "t2": {"a2", "a3"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("after the backfill ScanWeek authors = %v, want %v", got, want)
 	}
@@ -305,7 +307,7 @@ func TestParseStringArray(t *testing.T) {
 
 func TestSplitRecord(t *testing.T) {
 	rec := strings.Join([]string{"ext-1", "a1", `["a2","a3"]`, "web", "vip", `["complaint"]`,
-		"2", "3", "-5", "1795046400000", "20", "8", "9"}, "\x1f")
+		"2", "3", "-5", "1795046400000", "20", "8", "9", "1"}, "\x1f")
 	var f [recFields]string
 	var n [recFields]int64
 	if err := splitRecord(rec, &f, &n); err != nil {
@@ -315,6 +317,9 @@ func TestSplitRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if n[recOwnerWrote] != 1 {
+		t.Errorf("owner_wrote = %d, want 1", n[recOwnerWrote])
+	}
 	want := store.SampleRow{ExternalID: "ext-1", Channel: "web", CustomerTier: "vip", Tags: []string{"complaint"},
 		CSAT: 2, TransferCount: 3, HandleTime: -5 * time.Millisecond, EndedAt: fromMillis(1795046400000),
 		MessageCount: 20, AgentMessageCount: 8, CustomerMessages: 9}
@@ -322,9 +327,9 @@ func TestSplitRecord(t *testing.T) {
 		t.Errorf("record = %+v, %q, %q", r, f[recAgentID], secondary)
 	}
 	for _, bad := range []string{
-		strings.Repeat("x\x1f", 11) + "x",                                  // too few fields
-		strings.Repeat("1\x1f", 13) + "1",                                  // too many
-		strings.Repeat("x\x1f", 6) + "1\x1fx" + strings.Repeat("\x1f1", 5), // not a number
+		strings.Repeat("x\x1f", 12) + "x",                                  // too few fields
+		strings.Repeat("1\x1f", 14) + "1",                                  // too many
+		strings.Repeat("x\x1f", 6) + "1\x1fx" + strings.Repeat("\x1f1", 6), // not a number
 	} {
 		if err := splitRecord(bad, &f, &n); err == nil {
 			t.Errorf("splitRecord(%q) succeeded", bad)

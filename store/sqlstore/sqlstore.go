@@ -77,6 +77,8 @@ type Store struct {
 	schemaOK atomic.Bool
 	codec    *transcript.Codec
 	now      func() time.Time
+	// log receives what the store repairs on its own (Options.Log).
+	log *slog.Logger
 	// fin group-commits FinalizeReview (finalize.go).
 	fin finalizer
 	// stmts are the statements prepared once (SQLite).
@@ -97,9 +99,12 @@ func IsPostgres(dsn string) bool {
 // postgresql:// URL or a key=value string with host= is PostgreSQL,
 // anything else is a SQLite file path (created if missing).
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	s := &Store{codec: opts.Codec, now: time.Now}
+	s := &Store{codec: opts.Codec, now: time.Now, log: opts.Log}
 	if s.codec == nil {
 		s.codec = transcript.NewCodec()
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	var err error
 	s.required, err = requiredVersion()

@@ -258,7 +258,7 @@ func TestRequiredVersion(t *testing.T) {
 
 func TestUpsertSQL(t *testing.T) {
 	q := upsertSQL(dialectPostgres, 2)
-	if !strings.Contains(q, "($2, ") || !strings.Contains(q, "$45, 1, FALSE, $1, $1)") || strings.Contains(q, "$46") {
+	if !strings.Contains(q, "($2, ") || !strings.Contains(q, "$47, 1, FALSE, $1, $1)") || strings.Contains(q, "$48") {
 		t.Errorf("unexpected PostgreSQL placeholders in %s", q)
 	}
 	q = upsertSQL(dialectSQLite, 2)

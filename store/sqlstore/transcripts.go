@@ -21,9 +21,9 @@ import (
 const insertColumns = `external_id, agent_id, channel, customer_id, customer_tier, started_at, ended_at,
 	tags, csat, transfer_count, message_count, agent_message_count, customer_message_count,
 	bot_message_count, system_message_count, first_response_ms, mean_response_ns,
-	agent_reply_count, handle_ms, content_hash, body, secondary_agents`
+	agent_reply_count, handle_ms, content_hash, body, secondary_agents, owner_wrote`
 
-const insertColumnCount = 22
+const insertColumnCount = 23
 
 // upsertTail turns a conflicting insert into an overwrite when the content
 // changed and the stored version is not frozen by sampling; otherwise the
@@ -51,6 +51,7 @@ const upsertTail = ` ON CONFLICT (external_id) DO UPDATE SET
 	content_hash = excluded.content_hash,
 	body = excluded.body,
 	secondary_agents = excluded.secondary_agents,
+	owner_wrote = excluded.owner_wrote,
 	revision = transcripts.revision + 1,
 	updated_at = excluded.updated_at
 WHERE transcripts.content_hash <> excluded.content_hash AND NOT transcripts.sampled
@@ -100,6 +101,9 @@ func appendRowArgs(args []any, p *transcript.Prepared) ([]any, error) {
 		int64(m.BotMessageCount), int64(m.SystemMessageCount),
 		first, mean, int64(m.AgentReplyCount), m.HandleTime.Milliseconds(),
 		p.ContentHash, p.Body, secondary,
+		// Whether the conversation counts for its agent (transcript.Authors),
+		// which secondary_agents alone cannot tell.
+		slices.Contains(p.AgentIDs, p.AgentID),
 	), nil
 }
 
@@ -203,7 +207,7 @@ func upsertRows(ctx context.Context, tx *sqlx.Tx, d dialect, items []*transcript
 		agent string
 	}
 	var agentRows []agentRow
-	// chunkRows keeps a statement of 500 rows at 11,500 parameters at most,
+	// chunkRows keeps a statement of 500 rows at 12,500 parameters at most,
 	// under both PostgreSQL's 65,535 and SQLite's 32,766.
 	for _, c := range chunks(len(order), chunkRows) {
 		part := order[c[0]:c[1]]
@@ -329,12 +333,13 @@ type transcriptRow struct {
 	IngestedAt           int64          `db:"ingested_at"`
 	UpdatedAt            int64          `db:"updated_at"`
 	Body                 []byte         `db:"body"`
+	OwnerWrote           bool           `db:"owner_wrote"`
 }
 
 const transcriptColumns = `id, external_id, agent_id, channel, customer_id, customer_tier, started_at, ended_at,
 	tags, csat, transfer_count, message_count, agent_message_count, customer_message_count,
 	bot_message_count, system_message_count, first_response_ms, mean_response_ns,
-	agent_reply_count, handle_ms, revision, sampled, ingested_at, updated_at, body`
+	agent_reply_count, handle_ms, revision, sampled, ingested_at, updated_at, body, owner_wrote`
 
 // GetTranscript reads one transcript back, or store.ErrNotFound.
 func (s *Store) GetTranscript(ctx context.Context, externalID string) (store.StoredTranscript, error) {
@@ -404,9 +409,16 @@ func (r *transcriptRow) stored(msgs []transcript.Message, attrs map[string]strin
 		IngestedAt: fromMillis(r.IngestedAt),
 		UpdatedAt:  fromMillis(r.UpdatedAt),
 	}
-	st.AgentIDs = append([]string{r.AgentID}, secondary...)
-	// The table has no order; list secondary authors as Prepare did, by
-	// first message (the body has them), any others after, by id.
+	// The agents it counts for, as sampling reads them: the owner only if
+	// they wrote (owner_wrote), and the secondary authors.
+	if r.OwnerWrote {
+		st.AgentIDs = append([]string{r.AgentID}, secondary...)
+	} else {
+		st.AgentIDs = slices.Clone(secondary)
+	}
+	// The table has no order; list them as Prepare did (transcript.Authors:
+	// the owner first if they wrote, then by first message, which the body
+	// has), any others after, by id.
 	authors := transcript.Authors(&st.Transcript)
 	rank := func(id string) int {
 		if i := slices.Index(authors, id); i >= 0 {
@@ -414,7 +426,7 @@ func (r *transcriptRow) stored(msgs []transcript.Message, attrs map[string]strin
 		}
 		return len(authors)
 	}
-	slices.SortStableFunc(st.AgentIDs[1:], func(a, b string) int {
+	slices.SortStableFunc(st.AgentIDs, func(a, b string) int {
 		if ra, rb := rank(a), rank(b); ra != rb {
 			return ra - rb
 		}

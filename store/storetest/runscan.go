@@ -121,7 +121,9 @@ func testScanWeekFields(t *testing.T, s store.Store) {
 
 func testScanWeekSecondaryAuthors(t *testing.T, s store.Store) {
 	mustUpsertAgents(t, s, "a1", "a2", "a3", "a4")
+	owners := map[string]string{}
 	withHelpers := func(id, owner string, helpers ...string) *transcript.Prepared {
+		owners[id] = owner
 		tr := ending(id, owner, weekFrom.Add(5*time.Hour))
 		for i, h := range helpers {
 			tr.Messages = append(tr.Messages, transcript.Message{
@@ -131,33 +133,55 @@ func testScanWeekSecondaryAuthors(t *testing.T, s store.Store) {
 		tr.TransferCount = len(helpers)
 		return prepare(tr)
 	}
+	// handedOver is withHelpers with the owner's own replies written by
+	// the first helper: the owner wrote nothing.
+	handedOver := func(id, owner string, helpers ...string) *transcript.Prepared {
+		p := withHelpers(id, owner, helpers...)
+		tr := p.Transcript
+		tr.Messages = slices.Clone(tr.Messages)
+		for i := range tr.Messages {
+			if m := &tr.Messages[i]; m.Role == transcript.RoleAgent && m.AgentID == owner {
+				m.AgentID = helpers[0]
+			}
+		}
+		return prepare(tr)
+	}
 	upsert(t, s,
 		withHelpers("x1", "a1", "a3", "a2"),
 		withHelpers("x2", "a2", "a1"),
 		withHelpers("x3", "a4"),
 		withHelpers("x4", "a3", "a3"), // the owner writing with its own id is no second author
+		handedOver("x5", "a1", "a2", "a3"),
+		handedOver("x6", "a4", "a2"),
 	)
 	check := func(step string, want map[string][]string) {
 		t.Helper()
 		got := scanAll(t, s, weekFrom, weekTo)
 		for id, authors := range want {
 			r := got[id]
-			// The owner first; the rest in any order.
-			if len(r.AgentIDs) == 0 || r.AgentIDs[0] != authors[0] {
-				t.Errorf("%s: %s AgentIDs = %q, want %q first", step, id, r.AgentIDs, authors[0])
-				continue
-			}
-			g, w := slices.Clone(r.AgentIDs[1:]), slices.Clone(authors[1:])
+			// The agents who wrote, the owner first if they did; the rest
+			// in any order.
+			g, w := slices.Clone(r.AgentIDs), slices.Clone(authors)
 			slices.Sort(g)
 			slices.Sort(w)
 			if !slices.Equal(g, w) {
 				t.Errorf("%s: %s AgentIDs = %q, want %q", step, id, r.AgentIDs, authors)
+			} else if authors[0] == owners[id] && r.AgentIDs[0] != owners[id] {
+				t.Errorf("%s: %s AgentIDs = %q, want the owner %q first", step, id, r.AgentIDs, owners[id])
 			}
 		}
 	}
-	check("created", map[string][]string{"x1": {"a1", "a2", "a3"}, "x2": {"a2", "a1"}, "x3": {"a4"}, "x4": {"a3"}})
-	upsert(t, s, withHelpers("x1", "a1", "a4"), withHelpers("x2", "a2"), withHelpers("x3", "a4", "a1", "a2", "a3"))
-	check("updated", map[string][]string{"x1": {"a1", "a4"}, "x2": {"a2"}, "x3": {"a4", "a1", "a2", "a3"}, "x4": {"a3"}})
+	check("created", map[string][]string{"x1": {"a1", "a2", "a3"}, "x2": {"a2", "a1"}, "x3": {"a4"}, "x4": {"a3"},
+		"x5": {"a2", "a3"}, "x6": {"a2"}})
+	upsert(t, s, withHelpers("x1", "a1", "a4"), withHelpers("x2", "a2"), withHelpers("x3", "a4", "a1", "a2", "a3"),
+		withHelpers("x5", "a1", "a2"), handedOver("x6", "a4", "a1", "a3"), handedOver("x4", "a3", "a1"))
+	check("updated", map[string][]string{"x1": {"a1", "a4"}, "x2": {"a2"}, "x3": {"a4", "a1", "a2", "a3"}, "x4": {"a1"},
+		"x5": {"a1", "a2"}, "x6": {"a1", "a3"}})
+	for id, want := range map[string][]string{"x4": {"a1"}, "x5": {"a1", "a2"}, "x6": {"a1", "a3"}} {
+		if got := get(t, s, id).AgentIDs; !slices.Equal(got, want) {
+			t.Errorf("GetTranscript(%s).AgentIDs = %q, want %q", id, got, want)
+		}
+	}
 	// fn may keep and extend what it is given without disturbing other rows.
 	var kept [][]string
 	err := s.ScanWeek(t.Context(), weekFrom, weekTo, func(r store.SampleRow) error {

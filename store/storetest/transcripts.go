@@ -68,6 +68,18 @@ func testTranscriptRoundTrip(t *testing.T, s store.Store) {
 				t.Errorf("AgentIDs = %q, want %q", st.AgentIDs, want)
 			}
 		}},
+		{name: "handed over: the owner wrote nothing", modify: func(tr *transcript.Transcript) {
+			tr.AgentID, tr.TransferCount = "a1", 1
+			tr.Messages = []transcript.Message{
+				{Role: transcript.RoleCustomer, Text: "退款", SentAt: at(0)},
+				{Role: transcript.RoleAgent, AgentID: "a3", Text: "您好", SentAt: at(1000)},
+				{Role: transcript.RoleAgent, AgentID: "a2", Text: "refund team here", SentAt: at(2000)},
+			}
+		}, check: func(t *testing.T, st store.StoredTranscript) {
+			if want := []string{"a3", "a2"}; !slices.Equal(st.AgentIDs, want) {
+				t.Errorf("AgentIDs = %q, want %q (not the owner, who wrote nothing)", st.AgentIDs, want)
+			}
+		}},
 		{name: "odd text", modify: func(tr *transcript.Transcript) {
 			tr.Messages[2].Text = "emoji 🙂, quote ' \" ; -- DROP TABLE transcripts; \\ \t tab\nnewline"
 			tr.Attributes = map[string]string{"k": "", "路径": "a'b"}
