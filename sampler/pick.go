@@ -62,6 +62,8 @@ func (s *agentSample) picked(id string) bool {
 //     plain conversations would get 5 picks and one with 6 only 3.
 //  4. Alternates: per reason, the next unpicked conversations.
 //
+// A top-up starts each step from what the run's picks left (TopUp).
+//
 // The random part comes first so that it stays a uniform sample of all
 // the agent's eligible conversations (channel coverage aside), usable for
 // unbiased scores; the targeted part then adds risky ones on top.
@@ -72,10 +74,13 @@ func (s *agentSample) picked(id string) bool {
 // so a cursor can only run off a full list once everything is drawn.
 func (r *Run) pickFor(st *agentState, threshold time.Duration) agentSample {
 	var s agentSample
+	// A run's agent starts with the whole quota; a top-up's with what the
+	// run's picks left (see TopUp).
+	left := r.quotaLeft(st)
 	take := func(c candidate, reason string, backfill bool) {
 		s.picks = append(s.picks, Pick{
 			ExternalID: c.id, AgentID: st.agent.ID, Reason: reason,
-			Rank: len(s.picks) + 1, Key: c.key, Backfill: backfill,
+			Rank: left.rank + len(s.picks) + 1, Key: c.key, Backfill: backfill,
 		})
 	}
 
@@ -87,13 +92,15 @@ func (r *Run) pickFor(st *agentState, threshold time.Duration) agentSample {
 		return cmp.Compare(a.name, b.name)
 	})
 	for _, ch := range channels {
-		if len(s.picks) == st.randomQuota {
+		if len(s.picks) == left.random {
 			break
 		}
-		take(ch.first, ReasonRandom, false)
+		if !left.covered[ch.name] {
+			take(ch.first, ReasonRandom, false)
+		}
 	}
 	byKey := cursor{list: st.byKey.items}
-	for len(s.picks) < st.randomQuota {
+	for len(s.picks) < left.random {
 		c, ok := byKey.next(&s)
 		if !ok {
 			break
@@ -109,22 +116,34 @@ func (r *Run) pickFor(st *agentState, threshold time.Duration) agentSample {
 			matches[i].list = st.ruleMatches[i].items
 		}
 	}
+	// Round-robin: in pass n, each rule that has taken fewer than n+1
+	// slots (a top-up counts the run's) and has an unpicked match takes
+	// one.
 	targeted := 0
-	for progress := true; progress && targeted < r.policy.TargetedPerAgent; {
+	slots := make([]int, len(r.rules))
+	for i := range r.rules {
+		slots[i] = left.ruleSlots[r.rules[i].name]
+	}
+	for pass, progress := 0, true; progress && targeted < left.targeted; pass++ {
 		progress = false
 		for i := range matches {
-			if targeted == r.policy.TargetedPerAgent {
+			if targeted == left.targeted {
 				break
+			}
+			if slots[i] > pass {
+				progress = true // its turn comes in a later pass
+				continue
 			}
 			if c, ok := matches[i].next(&s); ok {
 				take(c, r.rules[i].name, false)
+				slots[i]++
 				targeted++
 				progress = true
 			}
 		}
 	}
 
-	for len(s.picks) < st.randomQuota+r.policy.TargetedPerAgent {
+	for len(s.picks) < left.random+left.targeted {
 		c, ok := byKey.next(&s)
 		if !ok {
 			break

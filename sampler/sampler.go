@@ -104,6 +104,9 @@ type Params struct {
 	// and reason (see Result.Alternates). It never changes the picks, so a
 	// caller that runs out can recompute the run with a larger number.
 	Alternates int
+	// TopUp, when set, makes this a top-up of an earlier run of the same
+	// week, seed and policy (see TopUp); Alternates must then be 0.
+	TopUp *TopUp
 }
 
 // Input is a whole run's input, for Sample.
@@ -203,6 +206,11 @@ type Result struct {
 	// Agents has every active agent who handled a conversation of the week.
 	Agents []AgentSummary
 	Stats  Stats
+	// HandleTimeThresholds are the long-handle-time thresholds by TeamKey:
+	// every team whose conversations the run read, and in a top-up also
+	// those it was given. Empty when the policy has no such rule. A
+	// top-up of this run takes them as they are (TopUp).
+	HandleTimeThresholds map[string]time.Duration
 }
 
 // Sample runs the sampler over in.Conversations: the same as NewRun, Add
@@ -240,6 +248,12 @@ type Run struct {
 	longRule      int
 	alreadyPicked map[PickKey]bool
 	alternates    int
+	// topUp is the earlier run this one tops up, or nil; earlier holds its
+	// picks as keys, excluded like alreadyPicked.
+	topUp   *TopUp
+	earlier map[PickKey]bool
+	// teamKeys are the TeamKey of each team index.
+	teamKeys []string
 
 	agents map[string]*agentState
 	byID   []*agentState // sorted by agent id
@@ -273,6 +287,8 @@ type agentState struct {
 	long        skyline
 	// withAlternates keeps per-channel lists too (channelStat.alternates).
 	withAlternates bool
+	// earlier are the agent's picks in the run a top-up continues.
+	earlier []Pick
 }
 
 func (st *agentState) channelOf(name string) *channelStat {
@@ -317,6 +333,9 @@ func NewRun(p *Params) (*Run, error) {
 	if p.Alternates < 0 || p.Alternates > MaxQuota {
 		return nil, fmt.Errorf("alternates: must be between 0 and %d, got %d", MaxQuota, p.Alternates)
 	}
+	if p.TopUp != nil && p.Alternates != 0 {
+		return nil, errors.New("alternates: a top-up draws none")
+	}
 	loc, err := p.Policy.Location()
 	if err != nil {
 		return nil, fmt.Errorf("policy: time_zone: %w", err)
@@ -329,6 +348,7 @@ func NewRun(p *Params) (*Run, error) {
 		longRule:      -1,
 		alreadyPicked: p.AlreadyPicked,
 		alternates:    p.Alternates,
+		topUp:         p.TopUp,
 		agents:        make(map[string]*agentState, len(p.Agents)),
 	}
 	r.policy.Rules = slices.Clone(p.Policy.Rules)
@@ -350,15 +370,12 @@ func NewRun(p *Params) (*Run, error) {
 			return nil, fmt.Errorf("agents: %q listed twice", a.ID)
 		}
 		st := &agentState{agent: a, newHire: r.isNewHire(a.HiredOn)}
-		// An agent without a team is compared with their own week.
-		teamKey := "team\x00" + a.TeamID
-		if a.TeamID == "" {
-			teamKey = "agent\x00" + a.ID
-		}
+		teamKey := TeamKey(a)
 		t, ok := teams[teamKey]
 		if !ok {
 			t = len(teams)
 			teams[teamKey] = t
+			r.teamKeys = append(r.teamKeys, teamKey)
 		}
 		st.team = t
 		st.randomQuota = r.policy.RandomPerAgent
@@ -377,6 +394,9 @@ func NewRun(p *Params) (*Run, error) {
 		r.byID = append(r.byID, st)
 	}
 	slices.SortFunc(r.byID, func(a, b *agentState) int { return cmp.Compare(a.agent.ID, b.agent.ID) })
+	if err := r.startTopUp(); err != nil {
+		return nil, err
+	}
 	if r.longRule >= 0 {
 		r.teamHandles = make([]durations, len(teams))
 	}
@@ -492,7 +512,7 @@ func (r *Run) add(c *Conversation, key uint64, keyed bool) {
 			continue
 		}
 		st.handled++
-		if r.alreadyPicked[PickKey{ExternalID: c.ExternalID, AgentID: id}] {
+		if k := (PickKey{ExternalID: c.ExternalID, AgentID: id}); r.alreadyPicked[k] || r.earlier[k] {
 			st.alreadyPicked++
 			r.stats.AlreadyPicked++
 			continue
@@ -568,15 +588,18 @@ func (r *Run) Result() *Result {
 		panic("sampler: Result called twice")
 	}
 	r.done = true
-	thresholds := make([]time.Duration, len(r.teamHandles))
-	for t := range r.teamHandles {
-		if handles := r.teamHandles[t].flatten(); len(handles) > 0 {
-			thresholds[t] = nearestRank(handles, r.policy.HandleTimePercentile)
-		}
-	}
 	res := &Result{Week: r.week, PolicyVersion: r.policy.Version, Stats: r.stats}
+	thresholds := r.thresholds(res)
 	for _, st := range r.byID {
-		if !st.agent.Active || st.handled == 0 {
+		if !st.agent.Active {
+			continue
+		}
+		if st.handled == 0 {
+			// A top-up still reports an agent of the run who is short and
+			// got nothing new.
+			if wanted := st.randomQuota + r.policy.TargetedPerAgent; len(st.earlier) > 0 && len(st.earlier) < wanted {
+				res.Shortfalls = append(res.Shortfalls, Shortfall{AgentID: st.agent.ID, Wanted: wanted, Got: len(st.earlier)})
+			}
 			continue
 		}
 		sum := AgentSummary{
@@ -606,7 +629,7 @@ func (r *Run) Result() *Result {
 		}
 		res.Picks = append(res.Picks, s.picks...)
 		res.Alternates = append(res.Alternates, s.alternates...)
-		if got := len(s.picks); got < sum.Wanted {
+		if got := len(st.earlier) + len(s.picks); got < sum.Wanted {
 			res.Shortfalls = append(res.Shortfalls, Shortfall{AgentID: st.agent.ID, Wanted: sum.Wanted, Got: got})
 		}
 		res.Agents = append(res.Agents, sum)
