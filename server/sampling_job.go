@@ -69,6 +69,12 @@ func decodePolicy(pv store.PolicyVersion) (sampler.Policy, error) {
 // Compute runs the sampler over the week without writing anything.
 // alternates asks for replacement candidates (see sampler.Params).
 func (j *SamplingJob) Compute(ctx context.Context, week isoweek.Week, policy sampler.Policy, seed []byte, alternates int, excludeRun int64) (*sampler.Result, map[string]store.Agent, error) {
+	return j.compute(ctx, week, policy, seed, alternates, excludeRun, nil)
+}
+
+// compute is Compute, or with topUp a top-up's computation: the sampler
+// continues the run's picks (sampler.TopUp) over what topUp.scan reads.
+func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sampler.Policy, seed []byte, alternates int, excludeRun int64, topUp *topUpInput) (*sampler.Result, map[string]store.Agent, error) {
 	loc, err := policy.Location()
 	if err != nil {
 		return nil, nil, err
@@ -89,9 +95,14 @@ func (j *SamplingJob) Compute(ctx context.Context, week isoweek.Week, policy sam
 	if err != nil {
 		return nil, nil, err
 	}
-	run, err := sampler.NewRun(&sampler.Params{
+	params := &sampler.Params{
 		Policy: policy, Week: week, Seed: seed, Agents: agents, AlreadyPicked: picked, Alternates: alternates,
-	})
+	}
+	scan := j.Store.ScanWeek
+	if topUp != nil {
+		params.TopUp, scan = &topUp.earlier, topUp.scan
+	}
+	run, err := sampler.NewRun(params)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,7 +117,7 @@ func (j *SamplingJob) Compute(ctx context.Context, week isoweek.Week, policy sam
 		close(added)
 	}()
 	batch := make([]sampler.Conversation, 0, 4096)
-	err = j.Store.ScanWeek(ctx, from, to, func(r store.SampleRow) error {
+	err = scan(ctx, from, to, func(r store.SampleRow) error {
 		batch = append(batch, sampler.Conversation{
 			ExternalID: r.ExternalID, AgentIDs: r.AgentIDs, Channel: r.Channel, CustomerTier: r.CustomerTier,
 			Tags: r.Tags, CSAT: r.CSAT, TransferCount: r.TransferCount, HandleTime: r.HandleTime, EndedAt: r.EndedAt,
@@ -249,6 +260,12 @@ func (j *SamplingJob) complete(ctx context.Context, run store.Run, policy sample
 			"policy_version", policy.Version, "created_at", run.CreatedAt)
 	}
 	start := j.Now()
+	// Read before the scan, so that the scan reads every transcript up to
+	// it and a top-up need read only those after (see TopUp).
+	through, err := j.Store.TranscriptHighWater(ctx)
+	if err != nil {
+		return store.Run{}, err
+	}
 	res, agents, err := j.Compute(ctx, week, policy, run.Seed, 0, 0)
 	if err != nil {
 		return store.Run{}, err
@@ -267,6 +284,10 @@ func (j *SamplingJob) complete(ctx context.Context, run store.Run, policy sample
 	}
 	if err != nil {
 		return store.Run{}, err
+	}
+	if err := j.Store.SetRunBasis(ctx, run.ID, through, res.HandleTimeThresholds); err != nil {
+		// The run stands; its first top-up reads the whole week instead.
+		j.Log.Warn("recording what a sampling run read failed", "run", run.ID, "err", err)
 	}
 	j.metrics.completed(done, j.Now().Sub(start))
 	j.Log.Info("sampling run complete", "week", run.Week, "run", run.ID, "policy_version", policy.Version,

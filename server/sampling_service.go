@@ -161,6 +161,9 @@ func (s *samplingService) RunWeek(ctx context.Context, req *qav1.RunWeekRequest)
 		return nil, err
 	}
 	who, _ := PrincipalFrom(ctx)
+	if req.GetTopUp() {
+		return s.topUpWeek(ctx, week, "manual:"+who.Subject)
+	}
 	run, created, err := s.job.RunWeek(ctx, week, "manual:"+who.Subject)
 	if notEnded := (*WeekNotEndedError)(nil); errors.As(err, &notEnded) {
 		return nil, status.Error(codes.FailedPrecondition, notEnded.Error())
@@ -168,7 +171,11 @@ func (s *samplingService) RunWeek(ctx context.Context, req *qav1.RunWeekRequest)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	return &qav1.RunWeekResponse{Run: runToProto(run), Created: created}, nil
+	out, err := s.runWithTopUps(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	return &qav1.RunWeekResponse{Run: out, Created: created}, nil
 }
 
 func (s *samplingService) PreviewWeek(ctx context.Context, req *qav1.PreviewWeekRequest) (*qav1.PreviewWeekResponse, error) {
@@ -181,9 +188,9 @@ func (s *samplingService) PreviewWeek(ctx context.Context, req *qav1.PreviewWeek
 		return nil, storeError(ctx, s.log, err)
 	}
 	// The week's seed, which its run uses: the preview shows the run's
-	// picks and only the seed's commitment. A week already run under this
-	// policy is recomputed as its run was, not counting the run's own
-	// picks as picked before.
+	// picks and only the seed's commitment. A week whose run under this
+	// policy is unfinished is recomputed as its run will be, not counting
+	// the run's own picks as picked before.
 	seed, err := s.job.WeekSeed(ctx, week)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
@@ -194,23 +201,33 @@ func (s *samplingService) PreviewWeek(ctx context.Context, req *qav1.PreviewWeek
 		return nil, storeError(ctx, s.log, err)
 	}
 	for _, r := range runs {
-		if r.PolicyVersion == policy.Version {
-			excludeRun, seed = r.ID, r.Seed
+		if r.PolicyVersion != policy.Version {
+			continue
 		}
+		// Run already: what running it now does is a top-up.
+		if !r.CompletedAt.IsZero() {
+			return s.previewTopUp(ctx, r)
+		}
+		excludeRun, seed = r.ID, r.Seed
 	}
 	res, _, err := s.job.Compute(ctx, week, policy, seed, 0, excludeRun)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.PreviewWeekResponse{Week: week.String(), PolicyVersion: policy.Version, SeedCommitment: SeedCommitment(seed)}
+	addPreviewPicks(out, res)
+	return out, nil
+}
+
+// addPreviewPicks adds res's picks and shortfalls to a preview.
+func addPreviewPicks(out *qav1.PreviewWeekResponse, res *sampler.Result) {
 	for _, p := range res.Picks {
-		out.Picks = append(out.Picks, &qav1.Pick{ExternalId: p.ExternalID, AgentId: p.AgentID, Reason: p.Reason,
+		out.Picks = append(out.Picks, &qav1.Pick{RunId: out.GetTopUpOfRun(), ExternalId: p.ExternalID, AgentId: p.AgentID, Reason: p.Reason,
 			Rank: int32(p.Rank), Key: sampler.KeyHex(p.Key)})
 	}
 	for _, sf := range res.Shortfalls {
 		out.Shortfalls = append(out.Shortfalls, &qav1.Shortfall{AgentId: sf.AgentID, Wanted: int32(sf.Wanted), Got: int32(sf.Got)})
 	}
-	return out, nil
 }
 
 func (s *samplingService) GetRun(ctx context.Context, req *qav1.GetRunRequest) (*qav1.GetRunResponse, error) {
@@ -221,7 +238,11 @@ func (s *samplingService) GetRun(ctx context.Context, req *qav1.GetRunRequest) (
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	return &qav1.GetRunResponse{Run: runToProto(run)}, nil
+	out, err := s.runWithTopUps(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	return &qav1.GetRunResponse{Run: out}, nil
 }
 
 func (s *samplingService) ListRuns(ctx context.Context, req *qav1.ListRunsRequest) (*qav1.ListRunsResponse, error) {
@@ -238,7 +259,11 @@ func (s *samplingService) ListRuns(ctx context.Context, req *qav1.ListRunsReques
 	out := &qav1.ListRunsResponse{}
 	runs, out.NextPageToken = pageOf(pg, runs, func(r store.Run) int64 { return r.ID }, true)
 	for _, r := range runs {
-		out.Runs = append(out.Runs, runToProto(r))
+		run, err := s.runWithTopUps(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out.Runs = append(out.Runs, run)
 	}
 	return out, nil
 }

@@ -64,6 +64,7 @@ type Store interface {
 	InspectorStore
 	PolicyStore
 	RunStore
+	TopUpStore
 	PickStore
 
 	RubricStore

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -32,17 +33,26 @@ func printPicks(w io.Writer, picks []*qav1.Pick, asJSON bool) error {
 func newSampleCommand(opts *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{Use: "sample", Short: "Run, preview and list weekly samples (admin)"}
 	var week string
-	var dryRun bool
+	var dryRun, topUp bool
 	run := &cobra.Command{
-		Use:   "run --week 2026-W47 [--dry-run]",
-		Short: "Sample an ISO week (once per week and policy version), or preview it",
+		Use:   "run --week 2026-W47 [--dry-run | --top-up]",
+		Short: "Sample an ISO week (once per week and policy version), preview it, or top up its run",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dryRun && topUp {
+				return usageError{err: errors.New("--dry-run and --top-up do not go together (a dry run of a run week previews its top-up)"), command: cmd.CommandPath()}
+			}
 			if dryRun {
 				return opts.call(cmd, func(c clients) (proto.Message, error) {
 					resp, err := c.sampling.PreviewWeek(c.ctx, &qav1.PreviewWeekRequest{Week: week})
 					if err == nil && !opts.json {
 						err = printPicks(cmd.OutOrStdout(), resp.GetPicks(), false)
+						if resp.GetTopUpOfRun() != 0 {
+							_, _ = fmt.Fprintf(cmd.OutOrStdout(), "%s has run %d under policy version %d: a top-up now would add %d picks, leaving %d agents short of quota; nothing stored\n"+
+								"seed commitment %s\n",
+								resp.GetWeek(), resp.GetTopUpOfRun(), resp.GetPolicyVersion(), len(resp.GetPicks()), len(resp.GetShortfalls()), resp.GetSeedCommitment())
+							return nil, err
+						}
 						_, _ = fmt.Fprintf(cmd.OutOrStdout(), "preview of %s under policy version %d: %d picks, %d agents short of quota; nothing stored\n"+
 							"seed commitment %s (the run uses this seed and reveals it)\n",
 							resp.GetWeek(), resp.GetPolicyVersion(), len(resp.GetPicks()), len(resp.GetShortfalls()), resp.GetSeedCommitment())
@@ -52,7 +62,11 @@ func newSampleCommand(opts *globalOptions) *cobra.Command {
 				})
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
-				resp, err := c.sampling.RunWeek(c.ctx, &qav1.RunWeekRequest{Week: week})
+				resp, err := c.sampling.RunWeek(c.ctx, &qav1.RunWeekRequest{Week: week, TopUp: topUp})
+				if err == nil && !opts.json && topUp {
+					printTopUpResult(cmd.OutOrStdout(), resp)
+					return nil, nil
+				}
 				if err == nil && !opts.json {
 					r := resp.GetRun()
 					state := "already existed"
@@ -69,8 +83,10 @@ func newSampleCommand(opts *globalOptions) *cobra.Command {
 		},
 	}
 	run.Flags().StringVar(&week, "week", "", "ISO week, e.g. 2026-W47")
-	run.Flags().BoolVar(&dryRun, "dry-run", false, "compute the picks and store nothing")
+	run.Flags().BoolVar(&dryRun, "dry-run", false, "compute the picks and store nothing (for a run week: what a top-up would add)")
+	run.Flags().BoolVar(&topUp, "top-up", false, "top up the week's run with the chats that arrived since it (or its last top-up)")
 	_ = run.MarkFlagRequired("week")
+	run.AddCommand(newRunShowCommand(opts))
 
 	var f qav1.ListPicksRequest
 	list := &cobra.Command{
@@ -103,6 +119,6 @@ func newSampleCommand(opts *globalOptions) *cobra.Command {
 	list.Flags().StringVar(&f.Reason, "reason", "", "random or a rule name")
 	list.Flags().StringVar(&f.InspectorId, "inspector", "", "only this inspector's picks")
 	list.Flags().StringVar(&f.Status, "status", "", "assigned, pool or skipped")
-	cmd.AddCommand(run, list)
+	cmd.AddCommand(run, list, newRunsCommand(opts))
 	return cmd
 }

@@ -282,20 +282,8 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 			}
 			return fmt.Errorf("run %d is already complete: %w", runID, store.ErrConflict)
 		}
-		ts, err := freezeTranscripts(ctx, tx, external)
-		if err != nil {
+		if err := insertPicks(ctx, tx, runID, picks, statuses, external, now); err != nil {
 			return err
-		}
-		// Picks are inserted in the caller's order, so that ids follow it.
-		for _, c := range chunks(len(picks), chunkRows) {
-			args := make([]any, 0, 13*(c[1]-c[0]))
-			for i := c[0]; i < c[1]; i++ {
-				args = appendPickArgs(args, runID, &picks[i], ts[picks[i].ExternalID], statuses[i], now)
-			}
-			q := tx.Rebind("INSERT INTO picks (" + pickInsertColumns + ") VALUES " + valuesList(c[1]-c[0], pickInsertRow))
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-				return pickWriteError(err)
-			}
 		}
 		if row, err = getRun(ctx, tx, runID); err != nil {
 			return err
@@ -306,4 +294,25 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 		return store.Run{}, fmt.Errorf("sqlstore: complete run %d: %w", runID, err)
 	}
 	return row.run(), nil
+}
+
+// insertPicks freezes the picked transcripts (external, the picks'
+// external ids) and inserts picks with their statuses, in the caller's
+// order so that ids follow it.
+func insertPicks(ctx context.Context, tx *sqlx.Tx, runID int64, picks []store.Pick, statuses []store.PickStatus, external []string, now int64) error {
+	ts, err := freezeTranscripts(ctx, tx, external)
+	if err != nil {
+		return err
+	}
+	for _, c := range chunks(len(picks), chunkRows) {
+		args := make([]any, 0, 13*(c[1]-c[0]))
+		for i := c[0]; i < c[1]; i++ {
+			args = appendPickArgs(args, runID, &picks[i], ts[picks[i].ExternalID], statuses[i], now)
+		}
+		q := tx.Rebind("INSERT INTO picks (" + pickInsertColumns + ") VALUES " + valuesList(c[1]-c[0], pickInsertRow))
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return pickWriteError(err)
+		}
+	}
+	return nil
 }

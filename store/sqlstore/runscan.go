@@ -113,7 +113,13 @@ func scanWeekSQL(d dialect) string {
 // driver returned for it (about 150 bytes): a consumer that keeps one
 // keeps that, which costs less than copying every field of every row.
 func (s *Store) ScanWeek(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error {
-	rows, err := s.r.QueryxContext(ctx, scanWeekSQL(s.dialect), from.UnixMilli(), to.UnixMilli())
+	return s.scanSampleRows(ctx, scanWeekSQL(s.dialect), []any{from.UnixMilli(), to.UnixMilli()}, fn)
+}
+
+// scanSampleRows runs query, which selects what scanWeekSQL does, and
+// streams its rows to fn as ScanWeek does.
+func (s *Store) scanSampleRows(ctx context.Context, query string, args []any, fn func(store.SampleRow) error) error {
+	rows, err := s.r.QueryxContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: scan week: %w", err)
 	}

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SampleBodies", testSampleBodies},
 	}
 	tests = append(tests, samplingTests...)
+	tests = append(tests, topUpTests...)
 	tests = append(tests, reviewTests...)
 	tests = append(tests, backlogTests...)
 	for _, tc := range tests {

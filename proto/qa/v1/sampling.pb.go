@@ -448,8 +448,13 @@ type Run struct {
 	// Lowercase hex SHA-256 of the seed's bytes: what previews of the week
 	// showed before the run revealed the seed.
 	SeedCommitment string `protobuf:"bytes,10,opt,name=seed_commitment,json=seedCommitment,proto3" json:"seed_commitment,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The run's top-ups, in order: picks that chats arriving after the run
+	// made possible.
+	TopUps []*TopUp `protobuf:"bytes,11,rep,name=top_ups,json=topUps,proto3" json:"top_ups,omitempty"`
+	// picks plus the picks its top-ups added.
+	TotalPicks    int32 `protobuf:"varint,12,opt,name=total_picks,json=totalPicks,proto3" json:"total_picks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Run) Reset() {
@@ -552,6 +557,113 @@ func (x *Run) GetSeedCommitment() string {
 	return ""
 }
 
+func (x *Run) GetTopUps() []*TopUp {
+	if x != nil {
+		return x.TopUps
+	}
+	return nil
+}
+
+func (x *Run) GetTotalPicks() int32 {
+	if x != nil {
+		return x.TotalPicks
+	}
+	return 0
+}
+
+// TopUp is one top-up of a run: same seed, policy version and rules; each
+// agent got what the run's picks left of their quota, from the chats
+// ingested since the run or its last top-up only.
+type TopUp struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// 1, 2, ... within the run.
+	Seq       int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// schedule, or manual:<subject>.
+	Trigger string `protobuf:"bytes,3,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	// Picks this top-up added.
+	Picks int32 `protobuf:"varint,4,opt,name=picks,proto3" json:"picks,omitempty"`
+	// The run's agents still short of their quota after it.
+	Shortfalls int32 `protobuf:"varint,5,opt,name=shortfalls,proto3" json:"shortfalls,omitempty"`
+	// Chats it read: those of the week ingested since the run or the last
+	// top-up.
+	Considered    int32 `protobuf:"varint,6,opt,name=considered,proto3" json:"considered,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopUp) Reset() {
+	*x = TopUp{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopUp) ProtoMessage() {}
+
+func (x *TopUp) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopUp.ProtoReflect.Descriptor instead.
+func (*TopUp) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *TopUp) GetSeq() int32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *TopUp) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *TopUp) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *TopUp) GetPicks() int32 {
+	if x != nil {
+		return x.Picks
+	}
+	return 0
+}
+
+func (x *TopUp) GetShortfalls() int32 {
+	if x != nil {
+		return x.Shortfalls
+	}
+	return 0
+}
+
+func (x *TopUp) GetConsidered() int32 {
+	if x != nil {
+		return x.Considered
+	}
+	return 0
+}
+
 // Pick is one picked conversation for one agent.
 type Pick struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
@@ -577,7 +689,7 @@ type Pick struct {
 
 func (x *Pick) Reset() {
 	*x = Pick{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +701,7 @@ func (x *Pick) String() string {
 func (*Pick) ProtoMessage() {}
 
 func (x *Pick) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +714,7 @@ func (x *Pick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pick.ProtoReflect.Descriptor instead.
 func (*Pick) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{8}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Pick) GetId() int64 {
@@ -694,7 +806,7 @@ type Shortfall struct {
 
 func (x *Shortfall) Reset() {
 	*x = Shortfall{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +818,7 @@ func (x *Shortfall) String() string {
 func (*Shortfall) ProtoMessage() {}
 
 func (x *Shortfall) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +831,7 @@ func (x *Shortfall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shortfall.ProtoReflect.Descriptor instead.
 func (*Shortfall) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{9}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Shortfall) GetAgentId() string {
@@ -744,15 +856,19 @@ func (x *Shortfall) GetGot() int32 {
 }
 
 type RunWeekRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Week          string                 `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Week  string                 `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
+	// Top up the week's run (its newest policy version's) with the chats
+	// that arrived since it instead: FAILED_PRECONDITION when the week has
+	// no run yet.
+	TopUp         bool `protobuf:"varint,2,opt,name=top_up,json=topUp,proto3" json:"top_up,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunWeekRequest) Reset() {
 	*x = RunWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +880,7 @@ func (x *RunWeekRequest) String() string {
 func (*RunWeekRequest) ProtoMessage() {}
 
 func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +893,7 @@ func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekRequest.ProtoReflect.Descriptor instead.
 func (*RunWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{10}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RunWeekRequest) GetWeek() string {
@@ -787,18 +903,29 @@ func (x *RunWeekRequest) GetWeek() string {
 	return ""
 }
 
+func (x *RunWeekRequest) GetTopUp() bool {
+	if x != nil {
+		return x.TopUp
+	}
+	return false
+}
+
 type RunWeekResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Run   *Run                   `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	// With its top-ups, the new one included.
+	Run *Run `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
 	// False when the run already existed and nothing was picked now.
-	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	Created bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	// The top-up made now, when top_up was asked; recorded even when it
+	// added nothing.
+	TopUp         *TopUp `protobuf:"bytes,3,opt,name=top_up,json=topUp,proto3" json:"top_up,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RunWeekResponse) Reset() {
 	*x = RunWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -810,7 +937,7 @@ func (x *RunWeekResponse) String() string {
 func (*RunWeekResponse) ProtoMessage() {}
 
 func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -823,7 +950,7 @@ func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekResponse.ProtoReflect.Descriptor instead.
 func (*RunWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{11}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RunWeekResponse) GetRun() *Run {
@@ -840,6 +967,13 @@ func (x *RunWeekResponse) GetCreated() bool {
 	return false
 }
 
+func (x *RunWeekResponse) GetTopUp() *TopUp {
+	if x != nil {
+		return x.TopUp
+	}
+	return nil
+}
+
 type PreviewWeekRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Week          string                 `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
@@ -849,7 +983,7 @@ type PreviewWeekRequest struct {
 
 func (x *PreviewWeekRequest) Reset() {
 	*x = PreviewWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -861,7 +995,7 @@ func (x *PreviewWeekRequest) String() string {
 func (*PreviewWeekRequest) ProtoMessage() {}
 
 func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -874,7 +1008,7 @@ func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekRequest.ProtoReflect.Descriptor instead.
 func (*PreviewWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *PreviewWeekRequest) GetWeek() string {
@@ -893,13 +1027,17 @@ type PreviewWeekResponse struct {
 	// Lowercase hex SHA-256 of the week's seed, which the run will use and
 	// reveal; the preview's picks are the run's.
 	SeedCommitment string `protobuf:"bytes,5,opt,name=seed_commitment,json=seedCommitment,proto3" json:"seed_commitment,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Set when the week has a run already: the picks and shortfalls are
+	// then what a top-up of that run would add now (RunWeek with top_up),
+	// and policy_version is the run's.
+	TopUpOfRun    int64 `protobuf:"varint,6,opt,name=top_up_of_run,json=topUpOfRun,proto3" json:"top_up_of_run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PreviewWeekResponse) Reset() {
 	*x = PreviewWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1049,7 @@ func (x *PreviewWeekResponse) String() string {
 func (*PreviewWeekResponse) ProtoMessage() {}
 
 func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1062,7 @@ func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekResponse.ProtoReflect.Descriptor instead.
 func (*PreviewWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PreviewWeekResponse) GetWeek() string {
@@ -962,6 +1100,13 @@ func (x *PreviewWeekResponse) GetSeedCommitment() string {
 	return ""
 }
 
+func (x *PreviewWeekResponse) GetTopUpOfRun() int64 {
+	if x != nil {
+		return x.TopUpOfRun
+	}
+	return 0
+}
+
 type GetRunRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -971,7 +1116,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1128,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1141,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetRunRequest) GetId() int64 {
@@ -1015,7 +1160,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1172,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1185,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -1064,7 +1209,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1221,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1234,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListRunsRequest) GetWeek() string {
@@ -1124,7 +1269,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1281,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1294,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -1184,7 +1329,7 @@ type ListPicksRequest struct {
 
 func (x *ListPicksRequest) Reset() {
 	*x = ListPicksRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1196,7 +1341,7 @@ func (x *ListPicksRequest) String() string {
 func (*ListPicksRequest) ProtoMessage() {}
 
 func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1209,7 +1354,7 @@ func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksRequest.ProtoReflect.Descriptor instead.
 func (*ListPicksRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListPicksRequest) GetWeek() string {
@@ -1279,7 +1424,7 @@ type ListPicksResponse struct {
 
 func (x *ListPicksResponse) Reset() {
 	*x = ListPicksResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1436,7 @@ func (x *ListPicksResponse) String() string {
 func (*ListPicksResponse) ProtoMessage() {}
 
 func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1449,7 @@ func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksResponse.ProtoReflect.Descriptor instead.
 func (*ListPicksResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListPicksResponse) GetPicks() []*Pick {
@@ -1334,7 +1479,7 @@ type Inspector struct {
 
 func (x *Inspector) Reset() {
 	*x = Inspector{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1346,7 +1491,7 @@ func (x *Inspector) String() string {
 func (*Inspector) ProtoMessage() {}
 
 func (x *Inspector) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1504,7 @@ func (x *Inspector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inspector.ProtoReflect.Descriptor instead.
 func (*Inspector) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Inspector) GetId() string {
@@ -1392,7 +1537,7 @@ type UpsertInspectorRequest struct {
 
 func (x *UpsertInspectorRequest) Reset() {
 	*x = UpsertInspectorRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1404,7 +1549,7 @@ func (x *UpsertInspectorRequest) String() string {
 func (*UpsertInspectorRequest) ProtoMessage() {}
 
 func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1417,7 +1562,7 @@ func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorRequest.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UpsertInspectorRequest) GetInspector() *Inspector {
@@ -1443,7 +1588,7 @@ type UpsertInspectorResponse struct {
 
 func (x *UpsertInspectorResponse) Reset() {
 	*x = UpsertInspectorResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1455,7 +1600,7 @@ func (x *UpsertInspectorResponse) String() string {
 func (*UpsertInspectorResponse) ProtoMessage() {}
 
 func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1468,7 +1613,7 @@ func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorResponse.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpsertInspectorResponse) GetInspector() *Inspector {
@@ -1497,7 +1642,7 @@ type ListInspectorsRequest struct {
 
 func (x *ListInspectorsRequest) Reset() {
 	*x = ListInspectorsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1654,7 @@ func (x *ListInspectorsRequest) String() string {
 func (*ListInspectorsRequest) ProtoMessage() {}
 
 func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1667,7 @@ func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectorsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListInspectorsRequest) GetPageSize() int32 {
@@ -1550,7 +1695,7 @@ type ListInspectorsResponse struct {
 
 func (x *ListInspectorsResponse) Reset() {
 	*x = ListInspectorsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1562,7 +1707,7 @@ func (x *ListInspectorsResponse) String() string {
 func (*ListInspectorsResponse) ProtoMessage() {}
 
 func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1575,7 +1720,7 @@ func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectorsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListInspectorsResponse) GetInspectors() []*Inspector {
@@ -1623,7 +1768,7 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\"N\n" +
 	"\x16ValidatePolicyResponse\x12\x18\n" +
 	"\x05field\x18\x01 \x01(\tB\x02\x18\x01R\x05field\x12\x1a\n" +
-	"\x06reason\x18\x02 \x01(\tB\x02\x18\x01R\x06reason\"\xd7\x02\n" +
+	"\x06reason\x18\x02 \x01(\tB\x02\x18\x01R\x06reason\"\x9f\x03\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04week\x18\x02 \x01(\tR\x04week\x12%\n" +
@@ -1638,7 +1783,22 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"shortfalls\x18\t \x01(\x05R\n" +
 	"shortfalls\x12'\n" +
 	"\x0fseed_commitment\x18\n" +
-	" \x01(\tR\x0eseedCommitment\"\xa4\x02\n" +
+	" \x01(\tR\x0eseedCommitment\x12%\n" +
+	"\atop_ups\x18\v \x03(\v2\f.qa.v1.TopUpR\x06topUps\x12\x1f\n" +
+	"\vtotal_picks\x18\f \x01(\x05R\n" +
+	"totalPicks\"\xc4\x01\n" +
+	"\x05TopUp\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x05R\x03seq\x129\n" +
+	"\n" +
+	"created_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x18\n" +
+	"\atrigger\x18\x03 \x01(\tR\atrigger\x12\x14\n" +
+	"\x05picks\x18\x04 \x01(\x05R\x05picks\x12\x1e\n" +
+	"\n" +
+	"shortfalls\x18\x05 \x01(\x05R\n" +
+	"shortfalls\x12\x1e\n" +
+	"\n" +
+	"considered\x18\x06 \x01(\x05R\n" +
+	"considered\"\xa4\x02\n" +
 	"\x04Pick\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\x03R\x05runId\x12\x1f\n" +
@@ -1658,15 +1818,17 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\tShortfall\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x16\n" +
 	"\x06wanted\x18\x02 \x01(\x05R\x06wanted\x12\x10\n" +
-	"\x03got\x18\x03 \x01(\x05R\x03got\"$\n" +
+	"\x03got\x18\x03 \x01(\x05R\x03got\";\n" +
 	"\x0eRunWeekRequest\x12\x12\n" +
-	"\x04week\x18\x01 \x01(\tR\x04week\"I\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\x12\x15\n" +
+	"\x06top_up\x18\x02 \x01(\bR\x05topUp\"n\n" +
 	"\x0fRunWeekResponse\x12\x1c\n" +
 	"\x03run\x18\x01 \x01(\v2\n" +
 	".qa.v1.RunR\x03run\x12\x18\n" +
-	"\acreated\x18\x02 \x01(\bR\acreated\"(\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\x12#\n" +
+	"\x06top_up\x18\x03 \x01(\v2\f.qa.v1.TopUpR\x05topUp\"(\n" +
 	"\x12PreviewWeekRequest\x12\x12\n" +
-	"\x04week\x18\x01 \x01(\tR\x04week\"\xce\x01\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\"\xf1\x01\n" +
 	"\x13PreviewWeekResponse\x12\x12\n" +
 	"\x04week\x18\x01 \x01(\tR\x04week\x12%\n" +
 	"\x0epolicy_version\x18\x02 \x01(\x03R\rpolicyVersion\x12!\n" +
@@ -1674,7 +1836,9 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\n" +
 	"shortfalls\x18\x04 \x03(\v2\x10.qa.v1.ShortfallR\n" +
 	"shortfalls\x12'\n" +
-	"\x0fseed_commitment\x18\x05 \x01(\tR\x0eseedCommitment\"\x1f\n" +
+	"\x0fseed_commitment\x18\x05 \x01(\tR\x0eseedCommitment\x12!\n" +
+	"\rtop_up_of_run\x18\x06 \x01(\x03R\n" +
+	"topUpOfRun\"\x1f\n" +
 	"\rGetRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\".\n" +
 	"\x0eGetRunResponse\x12\x1c\n" +
@@ -1745,7 +1909,7 @@ func file_qa_v1_sampling_proto_rawDescGZIP() []byte {
 	return file_qa_v1_sampling_proto_rawDescData
 }
 
-var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_qa_v1_sampling_proto_goTypes = []any{
 	(*Policy)(nil),                  // 0: qa.v1.Policy
 	(*GetPolicyRequest)(nil),        // 1: qa.v1.GetPolicyRequest
@@ -1755,68 +1919,72 @@ var file_qa_v1_sampling_proto_goTypes = []any{
 	(*ValidatePolicyRequest)(nil),   // 5: qa.v1.ValidatePolicyRequest
 	(*ValidatePolicyResponse)(nil),  // 6: qa.v1.ValidatePolicyResponse
 	(*Run)(nil),                     // 7: qa.v1.Run
-	(*Pick)(nil),                    // 8: qa.v1.Pick
-	(*Shortfall)(nil),               // 9: qa.v1.Shortfall
-	(*RunWeekRequest)(nil),          // 10: qa.v1.RunWeekRequest
-	(*RunWeekResponse)(nil),         // 11: qa.v1.RunWeekResponse
-	(*PreviewWeekRequest)(nil),      // 12: qa.v1.PreviewWeekRequest
-	(*PreviewWeekResponse)(nil),     // 13: qa.v1.PreviewWeekResponse
-	(*GetRunRequest)(nil),           // 14: qa.v1.GetRunRequest
-	(*GetRunResponse)(nil),          // 15: qa.v1.GetRunResponse
-	(*ListRunsRequest)(nil),         // 16: qa.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),        // 17: qa.v1.ListRunsResponse
-	(*ListPicksRequest)(nil),        // 18: qa.v1.ListPicksRequest
-	(*ListPicksResponse)(nil),       // 19: qa.v1.ListPicksResponse
-	(*Inspector)(nil),               // 20: qa.v1.Inspector
-	(*UpsertInspectorRequest)(nil),  // 21: qa.v1.UpsertInspectorRequest
-	(*UpsertInspectorResponse)(nil), // 22: qa.v1.UpsertInspectorResponse
-	(*ListInspectorsRequest)(nil),   // 23: qa.v1.ListInspectorsRequest
-	(*ListInspectorsResponse)(nil),  // 24: qa.v1.ListInspectorsResponse
-	(*timestamppb.Timestamp)(nil),   // 25: google.protobuf.Timestamp
+	(*TopUp)(nil),                   // 8: qa.v1.TopUp
+	(*Pick)(nil),                    // 9: qa.v1.Pick
+	(*Shortfall)(nil),               // 10: qa.v1.Shortfall
+	(*RunWeekRequest)(nil),          // 11: qa.v1.RunWeekRequest
+	(*RunWeekResponse)(nil),         // 12: qa.v1.RunWeekResponse
+	(*PreviewWeekRequest)(nil),      // 13: qa.v1.PreviewWeekRequest
+	(*PreviewWeekResponse)(nil),     // 14: qa.v1.PreviewWeekResponse
+	(*GetRunRequest)(nil),           // 15: qa.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 16: qa.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 17: qa.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 18: qa.v1.ListRunsResponse
+	(*ListPicksRequest)(nil),        // 19: qa.v1.ListPicksRequest
+	(*ListPicksResponse)(nil),       // 20: qa.v1.ListPicksResponse
+	(*Inspector)(nil),               // 21: qa.v1.Inspector
+	(*UpsertInspectorRequest)(nil),  // 22: qa.v1.UpsertInspectorRequest
+	(*UpsertInspectorResponse)(nil), // 23: qa.v1.UpsertInspectorResponse
+	(*ListInspectorsRequest)(nil),   // 24: qa.v1.ListInspectorsRequest
+	(*ListInspectorsResponse)(nil),  // 25: qa.v1.ListInspectorsResponse
+	(*timestamppb.Timestamp)(nil),   // 26: google.protobuf.Timestamp
 }
 var file_qa_v1_sampling_proto_depIdxs = []int32{
-	25, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
+	26, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: qa.v1.GetPolicyResponse.policy:type_name -> qa.v1.Policy
 	0,  // 2: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
 	0,  // 3: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
 	0,  // 4: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
-	25, // 5: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
-	25, // 6: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
-	7,  // 7: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
-	8,  // 8: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
-	9,  // 9: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
-	7,  // 10: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
-	7,  // 11: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
-	8,  // 12: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
-	20, // 13: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
-	20, // 14: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
-	8,  // 15: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
-	20, // 16: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
-	1,  // 17: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
-	3,  // 18: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
-	5,  // 19: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
-	10, // 20: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
-	12, // 21: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
-	14, // 22: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
-	16, // 23: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
-	18, // 24: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
-	21, // 25: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
-	23, // 26: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
-	2,  // 27: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
-	4,  // 28: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
-	6,  // 29: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
-	11, // 30: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
-	13, // 31: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
-	15, // 32: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
-	17, // 33: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
-	19, // 34: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
-	22, // 35: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
-	24, // 36: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
-	27, // [27:37] is the sub-list for method output_type
-	17, // [17:27] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	26, // 5: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
+	26, // 6: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
+	8,  // 7: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
+	26, // 8: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
+	7,  // 9: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
+	8,  // 10: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
+	9,  // 11: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
+	10, // 12: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
+	7,  // 13: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
+	7,  // 14: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
+	9,  // 15: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
+	21, // 16: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
+	21, // 17: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
+	9,  // 18: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
+	21, // 19: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
+	1,  // 20: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
+	3,  // 21: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
+	5,  // 22: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
+	11, // 23: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
+	13, // 24: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
+	15, // 25: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
+	17, // 26: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
+	19, // 27: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
+	22, // 28: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
+	24, // 29: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
+	2,  // 30: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
+	4,  // 31: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
+	6,  // 32: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
+	12, // 33: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
+	14, // 34: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
+	16, // 35: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
+	18, // 36: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
+	20, // 37: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
+	23, // 38: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
+	25, // 39: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
+	30, // [30:40] is the sub-list for method output_type
+	20, // [20:30] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_sampling_proto_init() }
@@ -1824,14 +1992,14 @@ func file_qa_v1_sampling_proto_init() {
 	if File_qa_v1_sampling_proto != nil {
 		return
 	}
-	file_qa_v1_sampling_proto_msgTypes[20].OneofWrappers = []any{}
+	file_qa_v1_sampling_proto_msgTypes[21].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_sampling_proto_rawDesc), len(file_qa_v1_sampling_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

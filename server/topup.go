@@ -1,0 +1,231 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"qa-sampling/isoweek"
+	"qa-sampling/sampler"
+	"qa-sampling/store"
+)
+
+// A top-up (SPEC §2 step 2, issue 9 §1.3) continues a completed run with
+// the chats that arrived after it: same seed, policy version and rules;
+// each agent gets what the run's picks left of their quota, from the new
+// chats only, ranked after their picks in the run (sampler.TopUp has the
+// rules). It reads only the transcripts ingested since the run or its
+// last top-up (store.RunBasis.ScannedThrough): an agent below quota
+// already had every eligible chat of theirs picked, so only new chats can
+// add anything. Chats pushed again after the run with changed content keep
+// their id and are not read again.
+
+// topUpInput is what compute needs for a top-up: the run's picks and
+// thresholds for the sampler, and the scan of the transcripts after the
+// basis.
+type topUpInput struct {
+	earlier sampler.TopUp
+	scan    func(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error
+}
+
+// NoRunError refuses to top up a week that has no run.
+type NoRunError struct {
+	Week isoweek.Week
+}
+
+func (e *NoRunError) Error() string {
+	return fmt.Sprintf("week %s has no run to top up; run it first", e.Week)
+}
+
+// TopUpPlan is what a top-up of a run would add now.
+type TopUpPlan struct {
+	Run   store.Run
+	Basis store.RunBasis
+	// Through is the transcript high-water mark read before the scan: the
+	// top-up's ScannedThrough.
+	Through int64
+	Result  *sampler.Result
+	agents  map[string]store.Agent
+}
+
+// Considered is how many transcripts the plan read.
+func (p *TopUpPlan) Considered() int { return p.Result.Stats.Conversations }
+
+// Shortfalls is how many of the run's agents would still be short.
+func (p *TopUpPlan) Shortfalls() int { return len(p.Result.Shortfalls) }
+
+// WeekRun returns the run a top-up of week continues: the week's run under
+// the newest policy version it was run with. *NoRunError when none.
+func (j *SamplingJob) WeekRun(ctx context.Context, week isoweek.Week) (store.Run, error) {
+	runs, err := j.Store.ListRuns(ctx, week.String())
+	if err != nil {
+		return store.Run{}, err
+	}
+	if len(runs) == 0 {
+		return store.Run{}, &NoRunError{Week: week}
+	}
+	return slices.MaxFunc(runs, func(a, b store.Run) int { return int(a.PolicyVersion - b.PolicyVersion) }), nil
+}
+
+// TopUpWeek tops up the week's run (WeekRun), completing it first if its
+// runner died. A week that has not ended is refused as RunWeek refuses it.
+func (j *SamplingJob) TopUpWeek(ctx context.Context, week isoweek.Week, trigger string) (store.Run, store.TopUp, error) {
+	policy, err := j.Policy(ctx)
+	if err != nil {
+		return store.Run{}, store.TopUp{}, err
+	}
+	loc, err := policy.Location()
+	if err != nil {
+		return store.Run{}, store.TopUp{}, err
+	}
+	if _, end := week.Bounds(loc); j.Now().Before(end) {
+		return store.Run{}, store.TopUp{}, &WeekNotEndedError{Week: week, End: end}
+	}
+	run, err := j.WeekRun(ctx, week)
+	if err != nil {
+		return store.Run{}, store.TopUp{}, err
+	}
+	if run.CompletedAt.IsZero() {
+		if run, err = j.Resume(ctx, run); err != nil {
+			return store.Run{}, store.TopUp{}, err
+		}
+	}
+	up, err := j.TopUp(ctx, run, trigger)
+	return run, up, err
+}
+
+// topUpAttempts bounds TopUp's retries after another process stored a
+// top-up of the same run first (processes on one SQLite file hold their
+// own claims).
+const topUpAttempts = 3
+
+// TopUp tops up the completed run: it claims the run (store.ClaimRun), so
+// that replicas topping up at once take turns and the second sees the
+// first's picks, computes the plan, assigns the new picks and stores them
+// with the top-up's record, which is kept even when it adds nothing.
+func (j *SamplingJob) TopUp(ctx context.Context, run store.Run, trigger string) (store.TopUp, error) {
+	release, err := j.claimTurn(ctx, run.ID)
+	if err != nil {
+		return store.TopUp{}, err
+	}
+	defer release()
+	for attempt := 1; ; attempt++ {
+		start := j.Now()
+		plan, err := j.PlanTopUp(ctx, run)
+		if err != nil {
+			return store.TopUp{}, err
+		}
+		picks, err := j.assign(ctx, run.ID, plan.Result.Picks, plan.agents)
+		if err != nil {
+			return store.TopUp{}, err
+		}
+		up, err := j.Store.TopUpRun(ctx, store.TopUp{
+			RunID: run.ID, Seq: plan.Basis.TopUps + 1, Trigger: trigger, CreatedAt: j.Now(),
+			Shortfalls: plan.Shortfalls(), Considered: plan.Considered(), ScannedThrough: plan.Through,
+		}, picks, plan.Result.HandleTimeThresholds)
+		if errors.Is(err, store.ErrConflict) && attempt < topUpAttempts {
+			continue
+		}
+		if err != nil {
+			return store.TopUp{}, err
+		}
+		j.Log.Info("sampling run topped up", "week", run.Week, "run", run.ID, "top_up", up.Seq, "picks", up.Picks,
+			"shortfalls", up.Shortfalls, "considered", up.Considered, "took", j.Now().Sub(start).Round(time.Millisecond).String(),
+			"trigger", trigger)
+		return up, nil
+	}
+}
+
+// claimTurn waits until this caller holds the run's claim.
+func (j *SamplingJob) claimTurn(ctx context.Context, runID int64) (func(), error) {
+	for {
+		release, err := j.Store.ClaimRun(ctx, runID)
+		if !errors.Is(err, store.ErrConflict) {
+			return release, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(claimPoll):
+		}
+	}
+}
+
+// PlanTopUp computes what a top-up of the completed run would add now,
+// without writing: the run's picks and thresholds from its basis, the
+// transcripts read since it (the whole week when the basis is unknown).
+func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan, error) {
+	policy, err := j.policyOf(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	week, err := isoweek.Parse(run.Week)
+	if err != nil {
+		return nil, err
+	}
+	// Read before the basis and the scan: whatever commits later is above
+	// it and read by the next top-up.
+	through, err := j.Store.TranscriptHighWater(ctx)
+	if err != nil {
+		return nil, err
+	}
+	basis, err := j.Store.RunBasis(ctx, run.ID)
+	if err != nil {
+		return nil, err
+	}
+	in := &topUpInput{
+		earlier: sampler.TopUp{HandleTimeThresholds: basis.HandleThresholds},
+		scan:    j.Store.ScanWeek,
+	}
+	if after := basis.ScannedThrough; after > 0 {
+		in.scan = func(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error {
+			return j.Store.ScanWeekAfter(ctx, from, to, after, fn)
+		}
+	}
+	for _, p := range basis.Picks {
+		in.earlier.Earlier = append(in.earlier.Earlier, sampler.Pick{
+			ExternalID: p.ExternalID, AgentID: p.AgentID, Reason: p.Reason, Rank: p.Rank, Channel: p.Channel,
+		})
+	}
+	res, agents, err := j.compute(ctx, week, policy, run.Seed, 0, 0, in)
+	if err != nil {
+		return nil, err
+	}
+	return &TopUpPlan{Run: run, Basis: basis, Through: max(through, basis.ScannedThrough), Result: res, agents: agents}, nil
+}
+
+// LateChats reports whether transcripts of the run's week arrived since
+// the run or its last top-up: the test before a scheduled top-up, one
+// probe of the transcripts after the basis. A run whose basis is unknown
+// counts as having some.
+func (j *SamplingJob) LateChats(ctx context.Context, run store.Run) (bool, error) {
+	basis, err := j.Store.RunBasis(ctx, run.ID)
+	if err != nil || basis.ScannedThrough == 0 {
+		return err == nil, err
+	}
+	policy, err := j.policyOf(ctx, run)
+	if err != nil {
+		return false, err
+	}
+	loc, err := policy.Location()
+	if err != nil {
+		return false, err
+	}
+	week, err := isoweek.Parse(run.Week)
+	if err != nil {
+		return false, err
+	}
+	from, to := week.Bounds(loc)
+	return j.Store.HasTranscriptsAfter(ctx, from, to, basis.ScannedThrough)
+}
+
+// policyOf is the policy version run was made under.
+func (j *SamplingJob) policyOf(ctx context.Context, run store.Run) (sampler.Policy, error) {
+	pv, err := j.Store.GetPolicy(ctx, run.PolicyVersion)
+	if err != nil {
+		return sampler.Policy{}, err
+	}
+	return decodePolicy(pv)
+}

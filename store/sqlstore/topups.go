@@ -1,0 +1,277 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"qa-sampling/store"
+)
+
+// TranscriptHighWater returns the highest transcript id below which every
+// transcript is committed. On SQLite ids are handed out by the one writer
+// inside its transaction, so the highest committed id is that. On
+// PostgreSQL a sequence hands them out before commit, so a transaction
+// holding a lower id can commit after one holding a higher: a SHARE lock
+// waits for the writers in flight (they hold ROW EXCLUSIVE from before
+// they draw an id) and the maximum is read once they are done; new writers
+// wait only for that read.
+func (s *Store) TranscriptHighWater(ctx context.Context) (int64, error) {
+	var id int64
+	var err error
+	if s.dialect == dialectPostgres {
+		err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, "LOCK TABLE transcripts IN SHARE MODE"); err != nil {
+				return err
+			}
+			return tx.GetContext(ctx, &id, "SELECT coalesce(max(id), 0) FROM transcripts")
+		})
+	} else {
+		err = s.r.GetContext(ctx, &id, "SELECT coalesce(max(id), 0) FROM transcripts")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: transcript high water: %w", err)
+	}
+	return id, nil
+}
+
+// scanWeekAfterSQL is scanWeekSQL restricted to ids above a third
+// parameter. It lets the planner choose between the id range (few
+// transcripts ingested since) and the week's range of the end-time index
+// (rowids are in every SQLite index entry), rather than forcing the
+// latter as the full scan does.
+func scanWeekAfterSQL(d dialect) string {
+	q := strings.Replace(scanWeekSQL(d), " INDEXED BY transcripts_sampling", "", 1)
+	if d == dialectPostgres {
+		return q + " AND t.id > $3"
+	}
+	return q + " AND t.id > ?"
+}
+
+// ScanWeekAfter is ScanWeek over the transcripts with an id above afterID.
+func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, fn func(store.SampleRow) error) error {
+	return s.scanSampleRows(ctx, scanWeekAfterSQL(s.dialect), []any{from.UnixMilli(), to.UnixMilli(), afterID}, fn)
+}
+
+// HasTranscriptsAfter reports whether a transcript above afterID ended in
+// [from, to).
+func (s *Store) HasTranscriptsAfter(ctx context.Context, from, to time.Time, afterID int64) (bool, error) {
+	var found bool
+	err := s.r.GetContext(ctx, &found, s.r.Rebind(`SELECT EXISTS (SELECT 1 FROM transcripts
+		WHERE id > ? AND ended_at >= ? AND ended_at < ?)`), afterID, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("sqlstore: transcripts after %d: %w", afterID, err)
+	}
+	return found, nil
+}
+
+// thresholdsJSON encodes handle-time thresholds as a JSON object of
+// nanoseconds; nil stays NULL.
+func thresholdsJSON(th map[string]time.Duration) (sql.NullString, error) {
+	if th == nil {
+		return sql.NullString{}, nil
+	}
+	ns := make(map[string]int64, len(th))
+	for k, d := range th {
+		ns[k] = int64(d)
+	}
+	b, err := json.Marshal(ns)
+	return sql.NullString{String: string(b), Valid: true}, err
+}
+
+// SetRunBasis records the run's basis unless one is recorded.
+func (s *Store) SetRunBasis(ctx context.Context, runID, scannedThrough int64, thresholds map[string]time.Duration) error {
+	th, err := thresholdsJSON(thresholds)
+	if err != nil {
+		return fmt.Errorf("sqlstore: set run %d basis: %w", runID, err)
+	}
+	_, err = s.w.ExecContext(ctx, s.w.Rebind(`UPDATE sampling_runs SET scanned_through = ?, handle_thresholds = ?
+		WHERE id = ? AND scanned_through IS NULL`), scannedThrough, th, runID)
+	if err != nil {
+		return fmt.Errorf("sqlstore: set run %d basis: %w", runID, err)
+	}
+	return nil
+}
+
+// RunBasis reads the run's basis and its picks with their channels. A
+// replaced pick is left out in Go: no index leads from a pick to the one
+// replacing it, and the run's picks are read anyway.
+func (s *Store) RunBasis(ctx context.Context, runID int64) (store.RunBasis, error) {
+	var b store.RunBasis
+	var head struct {
+		ScannedThrough sql.NullInt64  `db:"scanned_through"`
+		Thresholds     sql.NullString `db:"handle_thresholds"`
+		TopUps         int            `db:"top_ups"`
+	}
+	err := s.r.GetContext(ctx, &head, s.r.Rebind(`SELECT scanned_through, handle_thresholds,
+		(SELECT count(*) FROM run_top_ups u WHERE u.run_id = r.id) AS top_ups
+		FROM sampling_runs r WHERE r.id = ?`), runID)
+	if err != nil {
+		return b, notFound(err, fmt.Sprintf("run %d basis", runID))
+	}
+	b.ScannedThrough, b.TopUps = head.ScannedThrough.Int64, head.TopUps
+	if head.Thresholds.Valid {
+		var ns map[string]int64
+		if err := json.Unmarshal([]byte(head.Thresholds.String), &ns); err != nil {
+			return b, fmt.Errorf("sqlstore: run %d basis: thresholds: %w", runID, err)
+		}
+		b.HandleThresholds = make(map[string]time.Duration, len(ns))
+		for k, v := range ns {
+			b.HandleThresholds[k] = time.Duration(v)
+		}
+	}
+	var rows []struct {
+		ID         int64         `db:"id"`
+		ReplacesID sql.NullInt64 `db:"replaces_id"`
+		ExternalID string        `db:"external_id"`
+		AgentID    string        `db:"agent_id"`
+		Reason     string        `db:"reason"`
+		Rank       int           `db:"rank"`
+		Channel    string        `db:"channel"`
+	}
+	err = s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT p.id, p.replaces_id, t.external_id, p.agent_id, p.reason, p.rank, t.channel
+		FROM picks p JOIN transcripts t ON t.id = p.transcript_id WHERE p.run_id = ? ORDER BY p.id`), runID)
+	if err != nil {
+		return b, fmt.Errorf("sqlstore: run %d basis: picks: %w", runID, err)
+	}
+	replaced := map[int64]bool{}
+	for _, r := range rows {
+		if r.ReplacesID.Valid {
+			replaced[r.ReplacesID.Int64] = true
+		}
+	}
+	for _, r := range rows {
+		if !replaced[r.ID] {
+			b.Picks = append(b.Picks, store.BasisPick{ExternalID: r.ExternalID, AgentID: r.AgentID, Reason: r.Reason, Rank: r.Rank, Channel: r.Channel})
+		}
+	}
+	return b, nil
+}
+
+type topUpRow struct {
+	ID             int64  `db:"id"`
+	RunID          int64  `db:"run_id"`
+	Seq            int    `db:"seq"`
+	Trigger        string `db:"trigger"`
+	CreatedAt      int64  `db:"created_at"`
+	Picks          int    `db:"picks"`
+	Shortfalls     int    `db:"shortfalls"`
+	Considered     int    `db:"considered"`
+	ScannedThrough int64  `db:"scanned_through"`
+}
+
+func (r *topUpRow) topUp() store.TopUp {
+	return store.TopUp{
+		ID: r.ID, RunID: r.RunID, Seq: r.Seq, Trigger: r.Trigger, CreatedAt: fromMillis(r.CreatedAt),
+		Picks: r.Picks, Shortfalls: r.Shortfalls, Considered: r.Considered, ScannedThrough: r.ScannedThrough,
+	}
+}
+
+// topUpDetail is what a run.top_up event says, the week first as in the
+// run's own events.
+type topUpDetail struct {
+	Week            string `json:"week"`
+	PolicyVersion   int64  `json:"policy_version"`
+	Trigger         string `json:"trigger"`
+	TopUp           int    `json:"top_up"`
+	PicksAdded      int    `json:"picks_added"`
+	ChatsConsidered int    `json:"chats_considered"`
+	ShortfallsAfter int    `json:"shortfalls_after"`
+}
+
+const topUpColumns = `id, run_id, seq, "trigger", created_at, picks, shortfalls, considered, scanned_through`
+
+// TopUpRun stores a top-up with its picks, marks and audit event in one
+// transaction. The run row is updated first: on PostgreSQL its row lock
+// queues a concurrent top-up of the same run behind this one, which then
+// fails cleanly on UNIQUE (run_id, seq) instead of on the picks.
+func (s *Store) TopUpRun(ctx context.Context, t store.TopUp, picks []store.Pick, thresholds map[string]time.Duration) (store.TopUp, error) {
+	statuses := make([]store.PickStatus, len(picks))
+	external := make([]string, len(picks))
+	for i := range picks {
+		if picks[i].RunID != 0 && picks[i].RunID != t.RunID {
+			return store.TopUp{}, fmt.Errorf("sqlstore: top up run %d: pick %d belongs to run %d", t.RunID, i, picks[i].RunID)
+		}
+		st, err := pickStatus(&picks[i])
+		if err != nil {
+			return store.TopUp{}, fmt.Errorf("sqlstore: top up run %d: %w", t.RunID, err)
+		}
+		statuses[i], external[i] = st, picks[i].ExternalID
+	}
+	th, err := thresholdsJSON(thresholds)
+	if err != nil {
+		return store.TopUp{}, fmt.Errorf("sqlstore: top up run %d: %w", t.RunID, err)
+	}
+	// The caller's clock when given, as in CreateRun.
+	createdAt := t.CreatedAt
+	if createdAt.IsZero() {
+		createdAt = s.now()
+	}
+	var out topUpRow
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		now := createdAt.UnixMilli()
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE sampling_runs SET scanned_through = ?, handle_thresholds = ?
+			WHERE id = ? AND completed_at IS NOT NULL`), t.ScannedThrough, th, t.RunID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			if _, err := getRun(ctx, tx, t.RunID); err != nil {
+				return notFound(err, fmt.Sprintf("run %d", t.RunID))
+			}
+			return fmt.Errorf("run %d is not complete: %w", t.RunID, store.ErrConflict)
+		}
+		var stored int
+		if err := tx.GetContext(ctx, &stored, tx.Rebind("SELECT count(*) FROM run_top_ups WHERE run_id = ?"), t.RunID); err != nil {
+			return err
+		}
+		if stored != t.Seq-1 {
+			return fmt.Errorf("run %d has %d top-ups, this one was computed after %d: %w", t.RunID, stored, t.Seq-1, store.ErrConflict)
+		}
+		err = tx.GetContext(ctx, &out, tx.Rebind(`INSERT INTO run_top_ups
+			(run_id, seq, "trigger", created_at, picks, shortfalls, considered, scanned_through)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING `+topUpColumns),
+			t.RunID, t.Seq, t.Trigger, now, len(picks), t.Shortfalls, t.Considered, t.ScannedThrough)
+		if isUniqueViolation(err) {
+			return fmt.Errorf("run %d already has top-up %d: %w", t.RunID, t.Seq, store.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		if err := insertPicks(ctx, tx, t.RunID, picks, statuses, external, now); err != nil {
+			return err
+		}
+		run, err := getRun(ctx, tx, t.RunID)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, runActor(t.Trigger), "run.top_up", "run", t.RunID, topUpDetail{
+			Week: run.Week, PolicyVersion: run.PolicyVersion, Trigger: t.Trigger, TopUp: t.Seq,
+			PicksAdded: len(picks), ChatsConsidered: t.Considered, ShortfallsAfter: t.Shortfalls,
+		})
+	})
+	if err != nil {
+		return store.TopUp{}, fmt.Errorf("sqlstore: top up run %d: %w", t.RunID, err)
+	}
+	return out.topUp(), nil
+}
+
+// ListTopUps returns the run's top-ups in order.
+func (s *Store) ListTopUps(ctx context.Context, runID int64) ([]store.TopUp, error) {
+	var rows []topUpRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT "+topUpColumns+" FROM run_top_ups WHERE run_id = ? ORDER BY seq"), runID); err != nil {
+		return nil, fmt.Errorf("sqlstore: list top-ups of run %d: %w", runID, err)
+	}
+	out := make([]store.TopUp, len(rows))
+	for i := range rows {
+		out[i] = rows[i].topUp()
+	}
+	return out, nil
+}
