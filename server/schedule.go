@@ -36,6 +36,19 @@ type WeeklySampling struct {
 	// sampling last week before the platform pushed its history would seal
 	// it as an empty run.
 	Since time.Time
+	// SettleDelay holds a week's run back until the week ended at least
+	// this long ago, for the chats that finish syncing after the week ends
+	// (a firing before that runs it once it has settled).
+	SettleDelay time.Duration
+	// TopUpWeeks is how many of the weeks before the current one have
+	// their run topped up (SamplingJob.TopUp) when chats arrived for them
+	// since it or its last top-up, checked every TopUpEvery; 0 or a zero
+	// interval turns scheduled top-ups off.
+	TopUpWeeks int
+	TopUpEvery time.Duration
+
+	// lastTopUps is when the top-ups were last checked.
+	lastTopUps time.Time
 }
 
 // Run passes once at once (catching up), then at every firing, until ctx
@@ -52,6 +65,12 @@ func (w *WeeklySampling) Run(ctx context.Context) {
 			failures = 0
 		} else if ctx.Err() == nil {
 			w.Job.Log.Error("scheduled sampling failed", "err", err, "retry_in", retryWait(failures).String())
+		}
+		if w.topUpsDue() {
+			// A failure is logged and tried at the next check.
+			if _, err := w.TopUpOnce(ctx); err != nil && ctx.Err() == nil {
+				w.Job.Log.Error("scheduled top-ups failed", "err", err, "retry_in", w.TopUpEvery.String())
+			}
 		}
 		wait, err := w.untilNext(ctx)
 		if err != nil {
@@ -79,14 +98,38 @@ func retryWait(failures int) time.Duration {
 	return min(time.Minute<<min(max(failures-1, 0), 6), time.Hour)
 }
 
-// untilNext is the time to the next firing, in the policy's time zone.
+// untilNext is the time to the next firing, in the policy's time zone,
+// or sooner to the moment the last firing's week settles (SettleDelay),
+// or to the next top-up check.
 func (w *WeeklySampling) untilNext(ctx context.Context) (time.Duration, error) {
 	loc, err := w.location(ctx)
 	if err != nil {
 		return 0, err
 	}
 	now := w.Job.Now()
-	return max(w.Schedule.Next(now.In(loc)).Sub(now), 0), nil
+	next := w.Schedule.Next(now.In(loc))
+	if last := w.lastFiring(now, loc); !last.IsZero() {
+		_, end := isoweek.Of(last, loc).Prev().Bounds(loc)
+		if settled := end.Add(w.SettleDelay); settled.After(now) && settled.Before(next) {
+			next = settled
+		}
+	}
+	if w.topUpsOn() {
+		if check := w.lastTopUps.Add(w.TopUpEvery); check.Before(next) {
+			next = check
+		}
+	}
+	return max(next.Sub(now), 0), nil
+}
+
+// lastFiring is the schedule's last firing at or before now (within the
+// last eight days), or zero.
+func (w *WeeklySampling) lastFiring(now time.Time, loc *time.Location) time.Time {
+	var last time.Time
+	for t := w.Schedule.Next(now.Add(-8 * 24 * time.Hour).In(loc)); !t.After(now); t = w.Schedule.Next(t) {
+		last = t
+	}
+	return last
 }
 
 func (w *WeeklySampling) location(ctx context.Context) (*time.Location, error) {
@@ -139,23 +182,27 @@ func (w *WeeklySampling) DueWeeks(ctx context.Context) ([]isoweek.Week, []store.
 		return nil, nil, err
 	}
 	now := w.Job.Now()
-	var last time.Time
-	for t := w.Schedule.Next(now.Add(-8 * 24 * time.Hour).In(loc)); !t.After(now); t = w.Schedule.Next(t) {
-		last = t
-	}
+	last := w.lastFiring(now, loc)
 	if last.IsZero() {
 		return nil, nil, nil
 	}
 	target := isoweek.Of(last, loc).Prev()
+	_, end := target.Bounds(loc)
+	settled := !now.Before(end.Add(w.SettleDelay))
 	runs, err := w.Job.Store.ListRuns(ctx, "")
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing runs for catch-up: %w", err)
 	}
 	if len(runs) == 0 {
-		if last.Before(w.Since) {
+		if last.Before(w.Since) || !settled {
 			return nil, nil, nil
 		}
 		return []isoweek.Week{target}, nil, nil
+	}
+	// The week the last firing samples waits until it has settled; the
+	// ones before it have.
+	if !settled {
+		target = target.Prev()
 	}
 	// The newest week with a run (ISO week strings sort as text): not
 	// runs[0], the newest run, which may be an old week run by hand.
@@ -177,4 +224,63 @@ func (w *WeeklySampling) DueWeeks(ctx context.Context) ([]isoweek.Week, []store.
 		}
 	}
 	return weeks, unfinished, nil
+}
+
+func (w *WeeklySampling) topUpsOn() bool { return w.TopUpWeeks > 0 && w.TopUpEvery > 0 }
+
+// topUpsDue reports whether the top-ups are to be checked now.
+func (w *WeeklySampling) topUpsDue() bool {
+	return w.topUpsOn() && !w.Job.Now().Before(w.lastTopUps.Add(w.TopUpEvery))
+}
+
+// TopUpWeeksDue are the TopUpWeeks weeks before the current one (in the
+// policy's time zone), oldest first.
+func (w *WeeklySampling) TopUpWeeksDue(ctx context.Context) ([]isoweek.Week, error) {
+	loc, err := w.location(ctx)
+	if err != nil {
+		return nil, err
+	}
+	weeks := make([]isoweek.Week, 0, w.TopUpWeeks)
+	for wk := isoweek.Of(w.Job.Now(), loc).Prev(); len(weeks) < w.TopUpWeeks; wk = wk.Prev() {
+		weeks = append(weeks, wk)
+	}
+	slices.Reverse(weeks)
+	return weeks, nil
+}
+
+// TopUpOnce tops up the completed run of each of the last TopUpWeeks
+// weeks (SamplingJob.WeekRun) for which chats arrived since it or its
+// last top-up (SamplingJob.LateChats); weeks without a run are left to
+// RunOnce. It returns the top-ups made and every failure, joined.
+func (w *WeeklySampling) TopUpOnce(ctx context.Context) ([]store.TopUp, error) {
+	w.lastTopUps = w.Job.Now()
+	weeks, err := w.TopUpWeeksDue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.TopUp
+	var errs []error
+	for _, week := range weeks {
+		run, err := w.Job.WeekRun(ctx, week)
+		if noRun := (*NoRunError)(nil); errors.As(err, &noRun) {
+			continue
+		}
+		if err == nil && run.CompletedAt.IsZero() {
+			continue // RunOnce completes it
+		}
+		var late bool
+		if err == nil {
+			late, err = w.Job.LateChats(ctx, run)
+		}
+		if err == nil && late {
+			var up store.TopUp
+			if up, err = w.Job.TopUp(ctx, run, "schedule"); err == nil {
+				out = append(out, up)
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("topping up %s: %w", week, err))
+		}
+	}
+	return out, errors.Join(errs...)
 }

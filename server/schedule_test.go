@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"qa-sampling/isoweek"
 	"qa-sampling/sampler"
 	"qa-sampling/store"
+	"qa-sampling/transcript"
 )
 
 var shanghai = func() *time.Location {
@@ -169,5 +171,88 @@ func TestRetryWait(t *testing.T) {
 	}
 	if got := retryWait(1000); got != time.Hour {
 		t.Errorf("retryWait(1000) = %s, want an hour at most", got)
+	}
+}
+
+// With a settle delay, Monday's firing leaves last week until it ended
+// that long ago, and the schedule wakes up then rather than a week later.
+func TestScheduleSettleDelay(t *testing.T) {
+	srv, _ := samplingFixture(t)
+	now := time.Date(2026, 11, 23, 2, 0, 0, 0, shanghai) // Monday's firing for 2026-W47
+	w := weekly(srv, &now)
+	w.Since = time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai)
+	w.SettleDelay = 6 * time.Hour
+	if got := dueWeeks(t, w); len(got) != 0 {
+		t.Fatalf("no run yet, W47 ended 2 h ago: due %v, want none", got)
+	}
+	if wait, err := w.untilNext(t.Context()); err != nil || wait != 4*time.Hour {
+		t.Errorf("untilNext = %s, %v; want 4h, when W47 has settled", wait, err)
+	}
+	if _, _, err := srv.Sampling.RunWeek(t.Context(), mustWeek(t, "2026-W45"), "manual:lead"); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := dueWeeks(t, w), []string{"2026-W46"}; !slices.Equal(got, want) {
+		t.Errorf("W45 run, W47 not settled: due %v, want %v (settled long ago)", got, want)
+	}
+	now = time.Date(2026, 11, 23, 6, 0, 0, 0, shanghai)
+	if got, want := dueWeeks(t, w), []string{"2026-W46", "2026-W47"}; !slices.Equal(got, want) {
+		t.Errorf("at 06:00: due %v, want %v", got, want)
+	}
+	if wait, err := w.untilNext(t.Context()); err != nil || wait != 7*24*time.Hour-4*time.Hour {
+		t.Errorf("untilNext once settled = %s, %v; want the next firing", wait, err)
+	}
+}
+
+// Scheduled top-ups: of the last weeks, those whose run got late chats
+// since it are topped up; a second check with nothing new does nothing.
+func TestScheduleTopsUpLateWeeks(t *testing.T) {
+	srv, _ := samplingFixture(t)
+	ctx := t.Context()
+	now := time.Date(2026, 11, 18, 12, 0, 0, 0, shanghai) // Wednesday of W47
+	w := weekly(srv, &now)
+	w.TopUpWeeks, w.TopUpEvery = 4, time.Hour
+	if got, err := w.TopUpWeeksDue(ctx); err != nil || len(got) != 4 || got[3].String() != flowWeek || got[0].String() != "2026-W43" {
+		t.Fatalf("TopUpWeeksDue = %v, %v; want W43..%s", got, err, flowWeek)
+	}
+	if ups, err := w.TopUpOnce(ctx); err != nil || len(ups) != 0 {
+		t.Fatalf("TopUpOnce with no run = %v, %v; want nothing", ups, err)
+	}
+	run, _, err := srv.Sampling.RunWeek(ctx, mustWeek(t, flowWeek), "schedule")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ups, err := w.TopUpOnce(ctx); err != nil || len(ups) != 0 {
+		t.Fatalf("TopUpOnce with no late chat = %v, %v; want nothing", ups, err)
+	}
+	if w.topUpsDue() {
+		t.Error("top-ups due again right after a check")
+	}
+	if wait, err := w.untilNext(ctx); err != nil || wait != time.Hour {
+		t.Errorf("untilNext = %s, %v; want the next top-up check in 1h", wait, err)
+	}
+	var late []*transcript.Prepared
+	for i := range 3 {
+		start := flowChatStart.Add(time.Duration(20+i) * time.Hour)
+		late = append(late, transcript.Prepare(transcript.Transcript{
+			ExternalID: "late" + strconv.Itoa(i), AgentID: "agent-a", Channel: "chat", StartedAt: start, EndedAt: start.Add(time.Minute),
+			Messages: []transcript.Message{
+				{Role: transcript.RoleCustomer, Text: "还没到", SentAt: start.Add(time.Second)},
+				{Role: transcript.RoleAgent, Text: "马上查", SentAt: start.Add(20 * time.Second)},
+			},
+		}))
+	}
+	if _, err := srv.store.UpsertTranscripts(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	if !w.topUpsDue() {
+		t.Fatal("top-ups not due an hour after the last check")
+	}
+	ups, err := w.TopUpOnce(ctx)
+	if err != nil || len(ups) != 1 || ups[0].RunID != run.ID || ups[0].Trigger != "schedule" || ups[0].Picks != 1 || ups[0].Considered != 3 {
+		t.Fatalf("TopUpOnce after 3 late chats = %+v, %v; want one top-up of run %d adding agent-a's fifth pick", ups, err, run.ID)
+	}
+	if ups, err := w.TopUpOnce(ctx); err != nil || len(ups) != 0 {
+		t.Fatalf("TopUpOnce again = %+v, %v; want nothing (no chat since)", ups, err)
 	}
 }

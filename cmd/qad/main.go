@@ -82,6 +82,7 @@ type serveFlags struct {
 	logLevel, logFormat, sampleSchedule string
 	shutdownTimeout, tokenCacheTTL      time.Duration
 	disputeWindow, feedbackPoll         time.Duration
+	sampling                            scheduleFlags
 }
 
 func newServeCommand(stderr io.Writer) *cobra.Command {
@@ -107,6 +108,9 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.IntVar(&f.maxBatch, "max-batch", limits.MaxBatch, "most transcripts written per transaction [QA_MAX_BATCH]")
 	fl.IntVar(&f.dictionarySamples, "dictionary-samples", server.DefaultConfig().DictionarySamples, "train the body compression dictionary on this many stored chats once they exist; 0 never trains [QA_DICTIONARY_SAMPLES]")
 	fl.StringVar(&f.sampleSchedule, "sample-schedule", "0 2 * * 1", "cron spec (policy's time zone) of the weekly sampling of the week before; \"off\" disables [QA_SAMPLE_SCHEDULE]")
+	fl.DurationVar(&f.sampling.settle, "sample-settle", 2*time.Hour, "run a week only once it ended this long ago, for chats still syncing (the default fits the 02:00 schedule) [QA_SAMPLE_SETTLE]")
+	fl.IntVar(&f.sampling.topUpWeeks, "top-up-weeks", 4, "top up the runs of this many past weeks when chats arrived for them after the run; 0 disables [QA_TOP_UP_WEEKS]")
+	fl.DurationVar(&f.sampling.topUpEvery, "top-up-every", time.Hour, "how often those weeks are checked for late chats [QA_TOP_UP_EVERY]")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error [QA_LOG_LEVEL]")
 	fl.StringVar(&f.logFormat, "log-format", "json", "json or text [QA_LOG_FORMAT]")
 	fl.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long in-flight calls may finish after SIGTERM [QA_SHUTDOWN_TIMEOUT]")
@@ -229,7 +233,7 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 	}
 
 	if f.sampleSchedule != "off" && f.sampleSchedule != "" {
-		stopSchedule, err := startSchedule(ctx, srv.Sampling, f.sampleSchedule)
+		stopSchedule, err := startSchedule(ctx, srv.Sampling, f.sampleSchedule, f.sampling)
 		if err != nil {
 			return err
 		}
