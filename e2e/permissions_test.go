@@ -50,6 +50,8 @@ var allowedRoles = map[string][]string{
 	"/qa.v1.ReportService/GetTeamReport":  {"admin", "supervisor"},
 
 	"/qa.v1.AuditService/ListAuditEvents": {"admin"},
+
+	"/qa.v1.InfoService/GetServerInfo": {"admin", "ingest", "inspector", "supervisor"},
 }
 
 // noSuchID is an id no test ever creates.
@@ -110,6 +112,8 @@ func matrixCalls(c qaClients, rubric *qav1.Rubric, week string) map[string]rpcCa
 		"/qa.v1.ReportService/GetTeamReport":  unary(c.report.GetTeamReport, &qav1.GetTeamReportRequest{TeamId: "team-a", LastWeek: week, Weeks: 1}, codes.OK),
 
 		"/qa.v1.AuditService/ListAuditEvents": unary(c.audit.ListAuditEvents, &qav1.ListAuditEventsRequest{}, codes.OK),
+
+		"/qa.v1.InfoService/GetServerInfo": unary(c.info.GetServerInfo, &qav1.GetServerInfoRequest{}, codes.OK),
 	}
 }
 
@@ -138,7 +142,8 @@ func TestScoringPermissionMatrix(t *testing.T) {
 	// Every method of the services is in the matrix, so a new one cannot
 	// slip past it.
 	for _, sd := range []grpc.ServiceDesc{qav1.RubricService_ServiceDesc, qav1.ReviewService_ServiceDesc,
-		qav1.FeedbackService_ServiceDesc, qav1.ReportService_ServiceDesc, qav1.AuditService_ServiceDesc} {
+		qav1.FeedbackService_ServiceDesc, qav1.ReportService_ServiceDesc, qav1.AuditService_ServiceDesc,
+		qav1.InfoService_ServiceDesc} {
 		var names []string
 		for _, m := range sd.Methods {
 			names = append(names, m.MethodName)

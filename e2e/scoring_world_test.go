@@ -44,6 +44,7 @@ type qaClients struct {
 	feedback qav1.FeedbackServiceClient
 	report   qav1.ReportServiceClient
 	audit    qav1.AuditServiceClient
+	info     qav1.InfoServiceClient
 }
 
 // clients dials s; the connection reconnects by itself across a restart
@@ -63,6 +64,7 @@ func (s *server) clients() qaClients {
 		feedback: qav1.NewFeedbackServiceClient(conn),
 		report:   qav1.NewReportServiceClient(conn),
 		audit:    qav1.NewAuditServiceClient(conn),
+		info:     qav1.NewInfoServiceClient(conn),
 	}
 }
 

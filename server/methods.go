@@ -62,6 +62,10 @@ var methodRules = map[string]methodRule{
 	"/qa.v1.ReportService/GetTeamReport":  {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
 
 	"/qa.v1.AuditService/ListAuditEvents": {roles: []store.Role{store.RoleAdmin}},
+
+	// The programme's time zone and the server's version, for presenting
+	// times: every role.
+	"/qa.v1.InfoService/GetServerInfo": {roles: []store.Role{store.RoleAdmin, store.RoleIngest, store.RoleInspector, store.RoleSupervisor}},
 }
 
 // permitted reports whether role may call method.

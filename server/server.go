@@ -122,7 +122,8 @@ type Server struct {
 var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName,
 	qav1.SamplingService_ServiceDesc.ServiceName, qav1.ReviewService_ServiceDesc.ServiceName,
 	qav1.RubricService_ServiceDesc.ServiceName, qav1.FeedbackService_ServiceDesc.ServiceName,
-	qav1.ReportService_ServiceDesc.ServiceName, qav1.AuditService_ServiceDesc.ServiceName}
+	qav1.ReportService_ServiceDesc.ServiceName, qav1.AuditService_ServiceDesc.ServiceName,
+	qav1.InfoService_ServiceDesc.ServiceName}
 
 // New wires the services, interceptors, health and reflection.
 func New(st Storage, cfg Config, log *slog.Logger) *Server {
@@ -197,6 +198,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	})
 	qav1.RegisterReportServiceServer(guard, &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log})
 	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
+	qav1.RegisterInfoServiceServer(guard, &infoService{store: st, log: log})
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(guard, hs)
 	reflection.Register(guard)

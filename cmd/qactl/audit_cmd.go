@@ -59,7 +59,7 @@ to one short line; --json prints each event whole, one object a line.
 				if err != nil {
 					return nil, err
 				}
-				if err := printAuditEvents(cmd.OutOrStdout(), events, opts.json); err != nil {
+				if err := printAuditEvents(cmd.OutOrStdout(), events, opts.json, opts.textLocation(c)); err != nil {
 					return nil, err
 				}
 				if next != "" && !all && !opts.json {
@@ -99,14 +99,14 @@ func timeFlag(name, s string) (*timestamppb.Timestamp, error) {
 	return nil, fmt.Errorf("--%s: %s is neither RFC 3339 (2026-11-23T09:00:00+08:00) nor a date (2026-11-23)", name, fielderr.Quote(s))
 }
 
-func printAuditEvents(w io.Writer, events []*qav1.AuditEvent, asJSON bool) error {
+func printAuditEvents(w io.Writer, events []*qav1.AuditEvent, asJSON bool, loc *time.Location) error {
 	if asJSON {
 		return jsonLines(w, events)
 	}
 	tw := newTable(w)
 	_, _ = fmt.Fprintln(tw, "ID\tAT\tACTOR\tACTION\tENTITY\tDETAIL")
 	for _, e := range events {
-		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s/%s\t%s\n", e.GetId(), formatTimestamp(e.GetAt(), time.Local), sanitize(e.GetActor()),
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s/%s\t%s\n", e.GetId(), formatTimestamp(e.GetAt(), loc), sanitize(e.GetActor()),
 			sanitize(e.GetAction()), sanitize(e.GetEntity()), sanitize(e.GetEntityId()), compactDetail(e.GetDetail(), detailWidth))
 	}
 	return tw.Flush()

@@ -16,6 +16,7 @@ import (
 // clients are the service clients of one connection, with a call context.
 type clients struct {
 	ctx      context.Context
+	conn     grpc.ClientConnInterface
 	sampling qav1.SamplingServiceClient
 	review   qav1.ReviewServiceClient
 	feedback qav1.FeedbackServiceClient
@@ -27,6 +28,7 @@ type clients struct {
 func newClients(ctx context.Context, conn *grpc.ClientConn) clients {
 	return clients{
 		ctx:      ctx,
+		conn:     conn,
 		sampling: qav1.NewSamplingServiceClient(conn),
 		review:   qav1.NewReviewServiceClient(conn),
 		feedback: qav1.NewFeedbackServiceClient(conn),

@@ -56,7 +56,7 @@ func newDisputeCommand(opts *globalOptions) *cobra.Command {
 				if err != nil {
 					return nil, err
 				}
-				return nil, printDisputes(cmd.OutOrStdout(), disputes, opts.json)
+				return nil, printDisputes(cmd.OutOrStdout(), disputes, opts.json, opts.textLocation(c))
 			})
 		},
 	}
@@ -65,7 +65,7 @@ func newDisputeCommand(opts *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func printDisputes(w io.Writer, disputes []*qav1.Dispute, asJSON bool) error {
+func printDisputes(w io.Writer, disputes []*qav1.Dispute, asJSON bool, loc *time.Location) error {
 	if asJSON {
 		return jsonLines(w, disputes)
 	}
@@ -77,7 +77,7 @@ func printDisputes(w io.Writer, disputes []*qav1.Dispute, asJSON bool) error {
 			resolution = "review " + strconv.FormatInt(d.GetResolutionReviewId(), 10)
 		}
 		_, _ = fmt.Fprintf(tw, "%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", d.GetId(), d.GetReviewId(), d.GetItemId(), sanitize(d.GetAgentId()),
-			sanitize(d.GetStatus()), sanitize(d.GetAssigneeId()), shortTime(d.GetOpenedAt(), time.Local), resolution,
+			sanitize(d.GetStatus()), sanitize(d.GetAssigneeId()), shortTime(d.GetOpenedAt(), loc), resolution,
 			strings.TrimSpace(sanitize(d.GetReason())))
 	}
 	return tw.Flush()

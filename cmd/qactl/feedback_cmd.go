@@ -62,7 +62,7 @@ func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
 				if err != nil || opts.json {
 					return err
 				}
-				if err := printFeedbackTable(out, records); err != nil {
+				if err := printFeedbackTable(out, records, opts.connLocation(cmd, conn)); err != nil {
 					return err
 				}
 				if next != "" && !all {
@@ -85,13 +85,13 @@ func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func printFeedbackTable(w io.Writer, records []*qav1.FeedbackRecord) error {
+func printFeedbackTable(w io.Writer, records []*qav1.FeedbackRecord, loc *time.Location) error {
 	tw := newTable(w)
 	_, _ = fmt.Fprintln(tw, "ID\tWEEK\tAGENT\tSCORE\tGRADE\tCOACHING\tACKED")
 	for _, r := range records {
 		acked := "no"
 		if r.GetAcknowledgedAt() != nil {
-			acked = shortTime(r.GetAcknowledgedAt(), time.Local)
+			acked = shortTime(r.GetAcknowledgedAt(), loc)
 		}
 		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.GetId(), sanitize(r.GetWeek()), sanitize(r.GetAgentId()),
 			sanitize(r.GetScoreText()), sanitize(r.GetGrade()), yesNo(r.GetCoachingRequired(), "yes", "-"), acked)
@@ -134,6 +134,7 @@ type feedbackWatch struct {
 	client      qav1.FeedbackServiceClient
 	req         *qav1.WatchFeedbackRequest // its cursor advances with each record
 	asJSON      bool
+	loc         *time.Location // of text output
 	out, stderr io.Writer
 }
 
@@ -201,7 +202,7 @@ func (w *feedbackWatch) follow(ctx context.Context, delay *time.Duration) error 
 		if w.asJSON {
 			err = jsonLine(w.out, r)
 		} else {
-			_, err = fmt.Fprintln(w.out, feedbackSummary(r, time.Local))
+			_, err = fmt.Fprintln(w.out, feedbackSummary(r, w.loc))
 		}
 		if err != nil {
 			return fmt.Errorf("write: %w", err)
@@ -224,7 +225,10 @@ func newFeedbackWatchCommand(opts *globalOptions) *cobra.Command {
 			req.FromNow = !cmd.Flags().Changed("after")
 			return opts.withConn(func(conn *grpc.ClientConn) error {
 				w := &feedbackWatch{client: qav1.NewFeedbackServiceClient(conn), req: req, asJSON: opts.json,
-					out: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr()}
+					loc: time.UTC, out: cmd.OutOrStdout(), stderr: cmd.ErrOrStderr()}
+				if !opts.json {
+					w.loc = opts.connLocation(cmd, conn)
+				}
 				// The stream has no deadline: it ends with the command's context.
 				return w.run(cmd.Context())
 			})
@@ -253,7 +257,7 @@ func newFeedbackAckCommand(opts *globalOptions) *cobra.Command {
 					return resp.GetRecord(), err
 				}
 				r := resp.GetRecord()
-				text := feedbackSummary(r, time.Local) + "\n"
+				text := feedbackSummary(r, c.location()) + "\n"
 				if r.GetCoachingNote() != "" {
 					text += "coaching note: " + sanitize(r.GetCoachingNote()) + "\n"
 				}

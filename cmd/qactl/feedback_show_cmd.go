@@ -26,7 +26,7 @@ func newFeedbackShowCommand(opts *globalOptions) *cobra.Command {
 				if err != nil || opts.json {
 					return resp, err
 				}
-				_, err = cmd.OutOrStdout().Write(formatFeedback(resp, time.Local))
+				_, err = cmd.OutOrStdout().Write(formatFeedback(resp, c.location()))
 				return nil, err
 			})
 		},

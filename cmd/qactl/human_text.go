@@ -44,10 +44,7 @@ func printUpsertedInspector(w io.Writer, resp *qav1.UpsertInspectorResponse) err
 // API's field names so the lines map onto `policy set`'s JSON. Its time is
 // shown in the policy's own zone, else in fallback.
 func printPolicy(w io.Writer, p *qav1.Policy, fallback *time.Location) error {
-	loc, err := time.LoadLocation(p.GetTimeZone())
-	if err != nil || p.GetTimeZone() == "" {
-		loc = fallback
-	}
+	loc := zoneOr(p.GetTimeZone(), fallback)
 	t := newTable(w)
 	line := func(name, value string) { _, _ = fmt.Fprintf(t, "%s:\t%s\n", name, value) }
 	line("version", strconv.FormatInt(p.GetVersion(), 10))

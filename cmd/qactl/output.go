@@ -47,12 +47,13 @@ func formatTimestamp(ts *timestamppb.Timestamp, loc *time.Location) string {
 	return ts.AsTime().In(loc).Format(time.RFC3339)
 }
 
-// shortTime is ts to the minute in loc, or "-" when absent.
+// shortTime is ts to the minute in loc with loc's offset, or "-" when
+// absent: "2026-11-20 16:00 +08:00".
 func shortTime(ts *timestamppb.Timestamp, loc *time.Location) string {
 	if ts == nil {
 		return "-"
 	}
-	return ts.AsTime().In(loc).Format("2006-01-02 15:04")
+	return ts.AsTime().In(loc).Format("2006-01-02 15:04 -07:00")
 }
 
 // sanitize keeps a message on one line and keeps control characters in

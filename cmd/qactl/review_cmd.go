@@ -31,7 +31,7 @@ func newReviewShowCommand(opts *globalOptions) *cobra.Command {
 				if err != nil || opts.json {
 					return resp, err
 				}
-				_, err = cmd.OutOrStdout().Write(formatOpenItem(resp, time.Local))
+				_, err = cmd.OutOrStdout().Write(formatOpenItem(resp, c.location()))
 				return nil, err
 			})
 		},

@@ -49,7 +49,7 @@ func newReviewHistoryCommand(opts *globalOptions) *cobra.Command {
 				if err != nil || opts.json {
 					return err
 				}
-				if err := printReviewHistory(out, reviews, time.Local); err != nil {
+				if err := printReviewHistory(out, reviews, opts.connLocation(cmd, conn)); err != nil {
 					return err
 				}
 				if next != "" && !all {

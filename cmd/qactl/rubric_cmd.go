@@ -22,7 +22,7 @@ func newRubricCommand(opts *globalOptions) *cobra.Command {
 			"`qactl --json rubric get` prints one to start from.",
 	}
 	// printRubric returns r for --json, or prints it for a person.
-	printRubric := func(cmd *cobra.Command, r *qav1.Rubric, headline string) (proto.Message, error) {
+	printRubric := func(cmd *cobra.Command, c clients, r *qav1.Rubric, headline string) (proto.Message, error) {
 		if opts.json {
 			return r, nil
 		}
@@ -34,7 +34,7 @@ func newRubricCommand(opts *globalOptions) *cobra.Command {
 		t := r.GetThresholds()
 		fmt.Fprintf(&b, "grades: excellent ≥ %g, good ≥ %g, pass ≥ %g, below: needs_improvement; critical: fail\n", t.GetExcellent(), t.GetGood(), t.GetPass())
 		fmt.Fprintf(&b, "%s, %s; created by %s at %s\n", yesNo(r.GetActive(), "active", "not active"),
-			yesNo(r.GetLocked(), "locked (reviews use it)", "not used by any review yet"), sanitize(r.GetCreatedBy()), shortTime(r.GetCreatedAt(), time.Local))
+			yesNo(r.GetLocked(), "locked (reviews use it)", "not used by any review yet"), sanitize(r.GetCreatedBy()), shortTime(r.GetCreatedAt(), c.location()))
 		_, err := io.WriteString(cmd.OutOrStdout(), b.String())
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func newRubricCommand(opts *globalOptions) *cobra.Command {
 				if err != nil {
 					return nil, err
 				}
-				return printRubric(cmd, resp.GetRubric(), "")
+				return printRubric(cmd, c, resp.GetRubric(), "")
 			})
 		},
 	}
@@ -71,7 +71,7 @@ func newRubricCommand(opts *globalOptions) *cobra.Command {
 				if err != nil {
 					return nil, err
 				}
-				return nil, printRubrics(cmd.OutOrStdout(), rubrics, opts.json)
+				return nil, printRubrics(cmd.OutOrStdout(), rubrics, opts.json, opts.textLocation(c))
 			})
 		},
 	}
@@ -92,7 +92,7 @@ func newRubricCommand(opts *globalOptions) *cobra.Command {
 				if err != nil {
 					return nil, err
 				}
-				return printRubric(cmd, resp.GetRubric(), fmt.Sprintf("stored rubric version %d", resp.GetRubric().GetVersion()))
+				return printRubric(cmd, c, resp.GetRubric(), fmt.Sprintf("stored rubric version %d", resp.GetRubric().GetVersion()))
 			})
 		},
 	}
@@ -123,7 +123,7 @@ func newRubricCommand(opts *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func printRubrics(w io.Writer, rubrics []*qav1.Rubric, asJSON bool) error {
+func printRubrics(w io.Writer, rubrics []*qav1.Rubric, asJSON bool, loc *time.Location) error {
 	if asJSON {
 		return jsonLines(w, rubrics)
 	}
@@ -131,7 +131,7 @@ func printRubrics(w io.Writer, rubrics []*qav1.Rubric, asJSON bool) error {
 	_, _ = fmt.Fprintln(tw, "VERSION\tACTIVE\tLOCKED\tDIMENSIONS\tFLAGS\tCREATED\tCREATED_BY\tNAME")
 	for _, r := range rubrics {
 		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.GetVersion(), yesNo(r.GetActive(), "yes", "-"), yesNo(r.GetLocked(), "yes", "-"),
-			len(r.GetDimensions()), len(r.GetFlags()), shortTime(r.GetCreatedAt(), time.Local), sanitize(r.GetCreatedBy()), sanitize(r.GetName()))
+			len(r.GetDimensions()), len(r.GetFlags()), shortTime(r.GetCreatedAt(), loc), sanitize(r.GetCreatedBy()), sanitize(r.GetName()))
 	}
 	return tw.Flush()
 }

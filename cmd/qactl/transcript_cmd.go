@@ -44,7 +44,7 @@ func newTranscriptCommand(opts *globalOptions) *cobra.Command {
 				_, err = out.Write(append(data, '\n'))
 				return err
 			}
-			_, err = out.Write(formatTranscript(resp.GetTranscript(), time.Local))
+			_, err = out.Write(formatTranscript(resp.GetTranscript(), displayLocation(ctx, conn)))
 			return err
 		},
 	}
