@@ -77,7 +77,7 @@ func newRunShowCommand(opts *globalOptions) *cobra.Command {
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
 				resp, err := c.sampling.GetRun(c.ctx, &qav1.GetRunRequest{Id: id})
 				if err == nil && !opts.json {
-					return nil, printRun(cmd.OutOrStdout(), resp.GetRun(), time.Local)
+					return nil, printRun(cmd.OutOrStdout(), resp.GetRun(), c.location())
 				}
 				return resp, err
 			})
@@ -109,7 +109,7 @@ func newRunsCommand(opts *globalOptions) *cobra.Command {
 				if opts.json {
 					return jsonLines(cmd.OutOrStdout(), all)
 				}
-				return printRuns(cmd.OutOrStdout(), all, time.Local)
+				return printRuns(cmd.OutOrStdout(), all, opts.connLocation(cmd, conn))
 			})
 		},
 	}

@@ -30,9 +30,9 @@ func TestPrintRunShowsTopUps(t *testing.T) {
 	}
 	for _, want := range []string{
 		"picks: 7 by the run, 14 in all with top-ups; 1 agents short of quota now",
-		"TOP-UP  AT                TRIGGER      PICKS  CHATS READ  SHORT AFTER",
-		"1       2026-11-24 03:00  manual:lead  7      13          1",
-		"2       2026-11-24 03:00  schedule     0      0           1",
+		"TOP-UP  AT                       TRIGGER      PICKS  CHATS READ  SHORT AFTER",
+		"1       2026-11-24 03:00 +00:00  manual:lead  7      13          1",
+		"2       2026-11-24 03:00 +00:00  schedule     0      0           1",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("printRun:\n%s\nlacks %q", out.String(), want)
