@@ -41,16 +41,26 @@ func (s *Store) TranscriptHighWater(ctx context.Context) (int64, error) {
 }
 
 // scanWeekAfterSQL is scanWeekSQL restricted to ids above a third
-// parameter. It lets the planner choose between the id range (few
-// transcripts ingested since) and the week's range of the end-time index
-// (rowids are in every SQLite index entry), rather than forcing the
-// latter as the full scan does.
+// parameter, read as a range of the primary key: a top-up's cost follows
+// what was ingested since the run, not the week's size. Left to itself
+// SQLite walks the week's whole range of transcripts_sampling (rowids are
+// in every index entry), a million entries for a top-up of a hundred
+// thousand chats; NOT INDEXED still lets it use the rowid range.
 func scanWeekAfterSQL(d dialect) string {
-	q := strings.Replace(scanWeekSQL(d), " INDEXED BY transcripts_sampling", "", 1)
 	if d == dialectPostgres {
-		return q + " AND t.id > $3"
+		return scanWeekSQL(d) + " AND t.id > $3"
 	}
-	return q + " AND t.id > ?"
+	return strings.Replace(scanWeekSQL(d), " INDEXED BY transcripts_sampling", " NOT INDEXED", 1) + " AND t.id > ?"
+}
+
+// hasTranscriptsAfterSQL probes the primary key range as ScanWeekAfter
+// reads it.
+func hasTranscriptsAfterSQL(d dialect) string {
+	hint := ""
+	if d == dialectSQLite {
+		hint = " NOT INDEXED"
+	}
+	return `SELECT EXISTS (SELECT 1 FROM transcripts` + hint + ` WHERE id > ? AND ended_at >= ? AND ended_at < ?)`
 }
 
 // ScanWeekAfter is ScanWeek over the transcripts with an id above afterID.
@@ -62,8 +72,7 @@ func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID i
 // [from, to).
 func (s *Store) HasTranscriptsAfter(ctx context.Context, from, to time.Time, afterID int64) (bool, error) {
 	var found bool
-	err := s.r.GetContext(ctx, &found, s.r.Rebind(`SELECT EXISTS (SELECT 1 FROM transcripts
-		WHERE id > ? AND ended_at >= ? AND ended_at < ?)`), afterID, from.UnixMilli(), to.UnixMilli())
+	err := s.r.GetContext(ctx, &found, s.r.Rebind(hasTranscriptsAfterSQL(s.dialect)), afterID, from.UnixMilli(), to.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: transcripts after %d: %w", afterID, err)
 	}
