@@ -91,7 +91,11 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 		hired, _ := time.Parse(time.DateOnly, a.HiredOn) // validated on upsert; empty means unknown
 		agents = append(agents, sampler.Agent{ID: a.AgentID, TeamID: a.TeamID, HiredOn: hired, Active: a.Active})
 	}
-	picked, err := j.pickedBefore(ctx, from, to, excludeRun)
+	pickedIn := j.Store.PickedInWeek
+	if topUp != nil {
+		pickedIn = topUp.picked
+	}
+	picked, err := j.pickedBefore(ctx, pickedIn, from, to, excludeRun)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -138,10 +142,12 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	return run.Result(), byID, nil
 }
 
-// pickedBefore is what earlier runs of the week picked, except run
+// pickedBefore is what earlier runs of the week picked (as pickedIn, the
+// store's PickedInWeek or a top-up's narrower read, lists it), except run
 // excludeRun (whose picks a recomputation must see as its own).
-func (j *SamplingJob) pickedBefore(ctx context.Context, from, to time.Time, excludeRun int64) (map[sampler.PickKey]bool, error) {
-	pairs, err := j.Store.PickedInWeek(ctx, from, to)
+func (j *SamplingJob) pickedBefore(ctx context.Context, pickedIn func(context.Context, time.Time, time.Time) (map[[2]string]bool, error),
+	from, to time.Time, excludeRun int64) (map[sampler.PickKey]bool, error) {
+	pairs, err := pickedIn(ctx, from, to)
 	if err != nil {
 		return nil, err
 	}

@@ -28,6 +28,8 @@ import (
 type topUpInput struct {
 	earlier sampler.TopUp
 	scan    func(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error
+	// picked lists what earlier runs picked among the chats scan reads.
+	picked func(ctx context.Context, from, to time.Time) (map[[2]string]bool, error)
 }
 
 // NoRunError refuses to top up a week that has no run.
@@ -178,10 +180,16 @@ func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan,
 	in := &topUpInput{
 		earlier: sampler.TopUp{HandleTimeThresholds: basis.HandleThresholds},
 		scan:    j.Store.ScanWeek,
+		picked:  j.Store.PickedInWeek,
 	}
+	// Only the chats after the basis are read, so only their picks (by
+	// other runs of the week; this run's are in earlier) need excluding.
 	if after := basis.ScannedThrough; after > 0 {
 		in.scan = func(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error {
 			return j.Store.ScanWeekAfter(ctx, from, to, after, fn)
+		}
+		in.picked = func(ctx context.Context, from, to time.Time) (map[[2]string]bool, error) {
+			return j.Store.PickedInWeekAfter(ctx, from, to, after)
 		}
 	}
 	for _, p := range basis.Picks {

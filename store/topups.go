@@ -62,6 +62,9 @@ type TopUpStore interface {
 	// ScanWeekAfter is ScanWeek for the transcripts with an id above
 	// afterID only.
 	ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, fn func(SampleRow) error) error
+	// PickedInWeekAfter is PickedInWeek for the transcripts with an id
+	// above afterID only.
+	PickedInWeekAfter(ctx context.Context, from, to time.Time, afterID int64) (map[[2]string]bool, error)
 	// HasTranscriptsAfter reports whether a transcript with an id above
 	// afterID ended in [from, to).
 	HasTranscriptsAfter(ctx context.Context, from, to time.Time, afterID int64) (bool, error)

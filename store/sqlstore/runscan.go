@@ -17,7 +17,12 @@ const pickedInWeekSQL = `SELECT t.external_id, p.agent_id FROM picks p
 // transcripts that ended in [from, to), found by the picks' own copy of
 // ended_at: a range of picks_ended, not a probe per transcript of the week.
 func (s *Store) PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]string]bool, error) {
-	rows, err := s.r.QueryxContext(ctx, s.r.Rebind(pickedInWeekSQL), from.UnixMilli(), to.UnixMilli())
+	return s.pickedPairs(ctx, pickedInWeekSQL, from.UnixMilli(), to.UnixMilli())
+}
+
+// pickedPairs runs query, which selects (external id, agent id) pairs.
+func (s *Store) pickedPairs(ctx context.Context, query string, args ...any) (map[[2]string]bool, error) {
+	rows, err := s.r.QueryxContext(ctx, s.r.Rebind(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: picked in week: %w", err)
 	}

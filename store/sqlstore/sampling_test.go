@@ -59,6 +59,8 @@ func TestSQLiteQueryPlans(t *testing.T) {
 			"SEARCH t USING INTEGER PRIMARY KEY (rowid>?)"},
 		{"late chats probe", hasTranscriptsAfterSQL(dialectSQLite), []any{int64(100), from, to},
 			"SEARCH transcripts USING INTEGER PRIMARY KEY (rowid>?)"},
+		{"PickedInWeekAfter", pickedInWeekSQL + " AND p.transcript_id > ?", []any{from, to, int64(100)},
+			"SEARCH p USING INDEX picks_ended (ended_at>? AND ended_at<?)"},
 		{"PickedInWeek", pickedInWeekSQL, []any{from, to},
 			"SEARCH p USING INDEX picks_ended (ended_at>? AND ended_at<?)"},
 		{"queue", pickSelect + " WHERE p.inspector_id = ? AND p.status = ? ORDER BY p.id", []any{"qa-1", "assigned"},

@@ -68,6 +68,14 @@ func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID i
 	return s.scanSampleRows(ctx, scanWeekAfterSQL(s.dialect), []any{from.UnixMilli(), to.UnixMilli(), afterID}, fn)
 }
 
+// PickedInWeekAfter is PickedInWeek restricted to transcript ids above
+// afterID, tested on the picks' own transcript_id before the join: a
+// top-up then joins only the few picks among the late chats, not the
+// week's ten thousand.
+func (s *Store) PickedInWeekAfter(ctx context.Context, from, to time.Time, afterID int64) (map[[2]string]bool, error) {
+	return s.pickedPairs(ctx, pickedInWeekSQL+" AND p.transcript_id > ?", from.UnixMilli(), to.UnixMilli(), afterID)
+}
+
 // HasTranscriptsAfter reports whether a transcript above afterID ended in
 // [from, to).
 func (s *Store) HasTranscriptsAfter(ctx context.Context, from, to time.Time, afterID int64) (bool, error) {

@@ -78,6 +78,11 @@ func testTopUpReadsWhatArrivedSince(t *testing.T, s store.Store) {
 	if len(rows) != 2 || rows[0].Channel != late[0].Channel || !slices.Equal(rows[0].AgentIDs, []string{"a1"}) {
 		t.Errorf("ScanWeekAfter rows = %+v", rows)
 	}
+	run := mustRun(t, s, "2026-W47", 1)
+	mustComplete(t, s, run.ID, pick("c1", "a1", "random", 1, ""), pick("c3", "a1", "random", 2, ""))
+	if got, err := s.PickedInWeekAfter(ctx, weekFrom, weekTo, hw); err != nil || !reflect.DeepEqual(got, map[[2]string]bool{{"c3", "a1"}: true}) {
+		t.Errorf("PickedInWeekAfter(high water) = %v, %v; want only c3's pick", got, err)
+	}
 	for _, tc := range []struct {
 		after int64
 		want  bool
