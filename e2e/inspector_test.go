@@ -13,7 +13,8 @@ import (
 // and with a new one, and takes their open items from them: assigned ones
 // to another inspector (or the pool), without their draft, and the
 // dispute they were to re-score to an inspector other than the reviewer;
-// audited (issue 8, defect 8). Before, an inactive inspector kept
+// audited (issue 8, defect 8; pick.reassign since issue 9, as an admin's
+// move to the pool). Before, an inactive inspector kept
 // finalising and releasing, and their items stayed in their queue.
 func TestDeactivatedInspector(t *testing.T) {
 	w := newWorld(t, backends(t)[0].dsn, defaultOrg)
@@ -96,7 +97,7 @@ func TestDeactivatedInspector(t *testing.T) {
 	}
 	events := w.auditEvents()
 	for id := range returned {
-		action, entity, entityID := "pick.return", "pick", id
+		action, entity, entityID := "pick.reassign", "pick", id
 		if id == contested.GetReview().GetItemId() {
 			action, entity, entityID = "dispute.reassign", "dispute", d.GetDispute().GetId()
 		}

@@ -9,7 +9,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"qa-sampling/dispute"
 	"qa-sampling/fielderr"
 	"qa-sampling/store"
 )
@@ -63,54 +62,25 @@ func (a activeInspectors) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamSe
 	return handler(srv, ss)
 }
 
-// returnOpenItems takes a deactivated inspector's open items from them:
-// assigned ones to the pool and on to another inspector by the assignment
-// rules, disputed ones to another inspector who may re-score them. It
-// returns the moved items as they are now. Each step is audited by the
-// store. Deactivating again repeats what a failure left undone.
-func returnOpenItems(ctx context.Context, st Storage, job *SamplingJob, log *slog.Logger, inspectorID, actor string) ([]store.Pick, error) {
-	returned, err := st.ReturnInspectorItems(ctx, inspectorID, actor)
+// returnOpenItems takes a deactivated inspector's open items from them,
+// as an admin's move of all of them to the pool would (workload.go):
+// assigned ones to another inspector by the assignment rules, or to the
+// pool if no one else may take them; disputed ones to another inspector
+// who may re-score them. It returns the moved items as they are now; a
+// re-scoring no one else may take stays with them and is logged.
+// Deactivating again repeats what a failure left undone.
+func returnOpenItems(ctx context.Context, st Storage, log *slog.Logger, inspectorID, actor string) ([]store.Pick, error) {
+	open, err := openItemsOf(ctx, st, inspectorID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]store.Pick, 0, len(returned))
-	for _, p := range returned {
-		// The inspector is inactive, so the rules no longer offer them.
-		if moved, ok, err := job.Reassign(ctx, p, inspectorID); err != nil {
-			return nil, err
-		} else if ok {
-			p = moved
-		}
-		out = append(out, p)
-	}
-	open, err := st.ListDisputes(ctx, store.DisputeFilter{AssigneeID: inspectorID, Status: store.DisputeOpen})
+	res, err := reassignItems(ctx, st, open, moveTarget{pool: true},
+		store.Reassignment{Actor: actor, Reason: "inspector deactivated", Bulk: true})
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range open {
-		rv, err := st.GetReview(ctx, d.ReviewID)
-		if err != nil {
-			return nil, err
-		}
-		in, err := assignmentInputsFor(ctx, st, d.AgentID)
-		if err != nil {
-			return nil, err
-		}
-		to := dispute.Assignee(dispute.Contested{ReviewID: rv.ID, InspectorID: rv.InspectorID}, in.loads, in.supervisorID, in.recent)
-		if to == "" {
-			log.WarnContext(ctx, "no inspector can take over a deactivated inspector's dispute", "dispute_id", d.ID, "inspector_id", inspectorID)
-			continue
-		}
-		if _, err := st.ReassignDispute(ctx, d.ID, inspectorID, to, actor); errors.Is(err, store.ErrConflict) {
-			continue // resolved meanwhile
-		} else if err != nil {
-			return nil, err
-		}
-		picks, err := st.ListPicks(ctx, store.PickFilter{AfterID: d.PickID - 1, Limit: 1})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, picks...)
+	for _, u := range res.notMoved {
+		log.WarnContext(ctx, "a deactivated inspector's item stays with them", "item_id", u.pick.ID, "inspector_id", inspectorID, "why", u.reason)
 	}
-	return out, nil
+	return res.moved, nil
 }

@@ -35,6 +35,7 @@ var methodRules = map[string]methodRule{
 	"/qa.v1.SamplingService/ListPicks":       {roles: []store.Role{store.RoleAdmin}},
 	"/qa.v1.SamplingService/UpsertInspector": {roles: []store.Role{store.RoleAdmin}},
 	"/qa.v1.SamplingService/ListInspectors":  {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.SamplingService/ReassignItems":   {roles: []store.Role{store.RoleAdmin}},
 
 	"/qa.v1.ReviewService/ListQueue":    {roles: []store.Role{store.RoleInspector}},
 	"/qa.v1.ReviewService/ReleaseItem":  {roles: []store.Role{store.RoleInspector}},

@@ -91,9 +91,9 @@ func tokenOf[K cmp.Ordered](k K) string {
 }
 
 // pageOf pages a list read whole, already in list order: ascending by key,
-// or descending when desc. Only lists that stay small are read whole (a
-// queue, rubric versions, runs, inspectors, disputes); the ones that grow
-// without bound page in the store.
+// or descending when desc. Only lists that stay small are read whole
+// (rubric versions, runs, inspectors, disputes); the ones that grow without
+// bound page in the store (an inspector's queue too: thousands of items).
 func pageOf[T any, K cmp.Ordered](p pageRequest[K], items []T, key func(T) K, desc bool) ([]T, string) {
 	start := 0
 	if p.hasAfter {

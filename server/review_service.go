@@ -34,13 +34,24 @@ type reviewService struct {
 func (s *reviewService) ListQueue(ctx context.Context, req *qav1.ListQueueRequest) (*qav1.ListQueueResponse, error) {
 	var l fielderr.List
 	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), 0)
+	checkWeek(&l, "week", req.GetWeek())
+	statuses := []store.PickStatus{store.PickAssigned, store.PickDisputed}
+	if st := store.PickStatus(req.GetStatus()); st != "" {
+		if !slices.Contains(statuses, st) {
+			l.Add("status", "%s is not a queue status: assigned or disputed (empty for both)", fielderr.Quote(req.GetStatus()))
+		}
+		statuses = []store.PickStatus{st}
+	}
 	if err := invalidList(&l); err != nil {
 		return nil, err
 	}
 	who, _ := PrincipalFrom(ctx)
+	// A page of each status from the token on, merged: the first of their
+	// union in id order are among the first of each.
 	var queue []store.Pick
-	for _, st := range []store.PickStatus{store.PickAssigned, store.PickDisputed} {
-		picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: st})
+	for _, st := range statuses {
+		picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: st, Week: req.GetWeek(),
+			AfterID: pg.after, Limit: pg.fetch()})
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)
 		}
@@ -48,7 +59,7 @@ func (s *reviewService) ListQueue(ctx context.Context, req *qav1.ListQueueReques
 	}
 	slices.SortFunc(queue, func(a, b store.Pick) int { return cmp.Compare(a.ID, b.ID) })
 	out := &qav1.ListQueueResponse{}
-	queue, out.NextPageToken = pageOf(pg, queue, func(p store.Pick) int64 { return p.ID }, false)
+	queue, out.NextPageToken = cut(pg, queue, func(p store.Pick) int64 { return p.ID })
 	for _, p := range queue {
 		out.Items = append(out.Items, pickToProto(p))
 	}

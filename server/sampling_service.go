@@ -310,7 +310,7 @@ func (s *samplingService) UpsertInspector(ctx context.Context, req *qav1.UpsertI
 	}
 	out := &qav1.UpsertInspectorResponse{Inspector: inspectorToProto(rec)}
 	if !rec.Active {
-		moved, err := returnOpenItems(ctx, s.store, s.job, s.log, rec.ID, who.Subject)
+		moved, err := returnOpenItems(ctx, s.store, s.log, rec.ID, who.Subject)
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)
 		}
@@ -331,12 +331,20 @@ func (s *samplingService) ListInspectors(ctx context.Context, req *qav1.ListInsp
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
+	open, pool, err := s.store.Workload(ctx)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
 	// Byte order, as pageOf compares: a database collation may differ.
 	slices.SortFunc(ins, func(a, b store.Inspector) int { return strings.Compare(a.ID, b.ID) })
-	out := &qav1.ListInspectorsResponse{}
+	out := &qav1.ListInspectorsResponse{PoolItems: int32(pool)}
 	ins, out.NextPageToken = pageOf(pg, ins, func(in store.Inspector) string { return in.ID }, false)
 	for _, in := range ins {
-		out.Inspectors = append(out.Inspectors, inspectorToProto(in))
+		p := inspectorToProto(in)
+		items := open[in.ID]
+		p.AssignedItems, p.DisputedItems = int32(items.Assigned), int32(items.Disputed)
+		p.OpenItems = p.AssignedItems + p.DisputedItems
+		out.Inspectors = append(out.Inspectors, p)
 	}
 	return out, nil
 }

@@ -25,9 +25,4 @@ type InspectorStore interface {
 	ListInspectors(ctx context.Context) ([]Inspector, error)
 	// GetInspector returns ErrNotFound for an unknown id.
 	GetInspector(ctx context.Context, id string) (Inspector, error)
-	// ReturnInspectorItems moves every pick assigned to inspectorID (status
-	// assigned) to the pool and audits it as actor, in one transaction, and
-	// returns the moved picks. Their drafts stay with their author. Picks
-	// disputed to the inspector are left; see ReassignDispute.
-	ReturnInspectorItems(ctx context.Context, inspectorID, actor string) ([]Pick, error)
 }

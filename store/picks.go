@@ -55,6 +55,28 @@ type PickFilter struct {
 	Limit   int
 }
 
+// OpenItems is one inspector's open work.
+type OpenItems struct {
+	Assigned int // picks assigned to them, not finalised
+	Disputed int // disputed picks waiting for them to re-score
+}
+
+// PickMove is one pick to move from inspector From to inspector To; ""
+// is the pool on either side.
+type PickMove struct {
+	PickID   int64
+	From, To string
+}
+
+// Reassignment is an admin's move of open picks, audited as Actor with
+// Reason (may be empty) and Bulk (all of one inspector's items).
+type Reassignment struct {
+	Actor  string
+	Reason string
+	Bulk   bool
+	Moves  []PickMove
+}
+
 // PickStore keeps the picks of completed runs as they move through the
 // inspection workflow. A pick's status changes only from the status its
 // writer saw, so two concurrent changes of one pick never both succeed.
@@ -64,6 +86,16 @@ type PickStore interface {
 	// InspectorLoads returns, per active inspector, how many picks are
 	// assigned to them (status assigned); inspectors with none map to 0.
 	InspectorLoads(ctx context.Context) (map[string]int, error)
+	// Workload returns the open items of each inspector who holds any,
+	// active or not, and the number of picks in the pool.
+	Workload(ctx context.Context) (map[string]OpenItems, int, error)
+	// ReassignPicks makes each move whose pick is still open with From
+	// (assigned to From, or in the pool when From is ""), in one
+	// transaction with one pick.reassign audit event per moved pick. It
+	// returns the moved picks as they are now; a pick that changed
+	// meanwhile (finalised, skipped, disputed, moved) is left alone and
+	// not returned. Disputed picks move with ReassignDispute.
+	ReassignPicks(ctx context.Context, r Reassignment) ([]Pick, error)
 	// RecentInspectorsOf returns the inspectors of agentID's picks, newest
 	// first, at most limit.
 	RecentInspectorsOf(ctx context.Context, agentID string, limit int) ([]string, error)

@@ -10,14 +10,21 @@ import (
 	qav1 "qa-sampling/proto/qa/v1"
 )
 
-// printInspectors lists inspectors as a table.
-func printInspectors(w io.Writer, inspectors []*qav1.Inspector) error {
+// printInspectors lists inspectors as a table with their open items:
+// OPEN = ASSIGNED (picks to score) + DISPUTED (re-scorings of contested
+// reviews); then the pool's size.
+func printInspectors(w io.Writer, resp *qav1.ListInspectorsResponse) error {
 	t := newTable(w)
-	_, _ = fmt.Fprintln(t, "ID\tNAME\tACTIVE")
-	for _, in := range inspectors {
-		_, _ = fmt.Fprintf(t, "%s\t%s\t%s\n", sanitize(in.GetId()), sanitize(in.GetName()), yesNo(in.GetActive(), "yes", "no"))
+	_, _ = fmt.Fprintln(t, "ID\tNAME\tACTIVE\tOPEN\tASSIGNED\tDISPUTED")
+	for _, in := range resp.GetInspectors() {
+		_, _ = fmt.Fprintf(t, "%s\t%s\t%s\t%d\t%d\t%d\n", sanitize(in.GetId()), sanitize(in.GetName()), yesNo(in.GetActive(), "yes", "no"),
+			in.GetOpenItems(), in.GetAssignedItems(), in.GetDisputedItems())
 	}
-	return t.Flush()
+	if err := t.Flush(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "pool: %d items no inspector holds\n", resp.GetPoolItems())
+	return err
 }
 
 // printUpsertedInspector says what UpsertInspector stored and which open

@@ -30,7 +30,7 @@ func newInspectorCommand(opts *globalOptions) *cobra.Command {
 	add.Flags().BoolVar(&inactive, "inactive", false, "register as inactive, or deactivate: no new items, their calls are refused, their open items go to others (listed as returned_items)")
 	list := &cobra.Command{
 		Use:   "list",
-		Short: "List inspectors",
+		Short: "List inspectors with their open items (assigned, and disputed re-scorings), and the pool's size",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
@@ -38,12 +38,13 @@ func newInspectorCommand(opts *globalOptions) *cobra.Command {
 				err := allPages(func(token string) (string, error) {
 					resp, err := c.sampling.ListInspectors(c.ctx, &qav1.ListInspectorsRequest{PageSize: 1000, PageToken: token})
 					all.Inspectors = append(all.Inspectors, resp.GetInspectors()...)
+					all.PoolItems = resp.GetPoolItems()
 					return resp.GetNextPageToken(), err
 				})
 				if err != nil || opts.json {
 					return all, err
 				}
-				return nil, printInspectors(cmd.OutOrStdout(), all.GetInspectors())
+				return nil, printInspectors(cmd.OutOrStdout(), all)
 			})
 		},
 	}

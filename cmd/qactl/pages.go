@@ -18,3 +18,25 @@ func allPages(page func(token string) (string, error)) error {
 		token = next
 	}
 }
+
+// listPages runs a list call from token: one page, or with all every page
+// to the last. page fetches the page at a token and returns its items and
+// next_page_token. listPages returns the items and the token of the first
+// page not fetched ("" after the last page), for a "more: --page-token"
+// hint.
+func listPages[T any](token string, all bool, page func(token string) ([]T, string, error)) ([]T, string, error) {
+	var items []T
+	var next string
+	err := allPages(func(t string) (string, error) {
+		if t == "" {
+			t = token
+		}
+		got, n, err := page(t)
+		items, next = append(items, got...), n
+		if !all {
+			return "", err
+		}
+		return n, err
+	})
+	return items, next, err
+}

@@ -422,28 +422,7 @@ func formatSubmitted(resp *qav1.SubmitReviewResponse, rubric *qav1.Rubric) strin
 }
 
 func newReviewCommand(opts *globalOptions) *cobra.Command {
-	cmd := &cobra.Command{Use: "review", Short: "An inspector's queue: list, release, skip, show, submit, history (inspector)"}
-	queue := &cobra.Command{
-		Use:   "queue",
-		Short: "List the items assigned to you",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return opts.withConn(func(conn *grpc.ClientConn) error {
-				var items []*qav1.Pick
-				err := allPages(func(token string) (string, error) {
-					ctx, cancel := opts.unaryContext(cmd.Context()) // --timeout is per page
-					defer cancel()
-					resp, err := qav1.NewReviewServiceClient(conn).ListQueue(ctx, &qav1.ListQueueRequest{PageSize: 1000, PageToken: token})
-					items = append(items, resp.GetItems()...)
-					return resp.GetNextPageToken(), err
-				})
-				if err != nil {
-					return err
-				}
-				return printPicks(cmd.OutOrStdout(), items, opts.json)
-			})
-		},
-	}
+	cmd := &cobra.Command{Use: "review", Short: "An inspector's queue: list, release, skip, show, submit, history (inspector); reassign (admin)"}
 	release := &cobra.Command{
 		Use:   "release ID",
 		Short: "Put one of your items back into the pool",
@@ -489,6 +468,7 @@ func newReviewCommand(opts *globalOptions) *cobra.Command {
 	}
 	skip.Flags().StringVar(&reason, "reason", "", "why: spam, wrong_agent, not_reviewable, or free text")
 	_ = skip.MarkFlagRequired("reason")
-	cmd.AddCommand(queue, release, skip, newReviewShowCommand(opts), newReviewSubmitCommand(opts), newReviewHistoryCommand(opts))
+	cmd.AddCommand(newReviewQueueCommand(opts), release, skip, newReviewShowCommand(opts), newReviewSubmitCommand(opts), newReviewHistoryCommand(opts),
+		newReviewReassignCommand(opts))
 	return cmd
 }

@@ -19,38 +19,6 @@ func (s *Store) GetInspector(ctx context.Context, id string) (store.Inspector, e
 	return store.Inspector{ID: r.ID, Name: r.Name, Active: r.Active, CreatedAt: fromMillis(r.CreatedAt), UpdatedAt: fromMillis(r.UpdatedAt)}, nil
 }
 
-// ReturnInspectorItems moves the inspector's assigned picks to the pool,
-// one audit event per pick.
-func (s *Store) ReturnInspectorItems(ctx context.Context, inspectorID, actor string) ([]store.Pick, error) {
-	var out []store.Pick
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var ids []int64
-		// The update's own row set, so a pick finalised meanwhile (no
-		// longer assigned) is neither moved nor reported.
-		if err := tx.SelectContext(ctx, &ids, tx.Rebind(`UPDATE picks SET inspector_id = NULL, status = ?, updated_at = ?
-			WHERE inspector_id = ? AND status = ? RETURNING id`),
-			string(store.PickPool), s.now().UnixMilli(), inspectorID, string(store.PickAssigned)); err != nil {
-			return err
-		}
-		out = make([]store.Pick, 0, len(ids))
-		for _, id := range ids {
-			if err := s.audit(ctx, tx, actor, "pick.return", "pick", id, map[string]any{"inspector_id": inspectorID}); err != nil {
-				return err
-			}
-			p, err := getPick(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, p)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: return items of inspector %q: %w", inspectorID, err)
-	}
-	return out, nil
-}
-
 type inspectorRow struct {
 	ID        string `db:"id"`
 	Name      string `db:"name"`

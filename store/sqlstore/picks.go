@@ -237,3 +237,101 @@ func (s *Store) AddPick(ctx context.Context, p store.Pick) (store.Pick, error) {
 	}
 	return out, nil
 }
+
+const workloadSQL = `SELECT COALESCE(inspector_id, '') AS inspector_id, status, COUNT(*) AS n
+	FROM picks WHERE status IN ('assigned', 'pool', 'disputed') GROUP BY inspector_id, status`
+
+// Workload counts the open picks by holder and status, reading only the
+// open rows (picks_open), so the count costs the backlog, not the history.
+func (s *Store) Workload(ctx context.Context) (map[string]store.OpenItems, int, error) {
+	var rows []struct {
+		InspectorID string `db:"inspector_id"`
+		Status      string `db:"status"`
+		N           int64  `db:"n"`
+	}
+	err := s.readSelect(ctx, &rows, workloadSQL)
+	if err != nil {
+		return nil, 0, fmt.Errorf("sqlstore: workload: %w", err)
+	}
+	out := map[string]store.OpenItems{}
+	pool := 0
+	for _, r := range rows {
+		if store.PickStatus(r.Status) == store.PickPool {
+			pool += int(r.N)
+			continue
+		}
+		items := out[r.InspectorID]
+		if store.PickStatus(r.Status) == store.PickDisputed {
+			items.Disputed += int(r.N)
+		} else {
+			items.Assigned += int(r.N)
+		}
+		out[r.InspectorID] = items
+	}
+	return out, pool, nil
+}
+
+// ReassignPicks moves open picks, each by compare-and-set on its holder,
+// all in one transaction.
+func (s *Store) ReassignPicks(ctx context.Context, r store.Reassignment) ([]store.Pick, error) {
+	var out []store.Pick
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		out = make([]store.Pick, 0, len(r.Moves)) // a retry starts afresh
+		now := s.now().UnixMilli()
+		for _, m := range r.Moves {
+			from, to := heldStatus(m.From), heldStatus(m.To)
+			res, err := s.txExec(ctx, tx, `UPDATE picks SET inspector_id = ?, status = ?, updated_at = ?
+				WHERE id = ? AND status = ? AND COALESCE(inspector_id, '') = ?`,
+				nullString(m.To), string(to), now, m.PickID, string(from), m.From)
+			if err != nil {
+				return pickWriteError(err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				continue // changed meanwhile
+			}
+			if err := s.audit(ctx, tx, r.Actor, "pick.reassign", "pick", m.PickID, reassignDetail(m, r)); err != nil {
+				return err
+			}
+			p, err := getPick(ctx, tx, m.PickID)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: reassign picks: %w", err)
+	}
+	return out, nil
+}
+
+// heldStatus is the status of an open pick held by inspector ("" for the
+// pool).
+func heldStatus(inspector string) store.PickStatus {
+	if inspector == "" {
+		return store.PickPool
+	}
+	return store.PickAssigned
+}
+
+// reassignDetail is a pick.reassign event's detail: from and to name the
+// inspectors, absent for the pool.
+func reassignDetail(m store.PickMove, r store.Reassignment) map[string]any {
+	d := map[string]any{"status": string(heldStatus(m.To))}
+	if m.From != "" {
+		d["from"] = m.From
+	}
+	if m.To != "" {
+		d["to"] = m.To
+	}
+	if r.Reason != "" {
+		d["reason"] = r.Reason
+	}
+	if r.Bulk {
+		d["bulk"] = true
+	}
+	return d
+}

@@ -10,10 +10,11 @@ import (
 	"qa-sampling/store"
 )
 
-// testInspectorDeactivation covers what deactivating an inspector uses:
-// GetInspector, ReturnInspectorItems (assigned picks to the pool, drafts
-// kept with their author, audited) and ReassignDispute.
-func testInspectorDeactivation(t *testing.T, s store.Store) {
+// testReassignPicks covers what moving open items uses (an admin's
+// reassignment, a deactivation): GetInspector, Workload, ReassignPicks
+// (compare-and-set on the holder, drafts kept with their author, audited
+// in the same transaction) and ReassignDispute.
+func testReassignPicks(t *testing.T, s store.Store) {
 	e := newScoring(t, s)
 	ctx := t.Context()
 	if in, err := e.s.GetInspector(ctx, "qa-1"); err != nil || in.ID != "qa-1" || !in.Active {
@@ -23,42 +24,79 @@ func testInspectorDeactivation(t *testing.T, s store.Store) {
 		t.Errorf("GetInspector(unknown) = %v, want ErrNotFound", err)
 	}
 	ps := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1"),
-		pick("c3", "a3", "random", 1, "qa-1"), pick("d1", "a2", "random", 1, "qa-2"))
+		pick("c3", "a3", "random", 1, "qa-1"), pick("d1", "a2", "random", 1, "qa-2"), pick("p1", "a2", "random", 2, ""))
 	draft := e.saveDraft(e.draftOf(ps["c1"], "qa-1"))
 	reviewed, _ := e.finalize(e.finalOf(ps["c2"], "qa-1", 80, "B"), store.Feedback{})
 	d, err := e.s.OpenDispute(ctx, store.Dispute{ReviewID: reviewed.ID, OpenedBy: "sup-1", Reason: "r", AssigneeID: "qa-3"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	open, pool, err := e.s.Workload(ctx)
+	wantOpen := map[string]store.OpenItems{"qa-1": {Assigned: 2}, "qa-2": {Assigned: 1}, "qa-3": {Disputed: 1}}
+	if err != nil || pool != 1 || !reflect.DeepEqual(open, wantOpen) {
+		t.Errorf("Workload = %v, %d, %v; want %v and 1 in the pool", open, pool, err, wantOpen)
+	}
 
-	returned, err := e.s.ReturnInspectorItems(ctx, "qa-1", "lead")
+	moved, err := e.s.ReassignPicks(ctx, store.Reassignment{Actor: "lead", Reason: "holiday", Bulk: true, Moves: []store.PickMove{
+		{PickID: ps["c1"].ID, From: "qa-1", To: "qa-2"},
+		{PickID: ps["c3"].ID, From: "qa-1", To: ""},     // to the pool
+		{PickID: ps["p1"].ID, From: "", To: "qa-3"},     // out of the pool
+		{PickID: ps["d1"].ID, From: "qa-1", To: "qa-3"}, // not qa-1's: left alone
+		{PickID: ps["c2"].ID, From: "qa-1", To: "qa-2"}, // reviewed, disputed: left alone
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []int64
-	for _, p := range returned {
+	for _, p := range moved {
 		ids = append(ids, p.ID)
-		if p.Status != store.PickPool || p.InspectorID != "" {
-			t.Errorf("returned pick %d is %s for %q, want in the pool", p.ID, p.Status, p.InspectorID)
-		}
 	}
-	slices.Sort(ids)
-	if want := []int64{ps["c1"].ID, ps["c3"].ID}; !slices.Equal(ids, want) {
-		t.Errorf("ReturnInspectorItems(qa-1) returned %v, want the assigned %v", ids, want)
+	if want := []int64{ps["c1"].ID, ps["c3"].ID, ps["p1"].ID}; !slices.Equal(ids, want) {
+		t.Errorf("ReassignPicks moved %v, want %v in the order asked", ids, want)
 	}
+	if len(moved) == 3 && (moved[0].InspectorID != "qa-2" || moved[0].Status != store.PickAssigned ||
+		moved[1].InspectorID != "" || moved[1].Status != store.PickPool || moved[2].InspectorID != "qa-3" || moved[2].Status != store.PickAssigned) {
+		t.Errorf("ReassignPicks returned %+v", moved)
+	}
+	e.checkPick("moved to qa-2", ps["c1"].ID, store.PickAssigned, "qa-2")
+	e.checkPick("moved to the pool", ps["c3"].ID, store.PickPool, "")
+	e.checkPick("moved out of the pool", ps["p1"].ID, store.PickAssigned, "qa-3")
 	e.checkPick("another's pick", ps["d1"].ID, store.PickAssigned, "qa-2")
-	e.checkPick("a disputed pick of another", ps["c2"].ID, store.PickDisputed, "qa-3")
+	e.checkPick("a disputed pick", ps["c2"].ID, store.PickDisputed, "qa-3")
 	if got, err := e.s.DraftOf(ctx, ps["c1"].ID, "qa-1"); err != nil || !reflect.DeepEqual(got, draft) {
-		t.Errorf("the returned pick's draft = %+v, %v; want it kept with its author", got, err)
+		t.Errorf("the moved pick's draft = %+v, %v; want it kept with its author", got, err)
 	}
-	for _, id := range ids {
-		if ev := e.audit(store.AuditFilter{Entity: "pick", EntityID: idStr(id)}); len(ev) != 1 || ev[0].Action != "pick.return" || ev[0].Actor != "lead" {
-			t.Errorf("audit of returned pick %d: %+v", id, ev)
+	wantDetail := map[int64]string{
+		ps["c1"].ID: `{"bulk":true,"from":"qa-1","reason":"holiday","status":"assigned","to":"qa-2"}`,
+		ps["c3"].ID: `{"bulk":true,"from":"qa-1","reason":"holiday","status":"pool"}`,
+		ps["p1"].ID: `{"bulk":true,"reason":"holiday","status":"assigned","to":"qa-3"}`,
+	}
+	for id, want := range wantDetail {
+		ev := e.audit(store.AuditFilter{Entity: "pick", EntityID: idStr(id)})
+		if len(ev) != 1 || ev[0].Action != "pick.reassign" || ev[0].Actor != "lead" || ev[0].Detail != want {
+			t.Errorf("audit of moved pick %d: %+v, want one pick.reassign with %s", id, ev, want)
 		}
 	}
-	if again, err := e.s.ReturnInspectorItems(ctx, "qa-1", "lead"); err != nil || len(again) != 0 {
-		t.Errorf("second ReturnInspectorItems = %v, %v; want nothing", again, err)
+	if ev := e.audit(store.AuditFilter{Entity: "pick", EntityID: idStr(ps["d1"].ID)}); len(ev) != 0 {
+		t.Errorf("audit of a pick left alone: %+v", ev)
 	}
+	open, pool, err = e.s.Workload(ctx)
+	wantOpen = map[string]store.OpenItems{"qa-2": {Assigned: 2}, "qa-3": {Assigned: 1, Disputed: 1}}
+	if err != nil || pool != 1 || !reflect.DeepEqual(open, wantOpen) {
+		t.Errorf("Workload after the moves = %v, %d, %v; want %v and 1 in the pool", open, pool, err, wantOpen)
+	}
+	// The same moves again: every pick has changed, nothing moves.
+	if again, err := e.s.ReassignPicks(ctx, store.Reassignment{Actor: "lead", Moves: []store.PickMove{
+		{PickID: ps["c1"].ID, From: "qa-1", To: "qa-2"}, {PickID: ps["c3"].ID, From: "qa-1", To: ""},
+	}}); err != nil || len(again) != 0 {
+		t.Errorf("repeated ReassignPicks = %v, %v; want nothing moved", again, err)
+	}
+	if _, err := e.s.ReassignPicks(ctx, store.Reassignment{Actor: "lead", Moves: []store.PickMove{
+		{PickID: ps["c1"].ID, From: "qa-2", To: "nobody"},
+	}}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("ReassignPicks to an unknown inspector = %v, want ErrNotFound", err)
+	}
+	e.checkPick("after a failed move", ps["c1"].ID, store.PickAssigned, "qa-2")
 
 	// The dispute moves with its pick; the new assignee resolves it.
 	if _, err := e.s.ReassignDispute(ctx, d.ID, "qa-2", "qa-1", "lead"); !errors.Is(err, store.ErrConflict) {
@@ -67,9 +105,9 @@ func testInspectorDeactivation(t *testing.T, s store.Store) {
 	if _, err := e.s.ReassignDispute(ctx, d.ID+1000, "qa-3", "qa-2", "lead"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ReassignDispute(unknown) = %v, want ErrNotFound", err)
 	}
-	moved, err := e.s.ReassignDispute(ctx, d.ID, "qa-3", "qa-2", "lead")
-	if err != nil || moved.AssigneeID != "qa-2" || moved.Status != store.DisputeOpen {
-		t.Fatalf("ReassignDispute = %+v, %v; want open with qa-2", moved, err)
+	rd, err := e.s.ReassignDispute(ctx, d.ID, "qa-3", "qa-2", "lead")
+	if err != nil || rd.AssigneeID != "qa-2" || rd.Status != store.DisputeOpen {
+		t.Fatalf("ReassignDispute = %+v, %v; want open with qa-2", rd, err)
 	}
 	e.checkPick("after ReassignDispute", ps["c2"].ID, store.PickDisputed, "qa-2")
 	if ev := e.audit(store.AuditFilter{Entity: "dispute", EntityID: idStr(d.ID), Actor: "lead"}); len(ev) != 1 || ev[0].Action != "dispute.reassign" {

@@ -39,7 +39,7 @@ var reviewTests = []struct {
 	{"DisputeConcurrent", testDisputeConcurrent},
 	{"DisputeVersusResolution", testDisputeVersusResolution},
 	{"ListDisputes", testListDisputes},
-	{"InspectorDeactivation", testInspectorDeactivation},
+	{"ReassignPicks", testReassignPicks},
 	{"ReportRows", testReportRows},
 	{"ReportRowsManyAgents", testReportRowsManyAgents},
 	{"ReportRowsDisputeRace", testReportRowsDisputeRace},

@@ -27,7 +27,12 @@ type ListQueueRequest struct {
 	// At most this many; default 100, at most 1000 (AIP-158).
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The previous response's next_page_token; empty for the first page.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only items of this ISO week's runs, e.g. 2026-W47; empty for all.
+	Week string `protobuf:"bytes,3,opt,name=week,proto3" json:"week,omitempty"`
+	// Only assigned items, or only disputed ones (re-scorings); empty for
+	// both.
+	Status        string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -72,6 +77,20 @@ func (x *ListQueueRequest) GetPageSize() int32 {
 func (x *ListQueueRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListQueueRequest) GetWeek() string {
+	if x != nil {
+		return x.Week
+	}
+	return ""
+}
+
+func (x *ListQueueRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
 	}
 	return ""
 }
@@ -1479,11 +1498,13 @@ var File_qa_v1_review_proto protoreflect.FileDescriptor
 
 const file_qa_v1_review_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/rubric.proto\x1a\x14qa/v1/sampling.proto\x1a\x16qa/v1/transcript.proto\"N\n" +
+	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/rubric.proto\x1a\x14qa/v1/sampling.proto\x1a\x16qa/v1/transcript.proto\"z\n" +
 	"\x10ListQueueRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"^\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x12\n" +
+	"\x04week\x18\x03 \x01(\tR\x04week\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\"^\n" +
 	"\x11ListQueueResponse\x12!\n" +
 	"\x05items\x18\x01 \x03(\v2\v.qa.v1.PickR\x05items\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"$\n" +

@@ -37,7 +37,8 @@ const (
 // act only on items assigned to them; another's item is NOT_FOUND.
 type ReviewServiceClient interface {
 	// ListQueue returns the caller's assigned items, disputed items waiting
-	// for them to re-score included.
+	// for them to re-score included, in id order, paged; filtered by week
+	// and status if asked.
 	ListQueue(ctx context.Context, in *ListQueueRequest, opts ...grpc.CallOption) (*ListQueueResponse, error)
 	// ReleaseItem puts one of the caller's items back into the pool.
 	ReleaseItem(ctx context.Context, in *ReleaseItemRequest, opts ...grpc.CallOption) (*ReleaseItemResponse, error)
@@ -152,7 +153,8 @@ func (c *reviewServiceClient) ListReviews(ctx context.Context, in *ListReviewsRe
 // act only on items assigned to them; another's item is NOT_FOUND.
 type ReviewServiceServer interface {
 	// ListQueue returns the caller's assigned items, disputed items waiting
-	// for them to re-score included.
+	// for them to re-score included, in id order, paged; filtered by week
+	// and status if asked.
 	ListQueue(context.Context, *ListQueueRequest) (*ListQueueResponse, error)
 	// ReleaseItem puts one of the caller's items back into the pool.
 	ReleaseItem(context.Context, *ReleaseItemRequest) (*ReleaseItemResponse, error)

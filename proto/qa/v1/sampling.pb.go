@@ -1472,7 +1472,14 @@ type Inspector struct {
 	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	Name  string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Absent means active.
-	Active        *bool `protobuf:"varint,3,opt,name=active,proto3,oneof" json:"active,omitempty"`
+	Active *bool `protobuf:"varint,3,opt,name=active,proto3,oneof" json:"active,omitempty"`
+	// Output only (ListInspectors): the inspector's open items, the
+	// assigned ones plus the disputed ones waiting for them to re-score.
+	OpenItems int32 `protobuf:"varint,4,opt,name=open_items,json=openItems,proto3" json:"open_items,omitempty"`
+	// Output only (ListInspectors): picks assigned to them, not finalised.
+	AssignedItems int32 `protobuf:"varint,5,opt,name=assigned_items,json=assignedItems,proto3" json:"assigned_items,omitempty"`
+	// Output only (ListInspectors): disputed reviews they are to re-score.
+	DisputedItems int32 `protobuf:"varint,6,opt,name=disputed_items,json=disputedItems,proto3" json:"disputed_items,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1526,6 +1533,27 @@ func (x *Inspector) GetActive() bool {
 		return *x.Active
 	}
 	return false
+}
+
+func (x *Inspector) GetOpenItems() int32 {
+	if x != nil {
+		return x.OpenItems
+	}
+	return 0
+}
+
+func (x *Inspector) GetAssignedItems() int32 {
+	if x != nil {
+		return x.AssignedItems
+	}
+	return 0
+}
+
+func (x *Inspector) GetDisputedItems() int32 {
+	if x != nil {
+		return x.DisputedItems
+	}
+	return 0
 }
 
 type UpsertInspectorRequest struct {
@@ -1689,6 +1717,10 @@ type ListInspectorsResponse struct {
 	Inspectors []*Inspector           `protobuf:"bytes,1,rep,name=inspectors,proto3" json:"inspectors,omitempty"`
 	// Pass as page_token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// Items in the pool: picks no inspector holds (released, returned or
+	// moved there, and none of the others may take them). The same on
+	// every page.
+	PoolItems     int32 `protobuf:"varint,3,opt,name=pool_items,json=poolItems,proto3" json:"pool_items,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1733,6 +1765,213 @@ func (x *ListInspectorsResponse) GetInspectors() []*Inspector {
 func (x *ListInspectorsResponse) GetNextPageToken() string {
 	if x != nil {
 		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListInspectorsResponse) GetPoolItems() int32 {
+	if x != nil {
+		return x.PoolItems
+	}
+	return 0
+}
+
+// ReassignItemsRequest names what to move (item_id, or from_inspector_id
+// for all of that inspector's open items) and where (to_inspector_id, or
+// to_pool). An item never goes to the agent's own supervisor, nor to an
+// inactive or unknown inspector; a finalised item never moves. Drafts
+// stay with their author: whoever takes an item scores it afresh.
+type ReassignItemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One open item: assigned, in the pool, or disputed (a re-scoring).
+	ItemId int64 `protobuf:"varint,1,opt,name=item_id,json=itemId,proto3" json:"item_id,omitempty"`
+	// Or every open item of this inspector (assigned and disputed).
+	FromInspectorId string `protobuf:"bytes,2,opt,name=from_inspector_id,json=fromInspectorId,proto3" json:"from_inspector_id,omitempty"`
+	// The active inspector to take the items.
+	ToInspectorId string `protobuf:"bytes,3,opt,name=to_inspector_id,json=toInspectorId,proto3" json:"to_inspector_id,omitempty"`
+	// Or back to the pool: the assignment rules hand each item to another
+	// eligible inspector (least loaded, never the one it came from), as on
+	// release; it waits in the pool only if no one may take it. A disputed
+	// item goes to another inspector who may re-score it, or stays.
+	ToPool bool `protobuf:"varint,4,opt,name=to_pool,json=toPool,proto3" json:"to_pool,omitempty"`
+	// Why, for the audit trail; optional.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReassignItemsRequest) Reset() {
+	*x = ReassignItemsRequest{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReassignItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReassignItemsRequest) ProtoMessage() {}
+
+func (x *ReassignItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReassignItemsRequest.ProtoReflect.Descriptor instead.
+func (*ReassignItemsRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ReassignItemsRequest) GetItemId() int64 {
+	if x != nil {
+		return x.ItemId
+	}
+	return 0
+}
+
+func (x *ReassignItemsRequest) GetFromInspectorId() string {
+	if x != nil {
+		return x.FromInspectorId
+	}
+	return ""
+}
+
+func (x *ReassignItemsRequest) GetToInspectorId() string {
+	if x != nil {
+		return x.ToInspectorId
+	}
+	return ""
+}
+
+func (x *ReassignItemsRequest) GetToPool() bool {
+	if x != nil {
+		return x.ToPool
+	}
+	return false
+}
+
+func (x *ReassignItemsRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// ReassignItemsResponse says what moved and what could not. Moving one
+// item that cannot move is an error instead (INVALID_ARGUMENT naming the
+// field, or FAILED_PRECONDITION for the item's state).
+type ReassignItemsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The moved items as they are now.
+	Moved []*Pick `protobuf:"bytes,1,rep,name=moved,proto3" json:"moved,omitempty"`
+	// The items that stayed, each with the reason.
+	NotMoved      []*UnmovedItem `protobuf:"bytes,2,rep,name=not_moved,json=notMoved,proto3" json:"not_moved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReassignItemsResponse) Reset() {
+	*x = ReassignItemsResponse{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReassignItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReassignItemsResponse) ProtoMessage() {}
+
+func (x *ReassignItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReassignItemsResponse.ProtoReflect.Descriptor instead.
+func (*ReassignItemsResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ReassignItemsResponse) GetMoved() []*Pick {
+	if x != nil {
+		return x.Moved
+	}
+	return nil
+}
+
+func (x *ReassignItemsResponse) GetNotMoved() []*UnmovedItem {
+	if x != nil {
+		return x.NotMoved
+	}
+	return nil
+}
+
+// UnmovedItem is an item a reassignment left where it was.
+type UnmovedItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Item  *Pick                  `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	// Why, e.g. "qa-2 supervises agent a1".
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnmovedItem) Reset() {
+	*x = UnmovedItem{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnmovedItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnmovedItem) ProtoMessage() {}
+
+func (x *UnmovedItem) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnmovedItem.ProtoReflect.Descriptor instead.
+func (*UnmovedItem) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *UnmovedItem) GetItem() *Pick {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *UnmovedItem) GetReason() string {
+	if x != nil {
+		return x.Reason
 	}
 	return ""
 }
@@ -1865,11 +2104,15 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"^\n" +
 	"\x11ListPicksResponse\x12!\n" +
 	"\x05picks\x18\x01 \x03(\v2\v.qa.v1.PickR\x05picks\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"W\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x01\n" +
 	"\tInspector\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
-	"\x06active\x18\x03 \x01(\bH\x00R\x06active\x88\x01\x01B\t\n" +
+	"\x06active\x18\x03 \x01(\bH\x00R\x06active\x88\x01\x01\x12\x1d\n" +
+	"\n" +
+	"open_items\x18\x04 \x01(\x05R\topenItems\x12%\n" +
+	"\x0eassigned_items\x18\x05 \x01(\x05R\rassignedItems\x12%\n" +
+	"\x0edisputed_items\x18\x06 \x01(\x05R\rdisputedItemsB\t\n" +
 	"\a_active\"H\n" +
 	"\x16UpsertInspectorRequest\x12.\n" +
 	"\tinspector\x18\x01 \x01(\v2\x10.qa.v1.InspectorR\tinspector\"}\n" +
@@ -1879,12 +2122,26 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x15ListInspectorsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tR\tpageToken\"r\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x91\x01\n" +
 	"\x16ListInspectorsResponse\x120\n" +
 	"\n" +
 	"inspectors\x18\x01 \x03(\v2\x10.qa.v1.InspectorR\n" +
 	"inspectors\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xbe\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
+	"\n" +
+	"pool_items\x18\x03 \x01(\x05R\tpoolItems\"\xb4\x01\n" +
+	"\x14ReassignItemsRequest\x12\x17\n" +
+	"\aitem_id\x18\x01 \x01(\x03R\x06itemId\x12*\n" +
+	"\x11from_inspector_id\x18\x02 \x01(\tR\x0ffromInspectorId\x12&\n" +
+	"\x0fto_inspector_id\x18\x03 \x01(\tR\rtoInspectorId\x12\x17\n" +
+	"\ato_pool\x18\x04 \x01(\bR\x06toPool\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"k\n" +
+	"\x15ReassignItemsResponse\x12!\n" +
+	"\x05moved\x18\x01 \x03(\v2\v.qa.v1.PickR\x05moved\x12/\n" +
+	"\tnot_moved\x18\x02 \x03(\v2\x12.qa.v1.UnmovedItemR\bnotMoved\"F\n" +
+	"\vUnmovedItem\x12\x1f\n" +
+	"\x04item\x18\x01 \x01(\v2\v.qa.v1.PickR\x04item\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason2\x8a\x06\n" +
 	"\x0fSamplingService\x12>\n" +
 	"\tGetPolicy\x12\x17.qa.v1.GetPolicyRequest\x1a\x18.qa.v1.GetPolicyResponse\x12G\n" +
 	"\fUpdatePolicy\x12\x1a.qa.v1.UpdatePolicyRequest\x1a\x1b.qa.v1.UpdatePolicyResponse\x12M\n" +
@@ -1895,7 +2152,8 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\bListRuns\x12\x16.qa.v1.ListRunsRequest\x1a\x17.qa.v1.ListRunsResponse\x12>\n" +
 	"\tListPicks\x12\x17.qa.v1.ListPicksRequest\x1a\x18.qa.v1.ListPicksResponse\x12P\n" +
 	"\x0fUpsertInspector\x12\x1d.qa.v1.UpsertInspectorRequest\x1a\x1e.qa.v1.UpsertInspectorResponse\x12M\n" +
-	"\x0eListInspectors\x12\x1c.qa.v1.ListInspectorsRequest\x1a\x1d.qa.v1.ListInspectorsResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
+	"\x0eListInspectors\x12\x1c.qa.v1.ListInspectorsRequest\x1a\x1d.qa.v1.ListInspectorsResponse\x12J\n" +
+	"\rReassignItems\x12\x1b.qa.v1.ReassignItemsRequest\x1a\x1c.qa.v1.ReassignItemsResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 
 var (
 	file_qa_v1_sampling_proto_rawDescOnce sync.Once
@@ -1909,7 +2167,7 @@ func file_qa_v1_sampling_proto_rawDescGZIP() []byte {
 	return file_qa_v1_sampling_proto_rawDescData
 }
 
-var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_qa_v1_sampling_proto_goTypes = []any{
 	(*Policy)(nil),                  // 0: qa.v1.Policy
 	(*GetPolicyRequest)(nil),        // 1: qa.v1.GetPolicyRequest
@@ -1937,18 +2195,21 @@ var file_qa_v1_sampling_proto_goTypes = []any{
 	(*UpsertInspectorResponse)(nil), // 23: qa.v1.UpsertInspectorResponse
 	(*ListInspectorsRequest)(nil),   // 24: qa.v1.ListInspectorsRequest
 	(*ListInspectorsResponse)(nil),  // 25: qa.v1.ListInspectorsResponse
-	(*timestamppb.Timestamp)(nil),   // 26: google.protobuf.Timestamp
+	(*ReassignItemsRequest)(nil),    // 26: qa.v1.ReassignItemsRequest
+	(*ReassignItemsResponse)(nil),   // 27: qa.v1.ReassignItemsResponse
+	(*UnmovedItem)(nil),             // 28: qa.v1.UnmovedItem
+	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
 }
 var file_qa_v1_sampling_proto_depIdxs = []int32{
-	26, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
+	29, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: qa.v1.GetPolicyResponse.policy:type_name -> qa.v1.Policy
 	0,  // 2: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
 	0,  // 3: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
 	0,  // 4: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
-	26, // 5: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
-	26, // 6: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
+	29, // 5: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
+	29, // 6: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
 	8,  // 7: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
-	26, // 8: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
+	29, // 8: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
 	7,  // 9: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
 	8,  // 10: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
 	9,  // 11: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
@@ -1960,31 +2221,36 @@ var file_qa_v1_sampling_proto_depIdxs = []int32{
 	21, // 17: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
 	9,  // 18: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
 	21, // 19: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
-	1,  // 20: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
-	3,  // 21: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
-	5,  // 22: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
-	11, // 23: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
-	13, // 24: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
-	15, // 25: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
-	17, // 26: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
-	19, // 27: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
-	22, // 28: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
-	24, // 29: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
-	2,  // 30: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
-	4,  // 31: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
-	6,  // 32: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
-	12, // 33: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
-	14, // 34: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
-	16, // 35: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
-	18, // 36: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
-	20, // 37: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
-	23, // 38: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
-	25, // 39: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
-	30, // [30:40] is the sub-list for method output_type
-	20, // [20:30] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	9,  // 20: qa.v1.ReassignItemsResponse.moved:type_name -> qa.v1.Pick
+	28, // 21: qa.v1.ReassignItemsResponse.not_moved:type_name -> qa.v1.UnmovedItem
+	9,  // 22: qa.v1.UnmovedItem.item:type_name -> qa.v1.Pick
+	1,  // 23: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
+	3,  // 24: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
+	5,  // 25: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
+	11, // 26: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
+	13, // 27: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
+	15, // 28: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
+	17, // 29: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
+	19, // 30: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
+	22, // 31: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
+	24, // 32: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
+	26, // 33: qa.v1.SamplingService.ReassignItems:input_type -> qa.v1.ReassignItemsRequest
+	2,  // 34: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
+	4,  // 35: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
+	6,  // 36: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
+	12, // 37: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
+	14, // 38: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
+	16, // 39: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
+	18, // 40: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
+	20, // 41: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
+	23, // 42: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
+	25, // 43: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
+	27, // 44: qa.v1.SamplingService.ReassignItems:output_type -> qa.v1.ReassignItemsResponse
+	34, // [34:45] is the sub-list for method output_type
+	23, // [23:34] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_sampling_proto_init() }
@@ -1999,7 +2265,7 @@ func file_qa_v1_sampling_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_sampling_proto_rawDesc), len(file_qa_v1_sampling_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

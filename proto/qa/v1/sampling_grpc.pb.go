@@ -29,6 +29,7 @@ const (
 	SamplingService_ListPicks_FullMethodName       = "/qa.v1.SamplingService/ListPicks"
 	SamplingService_UpsertInspector_FullMethodName = "/qa.v1.SamplingService/UpsertInspector"
 	SamplingService_ListInspectors_FullMethodName  = "/qa.v1.SamplingService/ListInspectors"
+	SamplingService_ReassignItems_FullMethodName   = "/qa.v1.SamplingService/ReassignItems"
 )
 
 // SamplingServiceClient is the client API for SamplingService service.
@@ -59,7 +60,13 @@ type SamplingServiceClient interface {
 	// (active false) cuts their access at once, whatever token they hold,
 	// and takes their open items from them (see UpsertInspectorResponse).
 	UpsertInspector(ctx context.Context, in *UpsertInspectorRequest, opts ...grpc.CallOption) (*UpsertInspectorResponse, error)
+	// ListInspectors lists the inspectors with their open items, and how
+	// many items wait in the pool.
 	ListInspectors(ctx context.Context, in *ListInspectorsRequest, opts ...grpc.CallOption) (*ListInspectorsResponse, error)
+	// ReassignItems moves one open item, or all of one inspector's open
+	// items, to another inspector or back to the pool (SPEC §2, workload).
+	// Each move is audited.
+	ReassignItems(ctx context.Context, in *ReassignItemsRequest, opts ...grpc.CallOption) (*ReassignItemsResponse, error)
 }
 
 type samplingServiceClient struct {
@@ -170,6 +177,16 @@ func (c *samplingServiceClient) ListInspectors(ctx context.Context, in *ListInsp
 	return out, nil
 }
 
+func (c *samplingServiceClient) ReassignItems(ctx context.Context, in *ReassignItemsRequest, opts ...grpc.CallOption) (*ReassignItemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReassignItemsResponse)
+	err := c.cc.Invoke(ctx, SamplingService_ReassignItems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SamplingServiceServer is the server API for SamplingService service.
 // All implementations must embed UnimplementedSamplingServiceServer
 // for forward compatibility.
@@ -198,7 +215,13 @@ type SamplingServiceServer interface {
 	// (active false) cuts their access at once, whatever token they hold,
 	// and takes their open items from them (see UpsertInspectorResponse).
 	UpsertInspector(context.Context, *UpsertInspectorRequest) (*UpsertInspectorResponse, error)
+	// ListInspectors lists the inspectors with their open items, and how
+	// many items wait in the pool.
 	ListInspectors(context.Context, *ListInspectorsRequest) (*ListInspectorsResponse, error)
+	// ReassignItems moves one open item, or all of one inspector's open
+	// items, to another inspector or back to the pool (SPEC §2, workload).
+	// Each move is audited.
+	ReassignItems(context.Context, *ReassignItemsRequest) (*ReassignItemsResponse, error)
 	mustEmbedUnimplementedSamplingServiceServer()
 }
 
@@ -238,6 +261,9 @@ func (UnimplementedSamplingServiceServer) UpsertInspector(context.Context, *Upse
 }
 func (UnimplementedSamplingServiceServer) ListInspectors(context.Context, *ListInspectorsRequest) (*ListInspectorsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInspectors not implemented")
+}
+func (UnimplementedSamplingServiceServer) ReassignItems(context.Context, *ReassignItemsRequest) (*ReassignItemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReassignItems not implemented")
 }
 func (UnimplementedSamplingServiceServer) mustEmbedUnimplementedSamplingServiceServer() {}
 func (UnimplementedSamplingServiceServer) testEmbeddedByValue()                         {}
@@ -440,6 +466,24 @@ func _SamplingService_ListInspectors_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SamplingService_ReassignItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReassignItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SamplingServiceServer).ReassignItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SamplingService_ReassignItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SamplingServiceServer).ReassignItems(ctx, req.(*ReassignItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SamplingService_ServiceDesc is the grpc.ServiceDesc for SamplingService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -486,6 +530,10 @@ var SamplingService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInspectors",
 			Handler:    _SamplingService_ListInspectors_Handler,
+		},
+		{
+			MethodName: "ReassignItems",
+			Handler:    _SamplingService_ReassignItems_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
