@@ -191,7 +191,7 @@ func TestReassignOneItem(t *testing.T) {
 	}
 	evs := e.reassignAudit(t, "pick", item.GetId())
 	if len(evs) != 1 || evs[0].GetAction() != "pick.reassign" || evs[0].GetActor() != "lead" ||
-		evs[0].GetDetail() != `{"from":"`+from+`","reason":"rebalance","status":"assigned","to":"`+to+`"}` {
+		evs[0].GetDetail() != `{"from":"`+from+`","to":"`+to+`","status":"assigned","reason":"rebalance"}` {
 		t.Errorf("audit of the move: %v", evs)
 	}
 

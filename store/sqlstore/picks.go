@@ -317,21 +317,16 @@ func heldStatus(inspector string) store.PickStatus {
 	return store.PickAssigned
 }
 
-// reassignDetail is a pick.reassign event's detail: from and to name the
+// reassignEvent is a pick.reassign event's detail: From and To name the
 // inspectors, absent for the pool.
-func reassignDetail(m store.PickMove, r store.Reassignment) map[string]any {
-	d := map[string]any{"status": string(heldStatus(m.To))}
-	if m.From != "" {
-		d["from"] = m.From
-	}
-	if m.To != "" {
-		d["to"] = m.To
-	}
-	if r.Reason != "" {
-		d["reason"] = r.Reason
-	}
-	if r.Bulk {
-		d["bulk"] = true
-	}
-	return d
+type reassignEvent struct {
+	From   string `json:"from,omitempty"`
+	To     string `json:"to,omitempty"`
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+	Bulk   bool   `json:"bulk,omitempty"`
+}
+
+func reassignDetail(m store.PickMove, r store.Reassignment) reassignEvent {
+	return reassignEvent{From: m.From, To: m.To, Status: string(heldStatus(m.To)), Reason: r.Reason, Bulk: r.Bulk}
 }

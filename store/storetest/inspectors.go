@@ -67,9 +67,9 @@ func testReassignPicks(t *testing.T, s store.Store) {
 		t.Errorf("the moved pick's draft = %+v, %v; want it kept with its author", got, err)
 	}
 	wantDetail := map[int64]string{
-		ps["c1"].ID: `{"bulk":true,"from":"qa-1","reason":"holiday","status":"assigned","to":"qa-2"}`,
-		ps["c3"].ID: `{"bulk":true,"from":"qa-1","reason":"holiday","status":"pool"}`,
-		ps["p1"].ID: `{"bulk":true,"reason":"holiday","status":"assigned","to":"qa-3"}`,
+		ps["c1"].ID: `{"from":"qa-1","to":"qa-2","status":"assigned","reason":"holiday","bulk":true}`,
+		ps["c3"].ID: `{"from":"qa-1","status":"pool","reason":"holiday","bulk":true}`,
+		ps["p1"].ID: `{"to":"qa-3","status":"assigned","reason":"holiday","bulk":true}`,
 	}
 	for id, want := range wantDetail {
 		ev := e.audit(store.AuditFilter{Entity: "pick", EntityID: idStr(id)})
