@@ -172,7 +172,7 @@ func TestSamplingAllSTARWeeks(t *testing.T) {
 func skipBringsReplacement(t *testing.T, srv *server, admin string, handled map[string]map[string]int) {
 	t.Helper()
 	insp := srv.token("inspector", "insp-1")
-	out, _, _ := srv.qactl(insp, "--json", "review", "queue")
+	out, _, _ := srv.qactl(insp, "--json", "review", "queue", "--all")
 	queue := parsePicks(t, out)
 	before := map[[2]string]bool{}
 	for _, p := range queue {
@@ -198,7 +198,7 @@ func skipBringsReplacement(t *testing.T, srv *server, admin string, handled map[
 	if code != 0 || !strings.Contains(out, "replaced by") {
 		t.Fatalf("skip of %+v: %d %q %q; want a replacement", target, code, out, errOut)
 	}
-	after, _, _ := srv.qactl(insp, "--json", "review", "queue")
+	after, _, _ := srv.qactl(insp, "--json", "review", "queue", "--all")
 	var added []pickJSON
 	for _, p := range parsePicks(t, after) {
 		if !before[[2]string{p.ExternalID, p.AgentID}] {

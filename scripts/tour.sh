@@ -79,6 +79,8 @@ ITEM=$(sed -n 3p "$TOUR/queue.jsonl" | field id)
 AGENT=$(sed -n 3p "$TOUR/queue.jsonl" | field agent_id)
 bin/qactl --token "$INSP" review skip "$SKIP" --reason spam   # brings in the next pick, same agent, week and reason
 bin/qactl --token "$INSP" review release "$RELEASE"           # to another eligible inspector, or the pool
+bin/qactl --token "$ADMIN" inspector list                      # open items per inspector, and the pool
+bin/qactl --token "$ADMIN" review reassign "$RELEASE" --to insp-1 --reason "back to insp-1"   # audited
 bin/qactl --token "$ADMIN" sample list --week 2026-W47 --agent "$AGENT"
 
 bin/qactl --token "$INSP" review show "$ITEM"                 # transcript, metrics, rubric, draft
