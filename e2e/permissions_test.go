@@ -51,7 +51,7 @@ var allowedRoles = map[string][]string{
 
 	"/qa.v1.AuditService/ListAuditEvents": {"admin"},
 
-	"/qa.v1.InfoService/GetServerInfo": {"admin", "ingest", "inspector", "supervisor"},
+	"/qa.v1.InfoService/GetServerInfo":     {"admin", "ingest", "inspector", "supervisor"},
 	"/qa.v1.SamplingService/ReassignItems": {"admin"},
 }
 
@@ -114,7 +114,7 @@ func matrixCalls(c qaClients, rubric *qav1.Rubric, week string) map[string]rpcCa
 
 		"/qa.v1.AuditService/ListAuditEvents": unary(c.audit.ListAuditEvents, &qav1.ListAuditEventsRequest{}, codes.OK),
 
-		"/qa.v1.InfoService/GetServerInfo": unary(c.info.GetServerInfo, &qav1.GetServerInfoRequest{}, codes.OK),
+		"/qa.v1.InfoService/GetServerInfo":     unary(c.info.GetServerInfo, &qav1.GetServerInfoRequest{}, codes.OK),
 		"/qa.v1.SamplingService/ReassignItems": unary(c.sampling.ReassignItems, &qav1.ReassignItemsRequest{ItemId: noSuchID, ToPool: true}, codes.NotFound),
 	}
 }
