@@ -57,6 +57,11 @@
 // case-insensitively. Slots no rule fills are backfilled from the picking
 // order with reason random, marked Backfill. See Run.pickFor for why.
 //
+// Top-up: with Params.TopUp the run continues an earlier run of the week
+// (same seed and policy) over conversations that arrived after it: each
+// agent gets only what the earlier picks left of their quota, ranked after
+// them; see TopUp.
+//
 // # Cost
 //
 // One pass, O(1) expected work per (conversation, agent) pair after an
