@@ -31,18 +31,27 @@ func newAuditCommand(opts *globalOptions) *cobra.Command {
 Text output is a table: time, actor, action, entity/id and the detail cut
 to one short line; --json prints each event whole, one object a line.
 --since and --until take RFC 3339 (2026-11-23T09:00:00+08:00) or a date
-(2026-11-23, midnight in the local time zone); --since is inclusive,
---until exclusive.`,
+(2026-11-23: its midnight in the programme's time zone, the one the table
+shows times in); --since is inclusive, --until exclusive.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var err error
-			if req.Since, err = timeFlag("since", since); err != nil {
+			// Checked before connecting: bad usage asks the server nothing.
+			sinceAt, err := timeFlag("since", since)
+			if err != nil {
 				return usageError{err: err, command: cmd.CommandPath()}
 			}
-			if req.Until, err = timeFlag("until", until); err != nil {
+			untilAt, err := timeFlag("until", until)
+			if err != nil {
 				return usageError{err: err, command: cmd.CommandPath()}
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				// A date is cut in the zone the table shows times in; --json
+				// asks for it only then.
+				loc := time.UTC
+				if !opts.json || sinceAt.date || untilAt.date {
+					loc = c.location()
+				}
+				req.Since, req.Until = sinceAt.in(loc), untilAt.in(loc)
 				var events []*qav1.AuditEvent
 				var next string
 				err := allPages(func(token string) (string, error) {
@@ -59,7 +68,7 @@ to one short line; --json prints each event whole, one object a line.
 				if err != nil {
 					return nil, err
 				}
-				if err := printAuditEvents(cmd.OutOrStdout(), events, opts.json, opts.textLocation(c)); err != nil {
+				if err := printAuditEvents(cmd.OutOrStdout(), events, opts.json, loc); err != nil {
 					return nil, err
 				}
 				if next != "" && !all && !opts.json {
@@ -84,19 +93,38 @@ to one short line; --json prints each event whole, one object a line.
 	return cmd
 }
 
-// timeFlag parses a time flag: RFC 3339, or a date meaning its midnight
-// in the local zone; "" is no time.
-func timeFlag(name, s string) (*timestamppb.Timestamp, error) {
+// timeBound is a --since or --until: an instant, or a date whose
+// midnight depends on the zone; neither when unset.
+type timeBound struct {
+	at   time.Time
+	date bool
+}
+
+// timeFlag parses a time flag: RFC 3339 or a date; "" is no time.
+func timeFlag(name, s string) (timeBound, error) {
 	if s == "" {
-		return nil, nil
+		return timeBound{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return timestamppb.New(t), nil
+		return timeBound{at: t}, nil
 	}
-	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
-		return timestamppb.New(t), nil
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return timeBound{at: t, date: true}, nil
 	}
-	return nil, fmt.Errorf("--%s: %s is neither RFC 3339 (2026-11-23T09:00:00+08:00) nor a date (2026-11-23)", name, fielderr.Quote(s))
+	return timeBound{}, fmt.Errorf("--%s: %s is neither RFC 3339 (2026-11-23T09:00:00+08:00) nor a date (2026-11-23)", name, fielderr.Quote(s))
+}
+
+// in is the bound as a timestamp, a date at its midnight in loc; nil when
+// unset.
+func (b timeBound) in(loc *time.Location) *timestamppb.Timestamp {
+	switch {
+	case b.at.IsZero():
+		return nil
+	case b.date:
+		y, m, d := b.at.Date()
+		return timestamppb.New(time.Date(y, m, d, 0, 0, 0, 0, loc))
+	}
+	return timestamppb.New(b.at)
 }
 
 func printAuditEvents(w io.Writer, events []*qav1.AuditEvent, asJSON bool, loc *time.Location) error {

@@ -43,7 +43,8 @@ func (f *fakeAudit) ListAuditEvents(_ context.Context, req *qav1.ListAuditEvents
 	return out, nil
 }
 
-func startFakeAudit(t *testing.T, f *fakeAudit) string {
+// startFakeAudit serves f, and info beside it unless nil.
+func startFakeAudit(t *testing.T, f *fakeAudit, info *fakeInfo) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,6 +52,9 @@ func startFakeAudit(t *testing.T, f *fakeAudit) string {
 	}
 	srv := grpc.NewServer()
 	qav1.RegisterAuditServiceServer(srv, f)
+	if info != nil {
+		qav1.RegisterInfoServiceServer(srv, info)
+	}
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	return lis.Addr().String()
@@ -75,7 +79,7 @@ func auditEventsForTest() []*qav1.AuditEvent {
 // a table with a compact detail, and --json one object per event.
 func TestAuditList(t *testing.T) {
 	fake := &fakeAudit{events: auditEventsForTest()}
-	addr := startFakeAudit(t, fake)
+	addr := startFakeAudit(t, fake, nil)
 	args := []string{"--addr", addr, "audit", "list", "--entity", "policy", "--entity-id", "2", "--actor", "admin",
 		"--action", "policy.create", "--since", "2026-11-23T00:00:00+08:00", "--until", "2026-11-24T00:00:00Z", "--all"}
 	res := runQactl(t, "", args...)
@@ -139,7 +143,7 @@ func TestAuditList(t *testing.T) {
 
 func TestAuditListRefusesABadTime(t *testing.T) {
 	fake := &fakeAudit{}
-	addr := startFakeAudit(t, fake)
+	addr := startFakeAudit(t, fake, nil)
 	for _, flag := range []string{"--since", "--until"} {
 		res := runQactl(t, "", "--addr", addr, "audit", "list", flag, "last tuesday")
 		if res.code != exitUsage || !strings.HasPrefix(res.stderr, "qactl: "+flag+`: "last tuesday" is neither RFC 3339`) {
@@ -149,7 +153,8 @@ func TestAuditListRefusesABadTime(t *testing.T) {
 	if len(fake.requests) != 0 {
 		t.Errorf("%d requests after usage errors, want none", len(fake.requests))
 	}
-	// A date is its midnight in the local zone.
+	// A date is its midnight in the programme's zone; the local one
+	// when the server cannot say (this fake has no InfoService).
 	if res := runQactl(t, "", "--addr", addr, "audit", "list", "--since", "2026-11-23"); res.code != exitOK || len(fake.requests) != 1 ||
 		!fake.requests[0].GetSince().AsTime().Equal(time.Date(2026, 11, 23, 0, 0, 0, 0, time.Local)) {
 		t.Errorf("--since 2026-11-23: exit %d, requests %v, stderr %s", res.code, fake.requests, res.stderr)
@@ -175,5 +180,28 @@ func TestCompactDetail(t *testing.T) {
 		if got := compactDetail(tc.detail, tc.width); got != tc.want {
 			t.Errorf("compactDetail(%q, %d) = %q, want %q", tc.detail, tc.width, got, tc.want)
 		}
+	}
+}
+
+// With the programme's zone known, a date is its midnight there, also
+// with --json (which asks for the zone only then), and the table shows
+// times in it.
+func TestAuditListDatesInTheProgrammesZone(t *testing.T) {
+	fake := &fakeAudit{events: auditEventsForTest()[:1]}
+	info := &fakeInfo{zone: "Asia/Shanghai"}
+	addr := startFakeAudit(t, fake, info)
+	res := runQactl(t, "", "--addr", addr, "--json", "audit", "list", "--since", "2026-11-23", "--until", "2026-11-24T00:00:00Z")
+	wantSince := time.Date(2026, 11, 22, 16, 0, 0, 0, time.UTC)
+	if res.code != exitOK || len(fake.requests) != 1 || !fake.requests[0].GetSince().AsTime().Equal(wantSince) ||
+		!fake.requests[0].GetUntil().AsTime().Equal(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)) || info.calls.Load() != 1 {
+		t.Errorf("exit %d, requests %v, %d zone calls; want since %s", res.code, fake.requests, info.calls.Load(), wantSince)
+	}
+	res = runQactl(t, "", "--addr", addr, "--json", "audit", "list", "--since", "2026-11-23T00:00:00Z")
+	if res.code != exitOK || info.calls.Load() != 1 {
+		t.Errorf("--json without a date: exit %d, %d zone calls, want still 1", res.code, info.calls.Load())
+	}
+	res = runQactl(t, "", "--addr", addr, "audit", "list")
+	if res.code != exitOK || !strings.Contains(res.stdout, "2026-11-23T09:00:00+08:00  default") {
+		t.Errorf("table: exit %d, stdout:\n%s", res.code, res.stdout)
 	}
 }
