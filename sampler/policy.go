@@ -1,26 +1,29 @@
 package sampler
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
 
 	"qa-sampling/fielderr"
 )
 
 // Targeted rule names, as they appear in Policy.Rules and in Pick.Reason.
+// The built-in rules' parameters are part of the policy; tags and tiers
+// compare folded (see fold.go).
 const (
-	// RuleComplaint matches a conversation tagged "complaint".
+	// RuleComplaint matches a conversation with one of
+	// Policy.ComplaintTags.
 	RuleComplaint = "complaint"
-	// RuleLowCSAT matches a customer rating of 1 or 2; 0 (no rating) does
-	// not match.
+	// RuleLowCSAT matches a customer rating from 1 to Policy.LowCSATMax; 0
+	// (no rating) does not match.
 	RuleLowCSAT = "low_csat"
-	// RuleEscalated matches a conversation tagged "escalated" or
-	// transferred at least twice.
+	// RuleEscalated matches a conversation with one of
+	// Policy.EscalationTags or transferred at least
+	// Policy.EscalationMinTransfers times (when that is not 0).
 	RuleEscalated = "escalated"
-	// RuleVIP matches customer tier "vip".
+	// RuleVIP matches a customer tier in Policy.VIPTiers.
 	RuleVIP = "vip"
 	// RuleLongHandleTime matches a handle time strictly above the
 	// percentile (Policy.HandleTimePercentile) of the agent's team's
@@ -30,6 +33,10 @@ const (
 	// automatic-check flag (SPEC §6): "check:no_greeting" matches a
 	// conversation whose Flags contain "no_greeting".
 	CheckRulePrefix = "check:"
+	// TagRulePrefix starts the name of a rule that matches one tag:
+	// "tag:投诉" matches a conversation tagged 投诉 (folded, so "tag:VIP"
+	// matches "vip" and "ＶＩＰ" too).
+	TagRulePrefix = "tag:"
 )
 
 // ReasonRandom is the reason of a pick from the random part.
@@ -71,20 +78,66 @@ type Policy struct {
 	// HandleTimePercentile is the team percentile, in (0, 1), that
 	// RuleLongHandleTime compares against.
 	HandleTimePercentile float64 `json:"handle_time_percentile"`
+	// ComplaintTags are the tags RuleComplaint matches.
+	ComplaintTags []string `json:"complaint_tags"`
+	// EscalationTags are the tags RuleEscalated matches.
+	EscalationTags []string `json:"escalation_tags"`
+	// EscalationMinTransfers is the transfer count from which
+	// RuleEscalated matches; 0 leaves transfers out of it.
+	EscalationMinTransfers int `json:"escalation_min_transfers"`
+	// VIPTiers are the customer tiers RuleVIP matches.
+	VIPTiers []string `json:"vip_tiers"`
+	// LowCSATMax is the highest rating RuleLowCSAT matches.
+	LowCSATMax int `json:"low_csat_max"`
+	// NamedRules are the admin's own rules; Rules names them to give each
+	// its priority.
+	NamedRules []NamedRule `json:"named_rules,omitempty"`
+}
+
+// UnmarshalJSON decodes a stored policy document. A document stored
+// before the built-in rules had parameters has none of their fields and
+// decodes to the parameters the rules had then (legacyTargeting), so that
+// its runs are reproduced as they were drawn.
+func (p *Policy) UnmarshalJSON(b []byte) error {
+	type document Policy // without this method
+	d := document(legacyTargeting())
+	if err := json.Unmarshal(b, &d); err != nil {
+		return err
+	}
+	*p = Policy(d)
+	return nil
+}
+
+// legacyTargeting is a policy with only the built-in rules' parameters
+// set, to what they were when the rules had none: English tags only.
+func legacyTargeting() Policy {
+	return Policy{
+		ComplaintTags:          []string{"complaint"},
+		EscalationTags:         []string{"escalated"},
+		EscalationMinTransfers: 2,
+		VIPTiers:               []string{"vip"},
+		LowCSATMax:             2,
+	}
 }
 
 // DefaultPolicy is SPEC §4's policy: 3 random and 2 targeted picks per
 // agent, 2 more random for agents hired less than 90 days before the week,
 // the five targeted rules in the SPEC's order, weeks in Asia/Shanghai.
+// Complaint and escalation tags include the Chinese ones platforms use.
 func DefaultPolicy() Policy {
 	return Policy{
-		RandomPerAgent:       3,
-		TargetedPerAgent:     2,
-		NewHireDays:          90,
-		NewHireExtra:         2,
-		Rules:                []string{RuleComplaint, RuleLowCSAT, RuleEscalated, RuleVIP, RuleLongHandleTime},
-		TimeZone:             "Asia/Shanghai",
-		HandleTimePercentile: 0.90,
+		RandomPerAgent:         3,
+		TargetedPerAgent:       2,
+		NewHireDays:            90,
+		NewHireExtra:           2,
+		Rules:                  []string{RuleComplaint, RuleLowCSAT, RuleEscalated, RuleVIP, RuleLongHandleTime},
+		TimeZone:               "Asia/Shanghai",
+		HandleTimePercentile:   0.90,
+		ComplaintTags:          []string{"complaint", "投诉"},
+		EscalationTags:         []string{"escalated", "升级"},
+		EscalationMinTransfers: 2,
+		VIPTiers:               []string{"vip"},
+		LowCSATMax:             2,
 	}
 }
 
@@ -114,26 +167,14 @@ func (p Policy) Validate() error {
 	if p.NewHireDays < 0 || p.NewHireDays > MaxNewHireDays {
 		bad("new_hire_days", "must be between 0 and %d, got %d", MaxNewHireDays, p.NewHireDays)
 	}
-	if len(p.Rules) > MaxRules {
-		bad("rules", "at most %d rules, got %d", MaxRules, len(p.Rules))
-	}
-	seen := make(map[string]bool, len(p.Rules))
-	for i, name := range p.Rules {
-		field := fmt.Sprintf("rules[%d]", i)
-		if _, err := parseRule(name); err != nil {
-			bad(field, "%v", err)
-		}
-		if seen[name] {
-			bad(field, "duplicate rule %s", fielderr.Quote(name))
-		}
-		seen[name] = true
-	}
+	p.checkRules(&errs)
 	if _, err := p.Location(); err != nil {
 		bad("time_zone", "%v", err)
 	}
 	if !(p.HandleTimePercentile > 0 && p.HandleTimePercentile < 1) {
 		bad("handle_time_percentile", "must be strictly between 0 and 1, got %v", p.HandleTimePercentile)
 	}
+	p.checkTargeting(&errs)
 	return errs.Err()
 }
 
@@ -151,84 +192,4 @@ func (p Policy) Location() (*time.Location, error) {
 		return nil, fmt.Errorf("unknown time zone %s", fielderr.Quote(p.TimeZone))
 	}
 	return loc, nil
-}
-
-// ruleKind is what a rule's predicate looks at.
-type ruleKind uint8
-
-const (
-	kindComplaint ruleKind = iota
-	kindLowCSAT
-	kindEscalated
-	kindVIP
-	kindLongHandleTime
-	kindCheck
-)
-
-// rule is a parsed targeted rule.
-type rule struct {
-	name string
-	kind ruleKind
-	flag string // for kindCheck
-}
-
-func parseRule(name string) (rule, error) {
-	switch name {
-	case RuleComplaint:
-		return rule{name: name, kind: kindComplaint}, nil
-	case RuleLowCSAT:
-		return rule{name: name, kind: kindLowCSAT}, nil
-	case RuleEscalated:
-		return rule{name: name, kind: kindEscalated}, nil
-	case RuleVIP:
-		return rule{name: name, kind: kindVIP}, nil
-	case RuleLongHandleTime:
-		return rule{name: name, kind: kindLongHandleTime}, nil
-	}
-	if flag, ok := strings.CutPrefix(name, CheckRulePrefix); ok {
-		// A flag is an id like a transcript's tags; spaces are refused too,
-		// as checks name their flags in snake_case.
-		if flag == "" || strings.IndexFunc(flag, unicode.IsSpace) >= 0 {
-			return rule{}, fmt.Errorf("check rule %s needs a flag name without spaces after %q", fielderr.Quote(name), CheckRulePrefix)
-		}
-		if problem := fielderr.IDProblem(name, fielderr.MaxIDBytes); problem != "" {
-			return rule{}, fmt.Errorf("check rule %s %s", fielderr.Quote(name), problem)
-		}
-		return rule{name: name, kind: kindCheck, flag: flag}, nil
-	}
-	return rule{}, fmt.Errorf("unknown rule %s; known: %s, %s, %s, %s, %s and %s<flag>",
-		fielderr.Quote(name), RuleComplaint, RuleLowCSAT, RuleEscalated, RuleVIP, RuleLongHandleTime, CheckRulePrefix)
-}
-
-// matches reports whether c satisfies r. RuleLongHandleTime needs the
-// team's threshold, known only at the end of a run, so it is decided there.
-func (r *rule) matches(c *Conversation) bool {
-	switch r.kind {
-	case kindComplaint:
-		return hasFold(c.Tags, "complaint")
-	case kindLowCSAT:
-		return c.CSAT >= 1 && c.CSAT <= 2
-	case kindEscalated:
-		return c.TransferCount >= 2 || hasFold(c.Tags, "escalated")
-	case kindVIP:
-		return strings.EqualFold(c.CustomerTier, "vip")
-	case kindCheck:
-		for _, f := range c.Flags {
-			if f == r.flag {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// hasFold reports whether list holds s, ignoring case: platforms differ in
-// how they capitalise tags.
-func hasFold(list []string, s string) bool {
-	for _, v := range list {
-		if strings.EqualFold(v, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -6,9 +6,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/text/width"
 )
 
 // reference is the sampler written the obvious way, from doc.go's rules:
@@ -158,7 +161,7 @@ func reference(t *testing.T, in *Input) *Result {
 		matches := make([][]conv, len(p.Rules))
 		for i, name := range p.Rules {
 			for _, c := range cs {
-				if referenceMatch(name, c.Conversation, threshold[teamOf(a)]) {
+				if referenceMatch(&p, name, c.Conversation, threshold[teamOf(a)]) {
 					matches[i] = append(matches[i], c)
 				}
 			}
@@ -222,22 +225,37 @@ func reference(t *testing.T, in *Input) *Result {
 	return res
 }
 
-// referenceMatch restates the rules of doc.go.
-func referenceMatch(rule string, c *Conversation, threshold time.Duration) bool {
-	tagged := func(tag string) bool {
-		return slices.ContainsFunc(c.Tags, func(t string) bool { return strings.ToLower(t) == tag })
+// referenceMatch restates the rules of doc.go: tags and tiers compared
+// lower-cased after width folding, and the one kind of named rule
+// randomInput makes (tags in, csat ≤).
+func referenceMatch(p *Policy, rule string, c *Conversation, threshold time.Duration) bool {
+	norm := func(s string) string { return strings.ToLower(width.Fold.String(s)) }
+	among := func(list []string, v string) bool {
+		return slices.ContainsFunc(list, func(w string) bool { return norm(w) == norm(v) })
+	}
+	tagged := func(tags []string) bool {
+		return slices.ContainsFunc(c.Tags, func(t string) bool { return among(tags, t) })
 	}
 	switch rule {
 	case "complaint":
-		return tagged("complaint")
+		return tagged(p.ComplaintTags)
 	case "low_csat":
-		return c.CSAT == 1 || c.CSAT == 2
+		return c.CSAT >= 1 && c.CSAT <= p.LowCSATMax
 	case "escalated":
-		return tagged("escalated") || c.TransferCount >= 2
+		return tagged(p.EscalationTags) || p.EscalationMinTransfers > 0 && c.TransferCount >= p.EscalationMinTransfers
 	case "vip":
-		return strings.ToLower(c.CustomerTier) == "vip"
+		return among(p.VIPTiers, c.CustomerTier)
 	case "long_handle_time":
 		return c.HandleTime > threshold
+	}
+	if tag, ok := strings.CutPrefix(rule, "tag:"); ok {
+		return tagged([]string{tag})
+	}
+	for _, nr := range p.NamedRules {
+		if nr.Name == rule {
+			maxCSAT, _ := strconv.Atoi(nr.When[1].Value)
+			return tagged(nr.When[0].Values) && c.CSAT >= 1 && c.CSAT <= maxCSAT
+		}
 	}
 	flag, ok := strings.CutPrefix(rule, "check:")
 	return ok && slices.Contains(c.Flags, flag)
@@ -252,9 +270,21 @@ func randomInput(rng *rand.Rand) *Input {
 	p.RandomPerAgent = rng.IntN(5)
 	p.TargetedPerAgent = max(rng.IntN(4), MinQuota-p.RandomPerAgent)
 	p.NewHireExtra = rng.IntN(3)
-	all := []string{"complaint", "low_csat", "escalated", "vip", "long_handle_time", "check:no_greeting", "check:slow"}
+	all := []string{"complaint", "low_csat", "escalated", "vip", "long_handle_time", "check:no_greeting", "check:slow", "tag:退款", "unhappy_refund"}
 	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 	p.Rules = all[:rng.IntN(len(all)+1)]
+	if slices.Contains(p.Rules, "unhappy_refund") {
+		p.NamedRules = []NamedRule{{Name: "unhappy_refund", When: []Condition{
+			{Field: FieldTags, Op: OpIn, Values: []string{"退款", "Refund"}},
+			{Field: FieldCSAT, Op: OpLe, Value: strconv.Itoa(1 + rng.IntN(3))},
+		}}}
+	}
+	if rng.IntN(2) == 0 {
+		p.ComplaintTags = []string{"complaint"}
+		p.VIPTiers = []string{"ＧＯＬＤ", "vip"}
+		p.EscalationMinTransfers = rng.IntN(3)
+		p.LowCSATMax = 1 + rng.IntN(4)
+	}
 	p.HandleTimePercentile = []float64{0.5, 0.75, 0.9}[rng.IntN(3)]
 
 	in := &Input{Params: Params{Policy: p, Week: testWeek, Seed: testSeed, Alternates: rng.IntN(4)}}
@@ -278,7 +308,7 @@ func randomInput(rng *rand.Rand) *Input {
 			ExternalID:        fmt.Sprintf("c%03d", i),
 			AgentIDs:          []string{author()},
 			Channel:           []string{"chat", "chat", "chat", "phone", "email"}[rng.IntN(5)],
-			CustomerTier:      []string{"regular", "regular", "vip", "VIP"}[rng.IntN(4)],
+			CustomerTier:      []string{"regular", "regular", "vip", "VIP", "gold", "ｖｉｐ"}[rng.IntN(6)],
 			CSAT:              rng.IntN(6),
 			TransferCount:     rng.IntN(3),
 			HandleTime:        time.Duration(rng.IntN(8)) * time.Minute,
@@ -289,7 +319,7 @@ func randomInput(rng *rand.Rand) *Input {
 		for range rng.IntN(3) {
 			c.AgentIDs = append(c.AgentIDs, author())
 		}
-		for _, tag := range []string{"complaint", "Complaint", "escalated", "refund"} {
+		for _, tag := range []string{"complaint", "Complaint", "escalated", "refund", "投诉", "升级", "退款", "ＲＥＦＵＮＤ"} {
 			if rng.IntN(6) == 0 {
 				c.Tags = append(c.Tags, tag)
 			}

@@ -59,6 +59,13 @@ type Conversation struct {
 	// Flags are the names of automatic checks (SPEC §6) that fired; rule
 	// "check:<flag>" matches them.
 	Flags []string
+	// FirstResponse and MeanAgentResponse are transcript.Metrics' (or
+	// transcript.NoResponse), and Attributes the transcript's; only named
+	// rules read them, so a caller may leave them out when the policy has
+	// none that does (Policy.ReadsResponseTimes, Policy.ReadsAttributes).
+	FirstResponse     time.Duration
+	MeanAgentResponse time.Duration
+	Attributes        map[string]string
 }
 
 // FromTranscript maps a transcript, its derived metrics and its authors
@@ -79,6 +86,9 @@ func FromTranscript(t *transcript.Transcript, m *transcript.Metrics, agentIDs, f
 		AgentMessageCount:    m.AgentMessageCount,
 		CustomerMessageCount: m.CustomerMessageCount,
 		Flags:                flags,
+		FirstResponse:        m.FirstResponse,
+		MeanAgentResponse:    m.MeanAgentResponse,
+		Attributes:           t.Attributes,
 	}
 }
 
@@ -243,7 +253,9 @@ type Run struct {
 	// keyers and keys serve AddBatch.
 	keyers []*keyer
 	keys   []uint64
-	rules  []rule
+	rules  []rule // matcher's
+	// matcher decides which rules a conversation matches.
+	matcher *matcher
 	// longRule is the index of RuleLongHandleTime in rules, or -1.
 	longRule      int
 	alreadyPicked map[PickKey]bool
@@ -353,12 +365,12 @@ func NewRun(p *Params) (*Run, error) {
 	}
 	r.policy.Rules = slices.Clone(p.Policy.Rules)
 	r.start, r.end = p.Week.Bounds(loc)
-	for i, name := range r.policy.Rules {
-		ru, _ := parseRule(name) // Validate checked it
-		if ru.kind == kindLongHandleTime {
+	r.matcher = newMatcher(&r.policy)
+	r.rules = r.matcher.rules
+	for i := range r.rules {
+		if r.rules[i].kind == kindLongHandleTime {
 			r.longRule = i
 		}
-		r.rules = append(r.rules, ru)
 	}
 
 	teams := make(map[string]int)
@@ -531,13 +543,7 @@ func (r *Run) add(c *Conversation, key uint64, keyed bool) {
 // match returns the set of rules (bit i for r.rules[i]) c matches, except
 // the long-handle rule.
 func (r *Run) match(c *Conversation) uint64 {
-	var mask uint64
-	for i := range r.rules {
-		if r.rules[i].matches(c) {
-			mask |= 1 << i
-		}
-	}
-	return mask
+	return r.matcher.match(c)
 }
 
 func (st *agentState) add(c candidate, channel string, mask uint64, handle time.Duration, long bool) {

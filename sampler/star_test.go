@@ -117,7 +117,7 @@ func TestSTARWeeks(t *testing.T) {
 					continue
 				}
 				for _, rule := range p.Rules {
-					if referenceMatch(rule, c, s.HandleTimeThreshold) {
+					if referenceMatch(&p, rule, c, s.HandleTimeThreshold) {
 						t.Errorf("%v: agent %s backfilled while %s matches %s", week, s.AgentID, c.ExternalID, rule)
 					}
 				}
