@@ -45,17 +45,22 @@
 // Targeted part: the policy's rules in priority order, allocated
 // round-robin: each pass gives one slot to every rule with an unpicked
 // match (its first in picking order) until the slots run out or no rule
-// matches. Rules: complaint (tag "complaint"), low_csat (csat 1 or 2; 0 is
-// no rating), escalated (tag "escalated" or transfer_count ≥ 2), vip
-// (customer tier "vip"), long_handle_time (handle time strictly above the
-// nearest-rank HandleTimePercentile of the handle times of the agent's
-// team's conversations of the week, each conversation once per team,
-// already-picked and inactive agents' ones included, excluded ones and
-// unknown agents' not; an agent without a team is compared with their own
-// week) and
-// "check:<flag>" (an automatic-check flag, SPEC §6). Tags and tier compare
-// case-insensitively. Slots no rule fills are backfilled from the picking
-// order with reason random, marked Backfill. See Run.pickFor for why.
+// matches. Rules: complaint (a tag in ComplaintTags), low_csat (csat 1
+// to LowCSATMax; 0 is no rating), escalated (a tag in EscalationTags or
+// transfer_count ≥ EscalationMinTransfers unless that is 0), vip
+// (customer tier in VIPTiers), long_handle_time (handle time strictly
+// above the nearest-rank HandleTimePercentile of the handle times of the
+// agent's team's conversations of the week, each conversation once per
+// team, already-picked and inactive agents' ones included, excluded ones
+// and unknown agents' not; an agent without a team is compared with their
+// own week), "check:<flag>" (an automatic-check flag, SPEC §6),
+// "tag:<tag>" (one tag) and the policy's named rules (every condition
+// holds; see Condition). Tags, tiers, channels and attribute values
+// compare folded: case- and width-insensitively (fold.go). A policy
+// document stored before the built-in rules had parameters decodes to
+// the parameters they had then (Policy.UnmarshalJSON). Slots no rule
+// fills are backfilled from the picking order with reason random, marked
+// Backfill. See Run.pickFor for why.
 //
 // Top-up: with Params.TopUp the run continues an earlier run of the week
 // (same seed and policy) over conversations that arrived after it: each
