@@ -121,11 +121,15 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 		close(added)
 	}()
 	batch := make([]sampler.Conversation, 0, 4096)
-	err = scan(ctx, from, to, func(r store.SampleRow) error {
+	// Attributes and response times cost every row; read them only for
+	// rules that look at them.
+	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes()}
+	err = scan(ctx, from, to, opts, func(r store.SampleRow) error {
 		batch = append(batch, sampler.Conversation{
 			ExternalID: r.ExternalID, AgentIDs: r.AgentIDs, Channel: r.Channel, CustomerTier: r.CustomerTier,
 			Tags: r.Tags, CSAT: r.CSAT, TransferCount: r.TransferCount, HandleTime: r.HandleTime, EndedAt: r.EndedAt,
 			MessageCount: r.MessageCount, AgentMessageCount: r.AgentMessageCount, CustomerMessageCount: r.CustomerMessages,
+			FirstResponse: r.FirstResponse, MeanAgentResponse: r.MeanAgentResponse, Attributes: r.Attributes,
 		})
 		if len(batch) == cap(batch) {
 			batches <- batch

@@ -27,7 +27,7 @@ import (
 // basis.
 type topUpInput struct {
 	earlier sampler.TopUp
-	scan    func(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error
+	scan    func(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error
 	// picked lists what earlier runs picked among the chats scan reads.
 	picked func(ctx context.Context, from, to time.Time) (map[[2]string]bool, error)
 }
@@ -185,8 +185,8 @@ func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan,
 	// Only the chats after the basis are read, so only their picks (by
 	// other runs of the week; this run's are in earlier) need excluding.
 	if after := basis.ScannedThrough; after > 0 {
-		in.scan = func(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error {
-			return j.Store.ScanWeekAfter(ctx, from, to, after, fn)
+		in.scan = func(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error {
+			return j.Store.ScanWeekAfter(ctx, from, to, after, opts, fn)
 		}
 		in.picked = func(ctx context.Context, from, to time.Time) (map[[2]string]bool, error) {
 			return j.Store.PickedInWeekAfter(ctx, from, to, after)

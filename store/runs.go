@@ -35,6 +35,22 @@ type SampleRow struct {
 	MessageCount      int
 	AgentMessageCount int
 	CustomerMessages  int
+	// Read only when ScanOptions ask for them: FirstResponse and
+	// MeanAgentResponse (transcript.NoResponse when no agent answered),
+	// and the transcript's Attributes (nil when it has none).
+	FirstResponse     time.Duration
+	MeanAgentResponse time.Duration
+	Attributes        map[string]string
+}
+
+// ScanOptions ask ScanWeek for more than every run reads; a run asks only
+// for what its policy's rules read, as each costs time on every row.
+type ScanOptions struct {
+	// ResponseTimes fills SampleRow.FirstResponse and MeanAgentResponse.
+	ResponseTimes bool
+	// Attributes fills SampleRow.Attributes, which are kept in each
+	// transcript's compressed body: by far the costliest to read.
+	Attributes bool
 }
 
 // RunStore keeps the weekly sampling runs and reads what they sample
@@ -44,7 +60,7 @@ type RunStore interface {
 	// ScanWeek calls fn for every transcript that ended in [from, to), in
 	// no particular order, reading only that range of the end-time index.
 	// fn's error stops the scan and is returned.
-	ScanWeek(ctx context.Context, from, to time.Time, fn func(SampleRow) error) error
+	ScanWeek(ctx context.Context, from, to time.Time, opts ScanOptions, fn func(SampleRow) error) error
 	// PickedInWeek returns the (external id, agent id) pairs picked by any
 	// earlier run for transcripts that ended in [from, to).
 	PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]string]bool, error)

@@ -61,7 +61,7 @@ type TopUpStore interface {
 	TranscriptHighWater(ctx context.Context) (int64, error)
 	// ScanWeekAfter is ScanWeek for the transcripts with an id above
 	// afterID only.
-	ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, fn func(SampleRow) error) error
+	ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, opts ScanOptions, fn func(SampleRow) error) error
 	// PickedInWeekAfter is PickedInWeek for the transcripts with an id
 	// above afterID only.
 	PickedInWeekAfter(ctx context.Context, from, to time.Time, afterID int64) (map[[2]string]bool, error)

@@ -252,9 +252,36 @@ func (c *Codec) Decode(body []byte) ([]Message, map[string]string, error) {
 		text := r.string()
 		msgs = append(msgs, Message{Role: role, Text: text, SentAt: time.UnixMilli(prev).UTC(), AgentID: agentID})
 	}
+	attrs, err := r.attributes()
+	if err != nil {
+		return nil, nil, err
+	}
+	return msgs, attrs, nil
+}
+
+// Attributes returns the attributes of a stored body, passing over its
+// messages without copying them: what sampling reads of a body.
+func (c *Codec) Attributes(body []byte) (map[string]string, error) {
+	payload, err := c.Payload(body)
+	if err != nil {
+		return nil, err
+	}
+	r := reader{b: payload}
+	n := r.uvarint()
+	for i := uint64(0); i < n && r.err == nil; i++ {
+		r.byte()
+		r.varint()
+		r.skipString()
+		r.skipString()
+	}
+	return r.attributes()
+}
+
+// attributes reads the attributes that end a payload.
+func (r *reader) attributes() (map[string]string, error) {
 	na := r.uvarint()
-	if na > uint64(len(payload)) {
-		return nil, nil, fmt.Errorf("%w: attribute count", ErrCorruptBody)
+	if na > uint64(len(r.b)) { // every attribute takes at least two bytes
+		return nil, fmt.Errorf("%w: attribute count", ErrCorruptBody)
 	}
 	var attrs map[string]string
 	if na > 0 {
@@ -265,12 +292,12 @@ func (c *Codec) Decode(body []byte) ([]Message, map[string]string, error) {
 		attrs[k] = r.string()
 	}
 	if r.err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrCorruptBody, r.err)
+		return nil, fmt.Errorf("%w: %w", ErrCorruptBody, r.err)
 	}
 	if len(r.b) != 0 {
-		return nil, nil, fmt.Errorf("%w: %d trailing bytes", ErrCorruptBody, len(r.b))
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorruptBody, len(r.b))
 	}
-	return msgs, attrs, nil
+	return attrs, nil
 }
 
 var errShort = errors.New("truncated")
@@ -329,6 +356,18 @@ func (r *reader) string() string {
 	s := string(r.b[:n])
 	r.b = r.b[n:]
 	return s
+}
+
+func (r *reader) skipString() {
+	n := r.uvarint()
+	if r.err != nil {
+		return
+	}
+	if n > uint64(len(r.b)) {
+		r.err = errShort
+		return
+	}
+	r.b = r.b[n:]
 }
 
 // Prepare is Codec.Prepare without a dictionary.

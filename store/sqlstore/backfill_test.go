@@ -112,7 +112,7 @@ func testOwnerWroteBackfill(t *testing.T, dsn string, opts Options) {
 	}
 	defer func() { _ = s.Close() }()
 	got := map[string][]string{}
-	err = s.ScanWeek(ctx, benchWeek, benchWeek.AddDate(0, 0, 7), func(r store.SampleRow) error {
+	err = s.ScanWeek(ctx, benchWeek, benchWeek.AddDate(0, 0, 7), store.ScanOptions{}, func(r store.SampleRow) error {
 		got[r.ExternalID] = r.AgentIDs
 		return nil
 	})

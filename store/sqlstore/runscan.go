@@ -2,9 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"qa-sampling/store"
+	"qa-sampling/transcript"
 	"strings"
 	"time"
 )
@@ -102,28 +105,73 @@ func sampleColumn(f string) string {
 // silent table scan. PostgreSQL returns the columns as they are: there a
 // column costs little, and concatenating on the server cost more than it
 // saved (1.4 s against 0.9 s a million rows).
-func scanWeekSQL(d dialect) string {
+//
+// The columns opts asks for follow, read from the table (see scanExtras).
+func scanWeekSQL(d dialect, opts store.ScanOptions) string {
+	extras := ""
+	if opts.ResponseTimes {
+		extras += ", t.first_response_ms, t.mean_response_ns"
+	}
+	if opts.Attributes {
+		extras += ", t.body"
+	}
 	if d == dialectPostgres {
 		fields := make([]string, len(sampleFields))
 		for i, f := range sampleFields {
 			fields[i] = sampleColumn(f)
 		}
-		return "SELECT " + strings.Join(fields, ", ") + " FROM transcripts t WHERE t.ended_at >= $1 AND t.ended_at < $2"
+		return "SELECT " + strings.Join(fields, ", ") + extras + " FROM transcripts t WHERE t.ended_at >= $1 AND t.ended_at < $2"
 	}
-	return "SELECT " + sampleRecordSQL() + " FROM transcripts t INDEXED BY transcripts_sampling WHERE t.ended_at >= ? AND t.ended_at < ?"
+	return "SELECT " + sampleRecordSQL() + extras + " FROM transcripts t INDEXED BY transcripts_sampling WHERE t.ended_at >= ? AND t.ended_at < ?"
+}
+
+// scanExtras holds the columns ScanOptions add to a row.
+type scanExtras struct {
+	opts            store.ScanOptions
+	firstMS, meanNS sql.NullInt64
+	body            []byte
+}
+
+// dest returns where rows.Scan puts the extra columns, in scanWeekSQL's
+// order.
+func (x *scanExtras) dest() []any {
+	var out []any
+	if x.opts.ResponseTimes {
+		out = append(out, &x.firstMS, &x.meanNS)
+	}
+	if x.opts.Attributes {
+		out = append(out, &x.body)
+	}
+	return out
+}
+
+// fill sets the extra fields of r from the columns scanned.
+func (s *Store) fillExtras(ctx context.Context, x *scanExtras, r *store.SampleRow) error {
+	if x.opts.ResponseTimes {
+		r.FirstResponse = orDuration(x.firstMS, time.Millisecond)
+		r.MeanAgentResponse = orDuration(x.meanNS, time.Nanosecond)
+	}
+	if x.opts.Attributes {
+		attrs, err := s.attributes(ctx, x.body)
+		if err != nil {
+			return fmt.Errorf("transcript %q: body: %w", r.ExternalID, err)
+		}
+		r.Attributes = attrs
+	}
+	return nil
 }
 
 // ScanWeek streams the transcripts that ended in [from, to) to fn, one row
 // in memory at a time. The strings of a row share memory with what the
 // driver returned for it (about 150 bytes): a consumer that keeps one
 // keeps that, which costs less than copying every field of every row.
-func (s *Store) ScanWeek(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error {
-	return s.scanSampleRows(ctx, scanWeekSQL(s.dialect), []any{from.UnixMilli(), to.UnixMilli()}, fn)
+func (s *Store) ScanWeek(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error {
+	return s.scanSampleRows(ctx, scanWeekSQL(s.dialect, opts), opts, []any{from.UnixMilli(), to.UnixMilli()}, fn)
 }
 
-// scanSampleRows runs query, which selects what scanWeekSQL does, and
-// streams its rows to fn as ScanWeek does.
-func (s *Store) scanSampleRows(ctx context.Context, query string, args []any, fn func(store.SampleRow) error) error {
+// scanSampleRows runs query, which selects what scanWeekSQL does with
+// opts, and streams its rows to fn as ScanWeek does.
+func (s *Store) scanSampleRows(ctx context.Context, query string, opts store.ScanOptions, args []any, fn func(store.SampleRow) error) error {
 	rows, err := s.r.QueryxContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: scan week: %w", err)
@@ -142,11 +190,14 @@ func (s *Store) scanSampleRows(ctx context.Context, query string, args []any, fn
 	for i := range dest {
 		dest[i] = &vals[i]
 	}
+	extras := scanExtras{opts: opts}
+	pgDest := append(dest[:], extras.dest()...)
+	sqliteDest := append([]any{&rec}, extras.dest()...)
 	for rows.Next() {
 		if s.dialect == dialectPostgres {
 			// Into *any: the driver's values are handed over without
 			// database/sql's conversions.
-			if err := rows.Scan(dest[:]...); err != nil {
+			if err := rows.Scan(pgDest...); err != nil {
 				return fmt.Errorf("sqlstore: scan week: %w", err)
 			}
 			if err := fromColumns(&vals, &f, &n); err != nil {
@@ -154,7 +205,7 @@ func (s *Store) scanSampleRows(ctx context.Context, query string, args []any, fn
 			}
 		} else {
 			// A string into *string is handed over, not copied.
-			if err := rows.Scan(&rec); err != nil {
+			if err := rows.Scan(sqliteDest...); err != nil {
 				return fmt.Errorf("sqlstore: scan week: %w", err)
 			}
 			if err := splitRecord(rec, &f, &n); err != nil {
@@ -163,6 +214,9 @@ func (s *Store) scanSampleRows(ctx context.Context, query string, args []any, fn
 		}
 		r, secondary, err := sampleRow(&f, &n)
 		if err != nil {
+			return fmt.Errorf("sqlstore: scan week: %w", err)
+		}
+		if err := s.fillExtras(ctx, &extras, &r); err != nil {
 			return fmt.Errorf("sqlstore: scan week: %w", err)
 		}
 		// The agents it counts for (transcript.Authors): the owner only if
@@ -193,6 +247,20 @@ func (s *Store) scanSampleRows(ctx context.Context, query string, args []any, fn
 		return fmt.Errorf("sqlstore: scan week: %w", err)
 	}
 	return nil
+}
+
+// attributes decodes the attributes of a body; a dictionary another
+// replica trained since this one loaded is fetched once and the decode
+// retried, as in decode.
+func (s *Store) attributes(ctx context.Context, body []byte) (map[string]string, error) {
+	attrs, err := s.codec.Attributes(body)
+	if errors.Is(err, transcript.ErrUnknownDictionary) {
+		if lerr := s.loadDictionaries(ctx); lerr != nil {
+			return nil, lerr
+		}
+		return s.codec.Attributes(body)
+	}
+	return attrs, err
 }
 
 // splitRecord splits a SQLite sample record into its string fields f and

@@ -155,7 +155,7 @@ func benchScanWeek(b *testing.B, s *Store, perWeek, others int) {
 		var ms runtime.MemStats
 		rows, agents := 0, 0
 		t = time.Now()
-		err = s.ScanWeek(ctx, from, to, func(r store.SampleRow) error {
+		err = s.ScanWeek(ctx, from, to, store.ScanOptions{}, func(r store.SampleRow) error {
 			rows++
 			agents += len(r.AgentIDs)
 			if rows%(perWeek/10+1) == 0 {

@@ -49,13 +49,15 @@ func TestSQLiteQueryPlans(t *testing.T) {
 		args        []any
 		want        string
 	}{
-		{"ScanWeek", scanWeekSQL(dialectSQLite), []any{from, to},
+		{"ScanWeek", scanWeekSQL(dialectSQLite, store.ScanOptions{}), []any{from, to},
 			"SEARCH t USING COVERING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
+		{"ScanWeek with attributes", scanWeekSQL(dialectSQLite, store.ScanOptions{Attributes: true, ResponseTimes: true}), []any{from, to},
+			"SEARCH t USING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
 		{"bare scan", bareScanSQL(dialectSQLite), []any{from, to},
 			"SEARCH transcripts USING COVERING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
 		{"any range of end times", "SELECT external_id FROM transcripts WHERE ended_at >= ? AND ended_at < ?", []any{from, to},
 			"SEARCH transcripts USING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
-		{"top-up scan", scanWeekAfterSQL(dialectSQLite), []any{from, to, int64(100)},
+		{"top-up scan", scanWeekAfterSQL(dialectSQLite, store.ScanOptions{}), []any{from, to, int64(100)},
 			"SEARCH t USING INTEGER PRIMARY KEY (rowid>?)"},
 		{"late chats probe", hasTranscriptsAfterSQL(dialectSQLite), []any{int64(100), from, to},
 			"SEARCH transcripts USING INTEGER PRIMARY KEY (rowid>?)"},
@@ -105,7 +107,7 @@ func TestPostgresScanWeekPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.r.QueryContext(ctx, "EXPLAIN "+scanWeekSQL(dialectPostgres), benchWeek.UnixMilli(), benchWeek.AddDate(0, 0, 7).UnixMilli())
+	rows, err := s.r.QueryContext(ctx, "EXPLAIN "+scanWeekSQL(dialectPostgres, store.ScanOptions{}), benchWeek.UnixMilli(), benchWeek.AddDate(0, 0, 7).UnixMilli())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +128,7 @@ func TestPostgresScanWeekPlan(t *testing.T) {
 		t.Errorf("ScanWeek plan does not range over transcripts_ended_agent:\n%s", text)
 	}
 	n := 0
-	if err := s.ScanWeek(ctx, benchWeek, benchWeek.AddDate(0, 0, 7), func(store.SampleRow) error { n++; return nil }); err != nil || n != 1000 {
+	if err := s.ScanWeek(ctx, benchWeek, benchWeek.AddDate(0, 0, 7), store.ScanOptions{}, func(store.SampleRow) error { n++; return nil }); err != nil || n != 1000 {
 		t.Errorf("ScanWeek read %d rows, %v; want 1000", n, err)
 	}
 }
@@ -275,7 +277,7 @@ func testBackfill(t *testing.T, s *Store) {
 		t.Fatalf("migrate up: %v", err)
 	}
 	got := map[string][]string{}
-	err = s.ScanWeek(ctx, benchWeek, benchWeek.AddDate(0, 0, 7), func(r store.SampleRow) error {
+	err = s.ScanWeek(ctx, benchWeek, benchWeek.AddDate(0, 0, 7), store.ScanOptions{}, func(r store.SampleRow) error {
 		got[r.ExternalID] = r.AgentIDs
 		return nil
 	})

@@ -46,11 +46,11 @@ func (s *Store) TranscriptHighWater(ctx context.Context) (int64, error) {
 // SQLite walks the week's whole range of transcripts_sampling (rowids are
 // in every index entry), a million entries for a top-up of a hundred
 // thousand chats; NOT INDEXED still lets it use the rowid range.
-func scanWeekAfterSQL(d dialect) string {
+func scanWeekAfterSQL(d dialect, opts store.ScanOptions) string {
 	if d == dialectPostgres {
-		return scanWeekSQL(d) + " AND t.id > $3"
+		return scanWeekSQL(d, opts) + " AND t.id > $3"
 	}
-	return strings.Replace(scanWeekSQL(d), " INDEXED BY transcripts_sampling", " NOT INDEXED", 1) + " AND t.id > ?"
+	return strings.Replace(scanWeekSQL(d, opts), " INDEXED BY transcripts_sampling", " NOT INDEXED", 1) + " AND t.id > ?"
 }
 
 // hasTranscriptsAfterSQL probes the primary key range as ScanWeekAfter
@@ -64,8 +64,8 @@ func hasTranscriptsAfterSQL(d dialect) string {
 }
 
 // ScanWeekAfter is ScanWeek over the transcripts with an id above afterID.
-func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, fn func(store.SampleRow) error) error {
-	return s.scanSampleRows(ctx, scanWeekAfterSQL(s.dialect), []any{from.UnixMilli(), to.UnixMilli(), afterID}, fn)
+func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, opts store.ScanOptions, fn func(store.SampleRow) error) error {
+	return s.scanSampleRows(ctx, scanWeekAfterSQL(s.dialect, opts), opts, []any{from.UnixMilli(), to.UnixMilli(), afterID}, fn)
 }
 
 // PickedInWeekAfter is PickedInWeek restricted to transcript ids above

@@ -372,12 +372,6 @@ func (r *transcriptRow) stored(msgs []transcript.Message, attrs map[string]strin
 			return store.StoredTranscript{}, fmt.Errorf("tags: %w", err)
 		}
 	}
-	orDuration := func(v sql.NullInt64, unit time.Duration) time.Duration {
-		if !v.Valid {
-			return transcript.NoResponse
-		}
-		return time.Duration(v.Int64) * unit
-	}
 	st := store.StoredTranscript{
 		Transcript: transcript.Transcript{
 			ExternalID:    r.ExternalID,
@@ -456,4 +450,13 @@ func (s *Store) MarkSampled(ctx context.Context, externalIDs []string) error {
 		return fmt.Errorf("sqlstore: mark sampled: %w", err)
 	}
 	return nil
+}
+
+// orDuration reads a stored response time in unit; NULL is
+// transcript.NoResponse.
+func orDuration(v sql.NullInt64, unit time.Duration) time.Duration {
+	if !v.Valid {
+		return transcript.NoResponse
+	}
+	return time.Duration(v.Int64) * unit
 }

@@ -14,7 +14,7 @@ import (
 func scanAll(t *testing.T, s store.Store, from, to time.Time) map[string]store.SampleRow {
 	t.Helper()
 	out := map[string]store.SampleRow{}
-	err := s.ScanWeek(t.Context(), from, to, func(r store.SampleRow) error {
+	err := s.ScanWeek(t.Context(), from, to, store.ScanOptions{}, func(r store.SampleRow) error {
 		if _, dup := out[r.ExternalID]; dup {
 			t.Errorf("ScanWeek returned %q twice", r.ExternalID)
 		}
@@ -184,7 +184,7 @@ func testScanWeekSecondaryAuthors(t *testing.T, s store.Store) {
 	}
 	// fn may keep and extend what it is given without disturbing other rows.
 	var kept [][]string
-	err := s.ScanWeek(t.Context(), weekFrom, weekTo, func(r store.SampleRow) error {
+	err := s.ScanWeek(t.Context(), weekFrom, weekTo, store.ScanOptions{}, func(r store.SampleRow) error {
 		r.AgentIDs = append(r.AgentIDs, "appended")
 		kept = append(kept, r.AgentIDs)
 		return nil
@@ -204,7 +204,7 @@ func testScanWeekStops(t *testing.T, s store.Store) {
 	inWeek(t, s, "a1", "s1", "s2", "s3", "s4")
 	stop := errors.New("enough")
 	calls := 0
-	err := s.ScanWeek(t.Context(), weekFrom, weekTo, func(store.SampleRow) error {
+	err := s.ScanWeek(t.Context(), weekFrom, weekTo, store.ScanOptions{}, func(store.SampleRow) error {
 		calls++
 		if calls == 2 {
 			return stop
@@ -215,7 +215,7 @@ func testScanWeekStops(t *testing.T, s store.Store) {
 		t.Errorf("ScanWeek after fn failed = %v after %d calls; want fn's error after 2", err, calls)
 	}
 	calls = 0
-	if err := s.ScanWeek(t.Context(), weekTo, weekTo.AddDate(0, 0, 7), func(store.SampleRow) error { calls++; return nil }); err != nil || calls != 0 {
+	if err := s.ScanWeek(t.Context(), weekTo, weekTo.AddDate(0, 0, 7), store.ScanOptions{}, func(store.SampleRow) error { calls++; return nil }); err != nil || calls != 0 {
 		t.Errorf("empty week: %v, %d calls", err, calls)
 	}
 }

@@ -23,6 +23,7 @@ var samplingTests = []struct {
 	{"ScanWeekFields", testScanWeekFields},
 	{"ScanWeekSecondaryAuthors", testScanWeekSecondaryAuthors},
 	{"ScanWeekStops", testScanWeekStops},
+	{"ScanWeekOptions", testScanWeekOptions},
 	{"CreateRunIdempotent", testCreateRunIdempotent},
 	{"CreateRunConcurrent", testCreateRunConcurrent},
 	{"CompleteRun", testCompleteRun},

@@ -28,7 +28,7 @@ var topUpTests = []struct {
 func scanAfter(t *testing.T, s store.Store, after int64) []string {
 	t.Helper()
 	var got []string
-	if err := s.ScanWeekAfter(t.Context(), weekFrom, weekTo, after, func(r store.SampleRow) error {
+	if err := s.ScanWeekAfter(t.Context(), weekFrom, weekTo, after, store.ScanOptions{}, func(r store.SampleRow) error {
 		got = append(got, r.ExternalID)
 		return nil
 	}); err != nil {
@@ -74,7 +74,7 @@ func testTopUpReadsWhatArrivedSince(t *testing.T, s store.Store) {
 		t.Errorf("ScanWeekAfter(high water) after late pushes = %v, want [c3 c4]", got)
 	}
 	var rows []store.SampleRow
-	_ = s.ScanWeekAfter(ctx, weekFrom, weekTo, hw, func(r store.SampleRow) error { rows = append(rows, r); return nil })
+	_ = s.ScanWeekAfter(ctx, weekFrom, weekTo, hw, store.ScanOptions{}, func(r store.SampleRow) error { rows = append(rows, r); return nil })
 	if len(rows) != 2 || rows[0].Channel != late[0].Channel || !slices.Equal(rows[0].AgentIDs, []string{"a1"}) {
 		t.Errorf("ScanWeekAfter rows = %+v", rows)
 	}
