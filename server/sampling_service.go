@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"qa-sampling/fielderr"
@@ -27,29 +28,72 @@ type samplingService struct {
 	log   *slog.Logger
 }
 
+// policyFromProto converts a policy; the built-in rules' parameters left
+// out (an empty list, an unset number) take DefaultPolicy's values, so
+// that a policy written before they existed keeps working.
 func policyFromProto(p *qav1.Policy) sampler.Policy {
-	return sampler.Policy{
-		RandomPerAgent:       int(p.GetRandomPerAgent()),
-		TargetedPerAgent:     int(p.GetTargetedPerAgent()),
-		NewHireDays:          int(p.GetNewHireDays()),
-		NewHireExtra:         int(p.GetNewHireExtra()),
-		Rules:                p.GetRules(),
-		TimeZone:             p.GetTimeZone(),
-		HandleTimePercentile: p.GetHandleTimePercentile(),
+	def := sampler.DefaultPolicy()
+	orDefault := func(v, d []string) []string {
+		if len(v) == 0 {
+			return d
+		}
+		return v
 	}
+	out := sampler.Policy{
+		RandomPerAgent:         int(p.GetRandomPerAgent()),
+		TargetedPerAgent:       int(p.GetTargetedPerAgent()),
+		NewHireDays:            int(p.GetNewHireDays()),
+		NewHireExtra:           int(p.GetNewHireExtra()),
+		Rules:                  p.GetRules(),
+		TimeZone:               p.GetTimeZone(),
+		HandleTimePercentile:   p.GetHandleTimePercentile(),
+		ComplaintTags:          orDefault(p.GetComplaintTags(), def.ComplaintTags),
+		EscalationTags:         orDefault(p.GetEscalationTags(), def.EscalationTags),
+		EscalationMinTransfers: def.EscalationMinTransfers,
+		VIPTiers:               orDefault(p.GetVipTiers(), def.VIPTiers),
+		LowCSATMax:             def.LowCSATMax,
+	}
+	if p.EscalationMinTransfers != nil {
+		out.EscalationMinTransfers = int(p.GetEscalationMinTransfers())
+	}
+	if p.LowCsatMax != nil {
+		out.LowCSATMax = int(p.GetLowCsatMax())
+	}
+	for _, nr := range p.GetNamedRules() {
+		rule := sampler.NamedRule{Name: nr.GetName()}
+		for _, c := range nr.GetWhen() {
+			rule.When = append(rule.When, sampler.Condition{
+				Field: c.GetField(), Key: c.GetKey(), Op: c.GetOp(), Value: c.GetValue(), Values: c.GetValues(),
+			})
+		}
+		out.NamedRules = append(out.NamedRules, rule)
+	}
+	return out
 }
 
 func policyToProto(p sampler.Policy, pv store.PolicyVersion) *qav1.Policy {
 	out := &qav1.Policy{
-		Version:              p.Version,
-		RandomPerAgent:       int32(p.RandomPerAgent),
-		TargetedPerAgent:     int32(p.TargetedPerAgent),
-		NewHireDays:          int32(p.NewHireDays),
-		NewHireExtra:         int32(p.NewHireExtra),
-		Rules:                p.Rules,
-		TimeZone:             p.TimeZone,
-		HandleTimePercentile: p.HandleTimePercentile,
-		CreatedBy:            pv.CreatedBy,
+		Version:                p.Version,
+		RandomPerAgent:         int32(p.RandomPerAgent),
+		TargetedPerAgent:       int32(p.TargetedPerAgent),
+		NewHireDays:            int32(p.NewHireDays),
+		NewHireExtra:           int32(p.NewHireExtra),
+		Rules:                  p.Rules,
+		TimeZone:               p.TimeZone,
+		HandleTimePercentile:   p.HandleTimePercentile,
+		CreatedBy:              pv.CreatedBy,
+		ComplaintTags:          p.ComplaintTags,
+		EscalationTags:         p.EscalationTags,
+		EscalationMinTransfers: proto.Int32(int32(p.EscalationMinTransfers)),
+		VipTiers:               p.VIPTiers,
+		LowCsatMax:             proto.Int32(int32(p.LowCSATMax)),
+	}
+	for _, nr := range p.NamedRules {
+		rule := &qav1.NamedRule{Name: nr.Name}
+		for _, c := range nr.When {
+			rule.When = append(rule.When, &qav1.Condition{Field: c.Field, Key: c.Key, Op: c.Op, Value: c.Value, Values: c.Values})
+		}
+		out.NamedRules = append(out.NamedRules, rule)
 	}
 	if !pv.CreatedAt.IsZero() {
 		out.CreatedAt = timestamppb.New(pv.CreatedAt)

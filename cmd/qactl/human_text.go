@@ -66,6 +66,7 @@ func printPolicy(w io.Writer, p *qav1.Policy, fallback *time.Location) error {
 	line("rules", strings.Join(rules, ", "))
 	line("time_zone", sanitize(p.GetTimeZone()))
 	line("handle_time_percentile", strconv.FormatFloat(p.GetHandleTimePercentile(), 'g', -1, 64))
+	printTargeting(line, p)
 	line("created_by", sanitize(p.GetCreatedBy()))
 	line("created_at", formatTimestamp(p.GetCreatedAt(), loc))
 	return t.Flush()

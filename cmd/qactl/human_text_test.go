@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	qav1 "qa-sampling/proto/qa/v1"
@@ -69,8 +70,14 @@ func TestTextOutputIsNotProtoJSON(t *testing.T) {
 	created := timestamppb.New(time.Date(2026, 11, 20, 8, 0, 0, 0, time.UTC))
 	sampling := startFakeSampling(t, &fakeSampling{policy: &qav1.Policy{
 		Version: 3, RandomPerAgent: 2, TargetedPerAgent: 1, NewHireDays: 90, NewHireExtra: 2,
-		Rules: []string{"complaint", "vip"}, TimeZone: "Asia/Shanghai", HandleTimePercentile: 0.9,
+		Rules: []string{"complaint", "vip", "gold_refund"}, TimeZone: "Asia/Shanghai", HandleTimePercentile: 0.9,
 		CreatedBy: "admin", CreatedAt: created,
+		ComplaintTags: []string{"complaint", "投诉"}, EscalationTags: []string{"升级"}, EscalationMinTransfers: proto.Int32(0),
+		VipTiers: []string{"gold", "platinum"}, LowCsatMax: proto.Int32(2),
+		NamedRules: []*qav1.NamedRule{{Name: "gold_refund", When: []*qav1.Condition{
+			{Field: "tags", Op: "has", Value: "退款"},
+			{Field: "attribute", Key: "shop", Op: "in", Values: []string{"旗舰店", "outlet east"}},
+		}}},
 	}})
 	qa := startFakeQA(t, &fakeQA{})
 
@@ -84,8 +91,12 @@ func TestTextOutputIsNotProtoJSON(t *testing.T) {
 		{"inspector add", []string{"--addr", sampling, "inspector", "add", "insp-2", "--name", "Bo", "--inactive"}, []string{
 			"inspector insp-2 (Bo): inactive", "1 open items returned to the pool:", "c-7"}},
 		{"policy get", []string{"--addr", sampling, "policy", "get"}, []string{
-			"version:                 3", "rules:                   complaint, vip", "time_zone:               Asia/Shanghai",
-			"handle_time_percentile:  0.9", "created_at:              2026-11-20T16:00:00+08:00"}},
+			"version:                   3", "rules:                     complaint, vip, gold_refund",
+			"time_zone:                 Asia/Shanghai", "handle_time_percentile:    0.9",
+			"complaint_tags:            complaint, 投诉", "escalation_tags:           升级", "escalation_min_transfers:  0",
+			"vip_tiers:                 gold, platinum", "low_csat_max:              2",
+			`named_rules[0]:            gold_refund: tags has 退款 and attribute[shop] in [旗舰店, "outlet east"]`,
+			"created_at:                2026-11-20T16:00:00+08:00"}},
 		{"review release", []string{"--addr", qa, "review", "release", "9"}, []string{
 			"released 9 (c-9, agent a2, complaint); status pending"}},
 	} {

@@ -32,7 +32,9 @@ type Policy struct {
 	NewHireDays      int32 `protobuf:"varint,4,opt,name=new_hire_days,json=newHireDays,proto3" json:"new_hire_days,omitempty"`
 	NewHireExtra     int32 `protobuf:"varint,5,opt,name=new_hire_extra,json=newHireExtra,proto3" json:"new_hire_extra,omitempty"`
 	// Targeted rules in priority order: complaint, low_csat, escalated, vip,
-	// long_handle_time, or check:<flag> for an automatic-check flag.
+	// long_handle_time, check:<flag> for an automatic-check flag, tag:<tag>
+	// for one tag (e.g. tag:投诉), or the name of one of named_rules. A
+	// pick's reason is the name of the rule that took it.
 	Rules []string `protobuf:"bytes,6,rep,name=rules,proto3" json:"rules,omitempty"`
 	// IANA time zone the weeks are cut in, e.g. Asia/Shanghai.
 	TimeZone string `protobuf:"bytes,7,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
@@ -41,7 +43,26 @@ type Policy struct {
 	// Output only.
 	CreatedBy string `protobuf:"bytes,9,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
 	// Output only.
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The built-in rules' parameters. Tags and tiers compare case- and
+	// width-insensitively (VIP, vip and ＶＩＰ are one tier). An empty list
+	// or an unset number is the default, shown in brackets.
+	//
+	// Tags the complaint rule matches [complaint, 投诉].
+	ComplaintTags []string `protobuf:"bytes,11,rep,name=complaint_tags,json=complaintTags,proto3" json:"complaint_tags,omitempty"`
+	// Tags the escalated rule matches [escalated, 升级].
+	EscalationTags []string `protobuf:"bytes,12,rep,name=escalation_tags,json=escalationTags,proto3" json:"escalation_tags,omitempty"`
+	// The escalated rule also matches a conversation transferred at least
+	// this many times [2]; 0: transfers do not count.
+	EscalationMinTransfers *int32 `protobuf:"varint,13,opt,name=escalation_min_transfers,json=escalationMinTransfers,proto3,oneof" json:"escalation_min_transfers,omitempty"`
+	// Customer tiers the vip rule matches [vip].
+	VipTiers []string `protobuf:"bytes,14,rep,name=vip_tiers,json=vipTiers,proto3" json:"vip_tiers,omitempty"`
+	// The low_csat rule matches ratings from 1 to this, 1..4 [2]; no rating
+	// never matches.
+	LowCsatMax *int32 `protobuf:"varint,15,opt,name=low_csat_max,json=lowCsatMax,proto3,oneof" json:"low_csat_max,omitempty"`
+	// The admin's own rules; each must be named in rules, whose order is
+	// their priority.
+	NamedRules    []*NamedRule `protobuf:"bytes,16,rep,name=named_rules,json=namedRules,proto3" json:"named_rules,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -146,6 +167,195 @@ func (x *Policy) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Policy) GetComplaintTags() []string {
+	if x != nil {
+		return x.ComplaintTags
+	}
+	return nil
+}
+
+func (x *Policy) GetEscalationTags() []string {
+	if x != nil {
+		return x.EscalationTags
+	}
+	return nil
+}
+
+func (x *Policy) GetEscalationMinTransfers() int32 {
+	if x != nil && x.EscalationMinTransfers != nil {
+		return *x.EscalationMinTransfers
+	}
+	return 0
+}
+
+func (x *Policy) GetVipTiers() []string {
+	if x != nil {
+		return x.VipTiers
+	}
+	return nil
+}
+
+func (x *Policy) GetLowCsatMax() int32 {
+	if x != nil && x.LowCsatMax != nil {
+		return *x.LowCsatMax
+	}
+	return 0
+}
+
+func (x *Policy) GetNamedRules() []*NamedRule {
+	if x != nil {
+		return x.NamedRules
+	}
+	return nil
+}
+
+// NamedRule matches a conversation when every condition holds.
+type NamedRule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Letters, digits, _ and -, starting with a letter; not a built-in rule
+	// name nor random. It is the reason of the rule's picks.
+	Name          string       `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	When          []*Condition `protobuf:"bytes,2,rep,name=when,proto3" json:"when,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NamedRule) Reset() {
+	*x = NamedRule{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NamedRule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NamedRule) ProtoMessage() {}
+
+func (x *NamedRule) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NamedRule.ProtoReflect.Descriptor instead.
+func (*NamedRule) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *NamedRule) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *NamedRule) GetWhen() []*Condition {
+	if x != nil {
+		return x.When
+	}
+	return nil
+}
+
+// Condition is `field op value`, or `field op values` for in and not_in.
+// Fields and their operators:
+//
+//	channel, customer_tier: eq, ne, in, not_in
+//	tags, flags: has (value), in (any of values), not_in (none of values)
+//	attribute (with key): eq, ne, in, not_in, and lt, le, gt, ge on
+//	  the value read as a decimal number
+//	csat, transfer_count, message_count, agent_message_count,
+//	  customer_message_count: eq, ne, lt, le, gt, ge on a whole number
+//	handle_time, first_response_time, mean_agent_response_time: eq, ne,
+//	  lt, le, gt, ge on a duration such as 90s, 10m or 1h30m
+//
+// Text compares case- and width-insensitively (flags exactly). A
+// condition on a value the conversation lacks (no rating, no agent
+// response, no such attribute) does not hold, whatever the operator.
+type Condition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Field string                 `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The attribute's key, for field attribute only.
+	Key           string   `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Op            string   `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"`
+	Value         string   `protobuf:"bytes,4,opt,name=value,proto3" json:"value,omitempty"`
+	Values        []string `protobuf:"bytes,5,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Condition) Reset() {
+	*x = Condition{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Condition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Condition) ProtoMessage() {}
+
+func (x *Condition) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Condition.ProtoReflect.Descriptor instead.
+func (*Condition) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Condition) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *Condition) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *Condition) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *Condition) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *Condition) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
 type GetPolicyRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Version       int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
@@ -155,7 +365,7 @@ type GetPolicyRequest struct {
 
 func (x *GetPolicyRequest) Reset() {
 	*x = GetPolicyRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	mi := &file_qa_v1_sampling_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -167,7 +377,7 @@ func (x *GetPolicyRequest) String() string {
 func (*GetPolicyRequest) ProtoMessage() {}
 
 func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	mi := &file_qa_v1_sampling_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -180,7 +390,7 @@ func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{1}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetPolicyRequest) GetVersion() int64 {
@@ -199,7 +409,7 @@ type GetPolicyResponse struct {
 
 func (x *GetPolicyResponse) Reset() {
 	*x = GetPolicyResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	mi := &file_qa_v1_sampling_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -211,7 +421,7 @@ func (x *GetPolicyResponse) String() string {
 func (*GetPolicyResponse) ProtoMessage() {}
 
 func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	mi := &file_qa_v1_sampling_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -224,7 +434,7 @@ func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{2}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetPolicyResponse) GetPolicy() *Policy {
@@ -243,7 +453,7 @@ type UpdatePolicyRequest struct {
 
 func (x *UpdatePolicyRequest) Reset() {
 	*x = UpdatePolicyRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[3]
+	mi := &file_qa_v1_sampling_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -255,7 +465,7 @@ func (x *UpdatePolicyRequest) String() string {
 func (*UpdatePolicyRequest) ProtoMessage() {}
 
 func (x *UpdatePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[3]
+	mi := &file_qa_v1_sampling_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -268,7 +478,7 @@ func (x *UpdatePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{3}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UpdatePolicyRequest) GetPolicy() *Policy {
@@ -287,7 +497,7 @@ type UpdatePolicyResponse struct {
 
 func (x *UpdatePolicyResponse) Reset() {
 	*x = UpdatePolicyResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[4]
+	mi := &file_qa_v1_sampling_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +509,7 @@ func (x *UpdatePolicyResponse) String() string {
 func (*UpdatePolicyResponse) ProtoMessage() {}
 
 func (x *UpdatePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[4]
+	mi := &file_qa_v1_sampling_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +522,7 @@ func (x *UpdatePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicyResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{4}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdatePolicyResponse) GetPolicy() *Policy {
@@ -331,7 +541,7 @@ type ValidatePolicyRequest struct {
 
 func (x *ValidatePolicyRequest) Reset() {
 	*x = ValidatePolicyRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[5]
+	mi := &file_qa_v1_sampling_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -343,7 +553,7 @@ func (x *ValidatePolicyRequest) String() string {
 func (*ValidatePolicyRequest) ProtoMessage() {}
 
 func (x *ValidatePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[5]
+	mi := &file_qa_v1_sampling_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -356,7 +566,7 @@ func (x *ValidatePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePolicyRequest.ProtoReflect.Descriptor instead.
 func (*ValidatePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{5}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ValidatePolicyRequest) GetPolicy() *Policy {
@@ -384,7 +594,7 @@ type ValidatePolicyResponse struct {
 
 func (x *ValidatePolicyResponse) Reset() {
 	*x = ValidatePolicyResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[6]
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +606,7 @@ func (x *ValidatePolicyResponse) String() string {
 func (*ValidatePolicyResponse) ProtoMessage() {}
 
 func (x *ValidatePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[6]
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +619,7 @@ func (x *ValidatePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePolicyResponse.ProtoReflect.Descriptor instead.
 func (*ValidatePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{6}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{8}
 }
 
 // Deprecated: Marked as deprecated in qa/v1/sampling.proto.
@@ -459,7 +669,7 @@ type Run struct {
 
 func (x *Run) Reset() {
 	*x = Run{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[7]
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +681,7 @@ func (x *Run) String() string {
 func (*Run) ProtoMessage() {}
 
 func (x *Run) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[7]
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +694,7 @@ func (x *Run) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Run.ProtoReflect.Descriptor instead.
 func (*Run) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{7}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Run) GetId() int64 {
@@ -594,7 +804,7 @@ type TopUp struct {
 
 func (x *TopUp) Reset() {
 	*x = TopUp{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +816,7 @@ func (x *TopUp) String() string {
 func (*TopUp) ProtoMessage() {}
 
 func (x *TopUp) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +829,7 @@ func (x *TopUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopUp.ProtoReflect.Descriptor instead.
 func (*TopUp) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{8}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TopUp) GetSeq() int32 {
@@ -689,7 +899,7 @@ type Pick struct {
 
 func (x *Pick) Reset() {
 	*x = Pick{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +911,7 @@ func (x *Pick) String() string {
 func (*Pick) ProtoMessage() {}
 
 func (x *Pick) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +924,7 @@ func (x *Pick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pick.ProtoReflect.Descriptor instead.
 func (*Pick) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{9}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Pick) GetId() int64 {
@@ -806,7 +1016,7 @@ type Shortfall struct {
 
 func (x *Shortfall) Reset() {
 	*x = Shortfall{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -818,7 +1028,7 @@ func (x *Shortfall) String() string {
 func (*Shortfall) ProtoMessage() {}
 
 func (x *Shortfall) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -831,7 +1041,7 @@ func (x *Shortfall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shortfall.ProtoReflect.Descriptor instead.
 func (*Shortfall) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{10}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Shortfall) GetAgentId() string {
@@ -868,7 +1078,7 @@ type RunWeekRequest struct {
 
 func (x *RunWeekRequest) Reset() {
 	*x = RunWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -880,7 +1090,7 @@ func (x *RunWeekRequest) String() string {
 func (*RunWeekRequest) ProtoMessage() {}
 
 func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -893,7 +1103,7 @@ func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekRequest.ProtoReflect.Descriptor instead.
 func (*RunWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{11}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RunWeekRequest) GetWeek() string {
@@ -925,7 +1135,7 @@ type RunWeekResponse struct {
 
 func (x *RunWeekResponse) Reset() {
 	*x = RunWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1147,7 @@ func (x *RunWeekResponse) String() string {
 func (*RunWeekResponse) ProtoMessage() {}
 
 func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1160,7 @@ func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekResponse.ProtoReflect.Descriptor instead.
 func (*RunWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RunWeekResponse) GetRun() *Run {
@@ -983,7 +1193,7 @@ type PreviewWeekRequest struct {
 
 func (x *PreviewWeekRequest) Reset() {
 	*x = PreviewWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -995,7 +1205,7 @@ func (x *PreviewWeekRequest) String() string {
 func (*PreviewWeekRequest) ProtoMessage() {}
 
 func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1008,7 +1218,7 @@ func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekRequest.ProtoReflect.Descriptor instead.
 func (*PreviewWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PreviewWeekRequest) GetWeek() string {
@@ -1037,7 +1247,7 @@ type PreviewWeekResponse struct {
 
 func (x *PreviewWeekResponse) Reset() {
 	*x = PreviewWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1259,7 @@ func (x *PreviewWeekResponse) String() string {
 func (*PreviewWeekResponse) ProtoMessage() {}
 
 func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1272,7 @@ func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekResponse.ProtoReflect.Descriptor instead.
 func (*PreviewWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PreviewWeekResponse) GetWeek() string {
@@ -1116,7 +1326,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1338,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1351,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetRunRequest) GetId() int64 {
@@ -1160,7 +1370,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1172,7 +1382,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1185,7 +1395,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -1209,7 +1419,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1431,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1444,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListRunsRequest) GetWeek() string {
@@ -1269,7 +1479,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1281,7 +1491,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1294,7 +1504,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -1329,7 +1539,7 @@ type ListPicksRequest struct {
 
 func (x *ListPicksRequest) Reset() {
 	*x = ListPicksRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1551,7 @@ func (x *ListPicksRequest) String() string {
 func (*ListPicksRequest) ProtoMessage() {}
 
 func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1564,7 @@ func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksRequest.ProtoReflect.Descriptor instead.
 func (*ListPicksRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListPicksRequest) GetWeek() string {
@@ -1424,7 +1634,7 @@ type ListPicksResponse struct {
 
 func (x *ListPicksResponse) Reset() {
 	*x = ListPicksResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1646,7 @@ func (x *ListPicksResponse) String() string {
 func (*ListPicksResponse) ProtoMessage() {}
 
 func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1659,7 @@ func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksResponse.ProtoReflect.Descriptor instead.
 func (*ListPicksResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListPicksResponse) GetPicks() []*Pick {
@@ -1486,7 +1696,7 @@ type Inspector struct {
 
 func (x *Inspector) Reset() {
 	*x = Inspector{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1498,7 +1708,7 @@ func (x *Inspector) String() string {
 func (*Inspector) ProtoMessage() {}
 
 func (x *Inspector) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1511,7 +1721,7 @@ func (x *Inspector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inspector.ProtoReflect.Descriptor instead.
 func (*Inspector) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Inspector) GetId() string {
@@ -1565,7 +1775,7 @@ type UpsertInspectorRequest struct {
 
 func (x *UpsertInspectorRequest) Reset() {
 	*x = UpsertInspectorRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1787,7 @@ func (x *UpsertInspectorRequest) String() string {
 func (*UpsertInspectorRequest) ProtoMessage() {}
 
 func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1800,7 @@ func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorRequest.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpsertInspectorRequest) GetInspector() *Inspector {
@@ -1616,7 +1826,7 @@ type UpsertInspectorResponse struct {
 
 func (x *UpsertInspectorResponse) Reset() {
 	*x = UpsertInspectorResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1628,7 +1838,7 @@ func (x *UpsertInspectorResponse) String() string {
 func (*UpsertInspectorResponse) ProtoMessage() {}
 
 func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1641,7 +1851,7 @@ func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorResponse.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpsertInspectorResponse) GetInspector() *Inspector {
@@ -1670,7 +1880,7 @@ type ListInspectorsRequest struct {
 
 func (x *ListInspectorsRequest) Reset() {
 	*x = ListInspectorsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1682,7 +1892,7 @@ func (x *ListInspectorsRequest) String() string {
 func (*ListInspectorsRequest) ProtoMessage() {}
 
 func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1695,7 +1905,7 @@ func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectorsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListInspectorsRequest) GetPageSize() int32 {
@@ -1727,7 +1937,7 @@ type ListInspectorsResponse struct {
 
 func (x *ListInspectorsResponse) Reset() {
 	*x = ListInspectorsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[25]
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1949,7 @@ func (x *ListInspectorsResponse) String() string {
 func (*ListInspectorsResponse) ProtoMessage() {}
 
 func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[25]
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1962,7 @@ func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectorsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{25}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListInspectorsResponse) GetInspectors() []*Inspector {
@@ -1802,7 +2012,7 @@ type ReassignItemsRequest struct {
 
 func (x *ReassignItemsRequest) Reset() {
 	*x = ReassignItemsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +2024,7 @@ func (x *ReassignItemsRequest) String() string {
 func (*ReassignItemsRequest) ProtoMessage() {}
 
 func (x *ReassignItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +2037,7 @@ func (x *ReassignItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignItemsRequest.ProtoReflect.Descriptor instead.
 func (*ReassignItemsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{26}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReassignItemsRequest) GetItemId() int64 {
@@ -1880,7 +2090,7 @@ type ReassignItemsResponse struct {
 
 func (x *ReassignItemsResponse) Reset() {
 	*x = ReassignItemsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	mi := &file_qa_v1_sampling_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +2102,7 @@ func (x *ReassignItemsResponse) String() string {
 func (*ReassignItemsResponse) ProtoMessage() {}
 
 func (x *ReassignItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	mi := &file_qa_v1_sampling_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2115,7 @@ func (x *ReassignItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignItemsResponse.ProtoReflect.Descriptor instead.
 func (*ReassignItemsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{27}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReassignItemsResponse) GetMoved() []*Pick {
@@ -1934,7 +2144,7 @@ type UnmovedItem struct {
 
 func (x *UnmovedItem) Reset() {
 	*x = UnmovedItem{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	mi := &file_qa_v1_sampling_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2156,7 @@ func (x *UnmovedItem) String() string {
 func (*UnmovedItem) ProtoMessage() {}
 
 func (x *UnmovedItem) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	mi := &file_qa_v1_sampling_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2169,7 @@ func (x *UnmovedItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmovedItem.ProtoReflect.Descriptor instead.
 func (*UnmovedItem) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{28}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *UnmovedItem) GetItem() *Pick {
@@ -1980,7 +2190,7 @@ var File_qa_v1_sampling_proto protoreflect.FileDescriptor
 
 const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\n" +
-	"\x14qa/v1/sampling.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x03\n" +
+	"\x14qa/v1/sampling.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x05\n" +
 	"\x06Policy\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12(\n" +
 	"\x10random_per_agent\x18\x02 \x01(\x05R\x0erandomPerAgent\x12,\n" +
@@ -1994,7 +2204,26 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"created_by\x18\t \x01(\tR\tcreatedBy\x129\n" +
 	"\n" +
 	"created_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\",\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12%\n" +
+	"\x0ecomplaint_tags\x18\v \x03(\tR\rcomplaintTags\x12'\n" +
+	"\x0fescalation_tags\x18\f \x03(\tR\x0eescalationTags\x12=\n" +
+	"\x18escalation_min_transfers\x18\r \x01(\x05H\x00R\x16escalationMinTransfers\x88\x01\x01\x12\x1b\n" +
+	"\tvip_tiers\x18\x0e \x03(\tR\bvipTiers\x12%\n" +
+	"\flow_csat_max\x18\x0f \x01(\x05H\x01R\n" +
+	"lowCsatMax\x88\x01\x01\x121\n" +
+	"\vnamed_rules\x18\x10 \x03(\v2\x10.qa.v1.NamedRuleR\n" +
+	"namedRulesB\x1b\n" +
+	"\x19_escalation_min_transfersB\x0f\n" +
+	"\r_low_csat_max\"E\n" +
+	"\tNamedRule\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12$\n" +
+	"\x04when\x18\x02 \x03(\v2\x10.qa.v1.ConditionR\x04when\"q\n" +
+	"\tCondition\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12\x0e\n" +
+	"\x02op\x18\x03 \x01(\tR\x02op\x12\x14\n" +
+	"\x05value\x18\x04 \x01(\tR\x05value\x12\x16\n" +
+	"\x06values\x18\x05 \x03(\tR\x06values\",\n" +
 	"\x10GetPolicyRequest\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\":\n" +
 	"\x11GetPolicyResponse\x12%\n" +
@@ -2167,90 +2396,94 @@ func file_qa_v1_sampling_proto_rawDescGZIP() []byte {
 	return file_qa_v1_sampling_proto_rawDescData
 }
 
-var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_qa_v1_sampling_proto_goTypes = []any{
 	(*Policy)(nil),                  // 0: qa.v1.Policy
-	(*GetPolicyRequest)(nil),        // 1: qa.v1.GetPolicyRequest
-	(*GetPolicyResponse)(nil),       // 2: qa.v1.GetPolicyResponse
-	(*UpdatePolicyRequest)(nil),     // 3: qa.v1.UpdatePolicyRequest
-	(*UpdatePolicyResponse)(nil),    // 4: qa.v1.UpdatePolicyResponse
-	(*ValidatePolicyRequest)(nil),   // 5: qa.v1.ValidatePolicyRequest
-	(*ValidatePolicyResponse)(nil),  // 6: qa.v1.ValidatePolicyResponse
-	(*Run)(nil),                     // 7: qa.v1.Run
-	(*TopUp)(nil),                   // 8: qa.v1.TopUp
-	(*Pick)(nil),                    // 9: qa.v1.Pick
-	(*Shortfall)(nil),               // 10: qa.v1.Shortfall
-	(*RunWeekRequest)(nil),          // 11: qa.v1.RunWeekRequest
-	(*RunWeekResponse)(nil),         // 12: qa.v1.RunWeekResponse
-	(*PreviewWeekRequest)(nil),      // 13: qa.v1.PreviewWeekRequest
-	(*PreviewWeekResponse)(nil),     // 14: qa.v1.PreviewWeekResponse
-	(*GetRunRequest)(nil),           // 15: qa.v1.GetRunRequest
-	(*GetRunResponse)(nil),          // 16: qa.v1.GetRunResponse
-	(*ListRunsRequest)(nil),         // 17: qa.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),        // 18: qa.v1.ListRunsResponse
-	(*ListPicksRequest)(nil),        // 19: qa.v1.ListPicksRequest
-	(*ListPicksResponse)(nil),       // 20: qa.v1.ListPicksResponse
-	(*Inspector)(nil),               // 21: qa.v1.Inspector
-	(*UpsertInspectorRequest)(nil),  // 22: qa.v1.UpsertInspectorRequest
-	(*UpsertInspectorResponse)(nil), // 23: qa.v1.UpsertInspectorResponse
-	(*ListInspectorsRequest)(nil),   // 24: qa.v1.ListInspectorsRequest
-	(*ListInspectorsResponse)(nil),  // 25: qa.v1.ListInspectorsResponse
-	(*ReassignItemsRequest)(nil),    // 26: qa.v1.ReassignItemsRequest
-	(*ReassignItemsResponse)(nil),   // 27: qa.v1.ReassignItemsResponse
-	(*UnmovedItem)(nil),             // 28: qa.v1.UnmovedItem
-	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
+	(*NamedRule)(nil),               // 1: qa.v1.NamedRule
+	(*Condition)(nil),               // 2: qa.v1.Condition
+	(*GetPolicyRequest)(nil),        // 3: qa.v1.GetPolicyRequest
+	(*GetPolicyResponse)(nil),       // 4: qa.v1.GetPolicyResponse
+	(*UpdatePolicyRequest)(nil),     // 5: qa.v1.UpdatePolicyRequest
+	(*UpdatePolicyResponse)(nil),    // 6: qa.v1.UpdatePolicyResponse
+	(*ValidatePolicyRequest)(nil),   // 7: qa.v1.ValidatePolicyRequest
+	(*ValidatePolicyResponse)(nil),  // 8: qa.v1.ValidatePolicyResponse
+	(*Run)(nil),                     // 9: qa.v1.Run
+	(*TopUp)(nil),                   // 10: qa.v1.TopUp
+	(*Pick)(nil),                    // 11: qa.v1.Pick
+	(*Shortfall)(nil),               // 12: qa.v1.Shortfall
+	(*RunWeekRequest)(nil),          // 13: qa.v1.RunWeekRequest
+	(*RunWeekResponse)(nil),         // 14: qa.v1.RunWeekResponse
+	(*PreviewWeekRequest)(nil),      // 15: qa.v1.PreviewWeekRequest
+	(*PreviewWeekResponse)(nil),     // 16: qa.v1.PreviewWeekResponse
+	(*GetRunRequest)(nil),           // 17: qa.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 18: qa.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 19: qa.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 20: qa.v1.ListRunsResponse
+	(*ListPicksRequest)(nil),        // 21: qa.v1.ListPicksRequest
+	(*ListPicksResponse)(nil),       // 22: qa.v1.ListPicksResponse
+	(*Inspector)(nil),               // 23: qa.v1.Inspector
+	(*UpsertInspectorRequest)(nil),  // 24: qa.v1.UpsertInspectorRequest
+	(*UpsertInspectorResponse)(nil), // 25: qa.v1.UpsertInspectorResponse
+	(*ListInspectorsRequest)(nil),   // 26: qa.v1.ListInspectorsRequest
+	(*ListInspectorsResponse)(nil),  // 27: qa.v1.ListInspectorsResponse
+	(*ReassignItemsRequest)(nil),    // 28: qa.v1.ReassignItemsRequest
+	(*ReassignItemsResponse)(nil),   // 29: qa.v1.ReassignItemsResponse
+	(*UnmovedItem)(nil),             // 30: qa.v1.UnmovedItem
+	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
 }
 var file_qa_v1_sampling_proto_depIdxs = []int32{
-	29, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 1: qa.v1.GetPolicyResponse.policy:type_name -> qa.v1.Policy
-	0,  // 2: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
-	0,  // 3: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
-	0,  // 4: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
-	29, // 5: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
-	29, // 6: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
-	8,  // 7: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
-	29, // 8: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
-	8,  // 10: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
-	9,  // 11: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
-	10, // 12: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
-	7,  // 13: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
-	7,  // 14: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
-	9,  // 15: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
-	21, // 16: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
-	21, // 17: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
-	9,  // 18: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
-	21, // 19: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
-	9,  // 20: qa.v1.ReassignItemsResponse.moved:type_name -> qa.v1.Pick
-	28, // 21: qa.v1.ReassignItemsResponse.not_moved:type_name -> qa.v1.UnmovedItem
-	9,  // 22: qa.v1.UnmovedItem.item:type_name -> qa.v1.Pick
-	1,  // 23: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
-	3,  // 24: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
-	5,  // 25: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
-	11, // 26: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
-	13, // 27: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
-	15, // 28: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
-	17, // 29: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
-	19, // 30: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
-	22, // 31: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
-	24, // 32: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
-	26, // 33: qa.v1.SamplingService.ReassignItems:input_type -> qa.v1.ReassignItemsRequest
-	2,  // 34: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
-	4,  // 35: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
-	6,  // 36: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
-	12, // 37: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
-	14, // 38: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
-	16, // 39: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
-	18, // 40: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
-	20, // 41: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
-	23, // 42: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
-	25, // 43: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
-	27, // 44: qa.v1.SamplingService.ReassignItems:output_type -> qa.v1.ReassignItemsResponse
-	34, // [34:45] is the sub-list for method output_type
-	23, // [23:34] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	31, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 1: qa.v1.Policy.named_rules:type_name -> qa.v1.NamedRule
+	2,  // 2: qa.v1.NamedRule.when:type_name -> qa.v1.Condition
+	0,  // 3: qa.v1.GetPolicyResponse.policy:type_name -> qa.v1.Policy
+	0,  // 4: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
+	0,  // 5: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
+	0,  // 6: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
+	31, // 7: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
+	31, // 8: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
+	10, // 9: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
+	31, // 10: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 11: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
+	10, // 12: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
+	11, // 13: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
+	12, // 14: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
+	9,  // 15: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
+	9,  // 16: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
+	11, // 17: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
+	23, // 18: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
+	23, // 19: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
+	11, // 20: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
+	23, // 21: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
+	11, // 22: qa.v1.ReassignItemsResponse.moved:type_name -> qa.v1.Pick
+	30, // 23: qa.v1.ReassignItemsResponse.not_moved:type_name -> qa.v1.UnmovedItem
+	11, // 24: qa.v1.UnmovedItem.item:type_name -> qa.v1.Pick
+	3,  // 25: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
+	5,  // 26: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
+	7,  // 27: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
+	13, // 28: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
+	15, // 29: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
+	17, // 30: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
+	19, // 31: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
+	21, // 32: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
+	24, // 33: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
+	26, // 34: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
+	28, // 35: qa.v1.SamplingService.ReassignItems:input_type -> qa.v1.ReassignItemsRequest
+	4,  // 36: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
+	6,  // 37: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
+	8,  // 38: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
+	14, // 39: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
+	16, // 40: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
+	18, // 41: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
+	20, // 42: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
+	22, // 43: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
+	25, // 44: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
+	27, // 45: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
+	29, // 46: qa.v1.SamplingService.ReassignItems:output_type -> qa.v1.ReassignItemsResponse
+	36, // [36:47] is the sub-list for method output_type
+	25, // [25:36] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_sampling_proto_init() }
@@ -2258,14 +2491,15 @@ func file_qa_v1_sampling_proto_init() {
 	if File_qa_v1_sampling_proto != nil {
 		return
 	}
-	file_qa_v1_sampling_proto_msgTypes[21].OneofWrappers = []any{}
+	file_qa_v1_sampling_proto_msgTypes[0].OneofWrappers = []any{}
+	file_qa_v1_sampling_proto_msgTypes[23].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_sampling_proto_rawDesc), len(file_qa_v1_sampling_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
