@@ -31,6 +31,11 @@ type config struct {
 	randomIDs     bool
 	dict          bool
 	seed          uint64
+
+	sample     bool
+	repeat     int
+	late       float64
+	cpuProfile string
 }
 
 func main() {
@@ -45,10 +50,19 @@ func main() {
 	flag.BoolVar(&c.randomIDs, "random-ids", false, "random external ids instead of increasing ones")
 	flag.BoolVar(&c.dict, "dict", true, "compress bodies with a dictionary of other synthetic chats, as qad does once it has stored\n--dictionary-samples chats (synth's canned lines repeat more than real chats, so this flatters the size)")
 	flag.Uint64Var(&c.seed, "seed", 1, "random seed")
+	flag.BoolVar(&c.sample, "sample", false, "instead of writing, time the weekly sampling (preview, run, top-up) over a --db filled before")
+	flag.IntVar(&c.repeat, "repeat", 3, "with --sample: previews and runs, each run under a new policy version")
+	flag.Float64Var(&c.late, "late", 0.1, "with --sample: late chats to ingest before the top-up, as a fraction of the week's (0: no top-up)")
+	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "with --sample: write a CPU profile of the sampling to this file")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, c, os.Stdout)
+	var err error
+	if c.sample {
+		err = runSample(ctx, c, os.Stdout)
+	} else {
+		err = run(ctx, c, os.Stdout)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "storebench:", err)

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"qa-sampling/internal/synth"
+	"qa-sampling/isoweek"
+	"qa-sampling/sampler"
+	"qa-sampling/server"
+	"qa-sampling/store"
+	"qa-sampling/store/sqlstore"
+	"qa-sampling/transcript"
+)
+
+// sampleWeek is the week storebench writes (its end times start on
+// Monday 2026-11-16 00:00 UTC): ISO 2026-W47, sampled in UTC so that every
+// row written is in it.
+var sampleWeek, _ = isoweek.New(2026, 47)
+
+// runSample times the weekly sampling over a database that storebench
+// filled before (--n rows, one week): per repeat a preview (the whole
+// Compute, nothing written) and a run under a new policy version (so that
+// each run samples the week afresh, the earlier runs' picks excluded, as
+// a second policy's run does in qad), each step of the run timed; then it
+// ingests --late × the week's rows as late chats and times the top-up.
+// The database is changed: run it on a copy.
+func runSample(ctx context.Context, c config, out io.Writer) error {
+	codec, err := newCodec(c)
+	if err != nil {
+		return err
+	}
+	st, err := sqlstore.Open(ctx, c.db, sqlstore.Options{AutoMigrate: true, Codec: codec})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = st.Close() }()
+	if err := st.Ready(ctx); err != nil {
+		return err
+	}
+	for i := range 8 {
+		in := store.Inspector{ID: fmt.Sprintf("inspector-%d", i+1), Name: fmt.Sprintf("Inspector %d", i+1), Active: true}
+		if _, err := st.UpsertInspector(ctx, in, "storebench"); err != nil {
+			return err
+		}
+	}
+	policy := sampler.DefaultPolicy()
+	policy.TimeZone = "UTC"
+	doc, err := json.Marshal(policy)
+	if err != nil {
+		return err
+	}
+	timed := &timedStore{Storage: st, spans: map[string]time.Duration{}}
+	_, end := sampleWeek.Bounds(time.UTC)
+	job := &server.SamplingJob{
+		Store: timed,
+		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:   func() time.Time { return end.Add(time.Hour) },
+	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = f.Close() }()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	rows := 0
+	for rep := range c.repeat {
+		// A new version each time: the same rules, bytes that differ.
+		pv, err := st.AddPolicyVersion(ctx, append(slices.Clone(doc), strings.Repeat(" ", rep)...), "storebench")
+		if err != nil {
+			return err
+		}
+		policy.Version = pv.Version
+		seed, err := job.WeekSeed(ctx, sampleWeek)
+		if err != nil {
+			return err
+		}
+		timed.reset()
+		t := time.Now()
+		res, _, err := job.Compute(ctx, sampleWeek, policy, seed, 0, 0)
+		if err != nil {
+			return err
+		}
+		preview := time.Since(t)
+		rows = res.Stats.Conversations
+		printf(out, "repeat %d: preview (Compute) %s over %d chats (ScanWeek %s), %d picks\n",
+			rep+1, ms3(preview), rows, ms3(timed.get("ScanWeek")), len(res.Picks))
+
+		timed.reset()
+		t = time.Now()
+		run, _, err := job.RunWeek(ctx, sampleWeek, "storebench")
+		if err != nil {
+			return err
+		}
+		total := time.Since(t)
+		printf(out, "repeat %d: run %s, %d picks: %s\n", rep+1, ms3(total), run.Picks, timed.summary())
+	}
+
+	if c.late > 0 && rows > 0 {
+		n := int(float64(rows) * c.late)
+		t := time.Now()
+		if err := writeLate(ctx, st, c, codec, n); err != nil {
+			return err
+		}
+		printf(out, "ingested %d late chats in %s (not timed below)\n", n, ms3(time.Since(t)))
+		timed.reset()
+		t = time.Now()
+		_, up, err := job.TopUpWeek(ctx, sampleWeek, "storebench")
+		if err != nil {
+			return err
+		}
+		printf(out, "top-up: %s, considered %d, %d picks: %s\n", ms3(time.Since(t)), up.Considered, up.Picks, timed.summary())
+	}
+	return nil
+}
+
+// writeLate writes n chats of the week with ids after every row written
+// before, as a feed's late arrivals.
+func writeLate(ctx context.Context, st *sqlstore.Store, c config, codec *transcript.Codec, n int) error {
+	pool := makePool(c, codec)
+	start, _ := sampleWeek.Bounds(time.UTC)
+	step := 7 * 24 * time.Hour / time.Duration(n)
+	batch := make([]*transcript.Prepared, 0, c.batch)
+	for lo := 0; lo < n; lo += c.batch {
+		batch = batch[:0]
+		for i := lo; i < min(lo+c.batch, n); i++ {
+			batch = append(batch, synth.Restamp(pool[(i*7)%len(pool)], fmt.Sprintf("late-%010d", i),
+				synth.AgentID(i%c.agents), start.Add(time.Duration(i)*step+time.Second)))
+		}
+		if _, err := st.UpsertTranscripts(ctx, batch); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ms3(d time.Duration) string { return d.Round(time.Millisecond).String() }
+
+// timedStore adds up the time spent in the store calls a run makes.
+type timedStore struct {
+	server.Storage
+	mu    sync.Mutex
+	spans map[string]time.Duration
+	calls map[string]int
+}
+
+func (t *timedStore) reset() {
+	t.mu.Lock()
+	t.spans, t.calls = map[string]time.Duration{}, map[string]int{}
+	t.mu.Unlock()
+}
+
+func (t *timedStore) add(name string, start time.Time) {
+	t.mu.Lock()
+	t.spans[name] += time.Since(start)
+	t.calls[name]++
+	t.mu.Unlock()
+}
+
+func (t *timedStore) get(name string) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.spans[name]
+}
+
+func (t *timedStore) summary() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	names := make([]string, 0, len(t.spans))
+	for n := range t.spans {
+		names = append(names, n)
+	}
+	slices.SortFunc(names, func(a, b string) int { return int(t.spans[b] - t.spans[a]) })
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s %s", n, ms3(t.spans[n]))
+		if k := t.calls[n]; k > 1 {
+			parts[i] += fmt.Sprintf(" (%d calls)", k)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (t *timedStore) ScanWeek(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error {
+	defer t.add("ScanWeek", time.Now())
+	return t.Storage.ScanWeek(ctx, from, to, fn)
+}
+
+func (t *timedStore) ScanWeekAfter(ctx context.Context, from, to time.Time, after int64, fn func(store.SampleRow) error) error {
+	defer t.add("ScanWeekAfter", time.Now())
+	return t.Storage.ScanWeekAfter(ctx, from, to, after, fn)
+}
+
+func (t *timedStore) CompleteRun(ctx context.Context, runID int64, picks []store.Pick, shortfalls int) (store.Run, error) {
+	defer t.add("CompleteRun", time.Now())
+	return t.Storage.CompleteRun(ctx, runID, picks, shortfalls)
+}
+
+func (t *timedStore) TopUpRun(ctx context.Context, u store.TopUp, picks []store.Pick, th map[string]time.Duration) (store.TopUp, error) {
+	defer t.add("TopUpRun", time.Now())
+	return t.Storage.TopUpRun(ctx, u, picks, th)
+}
+
+func (t *timedStore) RecentInspectorsOf(ctx context.Context, agentID string, n int) ([]string, error) {
+	defer t.add("RecentInspectorsOf", time.Now())
+	return t.Storage.RecentInspectorsOf(ctx, agentID, n)
+}
+
+func (t *timedStore) PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]string]bool, error) {
+	defer t.add("PickedInWeek", time.Now())
+	return t.Storage.PickedInWeek(ctx, from, to)
+}
+
+func (t *timedStore) ListAgents(ctx context.Context) ([]store.Agent, error) {
+	defer t.add("ListAgents", time.Now())
+	return t.Storage.ListAgents(ctx)
+}
+
+func (t *timedStore) InspectorLoads(ctx context.Context) (map[string]int, error) {
+	defer t.add("InspectorLoads", time.Now())
+	return t.Storage.InspectorLoads(ctx)
+}
+
+func (t *timedStore) TranscriptHighWater(ctx context.Context) (int64, error) {
+	defer t.add("TranscriptHighWater", time.Now())
+	return t.Storage.TranscriptHighWater(ctx)
+}
+
+func (t *timedStore) SetRunBasis(ctx context.Context, runID, through int64, th map[string]time.Duration) error {
+	defer t.add("SetRunBasis", time.Now())
+	return t.Storage.SetRunBasis(ctx, runID, through, th)
+}
+
+func (t *timedStore) RunBasis(ctx context.Context, runID int64) (store.RunBasis, error) {
+	defer t.add("RunBasis", time.Now())
+	return t.Storage.RunBasis(ctx, runID)
+}
+
+func (t *timedStore) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, error) {
+	defer t.add("CreateRun", time.Now())
+	return t.Storage.CreateRun(ctx, r)
+}
+
+func (t *timedStore) ClaimRun(ctx context.Context, runID int64) (func(), error) {
+	defer t.add("ClaimRun", time.Now())
+	return t.Storage.ClaimRun(ctx, runID)
+}
