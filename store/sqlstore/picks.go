@@ -218,7 +218,7 @@ func (s *Store) AddPick(ctx context.Context, p store.Pick) (store.Pick, error) {
 			}
 			return fmt.Errorf("run %d is not complete: %w", p.RunID, store.ErrConflict)
 		}
-		ts, err := freezeTranscripts(ctx, tx, []string{p.ExternalID})
+		ts, err := pickedTranscripts(ctx, tx, s.dialect, []string{p.ExternalID})
 		if err != nil {
 			return err
 		}

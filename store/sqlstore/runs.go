@@ -161,13 +161,17 @@ type pickedTranscript struct {
 	EndedAt int64 `db:"ended_at"`
 }
 
-// freezeTranscripts marks the transcripts of externalIDs sampled and
-// returns what their picks need of them; ErrNotFound names the first
-// unknown one. Marking and reading in one UPDATE ... RETURNING visits each
-// row once: picks are spread over the week, so on SQLite each is a page
-// of its own, read and written back. Ids go in sorted order, which is the
-// order concurrent PostgreSQL writers then lock rows in.
-func freezeTranscripts(ctx context.Context, tx *sqlx.Tx, externalIDs []string) (map[string]pickedTranscript, error) {
+// pickedTranscripts returns what the picks of externalIDs need of their
+// transcripts; ErrNotFound names the first unknown one. The picks' insert
+// in the same transaction freezes them (frozenSQL). On SQLite that is all:
+// the rows are only read, through the external_id index, and no table
+// page is written. On PostgreSQL the rows are also marked sampled, in one
+// UPDATE ... RETURNING: the row lock makes a concurrent push of a picked
+// transcript wait for the run's commit and then see the mark, where the
+// pick alone, not yet visible to the push's snapshot, would let it
+// through. Ids go in sorted order, which is the order concurrent
+// PostgreSQL writers then lock rows in.
+func pickedTranscripts(ctx context.Context, tx *sqlx.Tx, d dialect, externalIDs []string) (map[string]pickedTranscript, error) {
 	ids := slices.Clone(externalIDs)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
@@ -189,18 +193,21 @@ func freezeTranscripts(ctx context.Context, tx *sqlx.Tx, externalIDs []string) (
 		}
 		return nil
 	}
-	for _, c := range chunks(len(ids), chunkRows) {
-		err := collect("UPDATE transcripts SET sampled = TRUE WHERE external_id IN (?) AND NOT sampled RETURNING external_id, id, ended_at", ids[c[0]:c[1]])
-		if err != nil {
-			return nil, err
+	rest := ids
+	if d == dialectPostgres {
+		for _, c := range chunks(len(ids), chunkRows) {
+			err := collect("UPDATE transcripts SET sampled = TRUE WHERE external_id IN (?) AND NOT sampled RETURNING external_id, id, ended_at", ids[c[0]:c[1]])
+			if err != nil {
+				return nil, err
+			}
 		}
-	}
-	// Those already sampled (picked for another agent before) were not
-	// rewritten; read them.
-	var rest []string
-	for _, id := range ids {
-		if _, ok := out[id]; !ok {
-			rest = append(rest, id)
+		// Those already sampled (picked for another agent before) were
+		// not rewritten; read them.
+		rest = nil
+		for _, id := range ids {
+			if _, ok := out[id]; !ok {
+				rest = append(rest, id)
+			}
 		}
 	}
 	for _, c := range chunks(len(rest), chunkRows) {
@@ -248,8 +255,8 @@ func appendPickArgs(args []any, runID int64, p *store.Pick, t pickedTranscript, 
 		nullString(p.InspectorID), string(status), p.SkipReason, nullID(p.ReplacesID), now, now)
 }
 
-// CompleteRun claims the run, freezes the picked transcripts, writes the
-// picks and reads the run back, all in one transaction.
+// CompleteRun claims the run, writes the picks, which freezes their
+// transcripts, and reads the run back, all in one transaction.
 func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick, shortfalls int) (store.Run, error) {
 	statuses := make([]store.PickStatus, len(picks))
 	external := make([]string, len(picks))
@@ -282,7 +289,7 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 			}
 			return fmt.Errorf("run %d is already complete: %w", runID, store.ErrConflict)
 		}
-		if err := insertPicks(ctx, tx, runID, picks, statuses, external, now); err != nil {
+		if err := insertPicks(ctx, tx, s.dialect, runID, picks, statuses, external, now); err != nil {
 			return err
 		}
 		if row, err = getRun(ctx, tx, runID); err != nil {
@@ -296,11 +303,11 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 	return row.run(), nil
 }
 
-// insertPicks freezes the picked transcripts (external, the picks'
-// external ids) and inserts picks with their statuses, in the caller's
-// order so that ids follow it.
-func insertPicks(ctx context.Context, tx *sqlx.Tx, runID int64, picks []store.Pick, statuses []store.PickStatus, external []string, now int64) error {
-	ts, err := freezeTranscripts(ctx, tx, external)
+// insertPicks inserts picks with their statuses, in the caller's order so
+// that ids follow it, which freezes their transcripts (external, the
+// picks' external ids; see pickedTranscripts).
+func insertPicks(ctx context.Context, tx *sqlx.Tx, d dialect, runID int64, picks []store.Pick, statuses []store.PickStatus, external []string, now int64) error {
+	ts, err := pickedTranscripts(ctx, tx, d, external)
 	if err != nil {
 		return err
 	}

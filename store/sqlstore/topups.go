@@ -262,7 +262,7 @@ func (s *Store) TopUpRun(ctx context.Context, t store.TopUp, picks []store.Pick,
 		if err != nil {
 			return err
 		}
-		if err := insertPicks(ctx, tx, t.RunID, picks, statuses, external, now); err != nil {
+		if err := insertPicks(ctx, tx, s.dialect, t.RunID, picks, statuses, external, now); err != nil {
 			return err
 		}
 		run, err := getRun(ctx, tx, t.RunID)

@@ -26,7 +26,7 @@ const insertColumns = `external_id, agent_id, channel, customer_id, customer_tie
 const insertColumnCount = 23
 
 // upsertTail turns a conflicting insert into an overwrite when the content
-// changed and the stored version is not frozen by sampling; otherwise the
+// changed and the stored version is not frozen (frozenSQL); otherwise the
 // row is left as it is and RETURNING yields nothing for it. ingested_at is
 // kept: it records the first push.
 const upsertTail = ` ON CONFLICT (external_id) DO UPDATE SET
@@ -54,8 +54,18 @@ const upsertTail = ` ON CONFLICT (external_id) DO UPDATE SET
 	owner_wrote = excluded.owner_wrote,
 	revision = transcripts.revision + 1,
 	updated_at = excluded.updated_at
-WHERE transcripts.content_hash <> excluded.content_hash AND NOT transcripts.sampled
+WHERE transcripts.content_hash <> excluded.content_hash AND NOT ` + frozenSQL + `
 RETURNING `
+
+// frozenSQL tells whether the transcripts row is frozen: sampled, which
+// MarkSampled sets (and, on PostgreSQL, a pick's insert; see
+// pickedTranscripts), or picked. On SQLite a pick does not set the flag:
+// rewriting a table page per picked row was most of a weekly run's writes,
+// and the single writer already orders a push after the run that picked
+// the row, so that the push sees the pick. The probe uses the picks'
+// UNIQUE (transcript_id, agent_id) index and runs only for a push that
+// changed a stored transcript.
+const frozenSQL = `(transcripts.sampled OR EXISTS (SELECT 1 FROM picks WHERE picks.transcript_id = transcripts.id))`
 
 // appendRowArgs appends the insertColumns values of p.
 func appendRowArgs(args []any, p *transcript.Prepared) ([]any, error) {
@@ -339,7 +349,7 @@ type transcriptRow struct {
 const transcriptColumns = `id, external_id, agent_id, channel, customer_id, customer_tier, started_at, ended_at,
 	tags, csat, transfer_count, message_count, agent_message_count, customer_message_count,
 	bot_message_count, system_message_count, first_response_ms, mean_response_ns,
-	agent_reply_count, handle_ms, revision, sampled, ingested_at, updated_at, body, owner_wrote`
+	agent_reply_count, handle_ms, revision, ` + frozenSQL + ` AS sampled, ingested_at, updated_at, body, owner_wrote`
 
 // GetTranscript reads one transcript back, or store.ErrNotFound.
 func (s *Store) GetTranscript(ctx context.Context, externalID string) (store.StoredTranscript, error) {
@@ -429,7 +439,8 @@ func (r *transcriptRow) stored(msgs []transcript.Message, attrs map[string]strin
 	return st, nil
 }
 
-// MarkSampled sets the sampled flag; unknown ids are ignored.
+// MarkSampled sets the sampled flag, which freezes a transcript as a pick
+// does (frozenSQL); unknown ids are ignored.
 func (s *Store) MarkSampled(ctx context.Context, externalIDs []string) error {
 	ids := slices.Clone(externalIDs)
 	slices.Sort(ids) // one lock order for concurrent PostgreSQL callers
