@@ -120,30 +120,70 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 		}
 		close(added)
 	}()
-	batch := make([]sampler.Conversation, 0, 4096)
 	// Attributes and response times cost every row; read them only for
 	// rules that look at them.
 	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes()}
-	err = scan(ctx, from, to, opts, func(r store.SampleRow) error {
-		batch = append(batch, sampler.Conversation{
-			ExternalID: r.ExternalID, AgentIDs: r.AgentIDs, Channel: r.Channel, CustomerTier: r.CustomerTier,
-			Tags: r.Tags, CSAT: r.CSAT, TransferCount: r.TransferCount, HandleTime: r.HandleTime, EndedAt: r.EndedAt,
-			MessageCount: r.MessageCount, AgentMessageCount: r.AgentMessageCount, CustomerMessageCount: r.CustomerMessages,
-			FirstResponse: r.FirstResponse, MeanAgentResponse: r.MeanAgentResponse, Attributes: r.Attributes,
-		})
-		if len(batch) == cap(batch) {
-			batches <- batch
-			batch = make([]sampler.Conversation, 0, 4096)
-		}
-		return nil
-	})
-	batches <- batch
+	err = scanInParts(ctx, scan, from, to, opts, func(batch []sampler.Conversation) { batches <- batch })
 	close(batches)
 	<-added
 	if err != nil {
 		return nil, nil, err
 	}
 	return run.Result(), byID, nil
+}
+
+// scanParts is how many parts of the week scanInParts reads at once, each
+// on its own connection: the decoding of rows, on the database's side and
+// in Go, is most of a week's scan, and one part keeps one core busy.
+const scanParts = 2
+
+// scanInParts reads [from, to) with scan in scanParts consecutive time
+// ranges at once and hands the rows to send in batches of up to 4096
+// conversations, from as many goroutines. The sampler's result does not
+// depend on the order it is given conversations in. The first error
+// stops the other parts.
+func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error,
+	from, to time.Time, opts store.ScanOptions, send func([]sampler.Conversation)) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, scanParts)
+	step := to.Sub(from) / scanParts
+	for i := range scanParts {
+		lo, hi := from.Add(time.Duration(i)*step), from.Add(time.Duration(i+1)*step)
+		if i == scanParts-1 {
+			hi = to
+		}
+		go func() {
+			batch := make([]sampler.Conversation, 0, 4096)
+			err := scan(ctx, lo, hi, opts, func(r store.SampleRow) error {
+				batch = append(batch, sampler.Conversation{
+					ExternalID: r.ExternalID, AgentIDs: r.AgentIDs, Channel: r.Channel, CustomerTier: r.CustomerTier,
+					Tags: r.Tags, CSAT: r.CSAT, TransferCount: r.TransferCount, HandleTime: r.HandleTime, EndedAt: r.EndedAt,
+					MessageCount: r.MessageCount, AgentMessageCount: r.AgentMessageCount, CustomerMessageCount: r.CustomerMessages,
+					FirstResponse: r.FirstResponse, MeanAgentResponse: r.MeanAgentResponse, Attributes: r.Attributes,
+				})
+				if len(batch) == cap(batch) {
+					send(batch)
+					batch = make([]sampler.Conversation, 0, 4096)
+				}
+				return nil
+			})
+			if err == nil && len(batch) > 0 {
+				send(batch)
+			}
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range scanParts {
+		if err := <-errs; err != nil && (first == nil || errors.Is(first, context.Canceled)) {
+			first = err
+		}
+	}
+	return first
 }
 
 // pickedBefore is what earlier runs of the week picked (as pickedIn, the

@@ -196,14 +196,14 @@ func (t *timedStore) summary() string {
 	return strings.Join(parts, ", ")
 }
 
-func (t *timedStore) ScanWeek(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error {
+func (t *timedStore) ScanWeek(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error {
 	defer t.add("ScanWeek", time.Now())
-	return t.Storage.ScanWeek(ctx, from, to, fn)
+	return t.Storage.ScanWeek(ctx, from, to, opts, fn)
 }
 
-func (t *timedStore) ScanWeekAfter(ctx context.Context, from, to time.Time, after int64, fn func(store.SampleRow) error) error {
+func (t *timedStore) ScanWeekAfter(ctx context.Context, from, to time.Time, after int64, opts store.ScanOptions, fn func(store.SampleRow) error) error {
 	defer t.add("ScanWeekAfter", time.Now())
-	return t.Storage.ScanWeekAfter(ctx, from, to, after, fn)
+	return t.Storage.ScanWeekAfter(ctx, from, to, after, opts, fn)
 }
 
 func (t *timedStore) CompleteRun(ctx context.Context, runID int64, picks []store.Pick, shortfalls int) (store.Run, error) {
