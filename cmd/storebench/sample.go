@@ -226,6 +226,11 @@ func (t *timedStore) PickedInWeek(ctx context.Context, from, to time.Time) (map[
 	return t.Storage.PickedInWeek(ctx, from, to)
 }
 
+func (t *timedStore) PickedInWeekAfter(ctx context.Context, from, to time.Time, after int64) (map[[2]string]bool, error) {
+	defer t.add("PickedInWeekAfter", time.Now())
+	return t.Storage.PickedInWeekAfter(ctx, from, to, after)
+}
+
 func (t *timedStore) ListAgents(ctx context.Context) ([]store.Agent, error) {
 	defer t.add("ListAgents", time.Now())
 	return t.Storage.ListAgents(ctx)
