@@ -111,19 +111,28 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 		return nil, nil, err
 	}
 	// The scan (database) and the sampler (hashing) overlap: full batches
-	// go to a goroutine that adds them while the next batch is read.
+	// go to a goroutine that adds them while the next batch is read. The
+	// sampler keeps nothing of a batch, so batches are reused: a week is
+	// hundreds of megabytes of them otherwise, and the garbage collector's
+	// work on them competes with the scan for the cores.
 	batches := make(chan []sampler.Conversation, 4)
+	free := make(chan []sampler.Conversation, 4+2*scanParts)
 	added := make(chan struct{})
 	go func() {
 		for b := range batches {
 			run.AddBatch(b)
+			clear(b) // drop the rows' strings
+			select {
+			case free <- b[:0]:
+			default:
+			}
 		}
 		close(added)
 	}()
 	// Attributes and response times cost every row; read them only for
 	// rules that look at them.
 	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes()}
-	err = scanInParts(ctx, scan, from, to, opts, func(batch []sampler.Conversation) { batches <- batch })
+	err = scanInParts(ctx, scan, from, to, opts, free, func(batch []sampler.Conversation) { batches <- batch })
 	close(batches)
 	<-added
 	if err != nil {
@@ -137,13 +146,25 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 // in Go, is most of a week's scan, and one part keeps one core busy.
 const scanParts = 2
 
+// scanBatch is how many conversations go to the sampler at a time.
+const scanBatch = 4096
+
 // scanInParts reads [from, to) with scan in scanParts consecutive time
-// ranges at once and hands the rows to send in batches of up to 4096
-// conversations, from as many goroutines. The sampler's result does not
-// depend on the order it is given conversations in. The first error
-// stops the other parts.
+// ranges at once and hands the rows to send in batches of up to
+// scanBatch conversations, from as many goroutines, taking empty batches
+// from free when it has one. The sampler's result does not depend on the
+// order it is given conversations in. The first error stops the other
+// parts.
 func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error,
-	from, to time.Time, opts store.ScanOptions, send func([]sampler.Conversation)) error {
+	from, to time.Time, opts store.ScanOptions, free <-chan []sampler.Conversation, send func([]sampler.Conversation)) error {
+	newBatch := func() []sampler.Conversation {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return make([]sampler.Conversation, 0, scanBatch)
+		}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, scanParts)
@@ -154,7 +175,7 @@ func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to ti
 			hi = to
 		}
 		go func() {
-			batch := make([]sampler.Conversation, 0, 4096)
+			batch := newBatch()
 			err := scan(ctx, lo, hi, opts, func(r store.SampleRow) error {
 				batch = append(batch, sampler.Conversation{
 					ExternalID: r.ExternalID, AgentIDs: r.AgentIDs, Channel: r.Channel, CustomerTier: r.CustomerTier,
@@ -164,7 +185,7 @@ func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to ti
 				})
 				if len(batch) == cap(batch) {
 					send(batch)
-					batch = make([]sampler.Conversation, 0, 4096)
+					batch = newBatch()
 				}
 				return nil
 			})

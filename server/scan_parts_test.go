@@ -30,7 +30,7 @@ func TestScanInPartsReadsTheWeekOnce(t *testing.T) {
 	}
 	var mu sync.Mutex
 	seen := map[time.Time]int{}
-	err := scanInParts(t.Context(), scan, from, to, store.ScanOptions{}, func(b []sampler.Conversation) {
+	err := scanInParts(t.Context(), scan, from, to, store.ScanOptions{}, nil, func(b []sampler.Conversation) {
 		mu.Lock()
 		defer mu.Unlock()
 		for _, c := range b {
@@ -62,7 +62,7 @@ func TestScanInPartsStopsOnError(t *testing.T) {
 		<-ctx.Done() // the other part runs until stopped
 		return ctx.Err()
 	}
-	err := scanInParts(t.Context(), scan, from, to, store.ScanOptions{}, func([]sampler.Conversation) {})
+	err := scanInParts(t.Context(), scan, from, to, store.ScanOptions{}, nil, func([]sampler.Conversation) {})
 	if !errors.Is(err, broken) {
 		t.Errorf("err = %v, want %v", err, broken)
 	}

@@ -2,10 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"runtime"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,8 +115,9 @@ func fillYear(tb testing.TB, s *Store, perWeek, otherWeeks int) (authors int) {
 // (QA_BENCH_OTHER_ROWS per other week, default 20,000) with ScanWeek, and
 // with the bare index scan `SELECT agent_id ... WHERE ended_at in the week`
 // beside it. It reports both rates, their ratio (ScanWeek's time over the
-// bare scan's) and the heap in use during ScanWeek, which must not grow
-// with the week. Setup writes the data first, which takes a while.
+// bare scan's), the same ratio for the week read in two halves at once as
+// the sampling job reads it (halves-x-bare) and the heap in use during
+// ScanWeek, which must not grow with the week. Setup writes the data first, which takes a while.
 func BenchmarkScanWeek(b *testing.B) {
 	perWeek := envInt(b, "QA_BENCH_WEEK_ROWS", 1_000_000)
 	others := envInt(b, "QA_BENCH_OTHER_ROWS", 20_000)
@@ -139,7 +142,7 @@ func benchScanWeek(b *testing.B, s *Store, perWeek, others int) {
 	b.Logf("wrote %d + 51 × %d rows in %s", perWeek, others, time.Since(start).Round(time.Second))
 	from, to := benchWeek, benchWeek.Add(7*24*time.Hour)
 
-	var scanTime, bareTime time.Duration
+	var scanTime, bareTime, halvesTime time.Duration
 	var peakHeap uint64
 	loops := 0
 	for b.Loop() {
@@ -171,12 +174,39 @@ func benchScanWeek(b *testing.B, s *Store, perWeek, others int) {
 		if agents != wantAuthors {
 			b.Fatalf("ScanWeek: %d authors, want %d", agents, wantAuthors)
 		}
+
+		t = time.Now()
+		n, err = scanHalves(ctx, s, from, to)
+		halvesTime += time.Since(t)
+		if err != nil || n != perWeek {
+			b.Fatalf("ScanWeek in halves: %d rows, %v; want %d", n, err, perWeek)
+		}
 	}
 	rows := float64(perWeek * loops)
 	b.ReportMetric(rows/scanTime.Seconds(), "rows/s")
 	b.ReportMetric(rows/bareTime.Seconds(), "bare-rows/s")
 	b.ReportMetric(float64(scanTime)/float64(bareTime), "x-bare")
+	b.ReportMetric(float64(halvesTime)/float64(bareTime), "halves-x-bare")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "heap-MiB")
+}
+
+// scanHalves reads the week as the sampling job does (server.scanInParts):
+// its two halves at once, each with ScanWeek on its own connection.
+func scanHalves(ctx context.Context, s *Store, from, to time.Time) (int, error) {
+	mid := from.Add(to.Sub(from) / 2)
+	var rows [2]int
+	var errs [2]error
+	var wg sync.WaitGroup
+	for i, r := range [2][2]time.Time{{from, mid}, {mid, to}} {
+		wg.Go(func() {
+			errs[i] = s.ScanWeek(ctx, r[0], r[1], store.ScanOptions{}, func(store.SampleRow) error {
+				rows[i]++
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	return rows[0] + rows[1], errors.Join(errs[:]...)
 }
 
 // bareScanSQL reads one column of the week off an index and nothing else:
