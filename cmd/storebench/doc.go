@@ -9,4 +9,11 @@
 //
 //	go run ./cmd/storebench --db /tmp/bench.db --n 1000000
 //	go run ./cmd/storebench --db 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable&search_path=bench'
+//
+// With --sample it writes nothing itself but times the weekly sampling
+// over a database it filled before (ISO week 2026-W47, sampled in UTC):
+// previews, runs under new policy versions and a top-up after late chats
+// (see runSample). It changes the database, so give it a copy:
+//
+//	cp /tmp/bench.db /tmp/run.db && go run ./cmd/storebench --sample --db /tmp/run.db --repeat 3
 package main
