@@ -209,8 +209,8 @@ func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan,
 // probe of the transcripts after the basis. A run whose basis is unknown
 // counts as having some.
 func (j *SamplingJob) LateChats(ctx context.Context, run store.Run) (bool, error) {
-	basis, err := j.Store.RunBasis(ctx, run.ID)
-	if err != nil || basis.ScannedThrough == 0 {
+	through, err := j.Store.RunScannedThrough(ctx, run.ID)
+	if err != nil || through == 0 {
 		return err == nil, err
 	}
 	policy, err := j.policyOf(ctx, run)
@@ -226,7 +226,7 @@ func (j *SamplingJob) LateChats(ctx context.Context, run store.Run) (bool, error
 		return false, err
 	}
 	from, to := week.Bounds(loc)
-	return j.Store.HasTranscriptsAfter(ctx, from, to, basis.ScannedThrough)
+	return j.Store.HasTranscriptsAfter(ctx, from, to, through)
 }
 
 // policyOf is the policy version run was made under.

@@ -74,6 +74,9 @@ type TopUpStore interface {
 	// RunBasis returns the basis of run runID's next top-up; ErrNotFound
 	// for an unknown run.
 	RunBasis(ctx context.Context, runID int64) (RunBasis, error)
+	// RunScannedThrough is RunBasis' ScannedThrough alone, without the
+	// picks: the scheduled check's read.
+	RunScannedThrough(ctx context.Context, runID int64) (int64, error)
 	// TopUpRun stores top-up t of run t.RunID in one transaction: its
 	// record (t.Seq must be the basis' TopUps + 1), its picks, the sampled
 	// marks of their transcripts, the run's new basis (t.ScannedThrough,

@@ -115,6 +115,16 @@ func (s *Store) SetRunBasis(ctx context.Context, runID, scannedThrough int64, th
 	return nil
 }
 
+// RunScannedThrough reads the run's scanned_through; 0 when unknown.
+func (s *Store) RunScannedThrough(ctx context.Context, runID int64) (int64, error) {
+	var through sql.NullInt64
+	err := s.r.GetContext(ctx, &through, s.r.Rebind("SELECT scanned_through FROM sampling_runs WHERE id = ?"), runID)
+	if err != nil {
+		return 0, notFound(err, fmt.Sprintf("run %d", runID))
+	}
+	return through.Int64, nil
+}
+
 // RunBasis reads the run's basis and its picks with their channels. A
 // replaced pick is left out in Go: no index leads from a pick to the one
 // replacing it, and the run's picks are read anyway.

@@ -121,6 +121,12 @@ func testTopUpRun(t *testing.T, s store.Store) {
 	if err := s.SetRunBasis(ctx, run.ID, hw+100, nil); err != nil {
 		t.Fatal(err)
 	}
+	if got, err := s.RunScannedThrough(ctx, run.ID); err != nil || got != hw {
+		t.Errorf("RunScannedThrough = %d, %v; want %d", got, err, hw)
+	}
+	if _, err := s.RunScannedThrough(ctx, run.ID+1000); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("RunScannedThrough(unknown run) = %v, want ErrNotFound", err)
+	}
 	b := mustBasis(t, s, run.ID)
 	wantPicks := []store.BasisPick{{ExternalID: "c1", AgentID: "a1", Reason: "random", Rank: 1, Channel: "web"}}
 	if b.ScannedThrough != hw || !reflect.DeepEqual(b.HandleThresholds, thresholds) || b.TopUps != 0 || !reflect.DeepEqual(b.Picks, wantPicks) {
