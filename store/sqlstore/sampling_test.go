@@ -131,6 +131,15 @@ func TestPostgresScanWeekPlan(t *testing.T) {
 	if err := s.ScanWeek(ctx, benchWeek, benchWeek.AddDate(0, 0, 7), store.ScanOptions{}, func(store.SampleRow) error { n++; return nil }); err != nil || n != 1000 {
 		t.Errorf("ScanWeek read %d rows, %v; want 1000", n, err)
 	}
+	// A top-up reads the key range after its basis, not the week.
+	var after []string
+	if err := s.r.SelectContext(ctx, &after, "EXPLAIN "+scanWeekAfterSQL(dialectPostgres, store.ScanOptions{}),
+		benchWeek.UnixMilli(), benchWeek.AddDate(0, 0, 7).UnixMilli(), 59_900); err != nil {
+		t.Fatal(err)
+	}
+	if text := strings.Join(after, "\n"); !strings.Contains(text, "transcripts_pkey") || strings.Contains(text, "transcripts_ended_agent") {
+		t.Errorf("ScanWeekAfter plan does not read the key range alone:\n%s", text)
+	}
 }
 
 // TestSQLiteCreateRunTwoStores and TestPostgresCreateRunTwoStores race

@@ -48,7 +48,11 @@ func (s *Store) TranscriptHighWater(ctx context.Context) (int64, error) {
 // thousand chats; NOT INDEXED still lets it use the rowid range.
 func scanWeekAfterSQL(d dialect, opts store.ScanOptions) string {
 	if d == dialectPostgres {
-		return scanWeekSQL(d, opts) + " AND t.id > $3"
+		// ended_at + 0 keeps PostgreSQL off the end-time index, which it
+		// would otherwise AND with the key range (the week's million
+		// entries read to find none), as it did before its first ANALYZE.
+		return strings.Replace(scanWeekSQL(d, opts), "WHERE t.ended_at >= $1 AND t.ended_at < $2",
+			"WHERE t.id > $3 AND t.ended_at + 0 >= $1 AND t.ended_at + 0 < $2", 1)
 	}
 	return strings.Replace(scanWeekSQL(d, opts), " INDEXED BY transcripts_sampling", " NOT INDEXED", 1) + " AND t.id > ?"
 }
@@ -56,11 +60,10 @@ func scanWeekAfterSQL(d dialect, opts store.ScanOptions) string {
 // hasTranscriptsAfterSQL probes the primary key range as ScanWeekAfter
 // reads it.
 func hasTranscriptsAfterSQL(d dialect) string {
-	hint := ""
-	if d == dialectSQLite {
-		hint = " NOT INDEXED"
+	if d == dialectPostgres {
+		return `SELECT EXISTS (SELECT 1 FROM transcripts WHERE id > ? AND ended_at + 0 >= ? AND ended_at + 0 < ?)`
 	}
-	return `SELECT EXISTS (SELECT 1 FROM transcripts` + hint + ` WHERE id > ? AND ended_at >= ? AND ended_at < ?)`
+	return `SELECT EXISTS (SELECT 1 FROM transcripts NOT INDEXED WHERE id > ? AND ended_at >= ? AND ended_at < ?)`
 }
 
 // ScanWeekAfter is ScanWeek over the transcripts with an id above afterID.
