@@ -48,20 +48,24 @@ func (s *Store) TranscriptHighWater(ctx context.Context) (int64, error) {
 // thousand chats; NOT INDEXED still lets it use the rowid range.
 func scanWeekAfterSQL(d dialect, opts store.ScanOptions) string {
 	if d == dialectPostgres {
-		// ended_at + 0 keeps PostgreSQL off the end-time index, which it
-		// would otherwise AND with the key range (the week's million
-		// entries read to find none), as it did before its first ANALYZE.
 		return strings.Replace(scanWeekSQL(d, opts), "WHERE t.ended_at >= $1 AND t.ended_at < $2",
-			"WHERE t.id > $3 AND t.ended_at + 0 >= $1 AND t.ended_at + 0 < $2", 1)
+			"WHERE t.id > $3 AND t.id <= "+pgMaxID+" AND t.ended_at + 0 >= $1 AND t.ended_at + 0 < $2", 1)
 	}
 	return strings.Replace(scanWeekSQL(d, opts), " INDEXED BY transcripts_sampling", " NOT INDEXED", 1) + " AND t.id > ?"
 }
+
+// pgMaxID bounds the key range from above on PostgreSQL, and ended_at + 0
+// keeps it off the end-time index. Without both, before the table's first
+// ANALYZE (after a large first ingest), the planner guessed a third of the
+// table above any id and read all of it, or ANDed the key range with the
+// week's million entries of the end-time index, to find no row.
+const pgMaxID = "(SELECT max(id) FROM transcripts)"
 
 // hasTranscriptsAfterSQL probes the primary key range as ScanWeekAfter
 // reads it.
 func hasTranscriptsAfterSQL(d dialect) string {
 	if d == dialectPostgres {
-		return `SELECT EXISTS (SELECT 1 FROM transcripts WHERE id > ? AND ended_at + 0 >= ? AND ended_at + 0 < ?)`
+		return `SELECT EXISTS (SELECT 1 FROM transcripts WHERE id > ? AND id <= ` + pgMaxID + ` AND ended_at + 0 >= ? AND ended_at + 0 < ?)`
 	}
 	return `SELECT EXISTS (SELECT 1 FROM transcripts NOT INDEXED WHERE id > ? AND ended_at >= ? AND ended_at < ?)`
 }
