@@ -75,7 +75,7 @@ func returnOpenItems(ctx context.Context, st Storage, log *slog.Logger, inspecto
 		return nil, err
 	}
 	res, err := reassignItems(ctx, st, open, moveTarget{pool: true},
-		store.Reassignment{Actor: actor, Reason: "inspector deactivated", Bulk: true})
+		store.Reassignment{MoveNote: store.MoveNote{Actor: actor, Reason: "inspector deactivated", Bulk: true}})
 	if err != nil {
 		return nil, err
 	}

@@ -177,7 +177,7 @@ func reassignItems(ctx context.Context, st Storage, picks []store.Pick, target m
 		}
 	}
 	for _, m := range disputeMoves {
-		if _, err := st.ReassignDispute(ctx, m.disputeID, m.pick.InspectorID, m.to, note.Actor); errors.Is(err, store.ErrConflict) {
+		if _, err := st.ReassignDispute(ctx, m.disputeID, m.pick.InspectorID, m.to, note.MoveNote); errors.Is(err, store.ErrConflict) {
 			leave(m.pick, false, "item %d changed meanwhile (its dispute was resolved or moved)", m.pick.ID)
 			continue
 		} else if err != nil {
@@ -245,7 +245,7 @@ func (s *samplingService) ReassignItems(ctx context.Context, req *qav1.ReassignI
 		return nil, err
 	}
 	who, _ := PrincipalFrom(ctx)
-	note := store.Reassignment{Actor: who.Subject, Reason: strings.TrimSpace(req.GetReason()), Bulk: req.GetFromInspectorId() != ""}
+	note := store.Reassignment{MoveNote: store.MoveNote{Actor: who.Subject, Reason: strings.TrimSpace(req.GetReason()), Bulk: req.GetFromInspectorId() != ""}}
 	var picks []store.Pick
 	if note.Bulk {
 		picks, err = openItemsOf(ctx, s.store, req.GetFromInspectorId())

@@ -231,7 +231,7 @@ func TestReassignDisputedItem(t *testing.T) {
 	}
 	_, err = e.sampling.ReassignItems(e.admin, &qav1.ReassignItemsRequest{ItemId: item.GetId(), ToInspectorId: reviewer})
 	wantField(t, err, "to_inspector_id")
-	resp, err := e.sampling.ReassignItems(e.admin, &qav1.ReassignItemsRequest{ItemId: item.GetId(), ToInspectorId: other})
+	resp, err := e.sampling.ReassignItems(e.admin, &qav1.ReassignItemsRequest{ItemId: item.GetId(), ToInspectorId: other, Reason: "second opinion"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +245,8 @@ func TestReassignDisputedItem(t *testing.T) {
 	if err != nil || len(disputes.GetDisputes()) != 1 || disputes.GetDisputes()[0].GetAssigneeId() != other {
 		t.Errorf("disputes after the move: %v, %v", disputes.GetDisputes(), err)
 	}
-	if evs := e.reassignAudit(t, "dispute", d.GetDispute().GetId()); len(evs) != 1 || evs[0].GetAction() != "dispute.reassign" {
+	if evs := e.reassignAudit(t, "dispute", d.GetDispute().GetId()); len(evs) != 1 || evs[0].GetAction() != "dispute.reassign" ||
+		evs[0].GetDetail() != `{"from":"`+assignee+`","to":"`+other+`","reason":"second opinion"}` {
 		t.Errorf("audit of the dispute's move: %v", evs)
 	}
 }

@@ -52,9 +52,9 @@ type DisputeStore interface {
 	// or already has an open dispute.
 	OpenDispute(ctx context.Context, d Dispute) (Dispute, error)
 	// ReassignDispute moves open dispute id, and its disputed pick, from
-	// inspector from to inspector to, audited as actor. ErrConflict unless
-	// the dispute is open and assigned to from.
-	ReassignDispute(ctx context.Context, id int64, from, to, actor string) (Dispute, error)
+	// inspector from to inspector to, audited with note (dispute.reassign).
+	// ErrConflict unless the dispute is open and assigned to from.
+	ReassignDispute(ctx context.Context, id int64, from, to string, note MoveNote) (Dispute, error)
 	// GetDispute returns ErrNotFound for an unknown id.
 	GetDispute(ctx context.Context, id int64) (Dispute, error)
 	// ListDisputes returns disputes matching f, newest first.

@@ -68,13 +68,17 @@ type PickMove struct {
 	From, To string
 }
 
-// Reassignment is an admin's move of open picks, audited as Actor with
-// Reason (may be empty) and Bulk (all of one inspector's items).
-type Reassignment struct {
+// MoveNote is who moved open items and why, for the audit trail.
+type MoveNote struct {
 	Actor  string
-	Reason string
-	Bulk   bool
-	Moves  []PickMove
+	Reason string // may be empty
+	Bulk   bool   // part of moving all of one inspector's items
+}
+
+// Reassignment is an admin's (or a deactivation's) move of open picks.
+type Reassignment struct {
+	MoveNote
+	Moves []PickMove
 }
 
 // PickStore keeps the picks of completed runs as they move through the

@@ -145,7 +145,7 @@ func ofSupervisedAgents(t string) string {
 
 // ReassignDispute moves an open dispute and its disputed pick to another
 // inspector.
-func (s *Store) ReassignDispute(ctx context.Context, id int64, from, to, actor string) (store.Dispute, error) {
+func (s *Store) ReassignDispute(ctx context.Context, id int64, from, to string, note store.MoveNote) (store.Dispute, error) {
 	var out store.Dispute
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := s.now().UnixMilli()
@@ -175,7 +175,8 @@ func (s *Store) ReassignDispute(ctx context.Context, id int64, from, to, actor s
 		} else if n == 0 {
 			return fmt.Errorf("item %d of dispute %d is not disputed to %q: %w", d.PickID, id, from, store.ErrConflict)
 		}
-		if err := s.audit(ctx, tx, actor, "dispute.reassign", "dispute", id, map[string]any{"from": from, "to": to}); err != nil {
+		if err := s.audit(ctx, tx, note.Actor, "dispute.reassign", "dispute", id,
+			reassignEvent{From: from, To: to, Reason: note.Reason, Bulk: note.Bulk}); err != nil {
 			return err
 		}
 		out = d

@@ -317,12 +317,13 @@ func heldStatus(inspector string) store.PickStatus {
 	return store.PickAssigned
 }
 
-// reassignEvent is a pick.reassign event's detail: From and To name the
-// inspectors, absent for the pool.
+// reassignEvent is the detail of a pick.reassign event (From and To name
+// the inspectors, absent for the pool) and of a dispute.reassign one (no
+// Status: a re-scoring stays disputed).
 type reassignEvent struct {
 	From   string `json:"from,omitempty"`
 	To     string `json:"to,omitempty"`
-	Status string `json:"status"`
+	Status string `json:"status,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	Bulk   bool   `json:"bulk,omitempty"`
 }

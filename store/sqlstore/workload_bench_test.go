@@ -49,7 +49,7 @@ func benchReassignAll(b *testing.B, s *Store, n int) {
 	}
 	from, to := "qa-1", "qa-2"
 	for b.Loop() {
-		r := store.Reassignment{Actor: "lead", Bulk: true, Moves: make([]store.PickMove, n)}
+		r := store.Reassignment{MoveNote: store.MoveNote{Actor: "lead", Bulk: true}, Moves: make([]store.PickMove, n)}
 		for i, p := range held {
 			r.Moves[i] = store.PickMove{PickID: p.ID, From: from, To: to}
 		}

@@ -37,7 +37,7 @@ func testReassignPicks(t *testing.T, s store.Store) {
 		t.Errorf("Workload = %v, %d, %v; want %v and 1 in the pool", open, pool, err, wantOpen)
 	}
 
-	moved, err := e.s.ReassignPicks(ctx, store.Reassignment{Actor: "lead", Reason: "holiday", Bulk: true, Moves: []store.PickMove{
+	moved, err := e.s.ReassignPicks(ctx, store.Reassignment{MoveNote: store.MoveNote{Actor: "lead", Reason: "holiday", Bulk: true}, Moves: []store.PickMove{
 		{PickID: ps["c1"].ID, From: "qa-1", To: "qa-2"},
 		{PickID: ps["c3"].ID, From: "qa-1", To: ""},     // to the pool
 		{PickID: ps["p1"].ID, From: "", To: "qa-3"},     // out of the pool
@@ -86,12 +86,12 @@ func testReassignPicks(t *testing.T, s store.Store) {
 		t.Errorf("Workload after the moves = %v, %d, %v; want %v and 1 in the pool", open, pool, err, wantOpen)
 	}
 	// The same moves again: every pick has changed, nothing moves.
-	if again, err := e.s.ReassignPicks(ctx, store.Reassignment{Actor: "lead", Moves: []store.PickMove{
+	if again, err := e.s.ReassignPicks(ctx, store.Reassignment{MoveNote: store.MoveNote{Actor: "lead"}, Moves: []store.PickMove{
 		{PickID: ps["c1"].ID, From: "qa-1", To: "qa-2"}, {PickID: ps["c3"].ID, From: "qa-1", To: ""},
 	}}); err != nil || len(again) != 0 {
 		t.Errorf("repeated ReassignPicks = %v, %v; want nothing moved", again, err)
 	}
-	if _, err := e.s.ReassignPicks(ctx, store.Reassignment{Actor: "lead", Moves: []store.PickMove{
+	if _, err := e.s.ReassignPicks(ctx, store.Reassignment{MoveNote: store.MoveNote{Actor: "lead"}, Moves: []store.PickMove{
 		{PickID: ps["c1"].ID, From: "qa-2", To: "nobody"},
 	}}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ReassignPicks to an unknown inspector = %v, want ErrNotFound", err)
@@ -99,18 +99,19 @@ func testReassignPicks(t *testing.T, s store.Store) {
 	e.checkPick("after a failed move", ps["c1"].ID, store.PickAssigned, "qa-2")
 
 	// The dispute moves with its pick; the new assignee resolves it.
-	if _, err := e.s.ReassignDispute(ctx, d.ID, "qa-2", "qa-1", "lead"); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.ReassignDispute(ctx, d.ID, "qa-2", "qa-1", store.MoveNote{Actor: "lead"}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("ReassignDispute from the wrong assignee = %v, want ErrConflict", err)
 	}
-	if _, err := e.s.ReassignDispute(ctx, d.ID+1000, "qa-3", "qa-2", "lead"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := e.s.ReassignDispute(ctx, d.ID+1000, "qa-3", "qa-2", store.MoveNote{Actor: "lead"}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("ReassignDispute(unknown) = %v, want ErrNotFound", err)
 	}
-	rd, err := e.s.ReassignDispute(ctx, d.ID, "qa-3", "qa-2", "lead")
+	rd, err := e.s.ReassignDispute(ctx, d.ID, "qa-3", "qa-2", store.MoveNote{Actor: "lead", Reason: "qa-3 is away", Bulk: true})
 	if err != nil || rd.AssigneeID != "qa-2" || rd.Status != store.DisputeOpen {
 		t.Fatalf("ReassignDispute = %+v, %v; want open with qa-2", rd, err)
 	}
 	e.checkPick("after ReassignDispute", ps["c2"].ID, store.PickDisputed, "qa-2")
-	if ev := e.audit(store.AuditFilter{Entity: "dispute", EntityID: idStr(d.ID), Actor: "lead"}); len(ev) != 1 || ev[0].Action != "dispute.reassign" {
+	if ev := e.audit(store.AuditFilter{Entity: "dispute", EntityID: idStr(d.ID), Actor: "lead"}); len(ev) != 1 || ev[0].Action != "dispute.reassign" ||
+		ev[0].Detail != `{"from":"qa-3","to":"qa-2","reason":"qa-3 is away","bulk":true}` {
 		t.Errorf("audit of the reassigned dispute: %+v", ev)
 	}
 	fin := e.finalOf(ps["c2"], "qa-3", 90, "A")
@@ -124,7 +125,7 @@ func testReassignPicks(t *testing.T, s store.Store) {
 	if got, err := e.s.GetDispute(ctx, d.ID); err != nil || got.Status != store.DisputeResolved {
 		t.Errorf("dispute after the new assignee's review: %+v, %v", got, err)
 	}
-	if _, err := e.s.ReassignDispute(ctx, d.ID, "qa-2", "qa-3", "lead"); !errors.Is(err, store.ErrConflict) {
+	if _, err := e.s.ReassignDispute(ctx, d.ID, "qa-2", "qa-3", store.MoveNote{Actor: "lead"}); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("ReassignDispute of a resolved dispute = %v, want ErrConflict", err)
 	}
 }
