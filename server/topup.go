@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -68,7 +69,7 @@ func (j *SamplingJob) WeekRun(ctx context.Context, week isoweek.Week) (store.Run
 	if len(runs) == 0 {
 		return store.Run{}, &NoRunError{Week: week}
 	}
-	return slices.MaxFunc(runs, func(a, b store.Run) int { return int(a.PolicyVersion - b.PolicyVersion) }), nil
+	return slices.MaxFunc(runs, func(a, b store.Run) int { return cmp.Compare(a.PolicyVersion, b.PolicyVersion) }), nil
 }
 
 // TopUpWeek tops up the week's run (WeekRun), completing it first if its
