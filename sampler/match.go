@@ -238,6 +238,11 @@ type valueIndex struct {
 	sets    [][]string // folded values, by set id
 	words   int
 	members map[string][]uint64
+	// lengths has bit n set when a member is n bytes long (n < 64), so
+	// that most values that are no member ("regular" among tiers "vip")
+	// are told apart without hashing them.
+	lengths uint64
+	long    bool // a member of 64 bytes or more
 }
 
 // add adds a set of values and returns its id.
@@ -261,6 +266,11 @@ func (ix *valueIndex) build() {
 				ix.members[v] = bits
 			}
 			bits[id/64] |= 1 << (id % 64)
+			if len(v) < 64 {
+				ix.lengths |= 1 << len(v)
+			} else {
+				ix.long = true
+			}
 		}
 	}
 }
@@ -269,9 +279,24 @@ func (ix *valueIndex) build() {
 // buffer unless it is already folded.
 func (ix *valueIndex) lookup(f *folder, s string) []uint64 {
 	if isFoldedASCII(s) {
+		if !ix.mayHold(len(s)) {
+			return nil
+		}
 		return ix.members[s]
 	}
-	return ix.members[string(f.bytes(s))]
+	folded := f.bytes(s)
+	if !ix.mayHold(len(folded)) {
+		return nil
+	}
+	return ix.members[string(folded)]
+}
+
+// mayHold reports whether a member is n bytes long.
+func (ix *valueIndex) mayHold(n int) bool {
+	if n >= 64 {
+		return ix.long
+	}
+	return ix.lengths&(1<<n) != 0
 }
 
 // inSet reports whether set is among hits.
