@@ -11,6 +11,8 @@ import (
 	"qa-sampling/isoweek"
 	"qa-sampling/sampler"
 	"qa-sampling/store"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // A top-up (SPEC §2 step 2, issue 9 §1.3) continues a completed run with
@@ -174,7 +176,7 @@ func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan,
 	if err != nil {
 		return nil, err
 	}
-	basis, err := j.Store.RunBasis(ctx, run.ID)
+	basis, pickedAfter, err := j.basisAndPicked(ctx, run, week, policy)
 	if err != nil {
 		return nil, err
 	}
@@ -189,8 +191,8 @@ func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan,
 		in.scan = func(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error {
 			return j.Store.ScanWeekAfter(ctx, from, to, after, opts, fn)
 		}
-		in.picked = func(ctx context.Context, from, to time.Time) (map[[2]string]bool, error) {
-			return j.Store.PickedInWeekAfter(ctx, from, to, after)
+		in.picked = func(context.Context, time.Time, time.Time) (map[[2]string]bool, error) {
+			return pickedAfter, nil
 		}
 	}
 	for _, p := range basis.Picks {
@@ -203,6 +205,48 @@ func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan,
 		return nil, err
 	}
 	return &TopUpPlan{Run: run, Basis: basis, Through: max(through, basis.ScannedThrough), Result: res, agents: agents}, nil
+}
+
+// basisAndPicked reads the run's basis and the earlier runs' picks among
+// the chats after it at once, each on its own connection: both are a
+// random page per pick, and in sequence they were half of a top-up's time.
+// The run claim keeps the basis still meanwhile; should it move (a preview
+// racing a top-up), the picks are read again after the new basis. The
+// picks are nil when the basis is unknown (the whole week is read then).
+func (j *SamplingJob) basisAndPicked(ctx context.Context, run store.Run, week isoweek.Week, policy sampler.Policy) (store.RunBasis, map[[2]string]bool, error) {
+	after, err := j.Store.RunScannedThrough(ctx, run.ID)
+	if err != nil {
+		return store.RunBasis{}, nil, err
+	}
+	loc, err := policy.Location()
+	if err != nil {
+		return store.RunBasis{}, nil, err
+	}
+	from, to := week.Bounds(loc)
+	var (
+		basis  store.RunBasis
+		picked map[[2]string]bool
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		basis, err = j.Store.RunBasis(gctx, run.ID)
+		return err
+	})
+	if after > 0 {
+		g.Go(func() (err error) {
+			picked, err = j.Store.PickedInWeekAfter(gctx, from, to, after)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return store.RunBasis{}, nil, err
+	}
+	if basis.ScannedThrough > 0 && basis.ScannedThrough != after {
+		if picked, err = j.Store.PickedInWeekAfter(ctx, from, to, basis.ScannedThrough); err != nil {
+			return store.RunBasis{}, nil, err
+		}
+	}
+	return basis, picked, nil
 }
 
 // LateChats reports whether transcripts of the run's week arrived since
