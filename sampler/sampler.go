@@ -533,17 +533,11 @@ func (r *Run) add(c *Conversation, key uint64, keyed bool) {
 			key, keyed = r.keyer.key(c.ExternalID), true
 		}
 		if !matched {
-			mask, matched = r.match(c), true
+			mask, matched = r.matcher.match(c), true
 		}
 		r.stats.Candidates++
 		st.add(candidate{key: key, id: c.ExternalID}, c.Channel, mask, c.HandleTime, r.longRule >= 0)
 	}
-}
-
-// match returns the set of rules (bit i for r.rules[i]) c matches, except
-// the long-handle rule.
-func (r *Run) match(c *Conversation) uint64 {
-	return r.matcher.match(c)
 }
 
 func (st *agentState) add(c candidate, channel string, mask uint64, handle time.Duration, long bool) {

@@ -108,7 +108,10 @@ type quotaLeft struct {
 }
 
 func (r *Run) quotaLeft(st *agentState) quotaLeft {
-	q := quotaLeft{covered: map[string]bool{}, ruleSlots: map[string]int{}}
+	var q quotaLeft
+	if len(st.earlier) > 0 { // a run's agents read the nil maps as empty
+		q.covered, q.ruleSlots = map[string]bool{}, map[string]int{}
+	}
 	random := 0
 	for _, p := range st.earlier {
 		q.covered[p.Channel] = true
