@@ -52,18 +52,10 @@ shows times in); --since is inclusive, --until exclusive.`,
 					loc = c.location()
 				}
 				req.Since, req.Until = sinceAt.in(loc), untilAt.in(loc)
-				var events []*qav1.AuditEvent
-				var next string
-				err := allPages(func(token string) (string, error) {
-					if token != "" {
-						req.PageToken = token
-					}
+				events, next, err := listPages(req.GetPageToken(), all, func(token string) ([]*qav1.AuditEvent, string, error) {
+					req.PageToken = token
 					resp, err := c.audit.ListAuditEvents(c.ctx, &req)
-					events = append(events, resp.GetEvents()...)
-					if next = resp.GetNextPageToken(); !all {
-						return "", err
-					}
-					return next, err
+					return resp.GetEvents(), resp.GetNextPageToken(), err
 				})
 				if err != nil {
 					return nil, err

@@ -45,7 +45,9 @@ type fakeQA struct {
 	watchReqs    []*qav1.WatchFeedbackRequest
 }
 
-func startFakeQA(t testing.TB, f *fakeQA) string {
+// startFakeQA serves f's review, feedback and report services, and any
+// more that register adds.
+func startFakeQA(t testing.TB, f *fakeQA, register ...func(*grpc.Server)) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,6 +57,9 @@ func startFakeQA(t testing.TB, f *fakeQA) string {
 	qav1.RegisterReviewServiceServer(srv, f)
 	qav1.RegisterFeedbackServiceServer(srv, f)
 	qav1.RegisterReportServiceServer(srv, f)
+	for _, r := range register {
+		r(srv)
+	}
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
 	return lis.Addr().String()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -35,18 +34,7 @@ func (f *fakeInfo) GetServerInfo(context.Context, *qav1.GetServerInfoRequest) (*
 // startFakeQAWithInfo is startFakeQA with an InfoService beside it.
 func startFakeQAWithInfo(t *testing.T, f *fakeQA, info *fakeInfo) string {
 	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	qav1.RegisterReviewServiceServer(srv, f)
-	qav1.RegisterFeedbackServiceServer(srv, f)
-	qav1.RegisterReportServiceServer(srv, f)
-	qav1.RegisterInfoServiceServer(srv, info)
-	go func() { _ = srv.Serve(lis) }()
-	t.Cleanup(srv.Stop)
-	return lis.Addr().String()
+	return startFakeQA(t, f, func(srv *grpc.Server) { qav1.RegisterInfoServiceServer(srv, info) })
 }
 
 // Text output shows times in the programme's zone with its offset, asking
