@@ -79,18 +79,11 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			return fmt.Errorf("%s exists; remove it or name a new file, so that the size measured is this run's", c.db)
 		}
 	}
-	codec, err := newCodec(c)
-	if err != nil {
-		return err
-	}
-	st, err := sqlstore.Open(ctx, c.db, sqlstore.Options{AutoMigrate: true, Codec: codec})
+	st, codec, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = st.Close() }()
-	if err := st.Ready(ctx); err != nil {
-		return err
-	}
 
 	ids := make([]string, c.agents)
 	for i := range ids {
@@ -155,6 +148,23 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	printf(out, "size on disk %d bytes = %.0f bytes/transcript (mean body %.0f bytes)\n",
 		size, float64(size)/float64(c.n), meanBody(pool))
 	return nil
+}
+
+// openStore opens c.db, migrated and ready, with newCodec's codec.
+func openStore(ctx context.Context, c config) (*sqlstore.Store, *transcript.Codec, error) {
+	codec, err := newCodec(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := sqlstore.Open(ctx, c.db, sqlstore.Options{AutoMigrate: true, Codec: codec})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := st.Ready(ctx); err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	return st, codec, nil
 }
 
 // newCodec is the plain codec, or with --dict one whose dictionary was

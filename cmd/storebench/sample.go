@@ -35,18 +35,11 @@ var sampleWeek, _ = isoweek.New(2026, 47)
 // ingests --late × the week's rows as late chats and times the top-up.
 // The database is changed: run it on a copy.
 func runSample(ctx context.Context, c config, out io.Writer) error {
-	codec, err := newCodec(c)
-	if err != nil {
-		return err
-	}
-	st, err := sqlstore.Open(ctx, c.db, sqlstore.Options{AutoMigrate: true, Codec: codec})
+	st, codec, err := openStore(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = st.Close() }()
-	if err := st.Ready(ctx); err != nil {
-		return err
-	}
 	for i := range 8 {
 		in := store.Inspector{ID: fmt.Sprintf("inspector-%d", i+1), Name: fmt.Sprintf("Inspector %d", i+1), Active: true}
 		if _, err := st.UpsertInspector(ctx, in, "storebench"); err != nil {
