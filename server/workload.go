@@ -170,8 +170,12 @@ func reassignItems(ctx context.Context, st Storage, picks []store.Pick, target m
 			return res, err
 		}
 		res.moved = append(res.moved, moved...)
+		done := make(map[int64]bool, len(moved))
+		for _, m := range moved {
+			done[m.ID] = true
+		}
 		for _, p := range movable {
-			if !slices.ContainsFunc(moved, func(m store.Pick) bool { return m.ID == p.ID }) {
+			if !done[p.ID] {
 				leave(p, false, "item %d changed meanwhile (finalised, skipped or moved)", p.ID)
 			}
 		}
