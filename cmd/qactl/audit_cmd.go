@@ -77,10 +77,8 @@ shows times in); --since is inclusive, --until exclusive.`,
 	f.StringVar(&req.Action, "action", "", "only events of this action, e.g. policy.create, token.revoke")
 	f.StringVar(&since, "since", "", "only events at or after this time")
 	f.StringVar(&until, "until", "", "only events before this time")
-	f.StringVar(&req.PageToken, "page-token", "", "continue from a previous page (printed when there are more)")
+	pageFlags(f, &req.PageToken, &req.PageSize, &all, "events")
 	f.Int64Var(&req.AfterId, "after", 0, "deprecated: use --page-token; start after this event id")
-	f.Int32Var(&req.PageSize, "limit", 0, "events per page (server default 100, at most 1000)")
-	f.BoolVar(&all, "all", false, "follow the pages to the last")
 	cmd.AddCommand(list)
 	return cmd
 }

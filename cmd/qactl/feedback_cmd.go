@@ -77,10 +77,8 @@ func newFeedbackListCommand(opts *globalOptions) *cobra.Command {
 	f.StringVar(&req.AgentId, "agent", "", "only this agent's records")
 	f.StringVar(&req.Week, "week", "", "only this ISO week, e.g. 2026-W47")
 	f.StringVar(&req.Grade, "grade", "", "excellent, good, pass, needs_improvement or fail")
-	f.StringVar(&req.PageToken, "page-token", "", "continue from a previous page (printed when there are more)")
+	pageFlags(f, &req.PageToken, &req.PageSize, &all, "records")
 	f.Int64Var(&req.AfterId, "after", 0, "deprecated: use --page-token; start after this record id")
-	f.Int32Var(&req.PageSize, "limit", 0, "records per page (server default 100, at most 1000)")
-	f.BoolVar(&all, "all", false, "follow the pages to the last")
 	f.StringVar(&req.SupervisorId, "supervisor", "", "admins: only this supervisor's records")
 	return cmd
 }

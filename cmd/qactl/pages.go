@@ -1,6 +1,10 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
 
 // allPages follows a list call's next_page_token (AIP-158, every list
 // call of the API) to the last page. page fetches the page at token and
@@ -39,4 +43,12 @@ func listPages[T any](token string, all bool, page func(token string) ([]T, stri
 		return n, err
 	})
 	return items, next, err
+}
+
+// pageFlags adds a list command's --page-token, --limit (noun per page)
+// and --all.
+func pageFlags(f *pflag.FlagSet, token *string, size *int32, all *bool, noun string) {
+	f.StringVar(token, "page-token", "", "continue from a previous page (printed when there are more)")
+	f.Int32Var(size, "limit", 0, noun+" per page (server default 100, at most 1000)")
+	f.BoolVar(all, "all", false, "follow the pages to the last")
 }

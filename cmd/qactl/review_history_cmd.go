@@ -60,9 +60,7 @@ func newReviewHistoryCommand(opts *globalOptions) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&req.PageToken, "page-token", "", "continue from a previous page (printed when there are more)")
-	f.Int32Var(&req.PageSize, "limit", 0, "reviews per page (server default 100, at most 1000)")
-	f.BoolVar(&all, "all", false, "follow the pages to the last")
+	pageFlags(f, &req.PageToken, &req.PageSize, &all, "reviews")
 	f.StringVar(&req.InspectorId, "inspector", "", "admins: only this inspector's reviews (default all)")
 	return cmd
 }

@@ -44,9 +44,7 @@ func newReviewQueueCommand(opts *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&req.Week, "week", "", "only items of this ISO week, e.g. 2026-W47")
 	f.StringVar(&req.Status, "status", "", "only assigned items, or only disputed ones (re-scorings)")
-	f.StringVar(&req.PageToken, "page-token", "", "continue from a previous page (printed when there are more)")
-	f.Int32Var(&req.PageSize, "limit", 0, "items per page (server default 100, at most 1000)")
-	f.BoolVar(&all, "all", false, "follow the pages to the last")
+	pageFlags(f, &req.PageToken, &req.PageSize, &all, "items")
 	return cmd
 }
 
