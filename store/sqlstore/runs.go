@@ -258,20 +258,12 @@ func appendPickArgs(args []any, runID int64, p *store.Pick, t pickedTranscript, 
 // CompleteRun claims the run, writes the picks, which freezes their
 // transcripts, and reads the run back, all in one transaction.
 func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick, shortfalls int) (store.Run, error) {
-	statuses := make([]store.PickStatus, len(picks))
-	external := make([]string, len(picks))
-	for i := range picks {
-		if picks[i].RunID != 0 && picks[i].RunID != runID {
-			return store.Run{}, fmt.Errorf("sqlstore: complete run %d: pick %d belongs to run %d", runID, i, picks[i].RunID)
-		}
-		st, err := pickStatus(&picks[i])
-		if err != nil {
-			return store.Run{}, fmt.Errorf("sqlstore: complete run %d: %w", runID, err)
-		}
-		statuses[i], external[i] = st, picks[i].ExternalID
+	statuses, err := runPickStatuses(runID, picks)
+	if err != nil {
+		return store.Run{}, fmt.Errorf("sqlstore: complete run %d: %w", runID, err)
 	}
 	var row runRow
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := s.now().UnixMilli()
 		// Claiming first (the row lock on PostgreSQL) makes a concurrent
 		// CompleteRun of the same run wait here and then fail cleanly,
@@ -289,7 +281,7 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 			}
 			return fmt.Errorf("run %d is already complete: %w", runID, store.ErrConflict)
 		}
-		if err := insertPicks(ctx, tx, s.dialect, runID, picks, statuses, external, now); err != nil {
+		if err := insertPicks(ctx, tx, s.dialect, runID, picks, statuses, now); err != nil {
 			return err
 		}
 		if row, err = getRun(ctx, tx, runID); err != nil {
@@ -303,10 +295,31 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 	return row.run(), nil
 }
 
+// runPickStatuses checks that picks belong to run runID (or name no run)
+// and returns their statuses (pickStatus), for insertPicks.
+func runPickStatuses(runID int64, picks []store.Pick) ([]store.PickStatus, error) {
+	statuses := make([]store.PickStatus, len(picks))
+	for i := range picks {
+		if picks[i].RunID != 0 && picks[i].RunID != runID {
+			return nil, fmt.Errorf("pick %d belongs to run %d", i, picks[i].RunID)
+		}
+		st, err := pickStatus(&picks[i])
+		if err != nil {
+			return nil, err
+		}
+		statuses[i] = st
+	}
+	return statuses, nil
+}
+
 // insertPicks inserts picks with their statuses, in the caller's order so
-// that ids follow it, which freezes their transcripts (external, the
-// picks' external ids; see pickedTranscripts).
-func insertPicks(ctx context.Context, tx *sqlx.Tx, d dialect, runID int64, picks []store.Pick, statuses []store.PickStatus, external []string, now int64) error {
+// that ids follow it, which freezes their transcripts (see
+// pickedTranscripts).
+func insertPicks(ctx context.Context, tx *sqlx.Tx, d dialect, runID int64, picks []store.Pick, statuses []store.PickStatus, now int64) error {
+	external := make([]string, len(picks))
+	for i := range picks {
+		external[i] = picks[i].ExternalID
+	}
 	ts, err := pickedTranscripts(ctx, tx, d, external)
 	if err != nil {
 		return err

@@ -225,17 +225,9 @@ const topUpColumns = `id, run_id, seq, "trigger", created_at, picks, shortfalls,
 // queues a concurrent top-up of the same run behind this one, which then
 // fails cleanly on UNIQUE (run_id, seq) instead of on the picks.
 func (s *Store) TopUpRun(ctx context.Context, t store.TopUp, picks []store.Pick, thresholds map[string]time.Duration) (store.TopUp, error) {
-	statuses := make([]store.PickStatus, len(picks))
-	external := make([]string, len(picks))
-	for i := range picks {
-		if picks[i].RunID != 0 && picks[i].RunID != t.RunID {
-			return store.TopUp{}, fmt.Errorf("sqlstore: top up run %d: pick %d belongs to run %d", t.RunID, i, picks[i].RunID)
-		}
-		st, err := pickStatus(&picks[i])
-		if err != nil {
-			return store.TopUp{}, fmt.Errorf("sqlstore: top up run %d: %w", t.RunID, err)
-		}
-		statuses[i], external[i] = st, picks[i].ExternalID
+	statuses, err := runPickStatuses(t.RunID, picks)
+	if err != nil {
+		return store.TopUp{}, fmt.Errorf("sqlstore: top up run %d: %w", t.RunID, err)
 	}
 	th, err := thresholdsJSON(thresholds)
 	if err != nil {
@@ -279,7 +271,7 @@ func (s *Store) TopUpRun(ctx context.Context, t store.TopUp, picks []store.Pick,
 		if err != nil {
 			return err
 		}
-		if err := insertPicks(ctx, tx, s.dialect, t.RunID, picks, statuses, external, now); err != nil {
+		if err := insertPicks(ctx, tx, s.dialect, t.RunID, picks, statuses, now); err != nil {
 			return err
 		}
 		run, err := getRun(ctx, tx, t.RunID)
