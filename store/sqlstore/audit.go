@@ -99,21 +99,16 @@ func (s *Store) auditEach(ctx context.Context, tx *sqlx.Tx, actor, action, entit
 	at := s.now().UnixMilli()
 	for start := 0; start < len(ids); start += perInsert {
 		end := min(start+perInsert, len(ids))
-		var q strings.Builder
-		q.WriteString("INSERT INTO audit_events (at, actor, action, entity, entity_id, detail) VALUES ")
 		args := make([]any, 0, 6*(end-start))
 		for i := start; i < end; i++ {
 			doc, err := auditJSON(detail(i))
 			if err != nil {
 				return fmt.Errorf("audit %s: %w", action, err)
 			}
-			if i > start {
-				q.WriteString(", ")
-			}
-			q.WriteString("(?, ?, ?, ?, ?, ?)")
 			args = append(args, at, actor, action, entity, strconv.FormatInt(ids[i], 10), doc)
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(q.String()), args...); err != nil {
+		q := "INSERT INTO audit_events (at, actor, action, entity, entity_id, detail) VALUES " + valuesList(end-start, "(?, ?, ?, ?, ?, ?)")
+		if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
 			return err
 		}
 	}

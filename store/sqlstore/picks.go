@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"qa-sampling/store"
 
@@ -318,20 +317,15 @@ func (s *Store) ReassignPicks(ctx context.Context, r store.Reassignment) ([]stor
 // UPDATE joined to the moves as a VALUES list (column1 id, column2 from,
 // column3 to; "" is the pool), and returns the moved picks by id.
 func movePicks(ctx context.Context, tx *sqlx.Tx, moves []store.PickMove, now int64) (map[int64]store.Pick, error) {
-	var values strings.Builder
 	args := make([]any, 0, 1+3*len(moves))
 	args = append(args, now)
-	for i, m := range moves {
-		if i > 0 {
-			values.WriteString(", ")
-		}
-		values.WriteString("(CAST(? AS BIGINT), ?, ?)")
+	for _, m := range moves {
 		args = append(args, m.PickID, m.From, m.To)
 	}
 	var ids []int64
 	err := tx.SelectContext(ctx, &ids, tx.Rebind(`UPDATE picks SET inspector_id = NULLIF(v.column3, ''),
 		status = CASE WHEN v.column3 = '' THEN 'pool' ELSE 'assigned' END, updated_at = ?
-		FROM (VALUES `+values.String()+`) AS v
+		FROM (VALUES `+valuesList(len(moves), "(CAST(? AS BIGINT), ?, ?)")+`) AS v
 		WHERE picks.id = v.column1 AND COALESCE(picks.inspector_id, '') = v.column2
 		AND picks.status = CASE WHEN v.column2 = '' THEN 'pool' ELSE 'assigned' END
 		RETURNING picks.id`), args...)
