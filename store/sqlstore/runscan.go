@@ -145,7 +145,7 @@ func (x *scanExtras) dest() []any {
 	return out
 }
 
-// fill sets the extra fields of r from the columns scanned.
+// fillExtras sets the extra fields of r from the columns scanned.
 func (s *Store) fillExtras(ctx context.Context, x *scanExtras, r *store.SampleRow) error {
 	if x.opts.ResponseTimes {
 		r.FirstResponse = orDuration(x.firstMS, time.Millisecond)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -241,18 +242,20 @@ func (s *Store) TopUpRun(ctx context.Context, t store.TopUp, picks []store.Pick,
 	var out topUpRow
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := createdAt.UnixMilli()
-		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE sampling_runs SET scanned_through = ?, handle_thresholds = ?
-			WHERE id = ? AND completed_at IS NOT NULL`), t.ScannedThrough, th, t.RunID)
-		if err != nil {
-			return err
+		var run struct {
+			Week          string `db:"week"`
+			PolicyVersion int64  `db:"policy_version"`
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		err := tx.GetContext(ctx, &run, tx.Rebind(`UPDATE sampling_runs SET scanned_through = ?, handle_thresholds = ?
+			WHERE id = ? AND completed_at IS NOT NULL RETURNING week, policy_version`), t.ScannedThrough, th, t.RunID)
+		if errors.Is(err, sql.ErrNoRows) {
 			if _, err := getRun(ctx, tx, t.RunID); err != nil {
 				return notFound(err, fmt.Sprintf("run %d", t.RunID))
 			}
 			return fmt.Errorf("run %d is not complete: %w", t.RunID, store.ErrConflict)
+		}
+		if err != nil {
+			return err
 		}
 		var stored int
 		if err := tx.GetContext(ctx, &stored, tx.Rebind("SELECT count(*) FROM run_top_ups WHERE run_id = ?"), t.RunID); err != nil {
@@ -272,10 +275,6 @@ func (s *Store) TopUpRun(ctx context.Context, t store.TopUp, picks []store.Pick,
 			return err
 		}
 		if err := insertPicks(ctx, tx, s.dialect, t.RunID, picks, statuses, now); err != nil {
-			return err
-		}
-		run, err := getRun(ctx, tx, t.RunID)
-		if err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, runActor(t.Trigger), "run.top_up", "run", t.RunID, topUpDetail{
