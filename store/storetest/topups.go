@@ -74,7 +74,9 @@ func testTopUpReadsWhatArrivedSince(t *testing.T, s store.Store) {
 		t.Errorf("ScanWeekAfter(high water) after late pushes = %v, want [c3 c4]", got)
 	}
 	var rows []store.SampleRow
-	_ = s.ScanWeekAfter(ctx, weekFrom, weekTo, hw, store.ScanOptions{}, func(r store.SampleRow) error { rows = append(rows, r); return nil })
+	if err := s.ScanWeekAfter(ctx, weekFrom, weekTo, hw, store.ScanOptions{}, func(r store.SampleRow) error { rows = append(rows, r); return nil }); err != nil {
+		t.Fatalf("ScanWeekAfter: %v", err)
+	}
 	if len(rows) != 2 || rows[0].Channel != late[0].Channel || !slices.Equal(rows[0].AgentIDs, []string{"a1"}) {
 		t.Errorf("ScanWeekAfter rows = %+v", rows)
 	}
@@ -150,8 +152,8 @@ func testTopUpRun(t *testing.T, s store.Store) {
 	if got, err := s.ListTopUps(ctx, run.ID); err != nil || !reflect.DeepEqual(got, []store.TopUp{want}) {
 		t.Errorf("ListTopUps = %+v, %v", got, err)
 	}
-	if got, _ := s.ListTopUps(ctx, run.ID+1000); len(got) != 0 {
-		t.Errorf("ListTopUps(unknown run) = %+v", got)
+	if got, err := s.ListTopUps(ctx, run.ID+1000); err != nil || len(got) != 0 {
+		t.Errorf("ListTopUps(unknown run) = %+v, %v; want none, no error", got, err)
 	}
 	for _, id := range []string{"c3", "c4"} {
 		if !get(t, s, id).Sampled {
@@ -167,8 +169,8 @@ func testTopUpRun(t *testing.T, s store.Store) {
 		t.Errorf("RunBasis after the top-up = %+v", b)
 	}
 	// The run itself is as it was completed.
-	if r, _ := s.GetRun(ctx, run.ID); r.Picks != 1 {
-		t.Errorf("run's own picks = %d, want 1", r.Picks)
+	if r, err := s.GetRun(ctx, run.ID); err != nil || r.Picks != 1 {
+		t.Errorf("run's own picks = %d, %v; want 1", r.Picks, err)
 	}
 
 	events, err := s.ListAudit(ctx, store.AuditFilter{Entity: "run", EntityID: fmt.Sprint(run.ID)})
