@@ -37,7 +37,7 @@ func TestAuthFailuresCounted(t *testing.T) {
 	if err := env.store.CreateToken(t.Context(), revokedTok, "qad"); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.store.RevokeToken(t.Context(), revokedTok.ID, time.Now(), "qad"); err != nil {
+	if _, err := env.store.RevokeToken(t.Context(), revokedTok.ID, time.Now(), "qad"); err != nil {
 		t.Fatal(err)
 	}
 	bearer := func(v string) context.Context {

@@ -60,6 +60,7 @@ type Store interface {
 	TranscriptStore
 	DictionaryStore
 	TokenStore
+	SessionStore
 
 	InspectorStore
 	PolicyStore

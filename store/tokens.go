@@ -39,6 +39,10 @@ type TokenStore interface {
 	ListTokens(ctx context.Context) ([]Token, error)
 	// RevokeToken sets RevokedAt and audits it as actor (token.revoke);
 	// ErrNotFound for an unknown id. Revoking a revoked token keeps its
-	// first revocation time and writes no event.
-	RevokeToken(ctx context.Context, id string, at time.Time, actor string) error
+	// first revocation time and writes no event. In the same transaction
+	// it revokes every console session of the token's role and subject
+	// (session.revoke each), also when the token was revoked before, so
+	// that afterwards the person has no session left; it returns how many
+	// sessions it revoked.
+	RevokeToken(ctx context.Context, id string, at time.Time, actor string) (int, error)
 }

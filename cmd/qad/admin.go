@@ -87,7 +87,7 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 	var revokeDB string
 	revoke := &cobra.Command{
 		Use:   "revoke ID",
-		Short: "Revoke a token by id (the part after qa_ and before the next _)",
+		Short: "Revoke a token by id (the part after qa_ and before the next _) and end its person's console sessions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := sqlstore.Open(cmd.Context(), revokeDB, sqlstore.Options{Log: adminLog(cmd)})
@@ -95,10 +95,11 @@ func newTokenCommand(stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer func() { _ = st.Close() }()
-			if err := st.RevokeToken(cmd.Context(), args[0], time.Now().UTC(), adminActor()); err != nil {
+			ended, err := st.RevokeToken(cmd.Context(), args[0], time.Now().UTC(), adminActor())
+			if err != nil {
 				return fmt.Errorf("revoke %s: %w", args[0], err)
 			}
-			_, err = fmt.Fprintf(stdout, "revoked %s\n", args[0])
+			_, err = fmt.Fprintf(stdout, "revoked %s; ended %d console session(s) of the same person\n", args[0], ended)
 			return err
 		},
 	}

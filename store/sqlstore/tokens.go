@@ -95,28 +95,37 @@ func (s *Store) ListTokens(ctx context.Context) ([]store.Token, error) {
 }
 
 // RevokeToken marks a token revoked at the given time and audits it as
-// actor, keeping an earlier revocation (and writing no event then);
+// actor, keeping an earlier revocation (and writing no event then), and
+// revokes the console sessions of the token's role and subject in the same
+// transaction, whether or not the token was revoked before: afterwards the
+// person has no live session. It returns how many sessions it revoked;
 // store.ErrNotFound for an unknown id.
-func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, actor string) error {
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time, actor string) (int, error) {
+	var ended int
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var r tokenRow
 		err := tx.GetContext(ctx, &r, tx.Rebind("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL RETURNING "+tokenColumns),
 			at.UnixMilli(), id)
-		if errors.Is(err, sql.ErrNoRows) {
-			if _, err := getToken(ctx, tx, id); err != nil {
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			tok, err := getToken(ctx, tx, id)
+			if err != nil {
 				return err
 			}
-			return nil // revoked before
-		}
-		if err != nil {
+			r.Role, r.Subject = string(tok.Role), tok.Subject // revoked before
+		case err != nil:
 			return err
+		default:
+			if err := s.auditEntity(ctx, tx, actor, "token.revoke", "token", id,
+				tokenDetail{TokenID: id, Role: store.Role(r.Role), Subject: r.Subject, RevokedAt: asStored(at)}); err != nil {
+				return err
+			}
 		}
-		revoked := at.UTC().Truncate(time.Millisecond) // as stored
-		return s.auditEntity(ctx, tx, actor, "token.revoke", "token", id,
-			tokenDetail{TokenID: id, Role: store.Role(r.Role), Subject: r.Subject, RevokedAt: &revoked})
+		ended, err = s.revokePersonSessions(ctx, tx, store.Role(r.Role), r.Subject, at, actor, id)
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("sqlstore: revoke token %q: %w", id, err)
+		return 0, fmt.Errorf("sqlstore: revoke token %q: %w", id, err)
 	}
-	return nil
+	return ended, nil
 }

@@ -286,14 +286,14 @@ func testAuditProgramme(t *testing.T, s store.Store) {
 	if err := s.CreateToken(ctx, tok, "qad:root"); !errors.Is(err, store.ErrConflict) {
 		t.Errorf("CreateToken(duplicate) = %v, want ErrConflict", err)
 	}
-	if err := s.RevokeToken(ctx, "tok-a", w.from, "qad:ops"); err != nil {
+	if _, err := s.RevokeToken(ctx, "tok-a", w.from, "qad:ops"); err != nil {
 		t.Fatal(err)
 	}
 	steps = append(steps, []event{{"qad:ops", "token.revoke", "token", "tok-a"}})
-	if err := s.RevokeToken(ctx, "tok-a", w.from.Add(time.Hour), "qad:ops"); err != nil {
+	if _, err := s.RevokeToken(ctx, "tok-a", w.from.Add(time.Hour), "qad:ops"); err != nil {
 		t.Errorf("RevokeToken(revoked) = %v", err)
 	}
-	if err := s.RevokeToken(ctx, "tok-none", w.from, "qad:ops"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RevokeToken(ctx, "tok-none", w.from, "qad:ops"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RevokeToken(unknown) = %v, want ErrNotFound", err)
 	}
 

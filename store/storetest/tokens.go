@@ -44,10 +44,10 @@ func testTokens(t *testing.T, s store.Store) {
 	}
 
 	revokedAt := t0.Add(5 * time.Hour)
-	if err := s.RevokeToken(ctx, "tok-c", revokedAt, "qad"); err != nil {
+	if _, err := s.RevokeToken(ctx, "tok-c", revokedAt, "qad"); err != nil {
 		t.Fatalf("RevokeToken: %v", err)
 	}
-	if err := s.RevokeToken(ctx, "tok-c", revokedAt.Add(time.Hour), "qad"); err != nil {
+	if _, err := s.RevokeToken(ctx, "tok-c", revokedAt.Add(time.Hour), "qad"); err != nil {
 		t.Fatalf("RevokeToken again: %v", err)
 	}
 	got, err = s.GetToken(ctx, "tok-c")
@@ -84,7 +84,7 @@ func testTokenNotFound(t *testing.T, s store.Store) {
 	if _, err := s.GetToken(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetToken(unknown) error = %v, want ErrNotFound", err)
 	}
-	if err := s.RevokeToken(ctx, "nope", base, "qad"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RevokeToken(ctx, "nope", base, "qad"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("RevokeToken(unknown) error = %v, want ErrNotFound", err)
 	}
 }
