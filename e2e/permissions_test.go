@@ -48,6 +48,7 @@ var allowedRoles = map[string][]string{
 
 	"/qa.v1.ReportService/GetAgentReport": {"admin", "supervisor"},
 	"/qa.v1.ReportService/GetTeamReport":  {"admin", "supervisor"},
+	"/qa.v1.ReportService/ListTeams":      {"admin", "supervisor"},
 
 	"/qa.v1.AuditService/ListAuditEvents": {"admin"},
 
@@ -111,6 +112,7 @@ func matrixCalls(c qaClients, rubric *qav1.Rubric, week string) map[string]rpcCa
 
 		"/qa.v1.ReportService/GetAgentReport": unary(c.report.GetAgentReport, &qav1.GetAgentReportRequest{AgentId: "a1", LastWeek: week, Weeks: 1}, codes.OK),
 		"/qa.v1.ReportService/GetTeamReport":  unary(c.report.GetTeamReport, &qav1.GetTeamReportRequest{TeamId: "team-a", LastWeek: week, Weeks: 1}, codes.OK),
+		"/qa.v1.ReportService/ListTeams":      unary(c.report.ListTeams, &qav1.ListTeamsRequest{}, codes.OK),
 
 		"/qa.v1.AuditService/ListAuditEvents": unary(c.audit.ListAuditEvents, &qav1.ListAuditEventsRequest{}, codes.OK),
 

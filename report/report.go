@@ -80,11 +80,13 @@ type Options struct {
 }
 
 // WeekPoint is one week of a trend. Mean is 0, and meaningless, when
-// Reviews is 0.
+// Reviews is 0; CI95 is the week's own interval (OK from two reviews on),
+// so a chart can show how far each week's mean can be trusted.
 type WeekPoint struct {
 	Week    string
 	Reviews int
 	Mean    float64
+	CI95    Interval
 }
 
 // DimensionAverage is the mean Percent of a dimension over the Rated
@@ -289,10 +291,12 @@ type group struct {
 	dims     []dimCell // by dimension id
 }
 
-// cell is one week's scores.
+// cell is one week's scores: their sum gives the mean, Welford's running
+// mean and m2 the spread.
 type cell struct {
-	n   int
-	sum float64
+	n           int
+	sum         float64
+	runMean, m2 float64
 }
 
 // dimCell is one dimension's ratings.
@@ -312,8 +316,12 @@ func (g *group) add(r *Review, w int, ids []int, nDims int) {
 	if r.Critical {
 		g.critical++
 	}
-	g.weeks[w].n++
-	g.weeks[w].sum += r.Score
+	c := &g.weeks[w]
+	c.n++
+	c.sum += r.Score
+	cd := r.Score - c.runMean
+	c.runMean += cd / float64(c.n)
+	c.m2 += cd * (r.Score - c.runMean)
 	if len(g.dims) < nDims {
 		g.dims = append(g.dims, make([]dimCell, nDims-len(g.dims))...)
 	}
@@ -333,14 +341,16 @@ func (g *group) summary(weeks []string, trend []WeekPoint, dimKeys []string, dim
 	s := Summary{Reviews: g.n, Mean: g.mean, Critical: g.critical, Trend: trend, TooFewReviews: g.n == 0 || g.n < minReviews}
 	if g.n >= 2 {
 		s.StdDev = math.Sqrt(g.m2 / float64(g.n-1))
-		half := tq.at(g.n-1) * s.StdDev / math.Sqrt(float64(g.n))
-		s.CI95 = clampedInterval(s.Mean-half, s.Mean+half)
+		s.CI95 = tq.interval(s.Mean, s.StdDev, g.n)
 	}
 	for i, w := range weeks {
 		c := g.weeks[i]
 		s.Trend[i] = WeekPoint{Week: w, Reviews: c.n}
 		if c.n > 0 {
 			s.Trend[i].Mean = c.sum / float64(c.n)
+		}
+		if c.n >= 2 {
+			s.Trend[i].CI95 = tq.interval(s.Trend[i].Mean, math.Sqrt(c.m2/float64(c.n-1)), c.n)
 		}
 	}
 	s.Slope = slope(s.Trend)
@@ -401,6 +411,13 @@ func slope(trend []WeekPoint) float64 {
 // tQuantiles caches t(0.975, df) by degrees of freedom: a team report
 // needs one per agent, and agents share few distinct review counts.
 type tQuantiles map[int]float64
+
+// interval is the t interval of a mean of n ≥ 2 scores with sample
+// standard deviation sd.
+func (tq tQuantiles) interval(mean, sd float64, n int) Interval {
+	half := tq.at(n-1) * sd / math.Sqrt(float64(n))
+	return clampedInterval(mean-half, mean+half)
+}
 
 func (tq tQuantiles) at(df int) float64 {
 	q, ok := tq[df]

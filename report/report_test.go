@@ -120,11 +120,23 @@ func TestTrendAndSlope(t *testing.T) {
 	rs = append(rs, scores("a", "2026-W06", 0)...) // after it
 	rs = append(rs, scores("b", "2026-W02", 0)...) // another agent
 	s := Agent("a", weeks, rs).Summary
+	// The week of two reviews (70, 80) has its own interval: 75 ± t(0.975, 1)·√50/√2,
+	// clamped at 100; weeks of one review or none have none.
+	half := 12.706204736174698 * math.Sqrt(50) / math.Sqrt(2)
+	w01 := Interval{RawLow: 75 - half, RawHigh: 75 + half, Low: 75 - half, High: 100, Clamped: true, OK: true}
 	want := []WeekPoint{
-		{"2026-W01", 2, 75}, {"2026-W02", 0, 0}, {"2026-W03", 1, 85}, {"2026-W04", 1, 80}, {"2026-W05", 0, 0},
+		{"2026-W01", 2, 75, w01}, {"2026-W02", 0, 0, Interval{}}, {"2026-W03", 1, 85, Interval{}}, {"2026-W04", 1, 80, Interval{}}, {"2026-W05", 0, 0, Interval{}},
 	}
-	if !reflect.DeepEqual(s.Trend, want) {
-		t.Errorf("Trend = %v, want %v", s.Trend, want)
+	if len(s.Trend) != len(want) {
+		t.Fatalf("Trend = %v, want %v", s.Trend, want)
+	}
+	for i, p := range s.Trend {
+		w := want[i]
+		if p.Week != w.Week || p.Reviews != w.Reviews || p.Mean != w.Mean || p.CI95.OK != w.CI95.OK || p.CI95.Clamped != w.CI95.Clamped ||
+			!near(p.CI95.RawLow, w.CI95.RawLow, 1e-9) || !near(p.CI95.RawHigh, w.CI95.RawHigh, 1e-9) ||
+			!near(p.CI95.Low, w.CI95.Low, 1e-9) || !near(p.CI95.High, w.CI95.High, 1e-9) {
+			t.Errorf("Trend[%d] = %+v, want %+v", i, p, w)
+		}
 	}
 	if s.Reviews != 4 || s.Mean != 78.75 {
 		t.Errorf("reviews %d mean %v, want 4 and 78.75: reviews outside the weeks or of others are ignored", s.Reviews, s.Mean)

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"qa-sampling/dispute"
 	"qa-sampling/fielderr"
@@ -70,13 +71,26 @@ func (s *feedbackService) ListFeedback(ctx context.Context, req *qav1.ListFeedba
 		l.Add("grade", "%s is not one of %s", fielderr.Quote(g), strings.Join(grades, ", "))
 	}
 	checkWeek(&l, "week", req.GetWeek())
+	if req.GetAcknowledged() && req.GetUnacknowledged() {
+		l.Add("acknowledged", "not together with unacknowledged")
+	}
+	if req.GetNewestFirst() && req.GetAfterId() != 0 {
+		l.Add("after_id", "not with newest_first: page with page_token")
+	}
 	if err := invalidList(&l); err != nil {
 		return nil, err
 	}
-	fs, err := s.store.ListFeedback(ctx, store.FeedbackFilter{
+	filter := store.FeedbackFilter{
 		SupervisorID: supervisor, AgentID: req.GetAgentId(), Week: req.GetWeek(), Grade: req.GetGrade(),
-		Unacknowledged: req.GetUnacknowledged(), AfterID: pg.after, Limit: pg.fetch(),
-	})
+		Unacknowledged: req.GetUnacknowledged(), Acknowledged: req.GetAcknowledged(), Limit: pg.fetch(),
+	}
+	if req.GetNewestFirst() {
+		// The token is the last (oldest) id of the previous page.
+		filter.NewestFirst, filter.BeforeID = true, pg.after
+	} else {
+		filter.AfterID = pg.after
+	}
+	fs, err := s.store.ListFeedback(ctx, filter)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
@@ -189,6 +203,9 @@ func (s *feedbackService) GetFeedback(ctx context.Context, req *qav1.GetFeedback
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.GetFeedbackResponse{Record: recs[0], Transcript: transcriptToProto(&t)}
+	if err := s.disputeState(ctx, f.Review, out); err != nil {
+		return nil, err
+	}
 	if f.Review.Status == store.ReviewRetracted {
 		next, err := s.store.ListFeedback(ctx, store.FeedbackFilter{SupersedesID: f.ID, Limit: 1})
 		if err != nil {
@@ -199,6 +216,25 @@ func (s *feedbackService) GetFeedback(ctx context.Context, req *qav1.GetFeedback
 		}
 	}
 	return out, nil
+}
+
+// disputeState tells the record's reader until when its review may be
+// disputed, whether it has an open dispute, and whether OpenDispute would
+// take one now (the same rule, dispute.CheckOpen), so a page can offer the
+// button with its deadline without knowing the rules.
+func (s *feedbackService) disputeState(ctx context.Context, rv store.Review, out *qav1.GetFeedbackResponse) error {
+	open, err := s.store.ListDisputes(ctx, store.DisputeFilter{PickID: rv.PickID, Status: store.DisputeOpen})
+	if err != nil {
+		return storeError(ctx, s.log, err)
+	}
+	contested := dispute.Contested{ReviewID: rv.ID, InspectorID: rv.InspectorID, FinalizedAt: rv.FinalizedAt, SupersededByID: rv.SupersededByID}
+	if len(open) > 0 {
+		contested.OpenDisputeID = open[0].ID
+	}
+	out.OpenDisputeId = contested.OpenDisputeID
+	out.DisputeClosesAt = timestamppb.New(rv.FinalizedAt.Add(s.disputeWindow))
+	out.Disputable = dispute.CheckOpen(contested, s.now(), s.disputeWindow) == nil
+	return nil
 }
 
 func (s *feedbackService) AcknowledgeFeedback(ctx context.Context, req *qav1.AcknowledgeFeedbackRequest) (*qav1.AcknowledgeFeedbackResponse, error) {

@@ -61,6 +61,7 @@ var methodRules = map[string]methodRule{
 
 	"/qa.v1.ReportService/GetAgentReport": {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
 	"/qa.v1.ReportService/GetTeamReport":  {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
+	"/qa.v1.ReportService/ListTeams":      {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
 
 	"/qa.v1.AuditService/ListAuditEvents": {roles: []store.Role{store.RoleAdmin}},
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -100,8 +102,34 @@ func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentRe
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	ar := s.opts.Agent(agent.AgentID, weeks, reviews)
-	return &qav1.GetAgentReportResponse{Report: agentReportToProto(ar, agent, weeks, s.opts)}, nil
+	// A team of one: the agent's report with its own common issues.
+	tr := s.opts.Team(agent.TeamID, []string{agent.AgentID}, weeks, reviews)
+	return &qav1.GetAgentReportResponse{
+		Report:            agentReportToProto(tr.Agents[0], agent, weeks, s.opts),
+		FailingDimensions: countsToProto(tr.FailingDimensions),
+		CriticalFlags:     countsToProto(tr.CriticalFlags),
+	}, nil
+}
+
+// ListTeams lists the teams of the agents the caller owns (access.go),
+// with how many of them each has.
+func (s *reportService) ListTeams(ctx context.Context, _ *qav1.ListTeamsRequest) (*qav1.ListTeamsResponse, error) {
+	all, err := s.store.ListAgents(ctx)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	who, _ := PrincipalFrom(ctx)
+	counts := map[string]int32{}
+	for _, a := range all {
+		if a.TeamID != "" && ownsAgent(who, a) {
+			counts[a.TeamID]++
+		}
+	}
+	out := &qav1.ListTeamsResponse{Teams: make([]*qav1.Team, 0, len(counts))}
+	for _, id := range slices.Sorted(maps.Keys(counts)) {
+		out.Teams = append(out.Teams, &qav1.Team{TeamId: id, Agents: counts[id]})
+	}
+	return out, nil
 }
 
 func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamReportRequest) (*qav1.GetTeamReportResponse, error) {
@@ -153,16 +181,22 @@ func summaryToProto(s report.Summary, opts report.Options) *qav1.Summary {
 		Reviews: int32(s.Reviews), Mean: s.Mean, StdDev: s.StdDev, Critical: int32(s.Critical), Slope: s.Slope,
 		TooFewReviews: s.TooFewReviews, MinReviews: int32(opts.MinReviews),
 	}
-	if ci := s.CI95; ci.OK {
-		out.Ci95 = &qav1.ConfidenceInterval{Low: ci.Low, High: ci.High, RawLow: ci.RawLow, RawHigh: ci.RawHigh, Clamped: ci.Clamped}
-	}
+	out.Ci95 = intervalToProto(s.CI95)
 	for _, d := range s.Dimensions {
 		out.Dimensions = append(out.Dimensions, &qav1.DimensionAverage{Key: d.Key, Rated: int32(d.Rated), Mean: d.Mean})
 	}
 	for _, p := range s.Trend {
-		out.Trend = append(out.Trend, &qav1.WeekPoint{Week: p.Week, Reviews: int32(p.Reviews), Mean: p.Mean})
+		out.Trend = append(out.Trend, &qav1.WeekPoint{Week: p.Week, Reviews: int32(p.Reviews), Mean: p.Mean, Ci95: intervalToProto(p.CI95)})
 	}
 	return out
+}
+
+// intervalToProto is nil for an interval that could not be computed.
+func intervalToProto(ci report.Interval) *qav1.ConfidenceInterval {
+	if !ci.OK {
+		return nil
+	}
+	return &qav1.ConfidenceInterval{Low: ci.Low, High: ci.High, RawLow: ci.RawLow, RawHigh: ci.RawHigh, Clamped: ci.Clamped}
 }
 
 func countsToProto(cs []report.Count) []*qav1.IssueCount {

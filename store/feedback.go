@@ -39,18 +39,25 @@ type FeedbackFilter struct {
 	Week           string
 	Grade          string
 	Unacknowledged bool
+	// Acknowledged selects the acknowledged records only.
+	Acknowledged bool
 	// SupersedesID selects the record that replaced this one.
 	SupersedesID int64
 	// AfterID and Limit page through results in ID order.
 	AfterID int64
 	Limit   int
+	// NewestFirst orders by ID descending (an inbox); BeforeID then pages
+	// (records with a smaller ID).
+	NewestFirst bool
+	BeforeID    int64
 }
 
 // FeedbackStore reads and acknowledges the feedback records that
 // ReviewStore.FinalizeReview writes. Records are never deleted. Every
 // write records its audit events in the same transaction.
 type FeedbackStore interface {
-	// ListFeedback returns records matching f in ID order.
+	// ListFeedback returns records matching f in ID order, or newest
+	// first when f.NewestFirst.
 	ListFeedback(ctx context.Context, f FeedbackFilter) ([]Feedback, error)
 	// GetFeedback returns ErrNotFound for an unknown id.
 	GetFeedback(ctx context.Context, id int64) (Feedback, error)

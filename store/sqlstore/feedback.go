@@ -84,13 +84,23 @@ func (s *Store) ListFeedback(ctx context.Context, f store.FeedbackFilter) ([]sto
 	if f.Unacknowledged {
 		fq.addBare("f.acknowledged_at IS NULL")
 	}
+	if f.Acknowledged {
+		fq.addBare("f.acknowledged_at IS NOT NULL")
+	}
 	if f.SupersedesID != 0 {
 		fq.add("f.supersedes_id = ?", f.SupersedesID)
 	}
 	if f.AfterID != 0 {
 		fq.add("f.id > ?", f.AfterID)
 	}
-	q, args := fq.build(feedbackSelect, "f.id", f.Limit)
+	if f.BeforeID != 0 {
+		fq.add("f.id < ?", f.BeforeID)
+	}
+	order := "f.id"
+	if f.NewestFirst {
+		order = "f.id DESC"
+	}
+	q, args := fq.build(feedbackSelect, order, f.Limit)
 	var rows []feedbackRow
 	if err := s.readSelect(ctx, &rows, q, args...); err != nil {
 		return nil, fmt.Errorf("sqlstore: list feedback: %w", err)

@@ -56,6 +56,8 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 		{Unacknowledged: true},
 		{SupervisorID: "sup-1", Week: week47, Grade: "B"},
 		{SupervisorID: "sup-1", Unacknowledged: true},
+		{Acknowledged: true},
+		{SupervisorID: "sup-2", Acknowledged: true},
 		{AgentID: "a2", Grade: "A"},
 	}
 	for _, f := range filters {
@@ -63,7 +65,7 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 		for _, r := range recs {
 			if (f.SupervisorID == "" || r.SupervisorID == f.SupervisorID) && (f.AgentID == "" || r.Review.AgentID == f.AgentID) &&
 				(f.Week == "" || r.Review.Week == f.Week) && (f.Grade == "" || r.Review.Grade == f.Grade) &&
-				(!f.Unacknowledged || !acked[r.ID]) {
+				(!f.Unacknowledged || !acked[r.ID]) && (!f.Acknowledged || acked[r.ID]) {
 				want = append(want, r.ID)
 			}
 		}
@@ -89,6 +91,28 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 			}
 			if !slices.Equal(paged, want) {
 				t.Errorf("ListFeedback(%+v) paged by %d = %v, want %v", f, limit, paged, want)
+			}
+		}
+		// Newest first, paged by BeforeID, is the same list reversed.
+		newest := slices.Clone(want)
+		slices.Reverse(newest)
+		for _, limit := range []int{0, 1, 4} {
+			var paged []int64
+			f2 := f
+			f2.NewestFirst, f2.Limit = true, limit
+			for range len(recs) + 2 {
+				page := e.feedback(f2)
+				if len(page) == 0 {
+					break
+				}
+				paged = append(paged, feedbackIDs(page)...)
+				if limit == 0 {
+					break
+				}
+				f2.BeforeID = page[len(page)-1].ID
+			}
+			if !slices.Equal(paged, newest) {
+				t.Errorf("ListFeedback(%+v) newest first, paged by %d = %v, want %v", f, limit, paged, newest)
 			}
 		}
 	}

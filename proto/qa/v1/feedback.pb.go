@@ -9,6 +9,7 @@ package qav1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -36,7 +37,12 @@ type ListFeedbackRequest struct {
 	// Admins only: one supervisor's records.
 	SupervisorId string `protobuf:"bytes,7,opt,name=supervisor_id,json=supervisorId,proto3" json:"supervisor_id,omitempty"`
 	// The previous response's next_page_token; empty for the first page.
-	PageToken     string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,8,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only acknowledged records; not together with unacknowledged.
+	Acknowledged bool `protobuf:"varint,9,opt,name=acknowledged,proto3" json:"acknowledged,omitempty"`
+	// Newest (highest id) first instead of id order; the page token then
+	// continues with older records.
+	NewestFirst   bool `protobuf:"varint,10,opt,name=newest_first,json=newestFirst,proto3" json:"newest_first,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -127,6 +133,20 @@ func (x *ListFeedbackRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListFeedbackRequest) GetAcknowledged() bool {
+	if x != nil {
+		return x.Acknowledged
+	}
+	return false
+}
+
+func (x *ListFeedbackRequest) GetNewestFirst() bool {
+	if x != nil {
+		return x.NewestFirst
+	}
+	return false
+}
+
 type GetFeedbackRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -181,8 +201,16 @@ type GetFeedbackResponse struct {
 	// The record that replaced this one after a dispute; 0 while this one
 	// is current.
 	SupersededById int64 `protobuf:"varint,3,opt,name=superseded_by_id,json=supersededById,proto3" json:"superseded_by_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The last instant a dispute of the record's review may be opened (the
+	// review's finalising plus the server's dispute window).
+	DisputeClosesAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=dispute_closes_at,json=disputeClosesAt,proto3" json:"dispute_closes_at,omitempty"`
+	// The review's open dispute; 0 if none.
+	OpenDisputeId int64 `protobuf:"varint,5,opt,name=open_dispute_id,json=openDisputeId,proto3" json:"open_dispute_id,omitempty"`
+	// Whether OpenDispute would accept a dispute of the review now: it is
+	// current, within the window and has no open dispute.
+	Disputable    bool `protobuf:"varint,6,opt,name=disputable,proto3" json:"disputable,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetFeedbackResponse) Reset() {
@@ -234,6 +262,27 @@ func (x *GetFeedbackResponse) GetSupersededById() int64 {
 		return x.SupersededById
 	}
 	return 0
+}
+
+func (x *GetFeedbackResponse) GetDisputeClosesAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DisputeClosesAt
+	}
+	return nil
+}
+
+func (x *GetFeedbackResponse) GetOpenDisputeId() int64 {
+	if x != nil {
+		return x.OpenDisputeId
+	}
+	return 0
+}
+
+func (x *GetFeedbackResponse) GetDisputable() bool {
+	if x != nil {
+		return x.Disputable
+	}
+	return false
 }
 
 type ListFeedbackResponse struct {
@@ -725,7 +774,7 @@ var File_qa_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\n" +
-	"\x14qa/v1/feedback.proto\x12\x05qa.v1\x1a\x12qa/v1/review.proto\x1a\x16qa/v1/transcript.proto\"\xfe\x01\n" +
+	"\x14qa/v1/feedback.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/review.proto\x1a\x16qa/v1/transcript.proto\"\xc5\x02\n" +
 	"\x13ListFeedbackRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x12\n" +
 	"\x04week\x18\x02 \x01(\tR\x04week\x12\x14\n" +
@@ -735,15 +784,23 @@ const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12#\n" +
 	"\rsupervisor_id\x18\a \x01(\tR\fsupervisorId\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\b \x01(\tR\tpageToken\"$\n" +
+	"page_token\x18\b \x01(\tR\tpageToken\x12\"\n" +
+	"\facknowledged\x18\t \x01(\bR\facknowledged\x12!\n" +
+	"\fnewest_first\x18\n" +
+	" \x01(\bR\vnewestFirst\"$\n" +
 	"\x12GetFeedbackRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\"\xa1\x01\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"\xb1\x02\n" +
 	"\x13GetFeedbackResponse\x12-\n" +
 	"\x06record\x18\x01 \x01(\v2\x15.qa.v1.FeedbackRecordR\x06record\x121\n" +
 	"\n" +
 	"transcript\x18\x02 \x01(\v2\x11.qa.v1.TranscriptR\n" +
 	"transcript\x12(\n" +
-	"\x10superseded_by_id\x18\x03 \x01(\x03R\x0esupersededById\"\x93\x01\n" +
+	"\x10superseded_by_id\x18\x03 \x01(\x03R\x0esupersededById\x12F\n" +
+	"\x11dispute_closes_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0fdisputeClosesAt\x12&\n" +
+	"\x0fopen_dispute_id\x18\x05 \x01(\x03R\ropenDisputeId\x12\x1e\n" +
+	"\n" +
+	"disputable\x18\x06 \x01(\bR\n" +
+	"disputable\"\x93\x01\n" +
 	"\x14ListFeedbackResponse\x12/\n" +
 	"\arecords\x18\x01 \x03(\v2\x15.qa.v1.FeedbackRecordR\arecords\x12\"\n" +
 	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId\x12&\n" +
@@ -809,33 +866,35 @@ var file_qa_v1_feedback_proto_goTypes = []any{
 	(*ListDisputesResponse)(nil),        // 11: qa.v1.ListDisputesResponse
 	(*FeedbackRecord)(nil),              // 12: qa.v1.FeedbackRecord
 	(*Transcript)(nil),                  // 13: qa.v1.Transcript
-	(*Dispute)(nil),                     // 14: qa.v1.Dispute
+	(*timestamppb.Timestamp)(nil),       // 14: google.protobuf.Timestamp
+	(*Dispute)(nil),                     // 15: qa.v1.Dispute
 }
 var file_qa_v1_feedback_proto_depIdxs = []int32{
 	12, // 0: qa.v1.GetFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
 	13, // 1: qa.v1.GetFeedbackResponse.transcript:type_name -> qa.v1.Transcript
-	12, // 2: qa.v1.ListFeedbackResponse.records:type_name -> qa.v1.FeedbackRecord
-	12, // 3: qa.v1.WatchFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
-	12, // 4: qa.v1.AcknowledgeFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
-	14, // 5: qa.v1.OpenDisputeResponse.dispute:type_name -> qa.v1.Dispute
-	14, // 6: qa.v1.ListDisputesResponse.disputes:type_name -> qa.v1.Dispute
-	0,  // 7: qa.v1.FeedbackService.ListFeedback:input_type -> qa.v1.ListFeedbackRequest
-	4,  // 8: qa.v1.FeedbackService.WatchFeedback:input_type -> qa.v1.WatchFeedbackRequest
-	6,  // 9: qa.v1.FeedbackService.AcknowledgeFeedback:input_type -> qa.v1.AcknowledgeFeedbackRequest
-	8,  // 10: qa.v1.FeedbackService.OpenDispute:input_type -> qa.v1.OpenDisputeRequest
-	10, // 11: qa.v1.FeedbackService.ListDisputes:input_type -> qa.v1.ListDisputesRequest
-	1,  // 12: qa.v1.FeedbackService.GetFeedback:input_type -> qa.v1.GetFeedbackRequest
-	3,  // 13: qa.v1.FeedbackService.ListFeedback:output_type -> qa.v1.ListFeedbackResponse
-	5,  // 14: qa.v1.FeedbackService.WatchFeedback:output_type -> qa.v1.WatchFeedbackResponse
-	7,  // 15: qa.v1.FeedbackService.AcknowledgeFeedback:output_type -> qa.v1.AcknowledgeFeedbackResponse
-	9,  // 16: qa.v1.FeedbackService.OpenDispute:output_type -> qa.v1.OpenDisputeResponse
-	11, // 17: qa.v1.FeedbackService.ListDisputes:output_type -> qa.v1.ListDisputesResponse
-	2,  // 18: qa.v1.FeedbackService.GetFeedback:output_type -> qa.v1.GetFeedbackResponse
-	13, // [13:19] is the sub-list for method output_type
-	7,  // [7:13] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	14, // 2: qa.v1.GetFeedbackResponse.dispute_closes_at:type_name -> google.protobuf.Timestamp
+	12, // 3: qa.v1.ListFeedbackResponse.records:type_name -> qa.v1.FeedbackRecord
+	12, // 4: qa.v1.WatchFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	12, // 5: qa.v1.AcknowledgeFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	15, // 6: qa.v1.OpenDisputeResponse.dispute:type_name -> qa.v1.Dispute
+	15, // 7: qa.v1.ListDisputesResponse.disputes:type_name -> qa.v1.Dispute
+	0,  // 8: qa.v1.FeedbackService.ListFeedback:input_type -> qa.v1.ListFeedbackRequest
+	4,  // 9: qa.v1.FeedbackService.WatchFeedback:input_type -> qa.v1.WatchFeedbackRequest
+	6,  // 10: qa.v1.FeedbackService.AcknowledgeFeedback:input_type -> qa.v1.AcknowledgeFeedbackRequest
+	8,  // 11: qa.v1.FeedbackService.OpenDispute:input_type -> qa.v1.OpenDisputeRequest
+	10, // 12: qa.v1.FeedbackService.ListDisputes:input_type -> qa.v1.ListDisputesRequest
+	1,  // 13: qa.v1.FeedbackService.GetFeedback:input_type -> qa.v1.GetFeedbackRequest
+	3,  // 14: qa.v1.FeedbackService.ListFeedback:output_type -> qa.v1.ListFeedbackResponse
+	5,  // 15: qa.v1.FeedbackService.WatchFeedback:output_type -> qa.v1.WatchFeedbackResponse
+	7,  // 16: qa.v1.FeedbackService.AcknowledgeFeedback:output_type -> qa.v1.AcknowledgeFeedbackResponse
+	9,  // 17: qa.v1.FeedbackService.OpenDispute:output_type -> qa.v1.OpenDisputeResponse
+	11, // 18: qa.v1.FeedbackService.ListDisputes:output_type -> qa.v1.ListDisputesResponse
+	2,  // 19: qa.v1.FeedbackService.GetFeedback:output_type -> qa.v1.GetFeedbackResponse
+	14, // [14:20] is the sub-list for method output_type
+	8,  // [8:14] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_feedback_proto_init() }

@@ -37,7 +37,8 @@ const (
 // those written before an agent moved to them (another's is NOT_FOUND);
 // admins see all.
 type FeedbackServiceClient interface {
-	// ListFeedback lists records in id order with filters, paged by cursor.
+	// ListFeedback lists records in id order (or newest first) with
+	// filters, paged by cursor.
 	ListFeedback(ctx context.Context, in *ListFeedbackRequest, opts ...grpc.CallOption) (*ListFeedbackResponse, error)
 	// WatchFeedback sends every record after the cursor, then new records
 	// as they are written, in id order. Delivery is at least once: resume
@@ -148,7 +149,8 @@ func (c *feedbackServiceClient) GetFeedback(ctx context.Context, in *GetFeedback
 // those written before an agent moved to them (another's is NOT_FOUND);
 // admins see all.
 type FeedbackServiceServer interface {
-	// ListFeedback lists records in id order with filters, paged by cursor.
+	// ListFeedback lists records in id order (or newest first) with
+	// filters, paged by cursor.
 	ListFeedback(context.Context, *ListFeedbackRequest) (*ListFeedbackResponse, error)
 	// WatchFeedback sends every record after the cursor, then new records
 	// as they are written, in id order. Delivery is at least once: resume

@@ -86,10 +86,14 @@ func (x *GetAgentReportRequest) GetWeeks() int32 {
 }
 
 type GetAgentReportResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Report        *AgentReport           `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Report *AgentReport           `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	// The agent's most frequent failing dimensions and critical flags over
+	// the range, as a team report counts them; most frequent first.
+	FailingDimensions []*IssueCount `protobuf:"bytes,2,rep,name=failing_dimensions,json=failingDimensions,proto3" json:"failing_dimensions,omitempty"`
+	CriticalFlags     []*IssueCount `protobuf:"bytes,3,rep,name=critical_flags,json=criticalFlags,proto3" json:"critical_flags,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *GetAgentReportResponse) Reset() {
@@ -125,6 +129,20 @@ func (*GetAgentReportResponse) Descriptor() ([]byte, []int) {
 func (x *GetAgentReportResponse) GetReport() *AgentReport {
 	if x != nil {
 		return x.Report
+	}
+	return nil
+}
+
+func (x *GetAgentReportResponse) GetFailingDimensions() []*IssueCount {
+	if x != nil {
+		return x.FailingDimensions
+	}
+	return nil
+}
+
+func (x *GetAgentReportResponse) GetCriticalFlags() []*IssueCount {
+	if x != nil {
+		return x.CriticalFlags
 	}
 	return nil
 }
@@ -233,6 +251,141 @@ func (x *GetTeamReportResponse) GetReport() *TeamReport {
 	return nil
 }
 
+type ListTeamsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamsRequest) Reset() {
+	*x = ListTeamsRequest{}
+	mi := &file_qa_v1_report_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamsRequest) ProtoMessage() {}
+
+func (x *ListTeamsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_report_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamsRequest.ProtoReflect.Descriptor instead.
+func (*ListTeamsRequest) Descriptor() ([]byte, []int) {
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{4}
+}
+
+type ListTeamsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Teams         []*Team                `protobuf:"bytes,1,rep,name=teams,proto3" json:"teams,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamsResponse) Reset() {
+	*x = ListTeamsResponse{}
+	mi := &file_qa_v1_report_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamsResponse) ProtoMessage() {}
+
+func (x *ListTeamsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_report_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamsResponse.ProtoReflect.Descriptor instead.
+func (*ListTeamsResponse) Descriptor() ([]byte, []int) {
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListTeamsResponse) GetTeams() []*Team {
+	if x != nil {
+		return x.Teams
+	}
+	return nil
+}
+
+// Team is a team the caller may report on.
+type Team struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	TeamId string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The agents of the team the caller may see (all for an admin), active
+	// or not.
+	Agents        int32 `protobuf:"varint,2,opt,name=agents,proto3" json:"agents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Team) Reset() {
+	*x = Team{}
+	mi := &file_qa_v1_report_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Team) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Team) ProtoMessage() {}
+
+func (x *Team) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_report_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Team.ProtoReflect.Descriptor instead.
+func (*Team) Descriptor() ([]byte, []int) {
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Team) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Team) GetAgents() int32 {
+	if x != nil {
+		return x.Agents
+	}
+	return 0
+}
+
 // Summary is the statistics of a set of reviews.
 type Summary struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -261,7 +414,7 @@ type Summary struct {
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_qa_v1_report_proto_msgTypes[4]
+	mi := &file_qa_v1_report_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -273,7 +426,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_report_proto_msgTypes[4]
+	mi := &file_qa_v1_report_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -286,7 +439,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_qa_v1_report_proto_rawDescGZIP(), []int{4}
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Summary) GetReviews() int32 {
@@ -376,7 +529,7 @@ type ConfidenceInterval struct {
 
 func (x *ConfidenceInterval) Reset() {
 	*x = ConfidenceInterval{}
-	mi := &file_qa_v1_report_proto_msgTypes[5]
+	mi := &file_qa_v1_report_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +541,7 @@ func (x *ConfidenceInterval) String() string {
 func (*ConfidenceInterval) ProtoMessage() {}
 
 func (x *ConfidenceInterval) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_report_proto_msgTypes[5]
+	mi := &file_qa_v1_report_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +554,7 @@ func (x *ConfidenceInterval) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfidenceInterval.ProtoReflect.Descriptor instead.
 func (*ConfidenceInterval) Descriptor() ([]byte, []int) {
-	return file_qa_v1_report_proto_rawDescGZIP(), []int{5}
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfidenceInterval) GetLow() float64 {
@@ -454,7 +607,7 @@ type DimensionAverage struct {
 
 func (x *DimensionAverage) Reset() {
 	*x = DimensionAverage{}
-	mi := &file_qa_v1_report_proto_msgTypes[6]
+	mi := &file_qa_v1_report_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +619,7 @@ func (x *DimensionAverage) String() string {
 func (*DimensionAverage) ProtoMessage() {}
 
 func (x *DimensionAverage) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_report_proto_msgTypes[6]
+	mi := &file_qa_v1_report_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +632,7 @@ func (x *DimensionAverage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DimensionAverage.ProtoReflect.Descriptor instead.
 func (*DimensionAverage) Descriptor() ([]byte, []int) {
-	return file_qa_v1_report_proto_rawDescGZIP(), []int{6}
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DimensionAverage) GetKey() string {
@@ -508,14 +661,17 @@ type WeekPoint struct {
 	Week    string                 `protobuf:"bytes,1,opt,name=week,proto3" json:"week,omitempty"`
 	Reviews int32                  `protobuf:"varint,2,opt,name=reviews,proto3" json:"reviews,omitempty"`
 	// Mean score of the week; 0 when it has no reviews.
-	Mean          float64 `protobuf:"fixed64,3,opt,name=mean,proto3" json:"mean,omitempty"`
+	Mean float64 `protobuf:"fixed64,3,opt,name=mean,proto3" json:"mean,omitempty"`
+	// 95% confidence interval of the week's mean; absent with fewer than
+	// two reviews in the week.
+	Ci95          *ConfidenceInterval `protobuf:"bytes,4,opt,name=ci95,proto3" json:"ci95,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *WeekPoint) Reset() {
 	*x = WeekPoint{}
-	mi := &file_qa_v1_report_proto_msgTypes[7]
+	mi := &file_qa_v1_report_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -527,7 +683,7 @@ func (x *WeekPoint) String() string {
 func (*WeekPoint) ProtoMessage() {}
 
 func (x *WeekPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_report_proto_msgTypes[7]
+	mi := &file_qa_v1_report_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -540,7 +696,7 @@ func (x *WeekPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeekPoint.ProtoReflect.Descriptor instead.
 func (*WeekPoint) Descriptor() ([]byte, []int) {
-	return file_qa_v1_report_proto_rawDescGZIP(), []int{7}
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WeekPoint) GetWeek() string {
@@ -564,6 +720,13 @@ func (x *WeekPoint) GetMean() float64 {
 	return 0
 }
 
+func (x *WeekPoint) GetCi95() *ConfidenceInterval {
+	if x != nil {
+		return x.Ci95
+	}
+	return nil
+}
+
 type AgentReport struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AgentId       string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
@@ -577,7 +740,7 @@ type AgentReport struct {
 
 func (x *AgentReport) Reset() {
 	*x = AgentReport{}
-	mi := &file_qa_v1_report_proto_msgTypes[8]
+	mi := &file_qa_v1_report_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +752,7 @@ func (x *AgentReport) String() string {
 func (*AgentReport) ProtoMessage() {}
 
 func (x *AgentReport) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_report_proto_msgTypes[8]
+	mi := &file_qa_v1_report_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +765,7 @@ func (x *AgentReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AgentReport.ProtoReflect.Descriptor instead.
 func (*AgentReport) Descriptor() ([]byte, []int) {
-	return file_qa_v1_report_proto_rawDescGZIP(), []int{8}
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AgentReport) GetAgentId() string {
@@ -653,7 +816,7 @@ type IssueCount struct {
 
 func (x *IssueCount) Reset() {
 	*x = IssueCount{}
-	mi := &file_qa_v1_report_proto_msgTypes[9]
+	mi := &file_qa_v1_report_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -665,7 +828,7 @@ func (x *IssueCount) String() string {
 func (*IssueCount) ProtoMessage() {}
 
 func (x *IssueCount) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_report_proto_msgTypes[9]
+	mi := &file_qa_v1_report_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -678,7 +841,7 @@ func (x *IssueCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCount.ProtoReflect.Descriptor instead.
 func (*IssueCount) Descriptor() ([]byte, []int) {
-	return file_qa_v1_report_proto_rawDescGZIP(), []int{9}
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *IssueCount) GetKey() string {
@@ -718,7 +881,7 @@ type TeamReport struct {
 
 func (x *TeamReport) Reset() {
 	*x = TeamReport{}
-	mi := &file_qa_v1_report_proto_msgTypes[10]
+	mi := &file_qa_v1_report_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -730,7 +893,7 @@ func (x *TeamReport) String() string {
 func (*TeamReport) ProtoMessage() {}
 
 func (x *TeamReport) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_report_proto_msgTypes[10]
+	mi := &file_qa_v1_report_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -743,7 +906,7 @@ func (x *TeamReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TeamReport.ProtoReflect.Descriptor instead.
 func (*TeamReport) Descriptor() ([]byte, []int) {
-	return file_qa_v1_report_proto_rawDescGZIP(), []int{10}
+	return file_qa_v1_report_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TeamReport) GetTeamId() string {
@@ -803,15 +966,23 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\x15GetAgentReportRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1b\n" +
 	"\tlast_week\x18\x02 \x01(\tR\blastWeek\x12\x14\n" +
-	"\x05weeks\x18\x03 \x01(\x05R\x05weeks\"D\n" +
+	"\x05weeks\x18\x03 \x01(\x05R\x05weeks\"\xc0\x01\n" +
 	"\x16GetAgentReportResponse\x12*\n" +
-	"\x06report\x18\x01 \x01(\v2\x12.qa.v1.AgentReportR\x06report\"b\n" +
+	"\x06report\x18\x01 \x01(\v2\x12.qa.v1.AgentReportR\x06report\x12@\n" +
+	"\x12failing_dimensions\x18\x02 \x03(\v2\x11.qa.v1.IssueCountR\x11failingDimensions\x128\n" +
+	"\x0ecritical_flags\x18\x03 \x03(\v2\x11.qa.v1.IssueCountR\rcriticalFlags\"b\n" +
 	"\x14GetTeamReportRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n" +
 	"\tlast_week\x18\x02 \x01(\tR\blastWeek\x12\x14\n" +
 	"\x05weeks\x18\x03 \x01(\x05R\x05weeks\"B\n" +
 	"\x15GetTeamReportResponse\x12)\n" +
-	"\x06report\x18\x01 \x01(\v2\x11.qa.v1.TeamReportR\x06report\"\xdb\x02\n" +
+	"\x06report\x18\x01 \x01(\v2\x11.qa.v1.TeamReportR\x06report\"\x12\n" +
+	"\x10ListTeamsRequest\"6\n" +
+	"\x11ListTeamsResponse\x12!\n" +
+	"\x05teams\x18\x01 \x03(\v2\v.qa.v1.TeamR\x05teams\"7\n" +
+	"\x04Team\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x16\n" +
+	"\x06agents\x18\x02 \x01(\x05R\x06agents\"\xdb\x02\n" +
 	"\aSummary\x12\x18\n" +
 	"\areviews\x18\x01 \x01(\x05R\areviews\x12\x12\n" +
 	"\x04mean\x18\x02 \x01(\x01R\x04mean\x12-\n" +
@@ -836,11 +1007,12 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\x10DimensionAverage\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05rated\x18\x02 \x01(\x05R\x05rated\x12\x12\n" +
-	"\x04mean\x18\x03 \x01(\x01R\x04mean\"M\n" +
+	"\x04mean\x18\x03 \x01(\x01R\x04mean\"|\n" +
 	"\tWeekPoint\x12\x12\n" +
 	"\x04week\x18\x01 \x01(\tR\x04week\x12\x18\n" +
 	"\areviews\x18\x02 \x01(\x05R\areviews\x12\x12\n" +
-	"\x04mean\x18\x03 \x01(\x01R\x04mean\"\x95\x01\n" +
+	"\x04mean\x18\x03 \x01(\x01R\x04mean\x12-\n" +
+	"\x04ci95\x18\x04 \x01(\v2\x19.qa.v1.ConfidenceIntervalR\x04ci95\"\x95\x01\n" +
 	"\vAgentReport\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
@@ -860,10 +1032,11 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\x06agents\x18\x04 \x03(\v2\x12.qa.v1.AgentReportR\x06agents\x12@\n" +
 	"\x12failing_dimensions\x18\x05 \x03(\v2\x11.qa.v1.IssueCountR\x11failingDimensions\x128\n" +
 	"\x0ecritical_flags\x18\x06 \x03(\v2\x11.qa.v1.IssueCountR\rcriticalFlags\x12=\n" +
-	"\fgenerated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt2\xaa\x01\n" +
+	"\fgenerated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt2\xea\x01\n" +
 	"\rReportService\x12M\n" +
 	"\x0eGetAgentReport\x12\x1c.qa.v1.GetAgentReportRequest\x1a\x1d.qa.v1.GetAgentReportResponse\x12J\n" +
-	"\rGetTeamReport\x12\x1b.qa.v1.GetTeamReportRequest\x1a\x1c.qa.v1.GetTeamReportResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
+	"\rGetTeamReport\x12\x1b.qa.v1.GetTeamReportRequest\x1a\x1c.qa.v1.GetTeamReportResponse\x12>\n" +
+	"\tListTeams\x12\x17.qa.v1.ListTeamsRequest\x1a\x18.qa.v1.ListTeamsResponseB\x1eZ\x1cqa-sampling/proto/qa/v1;qav1b\x06proto3"
 
 var (
 	file_qa_v1_report_proto_rawDescOnce sync.Once
@@ -877,42 +1050,51 @@ func file_qa_v1_report_proto_rawDescGZIP() []byte {
 	return file_qa_v1_report_proto_rawDescData
 }
 
-var file_qa_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_qa_v1_report_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_qa_v1_report_proto_goTypes = []any{
 	(*GetAgentReportRequest)(nil),  // 0: qa.v1.GetAgentReportRequest
 	(*GetAgentReportResponse)(nil), // 1: qa.v1.GetAgentReportResponse
 	(*GetTeamReportRequest)(nil),   // 2: qa.v1.GetTeamReportRequest
 	(*GetTeamReportResponse)(nil),  // 3: qa.v1.GetTeamReportResponse
-	(*Summary)(nil),                // 4: qa.v1.Summary
-	(*ConfidenceInterval)(nil),     // 5: qa.v1.ConfidenceInterval
-	(*DimensionAverage)(nil),       // 6: qa.v1.DimensionAverage
-	(*WeekPoint)(nil),              // 7: qa.v1.WeekPoint
-	(*AgentReport)(nil),            // 8: qa.v1.AgentReport
-	(*IssueCount)(nil),             // 9: qa.v1.IssueCount
-	(*TeamReport)(nil),             // 10: qa.v1.TeamReport
-	(*timestamppb.Timestamp)(nil),  // 11: google.protobuf.Timestamp
+	(*ListTeamsRequest)(nil),       // 4: qa.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),      // 5: qa.v1.ListTeamsResponse
+	(*Team)(nil),                   // 6: qa.v1.Team
+	(*Summary)(nil),                // 7: qa.v1.Summary
+	(*ConfidenceInterval)(nil),     // 8: qa.v1.ConfidenceInterval
+	(*DimensionAverage)(nil),       // 9: qa.v1.DimensionAverage
+	(*WeekPoint)(nil),              // 10: qa.v1.WeekPoint
+	(*AgentReport)(nil),            // 11: qa.v1.AgentReport
+	(*IssueCount)(nil),             // 12: qa.v1.IssueCount
+	(*TeamReport)(nil),             // 13: qa.v1.TeamReport
+	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
 }
 var file_qa_v1_report_proto_depIdxs = []int32{
-	8,  // 0: qa.v1.GetAgentReportResponse.report:type_name -> qa.v1.AgentReport
-	10, // 1: qa.v1.GetTeamReportResponse.report:type_name -> qa.v1.TeamReport
-	5,  // 2: qa.v1.Summary.ci95:type_name -> qa.v1.ConfidenceInterval
-	6,  // 3: qa.v1.Summary.dimensions:type_name -> qa.v1.DimensionAverage
-	7,  // 4: qa.v1.Summary.trend:type_name -> qa.v1.WeekPoint
-	4,  // 5: qa.v1.AgentReport.summary:type_name -> qa.v1.Summary
-	4,  // 6: qa.v1.TeamReport.summary:type_name -> qa.v1.Summary
-	8,  // 7: qa.v1.TeamReport.agents:type_name -> qa.v1.AgentReport
-	9,  // 8: qa.v1.TeamReport.failing_dimensions:type_name -> qa.v1.IssueCount
-	9,  // 9: qa.v1.TeamReport.critical_flags:type_name -> qa.v1.IssueCount
-	11, // 10: qa.v1.TeamReport.generated_at:type_name -> google.protobuf.Timestamp
-	0,  // 11: qa.v1.ReportService.GetAgentReport:input_type -> qa.v1.GetAgentReportRequest
-	2,  // 12: qa.v1.ReportService.GetTeamReport:input_type -> qa.v1.GetTeamReportRequest
-	1,  // 13: qa.v1.ReportService.GetAgentReport:output_type -> qa.v1.GetAgentReportResponse
-	3,  // 14: qa.v1.ReportService.GetTeamReport:output_type -> qa.v1.GetTeamReportResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	11, // 0: qa.v1.GetAgentReportResponse.report:type_name -> qa.v1.AgentReport
+	12, // 1: qa.v1.GetAgentReportResponse.failing_dimensions:type_name -> qa.v1.IssueCount
+	12, // 2: qa.v1.GetAgentReportResponse.critical_flags:type_name -> qa.v1.IssueCount
+	13, // 3: qa.v1.GetTeamReportResponse.report:type_name -> qa.v1.TeamReport
+	6,  // 4: qa.v1.ListTeamsResponse.teams:type_name -> qa.v1.Team
+	8,  // 5: qa.v1.Summary.ci95:type_name -> qa.v1.ConfidenceInterval
+	9,  // 6: qa.v1.Summary.dimensions:type_name -> qa.v1.DimensionAverage
+	10, // 7: qa.v1.Summary.trend:type_name -> qa.v1.WeekPoint
+	8,  // 8: qa.v1.WeekPoint.ci95:type_name -> qa.v1.ConfidenceInterval
+	7,  // 9: qa.v1.AgentReport.summary:type_name -> qa.v1.Summary
+	7,  // 10: qa.v1.TeamReport.summary:type_name -> qa.v1.Summary
+	11, // 11: qa.v1.TeamReport.agents:type_name -> qa.v1.AgentReport
+	12, // 12: qa.v1.TeamReport.failing_dimensions:type_name -> qa.v1.IssueCount
+	12, // 13: qa.v1.TeamReport.critical_flags:type_name -> qa.v1.IssueCount
+	14, // 14: qa.v1.TeamReport.generated_at:type_name -> google.protobuf.Timestamp
+	0,  // 15: qa.v1.ReportService.GetAgentReport:input_type -> qa.v1.GetAgentReportRequest
+	2,  // 16: qa.v1.ReportService.GetTeamReport:input_type -> qa.v1.GetTeamReportRequest
+	4,  // 17: qa.v1.ReportService.ListTeams:input_type -> qa.v1.ListTeamsRequest
+	1,  // 18: qa.v1.ReportService.GetAgentReport:output_type -> qa.v1.GetAgentReportResponse
+	3,  // 19: qa.v1.ReportService.GetTeamReport:output_type -> qa.v1.GetTeamReportResponse
+	5,  // 20: qa.v1.ReportService.ListTeams:output_type -> qa.v1.ListTeamsResponse
+	18, // [18:21] is the sub-list for method output_type
+	15, // [15:18] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_report_proto_init() }
@@ -926,7 +1108,7 @@ func file_qa_v1_report_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_report_proto_rawDesc), len(file_qa_v1_report_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	ReportService_GetAgentReport_FullMethodName = "/qa.v1.ReportService/GetAgentReport"
 	ReportService_GetTeamReport_FullMethodName  = "/qa.v1.ReportService/GetTeamReport"
+	ReportService_ListTeams_FullMethodName      = "/qa.v1.ReportService/ListTeams"
 )
 
 // ReportServiceClient is the client API for ReportService service.
@@ -37,6 +38,9 @@ type ReportServiceClient interface {
 	// the most frequent failing dimensions and critical flags (共性问题).
 	// A supervisor's team report covers only their own agents in the team.
 	GetTeamReport(ctx context.Context, in *GetTeamReportRequest, opts ...grpc.CallOption) (*GetTeamReportResponse, error)
+	// ListTeams lists the teams the caller may report on: for a supervisor
+	// the teams of their own agents, for an admin every team; by team id.
+	ListTeams(ctx context.Context, in *ListTeamsRequest, opts ...grpc.CallOption) (*ListTeamsResponse, error)
 }
 
 type reportServiceClient struct {
@@ -67,6 +71,16 @@ func (c *reportServiceClient) GetTeamReport(ctx context.Context, in *GetTeamRepo
 	return out, nil
 }
 
+func (c *reportServiceClient) ListTeams(ctx context.Context, in *ListTeamsRequest, opts ...grpc.CallOption) (*ListTeamsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTeamsResponse)
+	err := c.cc.Invoke(ctx, ReportService_ListTeams_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReportServiceServer is the server API for ReportService service.
 // All implementations must embed UnimplementedReportServiceServer
 // for forward compatibility.
@@ -81,6 +95,9 @@ type ReportServiceServer interface {
 	// the most frequent failing dimensions and critical flags (共性问题).
 	// A supervisor's team report covers only their own agents in the team.
 	GetTeamReport(context.Context, *GetTeamReportRequest) (*GetTeamReportResponse, error)
+	// ListTeams lists the teams the caller may report on: for a supervisor
+	// the teams of their own agents, for an admin every team; by team id.
+	ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error)
 	mustEmbedUnimplementedReportServiceServer()
 }
 
@@ -96,6 +113,9 @@ func (UnimplementedReportServiceServer) GetAgentReport(context.Context, *GetAgen
 }
 func (UnimplementedReportServiceServer) GetTeamReport(context.Context, *GetTeamReportRequest) (*GetTeamReportResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetTeamReport not implemented")
+}
+func (UnimplementedReportServiceServer) ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTeams not implemented")
 }
 func (UnimplementedReportServiceServer) mustEmbedUnimplementedReportServiceServer() {}
 func (UnimplementedReportServiceServer) testEmbeddedByValue()                       {}
@@ -154,6 +174,24 @@ func _ReportService_GetTeamReport_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReportService_ListTeams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTeamsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReportServiceServer).ListTeams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReportService_ListTeams_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReportServiceServer).ListTeams(ctx, req.(*ListTeamsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReportService_ServiceDesc is the grpc.ServiceDesc for ReportService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -168,6 +206,10 @@ var ReportService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetTeamReport",
 			Handler:    _ReportService_GetTeamReport_Handler,
+		},
+		{
+			MethodName: "ListTeams",
+			Handler:    _ReportService_ListTeams_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

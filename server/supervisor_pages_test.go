@@ -1,0 +1,199 @@
+package server
+
+import (
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/store"
+)
+
+// What the supervisor's console pages ask of the services beyond the
+// command line's needs: the dispute deadline with a record, an inbox
+// order, the teams to report on, and a week's own interval.
+
+// TestGetFeedbackTellsTheDisputeWindow: a record says until when its review
+// may be disputed and whether a dispute would be taken now, by the same
+// rule OpenDispute applies.
+func TestGetFeedbackTellsTheDisputeWindow(t *testing.T) {
+	var skew atomic.Int64 // how far the server's clock runs ahead
+	cfg := DefaultConfig()
+	cfg.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	e := startScoring(t, cfg)
+	item, inspector := e.itemOf(t, "agent-a")
+	final, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: fullRatings(), Final: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recID := final.GetFeedback().GetId()
+	get := func() *qav1.GetFeedbackResponse {
+		t.Helper()
+		got, err := e.feedback.GetFeedback(e.supA, &qav1.GetFeedbackRequest{Id: recID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	got := get()
+	closes := final.GetReview().GetFinalizedAt().AsTime().Add(cfg.DisputeWindow)
+	if !got.GetDisputable() || got.GetOpenDisputeId() != 0 || !got.GetDisputeClosesAt().AsTime().Equal(closes) {
+		t.Fatalf("fresh record: disputable %v, open dispute %d, closes %v; want disputable until %v",
+			got.GetDisputable(), got.GetOpenDisputeId(), got.GetDisputeClosesAt().AsTime(), closes)
+	}
+
+	skew.Store(int64(cfg.DisputeWindow + time.Minute))
+	if got := get(); got.GetDisputable() || !got.GetDisputeClosesAt().AsTime().Equal(closes) {
+		t.Fatalf("after the window: disputable %v, closes %v", got.GetDisputable(), got.GetDisputeClosesAt().AsTime())
+	}
+	_, err = e.feedback.OpenDispute(e.supA, &qav1.OpenDisputeRequest{ReviewId: final.GetReview().GetId(), Reason: "late"})
+	wantCode(t, err, codes.FailedPrecondition)
+
+	skew.Store(0)
+	d, err := e.feedback.OpenDispute(e.supA, &qav1.OpenDisputeRequest{ReviewId: final.GetReview().GetId(), Reason: "asked twice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := get(); got.GetDisputable() || got.GetOpenDisputeId() != d.GetDispute().GetId() {
+		t.Fatalf("with an open dispute: disputable %v, open dispute %d, want %d", got.GetDisputable(), got.GetOpenDisputeId(), d.GetDispute().GetId())
+	}
+}
+
+// TestListFeedbackInboxOrder: an inbox reads a supervisor's records newest
+// first, unacknowledged or acknowledged ones apart, page by page.
+func TestListFeedbackInboxOrder(t *testing.T) {
+	e := startScoring(t, DefaultConfig())
+	var ids []int64
+	for range 3 {
+		item, inspector := e.itemOf(t, "agent-a")
+		final, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: fullRatings(), Final: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, final.GetFeedback().GetId())
+	}
+	if _, err := e.feedback.AcknowledgeFeedback(e.supA, &qav1.AcknowledgeFeedbackRequest{Id: ids[1], Note: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	list := func(req *qav1.ListFeedbackRequest) []int64 {
+		t.Helper()
+		var out []int64
+		for range 10 {
+			resp, err := e.feedback.ListFeedback(e.supA, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range resp.GetRecords() {
+				out = append(out, r.GetId())
+			}
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				return out
+			}
+		}
+		t.Fatal("paging did not end")
+		return nil
+	}
+	if got, want := list(&qav1.ListFeedbackRequest{NewestFirst: true, PageSize: 1}), []int64{ids[2], ids[1], ids[0]}; !slices.Equal(got, want) {
+		t.Errorf("newest first = %v, want %v", got, want)
+	}
+	if got, want := list(&qav1.ListFeedbackRequest{NewestFirst: true, Unacknowledged: true, PageSize: 1}), []int64{ids[2], ids[0]}; !slices.Equal(got, want) {
+		t.Errorf("unacknowledged newest first = %v, want %v", got, want)
+	}
+	if got, want := list(&qav1.ListFeedbackRequest{Acknowledged: true}), []int64{ids[1]}; !slices.Equal(got, want) {
+		t.Errorf("acknowledged = %v, want %v", got, want)
+	}
+	if got := list(&qav1.ListFeedbackRequest{NewestFirst: true}); len(got) != 3 {
+		t.Errorf("one page newest first = %v", got)
+	}
+	_, err := e.feedback.ListFeedback(e.supA, &qav1.ListFeedbackRequest{Acknowledged: true, Unacknowledged: true})
+	wantField(t, err, "acknowledged")
+	_, err = e.feedback.ListFeedback(e.supA, &qav1.ListFeedbackRequest{NewestFirst: true, AfterId: ids[0]})
+	wantField(t, err, "after_id")
+	// Another supervisor's inbox is theirs only.
+	resp, err := e.feedback.ListFeedback(e.supB, &qav1.ListFeedbackRequest{NewestFirst: true})
+	if err != nil || len(resp.GetRecords()) != 0 {
+		t.Errorf("sup-b's inbox: %v, %v; want empty", resp.GetRecords(), err)
+	}
+}
+
+// TestListTeams: a supervisor's teams are those of their own agents, an
+// admin's all; others may not ask.
+func TestListTeams(t *testing.T) {
+	e := startScoring(t, DefaultConfig())
+	ingest := qav1.NewIngestServiceClient(e.conn)
+	if _, err := ingest.UpsertAgents(e.as(store.RoleIngest, "platform"), &qav1.UpsertAgentsRequest{Agents: []*qav1.Agent{
+		{AgentId: "agent-c", Name: "C", TeamId: "team-2", SupervisorId: "sup-a", HiredOn: "2020-01-01"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	teams := func(resp *qav1.ListTeamsResponse, err error) map[string]int32 {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int32{}
+		var order []string
+		for _, tm := range resp.GetTeams() {
+			out[tm.GetTeamId()] = tm.GetAgents()
+			order = append(order, tm.GetTeamId())
+		}
+		if !slices.IsSorted(order) {
+			t.Errorf("teams not by id: %v", order)
+		}
+		return out
+	}
+	if got := teams(e.reports.ListTeams(e.supA, &qav1.ListTeamsRequest{})); len(got) != 2 || got["team-1"] != 1 || got["team-2"] != 1 {
+		t.Errorf("sup-a's teams = %v, want team-1 (1 agent of theirs) and team-2 (1)", got)
+	}
+	if got := teams(e.reports.ListTeams(e.supB, &qav1.ListTeamsRequest{})); len(got) != 1 || got["team-1"] != 1 {
+		t.Errorf("sup-b's teams = %v, want team-1 (1)", got)
+	}
+	if got := teams(e.reports.ListTeams(e.admin, &qav1.ListTeamsRequest{})); len(got) != 2 || got["team-1"] != 2 || got["team-2"] != 1 {
+		t.Errorf("admin's teams = %v, want team-1 (2) and team-2 (1)", got)
+	}
+	_, err := e.reports.ListTeams(e.inspectors["insp-1"], &qav1.ListTeamsRequest{})
+	wantCode(t, err, codes.PermissionDenied)
+}
+
+// TestAgentReportWeekIntervalAndIssues: an agent's report gives each week's
+// own 95% interval and the agent's critical flags and failing dimensions.
+func TestAgentReportWeekIntervalAndIssues(t *testing.T) {
+	e := startScoring(t, DefaultConfig())
+	submit := func(ratings []*qav1.DimensionRating, flags []string) {
+		t.Helper()
+		item, inspector := e.itemOf(t, "agent-a")
+		if _, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: ratings, Flags: flags, Final: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit(fullRatings(), nil)
+	submit(fullRatings(), []string{"abusive_language"})
+	low := fullRatings()
+	low[2] = rating("efficiency", 1)
+	submit(low, nil)
+
+	resp, err := e.reports.GetAgentReport(e.supA, &qav1.GetAgentReportRequest{AgentId: "agent-a", LastWeek: flowWeek, Weeks: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trend := resp.GetReport().GetSummary().GetTrend()
+	if len(trend) != 2 || trend[0].GetCi95() != nil || trend[1].GetReviews() != 3 {
+		t.Fatalf("trend %v: want an empty week without interval, then %s with 3 reviews", trend, flowWeek)
+	}
+	ci := trend[1].GetCi95()
+	if ci == nil || ci.GetLow() > trend[1].GetMean() || ci.GetHigh() < trend[1].GetMean() || ci.GetLow() < 0 || ci.GetHigh() > 100 {
+		t.Fatalf("week %s: mean %v, interval %v", flowWeek, trend[1].GetMean(), ci)
+	}
+	flags := resp.GetCriticalFlags()
+	if len(flags) != 1 || flags[0].GetKey() != "abusive_language" || flags[0].GetCount() != 1 {
+		t.Errorf("critical flags %v, want abusive_language once", flags)
+	}
+	if fd := resp.GetFailingDimensions(); len(fd) == 0 || !slices.ContainsFunc(fd, func(c *qav1.IssueCount) bool { return c.GetKey() == "efficiency" }) {
+		t.Errorf("failing dimensions %v, want efficiency among them", fd)
+	}
+	_, err = e.reports.GetAgentReport(e.supB, &qav1.GetAgentReportRequest{AgentId: "agent-a", LastWeek: flowWeek})
+	wantCode(t, err, codes.NotFound)
+}
