@@ -112,6 +112,9 @@ func (m malformedItems) Error() string {
 // through decode (see the comment at the top of this file).
 type requestGuard struct {
 	*grpc.Server
+	// inProcess, when set, is the HTTP API's in-process server: every
+	// service is registered on it too, with the same guarded handlers.
+	inProcess              *grpc.Server
 	log                    *slog.Logger
 	malformed              *prometheus.CounterVec
 	bulkLimit, otherLimits int
@@ -139,6 +142,9 @@ func (g *requestGuard) RegisterService(sd *grpc.ServiceDesc, impl any) {
 		guarded.Streams[i] = s
 	}
 	g.Server.RegisterService(&guarded, impl)
+	if g.inProcess != nil {
+		g.inProcess.RegisterService(&guarded, impl)
+	}
 }
 
 func (g *requestGuard) limit(method string) int {

@@ -91,6 +91,7 @@ func DefaultConfig() Config {
 // Server is the gRPC server with its health and metrics.
 type Server struct {
 	grpc     *grpc.Server
+	inproc   *inProcess
 	gate     *authGate
 	guard    *requestGuard
 	health   *health.Server
@@ -149,7 +150,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	})
 
 	inspectorsActive := activeInspectors{store: st, log: log}
-	opts := append(transportOptions(cfg, gate),
+	chain := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(recoveryOpt),
 			requestIDUnary,
@@ -166,13 +167,18 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 			authorizeStream,
 			inspectorsActive.stream,
 		),
-	)
+	}
+	opts := append(transportOptions(cfg, gate.tap), chain...)
 	if cfg.TLS != nil {
 		opts = append(opts, grpc.Creds(credentials.NewTLS(cfg.TLS)))
 	}
 	gs := grpc.NewServer(append(opts, grpc.ForceServerCodecV2(newRequestCodec()))...)
 	// Every service registers through the guard, which decodes requests.
 	guard := newRequestGuard(gs, cfg, log, reg)
+	// The HTTP API's server (inprocess.go): the guard registers every
+	// service on it as well.
+	inproc := newInProcess(cfg, gate, chain)
+	guard.inProcess = inproc.grpc
 
 	codec := cfg.Codec
 	if codec == nil {
@@ -209,7 +215,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	return &Server{
 		pollCtx: pollCtx, pollStop: pollStop,
-		grpc: gs, gate: gate, guard: guard, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
+		grpc: gs, inproc: inproc, gate: gate, guard: guard, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
 		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
 	}
@@ -235,6 +241,7 @@ func (s *Server) Serve(lis net.Listener) error {
 	s.background.Go(func() { s.seedRubric(s.pollCtx) })
 	s.background.Go(func() { s.Sampling.seedMetrics(s.pollCtx) })
 	s.background.Go(func() { poller.Run(s.pollCtx) })
+	s.background.Go(func() { _ = s.inproc.grpc.Serve(s.inproc.lis) })
 	s.bgMu.Unlock()
 	return s.grpc.Serve(lis)
 }
@@ -292,7 +299,10 @@ func (s *Server) Shutdown(ctx context.Context) {
 	s.pollStop()
 	done := make(chan struct{})
 	go func() {
-		s.grpc.GracefulStop()
+		var both sync.WaitGroup
+		both.Go(s.grpc.GracefulStop)
+		both.Go(s.inproc.grpc.GracefulStop)
+		both.Wait()
 		close(done)
 	}()
 	select {
@@ -300,8 +310,10 @@ func (s *Server) Shutdown(ctx context.Context) {
 	case <-ctx.Done():
 		s.log.Warn("graceful stop timed out; cancelling in-flight calls")
 		s.grpc.Stop()
+		s.inproc.grpc.Stop()
 		<-done
 	}
+	s.inproc.close()
 	// The background loops were told to stop above; a dictionary being
 	// trained (CPU, not cancellable) may hold one of them until ctx ends.
 	stopped := make(chan struct{})

@@ -6,6 +6,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/tap"
 )
 
 // Keepalive: a client may ping at most every keepaliveMinPing (more often
@@ -26,10 +27,11 @@ const (
 
 // transportOptions bound what one connection can make the server hold
 // before and while a call runs.
-func transportOptions(cfg Config, gate *authGate) []grpc.ServerOption {
+// admit is the InTapHandle: it refuses strangers from the headers, before
+// a body is read.
+func transportOptions(cfg Config, admit tap.ServerInHandle) []grpc.ServerOption {
 	return []grpc.ServerOption{
-		// Refuse strangers from the headers, before reading a body.
-		grpc.InTapHandle(gate.tap),
+		grpc.InTapHandle(admit),
 		// The framing layer knows one limit for all methods: the largest.
 		// requestGuard applies each method's own before decoding.
 		grpc.MaxRecvMsgSize(max(cfg.MaxRecvMsgBytes, cfg.MaxRequestBytes)),

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -73,6 +74,7 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 
 type serveFlags struct {
 	db, listen, metricsListen           string
+	httpListen, publicURL               string
 	tlsCert, tlsKey, tlsClientCA        string
 	autoCreateAgents, migrate, pprof    bool
 	maxMessages, maxTextBytes, maxBatch int
@@ -96,6 +98,8 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl := cmd.Flags()
 	fl.StringVar(&f.db, "db", defaultDB, "SQLite file path or PostgreSQL DSN (postgres://...) [QA_DB]")
 	fl.StringVar(&f.listen, "listen", "127.0.0.1:7391", "gRPC listen address [QA_LISTEN]")
+	fl.StringVar(&f.httpListen, "http-listen", "127.0.0.1:7390", "HTTP address of the console and the JSON API (POST /qa.v1.<Service>/<Method>); TLS by the --tls-* flags; empty disables [QA_HTTP_LISTEN]")
+	fl.StringVar(&f.publicURL, "public-url", "", "URL people open the console at, behind a proxy (default: the --http-listen address) [QA_PUBLIC_URL]")
 	fl.StringVar(&f.metricsListen, "metrics-listen", "127.0.0.1:7392", "Prometheus /metrics listen address; empty disables [QA_METRICS_LISTEN]")
 	fl.BoolVar(&f.pprof, "pprof", false, "also serve /debug/pprof on the metrics listener [QA_PPROF]")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate file; serves TLS when set with --tls-key [QA_TLS_CERT]")
@@ -240,9 +244,20 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 		defer stopSchedule()
 	}
 
+	var front *httpFrontend
+	if f.httpListen != "" {
+		if front, err = startHTTP(f.httpListen, f.publicURL, srv, cfg.TLS, log); err != nil {
+			return err
+		}
+	}
+
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(lis) }()
-	log.Info("serving", "addr", lis.Addr().String(), "db", describeDB(f.db), "tls", cfg.TLS != nil,
+	httpAddr := ""
+	if front != nil {
+		httpAddr = front.lis.Addr().String()
+	}
+	log.Info("serving", "addr", lis.Addr().String(), "http", httpAddr, "db", describeDB(f.db), "tls", cfg.TLS != nil,
 		"mtls", f.tlsClientCA != "", "metrics", f.metricsListen, "auto_create_agents", f.autoCreateAgents)
 
 	select {
@@ -253,7 +268,14 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 	log.Info("shutting down", "timeout", f.shutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), f.shutdownTimeout)
 	defer cancel()
+	// The HTTP server waits for its handlers while the gRPC servers end
+	// their feedback streams and finish the calls those handlers made.
+	var stopped sync.WaitGroup
+	if front != nil {
+		stopped.Go(func() { front.shutdown(shutdownCtx) })
+	}
 	srv.Shutdown(shutdownCtx)
+	stopped.Wait()
 	if metricsSrv != nil {
 		_ = metricsSrv.Shutdown(shutdownCtx)
 	}

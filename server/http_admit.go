@@ -1,0 +1,24 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/grpc/metadata"
+)
+
+// AdmitHTTP admits an HTTP API call of method (/qa.v1.Service/Method)
+// from its headers alone, by the same gate and permission table as the
+// transport tap, and returns the largest request body the method accepts.
+// The gateway calls it before it reads a body, so that nothing is read at
+// size before the caller is authenticated (the in-process server's tap
+// runs again on the call itself, from the token cache). md holds the
+// call's outgoing metadata: "authorization: Bearer …".
+func (s *Server) AdmitHTTP(ctx context.Context, method string, md metadata.MD) (maxBodyBytes int, err error) {
+	if _, err := s.gate.admit(ctx, method, md); err != nil {
+		return 0, err
+	}
+	return s.guard.limit(method), nil
+}
+
+// Ready reports whether the store serves, for an HTTP health check.
+func (s *Server) Ready(ctx context.Context) error { return s.store.Ready(ctx) }
