@@ -118,9 +118,12 @@ type server struct {
 	t    *testing.T
 	dsn  string
 	addr string
-	args []string
-	cmd  *exec.Cmd
-	log  *syncBuffer
+	// httpAddr is the HTTP listener (console and JSON API), a free port
+	// chosen at the first start.
+	httpAddr string
+	args     []string
+	cmd      *exec.Cmd
+	log      *syncBuffer
 }
 
 // syncBuffer collects the server's output; tests read it while the process
@@ -156,7 +159,11 @@ func (s *server) start() { s.startWith(nil) }
 // startWith starts the server; with clientTLS the health probe dials TLS.
 func (s *server) startWith(clientTLS *tls.Config) {
 	s.t.Helper()
-	args := append([]string{"serve", "--db", s.dsn, "--listen", s.addr, "--metrics-listen", "", "--migrate", "--log-format", "text"}, s.args...)
+	if s.httpAddr == "" {
+		s.httpAddr = freePort(s.t)
+	}
+	args := append([]string{"serve", "--db", s.dsn, "--listen", s.addr, "--http-listen", s.httpAddr,
+		"--metrics-listen", "", "--migrate", "--log-format", "text"}, s.args...)
 	s.cmd = exec.Command(bin("qad"), args...)
 	s.log = &syncBuffer{}
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"qa-sampling/gateway"
@@ -54,8 +55,8 @@ func startHTTP(addr, publicURL string, srv *server.Server, tlsCfg *tls.Config, l
 		_ = lis.Close()
 		return nil, fmt.Errorf("--public-url %s: not an http(s)://host URL", quoteShort(publicURL))
 	}
+	api := gateway.New(gateway.Config{Conn: srv.InProcess(), Admit: srv, Log: log})
 	mux := http.NewServeMux()
-	mux.Handle(gateway.Prefix, gateway.New(gateway.Config{Conn: srv.InProcess(), Admit: srv, Log: log}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -70,8 +71,17 @@ func startHTTP(addr, publicURL string, srv *server.Server, tlsCfg *tls.Config, l
 	// PublicURL: publicURL, Secure: tlsCfg != nil, Log: log}) here once the
 	// console package is on main.
 	mux.Handle("/", http.NotFoundHandler())
+	// A ServeMux pattern is a path or a subtree ending in "/"; the API is
+	// every path starting with /qa.v1., so it is split off before the mux.
+	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, gateway.Prefix) {
+			api.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 	hs := &http.Server{
-		Handler:           mux,
+		Handler:           root,
 		ReadHeaderTimeout: httpReadHeaderTimeout,
 		IdleTimeout:       httpIdleTimeout,
 		MaxHeaderBytes:    httpMaxHeaderBytes,
