@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"qa-sampling/console"
 	"qa-sampling/gateway"
 	"qa-sampling/server"
 )
@@ -67,10 +68,12 @@ func startHTTP(addr, publicURL string, srv *server.Server, tlsCfg *tls.Config, l
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	// TODO(gateway): mount console.New(console.Config{Conn: srv.InProcess(),
-	// PublicURL: publicURL, Secure: tlsCfg != nil, Log: log}) here once the
-	// console package is on main.
-	mux.Handle("/", http.NotFoundHandler())
+	pages, err := console.New(console.Config{Conn: srv.InProcess(), Secure: tlsCfg != nil, Log: log})
+	if err != nil {
+		_ = lis.Close()
+		return nil, fmt.Errorf("console: %w", err)
+	}
+	mux.Handle("/", pages)
 	// A ServeMux pattern is a path or a subtree ending in "/"; the API is
 	// every path starting with /qa.v1., so it is split off before the mux.
 	root := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -253,11 +253,11 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(lis) }()
-	httpAddr := ""
+	consoleURL := ""
 	if front != nil {
-		httpAddr = front.lis.Addr().String()
+		consoleURL = front.url
 	}
-	log.Info("serving", "addr", lis.Addr().String(), "http", httpAddr, "db", describeDB(f.db), "tls", cfg.TLS != nil,
+	log.Info("serving", "addr", lis.Addr().String(), "console", consoleURL, "db", describeDB(f.db), "tls", cfg.TLS != nil,
 		"mtls", f.tlsClientCA != "", "metrics", f.metricsListen, "auto_create_agents", f.autoCreateAgents)
 
 	select {
