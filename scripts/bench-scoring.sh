@@ -8,6 +8,10 @@
 #   scripts/bench-scoring.sh                       # 2,000 agents × 12 weeks
 #   scripts/bench-scoring.sh -agents 40 -weeks 2   # smoke run, seconds
 #
+# The HTTP API's calls are timed too (-http); -watch-over http holds the
+# feedback streams over HTTP instead of gRPC, and SUPERVISORS_MAX=199 with
+# -supervisors 200 gives 200 supervisors each watching (issue 10).
+#
 # Arguments go to scorebench (see `go run ./cmd/scorebench -h`). Output,
 # results (scoring.json), server CPU profiles (finalise.cpu.pprof,
 # report.cpu.pprof) and the server log go to $BENCH_DIR (default
@@ -20,6 +24,7 @@ set -euo pipefail
 DIR=${BENCH_DIR:-/tmp/qa-bench-scoring}
 ADDR=127.0.0.1:7591
 METRICS=127.0.0.1:7592
+HTTP=127.0.0.1:7590
 PROFILE_SECONDS=${PROFILE_SECONDS:-15}
 cd "$(dirname "$0")/.."
 mkdir -p "$DIR/bin"
@@ -37,7 +42,7 @@ else
   case "$PG" in *\?*) dsn="$PG&search_path=bench_scoring" ;; *) dsn="$PG?search_path=bench_scoring" ;; esac
 fi
 
-qad serve --db "$dsn" --migrate --sample-schedule off --listen "$ADDR" --metrics-listen "$METRICS" --pprof \
+qad serve --db "$dsn" --migrate --sample-schedule off --listen "$ADDR" --http-listen "$HTTP" --metrics-listen "$METRICS" --pprof \
   --log-level warn 2>"$DIR/qad.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -54,7 +59,7 @@ for i in $(seq -f %02g 0 ${INSPECTORS_MAX:-31}); do add_token inspector "insp-$i
 for i in $(seq -f %02g 0 ${SUPERVISORS_MAX:-19}); do add_token supervisor "sup-$i"; done
 
 echo "== scorebench against qad serve on $backend, $(nproc) cores"
-scorebench -addr "$ADDR" -tokens "$tokens" -server-pid "$pid" \
+scorebench -addr "$ADDR" -http "http://$HTTP" -tokens "$tokens" -server-pid "$pid" \
   -pprof "http://$METRICS" -profile-dir "$DIR" -profile-seconds "$PROFILE_SECONDS" \
   -json "$DIR/scoring.json" "$@"
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")

@@ -220,19 +220,15 @@ func (b *bench) runScoring(ctx context.Context) (*scoringResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		stream, err := qav1.NewFeedbackServiceClient(u.conn).WatchFeedback(u.ctx(streamCtx), &qav1.WatchFeedbackRequest{FromNow: true})
+		recv, err := b.watch(streamCtx, u)
 		if err != nil {
-			return nil, fmt.Errorf("WatchFeedback %s: %w", sup, err)
-		}
-		// The server sends headers once the stream's cursor is fixed.
-		if _, err := stream.Header(); err != nil {
 			return nil, fmt.Errorf("WatchFeedback %s: %w", sup, err)
 		}
 		w := &watcher{sup: sup, primary: i < b.cfg.supervisors, got: make([]arrival, 0, total/b.cfg.supervisors+16)}
 		watchers = append(watchers, w)
 		swg.Go(func() {
 			for {
-				resp, err := stream.Recv()
+				resp, err := recv()
 				now := since()
 				if err != nil {
 					if status.Code(err) != codes.Canceled {
@@ -505,6 +501,23 @@ func (b *bench) runScoring(ctx context.Context) (*scoringResult, error) {
 		res.Phases[0].Duplicates, res.Phases[0].WrongSupervisor = dups, wrong
 	}
 	return res, nil
+}
+
+// watch opens u's WatchFeedback from now over -watch-over and returns
+// its receive function once the stream's cursor is fixed (the server
+// sends its headers then).
+func (b *bench) watch(ctx context.Context, u *user) (func() (*qav1.WatchFeedbackResponse, error), error) {
+	if b.cfg.watchOver == "http" {
+		return b.watchHTTP(ctx, u)
+	}
+	stream, err := qav1.NewFeedbackServiceClient(u.conn).WatchFeedback(u.ctx(ctx), &qav1.WatchFeedbackRequest{FromNow: true})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := stream.Header(); err != nil {
+		return nil, err
+	}
+	return stream.Recv, nil
 }
 
 func phaseName(pr *phaseResult) string {

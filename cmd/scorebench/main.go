@@ -54,6 +54,8 @@ type config struct {
 	open, pacedOnly                        bool
 	seed                                   uint64
 	pprof, profileDir                      string
+	// http is the HTTP API's base URL; watchOver is grpc or http.
+	http, watchOver string
 }
 
 type bench struct {
@@ -87,6 +89,8 @@ func main() {
 	flag.IntVar(&c.rateSeconds, "rate-seconds", 20, "how long each -rates phase runs")
 	flag.BoolVar(&c.pacedOnly, "paced-only", false, "with -rates: skip the closed loop (its items stay unreviewed)")
 	flag.BoolVar(&c.open, "open", false, "OpenItem each item before finalising it, as an inspector's client would (timed separately)")
+	flag.StringVar(&c.http, "http", "", "base URL of qad's HTTP API, e.g. http://127.0.0.1:7590: also time the HTTP API's calls (issue 10)")
+	flag.StringVar(&c.watchOver, "watch-over", "grpc", "hold the supervisors' feedback streams over grpc or http (JSON lines; needs -http)")
 	flag.StringVar(&c.team, "team", "team-1", "team id")
 	flag.Uint64Var(&c.seed, "seed", 1, "random seed")
 	flag.StringVar(&c.jsonOut, "json", "", "also write the results as JSON to this file (- for stdout)")
@@ -120,6 +124,8 @@ func run(c config) error {
 		return errors.New("-agents, -supervisors, -inspectors must be positive and -weeks 1..104")
 	case c.chatsMin < 1 || c.chatsMax < c.chatsMin:
 		return errors.New("need 1 <= -chats-min <= -chats-max")
+	case c.watchOver != "grpc" && c.watchOver != "http", c.watchOver == "http" && c.http == "":
+		return errors.New("-watch-over is grpc or http, and http needs -http")
 	}
 	c.supervisors = min(c.supervisors, c.agents)
 	if c.streams < 0 {
@@ -163,8 +169,9 @@ func run(c config) error {
 			RunWeekSeconds   []float64 `json:"run_week_seconds"`
 			SetupWallSeconds float64   `json:"setup_seconds"`
 		} `json:"setup"`
-		Scoring *scoringResult `json:"scoring"`
-		Report  *reportResult  `json:"report"`
+		Scoring *scoringResult  `json:"scoring"`
+		Report  *reportResult   `json:"report"`
+		HTTP    *httpCallResult `json:"http,omitempty"`
 	}{}
 	weeks := b.weekList()
 	out.Config.Agents, out.Config.Supervisors, out.Config.Inspectors, out.Config.Weeks = c.agents, c.supervisors, c.inspectors, c.weeks
@@ -196,7 +203,14 @@ func run(c config) error {
 	out.Setup.SetupWallSeconds = time.Since(setupStart).Seconds()
 	b.logf("sampled %d weeks: %d picks", c.weeks, picks)
 
-	b.logf("scoring: %d inspectors finalise their queues, %d feedback streams open", c.inspectors, c.streams)
+	if c.http != "" {
+		out.HTTP = &httpCallResult{}
+		b.logf("HTTP API: ListQueue over HTTP and gRPC")
+		if err := b.runHTTPQueue(ctx, out.HTTP); err != nil {
+			return err
+		}
+	}
+	b.logf("scoring: %d inspectors finalise their queues, %d feedback streams open over %s", c.inspectors, c.streams, c.watchOver)
 	if out.Scoring, err = b.runScoring(ctx); err != nil {
 		return err
 	}
@@ -205,7 +219,14 @@ func run(c config) error {
 		return err
 	}
 
-	printSummary(os.Stdout, &b.cfg, out.Setup.Transcripts, out.Setup.Picks, took, out.Scoring, out.Report)
+	if c.http != "" {
+		b.logf("HTTP API: GetFeedback and GetTeamReport")
+		if err := b.runHTTPCalls(ctx, out.HTTP); err != nil {
+			return err
+		}
+	}
+
+	printSummary(os.Stdout, &b.cfg, out.Setup.Transcripts, out.Setup.Picks, took, out.Scoring, out.Report, out.HTTP)
 	if c.jsonOut != "" {
 		js, err := json.MarshalIndent(out, "", "  ")
 		if err != nil {
@@ -231,14 +252,14 @@ func run(c config) error {
 	return nil
 }
 
-func printSummary(w io.Writer, c *config, transcripts, picks int, runWeeks []time.Duration, s *scoringResult, r *reportResult) {
+func printSummary(w io.Writer, c *config, transcripts, picks int, runWeeks []time.Duration, s *scoringResult, r *reportResult, h *httpCallResult) {
 	p := func(format string, args ...any) { _, _ = fmt.Fprintf(w, format+"\n", args...) }
 	var maxRun time.Duration
 	for _, d := range runWeeks {
 		maxRun = max(maxRun, d)
 	}
 	p("== setup: %d agents, %d weeks, %d transcripts, %d picks (RunWeek slowest %.2f s)", c.agents, c.weeks, transcripts, picks, maxRun.Seconds())
-	p("ListQueue: slowest %.1f ms (one inspector's whole queue, pages of 1000); %d WatchFeedback streams open throughout", s.ListQueueMax, s.Streams)
+	p("ListQueue: slowest %.1f ms (one inspector's whole queue, pages of 1000); %d WatchFeedback streams open throughout, over %s", s.ListQueueMax, s.Streams, c.watchOver)
 	for _, pr := range s.Phases {
 		p("== 1. SubmitReview(final), %d inspectors, %s", c.inspectors, phaseName(pr))
 		p("finalised %d of %d items in %.1f s: %.0f/s, %d errors%s", pr.Finalised, pr.Items, pr.ElapsedS, pr.PerSecond, pr.Errors, firstErr(pr.FirstError))
@@ -272,6 +293,9 @@ func printSummary(w io.Writer, c *config, transcripts, picks int, runWeeks []tim
 	p("first call     %.1f ms", r.FirstMS)
 	p("admin          %s", r.Calls)
 	p("supervisor     %s (%d agents)", r.Supervisor, r.SupervisorSize)
+	if h != nil {
+		printHTTP(p, h)
+	}
 }
 
 func firstErr(s string) string {

@@ -12,6 +12,7 @@ type Dist struct {
 	N   int     `json:"n"`
 	P50 float64 `json:"p50_ms"`
 	P90 float64 `json:"p90_ms"`
+	P95 float64 `json:"p95_ms"`
 	P99 float64 `json:"p99_ms"`
 	Max float64 `json:"max_ms"`
 	Avg float64 `json:"mean_ms"`
@@ -39,13 +40,13 @@ func distOf(xs []time.Duration) Dist {
 		sum += x
 	}
 	return Dist{
-		N: len(xs), P50: ms(quantile(xs, .50)), P90: ms(quantile(xs, .90)), P99: ms(quantile(xs, .99)),
+		N: len(xs), P50: ms(quantile(xs, .50)), P90: ms(quantile(xs, .90)), P95: ms(quantile(xs, .95)), P99: ms(quantile(xs, .99)),
 		Max: ms(xs[len(xs)-1]), Avg: ms(sum / time.Duration(len(xs))),
 	}
 }
 
 func (d Dist) String() string {
-	return fmt.Sprintf("n=%d p50 %.2f ms  p90 %.2f ms  p99 %.2f ms  max %.1f ms  mean %.2f ms", d.N, d.P50, d.P90, d.P99, d.Max, d.Avg)
+	return fmt.Sprintf("n=%d p50 %.2f ms  p90 %.2f ms  p95 %.2f ms  p99 %.2f ms  max %.1f ms  mean %.2f ms", d.N, d.P50, d.P90, d.P95, d.P99, d.Max, d.Avg)
 }
 
 // sample is one timed call: when it started, relative to the phase's
