@@ -1,0 +1,412 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"qa-sampling/isoweek"
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/store"
+)
+
+// seedUnrunWeek pushes chats of every seeded agent into the week before
+// the harness's earlier week, which nothing has sampled: the week a QA
+// lead previews and runs.
+func (h *harness) seedUnrunWeek() string {
+	h.t.Helper()
+	last, err := isoweek.Parse(h.EarlierWeek)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	week := last.Prev()
+	ingestCtx := h.grpcAs(store.RoleIngest, "platform")
+	ingest := qav1.NewIngestServiceClient(h.conn)
+	monday, _ := week.Bounds(programmeZone)
+	for _, a := range seedAgents {
+		for i := range 6 {
+			start := monday.Add(time.Duration(24*(i%5)+10)*time.Hour + time.Duration(i)*13*time.Minute)
+			if _, err := ingest.PushTranscript(ingestCtx, &qav1.PushTranscriptRequest{Transcript: seedChat(a.GetAgentId(), week.String(), i, start)}); err != nil {
+				h.t.Fatal(err)
+			}
+		}
+	}
+	return week.String()
+}
+
+func (h *harness) runsOf(week string) []*qav1.Run {
+	h.t.Helper()
+	resp, err := qav1.NewSamplingServiceClient(h.conn).ListRuns(h.Admin, &qav1.ListRunsRequest{Week: week})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return resp.GetRuns()
+}
+
+func (h *harness) pick(id int64) *qav1.Pick {
+	h.t.Helper()
+	resp, err := qav1.NewSamplingServiceClient(h.conn).ListPicks(h.Admin, &qav1.ListPicksRequest{PageSize: 1000})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	for _, p := range resp.GetPicks() {
+		if p.GetId() == id {
+			return p
+		}
+	}
+	h.t.Fatalf("no pick %d", id)
+	return nil
+}
+
+// follow fetches the page a redirect points to.
+func (v *visitor) follow(t *testing.T, p page) page {
+	t.Helper()
+	if p.Code != http.StatusSeeOther || !localPath(p.Location) {
+		t.Fatalf("want a redirect within the console, got %d to %q:\n%s", p.Code, p.Location, p.Body)
+	}
+	return v.get(p.Location)
+}
+
+var commitmentRe = regexp.MustCompile(`id="preview-commitment">([0-9a-f]{64})<`)
+
+func TestAdminPreviewsAndRunsAWeek(t *testing.T) {
+	h := startHarness(t)
+	week := h.seedUnrunWeek()
+	lead := h.as(store.RoleAdmin, "lead")
+
+	weeks := lead.get("/weeks")
+	weeks.mustContain(t, http.StatusOK, "周次与抽样", h.Week, h.EarlierWeek, "种子承诺值")
+	if strings.Contains(weeks.Body, `href="/weeks/`+week+`"`) {
+		t.Fatalf("%s is listed as run before it was run", week)
+	}
+
+	// The form's preview button goes to the week's preview.
+	if p := lead.post("/weeks/go", url.Values{"week": {week}}); p.Location != "/weeks/"+week+"/preview" {
+		t.Fatalf("preview button answered %d to %q", p.Code, p.Location)
+	}
+	preview := lead.get("/weeks/" + week + "/preview")
+	preview.mustContain(t, http.StatusOK, week, "按抽样原因", "按坐席", "agent-zw", "agent-ln", "agent-wf", "random")
+	m := commitmentRe.FindStringSubmatch(preview.Body)
+	if m == nil {
+		t.Fatalf("no seed commitment on the preview:\n%s", preview.Body)
+	}
+	if len(h.runsOf(week)) != 0 {
+		t.Fatal("the preview stored a run")
+	}
+
+	done := lead.follow(t, lead.post("/weeks/run", url.Values{"week": {week}}))
+	runs := h.runsOf(week)
+	if len(runs) != 1 {
+		t.Fatalf("runs of %s after the run: %d", week, len(runs))
+	}
+	run := runs[0]
+	if run.GetSeedCommitment() != m[1] {
+		t.Fatalf("the run's commitment %s is not the preview's %s", run.GetSeedCommitment(), m[1])
+	}
+	done.mustContain(t, http.StatusOK, "抽样已完成:抽取 "+strconv.Itoa(int(run.GetPicks()))+" 条会话。", `href="/weeks/`+week+`"`, run.GetSeedCommitment(), run.GetSeed())
+
+	// Running it again picks nothing twice and says so.
+	again := lead.follow(t, lead.post("/weeks/run", url.Values{"week": {week}}))
+	again.mustContain(t, http.StatusOK, "未重复抽取")
+	if n := len(h.runsOf(week)); n != 1 {
+		t.Fatalf("a second run made %d runs", n)
+	}
+	// A top-up with no late chats adds nothing, and is recorded.
+	top := lead.follow(t, lead.post("/weeks/run", url.Values{"week": {week}, "action": {"topup"}}))
+	top.mustContain(t, http.StatusOK, "补抽完成:新增 0 条。")
+	if ups := h.runsOf(week)[0].GetTopUps(); len(ups) != 1 {
+		t.Fatalf("top-ups after one: %d", len(ups))
+	}
+	// The week's preview now says what a top-up would add.
+	lead.get("/weeks/"+week+"/preview").mustContain(t, http.StatusOK, "现在补抽会新增")
+}
+
+func TestAdminRunOfAWeekNotEndedIsRefusedInTheServersWords(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	current := isoweek.Of(time.Now(), programmeZone).String()
+	p := lead.post("/weeks/run", url.Values{"week": {current}})
+	p.mustContain(t, http.StatusPreconditionFailed, "服务器拒绝了", current, `id="week-refusal"`)
+	if len(h.runsOf(current)) != 0 {
+		t.Fatal("a week that has not ended was run")
+	}
+	// A malformed week gets the API's message on the week field.
+	lead.post("/weeks/run", url.Values{"week": {"2026-47"}}).mustContain(t, http.StatusBadRequest, `id="week-refusal"`)
+	lead.post("/weeks/go", url.Values{"week": {"soon"}}).mustContain(t, http.StatusBadRequest, "2026-W47")
+	// The current week can be previewed, not run.
+	lead.get("/weeks/"+current+"/preview").mustContain(t, http.StatusOK, "该周尚未结束")
+}
+
+func TestAdminFiltersTheWeeksPicks(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	all := lead.get("/weeks/" + h.Week)
+	all.mustContain(t, http.StatusOK, h.Week, "agent-zw", "agent-wf", "insp-1", "insp-2")
+	mine := lead.get("/weeks/" + h.Week + "?inspector=insp-1")
+	mine.mustContain(t, http.StatusOK, "insp-1")
+	if strings.Contains(mine.Body, `<a href="/inspectors?inspector=insp-2">`) {
+		t.Fatal("the inspector filter shows another inspector's picks")
+	}
+	agent := lead.get("/weeks/" + h.Week + "?agent=agent-wf")
+	if strings.Contains(agent.Body, "<td>agent-zw</td>") || !strings.Contains(agent.Body, "<td>agent-wf</td>") {
+		t.Fatalf("the agent filter:\n%s", agent.Body)
+	}
+	lead.get("/weeks/"+h.Week+"?status=reviewed").mustContain(t, http.StatusOK, "没有符合筛选条件的抽样。")
+	reason := lead.get("/weeks/" + h.Week + "?reason=random")
+	if strings.Contains(reason.Body, "<td>complaint</td>") {
+		t.Fatal("the reason filter lets other reasons through")
+	}
+	// Paging: one pick a page is not offered, but a bad token is the API's refusal.
+	lead.get("/weeks/"+h.Week+"?page_token=nonsense").mustContain(t, http.StatusBadRequest, "page_token")
+	lead.get("/weeks/not-a-week").mustContain(t, http.StatusNotFound)
+}
+
+func TestAdminReassignsItems(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	items := h.queue("insp-1")
+	if len(items) < 2 {
+		t.Fatalf("insp-1 has %d items", len(items))
+	}
+	page := lead.get("/inspectors?inspector=insp-1")
+	page.mustContain(t, http.StatusOK, "陈静", "刘洋", `value="`+strconv.FormatInt(items[0].GetId(), 10)+`"`)
+
+	// One chosen item to insp-2.
+	moved := items[0].GetId()
+	done := lead.follow(t, lead.post("/inspectors/reassign", url.Values{
+		"from": {"insp-1"}, "item": {strconv.FormatInt(moved, 10)}, "to": {"insp-2"}, "reason": {"王芳休假"},
+	}))
+	done.mustContain(t, http.StatusOK, "已转派 1 条。")
+	if got := h.pick(moved).GetInspectorId(); got != "insp-2" {
+		t.Fatalf("item %d is with %q, want insp-2", moved, got)
+	}
+	// A move the server refuses is shown in its words, and nothing moves.
+	refused := lead.post("/inspectors/reassign", url.Values{"from": {"insp-1"}, "item": {strconv.FormatInt(items[1].GetId(), 10)}, "to": {"nobody"}})
+	refused.mustContain(t, http.StatusOK, "1 条未能转派", "nobody")
+	if got := h.pick(items[1].GetId()).GetInspectorId(); got != "insp-1" {
+		t.Fatalf("a refused move moved item %d to %q", items[1].GetId(), got)
+	}
+	// All of insp-1's open items to insp-2.
+	left := len(h.queue("insp-1"))
+	all := lead.follow(t, lead.post("/inspectors/reassign", url.Values{"from": {"insp-1"}, "to": {"insp-2"}}))
+	all.mustContain(t, http.StatusOK, "已转派 "+strconv.Itoa(left)+" 条。")
+	if n := len(h.queue("insp-1")); n != 0 {
+		t.Fatalf("insp-1 still has %d items", n)
+	}
+	// The audit trail has the move, with its reason.
+	lead.get("/audit?action=pick.reassign").mustContain(t, http.StatusOK, "pick.reassign", "王芳休假")
+}
+
+func TestAdminDeactivatesAnInspector(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	done := lead.follow(t, lead.post("/inspectors/active", url.Values{"id": {"insp-2"}, "name": {"刘洋"}, "active": {"0"}}))
+	done.mustContain(t, http.StatusOK, "质检员已停用", "已停用")
+	lead.follow(t, lead.post("/inspectors/active", url.Values{"id": {"insp-2"}, "name": {"刘洋"}, "active": {"1"}})).mustContain(t, http.StatusOK, "质检员已启用")
+}
+
+func TestAdminPolicyValidationShowsTheFieldsMessage(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	p := lead.get("/policy")
+	p.mustContain(t, http.StatusOK, "抽样策略", `name="random_per_agent"`, "Asia/Shanghai", "当前为第 1 版")
+	form := url.Values{
+		"random_per_agent": {"-1"}, "targeted_per_agent": {"2"}, "new_hire_days": {"90"}, "new_hire_extra": {"2"},
+		"time_zone": {"Asia/Shanghai"}, "handle_time_percentile": {"0.9"}, "rules": {"complaint\nlow_csat\nno_such_rule"},
+		"complaint_tags": {"complaint, 投诉"}, "named_rules": {"[]"}, "action": {"validate"},
+	}
+	bad := lead.post("/policy", form)
+	bad.mustContain(t, http.StatusBadRequest, "must be between 0 and", "no_such_rule")
+	// The message sits next to its field, not at the top.
+	field := regexp.MustCompile(`(?s)id="p-random_per_agent-err">\s*<span class="field-error">[^<]*must be between 0 and`)
+	if !field.MatchString(bad.Body) {
+		t.Fatalf("the quota's message is not next to its field:\n%s", bad.Body)
+	}
+	if v := h.policyVersion(); v != 1 {
+		t.Fatalf("validation stored version %d", v)
+	}
+	// Named rules in JSON: a syntax error is reported on that field.
+	form.Set("random_per_agent", "3")
+	form.Set("rules", "complaint\nlow_csat\ngold_refund")
+	form.Set("named_rules", `[{"name": "gold_refund", "when": [{"field": "tags", "op": "has", "value": "退款"}`)
+	lead.post("/policy", form).mustContain(t, http.StatusBadRequest, `id="p-named_rules-err"><span class="field-error">不是有效的 JSON`)
+	form.Set("named_rules", `[{"name": "gold_refund", "when": [{"field": "tags", "op": "has", "value": "退款"}]}]`)
+	lead.post("/policy", form).mustContain(t, http.StatusOK, `id="policy-valid"`)
+	form.Set("action", "save")
+	saved := lead.follow(t, lead.post("/policy", form))
+	saved.mustContain(t, http.StatusOK, "策略已保存为第 2 版。", "gold_refund", "当前为第 2 版")
+	if v := h.policyVersion(); v != 2 {
+		t.Fatalf("newest policy version %d, want 2", v)
+	}
+	// The whole policy as JSON: the API's message comes back too.
+	lead.post("/policy", url.Values{"mode": {"json"}, "action": {"validate"}, "policy_json": {`{"random_per_agent": 3, "targeted_per_agent": 2, "time_zone": "Mars/Base", "handle_time_percentile": 0.9}`}}).
+		mustContain(t, http.StatusBadRequest, "unknown time zone")
+	lead.get("/policy?version=1").mustContain(t, http.StatusOK, "表单内容取自第 1 版")
+}
+
+func (h *harness) policyVersion() int64 {
+	h.t.Helper()
+	resp, err := qav1.NewSamplingServiceClient(h.conn).GetPolicy(h.Admin, &qav1.GetPolicyRequest{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return resp.GetPolicy().GetVersion()
+}
+
+func TestAdminCreatesValidatesAndActivatesARubric(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	lead.get("/rubrics").mustContain(t, http.StatusOK, "评分表", "启用中")
+	edit := lead.get("/rubrics/new")
+	edit.mustContain(t, http.StatusOK, `name="d0_key"`, "attitude")
+	form := url.Values{"name": {"2027 版"}, "excellent": {"90"}, "good": {"80"}, "pass": {"70"}, "dimension_rows": {"3"}, "flag_rows": {"1"},
+		"d0_key": {"attitude"}, "d0_name": {"服务态度"}, "d0_weight": {"60"}, "d0_max": {"5"},
+		"d1_key": {"Bad Key"}, "d1_name": {"专业知识"}, "d1_weight": {"40"}, "d1_max": {"5"},
+		"f0_key": {"abuse"}, "f0_name": {"辱骂客户"}, "action": {"validate"}}
+	bad := lead.post("/rubrics/new", form)
+	bad.mustContain(t, http.StatusBadRequest, "snake_case")
+	if !regexp.MustCompile(`(?s)name="d1_key" type="text" value="Bad Key"><span class="field-error">[^<]*snake_case`).MatchString(bad.Body) {
+		t.Fatalf("the key's message is not next to it:\n%s", bad.Body)
+	}
+	form.Set("d1_key", "knowledge")
+	form.Set("d1_weight", "30")
+	lead.post("/rubrics/new", form).mustContain(t, http.StatusBadRequest, "weights sum to 90")
+	form.Set("d1_weight", "40")
+	lead.post("/rubrics/new", form).mustContain(t, http.StatusOK, `id="rubric-valid"`)
+	form.Set("action", "create")
+	created := lead.follow(t, lead.post("/rubrics/new", form))
+	created.mustContain(t, http.StatusOK, "评分表第 2 版已创建(未启用)。", "2027 版")
+	activated := lead.follow(t, lead.post("/rubrics/2/activate", nil))
+	activated.mustContain(t, http.StatusOK, "评分表第 2 版已启用")
+	resp, err := qav1.NewRubricServiceClient(h.conn).GetRubric(h.Admin, &qav1.GetRubricRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.GetRubric().GetVersion() != 2 {
+		t.Fatalf("active rubric %d, want 2", resp.GetRubric().GetVersion())
+	}
+}
+
+func TestAdminAuditLogFilters(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	runs := lead.get("/audit?action=run.complete")
+	runs.mustContain(t, http.StatusOK, "run.complete", "seed_commitment")
+	if strings.Contains(runs.Body, ">inspector.create<") {
+		t.Fatal("the action filter lets other actions through")
+	}
+	lead.get("/audit?actor=nobody-at-all").mustContain(t, http.StatusOK, "没有符合条件的记录。")
+	lead.get("/audit?since=yesterday").mustContain(t, http.StatusBadRequest, "请输入日期")
+	today := time.Now().In(programmeZone).Format("2006-01-02")
+	lead.get("/audit?since="+today+"&until="+today+"&entity=inspector").mustContain(t, http.StatusOK, "inspector.create", "insp-1")
+	tomorrow := time.Now().In(programmeZone).AddDate(0, 0, 1).Format("2006-01-02")
+	lead.get("/audit?since="+tomorrow).mustContain(t, http.StatusOK, "没有符合条件的记录。")
+}
+
+func TestAdminDisputesPage(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	lead.get("/disputes").mustContain(t, http.StatusOK, "申诉", "没有申诉。")
+	lead.get("/disputes?status=open").mustContain(t, http.StatusOK, `aria-current="page">处理中`)
+}
+
+func TestAdminAccessPage(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	h.token(store.RoleInspector, "insp-1")
+	p := lead.get("/access")
+	p.mustContain(t, http.StatusOK, "令牌与登录", "API 令牌", "insp-1")
+	made := lead.post("/access/link", url.Values{"role": {"inspector"}, "subject": {"insp-2"}})
+	made.mustContain(t, http.StatusOK, `id="login-link"`, "/login/", "只显示这一次")
+	if made.Location != "" {
+		t.Fatal("the link page redirected: the link would travel in a URL")
+	}
+	lead.post("/access/link", url.Values{"role": {"ingest"}, "subject": {"x"}}).mustContain(t, http.StatusBadRequest, "role")
+	// Revoke insp-1's token.
+	tokens, err := qav1.NewAccessServiceClient(h.conn).ListTokens(h.Admin, &qav1.ListTokensRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, tok := range tokens.GetTokens() {
+		if tok.GetSubject() == "insp-1" && tok.GetRevokedAt() == nil {
+			id = tok.GetId()
+		}
+	}
+	if id == "" {
+		t.Fatal("no token of insp-1")
+	}
+	lead.follow(t, lead.post("/access/tokens/"+id+"/revoke", nil)).mustContain(t, http.StatusOK, "令牌已吊销")
+}
+
+// TestAdminPagesRefuseOthersAndForgedPosts: another role gets the
+// not-found page; a POST without the CSRF proof, or from another site,
+// is refused and changes nothing.
+func TestAdminPagesRefuseOthersAndForgedPosts(t *testing.T) {
+	h := startHarness(t)
+	week := h.seedUnrunWeek()
+	insp := h.as(store.RoleInspector, "insp-1")
+	for _, path := range []string{"/weeks", "/weeks/" + h.Week, "/policy", "/rubrics", "/inspectors", "/disputes", "/audit", "/access"} {
+		insp.get(path).mustContain(t, http.StatusNotFound, "找不到")
+	}
+	insp.post("/weeks/run", url.Values{"week": {week}}).mustContain(t, http.StatusNotFound)
+
+	lead := h.as(store.RoleAdmin, "lead")
+	lead.post("/weeks/run", url.Values{"week": {week}, "csrf": {"forged"}}).mustContain(t, http.StatusForbidden, "来源校验")
+	// The right proof but sent from another site's page.
+	form := url.Values{"week": {week}, "csrf": {lead.CSRF}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, h.URL+"/weeks/run", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "http://evil.example")
+	resp, err := lead.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a cross-site POST answered %d", resp.StatusCode)
+	}
+	if n := len(h.runsOf(week)); n != 0 {
+		t.Fatalf("forged POSTs ran the week (%d runs)", n)
+	}
+}
+
+// TestAdminPagesObeyThePolicyAndSpeakEnglish renders every page in
+// English and checks there is no inline script or style and no
+// untranslated key.
+func TestAdminPagesObeyThePolicyAndSpeakEnglish(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	for _, path := range []string{"/weeks", "/weeks/" + h.Week, "/weeks/" + h.Week + "/preview", "/policy", "/rubrics", "/rubrics/new",
+		"/inspectors?inspector=insp-1", "/disputes", "/audit", "/access"} {
+		p := lead.get(path + sep(path) + "lang=en")
+		p.mustContain(t, http.StatusOK, `lang="en"`)
+		if m := regexp.MustCompile(`admin\.[a-z_]+\.[a-z_.]+`).FindString(p.Body); m != "" {
+			t.Errorf("%s shows the key %s", path, m)
+		}
+		if regexp.MustCompile(`\sstyle="`).MatchString(p.Body) {
+			t.Errorf("%s has an inline style", path)
+		}
+		for _, tag := range regexp.MustCompile(`<script[^>]*>`).FindAllString(p.Body, -1) {
+			if !strings.Contains(tag, "nonce=") || !strings.Contains(tag, "src=") {
+				t.Errorf("%s: script without a nonce or inline: %s", path, tag)
+			}
+		}
+		for _, form := range regexp.MustCompile(`(?s)<form method="post".*?</form>`).FindAllString(p.Body, -1) {
+			if !strings.Contains(form, `name="csrf"`) {
+				t.Errorf("%s: a form without the CSRF proof: %.200s", path, form)
+			}
+		}
+	}
+}
+
+func sep(path string) string {
+	if strings.Contains(path, "?") {
+		return "&"
+	}
+	return "?"
+}
