@@ -49,3 +49,28 @@ func BenchmarkRunAdd1M(b *testing.B) {
 		}
 	}
 }
+
+// ownTeamsWorld is benchWorld's size with every agent in a team of their
+// own, as agents without a team are (TeamKey): 2,000 handle-time lists.
+var ownTeamsWorld = sync.OnceValue(func() world {
+	return makeWorld(rand.New(rand.NewPCG(1, 2)), 2000, 1_000_000, 2000, weekStart)
+})
+
+// BenchmarkRunAddOwnTeams1M is BenchmarkRunAdd1M over ownTeamsWorld.
+func BenchmarkRunAddOwnTeams1M(b *testing.B) {
+	w := ownTeamsWorld()
+	in := input(DefaultPolicy(), w.agents, w.conversations)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := NewRun(&in.Params)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range in.Conversations {
+			r.Add(&in.Conversations[i])
+		}
+		if res := r.Result(); len(res.Picks) < 9000 {
+			b.Fatalf("%d picks", len(res.Picks))
+		}
+	}
+}

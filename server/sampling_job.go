@@ -406,17 +406,19 @@ func (j *SamplingJob) assign(ctx context.Context, runID int64, picks []sampler.P
 		return nil, err
 	}
 	assigner := assign.New(loads)
-	recent := map[string][]string{}
+	// Read before any pick is assigned, in one call: the picks of this
+	// assignment are not stored yet, so they are no one's history.
+	agentIDs := make([]string, 0, len(picks))
+	for _, p := range picks {
+		agentIDs = append(agentIDs, p.AgentID)
+	}
+	recent, err := j.Store.RecentInspectorsOfAgents(ctx, agentIDs, 3)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]store.Pick, len(picks))
 	for i, p := range picks {
-		history, ok := recent[p.AgentID]
-		if !ok {
-			if history, err = j.Store.RecentInspectorsOf(ctx, p.AgentID, 3); err != nil {
-				return nil, err
-			}
-			recent[p.AgentID] = history
-		}
-		inspector := assigner.Assign(agents[p.AgentID].SupervisorID, history)
+		inspector := assigner.Assign(agents[p.AgentID].SupervisorID, recent[p.AgentID])
 		status := store.PickAssigned
 		if inspector == "" {
 			status = store.PickPool

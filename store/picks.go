@@ -103,6 +103,10 @@ type PickStore interface {
 	// RecentInspectorsOf returns the inspectors of agentID's picks, newest
 	// first, at most limit.
 	RecentInspectorsOf(ctx context.Context, agentID string, limit int) ([]string, error)
+	// RecentInspectorsOfAgents is RecentInspectorsOf for each of agentIDs
+	// in one call (a run assigns the picks of thousands of agents); agents
+	// with no inspector are absent from the map.
+	RecentInspectorsOfAgents(ctx context.Context, agentIDs []string, limit int) (map[string][]string, error)
 	// UpdatePick changes a pick's inspector, status and skip reason, only
 	// if its status is still from; ErrConflict otherwise.
 	UpdatePick(ctx context.Context, id int64, from PickStatus, p Pick) (Pick, error)

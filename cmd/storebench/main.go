@@ -35,6 +35,8 @@ type config struct {
 	sample     bool
 	repeat     int
 	late       float64
+	lateAgents int
+	bare       bool
 	cpuProfile string
 }
 
@@ -53,6 +55,8 @@ func main() {
 	flag.BoolVar(&c.sample, "sample", false, "instead of writing, time the weekly sampling (preview, run, top-up) over a --db filled before")
 	flag.IntVar(&c.repeat, "repeat", 3, "with --sample: previews and runs, each run under a new policy version")
 	flag.Float64Var(&c.late, "late", 0.1, "with --sample: late chats to ingest before the top-up, as a fraction of the week's (0: no top-up)")
+	flag.IntVar(&c.lateAgents, "late-agents", 0, "with --sample: the late chats cycle over --agents and this many agents the run never saw,\nwhose chats the top-up picks (0: the run's agents only, all at quota, so nothing is picked)")
+	flag.BoolVar(&c.bare, "bare", true, "with --sample: time the bare index scan of the week (the floor a preview is compared with) before each preview")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "with --sample: write a CPU profile of the sampling to this file")
 	flag.Parse()
 

@@ -53,7 +53,7 @@ func runSample(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	timed := &timedStore{Storage: st, spans: map[string]time.Duration{}}
-	_, end := sampleWeek.Bounds(time.UTC)
+	from, end := sampleWeek.Bounds(time.UTC)
 	job := &server.SamplingJob{
 		Store: timed,
 		Log:   slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -83,25 +83,37 @@ func runSample(ctx context.Context, c config, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		var bare time.Duration
+		if c.bare {
+			t := time.Now()
+			if _, err := st.BareScanWeek(ctx, from, end); err != nil {
+				return err
+			}
+			bare = time.Since(t)
+		}
 		timed.reset()
-		t := time.Now()
+		t, cpu := time.Now(), cpuTime()
 		res, _, err := job.Compute(ctx, sampleWeek, policy, seed, 0, 0)
 		if err != nil {
 			return err
 		}
 		preview := time.Since(t)
 		rows = res.Stats.Conversations
-		printf(out, "repeat %d: preview (Compute) %s over %d chats (ScanWeek %s), %d picks\n",
-			rep+1, ms3(preview), rows, ms3(timed.get("ScanWeek")), len(res.Picks))
+		printf(out, "repeat %d: preview (Compute) %s (CPU %s) over %d chats (ScanWeek %s), %d picks",
+			rep+1, ms3(preview), ms3(cpuTime()-cpu), rows, ms3(timed.get("ScanWeek")), len(res.Picks))
+		if c.bare {
+			printf(out, "; bare index scan %s, preview %.2f× it", ms3(bare), float64(preview)/float64(bare))
+		}
+		printf(out, "\n")
 
 		timed.reset()
-		t = time.Now()
+		t, cpu = time.Now(), cpuTime()
 		run, _, err := job.RunWeek(ctx, sampleWeek, "storebench")
 		if err != nil {
 			return err
 		}
 		total := time.Since(t)
-		printf(out, "repeat %d: run %s, %d picks: %s\n", rep+1, ms3(total), run.Picks, timed.summary())
+		printf(out, "repeat %d: run %s (CPU %s), %d picks: %s\n", rep+1, ms3(total), ms3(cpuTime()-cpu), run.Picks, timed.summary())
 	}
 
 	if c.late > 0 && rows > 0 {
@@ -112,20 +124,30 @@ func runSample(ctx context.Context, c config, out io.Writer) error {
 		}
 		printf(out, "ingested %d late chats in %s (not timed below)\n", n, ms3(time.Since(t)))
 		timed.reset()
-		t = time.Now()
+		t, cpu := time.Now(), cpuTime()
 		_, up, err := job.TopUpWeek(ctx, sampleWeek, "storebench")
 		if err != nil {
 			return err
 		}
-		printf(out, "top-up: %s, considered %d, %d picks: %s\n", ms3(time.Since(t)), up.Considered, up.Picks, timed.summary())
+		printf(out, "top-up: %s (CPU %s), considered %d, %d picks: %s\n", ms3(time.Since(t)), ms3(cpuTime()-cpu), up.Considered, up.Picks, timed.summary())
 	}
 	return nil
 }
 
 // writeLate writes n chats of the week with ids after every row written
-// before, as a feed's late arrivals.
+// before, as a feed's late arrivals, cycling over the --agents of the run
+// and --late-agents more.
 func writeLate(ctx context.Context, st *sqlstore.Store, c config, codec *transcript.Codec, n int) error {
 	pool := makePool(c, codec)
+	if c.lateAgents > 0 {
+		ids := make([]string, c.lateAgents)
+		for i := range ids {
+			ids[i] = synth.AgentID(c.agents + i)
+		}
+		if err := st.EnsureAgents(ctx, ids); err != nil { // as ingest adds an unknown author
+			return err
+		}
+	}
 	start, _ := sampleWeek.Bounds(time.UTC)
 	step := 7 * 24 * time.Hour / time.Duration(n)
 	batch := make([]*transcript.Prepared, 0, c.batch)
@@ -133,7 +155,7 @@ func writeLate(ctx context.Context, st *sqlstore.Store, c config, codec *transcr
 		batch = batch[:0]
 		for i := lo; i < min(lo+c.batch, n); i++ {
 			batch = append(batch, synth.Restamp(pool[(i*7)%len(pool)], fmt.Sprintf("late-%010d", i),
-				synth.AgentID(i%c.agents), start.Add(time.Duration(i)*step+time.Second)))
+				synth.AgentID(i%(c.agents+c.lateAgents)), start.Add(time.Duration(i)*step+time.Second)))
 		}
 		if _, err := st.UpsertTranscripts(ctx, batch); err != nil {
 			return err
@@ -212,6 +234,11 @@ func (t *timedStore) TopUpRun(ctx context.Context, u store.TopUp, picks []store.
 func (t *timedStore) RecentInspectorsOf(ctx context.Context, agentID string, n int) ([]string, error) {
 	defer t.add("RecentInspectorsOf", time.Now())
 	return t.Storage.RecentInspectorsOf(ctx, agentID, n)
+}
+
+func (t *timedStore) RecentInspectorsOfAgents(ctx context.Context, agentIDs []string, n int) (map[string][]string, error) {
+	defer t.add("RecentInspectorsOfAgents", time.Now())
+	return t.Storage.RecentInspectorsOfAgents(ctx, agentIDs, n)
 }
 
 func (t *timedStore) PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]string]bool, error) {

@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"qa-sampling/store"
 
@@ -158,6 +160,56 @@ func (s *Store) RecentInspectorsOf(ctx context.Context, agentID string, limit in
 	err := s.r.SelectContext(ctx, &out, s.r.Rebind(recentInspectorsSQL), agentID, int64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: recent inspectors of %q: %w", agentID, err)
+	}
+	return out, nil
+}
+
+// recentInspectorsOfAgentsSQL has each (agent, inspector) pair's newest
+// pick: RecentInspectorsOf's grouping for many agents, ordered in Go.
+const recentInspectorsOfAgentsSQL = `SELECT agent_id, inspector_id, MAX(id) AS newest FROM picks
+	WHERE agent_id IN (?) AND inspector_id IS NOT NULL
+	GROUP BY agent_id, inspector_id`
+
+// RecentInspectorsOfAgents returns RecentInspectorsOf of each agent, in
+// a query per chunkRows agents rather than one per agent: a run's 2,000
+// agents took 2,000 round trips.
+func (s *Store) RecentInspectorsOfAgents(ctx context.Context, agentIDs []string, limit int) (map[string][]string, error) {
+	out := map[string][]string{}
+	if limit <= 0 || len(agentIDs) == 0 {
+		return out, nil
+	}
+	ids := slices.Clone(agentIDs)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	type pair struct {
+		Agent     string `db:"agent_id"`
+		Inspector string `db:"inspector_id"`
+		Newest    int64  `db:"newest"`
+	}
+	var pairs []pair
+	for _, c := range chunks(len(ids), chunkRows) {
+		q, args, err := sqlx.In(recentInspectorsOfAgentsSQL, ids[c[0]:c[1]])
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: recent inspectors: %w", err)
+		}
+		var part []pair
+		if err := s.r.SelectContext(ctx, &part, s.r.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("sqlstore: recent inspectors: %w", err)
+		}
+		pairs = append(pairs, part...)
+	}
+	// By agent, then newest pick first: ids are unique, so the order is
+	// RecentInspectorsOf's.
+	slices.SortFunc(pairs, func(a, b pair) int {
+		if c := strings.Compare(a.Agent, b.Agent); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.Newest, a.Newest)
+	})
+	for _, p := range pairs {
+		if len(out[p.Agent]) < limit {
+			out[p.Agent] = append(out[p.Agent], p.Inspector)
+		}
 	}
 	return out, nil
 }

@@ -404,3 +404,37 @@ func decodeStringArray(s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// bareScanSQL reads one column of the week off an index and nothing else:
+// the floor any weekly scan is compared with. SQLite has one index over end
+// times, the sampling one, so the floor reads only its ended_at.
+func bareScanSQL(d dialect) string {
+	if d == dialectSQLite {
+		return "SELECT ended_at FROM transcripts INDEXED BY transcripts_sampling WHERE ended_at >= ? AND ended_at < ?"
+	}
+	return "SELECT agent_id FROM transcripts WHERE ended_at >= $1 AND ended_at < $2"
+}
+
+// BareScanWeek counts the transcripts that ended in [from, to) by reading
+// one column of each off the index ScanWeek reads, on the same reader
+// pool: the floor a week's scan and a preview are measured against
+// (BenchmarkScanWeek, cmd/storebench). Nothing else uses it.
+func (s *Store) BareScanWeek(ctx context.Context, from, to time.Time) (int, error) {
+	rows, err := s.r.QueryContext(ctx, bareScanSQL(s.dialect), from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: bare scan: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	n := 0
+	var v any
+	for rows.Next() {
+		if err := rows.Scan(&v); err != nil {
+			return n, fmt.Errorf("sqlstore: bare scan: %w", err)
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("sqlstore: bare scan: %w", err)
+	}
+	return n, nil
+}

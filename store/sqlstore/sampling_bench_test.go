@@ -148,7 +148,7 @@ func benchScanWeek(b *testing.B, s *Store, perWeek, others int) {
 	for b.Loop() {
 		loops++
 		t := time.Now()
-		n, err := bareScan(ctx, s, from, to)
+		n, err := s.BareScanWeek(ctx, from, to)
 		bareTime += time.Since(t)
 		if err != nil || n != perWeek {
 			b.Fatalf("bare scan: %d rows, %v; want %d", n, err, perWeek)
@@ -207,31 +207,4 @@ func scanHalves(ctx context.Context, s *Store, from, to time.Time) (int, error) 
 	}
 	wg.Wait()
 	return rows[0] + rows[1], errors.Join(errs[:]...)
-}
-
-// bareScanSQL reads one column of the week off an index and nothing else:
-// the floor any weekly scan is compared with. SQLite has one index over end
-// times, the sampling one, so the floor reads only its ended_at.
-func bareScanSQL(d dialect) string {
-	if d == dialectSQLite {
-		return "SELECT ended_at FROM transcripts INDEXED BY transcripts_sampling WHERE ended_at >= ? AND ended_at < ?"
-	}
-	return "SELECT agent_id FROM transcripts WHERE ended_at >= $1 AND ended_at < $2"
-}
-
-func bareScan(ctx context.Context, s *Store, from, to time.Time) (int, error) {
-	rows, err := s.r.QueryContext(ctx, bareScanSQL(s.dialect), from.UnixMilli(), to.UnixMilli())
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = rows.Close() }()
-	n := 0
-	var v any
-	for rows.Next() {
-		if err := rows.Scan(&v); err != nil {
-			return n, err
-		}
-		n++
-	}
-	return n, rows.Err()
 }

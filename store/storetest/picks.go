@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"qa-sampling/store"
 	"qa-sampling/transcript"
 	"reflect"
@@ -226,6 +227,30 @@ func testRecentInspectorsOf(t *testing.T, s store.Store) {
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("RecentInspectorsOf(%s, %d) = %q, %v; want %q", tc.agent, tc.limit, got, err, tc.want)
 		}
+	}
+	// The batched form answers as one call per agent would; an agent named
+	// twice is answered once, one without inspectors not at all.
+	for _, limit := range []int{0, 1, 2, 3, 10} {
+		got, err := s.RecentInspectorsOfAgents(ctx, []string{"a2", "a1", "nobody", "a1"}, limit)
+		if err != nil {
+			t.Fatalf("RecentInspectorsOfAgents(limit %d): %v", limit, err)
+		}
+		want := map[string][]string{}
+		for _, a := range []string{"a1", "a2", "nobody"} {
+			one, err := s.RecentInspectorsOf(ctx, a, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(one) > 0 {
+				want[a] = one
+			}
+		}
+		if !maps.EqualFunc(got, want, slices.Equal[[]string]) {
+			t.Errorf("RecentInspectorsOfAgents(limit %d) = %q; want %q", limit, got, want)
+		}
+	}
+	if got, err := s.RecentInspectorsOfAgents(ctx, nil, 3); err != nil || len(got) != 0 {
+		t.Errorf("RecentInspectorsOfAgents of no agents = %q, %v", got, err)
 	}
 }
 
