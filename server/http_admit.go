@@ -14,6 +14,11 @@ import (
 // runs again on the call itself, from the token cache). md holds the
 // call's outgoing metadata: "authorization: Bearer …".
 func (s *Server) AdmitHTTP(ctx context.Context, method string, md metadata.MD) (maxBodyBytes int, err error) {
+	// A public method (StartSession) carries its credential in the body,
+	// which is still read only up to the method's small limit.
+	if publicService(method) {
+		return s.guard.limit(method), nil
+	}
 	if _, err := s.gate.admit(ctx, method, md); err != nil {
 		return 0, err
 	}

@@ -7,11 +7,21 @@ import (
 )
 
 // methodRule is what the server allows per method: who may call it, and
-// whether its requests may be bulk-sized (see Config.MaxRecvMsgBytes).
+// whether its requests may be bulk-sized (see Config.MaxRecvMsgBytes). A
+// public method needs no bearer: its request carries the credential it
+// checks itself (StartSession); the request size limit still applies.
 type methodRule struct {
-	roles []store.Role
-	bulk  bool
+	roles  []store.Role
+	bulk   bool
+	public bool
 }
+
+// consoleRoles are the people who sign in to the console; allRoles adds
+// ingest.
+var (
+	consoleRoles = []store.Role{store.RoleAdmin, store.RoleInspector, store.RoleSupervisor}
+	allRoles     = []store.Role{store.RoleAdmin, store.RoleIngest, store.RoleInspector, store.RoleSupervisor}
+)
 
 // ingestRoles may push data.
 var ingestRoles = []store.Role{store.RoleIngest, store.RoleAdmin}
@@ -67,7 +77,19 @@ var methodRules = map[string]methodRule{
 
 	// The programme's time zone and the server's version, for presenting
 	// times: every role.
-	"/qa.v1.InfoService/GetServerInfo": {roles: []store.Role{store.RoleAdmin, store.RoleIngest, store.RoleInspector, store.RoleSupervisor}},
+	"/qa.v1.InfoService/GetServerInfo": {roles: allRoles},
+
+	// Signing in trades a login code or a token for a session: the
+	// request is the credential. Signing out and "who am I" are any
+	// signed-in person's (WhoAmI any caller's); the rest is the admin's.
+	"/qa.v1.AccessService/StartSession":    {public: true},
+	"/qa.v1.AccessService/EndSession":      {roles: consoleRoles},
+	"/qa.v1.AccessService/WhoAmI":          {roles: allRoles},
+	"/qa.v1.AccessService/CreateLoginLink": {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.AccessService/ListSessions":    {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.AccessService/RevokeSession":   {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.AccessService/ListTokens":      {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.AccessService/RevokeToken":     {roles: []store.Role{store.RoleAdmin}},
 }
 
 // permitted reports whether role may call method.
@@ -81,9 +103,11 @@ func permitted(role store.Role, method string) bool {
 }
 
 // publicService reports methods that need no token: health checks and
-// reflection, so load balancers and grpcurl work without credentials.
+// reflection, so load balancers and grpcurl work without credentials, and
+// the public methods of methodRules.
 func publicService(method string) bool {
-	return strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
+	return methodRules[method].public ||
+		strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
 		strings.HasPrefix(method, "/grpc.reflection.v1.ServerReflection/") ||
 		strings.HasPrefix(method, "/grpc.reflection.v1alpha.ServerReflection/")
 }

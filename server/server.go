@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -66,6 +67,14 @@ type Config struct {
 	// ReportMinReviews is the fewest reviews a report's mean may rest on
 	// before it is marked too few.
 	ReportMinReviews int
+	// SessionIdle ends a console session unused this long; SessionMax
+	// ends any session this long after sign-in.
+	SessionIdle, SessionMax time.Duration
+	// LoginLinkTTL is how long a one-time login link works.
+	LoginLinkTTL time.Duration
+	// PublicURL is the console's address as people's browsers reach it,
+	// without a trailing slash; login links point under it.
+	PublicURL string
 }
 
 // DefaultConfig is the configuration `qad serve` starts from.
@@ -85,6 +94,10 @@ func DefaultConfig() Config {
 		DisputeWindow:     14 * 24 * time.Hour,
 		FeedbackPoll:      time.Second,
 		ReportMinReviews:  report.DefaultMinReviews,
+		SessionIdle:       12 * time.Hour,
+		SessionMax:        7 * 24 * time.Hour,
+		LoginLinkTTL:      24 * time.Hour,
+		PublicURL:         "http://127.0.0.1:7390",
 	}
 }
 
@@ -93,6 +106,8 @@ type Server struct {
 	grpc     *grpc.Server
 	inproc   *inProcess
 	gate     *authGate
+	authn    *TokenAuthenticator
+	access   *accessService
 	guard    *requestGuard
 	health   *health.Server
 	store    Storage
@@ -124,7 +139,7 @@ var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName,
 	qav1.SamplingService_ServiceDesc.ServiceName, qav1.ReviewService_ServiceDesc.ServiceName,
 	qav1.RubricService_ServiceDesc.ServiceName, qav1.FeedbackService_ServiceDesc.ServiceName,
 	qav1.ReportService_ServiceDesc.ServiceName, qav1.AuditService_ServiceDesc.ServiceName,
-	qav1.InfoService_ServiceDesc.ServiceName}
+	qav1.InfoService_ServiceDesc.ServiceName, qav1.AccessService_ServiceDesc.ServiceName}
 
 // New wires the services, interceptors, health and reflection.
 func New(st Storage, cfg Config, log *slog.Logger) *Server {
@@ -136,7 +151,8 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	reg.MustRegister(grpcMetrics)
 
-	authn := &TokenAuthenticator{Store: st, TTL: cfg.TokenCacheTTL, Now: cfg.Now}
+	authn := &TokenAuthenticator{Store: st, Sessions: st, TTL: cfg.TokenCacheTTL, Now: cfg.Now,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, Log: log}
 	gate := newAuthGate(authn, log, reg)
 	logger := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		log.Log(ctx, slog.Level(lvl), msg, fields...)
@@ -205,6 +221,10 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterReportServiceServer(guard, &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log})
 	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
 	qav1.RegisterInfoServiceServer(guard, &infoService{store: st, log: log})
+	access := &accessService{store: st, authn: authn, gate: gate, now: now, log: log,
+		linkTTL: cmp.Or(cfg.LoginLinkTTL, DefaultConfig().LoginLinkTTL), sessionMax: cmp.Or(cfg.SessionMax, DefaultConfig().SessionMax)}
+	access.publicURL.Store(&cfg.PublicURL)
+	qav1.RegisterAccessServiceServer(guard, access)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(guard, hs)
 	reflection.Register(guard)
@@ -215,7 +235,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	return &Server{
 		pollCtx: pollCtx, pollStop: pollStop,
-		grpc: gs, inproc: inproc, gate: gate, guard: guard, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
+		grpc: gs, inproc: inproc, gate: gate, authn: authn, access: access, guard: guard, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
 		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
 	}
@@ -314,6 +334,9 @@ func (s *Server) Shutdown(ctx context.Context) {
 		<-done
 	}
 	s.inproc.close()
+	// No call is left to record a session's use; wait for the writes of
+	// those that did.
+	s.authn.wait()
 	// The background loops were told to stop above; a dictionary being
 	// trained (CPU, not cancellable) may hold one of them until ctx ends.
 	stopped := make(chan struct{})

@@ -68,7 +68,8 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCommand(stderr), newTokenCommand(stdout), newMigrateCommand(stdout))
+	root.AddCommand(newServeCommand(stderr), newTokenCommand(stdout), newMigrateCommand(stdout),
+		newLoginLinkCommand(stdout), newSessionCommand(stdout))
 	return root
 }
 
@@ -85,6 +86,7 @@ type serveFlags struct {
 	shutdownTimeout, tokenCacheTTL      time.Duration
 	disputeWindow, feedbackPoll         time.Duration
 	sampling                            scheduleFlags
+	sessions                            sessionFlags
 }
 
 func newServeCommand(stderr io.Writer) *cobra.Command {
@@ -126,6 +128,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.DurationVar(&f.disputeWindow, "dispute-window", defaults.DisputeWindow, "how long after finalising a supervisor may dispute a review [QA_DISPUTE_WINDOW]")
 	fl.DurationVar(&f.feedbackPoll, "feedback-poll", defaults.FeedbackPoll, "how often open feedback streams learn of records written by other replicas (one query per process); 0 disables [QA_FEEDBACK_POLL]")
 	fl.IntVar(&f.reportMinReviews, "report-min-reviews", defaults.ReportMinReviews, "reports mark a mean resting on fewer reviews \"too few reviews\" [QA_REPORT_MIN_REVIEWS]")
+	f.sessions.register(fl)
 	checkEnv := bindEnv(fl, os.LookupEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := checkEnv(cmd); err != nil {
@@ -175,6 +178,12 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 		return errors.New("--dispute-window must be positive and --feedback-poll not negative")
 	}
 	cfg.ReportMinReviews = f.reportMinReviews
+	if err := f.sessions.apply(&cfg); err != nil {
+		return err
+	}
+	if f.publicURL != "" {
+		cfg.PublicURL = f.publicURL // also without --http-listen: a replica's links may point at another's console
+	}
 	if f.reportMinReviews < 1 {
 		return errors.New("--report-min-reviews must be positive")
 	}
@@ -249,6 +258,8 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 		if front, err = startHTTP(f.httpListen, f.publicURL, srv, cfg.TLS, log); err != nil {
 			return err
 		}
+		// Login links point at the console as it is reached.
+		srv.SetPublicURL(front.url)
 	}
 
 	serveErr := make(chan error, 1)
