@@ -23,6 +23,7 @@ type clients struct {
 	rubric   qav1.RubricServiceClient
 	report   qav1.ReportServiceClient
 	audit    qav1.AuditServiceClient
+	access   qav1.AccessServiceClient
 }
 
 func newClients(ctx context.Context, conn *grpc.ClientConn) clients {
@@ -35,6 +36,7 @@ func newClients(ctx context.Context, conn *grpc.ClientConn) clients {
 		rubric:   qav1.NewRubricServiceClient(conn),
 		report:   qav1.NewReportServiceClient(conn),
 		audit:    qav1.NewAuditServiceClient(conn),
+		access:   qav1.NewAccessServiceClient(conn),
 	}
 }
 

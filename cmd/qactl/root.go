@@ -168,6 +168,8 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newReportCommand(opts),
 		newRubricCommand(opts),
 		newAuditCommand(opts),
+		newAccessCommand(opts),
+		newWhoAmICommand(opts),
 	)
 	return root
 }
