@@ -104,10 +104,15 @@ func TestAdminPreviewsAndRunsAWeek(t *testing.T) {
 		t.Fatalf("runs of %s after the run: %d", week, len(runs))
 	}
 	run := runs[0]
+	if run.GetAgents() != int32(len(seedAgents)) {
+		t.Fatalf("the run covers %d agents, want %d", run.GetAgents(), len(seedAgents))
+	}
 	if run.GetSeedCommitment() != m[1] {
 		t.Fatalf("the run's commitment %s is not the preview's %s", run.GetSeedCommitment(), m[1])
 	}
-	done.mustContain(t, http.StatusOK, "抽样已完成:抽取 "+strconv.Itoa(int(run.GetPicks()))+" 条会话。", `href="/weeks/`+week+`"`, run.GetSeedCommitment(), run.GetSeed())
+	done.mustContain(t, http.StatusOK, "抽样已完成:抽取 "+strconv.Itoa(int(run.GetPicks()))+" 条会话。", `href="/weeks/`+week+`"`, run.GetSeedCommitment(), run.GetSeed(),
+		"覆盖坐席")
+	lead.get("/weeks/"+week).mustContain(t, http.StatusOK, "覆盖坐席 3")
 
 	// Running it again picks nothing twice and says so.
 	again := lead.follow(t, lead.post("/weeks/run", url.Values{"week": {week}}))

@@ -46,6 +46,7 @@ func init() {
 		"admin.run.picks":          {"抽中", "Picks"},
 		"admin.run.picks_split":    {"其中首抽 %d", "%d by the run"},
 		"admin.run.shortfalls":     {"不足额坐席", "Agents short"},
+		"admin.run.coverage":       {"覆盖坐席", "Agents covered"},
 		"admin.run.topups":         {"补抽", "Top-ups"},
 		"admin.run.topup_read":     {"读取 %d 条", "%d chats read"},
 		"admin.run.commitment":     {"种子承诺值", "Seed commitment"},
@@ -69,7 +70,7 @@ func init() {
 
 		"admin.picks.title":      {"抽中明细", "Picks"},
 		"admin.picks.heading":    {"%s 抽中明细", "Picks of %s"},
-		"admin.picks.run_line":   {"第 %d 次抽样 · 策略 v%d · 抽中 %d · 不足额 %d", "Run %d · policy v%d · %d picks · %d agents short"},
+		"admin.picks.run_line":   {"第 %d 次抽样 · 策略 v%d · 抽中 %d · 覆盖坐席 %d · 不足额 %d", "Run %d · policy v%d · %d picks · %d agents covered · %d short"},
 		"admin.picks.topups":     {"补抽 %d 次", "%d top-ups"},
 		"admin.picks.no_run":     {"该周还没有抽样。", "This week has not been run yet."},
 		"admin.picks.empty":      {"该周没有抽中的会话。", "No picks in this week."},

@@ -39,6 +39,11 @@ func (s *samplingService) runWithTopUps(ctx context.Context, r store.Run) (*qav1
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := runToProto(r)
+	agents, err := s.store.RunAgents(ctx, r.ID)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out.Agents = int32(agents)
 	out.TotalPicks = out.GetPicks()
 	for _, up := range ups {
 		out.TopUps = append(out.TopUps, topUpToProto(up))

@@ -91,4 +91,8 @@ type RunStore interface {
 	GetRun(ctx context.Context, id int64) (Run, error)
 	// ListRuns returns runs, newest first; week "" means all.
 	ListRuns(ctx context.Context, week string) ([]Run, error)
+	// RunAgents returns how many agents run runID's picks (its top-ups'
+	// and replacements included) are for: the agents the run covers. 0
+	// for a run without picks or an unknown run.
+	RunAgents(ctx context.Context, runID int64) (int, error)
 }

@@ -155,6 +155,16 @@ func (s *Store) ListRuns(ctx context.Context, week string) ([]store.Run, error) 
 	return out, nil
 }
 
+// RunAgents counts the distinct agents of a run's picks (picks_run
+// narrows it to the run's rows).
+func (s *Store) RunAgents(ctx context.Context, runID int64) (int, error) {
+	var n int
+	if err := s.r.GetContext(ctx, &n, s.r.Rebind("SELECT COUNT(DISTINCT agent_id) FROM picks WHERE run_id = ?"), runID); err != nil {
+		return 0, fmt.Errorf("sqlstore: agents of run %d: %w", runID, err)
+	}
+	return n, nil
+}
+
 // pickedTranscript is what a pick needs of its transcript.
 type pickedTranscript struct {
 	ID      int64 `db:"id"`

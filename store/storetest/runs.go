@@ -141,6 +141,12 @@ func testCompleteRun(t *testing.T, s store.Store) {
 	if got, _ := s.GetRun(ctx, run.ID); !reflect.DeepEqual(got, done) {
 		t.Errorf("GetRun after CompleteRun = %+v, want %+v", got, done)
 	}
+	if n, err := s.RunAgents(ctx, run.ID); err != nil || n != 2 {
+		t.Errorf("RunAgents = %d, %v; want 2 (a1 twice, a2 once)", n, err)
+	}
+	if n, err := s.RunAgents(ctx, run.ID+100); err != nil || n != 0 {
+		t.Errorf("RunAgents(unknown run) = %d, %v; want 0", n, err)
+	}
 
 	got := listPicks(t, s, store.PickFilter{RunID: run.ID})
 	if !slices.Equal(identities(got), identities(picks)) {

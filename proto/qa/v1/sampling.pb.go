@@ -662,7 +662,10 @@ type Run struct {
 	// made possible.
 	TopUps []*TopUp `protobuf:"bytes,11,rep,name=top_ups,json=topUps,proto3" json:"top_ups,omitempty"`
 	// picks plus the picks its top-ups added.
-	TotalPicks    int32 `protobuf:"varint,12,opt,name=total_picks,json=totalPicks,proto3" json:"total_picks,omitempty"`
+	TotalPicks int32 `protobuf:"varint,12,opt,name=total_picks,json=totalPicks,proto3" json:"total_picks,omitempty"`
+	// Agents with at least one pick of the run (top-ups' and replacements
+	// included): the agents it covers.
+	Agents        int32 `protobuf:"varint,13,opt,name=agents,proto3" json:"agents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -777,6 +780,13 @@ func (x *Run) GetTopUps() []*TopUp {
 func (x *Run) GetTotalPicks() int32 {
 	if x != nil {
 		return x.TotalPicks
+	}
+	return 0
+}
+
+func (x *Run) GetAgents() int32 {
+	if x != nil {
+		return x.Agents
 	}
 	return 0
 }
@@ -2236,7 +2246,7 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\"N\n" +
 	"\x16ValidatePolicyResponse\x12\x18\n" +
 	"\x05field\x18\x01 \x01(\tB\x02\x18\x01R\x05field\x12\x1a\n" +
-	"\x06reason\x18\x02 \x01(\tB\x02\x18\x01R\x06reason\"\x9f\x03\n" +
+	"\x06reason\x18\x02 \x01(\tB\x02\x18\x01R\x06reason\"\xb7\x03\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04week\x18\x02 \x01(\tR\x04week\x12%\n" +
@@ -2254,7 +2264,8 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	" \x01(\tR\x0eseedCommitment\x12%\n" +
 	"\atop_ups\x18\v \x03(\v2\f.qa.v1.TopUpR\x06topUps\x12\x1f\n" +
 	"\vtotal_picks\x18\f \x01(\x05R\n" +
-	"totalPicks\"\xc4\x01\n" +
+	"totalPicks\x12\x16\n" +
+	"\x06agents\x18\r \x01(\x05R\x06agents\"\xc4\x01\n" +
 	"\x05TopUp\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x05R\x03seq\x129\n" +
 	"\n" +
