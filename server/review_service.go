@@ -35,6 +35,7 @@ func (s *reviewService) ListQueue(ctx context.Context, req *qav1.ListQueueReques
 	var l fielderr.List
 	pg := idPage(&l, req.GetPageSize(), req.GetPageToken(), 0)
 	checkWeek(&l, "week", req.GetWeek())
+	l.ID("reason", req.GetReason(), false)
 	statuses := []store.PickStatus{store.PickAssigned, store.PickDisputed}
 	if st := store.PickStatus(req.GetStatus()); st != "" {
 		if !slices.Contains(statuses, st) {
@@ -51,7 +52,7 @@ func (s *reviewService) ListQueue(ctx context.Context, req *qav1.ListQueueReques
 	var queue []store.Pick
 	for _, st := range statuses {
 		picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: st, Week: req.GetWeek(),
-			AfterID: pg.after, Limit: pg.fetch()})
+			Reason: req.GetReason(), AfterID: pg.after, Limit: pg.fetch()})
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)
 		}
@@ -329,7 +330,35 @@ func (s *reviewService) OpenItem(ctx context.Context, req *qav1.OpenItemRequest)
 	if ic.final != nil {
 		out.Review = reviewToProto(*ic.final, &ic.rubric)
 	}
+	if out.AgentNames, err = s.agentNames(ctx, out.Transcript); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// agentNames looks up the directory names of the agents who wrote in t:
+// its owner and any agent a transfer brought in (a handful at most).
+func (s *reviewService) agentNames(ctx context.Context, t *qav1.Transcript) (map[string]string, error) {
+	names := map[string]string{}
+	ids := []string{t.GetAgentId()}
+	for _, m := range t.GetMessages() {
+		if id := m.GetAgentId(); id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range ids {
+		a, err := s.store.GetAgent(ctx, id)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, storeError(ctx, s.log, err)
+		}
+		if a.Name != "" {
+			names[id] = a.Name
+		}
+	}
+	return names, nil
 }
 
 func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReviewRequest) (*qav1.SubmitReviewResponse, error) {

@@ -32,7 +32,10 @@ type ListQueueRequest struct {
 	Week string `protobuf:"bytes,3,opt,name=week,proto3" json:"week,omitempty"`
 	// Only assigned items, or only disputed ones (re-scorings); empty for
 	// both.
-	Status        string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// Only items picked for this reason (random, or a targeted rule's
+	// name); empty for all.
+	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -91,6 +94,13 @@ func (x *ListQueueRequest) GetWeek() string {
 func (x *ListQueueRequest) GetStatus() string {
 	if x != nil {
 		return x.Status
+	}
+	return ""
+}
+
+func (x *ListQueueRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
 	}
 	return ""
 }
@@ -754,7 +764,10 @@ type OpenItemResponse struct {
 	DisputedReview *Review  `protobuf:"bytes,6,opt,name=disputed_review,json=disputedReview,proto3" json:"disputed_review,omitempty"`
 	// For an item already reviewed: its final review, read-only; the
 	// rubric is the one it was scored against.
-	Review        *Review `protobuf:"bytes,7,opt,name=review,proto3" json:"review,omitempty"`
+	Review *Review `protobuf:"bytes,7,opt,name=review,proto3" json:"review,omitempty"`
+	// The directory names of the agents who wrote in the transcript, by
+	// agent id; an agent the directory does not name is absent.
+	AgentNames    map[string]string `protobuf:"bytes,8,rep,name=agent_names,json=agentNames,proto3" json:"agent_names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -834,6 +847,13 @@ func (x *OpenItemResponse) GetDisputedReview() *Review {
 func (x *OpenItemResponse) GetReview() *Review {
 	if x != nil {
 		return x.Review
+	}
+	return nil
+}
+
+func (x *OpenItemResponse) GetAgentNames() map[string]string {
+	if x != nil {
+		return x.AgentNames
 	}
 	return nil
 }
@@ -1498,13 +1518,14 @@ var File_qa_v1_review_proto protoreflect.FileDescriptor
 
 const file_qa_v1_review_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/rubric.proto\x1a\x14qa/v1/sampling.proto\x1a\x16qa/v1/transcript.proto\"z\n" +
+	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/rubric.proto\x1a\x14qa/v1/sampling.proto\x1a\x16qa/v1/transcript.proto\"\x92\x01\n" +
 	"\x10ListQueueRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x12\n" +
 	"\x04week\x18\x03 \x01(\tR\x04week\x12\x16\n" +
-	"\x06status\x18\x04 \x01(\tR\x06status\"^\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"^\n" +
 	"\x11ListQueueResponse\x12!\n" +
 	"\x05items\x18\x01 \x03(\v2\v.qa.v1.PickR\x05items\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"$\n" +
@@ -1559,7 +1580,7 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"updated_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12=\n" +
 	"\ffinalized_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\vfinalizedAt\"!\n" +
 	"\x0fOpenItemRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\"\xbb\x02\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"\xc4\x03\n" +
 	"\x10OpenItemResponse\x12\x1f\n" +
 	"\x04item\x18\x01 \x01(\v2\v.qa.v1.PickR\x04item\x121\n" +
 	"\n" +
@@ -1569,7 +1590,12 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"\x05draft\x18\x04 \x01(\v2\r.qa.v1.ReviewR\x05draft\x12(\n" +
 	"\adispute\x18\x05 \x01(\v2\x0e.qa.v1.DisputeR\adispute\x126\n" +
 	"\x0fdisputed_review\x18\x06 \x01(\v2\r.qa.v1.ReviewR\x0edisputedReview\x12%\n" +
-	"\x06review\x18\a \x01(\v2\r.qa.v1.ReviewR\x06review\"\xe6\x01\n" +
+	"\x06review\x18\a \x01(\v2\r.qa.v1.ReviewR\x06review\x12H\n" +
+	"\vagent_names\x18\b \x03(\v2'.qa.v1.OpenItemResponse.AgentNamesEntryR\n" +
+	"agentNames\x1a=\n" +
+	"\x0fAgentNamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe6\x01\n" +
 	"\x13SubmitReviewRequest\x12\x17\n" +
 	"\aitem_id\x18\x01 \x01(\x03R\x06itemId\x120\n" +
 	"\aratings\x18\x02 \x03(\v2\x16.qa.v1.DimensionRatingR\aratings\x12\x14\n" +
@@ -1649,7 +1675,7 @@ func file_qa_v1_review_proto_rawDescGZIP() []byte {
 	return file_qa_v1_review_proto_rawDescData
 }
 
-var file_qa_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_qa_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_qa_v1_review_proto_goTypes = []any{
 	(*ListQueueRequest)(nil),      // 0: qa.v1.ListQueueRequest
 	(*ListQueueResponse)(nil),     // 1: qa.v1.ListQueueResponse
@@ -1669,56 +1695,58 @@ var file_qa_v1_review_proto_goTypes = []any{
 	(*ListReviewsResponse)(nil),   // 15: qa.v1.ListReviewsResponse
 	(*FeedbackRecord)(nil),        // 16: qa.v1.FeedbackRecord
 	(*Dispute)(nil),               // 17: qa.v1.Dispute
-	(*Pick)(nil),                  // 18: qa.v1.Pick
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
-	(*Transcript)(nil),            // 20: qa.v1.Transcript
-	(*Rubric)(nil),                // 21: qa.v1.Rubric
+	nil,                           // 18: qa.v1.OpenItemResponse.AgentNamesEntry
+	(*Pick)(nil),                  // 19: qa.v1.Pick
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
+	(*Transcript)(nil),            // 21: qa.v1.Transcript
+	(*Rubric)(nil),                // 22: qa.v1.Rubric
 }
 var file_qa_v1_review_proto_depIdxs = []int32{
-	18, // 0: qa.v1.ListQueueResponse.items:type_name -> qa.v1.Pick
-	18, // 1: qa.v1.ReleaseItemResponse.item:type_name -> qa.v1.Pick
-	18, // 2: qa.v1.SkipItemResponse.skipped:type_name -> qa.v1.Pick
-	18, // 3: qa.v1.SkipItemResponse.replacement:type_name -> qa.v1.Pick
+	19, // 0: qa.v1.ListQueueResponse.items:type_name -> qa.v1.Pick
+	19, // 1: qa.v1.ReleaseItemResponse.item:type_name -> qa.v1.Pick
+	19, // 2: qa.v1.SkipItemResponse.skipped:type_name -> qa.v1.Pick
+	19, // 3: qa.v1.SkipItemResponse.replacement:type_name -> qa.v1.Pick
 	6,  // 4: qa.v1.Review.ratings:type_name -> qa.v1.DimensionRating
-	19, // 5: qa.v1.Review.created_at:type_name -> google.protobuf.Timestamp
-	19, // 6: qa.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
-	19, // 7: qa.v1.Review.finalized_at:type_name -> google.protobuf.Timestamp
-	18, // 8: qa.v1.OpenItemResponse.item:type_name -> qa.v1.Pick
-	20, // 9: qa.v1.OpenItemResponse.transcript:type_name -> qa.v1.Transcript
-	21, // 10: qa.v1.OpenItemResponse.rubric:type_name -> qa.v1.Rubric
+	20, // 5: qa.v1.Review.created_at:type_name -> google.protobuf.Timestamp
+	20, // 6: qa.v1.Review.updated_at:type_name -> google.protobuf.Timestamp
+	20, // 7: qa.v1.Review.finalized_at:type_name -> google.protobuf.Timestamp
+	19, // 8: qa.v1.OpenItemResponse.item:type_name -> qa.v1.Pick
+	21, // 9: qa.v1.OpenItemResponse.transcript:type_name -> qa.v1.Transcript
+	22, // 10: qa.v1.OpenItemResponse.rubric:type_name -> qa.v1.Rubric
 	7,  // 11: qa.v1.OpenItemResponse.draft:type_name -> qa.v1.Review
 	17, // 12: qa.v1.OpenItemResponse.dispute:type_name -> qa.v1.Dispute
 	7,  // 13: qa.v1.OpenItemResponse.disputed_review:type_name -> qa.v1.Review
 	7,  // 14: qa.v1.OpenItemResponse.review:type_name -> qa.v1.Review
-	6,  // 15: qa.v1.SubmitReviewRequest.ratings:type_name -> qa.v1.DimensionRating
-	7,  // 16: qa.v1.SubmitReviewResponse.review:type_name -> qa.v1.Review
-	16, // 17: qa.v1.SubmitReviewResponse.feedback:type_name -> qa.v1.FeedbackRecord
-	7,  // 18: qa.v1.GetReviewResponse.review:type_name -> qa.v1.Review
-	7,  // 19: qa.v1.ListReviewsResponse.reviews:type_name -> qa.v1.Review
-	7,  // 20: qa.v1.FeedbackRecord.review:type_name -> qa.v1.Review
-	19, // 21: qa.v1.FeedbackRecord.created_at:type_name -> google.protobuf.Timestamp
-	19, // 22: qa.v1.FeedbackRecord.acknowledged_at:type_name -> google.protobuf.Timestamp
-	19, // 23: qa.v1.Dispute.opened_at:type_name -> google.protobuf.Timestamp
-	19, // 24: qa.v1.Dispute.resolved_at:type_name -> google.protobuf.Timestamp
-	0,  // 25: qa.v1.ReviewService.ListQueue:input_type -> qa.v1.ListQueueRequest
-	2,  // 26: qa.v1.ReviewService.ReleaseItem:input_type -> qa.v1.ReleaseItemRequest
-	4,  // 27: qa.v1.ReviewService.SkipItem:input_type -> qa.v1.SkipItemRequest
-	8,  // 28: qa.v1.ReviewService.OpenItem:input_type -> qa.v1.OpenItemRequest
-	10, // 29: qa.v1.ReviewService.SubmitReview:input_type -> qa.v1.SubmitReviewRequest
-	12, // 30: qa.v1.ReviewService.GetReview:input_type -> qa.v1.GetReviewRequest
-	14, // 31: qa.v1.ReviewService.ListReviews:input_type -> qa.v1.ListReviewsRequest
-	1,  // 32: qa.v1.ReviewService.ListQueue:output_type -> qa.v1.ListQueueResponse
-	3,  // 33: qa.v1.ReviewService.ReleaseItem:output_type -> qa.v1.ReleaseItemResponse
-	5,  // 34: qa.v1.ReviewService.SkipItem:output_type -> qa.v1.SkipItemResponse
-	9,  // 35: qa.v1.ReviewService.OpenItem:output_type -> qa.v1.OpenItemResponse
-	11, // 36: qa.v1.ReviewService.SubmitReview:output_type -> qa.v1.SubmitReviewResponse
-	13, // 37: qa.v1.ReviewService.GetReview:output_type -> qa.v1.GetReviewResponse
-	15, // 38: qa.v1.ReviewService.ListReviews:output_type -> qa.v1.ListReviewsResponse
-	32, // [32:39] is the sub-list for method output_type
-	25, // [25:32] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	18, // 15: qa.v1.OpenItemResponse.agent_names:type_name -> qa.v1.OpenItemResponse.AgentNamesEntry
+	6,  // 16: qa.v1.SubmitReviewRequest.ratings:type_name -> qa.v1.DimensionRating
+	7,  // 17: qa.v1.SubmitReviewResponse.review:type_name -> qa.v1.Review
+	16, // 18: qa.v1.SubmitReviewResponse.feedback:type_name -> qa.v1.FeedbackRecord
+	7,  // 19: qa.v1.GetReviewResponse.review:type_name -> qa.v1.Review
+	7,  // 20: qa.v1.ListReviewsResponse.reviews:type_name -> qa.v1.Review
+	7,  // 21: qa.v1.FeedbackRecord.review:type_name -> qa.v1.Review
+	20, // 22: qa.v1.FeedbackRecord.created_at:type_name -> google.protobuf.Timestamp
+	20, // 23: qa.v1.FeedbackRecord.acknowledged_at:type_name -> google.protobuf.Timestamp
+	20, // 24: qa.v1.Dispute.opened_at:type_name -> google.protobuf.Timestamp
+	20, // 25: qa.v1.Dispute.resolved_at:type_name -> google.protobuf.Timestamp
+	0,  // 26: qa.v1.ReviewService.ListQueue:input_type -> qa.v1.ListQueueRequest
+	2,  // 27: qa.v1.ReviewService.ReleaseItem:input_type -> qa.v1.ReleaseItemRequest
+	4,  // 28: qa.v1.ReviewService.SkipItem:input_type -> qa.v1.SkipItemRequest
+	8,  // 29: qa.v1.ReviewService.OpenItem:input_type -> qa.v1.OpenItemRequest
+	10, // 30: qa.v1.ReviewService.SubmitReview:input_type -> qa.v1.SubmitReviewRequest
+	12, // 31: qa.v1.ReviewService.GetReview:input_type -> qa.v1.GetReviewRequest
+	14, // 32: qa.v1.ReviewService.ListReviews:input_type -> qa.v1.ListReviewsRequest
+	1,  // 33: qa.v1.ReviewService.ListQueue:output_type -> qa.v1.ListQueueResponse
+	3,  // 34: qa.v1.ReviewService.ReleaseItem:output_type -> qa.v1.ReleaseItemResponse
+	5,  // 35: qa.v1.ReviewService.SkipItem:output_type -> qa.v1.SkipItemResponse
+	9,  // 36: qa.v1.ReviewService.OpenItem:output_type -> qa.v1.OpenItemResponse
+	11, // 37: qa.v1.ReviewService.SubmitReview:output_type -> qa.v1.SubmitReviewResponse
+	13, // 38: qa.v1.ReviewService.GetReview:output_type -> qa.v1.GetReviewResponse
+	15, // 39: qa.v1.ReviewService.ListReviews:output_type -> qa.v1.ListReviewsResponse
+	33, // [33:40] is the sub-list for method output_type
+	26, // [26:33] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_review_proto_init() }
@@ -1735,7 +1763,7 @@ func file_qa_v1_review_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_review_proto_rawDesc), len(file_qa_v1_review_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
