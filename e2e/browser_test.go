@@ -209,17 +209,12 @@ type consoleServer struct {
 	HTTP string
 }
 
-// startConsoleServer starts qad on dsn with --http-listen on a free
-// loopback port and waits until the console answers.
+// startConsoleServer starts qad on dsn (every qad of these tests serves
+// HTTP on a free loopback port) and waits until the console answers.
 func startConsoleServer(t *testing.T, dsn string, extra ...string) *consoleServer {
 	t.Helper()
-	if help, _ := exec.Command(bin("qad"), "serve", "--help").CombinedOutput(); !strings.Contains(string(help), "http-listen") {
-		// Until the HTTP surface lands, qad cannot serve the console.
-		t.Skip("qad serve has no --http-listen yet: console browser test skipped")
-	}
-	httpAddr := freePort(t)
-	s := startServer(t, dsn, append([]string{"--http-listen", httpAddr}, extra...)...)
-	cs := &consoleServer{server: s, HTTP: "http://" + httpAddr}
+	s := startServer(t, dsn, extra...)
+	cs := &consoleServer{server: s, HTTP: "http://" + s.httpAddr}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get(cs.HTTP + "/login")

@@ -1,0 +1,222 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/store"
+)
+
+// firstItem is the first item of an inspector's queue for the harness's
+// last week.
+func (h *harness) firstItem(inspector string) *qav1.Pick {
+	h.t.Helper()
+	for _, it := range h.queue(inspector) {
+		if strings.HasPrefix(it.GetExternalId(), h.Week) {
+			return it
+		}
+	}
+	h.t.Fatalf("%s has no item of %s", inspector, h.Week)
+	return nil
+}
+
+func itemPath(it *qav1.Pick) string { return "/review/" + strconv.FormatInt(it.GetId(), 10) }
+
+// noInlineCode checks the CSP's promises on a page: scripts by src with a
+// nonce, no style attribute.
+func noInlineCode(t *testing.T, body string) {
+	t.Helper()
+	for _, tag := range regexp.MustCompile(`<script[^>]*>`).FindAllString(body, -1) {
+		if !strings.Contains(tag, "nonce=") || !strings.Contains(tag, "src=") {
+			t.Errorf("script without a nonce or with inline code: %s", tag)
+		}
+	}
+	if regexp.MustCompile(`\sstyle="`).MatchString(body) {
+		t.Error("inline style attribute: the policy forbids it")
+	}
+}
+
+func TestQueueShowsTheWeekUnderReviewWithCountsAndFilters(t *testing.T) {
+	h := startHarness(t)
+	v := h.as(store.RoleInspector, "insp-1")
+	items := h.queue("insp-1")
+	var thisWeek []*qav1.Pick
+	for _, it := range items {
+		if strings.HasPrefix(it.GetExternalId(), h.Week) {
+			thisWeek = append(thisWeek, it)
+		}
+	}
+	p := v.get("/queue")
+	p.mustContain(t, http.StatusOK, "我的质检队列", h.Week+" · 本期", "<b>"+strconv.Itoa(len(thisWeek))+"</b>待质检")
+	noInlineCode(t, p.Body)
+	for _, it := range thisWeek {
+		if !strings.Contains(p.Body, `href="`+itemPath(it)+`"`) {
+			t.Fatalf("this week's item %d is not listed", it.GetId())
+		}
+	}
+	for _, it := range items {
+		if !strings.HasPrefix(it.GetExternalId(), h.Week) && strings.Contains(p.Body, `href="`+itemPath(it)+`"`) {
+			t.Fatalf("an earlier week's item %d is listed under this week", it.GetId())
+		}
+	}
+	// All weeks list every item.
+	all := v.get("/queue?week=all")
+	for _, it := range items {
+		if !strings.Contains(all.Body, `href="`+itemPath(it)+`"`) {
+			t.Fatalf("all weeks: item %d missing", it.GetId())
+		}
+	}
+	// The reason filter keeps only that reason's items.
+	reason := thisWeek[0].GetReason()
+	f := v.get("/queue?week=" + h.Week + "&reason=" + url.QueryEscape(reason))
+	for _, it := range thisWeek {
+		listed := strings.Contains(f.Body, `href="`+itemPath(it)+`"`)
+		if listed != (it.GetReason() == reason) {
+			t.Fatalf("reason filter %s: item %d (%s) listed %v", reason, it.GetId(), it.GetReason(), listed)
+		}
+	}
+	// A filter that matches nothing says so and offers to clear it.
+	v.get("/queue?status=disputed").mustContain(t, http.StatusOK, "没有符合筛选条件的会话", "清除筛选")
+	// English works through the same catalogue.
+	v.get("/queue?lang=en").mustContain(t, http.StatusOK, "My queue", "To review")
+	// A bad week is the API's own field message, not "error 400".
+	v.get("/queue?week=2026-W99").mustContain(t, http.StatusBadRequest, "week")
+}
+
+func TestQueueEmptyStatePointsAtOtherWeeks(t *testing.T) {
+	h := startHarness(t)
+	v := h.as(store.RoleInspector, "insp-1")
+	// A week long before the seeded ones: nothing there, items elsewhere.
+	p := v.get("/queue?week=2020-W10")
+	p.mustContain(t, http.StatusOK, "2020-W10 没有分配给你的待质检会话", "其他周次还有")
+	// Someone with no items at all sees the plain empty state.
+	h.as(store.RoleInspector, "insp-nobody").get("/queue?week=all").mustContain(t, http.StatusOK, "队列已清空")
+}
+
+func TestReviewPageShowsTheChatBesideTheRubric(t *testing.T) {
+	h := startHarness(t)
+	v := h.as(store.RoleInspector, "insp-1")
+	it := h.firstItem("insp-1")
+	p := v.get(itemPath(it))
+	p.mustContain(t, http.StatusOK,
+		// The conversation: numbered, roles in words, the agent's name.
+		`id="msg-1"`, "客户", "客服", seedName(it.GetAgentId()), "首次响应时间", "自动检查提示",
+		// The rubric: criteria, the scale, N/A where allowed, flags.
+		`name="r.attitude"`, `id="r-attitude-5"`, "服务态度", "红线", `name="flag"`, "亮点", "改进建议",
+		`src="/static/review.js"`, `data-item="`+strconv.FormatInt(it.GetId(), 10)+`"`)
+	noInlineCode(t, p.Body)
+	// Another inspector's item is a missing page, not their data.
+	other := h.firstItem("insp-2")
+	h.as(store.RoleInspector, "insp-1").get(itemPath(other)).mustContain(t, http.StatusNotFound, "找不到")
+	// Other roles have no review page.
+	h.as(store.RoleSupervisor, "sup-1").get(itemPath(it)).mustContain(t, http.StatusNotFound)
+	v.get("/review/abc").mustContain(t, http.StatusNotFound)
+}
+
+func seedName(agentID string) string {
+	for _, a := range seedAgents {
+		if a.GetAgentId() == agentID {
+			return a.GetName()
+		}
+	}
+	return agentID
+}
+
+// rateAll is a form rating every default dimension (communication N/A).
+func rateAll() url.Values {
+	return url.Values{
+		"r.attitude": {"4"}, "r.knowledge": {"5"}, "r.efficiency": {"3"}, "r.communication": {"na"}, "r.compliance": {"5"},
+		"c.attitude": {"语气亲切"}, "comment": {"整体不错"}, "strengths": {"开场白规范\n\n回复及时"}, "suggestions": {"主动告知退款时效"},
+	}
+}
+
+func TestDraftThenFinaliseShowsTheServersScoreAndTheNextItem(t *testing.T) {
+	h := startHarness(t)
+	v := h.as(store.RoleInspector, "insp-1")
+	it := h.firstItem("insp-1")
+	// A draft with two dimensions rated (the no-script fallback).
+	draft := url.Values{"action": {"draft"}, "r.attitude": {"3"}, "c.attitude": {"还行"}, "r.communication": {"na"}, "comment": {"草稿"}}
+	p := v.post(itemPath(it), draft)
+	if p.Code != http.StatusSeeOther || !strings.HasSuffix(p.Location, "?saved=1") {
+		t.Fatalf("draft answered %d to %q:\n%s", p.Code, p.Location, p.Body)
+	}
+	opened, err := qav1.NewReviewServiceClient(h.conn).OpenItem(v.Ctx, &qav1.OpenItemRequest{Id: it.GetId()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := opened.GetDraft(); len(d.GetRatings()) != 2 || d.GetComment() != "草稿" {
+		t.Fatalf("stored draft %v", d)
+	}
+	// The page comes back with the draft's values.
+	v.get(itemPath(it)).mustContain(t, http.StatusOK, `id="r-attitude-3" value="3" checked`, `id="r-communication-na" value="na" checked`, "还行", "草稿已保存")
+
+	// Finalising with a dimension unrated: the server's message beside it.
+	incomplete := rateAll()
+	incomplete.Del("r.compliance")
+	incomplete.Set("action", "final")
+	bad := v.post(itemPath(it), incomplete)
+	bad.mustContain(t, http.StatusBadRequest, `id="err-compliance" aria-live="polite">not rated`, `id="r-attitude-4" value="4" checked`, "语气亲切")
+
+	final := rateAll()
+	final.Set("action", "final")
+	p = v.post(itemPath(it), final)
+	if p.Code != http.StatusSeeOther || !strings.Contains(p.Location, "?done=") {
+		t.Fatalf("finalise answered %d to %q:\n%s", p.Code, p.Location, p.Body)
+	}
+	done := v.get(p.Location)
+	// 100 × (25·4/5 + 20·5/5 + 20·3/5 + 15·5/5) ÷ 80 = 83.75: good.
+	done.mustContain(t, http.StatusOK, "已提交", "83.75", "良好", `id="next-item"`, "开场白规范", "回复及时", "主动告知退款时效")
+	if strings.Contains(done.Body, `id="review-form"`) {
+		t.Fatal("a final review is still editable")
+	}
+	next := regexp.MustCompile(`id="next-item" href="/review/(\d+)"`).FindStringSubmatch(done.Body)
+	if next == nil || next[1] == strconv.FormatInt(it.GetId(), 10) {
+		t.Fatalf("next item link %v", next)
+	}
+	// The finished review is listed and reads back.
+	list := v.get("/reviews")
+	list.mustContain(t, http.StatusOK, "已完成的质检", "83.75", "良好")
+	id := regexp.MustCompile(`href="/reviews/(\d+)"`).FindStringSubmatch(list.Body)
+	if id == nil {
+		t.Fatalf("no review link:\n%s", list.Body)
+	}
+	v.get("/reviews/"+id[1]).mustContain(t, http.StatusOK, "83.75", "服务态度", "语气亲切", "整体不错", `id="msg-1"`)
+	// Nobody else reads it: another inspector gets the not-found page.
+	h.as(store.RoleInspector, "insp-2").get("/reviews/"+id[1]).mustContain(t, http.StatusNotFound)
+	// Finalising again is refused with the server's words.
+	v.post(itemPath(it), final).mustContain(t, http.StatusNotFound)
+}
+
+func TestSkipAndReleaseLeaveTheQueue(t *testing.T) {
+	h := startHarness(t)
+	v := h.as(store.RoleInspector, "insp-1")
+	items := h.queue("insp-1")
+	skip, release := items[0], items[1]
+	// A skip without a reason is the API's field message.
+	v.post(itemPath(skip)+"/skip", url.Values{"reason": {"other"}, "reason_text": {" "}}).mustContain(t, http.StatusBadRequest, "reason")
+	p := v.post(itemPath(skip)+"/skip", url.Values{"reason": {"spam"}})
+	if p.Code != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/queue?") {
+		t.Fatalf("skip answered %d to %q:\n%s", p.Code, p.Location, p.Body)
+	}
+	v.get(p.Location).mustContain(t, http.StatusOK, "已跳过第 "+strconv.FormatInt(skip.GetId(), 10)+" 条")
+	p = v.post(itemPath(release)+"/release", nil)
+	if p.Code != http.StatusSeeOther {
+		t.Fatalf("release answered %d:\n%s", p.Code, p.Body)
+	}
+	v.get(p.Location).mustContain(t, http.StatusOK, "已退回待分配池")
+	for _, it := range h.queue("insp-1") {
+		if it.GetId() == skip.GetId() || it.GetId() == release.GetId() {
+			t.Fatalf("item %d is still queued (%s)", it.GetId(), it.GetStatus())
+		}
+	}
+	// A form without the CSRF proof changes nothing.
+	third := h.queue("insp-1")[0]
+	if p := v.post(itemPath(third)+"/release", url.Values{"csrf": {"forged"}}); p.Code != http.StatusForbidden {
+		t.Fatalf("forged CSRF answered %d", p.Code)
+	}
+}
