@@ -189,7 +189,7 @@ func TestDraftThenFinaliseShowsTheServersScoreAndTheNextItem(t *testing.T) {
 	// Nobody else reads it: another inspector gets the not-found page.
 	h.as(store.RoleInspector, "insp-2").get("/reviews/"+id[1]).mustContain(t, http.StatusNotFound)
 	// Finalising again is refused with the server's words.
-	v.post(itemPath(it), final).mustContain(t, http.StatusNotFound)
+	v.post(itemPath(it), final).mustContain(t, http.StatusPreconditionFailed, "already has a final review")
 }
 
 func TestSkipAndReleaseLeaveTheQueue(t *testing.T) {

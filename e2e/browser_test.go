@@ -213,7 +213,12 @@ type consoleServer struct {
 // HTTP on a free loopback port) and waits until the console answers.
 func startConsoleServer(t *testing.T, dsn string, extra ...string) *consoleServer {
 	t.Helper()
-	s := startServer(t, dsn, extra...)
+	return consoleOf(t, startServer(t, dsn, extra...))
+}
+
+// consoleOf waits until s's console answers and returns it.
+func consoleOf(t *testing.T, s *server) *consoleServer {
+	t.Helper()
 	cs := &consoleServer{server: s, HTTP: "http://" + s.httpAddr}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
