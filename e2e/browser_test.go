@@ -43,8 +43,8 @@ type browser struct {
 	Base string
 }
 
-// newBrowser starts chromium for the test, with a fresh profile, a
-// 1280×800 window and no network of its own (no updates, no sync, no
+// newBrowser starts chromium for the test, with a fresh profile, in
+// Chinese (Accept-Language zh-CN), a 1280×800 window and no network of its own (no updates, no sync, no
 // QUIC), and answers every confirm() with OK (accepting is what a person
 // does to go on; a test of cancelling dismisses itself). Without chromium
 // the test skips, except in CI, where it fails.
@@ -69,6 +69,9 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
+		// The console's people read Chinese: the browser asks for it.
+		chromedp.Flag("lang", "zh-CN"),
+		chromedp.Flag("accept-lang", "zh-CN,zh"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(desktopWidth, desktopHeight),
 	}
@@ -171,15 +174,28 @@ func (b *browser) resize(width, height int64) {
 	b.do(chromedp.EmulateViewport(width, height))
 }
 
-// screenshot saves the whole page to $QA_SCREENSHOT_DIR/<name>.png; it
-// does nothing when the variable is unset.
+// screenshot saves what the window shows (e.g. 1280×800) to
+// $QA_SCREENSHOT_DIR/<name>.png; it does nothing when the variable is
+// unset.
 func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	b.savePNG(name, chromedp.CaptureScreenshot())
+}
+
+// fullScreenshot saves the whole page, beyond the window (a phone's long
+// page).
+func (b *browser) fullScreenshot(name string) {
+	b.t.Helper()
+	b.savePNG(name, chromedp.FullScreenshot(100))
+}
+
+func (b *browser) savePNG(name string, shot chromedp.Action[[]byte]) {
 	b.t.Helper()
 	dir := os.Getenv("QA_SCREENSHOT_DIR")
 	if dir == "" {
 		return
 	}
-	png := run(b, chromedp.FullScreenshot(100))
+	png := run(b, shot)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
@@ -209,14 +225,8 @@ type consoleServer struct {
 	HTTP string
 }
 
-// startConsoleServer starts qad on dsn (every qad of these tests serves
-// HTTP on a free loopback port) and waits until the console answers.
-func startConsoleServer(t *testing.T, dsn string, extra ...string) *consoleServer {
-	t.Helper()
-	return consoleOf(t, startServer(t, dsn, extra...))
-}
-
-// consoleOf waits until s's console answers and returns it.
+// consoleOf waits until s's console answers and returns it: every qad
+// of these tests serves HTTP on a free loopback port (startServer).
 func consoleOf(t *testing.T, s *server) *consoleServer {
 	t.Helper()
 	cs := &consoleServer{server: s, HTTP: "http://" + s.httpAddr}

@@ -94,9 +94,11 @@ func TestConsoleInspectorReviewsWithTheKeyboard(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	// The rubric's top beside the chat's, as the inspector opened it.
+	b.do(chromedp.Evaluate[chromedp.Void](`document.activeElement.blur(); window.scrollTo(0, 0); document.querySelector(".rubric-col").scrollTop = 0`))
 	b.screenshot("inspector-review")
 	b.resize(phoneWidth, phoneHeight)
-	b.screenshot("inspector-review-phone")
+	b.fullScreenshot("inspector-review-phone")
 	if overflow := run(b, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); overflow {
 		t.Error("the review page scrolls sideways at 390 px")
 	}
