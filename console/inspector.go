@@ -47,32 +47,6 @@ func reasonLabel(v *View, reason string) string {
 	return reason
 }
 
-// gradeKeys are the labels of the grades.
-var gradeKeys = map[string]string{
-	"excellent": "inspector.grade.excellent", "good": "inspector.grade.good", "pass": "inspector.grade.pass",
-	"needs_improvement": "inspector.grade.needs_improvement", "fail": "inspector.grade.fail",
-}
-
-func gradeLabel(v *View, grade string) string {
-	if key, ok := gradeKeys[grade]; ok {
-		return v.T(key)
-	}
-	return grade
-}
-
-// gradeClass colours a grade's badge.
-func gradeClass(grade string) string {
-	switch grade {
-	case "excellent", "good":
-		return "ok"
-	case "pass":
-		return ""
-	case "":
-		return ""
-	}
-	return "bad"
-}
-
 // queueRow is one item of the queue table.
 type queueRow struct {
 	Item        *qav1.Pick
@@ -334,7 +308,7 @@ func (c *Console) reviewData(v *View, resp *qav1.OpenItemResponse) *reviewData {
 		d.Summary = newSummary(v, d.Final, d.Rubric)
 	}
 	if d.DisputedReview != nil {
-		d.DisputedGrade = gradeLabel(v, d.DisputedReview.GetGrade())
+		d.DisputedGrade = v.gradeLabel(d.DisputedReview.GetGrade())
 	}
 	return d
 }
@@ -510,7 +484,7 @@ func (c *Console) reviewsPage(v *View) error {
 	}
 	d := reviewsData{Next: resp.GetNextPageToken(), Back: token != ""}
 	for _, r := range resp.GetReviews() {
-		d.Rows = append(d.Rows, reviewRow{Review: r, GradeLabel: gradeLabel(v, r.GetGrade()), GradeClass: gradeClass(r.GetGrade())})
+		d.Rows = append(d.Rows, reviewRow{Review: r, GradeLabel: v.gradeLabel(r.GetGrade()), GradeClass: gradeClasses[r.GetGrade()]})
 	}
 	return c.render(v, "inspector/reviews.html", d)
 }
@@ -527,7 +501,7 @@ type reviewSummary struct {
 }
 
 func newSummary(v *View, rv *qav1.Review, rubric *qav1.Rubric) reviewSummary {
-	s := reviewSummary{Review: rv, GradeLabel: gradeLabel(v, rv.GetGrade()), GradeClass: gradeClass(rv.GetGrade()), FlagNames: map[string]string{}}
+	s := reviewSummary{Review: rv, GradeLabel: v.gradeLabel(rv.GetGrade()), GradeClass: gradeClasses[rv.GetGrade()], FlagNames: map[string]string{}}
 	for _, f := range rubric.GetFlags() {
 		s.FlagNames[f.GetKey()] = f.GetName()
 	}

@@ -3,11 +3,6 @@ package console
 // Messages of the inspector's pages: {zh-CN, en}.
 func init() {
 	register(map[string][2]string{
-		"inspector.grade.excellent":         {"优秀", "Excellent"},
-		"inspector.grade.good":              {"良好", "Good"},
-		"inspector.grade.pass":              {"合格", "Pass"},
-		"inspector.grade.needs_improvement": {"待改进", "Needs improvement"},
-		"inspector.grade.fail":              {"不合格", "Fail"},
 
 		"inspector.reason.random":           {"随机抽样", "Random"},
 		"inspector.reason.complaint":        {"投诉", "Complaint"},
