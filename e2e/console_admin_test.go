@@ -135,15 +135,13 @@ func (b *browser) setValue(sel, value string) {
 // another inspector and sees it moved, gets a policy field's message next
 // to the field, and makes a login link.
 func TestConsoleAdminPreviewsRunsAndReassigns(t *testing.T) {
-	s := startConsoleServer(t, backends(t)[0].dsn)
+	s := consoleOf(t, startServer(t, backends(t)[0].dsn))
 	w := seedAdminWorld(t, s)
 	b := newBrowser(t, s.HTTP)
 	if loc := b.signIn(s.loginLink("admin", "lead")); !strings.HasSuffix(loc, "/weeks") {
 		t.Fatalf("signed in at %s, want the weeks overview", loc)
 	}
 	b.waitText("header .subject", "lead")
-	// Chromium asks for English; the lead works in Chinese, by the switch.
-	b.open("/lang?to=zh-CN&back=/weeks")
 	b.waitText("main", "还没有任何抽样")
 
 	// Preview the last week: what the run will pick, and the commitment.
@@ -175,7 +173,7 @@ func TestConsoleAdminPreviewsRunsAndReassigns(t *testing.T) {
 	}
 	b.screenshot("admin-weeks")
 	b.resize(phoneWidth, phoneHeight)
-	b.screenshot("admin-weeks-phone")
+	b.fullScreenshot("admin-weeks-phone")
 	b.resize(desktopWidth, desktopHeight)
 
 	// The week that has not ended: refused, in the server's words.
@@ -195,7 +193,7 @@ func TestConsoleAdminPreviewsRunsAndReassigns(t *testing.T) {
 	b.waitText("main", "agent-wf")
 	b.screenshot("admin-week-picks")
 	b.resize(phoneWidth, phoneHeight)
-	b.screenshot("admin-week-picks-phone")
+	b.fullScreenshot("admin-week-picks-phone")
 	b.resize(desktopWidth, desktopHeight)
 
 	// Move one of insp-1's items to insp-2.
@@ -257,7 +255,7 @@ func TestConsoleAdminPreviewsRunsAndReassigns(t *testing.T) {
 // the QA lead is signed in gets the console's refusal page, and nothing
 // changes on the server.
 func TestConsoleAdminRefusesACrossSitePost(t *testing.T) {
-	s := startConsoleServer(t, backends(t)[0].dsn)
+	s := consoleOf(t, startServer(t, backends(t)[0].dsn))
 	w := seedAdminWorld(t, s)
 	attacker := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
 		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -268,7 +266,6 @@ func TestConsoleAdminRefusesACrossSitePost(t *testing.T) {
 
 	b := newBrowser(t, s.HTTP)
 	b.signIn(s.loginLink("admin", "lead"))
-	b.open("/lang?to=zh-CN&back=/weeks")
 	b.do(chromedp.Navigate(attacker.URL))
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.HasPrefix(b.location(), s.HTTP+"/weeks/run") {
