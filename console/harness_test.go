@@ -9,6 +9,9 @@ package console
 
 import (
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,11 +20,13 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -80,8 +85,54 @@ var (
 // insp-1 and insp-2) and serves the console in front of it.
 func startHarness(t *testing.T) *harness {
 	t.Helper()
+	return startHarnessOn(t, filepath.Join(t.TempDir(), "qa.db"))
+}
+
+// harnessBackends are the databases a page test may run on: a SQLite file
+// and, when QA_TEST_POSTGRES_DSN is set, a fresh PostgreSQL schema (CI
+// sets it and must not skip it).
+func harnessBackends(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{"sqlite": filepath.Join(t.TempDir(), "qa.db")}
+	dsn := os.Getenv("QA_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("QA_TEST_POSTGRES_DSN is not set: CI must test the PostgreSQL backend")
+		}
+		t.Log("QA_TEST_POSTGRES_DSN not set: PostgreSQL backend skipped")
+		return out
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "console_" + hex.EncodeToString(b)
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
+		_ = db.Close()
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("QA_TEST_POSTGRES_DSN: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	out["postgres"] = u.String()
+	return out
+}
+
+// startHarnessOn is startHarness on the database dsn names (a SQLite file
+// or a PostgreSQL URL, migrated here).
+func startHarnessOn(t *testing.T, dsn string) *harness {
+	t.Helper()
 	ctx := t.Context()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "qa.db"), sqlstore.Options{})
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{AutoMigrate: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,7 +136,12 @@ func rateAll() url.Values {
 }
 
 func TestDraftThenFinaliseShowsTheServersScoreAndTheNextItem(t *testing.T) {
-	h := startHarness(t)
+	for name, dsn := range harnessBackends(t) {
+		t.Run(name, func(t *testing.T) { draftThenFinalise(t, startHarnessOn(t, dsn)) })
+	}
+}
+
+func draftThenFinalise(t *testing.T, h *harness) {
 	v := h.as(store.RoleInspector, "insp-1")
 	it := h.firstItem("insp-1")
 	// A draft with two dimensions rated (the no-script fallback).
@@ -219,4 +224,40 @@ func TestSkipAndReleaseLeaveTheQueue(t *testing.T) {
 	if p := v.post(itemPath(third)+"/release", url.Values{"csrf": {"forged"}}); p.Code != http.StatusForbidden {
 		t.Fatalf("forged CSRF answered %d", p.Code)
 	}
+}
+
+// TestDisputedItemIsReScoredOnTheReviewPage: a supervisor disputes a
+// final review; the inspector it goes to sees it in their queue as a
+// re-scoring, the review page shows the dispute's reason and the
+// contested score, and their new review supersedes the old one.
+func TestDisputedItemIsReScoredOnTheReviewPage(t *testing.T) {
+	h := startHarness(t)
+	it := h.firstItem("insp-1")
+	review := qav1.NewReviewServiceClient(h.conn)
+	insp1 := h.grpcAs(store.RoleInspector, "insp-1")
+	ratings := []*qav1.DimensionRating{{Key: "attitude", Value: 1}, {Key: "knowledge", Value: 2}, {Key: "efficiency", Value: 2}, {Key: "communication", Value: 2}, {Key: "compliance", Value: 2}}
+	done, err := review.SubmitReview(insp1, &qav1.SubmitReviewRequest{ItemId: it.GetId(), Ratings: ratings, Final: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup := "sup-1"
+	if it.GetAgentId() == "agent-wf" {
+		sup = "sup-2"
+	}
+	d, err := qav1.NewFeedbackServiceClient(h.conn).OpenDispute(h.grpcAs(store.RoleSupervisor, sup), &qav1.OpenDisputeRequest{ReviewId: done.GetReview().GetId(), Reason: "客户事后确认问题已解决"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := h.as(store.RoleInspector, d.GetDispute().GetAssigneeId())
+	v.get("/queue?week=all&status=disputed").mustContain(t, http.StatusOK, "申诉重评", `href="`+itemPath(it)+`"`, "重新评分")
+	v.get(itemPath(it)).mustContain(t, http.StatusOK, "客户事后确认问题已解决", done.GetReview().GetScoreText(), `id="review-form"`)
+	final := rateAll()
+	final.Set("action", "final")
+	p := v.post(itemPath(it), final)
+	if p.Code != http.StatusSeeOther {
+		t.Fatalf("re-score answered %d:\n%s", p.Code, p.Body)
+	}
+	v.get(p.Location).mustContain(t, http.StatusOK, "83.75", "良好")
+	// The first inspector's list shows their review as retracted.
+	h.as(store.RoleInspector, "insp-1").get("/reviews").mustContain(t, http.StatusOK, "已撤销")
 }
