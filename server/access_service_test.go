@@ -437,6 +437,16 @@ func TestSessionExpiry(t *testing.T) {
 	}
 }
 
+// StartSession needs no bearer, but its request is still held to the
+// small request limit, so a stranger cannot make the server decode a
+// large body.
+func TestStartSessionRequestLimit(t *testing.T) {
+	e := startAccess(t, func(c *Config) { c.MaxRequestBytes = 4 << 10 })
+	_, err := e.access.StartSession(t.Context(), &qav1.StartSessionRequest{
+		Credential: &qav1.StartSessionRequest_LoginCode{LoginCode: "x"}, UserAgent: strings.Repeat("a", 8<<10)})
+	wantStatus(t, "an 8 KiB StartSession over a 4 KiB limit", err, codes.ResourceExhausted)
+}
+
 func TestCleanUserAgent(t *testing.T) {
 	for in, want := range map[string]string{
 		"Mozilla/5.0 (X11)":      "Mozilla/5.0 (X11)",

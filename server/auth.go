@@ -318,10 +318,23 @@ func (a *TokenAuthenticator) lookupSession(ctx context.Context, id string, now t
 	if a.sessions == nil {
 		a.sessions = make(map[string]cachedSession)
 	}
+	// Every sign-in is a new id: drop the stale entries now and then so a
+	// long-running server does not keep every session it ever saw.
+	if len(a.sessions) >= sessionCacheSweep {
+		for k, c := range a.sessions {
+			if !now.Before(c.expires) {
+				delete(a.sessions, k)
+			}
+		}
+	}
 	a.sessions[id] = cachedSession{session: sess, expires: now.Add(a.TTL)}
 	a.mu.Unlock()
 	return sess, nil
 }
+
+// sessionCacheSweep is the cache size at which expired session entries are
+// swept out.
+const sessionCacheSweep = 4096
 
 // touchTimeout bounds one write of a session's last use.
 const touchTimeout = 5 * time.Second
