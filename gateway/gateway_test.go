@@ -386,3 +386,16 @@ func TestCallLogNamesTheHTTPClient(t *testing.T) {
 	}
 	t.Fatalf("no call log line:\n%s", logs.String())
 }
+
+// TestPublicMethodNeedsNoToken: a method the transport tap serves without
+// a token (starting a console session from a login code) is admitted by
+// the gateway alike; it is the service that refuses a bad code.
+func TestPublicMethodNeedsNoToken(t *testing.T) {
+	e := startEnv(t)
+	code, body := e.call("", "/qa.v1.AccessService/StartSession", `{}`)
+	if code == http.StatusUnauthorized || code == http.StatusOK || code == http.StatusNotImplemented {
+		t.Fatalf("StartSession without a code: %d %v, want the service's refusal", code, body)
+	}
+	code, body = e.call("", "/qa.v1.AccessService/WhoAmI", `{}`)
+	wantError(t, code, body, 401, "UNAUTHENTICATED", "")
+}

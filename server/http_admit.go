@@ -4,11 +4,12 @@ import (
 	"context"
 
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/tap"
 )
 
 // AdmitHTTP admits an HTTP API call of method (/qa.v1.Service/Method)
-// from its headers alone, by the same gate and permission table as the
-// transport tap, and returns the largest request body the method accepts.
+// from its headers alone, by the transport tap itself (the same gate and
+// permission table), and returns the largest request body the method accepts.
 // The gateway calls it before it reads a body, so that nothing is read at
 // size before the caller is authenticated (the in-process server's tap
 // runs again on the call itself, from the token cache). md holds the
@@ -19,7 +20,9 @@ func (s *Server) AdmitHTTP(ctx context.Context, method string, md metadata.MD) (
 	if publicService(method) {
 		return s.guard.limit(method), nil
 	}
-	if _, err := s.gate.admit(ctx, method, md); err != nil {
+	// The tap itself, so that methods it lets through without a token
+	// (publicService: starting a session) are admitted here alike.
+	if _, err := s.gate.tap(ctx, &tap.Info{FullMethodName: method, Header: md}); err != nil {
 		return 0, err
 	}
 	return s.guard.limit(method), nil
