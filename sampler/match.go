@@ -243,7 +243,18 @@ type valueIndex struct {
 	// are told apart without hashing them.
 	lengths uint64
 	long    bool // a member of 64 bytes or more
+	// unfolded remembers the sets of values that are not folded already
+	// (upper case, full width, CJK), by the value as given: folding one
+	// costs several times a map lookup, and a week's tags repeat a few
+	// hundred values. Up to maxUnfolded values, so that a stream of
+	// distinct ones cannot grow it without bound.
+	unfolded map[string]unfoldedHit
 }
+
+// unfoldedHit is a remembered lookup: the sets, nil for none.
+type unfoldedHit struct{ sets []uint64 }
+
+const maxUnfolded = 4096
 
 // add adds a set of values and returns its id.
 func (ix *valueIndex) add(values []string) int {
@@ -284,11 +295,22 @@ func (ix *valueIndex) lookup(f *folder, s string) []uint64 {
 		}
 		return ix.members[s]
 	}
-	folded := f.bytes(s)
-	if !ix.mayHold(len(folded)) {
-		return nil
+	if hit, ok := ix.unfolded[s]; ok {
+		return hit.sets
 	}
-	return ix.members[string(folded)]
+	folded := f.bytes(s)
+	var sets []uint64
+	if ix.mayHold(len(folded)) {
+		sets = ix.members[string(folded)]
+	}
+	if len(ix.unfolded) < maxUnfolded {
+		if ix.unfolded == nil {
+			ix.unfolded = map[string]unfoldedHit{}
+		}
+		// A copy: s is part of the caller's row.
+		ix.unfolded[strings.Clone(s)] = unfoldedHit{sets: sets}
+	}
+	return sets
 }
 
 // mayHold reports whether a member is n bytes long.

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -275,6 +276,12 @@ type Run struct {
 	teamKeys []string
 
 	agents map[string]*agentState
+	// channelNames holds one copy of each channel name for the agents'
+	// channelStats, which compare every conversation's channel with theirs.
+	// The conversation's string is part of its row, which the comparison
+	// then read from wherever that row was, a cache miss each (a tenth of
+	// a second a week), and kept alive.
+	channelNames map[string]string
 	byID   []*agentState // sorted by agent id
 	// teamHandles holds, per team index, the handle times of the team's
 	// conversations (each once, however many team members wrote in it).
@@ -369,6 +376,7 @@ func NewRun(p *Params) (*Run, error) {
 		alternates:    p.Alternates,
 		topUp:         p.TopUp,
 		agents:        make(map[string]*agentState, len(p.Agents)),
+		channelNames:  map[string]string{},
 	}
 	r.policy.Rules = slices.Clone(p.Policy.Rules)
 	r.start, r.end = p.Week.Bounds(loc)
@@ -578,11 +586,13 @@ func (r *Run) add(c *Conversation, key uint64, keyed bool) {
 			mask, matched = r.matcher.match(c), true
 		}
 		r.stats.Candidates++
-		st.add(candidate{key: key, id: c.ExternalID}, c.Channel, mask, c.HandleTime, r.longRule >= 0)
+		st.add(candidate{key: key, id: c.ExternalID}, c.Channel, mask, c.HandleTime, r.longRule >= 0, r.channelNames)
 	}
 }
 
-func (st *agentState) add(c candidate, channel string, mask uint64, handle time.Duration, long bool) {
+// add adds a candidate in channel. names interns the channel names the
+// agents' channelStats keep (see Run.channelNames).
+func (st *agentState) add(c candidate, channel string, mask uint64, handle time.Duration, long bool, names map[string]string) {
 	st.eligible++
 	found := false
 	for i := range st.channels {
@@ -597,7 +607,12 @@ func (st *agentState) add(c candidate, channel string, mask uint64, handle time.
 		}
 	}
 	if !found {
-		ch := channelStat{name: channel, volume: 1, first: c}
+		name, ok := names[channel]
+		if !ok {
+			name = strings.Clone(channel)
+			names[name] = name
+		}
+		ch := channelStat{name: name, volume: 1, first: c}
 		if st.withAlternates {
 			lists := &channelCandidates{byKey: newSmallest(st.byKey.limit), ruleMatches: make([]smallest, len(st.ruleMatches))}
 			for i := range lists.ruleMatches {
