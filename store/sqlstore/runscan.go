@@ -186,6 +186,8 @@ func (s *Store) scanSampleRows(ctx context.Context, query string, opts store.Sca
 		// The AgentIDs of single-author rows, most of them, are carved
 		// from one block, each capped so that an append by fn copies.
 		block []string
+		// The rows' tags are carved from blocks the same way.
+		tagBlock []string
 	)
 	for i := range dest {
 		dest[i] = &vals[i]
@@ -212,7 +214,7 @@ func (s *Store) scanSampleRows(ctx context.Context, query string, opts store.Sca
 				return fmt.Errorf("sqlstore: scan week: %w", err)
 			}
 		}
-		r, secondary, err := sampleRow(&f, &n)
+		r, secondary, err := sampleRowIn(&f, &n, &tagBlock)
 		if err != nil {
 			return fmt.Errorf("sqlstore: scan week: %w", err)
 		}
@@ -264,20 +266,23 @@ func (s *Store) attributes(ctx context.Context, body []byte) (map[string]string,
 }
 
 // splitRecord splits a SQLite sample record into its string fields f and
-// integer fields n.
+// integer fields n, in one pass over its bytes: the fields are a few
+// bytes each, for which a loop beats a call per field to IndexByte.
 func splitRecord(rec string, f *[recFields]string, n *[recFields]int64) error {
-	rest := rec
-	for i := range recFields - 1 {
-		k := strings.IndexByte(rest, recordSep)
-		if k < 0 {
-			return fmt.Errorf("sample record %q: %d fields, want %d", rec, i+1, recFields)
+	field, start := 0, 0
+	for i := 0; i < len(rec); i++ {
+		if rec[i] != recordSep {
+			continue
 		}
-		f[i], rest = rest[:k], rest[k+1:]
+		if field == recFields-1 {
+			return fmt.Errorf("sample record %q: more than %d fields", rec, recFields)
+		}
+		f[field], field, start = rec[start:i], field+1, i+1
 	}
-	if strings.IndexByte(rest, recordSep) >= 0 {
-		return fmt.Errorf("sample record %q: more than %d fields", rec, recFields)
+	if field != recFields-1 {
+		return fmt.Errorf("sample record %q: %d fields, want %d", rec, field+1, recFields)
 	}
-	f[recFields-1] = rest
+	f[field] = rec[start:]
 	for i := recCSAT; i < recFields; i++ {
 		v, ok := parseInt(f[i])
 		if !ok {
@@ -314,6 +319,12 @@ func fromColumns(vals *[recFields]any, f *[recFields]string, n *[recFields]int64
 // sampleRow makes a row of the fields of a record, without AgentIDs, and
 // returns the secondary authors (nil when none).
 func sampleRow(f *[recFields]string, n *[recFields]int64) (r store.SampleRow, secondary []string, err error) {
+	return sampleRowIn(f, n, nil)
+}
+
+// sampleRowIn is sampleRow with the tags carved from block (see
+// parseStringArrayIn).
+func sampleRowIn(f *[recFields]string, n *[recFields]int64, block *[]string) (r store.SampleRow, secondary []string, err error) {
 	r = store.SampleRow{
 		ExternalID:        f[recExternalID],
 		Channel:           f[recChannel],
@@ -327,7 +338,7 @@ func sampleRow(f *[recFields]string, n *[recFields]int64) (r store.SampleRow, se
 		CustomerMessages:  int(n[recCustomerMessages]),
 	}
 	if f[recTags] != "" {
-		if r.Tags, err = parseStringArray(f[recTags]); err != nil {
+		if r.Tags, err = parseStringArrayIn(f[recTags], block); err != nil {
 			return r, nil, fmt.Errorf("transcript %q: tags: %w", r.ExternalID, err)
 		}
 	}
@@ -366,6 +377,15 @@ func parseInt(s string) (int64, bool) {
 // are short strings without escapes, for which substrings of s are
 // returned without allocating each; anything else goes to encoding/json.
 func parseStringArray(s string) ([]string, error) {
+	return parseStringArrayIn(s, nil)
+}
+
+// parseStringArrayIn is parseStringArray with the result carved from
+// *block when block is not nil, as the scan's AgentIDs are: a week's
+// tags were a million small allocations. The result's capacity is its
+// own, so an append by the caller copies rather than overwriting the
+// next row's.
+func parseStringArrayIn(s string, block *[]string) ([]string, error) {
 	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' || strings.IndexByte(s, '\\') >= 0 {
 		return decodeStringArray(s)
 	}
@@ -373,7 +393,16 @@ func parseStringArray(s string) ([]string, error) {
 	if body == "" {
 		return nil, nil
 	}
-	out := make([]string, 0, strings.Count(body, ",")+1)
+	most := strings.Count(body, ",") + 1
+	var out []string
+	if block == nil {
+		out = make([]string, 0, most)
+	} else {
+		if len(*block) < most {
+			*block = make([]string, max(1024, most))
+		}
+		out, *block = (*block)[0:0:most], (*block)[most:]
+	}
 	for {
 		if body == "" || body[0] != '"' {
 			return decodeStringArray(s)

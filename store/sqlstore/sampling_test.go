@@ -325,6 +325,27 @@ func TestParseStringArray(t *testing.T) {
 			t.Errorf("parseStringArray(%s) = %q, want an error", bad, got)
 		}
 	}
+	// Carved from one block, as the scan does: the same results, and
+	// appending to one does not overwrite the next.
+	var block []string
+	var carved [][]string
+	for range 300 { // past the first block of 1,024
+		for _, tc := range cases {
+			got, err := parseStringArrayIn(tc.in, &block)
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("parseStringArrayIn(%s) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+			carved = append(carved, got)
+		}
+	}
+	for i := range carved {
+		carved[i] = append(carved[i], "appended")
+	}
+	for i, got := range carved {
+		if want := append(slices.Clone(cases[i%len(cases)].want), "appended"); !slices.Equal(got, want) {
+			t.Fatalf("carved result %d = %q after appends, want %q", i, got, want)
+		}
+	}
 }
 
 func TestSplitRecord(t *testing.T) {
