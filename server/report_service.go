@@ -105,7 +105,7 @@ func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentRe
 	// A team of one: the agent's report with its own common issues.
 	tr := s.opts.Team(agent.TeamID, []string{agent.AgentID}, weeks, reviews)
 	return &qav1.GetAgentReportResponse{
-		Report:            agentReportToProto(tr.Agents[0], agent, weeks, s.opts),
+		Report:            agentReportToProto(tr.Agents[0], agent, weeks, s.opts, true),
 		FailingDimensions: countsToProto(tr.FailingDimensions),
 		CriticalFlags:     countsToProto(tr.CriticalFlags),
 	}, nil
@@ -162,21 +162,25 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 	}
 	tr := s.opts.Team(req.GetTeamId(), ids, weeks, reviews)
 	out := &qav1.TeamReport{
-		TeamId: tr.TeamID, Weeks: weeks, Summary: summaryToProto(tr.Summary, s.opts),
+		TeamId: tr.TeamID, Weeks: weeks, Summary: summaryToProto(tr.Summary, s.opts, true),
 		FailingDimensions: countsToProto(tr.FailingDimensions), CriticalFlags: countsToProto(tr.CriticalFlags),
 		GeneratedAt: timestamppb.New(s.now()),
 	}
 	for _, ar := range tr.Agents {
-		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil, s.opts))
+		// Each agent's weeks without their intervals: 2,000 agents × 12
+		// weeks of them would double the report, and an agent's own
+		// report has them.
+		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil, s.opts, false))
 	}
 	return &qav1.GetTeamReportResponse{Report: out}, nil
 }
 
-func agentReportToProto(ar report.AgentReport, a store.Agent, weeks []string, opts report.Options) *qav1.AgentReport {
-	return &qav1.AgentReport{AgentId: ar.AgentID, Name: a.Name, TeamId: a.TeamID, Weeks: weeks, Summary: summaryToProto(ar.Summary, opts)}
+func agentReportToProto(ar report.AgentReport, a store.Agent, weeks []string, opts report.Options, weekIntervals bool) *qav1.AgentReport {
+	return &qav1.AgentReport{AgentId: ar.AgentID, Name: a.Name, TeamId: a.TeamID, Weeks: weeks, Summary: summaryToProto(ar.Summary, opts, weekIntervals)}
 }
 
-func summaryToProto(s report.Summary, opts report.Options) *qav1.Summary {
+// summaryToProto converts s; weekIntervals sets each trend point's ci95.
+func summaryToProto(s report.Summary, opts report.Options, weekIntervals bool) *qav1.Summary {
 	out := &qav1.Summary{
 		Reviews: int32(s.Reviews), Mean: s.Mean, StdDev: s.StdDev, Critical: int32(s.Critical), Slope: s.Slope,
 		TooFewReviews: s.TooFewReviews, MinReviews: int32(opts.MinReviews),
@@ -186,7 +190,11 @@ func summaryToProto(s report.Summary, opts report.Options) *qav1.Summary {
 		out.Dimensions = append(out.Dimensions, &qav1.DimensionAverage{Key: d.Key, Rated: int32(d.Rated), Mean: d.Mean})
 	}
 	for _, p := range s.Trend {
-		out.Trend = append(out.Trend, &qav1.WeekPoint{Week: p.Week, Reviews: int32(p.Reviews), Mean: p.Mean, Ci95: intervalToProto(p.CI95)})
+		wp := &qav1.WeekPoint{Week: p.Week, Reviews: int32(p.Reviews), Mean: p.Mean}
+		if weekIntervals {
+			wp.Ci95 = intervalToProto(p.CI95)
+		}
+		out.Trend = append(out.Trend, wp)
 	}
 	return out
 }

@@ -196,4 +196,21 @@ func TestAgentReportWeekIntervalAndIssues(t *testing.T) {
 	}
 	_, err = e.reports.GetAgentReport(e.supB, &qav1.GetAgentReportRequest{AgentId: "agent-a", LastWeek: flowWeek})
 	wantCode(t, err, codes.NotFound)
+
+	// A team report has the team's weekly intervals, not each agent's
+	// (their own reports do).
+	team, err := e.reports.GetTeamReport(e.admin, &qav1.GetTeamReportRequest{TeamId: "team-1", LastWeek: flowWeek, Weeks: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci := team.GetReport().GetSummary().GetTrend()[1].GetCi95(); ci == nil {
+		t.Errorf("the team's week %s has no interval", flowWeek)
+	}
+	for _, a := range team.GetReport().GetAgents() {
+		for _, p := range a.GetSummary().GetTrend() {
+			if p.GetCi95() != nil {
+				t.Errorf("agent %s's week %s in the team report carries an interval", a.GetAgentId(), p.GetWeek())
+			}
+		}
+	}
 }

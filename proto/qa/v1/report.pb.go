@@ -663,7 +663,9 @@ type WeekPoint struct {
 	// Mean score of the week; 0 when it has no reviews.
 	Mean float64 `protobuf:"fixed64,3,opt,name=mean,proto3" json:"mean,omitempty"`
 	// 95% confidence interval of the week's mean; absent with fewer than
-	// two reviews in the week.
+	// two reviews in the week. Set in an agent's report and in a team's
+	// own summary, not on each agent of a team report (it would double the
+	// report's size; the agent's report has it).
 	Ci95          *ConfidenceInterval `protobuf:"bytes,4,opt,name=ci95,proto3" json:"ci95,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
