@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"qa-sampling/isoweek"
 	qav1 "qa-sampling/proto/qa/v1"
@@ -65,9 +66,10 @@ func TestConsoleInspectorReviewsWithTheKeyboard(t *testing.T) {
 		t.Fatalf("first message is labelled %q, want 客户", got)
 	}
 
-	// Rate with the keyboard: attitude 4, knowledge 5, efficiency 3,
-	// communication N/A, compliance 5, moving down with j.
-	for _, key := range []string{"4", "j", "5", "j", "3", "j", "n", "j", "5"} {
+	// Rate with the keyboard: attitude 4, knowledge 5 (after a 1 taken
+	// back: k goes up, j down again), efficiency 3, communication N/A,
+	// compliance 5, moving with j/k and the arrows.
+	for _, key := range []string{"4", "j", "1", "k", "j", "5", kb.ArrowDown, "3", kb.ArrowDown, "n", kb.ArrowUp, kb.ArrowDown, kb.ArrowDown, "5"} {
 		b.do(chromedp.KeyEvent(key))
 	}
 	b.do(chromedp.SendKeys(chromedp.CSS("#f-strengths"), "开场白规范，回复及时"),

@@ -129,7 +129,12 @@
     window.qa.api("ReviewService/SubmitReview", review()).then(function (resp) {
       showErrors(null);
       var at = resp.review && resp.review.updatedAt ? new Date(resp.review.updatedAt) : new Date();
-      say(form.dataset.saved + " " + at.toLocaleTimeString(), false);
+      // A draft keeps a dimension's comment only with its rating: say so
+      // rather than let an unrated dimension's comment look saved.
+      var unsaved = dims.some(function (fs) {
+        return !fs.querySelector("input.rate:checked") && fs.querySelector("textarea").value.trim() !== "";
+      });
+      say(form.dataset.saved + " " + at.toLocaleTimeString() + (unsaved ? " · " + form.dataset.commentNeedsRating : ""), false);
       form.dataset.savedAt = String(Date.now());
     }, function (err) {
       showErrors(err);
