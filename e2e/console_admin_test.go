@@ -248,6 +248,19 @@ func TestConsoleAdminPreviewsRunsAndReassigns(t *testing.T) {
 		t.Fatalf("the login link field holds %q", link)
 	}
 	b.screenshot("admin-access")
+
+	// The rubric versions and the editor (a copy of the active one).
+	b.open("/rubrics")
+	b.waitText("main", "启用中")
+	b.screenshot("admin-rubrics")
+	b.open("/rubrics/new")
+	b.do(chromedp.WaitVisible(chromedp.CSS("#d0-name")))
+	if name := run(b, chromedp.Value(chromedp.CSS("#d0-name"))); !strings.Contains(name, "服务态度") {
+		t.Fatalf("the editor's first dimension is %q, want a copy of the active rubric's 服务态度", name)
+	}
+	b.screenshot("admin-rubric-new")
+	b.open("/disputes")
+	b.waitText("main", "没有申诉")
 }
 
 // TestConsoleAdminRefusesACrossSitePost: a page of another origin that
@@ -275,6 +288,9 @@ func TestConsoleAdminRefusesACrossSitePost(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	b.waitText("main", "请求未通过来源校验,已拒绝")
+	if code := run(b, chromedp.Evaluate[int]("performance.getEntriesByType('navigation')[0].responseStatus")); code != http.StatusForbidden {
+		t.Fatalf("the console answered the cross-site POST with %d, want 403", code)
+	}
 	b.screenshot("admin-csrf-refused")
 	if n := len(w.runs(t, w.Other)); n != 0 {
 		t.Fatalf("the cross-site POST ran %s (%d runs)", w.Other, n)
