@@ -110,6 +110,7 @@ func TestReviewPageShowsTheChatBesideTheRubric(t *testing.T) {
 		`name="r.attitude"`, `id="r-attitude-5"`, "服务态度", "红线", `name="flag"`, "亮点", "改进建议",
 		`src="/static/review.js"`, `data-item="`+strconv.FormatInt(it.GetId(), 10)+`"`)
 	noInlineCode(t, p.Body)
+	v.get(itemPath(it)+"?lang=en").mustContain(t, http.StatusOK, "Rubric", "Customer", "Critical flags", "Finalise", "Keys: 0–5 rate")
 	// Another inspector's item is a missing page, not their data.
 	other := h.firstItem("insp-2")
 	h.as(store.RoleInspector, "insp-1").get(itemPath(other)).mustContain(t, http.StatusNotFound, "找不到")
