@@ -50,14 +50,6 @@ type Console struct {
 	zoneMu      sync.Mutex
 	zone        *time.Location
 	zoneFetched time.Time
-
-	whoMu sync.Mutex
-	who   map[string]cachedWho
-}
-
-type cachedWho struct {
-	who     Who
-	expires time.Time
 }
 
 // Who is the signed-in visitor.
@@ -78,7 +70,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, log: cfg.Log, pages: pages, mux: http.NewServeMux(), now: cfg.Now, who: map[string]cachedWho{}}
+	c := &Console{cfg: cfg, log: cfg.Log, pages: pages, mux: http.NewServeMux(), now: cfg.Now}
 	c.routes()
 	return c, nil
 }
@@ -238,36 +230,15 @@ func (c *Console) callContext(r *http.Request, cred string) context.Context {
 	return metadata.NewOutgoingContext(r.Context(), md)
 }
 
-// whoAmI asks the server who a credential belongs to. Answers are kept a few
-// seconds: a page costs one call fewer, and a revoked session still ends
-// within the server's own token cache time.
+// whoAmI asks the server who a credential belongs to, on every page: the
+// in-process call is cheap (the server caches credentials), and a revoked
+// session ends on its next page, as its next API call would.
 func (c *Console) whoAmI(ctx context.Context, cred string, r *http.Request) (Who, error) {
-	now := c.now()
-	c.whoMu.Lock()
-	cached, ok := c.who[cred]
-	c.whoMu.Unlock()
-	if ok && now.Before(cached.expires) {
-		return cached.who, nil
-	}
 	resp, err := qav1.NewAccessServiceClient(c.cfg.Conn).WhoAmI(c.callContext(r.WithContext(ctx), cred), &qav1.WhoAmIRequest{})
 	if err != nil {
 		return Who{}, err
 	}
-	who := Who{Role: resp.GetRole(), Subject: resp.GetSubject()}
-	c.whoMu.Lock()
-	if len(c.who) > 10000 {
-		c.who = map[string]cachedWho{}
-	}
-	c.who[cred] = cachedWho{who: who, expires: now.Add(5 * time.Second)}
-	c.whoMu.Unlock()
-	return who, nil
-}
-
-// forget drops a credential from the cache (sign-out).
-func (c *Console) forget(cred string) {
-	c.whoMu.Lock()
-	delete(c.who, cred)
-	c.whoMu.Unlock()
+	return Who{Role: resp.GetRole(), Subject: resp.GetSubject()}, nil
 }
 
 // programmeZone is the zone of the newest policy, asked at most once a

@@ -25,6 +25,7 @@ func init() {
 		"signout":           {"退出", "Sign out"},
 		"signin.title":      {"登录", "Sign in"},
 		"signin.intro":      {"请打开管理员发给你的登录链接,或在下面粘贴登录码或 API 令牌。", "Open the sign-in link your admin sent you, or paste a sign-in code or an API token below."},
+		"signin.link_intro": {"正在登录……如果没有自动跳转,请点击下面的按钮。", "Signing you in… If nothing happens, press the button."},
 		"signin.code":       {"登录码或令牌", "Sign-in code or token"},
 		"signin.submit":     {"登录", "Sign in"},
 		"signin.failed":     {"登录链接或令牌无效、已使用或已过期。请向管理员索取新的链接。", "The sign-in link or token is invalid, used or expired. Ask your admin for a new link."},

@@ -55,16 +55,21 @@ func (c *Console) signInSubmit(w http.ResponseWriter, r *http.Request) {
 	c.startSession(v, req, nextOf(r))
 }
 
-// signInByLink redeems a one-time link and lands on the home page: the
-// redirect leaves no secret in the address bar or history.
+// signInByLink shows the page of a one-time link, whose script submits
+// the code at once: a person who opens the link is signed in and lands on
+// their home page, while a chat app or mail scanner that only fetches the
+// URL to preview it does not use the link up. The POST's redirect leaves
+// no secret in the address bar.
 func (c *Console) signInByLink(w http.ResponseWriter, r *http.Request) {
 	v := c.newView(w, r)
 	v.Title = "signin.title"
-	c.startSession(v, &qav1.StartSessionRequest{
-		Credential: &qav1.StartSessionRequest_LoginCode{LoginCode: r.PathValue("code")},
-		UserAgent:  r.UserAgent(),
-	}, "")
+	if err := c.render(v, "signin_link.html", signInLink{Code: r.PathValue("code")}); err != nil {
+		c.renderError(v, err)
+	}
 }
+
+// signInLink is the link page's data.
+type signInLink struct{ Code string }
 
 func (c *Console) startSession(v *View, req *qav1.StartSessionRequest, next string) {
 	resp, err := qav1.NewAccessServiceClient(c.cfg.Conn).StartSession(v.R.Context(), req)
@@ -98,7 +103,6 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 		c.renderStatus(v, http.StatusForbidden, "error.csrf")
 		return
 	}
-	c.forget(cred)
 	_, err := qav1.NewAccessServiceClient(c.cfg.Conn).EndSession(c.callContext(r, cred), &qav1.EndSessionRequest{})
 	if err != nil && status.Code(err) != codes.Unauthenticated {
 		c.log.WarnContext(r.Context(), "ending a session", "err", err)
