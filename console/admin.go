@@ -50,7 +50,6 @@ func (c *Console) adminRoutes(mux *http.ServeMux) {
 // by crafting a link.
 type flash struct {
 	Text string
-	Bad  bool // the change did not (wholly) happen
 }
 
 var flashName = regexp.MustCompile(`^[a-z_]{1,40}$`)
@@ -75,7 +74,7 @@ func flashOf(v *View) *flash {
 		n, _ := strconv.Atoi(q.Get("n"))
 		text = fmt.Sprintf(text, n)
 	}
-	return &flash{Text: text, Bad: strings.HasSuffix(name, "_partly")}
+	return &flash{Text: text}
 }
 
 // redirectDone sends the browser back to path with a flash.

@@ -65,14 +65,9 @@ func (c *Console) auditPage(v *View) error {
 		Entity: strings.TrimSpace(q.Get("entity")), EntityID: strings.TrimSpace(q.Get("entity_id")),
 		Since: q.Get("since"), Until: q.Get("until"), Errs: fieldErrs{},
 	}
-	if len(q) == 0 {
-		// The log runs oldest first: unfiltered, it opens on the last
-		// seven days rather than on the programme's first events.
-		d.Since = v.c.now().In(v.Zone).AddDate(0, 0, -6).Format("2006-01-02")
-	}
 	req := &qav1.ListAuditEventsRequest{
 		Action: d.Action, Actor: d.Actor, Entity: d.Entity, EntityId: d.EntityID,
-		PageSize: 100, PageToken: q.Get("page_token"),
+		PageSize: 100, PageToken: q.Get("page_token"), NewestFirst: true,
 	}
 	// Dates are days in the programme's zone; until includes its day.
 	if d.Since != "" {

@@ -304,6 +304,10 @@ func TestAdminAuditLogFilters(t *testing.T) {
 	if strings.Contains(runs.Body, ">inspector.create<") {
 		t.Fatal("the action filter lets other actions through")
 	}
+	// Newest first: the last week's run (the second) above the earlier one's.
+	if second, first := strings.Index(runs.Body, ">run 2<"), strings.Index(runs.Body, ">run 1<"); second < 0 || first < 0 || second > first {
+		t.Fatalf("run 2 at %d, run 1 at %d: want the newest first", second, first)
+	}
 	lead.get("/audit?actor=nobody-at-all").mustContain(t, http.StatusOK, "没有符合条件的记录。")
 	lead.get("/audit?since=yesterday").mustContain(t, http.StatusBadRequest, "请输入日期")
 	today := time.Now().In(programmeZone).Format("2006-01-02")

@@ -205,7 +205,7 @@ func init() {
 		"admin.audit.until":     {"截止日期(含)", "Until (inclusive)"},
 		"admin.audit.at":        {"时间", "Time"},
 		"admin.audit.detail":    {"详情", "Detail"},
-		"admin.audit.help":      {"按时间先后排列;默认显示最近 7 天。日期按项目时区计算。", "Oldest first; it opens on the last seven days. Dates are days in the programme's time zone."},
+		"admin.audit.help":      {"最新的在前;日期按项目时区计算。", "Newest first; dates are days in the programme's time zone."},
 		"admin.audit.empty":     {"没有符合条件的记录。", "No events match."},
 
 		"admin.access.title":                {"令牌与登录", "Tokens and sign-in"},

@@ -26,13 +26,23 @@ func (s *auditService) ListAuditEvents(ctx context.Context, req *qav1.ListAuditE
 	if !since.IsZero() && !until.IsZero() && !until.After(since) {
 		l.Add("until", "%s is not after since (%s)", until.Format(time.RFC3339Nano), since.Format(time.RFC3339Nano))
 	}
+	if req.GetNewestFirst() && req.GetAfterId() != 0 {
+		l.Add("after_id", "not with newest_first: page with page_token")
+	}
 	if err := invalidList(&l); err != nil {
 		return nil, err
 	}
-	events, err := s.store.ListAudit(ctx, store.AuditFilter{
+	filter := store.AuditFilter{
 		Actor: req.GetActor(), Action: req.GetAction(), Entity: req.GetEntity(), EntityID: req.GetEntityId(),
-		Since: since, Until: until, AfterID: pg.after, Limit: pg.fetch(),
-	})
+		Since: since, Until: until, Limit: pg.fetch(),
+	}
+	if req.GetNewestFirst() {
+		// The token is the last (oldest) id of the previous page.
+		filter.NewestFirst, filter.BeforeID = true, pg.after
+	} else {
+		filter.AfterID = pg.after
+	}
+	events, err := s.store.ListAudit(ctx, filter)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}

@@ -101,4 +101,17 @@ func TestAuditEventsOfTheProgramme(t *testing.T) {
 	wantField(t, err, "since")
 	_, err = audit.ListAuditEvents(e.admin, &qav1.ListAuditEventsRequest{Since: later, Until: mid})
 	wantField(t, err, "until")
+
+	// Newest first: the same events from the end, page by page.
+	newest := list(&qav1.ListAuditEventsRequest{NewestFirst: true, PageSize: 2})
+	if len(newest) != len(all) {
+		t.Fatalf("newest first: %d events, want %d", len(newest), len(all))
+	}
+	for i, ev := range newest {
+		if ev.GetId() != all[len(all)-1-i].GetId() {
+			t.Fatalf("newest first, event %d is %d, want %d", i, ev.GetId(), all[len(all)-1-i].GetId())
+		}
+	}
+	_, err = audit.ListAuditEvents(e.admin, &qav1.ListAuditEventsRequest{NewestFirst: true, AfterId: 1})
+	wantField(t, err, "after_id")
 }

@@ -27,7 +27,11 @@ type AuditFilter struct {
 	Since   time.Time
 	Until   time.Time
 	AfterID int64
-	Limit   int
+	// NewestFirst orders by ID descending (a log read from its end);
+	// BeforeID then pages: events with a smaller ID.
+	NewestFirst bool
+	BeforeID    int64
+	Limit       int
 }
 
 // AuditStore reads the audit trail that every change of the programme
@@ -35,6 +39,7 @@ type AuditFilter struct {
 // tokens, reviews, feedback, disputes and the picks moved between
 // inspectors. Events are never changed or deleted.
 type AuditStore interface {
-	// ListAudit returns audit events matching f in ID order.
+	// ListAudit returns audit events matching f in ID order, descending
+	// when f.NewestFirst.
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
 }

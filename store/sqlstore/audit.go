@@ -39,7 +39,14 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	if f.AfterID != 0 {
 		fq.add("id > ?", f.AfterID)
 	}
-	q, args := fq.build("SELECT id, at, actor, action, entity, entity_id, detail FROM audit_events", "id", f.Limit)
+	if f.BeforeID != 0 {
+		fq.add("id < ?", f.BeforeID)
+	}
+	order := "id"
+	if f.NewestFirst {
+		order = "id DESC"
+	}
+	q, args := fq.build("SELECT id, at, actor, action, entity, entity_id, detail FROM audit_events", order, f.Limit)
 	var rows []struct {
 		ID       int64  `db:"id"`
 		At       int64  `db:"at"`

@@ -467,4 +467,24 @@ func testAuditFilters(t *testing.T, s store.Store) {
 	if got := e.audit(store.AuditFilter{Actor: "qa-1", Limit: 2}); len(got) != 2 || got[0].Actor != "qa-1" || got[1].Actor != "qa-1" {
 		t.Errorf("ListAudit(qa-1, limit 2) = %+v", got)
 	}
+	// Newest first, paged backwards by BeforeID, with a filter.
+	var reviews []store.AuditEvent
+	for _, ev := range all {
+		if ev.Entity == "review" {
+			reviews = append([]store.AuditEvent{ev}, reviews...)
+		}
+	}
+	var paged []store.AuditEvent
+	f := store.AuditFilter{Entity: "review", NewestFirst: true, Limit: 2}
+	for range len(all) + 2 {
+		page := e.audit(f)
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		f.BeforeID = page[len(page)-1].ID
+	}
+	if !reflect.DeepEqual(paged, reviews) {
+		t.Errorf("ListAudit(review, newest first, paged by 2) = %+v\nwant %+v", paged, reviews)
+	}
 }

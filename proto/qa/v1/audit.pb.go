@@ -139,7 +139,10 @@ type ListAuditEventsRequest struct {
 	// Only events at or after this time.
 	Since *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=since,proto3" json:"since,omitempty"`
 	// Only events before this time.
-	Until         *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=until,proto3" json:"until,omitempty"`
+	Until *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=until,proto3" json:"until,omitempty"`
+	// Newest first (highest id first); page_token then pages back in
+	// time. Not with after_id.
+	NewestFirst   bool `protobuf:"varint,10,opt,name=newest_first,json=newestFirst,proto3" json:"newest_first,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -237,6 +240,13 @@ func (x *ListAuditEventsRequest) GetUntil() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ListAuditEventsRequest) GetNewestFirst() bool {
+	if x != nil {
+		return x.NewestFirst
+	}
+	return false
+}
+
 type ListAuditEventsResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Events []*AuditEvent          `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
@@ -312,7 +322,7 @@ const file_qa_v1_audit_proto_rawDesc = "" +
 	"\x06action\x18\x04 \x01(\tR\x06action\x12\x16\n" +
 	"\x06entity\x18\x05 \x01(\tR\x06entity\x12\x1b\n" +
 	"\tentity_id\x18\x06 \x01(\tR\bentityId\x12\x16\n" +
-	"\x06detail\x18\a \x01(\tR\x06detail\"\xb6\x02\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail\"\xd9\x02\n" +
 	"\x16ListAuditEventsRequest\x12\x14\n" +
 	"\x05actor\x18\x01 \x01(\tR\x05actor\x12\x16\n" +
 	"\x06entity\x18\x02 \x01(\tR\x06entity\x12\x1b\n" +
@@ -323,7 +333,9 @@ const file_qa_v1_audit_proto_rawDesc = "" +
 	"page_token\x18\x06 \x01(\tR\tpageToken\x12\x16\n" +
 	"\x06action\x18\a \x01(\tR\x06action\x120\n" +
 	"\x05since\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
-	"\x05until\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x05until\"\x90\x01\n" +
+	"\x05until\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x05until\x12!\n" +
+	"\fnewest_first\x18\n" +
+	" \x01(\bR\vnewestFirst\"\x90\x01\n" +
 	"\x17ListAuditEventsResponse\x12)\n" +
 	"\x06events\x18\x01 \x03(\v2\x11.qa.v1.AuditEventR\x06events\x12\"\n" +
 	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId\x12&\n" +
