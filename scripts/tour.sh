@@ -12,12 +12,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A port nobody listens on, so that the tour never meets another qad.
-for _ in $(seq 1 50); do
-  port=$((20000 + RANDOM % 40000))
-  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-done
+# Ports nobody listens on, so that the tour never meets another qad.
+free_port() {
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+  done
+  return 1
+}
+port=$(free_port)
+http_port=$(free_port)
 export QA_LISTEN=127.0.0.1:$port QA_ADDR=127.0.0.1:$port QA_METRICS_LISTEN=
+export QA_HTTP_LISTEN=127.0.0.1:$http_port QA_PUBLIC_URL=http://127.0.0.1:$http_port
 unset QA_DB QA_TOKEN
 
 finish() {
@@ -43,9 +49,14 @@ export QA_DB=$TOUR/qa.db               # the database of qad token and qad serve
 ADMIN=$(bin/qad token create --role admin  --subject qa-lead)
 INGEST=$(bin/qad token create --role ingest --subject chat-platform)
 bin/qad token list                     # ids, roles, subjects, never secrets
-bin/qad serve --sample-schedule off 2>"$TOUR/qad.log" &   # gRPC on $QA_LISTEN (default 127.0.0.1:7391)
+bin/qad serve --sample-schedule off 2>"$TOUR/qad.log" &   # gRPC on $QA_LISTEN (default 127.0.0.1:7391), console on $QA_HTTP_LISTEN (7390)
 QAD=$!
 for _ in $(seq 1 100); do bin/qactl --token "$ADMIN" rubric get >/dev/null 2>&1 && break; sleep 0.2; done   # until it serves
+
+LINK=$(bin/qad login-link --role admin --subject qa-lead)   # open it in a browser: the QA lead's weeks overview
+curl -sf -c "$TOUR/cookies" -d "code=${LINK##*/login/}" "$QA_PUBLIC_URL/login" -o /dev/null   # what opening it does
+curl -sf -b "$TOUR/cookies" "$QA_PUBLIC_URL/weeks" | grep -o '<h1>[^<]*</h1>'                 # → <h1>周次与抽样</h1>
+curl -sf -H "Authorization: Bearer $ADMIN" -d '{}' "$QA_PUBLIC_URL/qa.v1.InfoService/GetServerInfo"   # every RPC as JSON too
 
 # field prints the first value of key $1 in each line of JSON (jq does it too).
 field() { awk -v key="\"$1\"" '{ i = index($0, key); if (!i) next; v = substr($0, i + length(key));
@@ -71,6 +82,7 @@ bin/qactl --token "$ADMIN" policy set --file "$TOUR/policy.json"     # stores a 
 bin/qactl --token "$ADMIN" sample run --week 2026-W47 --dry-run
 bin/qactl --token "$ADMIN" sample run --week 2026-W47
 
+bin/qad login-link --role inspector --subject insp-1        # insp-1 opens it: their queue, the review page
 INSP=$(bin/qad token create --role inspector --subject insp-1)
 bin/qactl --token "$INSP" --json review queue > "$TOUR/queue.jsonl"   # only insp-1's items
 SKIP=$(sed -n 1p "$TOUR/queue.jsonl" | field id)
