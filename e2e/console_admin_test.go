@@ -172,6 +172,9 @@ func TestConsoleAdminPreviewsRunsAndReassigns(t *testing.T) {
 		t.Fatalf("the server's runs of %s: %v; the preview showed %d picks and commitment %s", w.Week, runs, picks, commitment)
 	}
 	b.screenshot("admin-weeks")
+	b.open("/weeks?lang=en")
+	b.waitText("h1", "Weeks and runs")
+	b.screenshot("admin-weeks-en")
 	b.resize(phoneWidth, phoneHeight)
 	b.fullScreenshot("admin-weeks-phone")
 	b.resize(desktopWidth, desktopHeight)
