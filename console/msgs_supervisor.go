@@ -127,6 +127,8 @@ func init() {
 		"supervisor.team.col.mean":     {"平均分", "Mean"},
 		"supervisor.team.col.critical": {"红线零分", "Critical"},
 		"supervisor.team.col.trend":    {"每周变化", "Trend"},
+		"supervisor.team.pages":        {"客服列表分页", "Pages of agents"},
+		"supervisor.team.page_of":      {"第 %d / %d 页，共 %d 名客服", "Page %d of %d, %d agents"},
 		"supervisor.team.common":       {"共性问题", "Common issues"},
 		"supervisor.team.common_hint":  {"整个团队最常见的未达标维度和红线，适合做团队培训或流程改进。", "The team's most frequent failing dimensions and critical flags: candidates for training or process fixes."},
 		"supervisor.team.trend":        {"团队每周平均分", "Team's weekly mean"},

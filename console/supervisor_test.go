@@ -330,3 +330,32 @@ func TestWeekChartGeometry(t *testing.T) {
 		t.Errorf("52 empty weeks: %d labels, last %q, empty %v", len(c.XTicks), c.XTicks[len(c.XTicks)-1].Label, c.Empty)
 	}
 }
+
+func TestTeamTablePages(t *testing.T) {
+	rows := func() []teamRow {
+		out := make([]teamRow, 250)
+		for i := range out {
+			out[i].AgentID = fmt.Sprintf("agent-%03d", i)
+		}
+		return out
+	}
+	q := func() url.Values { return url.Values{"team": {"t"}, "sort": {"mean"}, "dir": {"desc"}} }
+	d := teamData{Rows: rows()}
+	d.pageRows("3", q())
+	if d.Page != 3 || d.Pages != 3 || d.Agents != 250 || len(d.Rows) != 50 || d.Rows[0].AgentID != "agent-200" || d.Next != "" ||
+		d.Prev != "/team?dir=desc&page=2&sort=mean&team=t#agents" {
+		t.Errorf("page 3: %+v", d)
+	}
+	for _, bad := range []string{"", "0", "4", "x"} {
+		d = teamData{Rows: rows()}
+		d.pageRows(bad, q())
+		if d.Page != 1 || len(d.Rows) != teamPageRows || d.Prev != "" || !strings.Contains(d.Next, "page=2") {
+			t.Errorf("page %q: page %d, %d rows, prev %q next %q", bad, d.Page, len(d.Rows), d.Prev, d.Next)
+		}
+	}
+	d = teamData{Rows: rows()[:3]}
+	d.pageRows("", q())
+	if d.Pages != 1 || len(d.Rows) != 3 || d.Prev != "" || d.Next != "" {
+		t.Errorf("one page: %+v", d)
+	}
+}

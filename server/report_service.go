@@ -35,6 +35,8 @@ type reportService struct {
 	opts  report.Options
 	now   func() time.Time
 	log   *slog.Logger
+	// teams keeps recent team reports until a review changes them.
+	teams teamReportCache
 }
 
 // weeks resolves the request's range: n weeks ending with last (default
@@ -147,14 +149,25 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 	who, _ := PrincipalFrom(ctx)
 	agents := make(map[string]store.Agent)
 	var ids []string
+	var members []store.Agent
 	for _, a := range all {
 		if a.TeamID == req.GetTeamId() && ownsAgent(who, a) {
 			agents[a.AgentID] = a
 			ids = append(ids, a.AgentID)
+			members = append(members, a)
 		}
 	}
 	if len(ids) == 0 {
 		return nil, status.Errorf(codes.NotFound, "team %s not found", fielderr.Quote(req.GetTeamId()))
+	}
+	// The newest record before the cells: see teamReportCache.
+	lastFeedback, err := s.store.LastFeedbackID(ctx, "")
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	key := teamReportKeyOf(req.GetTeamId(), weeks, members)
+	if cached := s.teams.get(key, lastFeedback); cached != nil {
+		return &qav1.GetTeamReportResponse{Report: cached}, nil
 	}
 	reviews, err := s.reportReviews(ctx, ids, weeks)
 	if err != nil {
@@ -172,6 +185,7 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 		// report has them.
 		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil, s.opts, false))
 	}
+	s.teams.put(key, lastFeedback, out)
 	return &qav1.GetTeamReportResponse{Report: out}, nil
 }
 

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -212,5 +214,98 @@ func TestAgentReportWeekIntervalAndIssues(t *testing.T) {
 				t.Errorf("agent %s's week %s in the team report carries an interval", a.GetAgentId(), p.GetWeek())
 			}
 		}
+	}
+}
+
+// TestTeamReportCachedUntilAReviewOrAMove: a team report is computed once
+// and served again while nothing in it changed (its generated_at stays),
+// and computed afresh after a review is finalised, an agent moves team or
+// is renamed — never stale.
+func TestTeamReportCachedUntilAReviewOrAMove(t *testing.T) {
+	var clock atomic.Int64
+	start := time.Now()
+	cfg := DefaultConfig()
+	cfg.Now = func() time.Time { return start.Add(time.Duration(clock.Load())) }
+	e := startScoring(t, cfg)
+	finalise := func(agent string) {
+		t.Helper()
+		item, inspector := e.itemOf(t, agent)
+		if _, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: fullRatings(), Final: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	team := func(ctx context.Context) *qav1.TeamReport {
+		t.Helper()
+		clock.Add(int64(time.Minute)) // a fresh report would say a later time
+		resp, err := e.reports.GetTeamReport(ctx, &qav1.GetTeamReportRequest{TeamId: "team-1", LastWeek: flowWeek, Weeks: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetReport()
+	}
+	finalise("agent-a")
+	first := team(e.admin)
+	if again := team(e.admin); !again.GetGeneratedAt().AsTime().Equal(first.GetGeneratedAt().AsTime()) || again.GetSummary().GetReviews() != 1 {
+		t.Fatalf("unchanged team: generated %v then %v (want the same report)", first.GetGeneratedAt().AsTime(), again.GetGeneratedAt().AsTime())
+	}
+	// A supervisor's view of the team is another report (their agents only).
+	if sup := team(e.supA); len(sup.GetAgents()) != 1 || sup.GetGeneratedAt().AsTime().Equal(first.GetGeneratedAt().AsTime()) {
+		t.Fatalf("sup-a's team report: %d agents, generated %v", len(sup.GetAgents()), sup.GetGeneratedAt().AsTime())
+	}
+	if b := team(e.supB); len(b.GetAgents()) != 1 || b.GetAgents()[0].GetAgentId() != "agent-b" || b.GetSummary().GetReviews() != 0 {
+		t.Fatalf("sup-b's team report shows %v", b.GetAgents())
+	}
+
+	finalise("agent-b")
+	after := team(e.admin)
+	if after.GetSummary().GetReviews() != 2 || after.GetGeneratedAt().AsTime().Equal(first.GetGeneratedAt().AsTime()) {
+		t.Fatalf("after a review: %d reviews, generated %v; want 2, computed afresh", after.GetSummary().GetReviews(), after.GetGeneratedAt().AsTime())
+	}
+	if b := team(e.supB); b.GetSummary().GetReviews() != 1 {
+		t.Fatalf("sup-b's report after their agent's review: %d reviews", b.GetSummary().GetReviews())
+	}
+
+	ingest := qav1.NewIngestServiceClient(e.conn)
+	move := func(a *qav1.Agent) {
+		t.Helper()
+		if _, err := ingest.UpsertAgents(e.as(store.RoleIngest, "platform"), &qav1.UpsertAgentsRequest{Agents: []*qav1.Agent{a}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	move(&qav1.Agent{AgentId: "agent-b", Name: "B renamed", TeamId: "team-1", SupervisorId: "sup-b", HiredOn: "2020-01-01"})
+	if r := team(e.admin); r.GetAgents()[1].GetName() != "B renamed" {
+		t.Fatalf("after a rename the report says %q", r.GetAgents()[1].GetName())
+	}
+	move(&qav1.Agent{AgentId: "agent-b", Name: "B", TeamId: "team-2", SupervisorId: "sup-b", HiredOn: "2020-01-01"})
+	if r := team(e.admin); len(r.GetAgents()) != 1 || r.GetSummary().GetReviews() != 1 {
+		t.Fatalf("after agent-b left the team: %d agents, %d reviews", len(r.GetAgents()), r.GetSummary().GetReviews())
+	}
+	move(&qav1.Agent{AgentId: "agent-b", Name: "B", TeamId: "team-1", SupervisorId: "sup-a", HiredOn: "2020-01-01"})
+	if r := team(e.supA); len(r.GetAgents()) != 2 {
+		t.Fatalf("after agent-b moved to sup-a, sup-a's report has %d agents", len(r.GetAgents()))
+	}
+}
+
+func TestTeamReportCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
+	var c teamReportCache
+	weeks := []string{"2026-W01", "2026-W02"}
+	key := func(i int) teamReportKey { return teamReportKeyOf(fmt.Sprintf("team-%d", i), weeks, nil) }
+	for i := range teamReportCacheSize {
+		c.put(key(i), 7, &qav1.TeamReport{TeamId: fmt.Sprint(i)})
+	}
+	if c.get(key(0), 7) == nil {
+		t.Fatal("team-0 missing") // now the most recently used
+	}
+	if c.get(key(0), 8) != nil {
+		t.Fatal("a report computed before the newest record was served")
+	}
+	c.put(key(teamReportCacheSize), 7, &qav1.TeamReport{})
+	if len(c.entries) != teamReportCacheSize || c.get(key(1), 7) != nil || c.get(key(0), 7) == nil {
+		t.Fatalf("after one more: %d entries; want team-1 (least recently used) dropped, team-0 kept", len(c.entries))
+	}
+	a := teamReportKeyOf("t", weeks, []store.Agent{{AgentID: "a", Name: "bc"}})
+	b := teamReportKeyOf("t", weeks, []store.Agent{{AgentID: "ab", Name: "c"}})
+	if a == b {
+		t.Fatal("different agents, same key")
 	}
 }

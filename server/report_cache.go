@@ -1,0 +1,99 @@
+package server
+
+import (
+	"crypto/sha256"
+	"sync"
+
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/store"
+)
+
+// teamReportCacheSize bounds the team reports kept: a 2,000-agent report
+// is about 1 MB.
+const teamReportCacheSize = 8
+
+// teamReportCache keeps recent team reports. A large team's report reads
+// every report cell of its agents and weeks (an admin's report of 2,000
+// agents × 12 weeks costs about 150 ms), yet nothing in it changes
+// between two finalised reviews, and people open the team page far more
+// often than that. A report stays good while:
+//   - no feedback record was written since it was computed. Report cells
+//     change only in the transaction that writes feedback (finalising,
+//     including a dispute's re-score retracting the old review), and
+//     records commit in id order, so the newest id, read from the store
+//     before the cells, covers other replicas' writes too;
+//   - the agents it covers are the same ones with the same names and team
+//     (the key's digest: an agent moving team or supervisor, or renamed,
+//     makes a new key).
+//
+// Two callers who may see the same agents share an entry: the report
+// holds nothing else of the caller.
+type teamReportCache struct {
+	mu      sync.Mutex
+	entries map[teamReportKey]*teamReportEntry
+	tick    uint64
+}
+
+type teamReportKey struct {
+	team   string
+	weeks  string // first and last week
+	agents [sha256.Size]byte
+}
+
+type teamReportEntry struct {
+	report *qav1.TeamReport
+	// feedback is the newest feedback id when the report was computed.
+	feedback int64
+	used     uint64
+}
+
+// teamReportKeyOf keys the report of agents (the caller's agents of the
+// team, in ListAgents order) over weeks.
+func teamReportKeyOf(team string, weeks []string, agents []store.Agent) teamReportKey {
+	h := sha256.New()
+	for _, a := range agents {
+		// NUL never occurs in ids or names (ingest rejects control
+		// characters), so the fields cannot run into each other.
+		_, _ = h.Write([]byte(a.AgentID + "\x00" + a.Name + "\x00" + a.TeamID + "\x00"))
+	}
+	k := teamReportKey{team: team, weeks: weeks[0] + "/" + weeks[len(weeks)-1]}
+	h.Sum(k.agents[:0])
+	return k
+}
+
+// get returns the report of k if it was computed after the newest
+// feedback record, feedback.
+func (c *teamReportCache) get(k teamReportKey, feedback int64) *qav1.TeamReport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || e.feedback != feedback {
+		return nil
+	}
+	c.tick++
+	e.used = c.tick
+	return e.report
+}
+
+// put keeps r as the report of k when feedback was the newest record,
+// dropping the least recently used entry when full. The report must not
+// be changed afterwards: it is shared by every caller who gets it.
+func (c *teamReportCache) put(k teamReportKey, feedback int64, r *qav1.TeamReport) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = make(map[teamReportKey]*teamReportEntry)
+	}
+	if _, ok := c.entries[k]; !ok && len(c.entries) >= teamReportCacheSize {
+		var oldest teamReportKey
+		first := true
+		for key, e := range c.entries {
+			if first || e.used < c.entries[oldest].used {
+				oldest, first = key, false
+			}
+		}
+		delete(c.entries, oldest)
+	}
+	c.tick++
+	c.entries[k] = &teamReportEntry{report: r, feedback: feedback, used: c.tick}
+}
