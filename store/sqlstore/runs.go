@@ -325,16 +325,34 @@ func runPickStatuses(runID int64, picks []store.Pick) ([]store.PickStatus, error
 // insertPicks inserts picks with their statuses, in the caller's order so
 // that ids follow it, which freezes their transcripts (see
 // pickedTranscripts).
+//
+// On SQLite each chunk's transcripts are read just before the chunk is
+// inserted: the insert's foreign-key check reads the same table pages,
+// which are then still in the page cache, where reading all 10,000 first
+// had pushed the first ones out again. PostgreSQL reads (and marks) them
+// all first, in sorted order (see pickedTranscripts).
 func insertPicks(ctx context.Context, tx *sqlx.Tx, d dialect, runID int64, picks []store.Pick, statuses []store.PickStatus, now int64) error {
-	external := make([]string, len(picks))
-	for i := range picks {
-		external[i] = picks[i].ExternalID
+	transcriptsOf := func(part []store.Pick) (map[string]pickedTranscript, error) {
+		external := make([]string, len(part))
+		for i := range part {
+			external[i] = part[i].ExternalID
+		}
+		return pickedTranscripts(ctx, tx, d, external)
 	}
-	ts, err := pickedTranscripts(ctx, tx, d, external)
-	if err != nil {
-		return err
+	var ts map[string]pickedTranscript
+	if d == dialectPostgres {
+		var err error
+		if ts, err = transcriptsOf(picks); err != nil {
+			return err
+		}
 	}
 	for _, c := range chunks(len(picks), chunkRows) {
+		if d == dialectSQLite {
+			var err error
+			if ts, err = transcriptsOf(picks[c[0]:c[1]]); err != nil {
+				return err
+			}
+		}
 		args := make([]any, 0, 13*(c[1]-c[0]))
 		for i := c[0]; i < c[1]; i++ {
 			args = appendPickArgs(args, runID, &picks[i], ts[picks[i].ExternalID], statuses[i], now)

@@ -81,7 +81,7 @@ func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID i
 // top-up then joins only the few picks among the late chats, not the
 // week's ten thousand.
 func (s *Store) PickedInWeekAfter(ctx context.Context, from, to time.Time, afterID int64) (map[[2]string]bool, error) {
-	return s.pickedPairs(ctx, pickedInWeekSQL+" AND p.transcript_id > ?", from.UnixMilli(), to.UnixMilli(), afterID)
+	return s.pickedPairs(ctx, pickedInWeekWhere+" AND p.transcript_id > ?", from.UnixMilli(), to.UnixMilli(), afterID)
 }
 
 // HasTranscriptsAfter reports whether a transcript above afterID ended in
@@ -160,17 +160,38 @@ func (s *Store) RunBasis(ctx context.Context, runID int64) (store.RunBasis, erro
 			b.HandleThresholds[k] = time.Duration(v)
 		}
 	}
-	var rows []struct {
-		ID         int64         `db:"id"`
-		ReplacesID sql.NullInt64 `db:"replaces_id"`
-		ExternalID string        `db:"external_id"`
-		AgentID    string        `db:"agent_id"`
-		Reason     string        `db:"reason"`
-		Rank       int           `db:"rank"`
-		Channel    string        `db:"channel"`
+	type basisRow struct {
+		ID         int64
+		ReplacesID sql.NullInt64
+		ExternalID string
+		AgentID    string
+		Reason     string
+		Rank       int
+		Channel    string
 	}
-	err = s.r.SelectContext(ctx, &rows, s.r.Rebind(`SELECT p.id, p.replaces_id, t.external_id, p.agent_id, p.reason, p.rank, t.channel
-		FROM picks p JOIN transcripts t ON t.id = p.transcript_id WHERE p.run_id = ? ORDER BY p.id`), runID)
+	var rows []basisRow
+	err = func() error {
+		q := pickedTranscriptsSQL(s.dialect, "p.id, p.replaces_id, p.agent_id, p.reason, p.rank", " WHERE p.run_id = ? ORDER BY p.id")
+		res, err := s.r.QueryContext(ctx, s.r.Rebind(q), runID)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = res.Close() }()
+		var f pickedFields
+		var r basisRow
+		dest := append(f.dest(s.dialect), &r.ID, &r.ReplacesID, &r.AgentID, &r.Reason, &r.Rank)
+		for res.Next() {
+			if err := res.Scan(dest...); err != nil {
+				return err
+			}
+			if err := f.parse(s.dialect); err != nil {
+				return err
+			}
+			r.ExternalID, r.Channel = f.externalID, f.channel
+			rows = append(rows, r)
+		}
+		return res.Err()
+	}()
 	if err != nil {
 		return b, fmt.Errorf("sqlstore: run %d basis: picks: %w", runID, err)
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"qa-sampling/store"
 	"qa-sampling/transcript"
 	"reflect"
@@ -242,5 +243,35 @@ func testPickedInWeek(t *testing.T, s store.Store) {
 	want := map[[2]string]bool{{"c1", "a1"}: true, {"c1", "a2"}: true, {"c3", "a1"}: true, {"edge-from", "a2"}: true}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("PickedInWeek = %v, want %v", got, want)
+	}
+}
+
+// testPickedSharingAnEndTime: transcripts that ended at the same instant
+// are told apart in what the picks read of their transcripts (the
+// SQLite store finds a pick's transcript by its end time first).
+func testPickedSharingAnEndTime(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustUpsertAgents(t, s, "a1", "a2")
+	at := weekFrom.Add(30 * time.Hour)
+	before := highWater(t, s)
+	var items []*transcript.Prepared
+	for i, channel := range []string{"email", "phone", "web"} {
+		tr := ending(fmt.Sprintf("tie-%d", i+1), "a1", at)
+		tr.Channel = channel
+		items = append(items, prepare(tr))
+	}
+	upsert(t, s, items...)
+	r := mustRun(t, s, "2026-W47", 1)
+	mustComplete(t, s, r.ID, pick("tie-2", "a1", "random", 1, ""))
+	want := map[[2]string]bool{{"tie-2", "a1"}: true}
+	if got, err := s.PickedInWeek(ctx, weekFrom, weekTo); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("PickedInWeek = %v, %v; want %v", got, err, want)
+	}
+	if got, err := s.PickedInWeekAfter(ctx, weekFrom, weekTo, before); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("PickedInWeekAfter = %v, %v; want %v", got, err, want)
+	}
+	b := mustBasis(t, s, r.ID)
+	if wantPicks := []store.BasisPick{{ExternalID: "tie-2", AgentID: "a1", Reason: "random", Rank: 1, Channel: "phone"}}; !reflect.DeepEqual(b.Picks, wantPicks) {
+		t.Errorf("RunBasis picks = %+v, want %+v", b.Picks, wantPicks)
 	}
 }

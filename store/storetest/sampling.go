@@ -33,6 +33,7 @@ var samplingTests = []struct {
 	{"ClaimRunConcurrent", testClaimRunConcurrent},
 	{"PickedOncePerAgentAcrossRuns", testPickedOncePerAgent},
 	{"PickedInWeek", testPickedInWeek},
+	{"PickedTranscriptsSharingAnEndTime", testPickedSharingAnEndTime},
 	{"ListPicksFilters", testListPicksFilters},
 	{"ListPicksPaging", testListPicksPaging},
 	{"InspectorLoads", testInspectorLoads},
