@@ -142,6 +142,8 @@ func TestAdminRunOfAWeekNotEndedIsRefusedInTheServersWords(t *testing.T) {
 	// A malformed week gets the API's message on the week field.
 	lead.post("/weeks/run", url.Values{"week": {"2026-47"}}).mustContain(t, http.StatusBadRequest, `id="week-refusal"`)
 	lead.post("/weeks/go", url.Values{"week": {"soon"}}).mustContain(t, http.StatusBadRequest, "2026-W47")
+	// A top-up of a week never run is refused too.
+	lead.post("/weeks/run", url.Values{"week": {current}, "action": {"topup"}}).mustContain(t, http.StatusPreconditionFailed, `id="week-refusal"`)
 	// The current week can be previewed, not run.
 	lead.get("/weeks/"+current+"/preview").mustContain(t, http.StatusOK, "该周尚未结束")
 }

@@ -224,6 +224,9 @@ func TestConsoleAdminPreviewsRunsAndReassigns(t *testing.T) {
 		t.Fatalf("item %d is not with insp-2 on the server", item.GetId())
 	}
 	b.screenshot("admin-inspectors")
+	b.resize(phoneWidth, phoneHeight)
+	b.fullScreenshot("admin-inspectors-phone")
+	b.resize(desktopWidth, desktopHeight)
 	b.open("/weeks/" + w.Week + "?inspector=insp-2")
 	b.waitText("table.picks", item.GetExternalId())
 
@@ -233,6 +236,9 @@ func TestConsoleAdminPreviewsRunsAndReassigns(t *testing.T) {
 	b.clickAndWait("#policy-validate")
 	b.waitText("#p-random_per_agent-err", "must be between 0 and")
 	b.screenshot("admin-policy")
+	b.resize(phoneWidth, phoneHeight)
+	b.fullScreenshot("admin-policy-phone")
+	b.resize(desktopWidth, desktopHeight)
 	if pol, err := w.sampling.GetPolicy(w.admin, &qav1.GetPolicyRequest{}); err != nil || pol.GetPolicy().GetVersion() != 1 {
 		t.Fatalf("policy after a refused validation: %v, %v", pol, err)
 	}
