@@ -34,6 +34,7 @@ func (c *Console) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /inspectors", c.page(adminOnly, c.inspectorsPage))
 	mux.HandleFunc("POST /inspectors/reassign", c.page(adminOnly, c.inspectorsReassign))
 	mux.HandleFunc("POST /inspectors/active", c.page(adminOnly, c.inspectorSetActive))
+	mux.HandleFunc("POST /inspectors/add", c.page(adminOnly, c.inspectorAdd))
 
 	mux.HandleFunc("GET /disputes", c.page(adminOnly, c.disputesPage))
 	mux.HandleFunc("GET /audit", c.page(adminOnly, c.auditPage))

@@ -216,6 +216,26 @@ func TestAdminDeactivatesAnInspector(t *testing.T) {
 	lead.follow(t, lead.post("/inspectors/active", url.Values{"id": {"insp-2"}, "name": {"刘洋"}, "active": {"1"}})).mustContain(t, http.StatusOK, "质检员已启用")
 }
 
+func TestAdminAddsAnInspector(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	lead.follow(t, lead.post("/inspectors/add", url.Values{"id": {"insp-3"}, "name": {"赵敏"}})).mustContain(t, http.StatusOK, "质检员已添加。", "赵敏")
+	lead.post("/inspectors/add", url.Values{"id": {"insp-3"}, "name": {"别人"}}).mustContain(t, http.StatusConflict, "该工号已存在。")
+	bad := lead.post("/inspectors/add", url.Values{"id": {""}, "name": {"无名"}})
+	bad.mustContain(t, http.StatusBadRequest, `aria-invalid="true"`)
+	resp, err := qav1.NewSamplingServiceClient(h.conn).ListInspectors(h.Admin, &qav1.ListInspectorsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range resp.GetInspectors() {
+		names = append(names, in.GetId()+"="+in.GetName())
+	}
+	if got := strings.Join(names, " "); got != "insp-1=陈静 insp-2=刘洋 insp-3=赵敏" {
+		t.Fatalf("inspectors on the server: %s", got)
+	}
+}
+
 func TestAdminPolicyValidationShowsTheFieldsMessage(t *testing.T) {
 	h := startHarness(t)
 	lead := h.as(store.RoleAdmin, "lead")
