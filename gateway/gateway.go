@@ -170,7 +170,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status.Convert(err), 0)
 		return
 	}
-	body, err := marshalOptions.Marshal(resp)
+	body, err := marshalJSON(resp)
 	if err != nil {
 		g.log.ErrorContext(r.Context(), "response not rendered as JSON", "grpc.method", rt.method, "err", err)
 		writeError(w, status.New(codes.Internal, "response not rendered as JSON"), 0)

@@ -100,7 +100,7 @@ func (g *Gateway) serveStream(ctx context.Context, w http.ResponseWriter, r *htt
 				failed <- err
 				return
 			}
-			b, err := marshalOptions.Marshal(m)
+			b, err := marshalJSON(m)
 			if err != nil {
 				failed <- err
 				return
