@@ -53,7 +53,7 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 	// Four past weeks of chats, sampled; every pick of team-a scored but
 	// one of a1 in the last week, kept for while the inbox is open.
 	weeks := recentWeeks(4)
-	var held *qav1.Pick
+	var held, heldForRestart *qav1.Pick
 	var firstOfA []int64
 	for i := len(weeks) - 1; i >= 0; i-- {
 		w.pushWeek(weeks[i], 4)
@@ -64,6 +64,10 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 					held = p
 					continue
 				}
+				if i == 0 && agent == "a2" && heldForRestart == nil {
+					heldForRestart = p
+					continue
+				}
 				resp := w.finalize(p, supervisorSpecs[(i+j)%len(supervisorSpecs)])
 				if i > 0 && j == 0 {
 					firstOfA = append(firstOfA, resp.GetFeedback().GetId())
@@ -71,8 +75,8 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 			}
 		}
 	}
-	if held == nil {
-		t.Fatal("no pick of a1 in the last week")
+	if held == nil || heldForRestart == nil {
+		t.Fatal("no pick of a1 or a2 in the last week")
 	}
 	// Older records acknowledged, so the inbox has both lists.
 	for _, id := range firstOfA {
@@ -197,6 +201,39 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 	b.open("/inbox")
 	b.waitText("#inbox-state", "实时更新中")
 	b.screenshot("supervisor-inbox-phone")
+	run(b, chromedp.Evaluate[bool]("window.__sameDocument = true"))
+
+	// The server restarts under the open inbox: the page says it lost the
+	// stream, reconnects by itself after the newest record it has, and
+	// the next record arrives as before.
+	w.srv.stop()
+	b.waitText("#inbox-state", "连接中断，正在重连")
+	w.srv.start()
+	waitLong(b, "#inbox-state", "实时更新中", 45*time.Second)
+	rec2 := w.finalize(heldForRestart, supervisorSpecs[0]).GetFeedback()
+	b.do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#unacked-list li[data-id="%d"]`, rec2.GetId()))))
+	if !run(b, chromedp.Evaluate[bool]("window.__sameDocument === true")) {
+		t.Fatal("the inbox reloaded across the server's restart")
+	}
+}
+
+// waitLong is waitText with a longer time limit: a reconnect waits out
+// the page's backoff.
+func waitLong(b *browser, sel, want string, limit time.Duration) {
+	b.t.Helper()
+	deadline := time.Now().Add(limit)
+	last := ""
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Second)
+		got, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		cancel()
+		if err == nil && strings.Contains(got, want) {
+			return
+		}
+		last = got
+		time.Sleep(200 * time.Millisecond)
+	}
+	b.t.Fatalf("%s never showed %q in %s; last text %q", sel, want, limit, last)
 }
 
 // startedSeries finds grpc_server_started_total of a FeedbackService

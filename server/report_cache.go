@@ -5,12 +5,18 @@ import (
 	"sync"
 
 	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/report"
 	"qa-sampling/store"
 )
 
 // teamReportCacheSize bounds the team reports kept: a 2,000-agent report
-// is about 1 MB.
-const teamReportCacheSize = 8
+// over 12 weeks holds about 1 MB of answer and 30 MB of reviews.
+const teamReportCacheSize = 4
+
+// teamReportRereadAll is how many feedback records written since a cached
+// report make the next one read every cell again rather than look
+// through the records for the agents they touched.
+const teamReportRereadAll = 1000
 
 // teamReportCache keeps recent team reports. A large team's report reads
 // every report cell of its agents and weeks (an admin's report of 2,000
@@ -44,7 +50,12 @@ type teamReportEntry struct {
 	report *qav1.TeamReport
 	// feedback is the newest feedback id when the report was computed.
 	feedback int64
-	used     uint64
+	// byAgent are the reviews the report counted, by agent. After a
+	// review, the next report of the key re-reads only the cells of the
+	// agents whose records were written since (changedSince) and counts
+	// the rest from here.
+	byAgent map[string][]report.Review
+	used    uint64
 }
 
 // teamReportKeyOf keys the report of agents (the caller's agents of the
@@ -61,24 +72,25 @@ func teamReportKeyOf(team string, weeks []string, agents []store.Agent) teamRepo
 	return k
 }
 
-// get returns the report of k if it was computed after the newest
-// feedback record, feedback.
-func (c *teamReportCache) get(k teamReportKey, feedback int64) *qav1.TeamReport {
+// get returns the entry of k, nil if none. Its fields are shared: read
+// them, never change them.
+func (c *teamReportCache) get(k teamReportKey) *teamReportEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.entries[k]
-	if !ok || e.feedback != feedback {
+	if !ok {
 		return nil
 	}
 	c.tick++
 	e.used = c.tick
-	return e.report
+	return e
 }
 
-// put keeps r as the report of k when feedback was the newest record,
-// dropping the least recently used entry when full. The report must not
-// be changed afterwards: it is shared by every caller who gets it.
-func (c *teamReportCache) put(k teamReportKey, feedback int64, r *qav1.TeamReport) {
+// put keeps r, computed from byAgent when feedback was the newest record,
+// as the entry of k, dropping the least recently used entry when full.
+// Neither may be changed afterwards: every caller who gets them shares
+// them.
+func (c *teamReportCache) put(k teamReportKey, feedback int64, r *qav1.TeamReport, byAgent map[string][]report.Review) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
@@ -95,5 +107,5 @@ func (c *teamReportCache) put(k teamReportKey, feedback int64, r *qav1.TeamRepor
 		delete(c.entries, oldest)
 	}
 	c.tick++
-	c.entries[k] = &teamReportEntry{report: r, feedback: feedback, used: c.tick}
+	c.entries[k] = &teamReportEntry{report: r, feedback: feedback, byAgent: byAgent, used: c.tick}
 }

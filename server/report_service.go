@@ -166,12 +166,17 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 		return nil, storeError(ctx, s.log, err)
 	}
 	key := teamReportKeyOf(req.GetTeamId(), weeks, members)
-	if cached := s.teams.get(key, lastFeedback); cached != nil {
-		return &qav1.GetTeamReportResponse{Report: cached}, nil
+	prev := s.teams.get(key)
+	if prev != nil && prev.feedback == lastFeedback {
+		return &qav1.GetTeamReportResponse{Report: prev.report}, nil
 	}
-	reviews, err := s.reportReviews(ctx, ids, weeks)
+	byAgent, err := s.teamReviews(ctx, prev, agents, ids, weeks)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
+	}
+	var reviews []report.Review
+	for _, id := range ids {
+		reviews = append(reviews, byAgent[id]...)
 	}
 	tr := s.opts.Team(req.GetTeamId(), ids, weeks, reviews)
 	out := &qav1.TeamReport{
@@ -185,8 +190,72 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 		// report has them.
 		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil, s.opts, false))
 	}
-	s.teams.put(key, lastFeedback, out)
+	s.teams.put(key, lastFeedback, out, byAgent)
 	return &qav1.GetTeamReportResponse{Report: out}, nil
+}
+
+// teamReviews reads the reviews a team report of agents (ids, by id)
+// over weeks counts, by agent. Given the cached report of the same agents
+// and weeks (prev), it re-reads only the agents that feedback records
+// written since name, and takes the others' from prev.
+func (s *reportService) teamReviews(ctx context.Context, prev *teamReportEntry, agents map[string]store.Agent, ids, weeks []string) (map[string][]report.Review, error) {
+	if prev != nil {
+		changed, ok, err := s.changedSince(ctx, prev.feedback, agents)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out := maps.Clone(prev.byAgent)
+			if len(changed) == 0 {
+				return out, nil
+			}
+			fresh, err := s.reportReviews(ctx, changed, weeks)
+			if err != nil {
+				return nil, err
+			}
+			for _, id := range changed {
+				delete(out, id) // the shared slice stays as it was
+			}
+			for _, r := range fresh {
+				out[r.AgentID] = append(out[r.AgentID], r)
+			}
+			return out, nil
+		}
+	}
+	all, err := s.reportReviews(ctx, ids, weeks)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]report.Review, len(ids))
+	for i := range all {
+		out[all[i].AgentID] = append(out[all[i].AgentID], all[i])
+	}
+	return out, nil
+}
+
+// changedSince names the agents among agents whose report cells changed
+// after feedback record after: cells change only with a feedback record
+// of their agent (finalising, a dispute's re-score), and records commit in
+// id order, so the records after it name them all. ok is false when so
+// many were written that reading every cell is cheaper.
+func (s *reportService) changedSince(ctx context.Context, after int64, agents map[string]store.Agent) (changed []string, ok bool, err error) {
+	fs, err := s.store.ListFeedback(ctx, store.FeedbackFilter{AfterID: after, Limit: teamReportRereadAll + 1})
+	if err != nil {
+		return nil, false, err
+	}
+	if len(fs) > teamReportRereadAll {
+		return nil, false, nil
+	}
+	seen := make(map[string]bool)
+	for _, f := range fs {
+		id := f.Review.AgentID
+		if _, member := agents[id]; member && !seen[id] {
+			seen[id] = true
+			changed = append(changed, id)
+		}
+	}
+	slices.Sort(changed)
+	return changed, true, nil
 }
 
 func agentReportToProto(ar report.AgentReport, a store.Agent, weeks []string, opts report.Options, weekIntervals bool) *qav1.AgentReport {

@@ -3,14 +3,17 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/report"
 	"qa-sampling/store"
 )
 
@@ -291,16 +294,13 @@ func TestTeamReportCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	weeks := []string{"2026-W01", "2026-W02"}
 	key := func(i int) teamReportKey { return teamReportKeyOf(fmt.Sprintf("team-%d", i), weeks, nil) }
 	for i := range teamReportCacheSize {
-		c.put(key(i), 7, &qav1.TeamReport{TeamId: fmt.Sprint(i)})
+		c.put(key(i), 7, &qav1.TeamReport{TeamId: fmt.Sprint(i)}, nil)
 	}
-	if c.get(key(0), 7) == nil {
-		t.Fatal("team-0 missing") // now the most recently used
+	if e := c.get(key(0)); e == nil || e.feedback != 7 || e.report.GetTeamId() != "0" {
+		t.Fatalf("team-0: %+v", e) // now the most recently used
 	}
-	if c.get(key(0), 8) != nil {
-		t.Fatal("a report computed before the newest record was served")
-	}
-	c.put(key(teamReportCacheSize), 7, &qav1.TeamReport{})
-	if len(c.entries) != teamReportCacheSize || c.get(key(1), 7) != nil || c.get(key(0), 7) == nil {
+	c.put(key(teamReportCacheSize), 7, &qav1.TeamReport{}, nil)
+	if len(c.entries) != teamReportCacheSize || c.get(key(1)) != nil || c.get(key(0)) == nil {
 		t.Fatalf("after one more: %d entries; want team-1 (least recently used) dropped, team-0 kept", len(c.entries))
 	}
 	a := teamReportKeyOf("t", weeks, []store.Agent{{AgentID: "a", Name: "bc"}})
@@ -308,4 +308,63 @@ func TestTeamReportCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	if a == b {
 		t.Fatal("different agents, same key")
 	}
+}
+
+// TestTeamReportAfterReviewsEqualsAFreshOne: the report served after
+// reviews, a dispute's re-score (which retracts a review) and more reviews
+// — computed from the cached one by re-reading only the agents touched —
+// is the report a server without a cache computes.
+func TestTeamReportAfterReviewsEqualsAFreshOne(t *testing.T) {
+	cfg := DefaultConfig()
+	e := startScoring(t, cfg)
+	req := &qav1.GetTeamReportRequest{TeamId: "team-1", LastWeek: flowWeek, Weeks: 3}
+	adminCtx := context.WithValue(t.Context(), principalKey{}, Principal{Role: store.RoleAdmin, Subject: "lead"})
+	check := func(what string) {
+		t.Helper()
+		served, err := e.reports.GetTeamReport(e.admin, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A service of its own, whose cache is empty.
+		fresh := &reportService{store: e.store, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: time.Now, log: slog.New(slog.DiscardHandler)}
+		want, err := fresh.GetTeamReport(adminCtx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, exp := served.GetReport(), want.GetReport()
+		got.GeneratedAt, exp.GeneratedAt = nil, nil
+		if !proto.Equal(got, exp) {
+			t.Fatalf("%s: served report\n%v\nwant (computed afresh)\n%v", what, got, exp)
+		}
+	}
+	finalise := func(agent string, ratings []*qav1.DimensionRating) *qav1.SubmitReviewResponse {
+		t.Helper()
+		item, inspector := e.itemOf(t, agent)
+		resp, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: ratings, Final: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	check("no reviews")
+	first := finalise("agent-a", fullRatings())
+	check("one review")
+	low := fullRatings()
+	low[0] = rating("attitude", 1)
+	finalise("agent-b", low)
+	check("a review of the other agent")
+	check("nothing new")
+
+	d, err := e.feedback.OpenDispute(e.supA, &qav1.OpenDisputeRequest{ReviewId: first.GetReview().GetId(), Reason: "misread"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.review.SubmitReview(e.inspectors[d.GetDispute().GetAssigneeId()], &qav1.SubmitReviewRequest{
+		ItemId: first.GetReview().GetItemId(), Ratings: low, Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	check("a review retracted by a dispute's re-score")
+	finalise("agent-a", low)
+	finalise("agent-b", fullRatings())
+	check("two more reviews")
 }
