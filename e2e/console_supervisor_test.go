@@ -215,6 +215,9 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 	if !run(b, chromedp.Evaluate[bool]("window.__sameDocument === true")) {
 		t.Fatal("the inbox reloaded across the server's restart")
 	}
+	if n := scrapeMetrics(t, metricsAddr).value(t, "qa_feedback_watch_subscribers"); n != 1 {
+		t.Errorf("%v feedback streams open after the reconnect, want 1", n)
+	}
 }
 
 // waitLong is waitText with a longer time limit: a reconnect waits out
