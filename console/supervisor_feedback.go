@@ -14,8 +14,10 @@ import (
 
 // feedbackData is a feedback record's page.
 type feedbackData struct {
-	Rec        *qav1.FeedbackRecord
-	Review     *qav1.Review
+	Rec    *qav1.FeedbackRecord
+	Review *qav1.Review
+	// AgentName is the record's agent's directory name; "" if none.
+	AgentName  string
 	Grade      string
 	GradeClass string
 	Dims       []*qav1.DimensionRating
@@ -74,9 +76,9 @@ func (c *Console) loadFeedback(v *View) (*feedbackData, error) {
 	rv := rec.GetReview()
 	d := &feedbackData{
 		Rec: rec, Review: rv, Grade: v.gradeLabel(rec.GetGrade()), GradeClass: gradeClasses[rec.GetGrade()],
-		Dims: rv.GetRatings(), Chat: newConversation(v, resp.GetTranscript(), nil, nil), SupersededBy: resp.GetSupersededById(),
+		Dims: rv.GetRatings(), Chat: newConversation(v, resp.GetTranscript(), resp.GetAgentNames(), nil), SupersededBy: resp.GetSupersededById(),
 		DisputeClosesAt: resp.GetDisputeClosesAt(), OpenDisputeID: resp.GetOpenDisputeId(), Disputable: resp.GetDisputable(),
-		Mine: v.Who.Role == "supervisor",
+		Mine: v.Who.Role == "supervisor", AgentName: resp.GetAgentNames()[rec.GetAgentId()],
 	}
 	if len(rv.GetFlags()) > 0 {
 		rubric, err := v.API.Rubric.GetRubric(v.Ctx, &qav1.GetRubricRequest{Version: rv.GetRubricVersion()})

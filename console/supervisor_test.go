@@ -127,7 +127,7 @@ func TestFeedbackRecordShowsEverythingAndTheChat(t *testing.T) {
 	sup := h.as(store.RoleSupervisor, "sup-1")
 	path := "/feedback/" + idOf(f)
 	p := sup.get(path)
-	p.mustContain(t, http.StatusOK, f.Record.GetScoreText(), "不合格", "服务态度", "开场问候热情，称呼得体", "不适用",
+	p.mustContain(t, http.StatusOK, "反馈 #"+idOf(f)+" · 客服 张伟", f.Record.GetScoreText(), "不合格", "服务态度", "开场问候热情，称呼得体", "不适用",
 		"回复及时", "结束前确认客户的问题已解决", "红线", f.Review.GetExternalId(), "亲，您好！我是客服", "确认已阅", "发起申诉（截至 ")
 	if !regexp.MustCompile(`<span class="badge bad">[^<]+</span> <span class="muted">`).MatchString(p.Body) {
 		t.Errorf("the raised flag is not named with its description:\n%s", p.Body)

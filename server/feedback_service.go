@@ -203,6 +203,9 @@ func (s *feedbackService) GetFeedback(ctx context.Context, req *qav1.GetFeedback
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.GetFeedbackResponse{Record: recs[0], Transcript: transcriptToProto(&t)}
+	if out.AgentNames, err = transcriptAgentNames(ctx, s.store, s.log, out.Transcript); err != nil {
+		return nil, err
+	}
 	if err := s.disputeState(ctx, f.Review, out); err != nil {
 		return nil, err
 	}

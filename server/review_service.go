@@ -339,6 +339,12 @@ func (s *reviewService) OpenItem(ctx context.Context, req *qav1.OpenItemRequest)
 // agentNames looks up the directory names of the agents who wrote in t:
 // its owner and any agent a transfer brought in (a handful at most).
 func (s *reviewService) agentNames(ctx context.Context, t *qav1.Transcript) (map[string]string, error) {
+	return transcriptAgentNames(ctx, s.store, s.log, t)
+}
+
+// transcriptAgentNames is agentNames for any service: the review page and
+// a supervisor's record both show who wrote.
+func transcriptAgentNames(ctx context.Context, st Storage, log *slog.Logger, t *qav1.Transcript) (map[string]string, error) {
 	names := map[string]string{}
 	ids := []string{t.GetAgentId()}
 	for _, m := range t.GetMessages() {
@@ -347,12 +353,12 @@ func (s *reviewService) agentNames(ctx context.Context, t *qav1.Transcript) (map
 		}
 	}
 	for _, id := range ids {
-		a, err := s.store.GetAgent(ctx, id)
+		a, err := st.GetAgent(ctx, id)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			continue
 		case err != nil:
-			return nil, storeError(ctx, s.log, err)
+			return nil, storeError(ctx, log, err)
 		}
 		if a.Name != "" {
 			names[id] = a.Name

@@ -45,6 +45,9 @@ func TestGetFeedbackTellsTheDisputeWindow(t *testing.T) {
 	}
 	got := get()
 	closes := final.GetReview().GetFinalizedAt().AsTime().Add(cfg.DisputeWindow)
+	if got.GetAgentNames()["agent-a"] != "A" {
+		t.Errorf("agent names %v, want agent-a named A", got.GetAgentNames())
+	}
 	if !got.GetDisputable() || got.GetOpenDisputeId() != 0 || !got.GetDisputeClosesAt().AsTime().Equal(closes) {
 		t.Fatalf("fresh record: disputable %v, open dispute %d, closes %v; want disputable until %v",
 			got.GetDisputable(), got.GetOpenDisputeId(), got.GetDisputeClosesAt().AsTime(), closes)

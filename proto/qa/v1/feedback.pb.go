@@ -208,7 +208,10 @@ type GetFeedbackResponse struct {
 	OpenDisputeId int64 `protobuf:"varint,5,opt,name=open_dispute_id,json=openDisputeId,proto3" json:"open_dispute_id,omitempty"`
 	// Whether OpenDispute would accept a dispute of the review now: it is
 	// current, within the window and has no open dispute.
-	Disputable    bool `protobuf:"varint,6,opt,name=disputable,proto3" json:"disputable,omitempty"`
+	Disputable bool `protobuf:"varint,6,opt,name=disputable,proto3" json:"disputable,omitempty"`
+	// The directory names of the agents who wrote in the transcript, by
+	// agent id; an agent the directory does not name is absent.
+	AgentNames    map[string]string `protobuf:"bytes,7,rep,name=agent_names,json=agentNames,proto3" json:"agent_names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -283,6 +286,13 @@ func (x *GetFeedbackResponse) GetDisputable() bool {
 		return x.Disputable
 	}
 	return false
+}
+
+func (x *GetFeedbackResponse) GetAgentNames() map[string]string {
+	if x != nil {
+		return x.AgentNames
+	}
+	return nil
 }
 
 type ListFeedbackResponse struct {
@@ -789,7 +799,7 @@ const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\fnewest_first\x18\n" +
 	" \x01(\bR\vnewestFirst\"$\n" +
 	"\x12GetFeedbackRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\"\xb1\x02\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"\xbd\x03\n" +
 	"\x13GetFeedbackResponse\x12-\n" +
 	"\x06record\x18\x01 \x01(\v2\x15.qa.v1.FeedbackRecordR\x06record\x121\n" +
 	"\n" +
@@ -800,7 +810,12 @@ const file_qa_v1_feedback_proto_rawDesc = "" +
 	"\x0fopen_dispute_id\x18\x05 \x01(\x03R\ropenDisputeId\x12\x1e\n" +
 	"\n" +
 	"disputable\x18\x06 \x01(\bR\n" +
-	"disputable\"\x93\x01\n" +
+	"disputable\x12K\n" +
+	"\vagent_names\x18\a \x03(\v2*.qa.v1.GetFeedbackResponse.AgentNamesEntryR\n" +
+	"agentNames\x1a=\n" +
+	"\x0fAgentNamesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x93\x01\n" +
 	"\x14ListFeedbackResponse\x12/\n" +
 	"\arecords\x18\x01 \x03(\v2\x15.qa.v1.FeedbackRecordR\arecords\x12\"\n" +
 	"\rnext_after_id\x18\x02 \x01(\x03R\vnextAfterId\x12&\n" +
@@ -850,7 +865,7 @@ func file_qa_v1_feedback_proto_rawDescGZIP() []byte {
 	return file_qa_v1_feedback_proto_rawDescData
 }
 
-var file_qa_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_qa_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_qa_v1_feedback_proto_goTypes = []any{
 	(*ListFeedbackRequest)(nil),         // 0: qa.v1.ListFeedbackRequest
 	(*GetFeedbackRequest)(nil),          // 1: qa.v1.GetFeedbackRequest
@@ -864,37 +879,39 @@ var file_qa_v1_feedback_proto_goTypes = []any{
 	(*OpenDisputeResponse)(nil),         // 9: qa.v1.OpenDisputeResponse
 	(*ListDisputesRequest)(nil),         // 10: qa.v1.ListDisputesRequest
 	(*ListDisputesResponse)(nil),        // 11: qa.v1.ListDisputesResponse
-	(*FeedbackRecord)(nil),              // 12: qa.v1.FeedbackRecord
-	(*Transcript)(nil),                  // 13: qa.v1.Transcript
-	(*timestamppb.Timestamp)(nil),       // 14: google.protobuf.Timestamp
-	(*Dispute)(nil),                     // 15: qa.v1.Dispute
+	nil,                                 // 12: qa.v1.GetFeedbackResponse.AgentNamesEntry
+	(*FeedbackRecord)(nil),              // 13: qa.v1.FeedbackRecord
+	(*Transcript)(nil),                  // 14: qa.v1.Transcript
+	(*timestamppb.Timestamp)(nil),       // 15: google.protobuf.Timestamp
+	(*Dispute)(nil),                     // 16: qa.v1.Dispute
 }
 var file_qa_v1_feedback_proto_depIdxs = []int32{
-	12, // 0: qa.v1.GetFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
-	13, // 1: qa.v1.GetFeedbackResponse.transcript:type_name -> qa.v1.Transcript
-	14, // 2: qa.v1.GetFeedbackResponse.dispute_closes_at:type_name -> google.protobuf.Timestamp
-	12, // 3: qa.v1.ListFeedbackResponse.records:type_name -> qa.v1.FeedbackRecord
-	12, // 4: qa.v1.WatchFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
-	12, // 5: qa.v1.AcknowledgeFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
-	15, // 6: qa.v1.OpenDisputeResponse.dispute:type_name -> qa.v1.Dispute
-	15, // 7: qa.v1.ListDisputesResponse.disputes:type_name -> qa.v1.Dispute
-	0,  // 8: qa.v1.FeedbackService.ListFeedback:input_type -> qa.v1.ListFeedbackRequest
-	4,  // 9: qa.v1.FeedbackService.WatchFeedback:input_type -> qa.v1.WatchFeedbackRequest
-	6,  // 10: qa.v1.FeedbackService.AcknowledgeFeedback:input_type -> qa.v1.AcknowledgeFeedbackRequest
-	8,  // 11: qa.v1.FeedbackService.OpenDispute:input_type -> qa.v1.OpenDisputeRequest
-	10, // 12: qa.v1.FeedbackService.ListDisputes:input_type -> qa.v1.ListDisputesRequest
-	1,  // 13: qa.v1.FeedbackService.GetFeedback:input_type -> qa.v1.GetFeedbackRequest
-	3,  // 14: qa.v1.FeedbackService.ListFeedback:output_type -> qa.v1.ListFeedbackResponse
-	5,  // 15: qa.v1.FeedbackService.WatchFeedback:output_type -> qa.v1.WatchFeedbackResponse
-	7,  // 16: qa.v1.FeedbackService.AcknowledgeFeedback:output_type -> qa.v1.AcknowledgeFeedbackResponse
-	9,  // 17: qa.v1.FeedbackService.OpenDispute:output_type -> qa.v1.OpenDisputeResponse
-	11, // 18: qa.v1.FeedbackService.ListDisputes:output_type -> qa.v1.ListDisputesResponse
-	2,  // 19: qa.v1.FeedbackService.GetFeedback:output_type -> qa.v1.GetFeedbackResponse
-	14, // [14:20] is the sub-list for method output_type
-	8,  // [8:14] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	13, // 0: qa.v1.GetFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	14, // 1: qa.v1.GetFeedbackResponse.transcript:type_name -> qa.v1.Transcript
+	15, // 2: qa.v1.GetFeedbackResponse.dispute_closes_at:type_name -> google.protobuf.Timestamp
+	12, // 3: qa.v1.GetFeedbackResponse.agent_names:type_name -> qa.v1.GetFeedbackResponse.AgentNamesEntry
+	13, // 4: qa.v1.ListFeedbackResponse.records:type_name -> qa.v1.FeedbackRecord
+	13, // 5: qa.v1.WatchFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	13, // 6: qa.v1.AcknowledgeFeedbackResponse.record:type_name -> qa.v1.FeedbackRecord
+	16, // 7: qa.v1.OpenDisputeResponse.dispute:type_name -> qa.v1.Dispute
+	16, // 8: qa.v1.ListDisputesResponse.disputes:type_name -> qa.v1.Dispute
+	0,  // 9: qa.v1.FeedbackService.ListFeedback:input_type -> qa.v1.ListFeedbackRequest
+	4,  // 10: qa.v1.FeedbackService.WatchFeedback:input_type -> qa.v1.WatchFeedbackRequest
+	6,  // 11: qa.v1.FeedbackService.AcknowledgeFeedback:input_type -> qa.v1.AcknowledgeFeedbackRequest
+	8,  // 12: qa.v1.FeedbackService.OpenDispute:input_type -> qa.v1.OpenDisputeRequest
+	10, // 13: qa.v1.FeedbackService.ListDisputes:input_type -> qa.v1.ListDisputesRequest
+	1,  // 14: qa.v1.FeedbackService.GetFeedback:input_type -> qa.v1.GetFeedbackRequest
+	3,  // 15: qa.v1.FeedbackService.ListFeedback:output_type -> qa.v1.ListFeedbackResponse
+	5,  // 16: qa.v1.FeedbackService.WatchFeedback:output_type -> qa.v1.WatchFeedbackResponse
+	7,  // 17: qa.v1.FeedbackService.AcknowledgeFeedback:output_type -> qa.v1.AcknowledgeFeedbackResponse
+	9,  // 18: qa.v1.FeedbackService.OpenDispute:output_type -> qa.v1.OpenDisputeResponse
+	11, // 19: qa.v1.FeedbackService.ListDisputes:output_type -> qa.v1.ListDisputesResponse
+	2,  // 20: qa.v1.FeedbackService.GetFeedback:output_type -> qa.v1.GetFeedbackResponse
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_feedback_proto_init() }
@@ -910,7 +927,7 @@ func file_qa_v1_feedback_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_feedback_proto_rawDesc), len(file_qa_v1_feedback_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
