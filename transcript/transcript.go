@@ -76,4 +76,7 @@ type Prepared struct {
 	Body []byte
 	// ContentHash identifies the content; equal hashes mean an unchanged push.
 	ContentHash []byte
+	// Checks are the automatic checks' findings, set by the caller (package
+	// checks) before storing; derived, so not part of ContentHash.
+	Checks Checks
 }
