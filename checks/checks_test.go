@@ -75,10 +75,10 @@ func TestEachCheckPointsAtItsMessage(t *testing.T) {
 	c := mustCompile(t, Default())
 	r := c.Run(chat("chat", []string{"Complaint"},
 		cust(0, "東西壞了"),
-		agent(45*time.Second, "在的"),                  // 1: slow first response, no greeting, no empathy
+		agent(45*time.Second, "在的"), // 1: slow first response, no greeting, no empathy
 		cust(50*time.Second, "怎麼辦"),
 		agent(3*time.Minute, "這個我不知道，你自己看說明書"), // 3: slow reply, forbidden ×2 in traditional
-		agent(3*time.Minute+time.Second, "嗯"),       // 4: no closing
+		agent(3*time.Minute+time.Second, "嗯"),  // 4: no closing
 	))
 	want := []string{"slow_first_response@1", "no_greeting@1", "no_empathy@1", "slow_reply@3", "forbidden_phrase@3", "forbidden_phrase@3", "no_closing@4"}
 	if got := keysAt(r); !slices.Equal(got, want) {
@@ -187,7 +187,9 @@ func TestValidateNamesFields(t *testing.T) {
 	}
 }
 
-func itoa2(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i/10)) + string(rune('0'+i%10))) }
+func itoa2(i int) string {
+	return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i/10)) + string(rune('0'+i%10)))
+}
 
 func TestNormalize(t *testing.T) {
 	for in, want := range map[string]string{"愛買不買": "爱买不买", "ＡＢＣ１２３": "abc123", "對不起": "对不起", "給您帶來不便": "给您带来不便"} {
