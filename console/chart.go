@@ -26,6 +26,10 @@ const (
 	chartBottom = 40
 	// chartMaxLabels is the most week labels that fit under the axis.
 	chartMaxLabels = 13
+	// A phone gets a narrower drawing with fewer labels, so its text
+	// stays readable rather than shrinking with a wide one.
+	chartPhoneWidth     = 360
+	chartPhoneMaxLabels = 6
 	// chartCap is half a whisker cap's width.
 	chartCap = 6
 )
@@ -48,6 +52,9 @@ type weekChart struct {
 	HasMean bool
 	// Empty: no week has reviews.
 	Empty bool
+	// Phone is the same chart drawn narrow; the stylesheet shows one of
+	// the two.
+	Phone *weekChart
 }
 
 type chartTick struct {
@@ -89,9 +96,18 @@ func shortWeek(w string) string {
 // newWeekChart draws trend (oldest first); mean is the range's mean,
 // drawn when reviews > 0.
 func newWeekChart(v *View, id string, trend []*qav1.WeekPoint, mean float64, reviews int32) weekChart {
+	c := drawWeekChart(v, id, trend, mean, reviews, chartWidth, chartMaxLabels)
+	phone := drawWeekChart(v, id+"-phone", trend, mean, reviews, chartPhoneWidth, chartPhoneMaxLabels)
+	c.Phone = &phone
+	return c
+}
+
+// drawWeekChart draws the chart width units wide with at most maxLabels
+// week labels.
+func drawWeekChart(v *View, id string, trend []*qav1.WeekPoint, mean float64, reviews int32, width, maxLabels int) weekChart {
 	c := weekChart{
-		ID: id, Width: chartWidth, Height: chartHeight,
-		Left: chartLeft, Right: chartWidth - chartRight, Top: chartTop, Bottom: chartHeight - chartBottom,
+		ID: id, Width: width, Height: chartHeight,
+		Left: chartLeft, Right: float64(width - chartRight), Top: chartTop, Bottom: chartHeight - chartBottom,
 		Title: v.T("supervisor.chart.title"),
 	}
 	for s := 0; s <= 100; s += 20 {
@@ -99,8 +115,8 @@ func newWeekChart(v *View, id string, trend []*qav1.WeekPoint, mean float64, rev
 	}
 	n := len(trend)
 	step := 1
-	if n > chartMaxLabels {
-		step = (n + chartMaxLabels - 1) / chartMaxLabels
+	if n > maxLabels {
+		step = (n + maxLabels - 1) / maxLabels
 	}
 	slot := (c.Right - c.Left) / float64(max(n, 1))
 	var line []string

@@ -2,6 +2,7 @@ package console
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"google.golang.org/grpc/codes"
@@ -32,6 +33,11 @@ func (c *Console) supervisorRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /feedback/{id}", c.page(supervisorOrAdmin, c.feedbackPage))
 	mux.HandleFunc("POST /feedback/{id}/acknowledge", c.page(supervisorOnly, c.acknowledgeFeedback))
 	mux.HandleFunc("POST /feedback/{id}/dispute", c.page(supervisorOnly, c.openDispute))
+	// A form's address opened as a page (the language switch on a refused
+	// form links back to it) shows the record.
+	mux.HandleFunc("GET /feedback/{id}/{action}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/feedback/"+url.PathEscape(r.PathValue("id"))+"?"+r.URL.RawQuery, http.StatusSeeOther)
+	})
 	mux.HandleFunc("GET /agents/{agent}", c.page(supervisorOrAdmin, c.agentPage))
 	mux.HandleFunc("GET /team", c.page(supervisorOrAdmin, c.teamPage))
 }

@@ -227,6 +227,10 @@ func TestDisputeFromTheRecord(t *testing.T) {
 	if strings.Contains(page.Body, `action="`+path+`/dispute"`) {
 		t.Errorf("the dispute form is still offered with a dispute open")
 	}
+	// The language switch of a refused form leads back to the record.
+	if back := sup.get(path + "/dispute?lang=en"); back.Code != http.StatusSeeOther || back.Location != path+"?lang=en" {
+		t.Errorf("GET of the form's address answered %d to %q", back.Code, back.Location)
+	}
 	// A second dispute is refused with the service's words on the page.
 	sup.post(path+"/dispute", url.Values{"reason": {"again"}}).mustContain(t, http.StatusConflict, "already has open dispute")
 }
@@ -237,11 +241,11 @@ func TestAgentReportPage(t *testing.T) {
 	h.finalise("agent-zw", 1, nil, "privacy_leak")
 	sup := h.as(store.RoleSupervisor, "sup-1")
 	p := sup.get("/agents/agent-zw")
-	p.mustContain(t, http.StatusOK, "张伟", `<svg class="week-chart"`, "<title id=\"agent-chart-title\">每周平均分及其 95% 置信区间</title>",
+	p.mustContain(t, http.StatusOK, "张伟", `<svg class="week-chart wide"`, `<svg class="week-chart phone"`, "<title id=\"agent-chart-title\">每周平均分及其 95% 置信区间</title>",
 		"<desc id=\"agent-chart-desc\">", "以表格查看", h.Week, "解决效率", "<meter", "Leak of customer data", "最近的反馈", "近 12 周")
 	// One point per week with reviews, a whisker where there is an interval.
-	if n := strings.Count(p.Body, "<circle "); n != 1 {
-		t.Errorf("%d points, want 1 (one week with reviews)", n)
+	if n := strings.Count(p.Body, "<circle "); n != 2 {
+		t.Errorf("%d points, want 2 (one week with reviews, drawn wide and for a phone)", n)
 	}
 	if !strings.Contains(p.Body, `class="whisker"`) {
 		t.Errorf("no whisker for a week of 4 reviews")
@@ -328,6 +332,9 @@ func TestWeekChartGeometry(t *testing.T) {
 	c = newWeekChart(v, "c", many, 0, 0)
 	if len(c.XTicks) > chartMaxLabels || c.XTicks[len(c.XTicks)-1].Label != "W52" || !c.Empty || c.HasMean {
 		t.Errorf("52 empty weeks: %d labels, last %q, empty %v", len(c.XTicks), c.XTicks[len(c.XTicks)-1].Label, c.Empty)
+	}
+	if ph := c.Phone; ph == nil || len(ph.XTicks) > chartPhoneMaxLabels || ph.Right != chartPhoneWidth-chartRight || ph.ID != "c-phone" {
+		t.Errorf("the phone's drawing: %+v", ph)
 	}
 }
 

@@ -183,7 +183,7 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 
 	// The reports.
 	b.open("/agents/a1")
-	if n := run(b, chromedp.Evaluate[int](`document.querySelectorAll("svg.week-chart g.point").length`)); n < 3 {
+	if n := run(b, chromedp.Evaluate[int](`document.querySelectorAll("svg.week-chart.wide g.point").length`)); n < 3 {
 		t.Fatalf("the agent's chart has %d weekly points, want one per scored week", n)
 	}
 	if txt := b.text("main"); !strings.Contains(txt, "各维度平均") || !strings.Contains(txt, "Agent a1") {
@@ -198,6 +198,9 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 	}
 	b.screenshot("supervisor-team")
 	b.resize(phoneWidth, phoneHeight)
+	b.screenshot("supervisor-team-phone")
+	b.open("/agents/a1")
+	b.screenshot("supervisor-agent-phone")
 	b.open("/inbox")
 	b.waitText("#inbox-state", "实时更新中")
 	b.screenshot("supervisor-inbox-phone")
