@@ -74,6 +74,7 @@ type Store interface {
 	DisputeStore
 	ReportStore
 	AuditStore
+	CalibrationStore
 
 	BacklogStore
 }

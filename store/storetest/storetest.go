@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, reviewTests...)
 	tests = append(tests, backlogTests...)
 	tests = append(tests, sessionTests...)
+	tests = append(tests, calibrationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
