@@ -41,6 +41,9 @@ type SampleRow struct {
 	FirstResponse     time.Duration
 	MeanAgentResponse time.Duration
 	Attributes        map[string]string
+	// CheckFlags, read only when ScanOptions.CheckFlags asks: the
+	// automatic checks that fired (transcript.Checks.Flags).
+	CheckFlags uint64
 }
 
 // ScanOptions ask ScanWeek for more than every run reads; a run asks only
@@ -51,6 +54,8 @@ type ScanOptions struct {
 	// Attributes fills SampleRow.Attributes, which are kept in each
 	// transcript's compressed body: by far the costliest to read.
 	Attributes bool
+	// CheckFlags fills SampleRow.CheckFlags (for check: rules).
+	CheckFlags bool
 }
 
 // RunStore keeps the weekly sampling runs and reads what they sample

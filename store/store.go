@@ -64,6 +64,7 @@ type Store interface {
 
 	InspectorStore
 	PolicyStore
+	CheckSetStore
 	RunStore
 	TopUpStore
 	PickStore

@@ -9,8 +9,10 @@ import (
 // StoredTranscript is a transcript as the store holds it.
 type StoredTranscript struct {
 	transcript.Transcript
-	Metrics    transcript.Metrics
-	AgentIDs   []string
+	Metrics  transcript.Metrics
+	AgentIDs []string
+	// Checks are the automatic checks' findings as stored with it.
+	Checks     transcript.Checks
 	Revision   int64
 	Sampled    bool
 	IngestedAt time.Time

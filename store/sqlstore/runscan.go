@@ -167,6 +167,9 @@ func scanWeekSQL(d dialect, opts store.ScanOptions) string {
 	if opts.Attributes {
 		extras += ", t.body"
 	}
+	if opts.CheckFlags {
+		extras += ", t.check_flags"
+	}
 	if d == dialectPostgres {
 		fields := make([]string, len(sampleFields))
 		for i, f := range sampleFields {
@@ -182,6 +185,7 @@ type scanExtras struct {
 	opts            store.ScanOptions
 	firstMS, meanNS sql.NullInt64
 	body            []byte
+	checkFlags      int64
 }
 
 // dest returns where rows.Scan puts the extra columns, in scanWeekSQL's
@@ -193,6 +197,9 @@ func (x *scanExtras) dest() []any {
 	}
 	if x.opts.Attributes {
 		out = append(out, &x.body)
+	}
+	if x.opts.CheckFlags {
+		out = append(out, &x.checkFlags)
 	}
 	return out
 }
@@ -210,6 +217,7 @@ func (s *Store) fillExtras(ctx context.Context, x *scanExtras, r *store.SampleRo
 		}
 		r.Attributes = attrs
 	}
+	r.CheckFlags = uint64(x.checkFlags)
 	return nil
 }
 

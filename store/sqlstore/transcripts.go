@@ -21,9 +21,10 @@ import (
 const insertColumns = `external_id, agent_id, channel, customer_id, customer_tier, started_at, ended_at,
 	tags, csat, transfer_count, message_count, agent_message_count, customer_message_count,
 	bot_message_count, system_message_count, first_response_ms, mean_response_ns,
-	agent_reply_count, handle_ms, content_hash, body, secondary_agents, owner_wrote`
+	agent_reply_count, handle_ms, content_hash, body, secondary_agents, owner_wrote,
+	check_version, check_flags, check_hits`
 
-const insertColumnCount = 23
+const insertColumnCount = 26
 
 // upsertTail turns a conflicting insert into an overwrite when the content
 // changed and the stored version is not frozen (frozenSQL); otherwise the
@@ -52,6 +53,9 @@ const upsertTail = ` ON CONFLICT (external_id) DO UPDATE SET
 	body = excluded.body,
 	secondary_agents = excluded.secondary_agents,
 	owner_wrote = excluded.owner_wrote,
+	check_version = excluded.check_version,
+	check_flags = excluded.check_flags,
+	check_hits = excluded.check_hits,
 	revision = transcripts.revision + 1,
 	updated_at = excluded.updated_at
 WHERE transcripts.content_hash <> excluded.content_hash AND NOT ` + frozenSQL + `
@@ -103,6 +107,10 @@ func appendRowArgs(args []any, p *transcript.Prepared) ([]any, error) {
 	if m.MeanAgentResponse != transcript.NoResponse {
 		mean = int64(m.MeanAgentResponse)
 	}
+	checkVersion, checkHits, err := checkArgs(&p.Checks)
+	if err != nil {
+		return nil, err
+	}
 	return append(args,
 		p.ExternalID, p.AgentID, p.Channel, p.CustomerID, p.CustomerTier,
 		p.StartedAt.UnixMilli(), p.EndedAt.UnixMilli(),
@@ -114,7 +122,24 @@ func appendRowArgs(args []any, p *transcript.Prepared) ([]any, error) {
 		// Whether the conversation counts for its agent (transcript.Authors),
 		// which secondary_agents alone cannot tell.
 		slices.Contains(p.AgentIDs, p.AgentID),
+		checkVersion, int64(p.Checks.Flags), checkHits,
 	), nil
+}
+
+// checkArgs are the check_version and check_hits values of c: NULL for a
+// transcript never checked and for no hits (most conversations).
+func checkArgs(c *transcript.Checks) (version, hits any, err error) {
+	if c.Version != 0 {
+		version = c.Version
+	}
+	if len(c.Hits) > 0 {
+		b, err := json.Marshal(c.Hits)
+		if err != nil {
+			return nil, nil, err
+		}
+		hits = string(b)
+	}
+	return version, hits, nil
 }
 
 // secondaryAgents are the authors of p other than its agent, in order.
@@ -344,12 +369,16 @@ type transcriptRow struct {
 	UpdatedAt            int64          `db:"updated_at"`
 	Body                 []byte         `db:"body"`
 	OwnerWrote           bool           `db:"owner_wrote"`
+	CheckVersion         sql.NullInt64  `db:"check_version"`
+	CheckFlags           int64          `db:"check_flags"`
+	CheckHits            sql.NullString `db:"check_hits"`
 }
 
 const transcriptColumns = `id, external_id, agent_id, channel, customer_id, customer_tier, started_at, ended_at,
 	tags, csat, transfer_count, message_count, agent_message_count, customer_message_count,
 	bot_message_count, system_message_count, first_response_ms, mean_response_ns,
-	agent_reply_count, handle_ms, revision, ` + frozenSQL + ` AS sampled, ingested_at, updated_at, body, owner_wrote`
+	agent_reply_count, handle_ms, revision, ` + frozenSQL + ` AS sampled, ingested_at, updated_at, body, owner_wrote,
+	check_version, check_flags, check_hits`
 
 // GetTranscript reads one transcript back, or store.ErrNotFound.
 func (s *Store) GetTranscript(ctx context.Context, externalID string) (store.StoredTranscript, error) {
@@ -408,10 +437,16 @@ func (r *transcriptRow) stored(msgs []transcript.Message, attrs map[string]strin
 			AgentReplyCount:      int(r.AgentReplyCount),
 			HandleTime:           time.Duration(r.HandleMS) * time.Millisecond,
 		},
+		Checks:     transcript.Checks{Version: r.CheckVersion.Int64, Flags: uint64(r.CheckFlags)},
 		Revision:   r.Revision,
 		Sampled:    r.Sampled,
 		IngestedAt: fromMillis(r.IngestedAt),
 		UpdatedAt:  fromMillis(r.UpdatedAt),
+	}
+	if r.CheckHits.Valid {
+		if err := json.Unmarshal([]byte(r.CheckHits.String), &st.Checks.Hits); err != nil {
+			return store.StoredTranscript{}, fmt.Errorf("check_hits: %w", err)
+		}
 	}
 	// The agents it counts for, as sampling reads them: the owner only if
 	// they wrote (owner_wrote), and the secondary authors.

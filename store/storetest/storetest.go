@@ -51,6 +51,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, backlogTests...)
 	tests = append(tests, sessionTests...)
 	tests = append(tests, calibrationTests...)
+	tests = append(tests, checkTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
