@@ -66,6 +66,10 @@ func (s *Store) provider() (*goose.Provider, error) {
 	opts := []goose.ProviderOption{
 		goose.WithTableName(versionTable),
 		goose.WithDisableGlobalRegistry(true),
+		// Migration numbers are assigned to features ahead of time and land
+		// in any order (00015 before 00013): a database migrated by an
+		// earlier build applies a lower number it lacks instead of refusing.
+		goose.WithAllowOutofOrder(true),
 	}
 	d := goose.DialectSQLite3
 	if s.dialect == dialectPostgres {
