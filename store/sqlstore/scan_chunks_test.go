@@ -1,0 +1,84 @@
+package sqlstore
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"qa-sampling/internal/synth"
+	"qa-sampling/store"
+	"qa-sampling/transcript"
+)
+
+// TestScanWeekChunksMatchRows: ScanWeek on SQLite reads the week an hour
+// of records at a time (scanWeekChunks); it yields the rows, field for
+// field, that reading them one by one does (scanSampleRows), over ranges
+// that start and end inside an hour, rows at the hour boundaries, hours
+// without rows, transfers with several authors and tags in several
+// scripts.
+func TestScanWeekChunksMatchRows(t *testing.T) {
+	s := newSQLite(t)
+	ctx := t.Context()
+	agents := []string{"a0", "a1", "a2", "a3"}
+	if err := s.EnsureAgents(ctx, agents); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var batch []*transcript.Prepared
+	for i := range 700 {
+		// Every 13 minutes, and some on the hour; none in the third day.
+		end := benchWeek.Add(time.Duration(i) * 13 * time.Minute)
+		if i%50 == 0 {
+			end = end.Truncate(time.Hour)
+		}
+		if d := end.Sub(benchWeek); d >= 48*time.Hour && d < 72*time.Hour {
+			continue
+		}
+		tr := synth.Transcript(rng, i, agents[i%len(agents)], end)
+		tr.ExternalID = fmt.Sprintf("c-%04d", i)
+		if i%7 == 0 {
+			tr.AgentID = agents[(i+1)%len(agents)]
+			synth.Transfer(&tr, agents[i%len(agents)])
+		}
+		tr.Tags = append(tr.Tags, []string{"投诉", "VIP", "a,b"}[i%3])
+		batch = append(batch, s.Codec().Prepare(tr))
+	}
+	if _, err := s.UpsertTranscripts(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	collect := func(scan func(fn func(store.SampleRow) error) error) []store.SampleRow {
+		var out []store.SampleRow
+		if err := scan(func(r store.SampleRow) error {
+			out = append(out, r)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		slices.SortFunc(out, func(a, b store.SampleRow) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+		return out
+	}
+	for _, r := range [][2]time.Time{
+		{benchWeek, benchWeek.AddDate(0, 0, 7)},
+		{benchWeek.Add(17 * time.Minute), benchWeek.Add(50*time.Hour + 3*time.Minute)},
+		{benchWeek.Add(5 * time.Hour), benchWeek.Add(5 * time.Hour)},
+		{benchWeek.Add(49 * time.Hour), benchWeek.Add(70 * time.Hour)},
+	} {
+		chunked := collect(func(fn func(store.SampleRow) error) error {
+			return s.ScanWeek(ctx, r[0], r[1], store.ScanOptions{}, fn)
+		})
+		rows := collect(func(fn func(store.SampleRow) error) error {
+			return s.scanSampleRows(ctx, scanWeekSQL(dialectSQLite, store.ScanOptions{}), store.ScanOptions{},
+				[]any{r[0].UnixMilli(), r[1].UnixMilli()}, fn)
+		})
+		if !reflect.DeepEqual(chunked, rows) {
+			t.Errorf("[%s, %s): chunked scan read %d rows, row by row %d, or they differ", r[0], r[1], len(chunked), len(rows))
+		}
+		if r == [2]time.Time{benchWeek, benchWeek.AddDate(0, 0, 7)} && len(rows) < 500 {
+			t.Fatalf("the whole week has %d rows", len(rows))
+		}
+	}
+}
