@@ -22,6 +22,7 @@ func init() {
 		"supervisor.inbox.older":            {"更早的记录", "Older records"},
 		"supervisor.inbox.newest":           {"回到最新", "Back to the newest"},
 		"supervisor.inbox.announce":         {"新反馈：客服 %s，%s 分，%s", "New feedback: agent %s, score %s, %s"},
+		"supervisor.inbox.announce_many":    {"%s 条新反馈", "%s new feedback records"},
 		"supervisor.inbox.state.connecting": {"正在连接实时更新…", "Connecting to live updates…"},
 		"supervisor.inbox.state.live":       {"实时更新中：新反馈会自动出现", "Live: new feedback appears by itself"},
 		"supervisor.inbox.state.retrying":   {"连接中断，正在重连…", "Connection lost, reconnecting…"},

@@ -69,7 +69,9 @@ type inboxLive struct {
 	// Classes style each grade's badge.
 	Classes  map[string]string `json:"classes"`
 	Announce string            `json:"announce"`
-	States   map[string]string `json:"states"`
+	// AnnounceMany says how many arrived at once.
+	AnnounceMany string            `json:"announceMany"`
+	States       map[string]string `json:"states"`
 }
 
 func (c *Console) inboxPage(v *View) error {
@@ -109,7 +111,7 @@ func (c *Console) inboxPage(v *View) error {
 		}
 		d.Live = &inboxLive{
 			Cursor: strconv.FormatInt(cursor, 10), Zone: v.Zone.String(), Grades: v.gradeLabels(), Classes: gradeClasses,
-			Announce: v.T("supervisor.inbox.announce"),
+			Announce: v.T("supervisor.inbox.announce"), AnnounceMany: v.T("supervisor.inbox.announce_many"),
 			States: map[string]string{
 				"connecting": v.T("supervisor.inbox.state.connecting"), "live": v.T("supervisor.inbox.state.live"),
 				"retrying": v.T("supervisor.inbox.state.retrying"), "stopped": v.T("supervisor.inbox.state.stopped"),

@@ -53,7 +53,7 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 	// Four past weeks of chats, sampled; every pick of team-a scored but
 	// one of a1 in the last week, kept for while the inbox is open.
 	weeks := recentWeeks(4)
-	var held, heldForRestart *qav1.Pick
+	var held, heldForRestart, heldSecond *qav1.Pick
 	var firstOfA []int64
 	for i := len(weeks) - 1; i >= 0; i-- {
 		w.pushWeek(weeks[i], 4)
@@ -68,6 +68,10 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 					heldForRestart = p
 					continue
 				}
+				if i == 0 && agent == "a2" && heldSecond == nil {
+					heldSecond = p
+					continue
+				}
 				resp := w.finalize(p, supervisorSpecs[(i+j)%len(supervisorSpecs)])
 				if i > 0 && j == 0 {
 					firstOfA = append(firstOfA, resp.GetFeedback().GetId())
@@ -75,7 +79,7 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 			}
 		}
 	}
-	if held == nil || heldForRestart == nil {
+	if held == nil || heldForRestart == nil || heldSecond == nil {
 		t.Fatal("no pick of a1 or a2 in the last week")
 	}
 	// Older records acknowledged, so the inbox has both lists.
@@ -212,9 +216,17 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 	w.srv.stop()
 	b.waitText("#inbox-state", "连接中断，正在重连")
 	w.srv.start()
-	waitLong(b, "#inbox-state", "实时更新中", 45*time.Second)
+	// Two records written while the page waits out its backoff arrive
+	// together when it reconnects: one announcement says how many.
 	rec2 := w.finalize(heldForRestart, supervisorSpecs[0]).GetFeedback()
-	b.do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#unacked-list li[data-id="%d"]`, rec2.GetId()))))
+	rec3 := w.finalize(heldSecond, supervisorSpecs[2]).GetFeedback()
+	waitLong(b, "#inbox-state", "实时更新中", 45*time.Second)
+	b.do(chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#unacked-list li[data-id="%d"]`, rec2.GetId()))),
+		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`#unacked-list li[data-id="%d"]`, rec3.GetId()))))
+	if top := run(b, chromedp.Evaluate[string](`document.querySelector("#unacked-list li").dataset.id`)); top != strconv.FormatInt(rec3.GetId(), 10) {
+		t.Fatalf("the newest record %d is not on top (top is %s)", rec3.GetId(), top)
+	}
+	b.waitText("#inbox-announce", "2 条新反馈")
 	if !run(b, chromedp.Evaluate[bool]("window.__sameDocument === true")) {
 		t.Fatal("the inbox reloaded across the server's restart")
 	}

@@ -67,8 +67,33 @@
     }
     list.insertBefore(li, list.firstChild);
     if (emptyEl) { emptyEl.hidden = true; }
-    announceEl.textContent = fill(cfg.announce, [rec.agentId || "", rec.scoreText || "", grade.textContent]);
+    announce(fill(cfg.announce, [rec.agentId || "", rec.scoreText || "", grade.textContent]));
   }
+
+  // announce tells screen readers of new records: one by what it is,
+  // several arriving together (a backlog after a reconnect) by their
+  // number, so that no announcement cuts off another. A tab in the
+  // background counts them in its title.
+  var pending = [], announceTimer = null, unseen = 0, baseTitle = document.title;
+  function announce(text) {
+    pending.push(text);
+    if (document.hidden) {
+      unseen++;
+      document.title = "(" + unseen + ") " + baseTitle;
+    }
+    if (announceTimer) { return; }
+    announceTimer = setTimeout(function () {
+      announceEl.textContent = pending.length === 1 ? pending[0] : fill(cfg.announceMany, [String(pending.length)]);
+      pending = [];
+      announceTimer = null;
+    }, 500);
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && unseen) {
+      unseen = 0;
+      document.title = baseTitle;
+    }
+  });
 
   // handle reads one server-sent event; it returns false when the stream
   // reported an error.
