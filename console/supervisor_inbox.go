@@ -19,6 +19,7 @@ const (
 type recordRow struct {
 	ID         int64
 	AgentID    string
+	AgentName  string
 	Week       string
 	Score      string
 	Grade      string
@@ -36,7 +37,7 @@ func (v *View) recordRows(recs []*qav1.FeedbackRecord) []recordRow {
 	out := make([]recordRow, len(recs))
 	for i, r := range recs {
 		out[i] = recordRow{
-			ID: r.GetId(), AgentID: r.GetAgentId(), Week: r.GetWeek(), Score: r.GetScoreText(),
+			ID: r.GetId(), AgentID: r.GetAgentId(), AgentName: r.GetAgentName(), Week: r.GetWeek(), Score: r.GetScoreText(),
 			Grade: v.gradeLabel(r.GetGrade()), GradeClass: gradeClasses[r.GetGrade()],
 			Coaching: r.GetCoachingRequired(), Example: r.GetShareAsExample(), Rescore: r.GetSupersedesId() != 0,
 			Created: r.GetCreatedAt(), Acked: r.GetAcknowledgedAt(), Note: r.GetCoachingNote(),

@@ -128,7 +128,7 @@ func TestConsoleSupervisorInboxLive(t *testing.T) {
 			t.Fatalf("new row %q shows %q, which the record is not", row, unwanted)
 		}
 	}
-	b.waitText("#inbox-announce", "新反馈：客服 a1，"+rec.GetScoreText()+" 分")
+	b.waitText("#inbox-announce", "新反馈：客服 Agent a1，"+rec.GetScoreText()+" 分")
 
 	// The server's side: still one stream, and the page asked for nothing
 	// more while it waited and received (no polling).

@@ -205,7 +205,7 @@ func feedbackToProto(f store.Feedback, r *scoring.Rubric) *qav1.FeedbackRecord {
 		Grade: f.Review.Grade, CoachingRequired: f.CoachingRequired, ShareAsExample: f.ShareAsExample,
 		SupersedesId: f.SupersedesID, CreatedAt: timestamppb.New(f.CreatedAt),
 		AcknowledgedAt: optionalTime(f.AcknowledgedAt),
-		AcknowledgedBy: f.AcknowledgedBy, CoachingNote: f.CoachingNote,
+		AcknowledgedBy: f.AcknowledgedBy, CoachingNote: f.CoachingNote, AgentName: f.AgentName,
 	}
 }
 

@@ -26,6 +26,9 @@ type Feedback struct {
 	AcknowledgedAt time.Time // zero until acknowledged
 	AcknowledgedBy string
 	CoachingNote   string
+	// AgentName is the agent's directory name when read (filled by the
+	// store); empty when the directory has none.
+	AgentName string
 }
 
 // FeedbackFilter selects feedback records; zero fields match everything.

@@ -50,7 +50,9 @@
     li.dataset.id = id;
     li.querySelector("a").href = "/feedback/" + id;
     var slot = function (n) { return li.querySelector('[data-slot="' + n + '"]'); };
-    slot("agent").textContent = rec.agentId || "";
+    var who = rec.agentName || rec.agentId || "";
+    slot("agent").textContent = who;
+    slot("agent-id").textContent = rec.agentName ? rec.agentId : "";
     slot("score").textContent = rec.scoreText || "0.00";
     var grade = slot("grade");
     grade.textContent = cfg.grades[rec.grade] || rec.grade || "";
@@ -67,7 +69,7 @@
     }
     list.insertBefore(li, list.firstChild);
     if (emptyEl) { emptyEl.hidden = true; }
-    announce(fill(cfg.announce, [rec.agentId || "", rec.scoreText || "", grade.textContent]));
+    announce(fill(cfg.announce, [who, rec.scoreText || "", grade.textContent]));
   }
 
   // announce tells screen readers of new records: one by what it is,

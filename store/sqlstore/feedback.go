@@ -29,13 +29,15 @@ type feedbackRow struct {
 	AcknowledgedAt   sql.NullInt64 `db:"f_acknowledged_at"`
 	AcknowledgedBy   string        `db:"f_acknowledged_by"`
 	CoachingNote     string        `db:"f_coaching_note"`
+	AgentName        string        `db:"f_agent_name"`
 }
 
 const feedbackSelect = `SELECT f.id AS f_id, f.supervisor_id AS f_supervisor_id, f.team_id AS f_team_id,
 	f.coaching_required AS f_coaching_required, f.share_as_example AS f_share_as_example,
 	f.supersedes_id AS f_supersedes_id, f.created_at AS f_created_at, f.acknowledged_at AS f_acknowledged_at,
-	f.acknowledged_by AS f_acknowledged_by, f.coaching_note AS f_coaching_note, ` + reviewColumns + `
-	FROM feedback f JOIN reviews r ON r.id = f.review_id`
+	f.acknowledged_by AS f_acknowledged_by, f.coaching_note AS f_coaching_note,
+	COALESCE(a.name, '') AS f_agent_name, ` + reviewColumns + `
+	FROM feedback f JOIN reviews r ON r.id = f.review_id LEFT JOIN agents a ON a.agent_id = f.agent_id`
 
 func (f *feedbackRow) feedback() (store.Feedback, error) {
 	rv, err := f.review()
@@ -46,6 +48,7 @@ func (f *feedbackRow) feedback() (store.Feedback, error) {
 		ID: f.FeedbackID, Review: rv, SupervisorID: f.SupervisorID, TeamID: f.TeamID,
 		CoachingRequired: f.CoachingRequired, ShareAsExample: f.ShareAsExample, SupersedesID: f.FSupersedesID.Int64,
 		CreatedAt: fromMillis(f.FCreatedAt), AcknowledgedBy: f.AcknowledgedBy, CoachingNote: f.CoachingNote,
+		AgentName: f.AgentName,
 	}
 	if f.AcknowledgedAt.Valid {
 		out.AcknowledgedAt = fromMillis(f.AcknowledgedAt.Int64)

@@ -289,8 +289,9 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 	var team struct {
 		SupervisorID string `db:"supervisor_id"`
 		TeamID       string `db:"team_id"`
+		Name         string `db:"name"`
 	}
-	agentQuery := "SELECT supervisor_id, team_id FROM agents WHERE agent_id = ?"
+	agentQuery := "SELECT supervisor_id, team_id, name FROM agents WHERE agent_id = ?"
 	if s.dialect == dialectPostgres {
 		agentQuery += " FOR SHARE"
 	}
@@ -312,7 +313,7 @@ func (s *Store) finalizeOne(ctx context.Context, tx *sqlx.Tx, j *finalizeJob) (p
 				DisputeID: nullID(r.DisputeID), SupersedesID: nullID(supersedes),
 				CreatedAt: created.CreatedAt, UpdatedAt: now, FinalizedAt: sql.NullInt64{Int64: now, Valid: true},
 			},
-			SupervisorID: team.SupervisorID, TeamID: team.TeamID,
+			SupervisorID: team.SupervisorID, TeamID: team.TeamID, AgentName: team.Name,
 			CoachingRequired: j.fb.CoachingRequired, ShareAsExample: j.fb.ShareAsExample,
 			FSupersedesID: nullID(supersedesFeedback), FCreatedAt: now,
 		},

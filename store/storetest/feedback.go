@@ -125,6 +125,9 @@ func testFeedbackFilters(t *testing.T, s store.Store) {
 		if f.Review.PickID != order[i].p.ID || f.Review.Status != store.ReviewFinal || f.Review.Grade != order[i].grade {
 			t.Errorf("record %d reports review %+v", f.ID, f.Review)
 		}
+		if want := strings.ToUpper(f.Review.AgentID); f.AgentName != want {
+			t.Errorf("record %d names agent %s %q, want the directory's %q", f.ID, f.Review.AgentID, f.AgentName, want)
+		}
 	}
 	last := recs[len(recs)-1].ID
 	if id, err := e.s.LastFeedbackID(ctx, ""); err != nil || id != last {

@@ -1240,8 +1240,10 @@ type FeedbackRecord struct {
 	AcknowledgedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=acknowledged_at,json=acknowledgedAt,proto3" json:"acknowledged_at,omitempty"`
 	AcknowledgedBy string                 `protobuf:"bytes,15,opt,name=acknowledged_by,json=acknowledgedBy,proto3" json:"acknowledged_by,omitempty"`
 	CoachingNote   string                 `protobuf:"bytes,16,opt,name=coaching_note,json=coachingNote,proto3" json:"coaching_note,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The agent's directory name now; empty when the directory has none.
+	AgentName     string `protobuf:"bytes,17,opt,name=agent_name,json=agentName,proto3" json:"agent_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FeedbackRecord) Reset() {
@@ -1382,6 +1384,13 @@ func (x *FeedbackRecord) GetAcknowledgedBy() string {
 func (x *FeedbackRecord) GetCoachingNote() string {
 	if x != nil {
 		return x.CoachingNote
+	}
+	return ""
+}
+
+func (x *FeedbackRecord) GetAgentName() string {
+	if x != nil {
+		return x.AgentName
 	}
 	return ""
 }
@@ -1618,7 +1627,7 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"\finspector_id\x18\x03 \x01(\tR\vinspectorId\"f\n" +
 	"\x13ListReviewsResponse\x12'\n" +
 	"\areviews\x18\x01 \x03(\v2\r.qa.v1.ReviewR\areviews\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc9\x04\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe8\x04\n" +
 	"\x0eFeedbackRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12%\n" +
 	"\x06review\x18\x02 \x01(\v2\r.qa.v1.ReviewR\x06review\x12\x19\n" +
@@ -1638,7 +1647,9 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"created_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12C\n" +
 	"\x0facknowledged_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x0eacknowledgedAt\x12'\n" +
 	"\x0facknowledged_by\x18\x0f \x01(\tR\x0eacknowledgedBy\x12#\n" +
-	"\rcoaching_note\x18\x10 \x01(\tR\fcoachingNote\"\x80\x03\n" +
+	"\rcoaching_note\x18\x10 \x01(\tR\fcoachingNote\x12\x1d\n" +
+	"\n" +
+	"agent_name\x18\x11 \x01(\tR\tagentName\"\x80\x03\n" +
 	"\aDispute\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x1b\n" +
 	"\treview_id\x18\x02 \x01(\x03R\breviewId\x12\x17\n" +
