@@ -101,7 +101,7 @@ func TestInboxUnacknowledgedFirstNewestOnTop(t *testing.T) {
 		}
 		p := sup.get("/inbox")
 		p.mustContain(t, http.StatusOK, "反馈收件箱", "待确认", "已确认", "已沟通开场话术", "需辅导", `src="/static/inbox.js"`,
-		`<span class="record-agent">张伟 <span class="record-id">agent-zw</span></span>`, "李娜")
+			`<span class="record-agent">张伟 <span class="record-id">agent-zw</span></span>`, "李娜")
 		if got, want := idsIn(p.Body, "unacked-list"), []string{idOf(ln[0]), idOf(zw[1])}; strings.Join(got, ",") != strings.Join(want, ",") {
 			t.Errorf("unacknowledged list %v, want %v (newest first)", got, want)
 		}
