@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"qa-sampling/checks"
 	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/store"
@@ -35,11 +36,15 @@ type IngestOptions struct {
 	// PrepareWorkers is how many goroutines per stream validate, hash and
 	// compress while the store writes.
 	PrepareWorkers int
+	// Checks runs the automatic checks (package checks) on every pushed
+	// transcript and stores their hits with it. On by default; off only
+	// to measure what they cost.
+	Checks bool
 }
 
 // DefaultIngestOptions are the defaults of `qad serve`.
 func DefaultIngestOptions() IngestOptions {
-	return IngestOptions{Limits: transcript.DefaultLimits(), MaxBatch: 512, MaxAgentsPerRequest: 10000, PrepareWorkers: runtime.GOMAXPROCS(0)}
+	return IngestOptions{Limits: transcript.DefaultLimits(), MaxBatch: 512, MaxAgentsPerRequest: 10000, PrepareWorkers: runtime.GOMAXPROCS(0), Checks: true}
 }
 
 // ingestStore is what ingest writes: agents and transcripts.
@@ -53,6 +58,7 @@ type ingestService struct {
 	store   ingestStore
 	codec   *transcript.Codec
 	dicts   *dictionaryTrainer
+	checks  *checkBook
 	opts    IngestOptions
 	log     *slog.Logger
 	metrics *ingestMetrics
@@ -121,7 +127,9 @@ type pendingItem struct {
 	reject   *fielderr.Error
 }
 
-func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript) pendingItem {
+// prepareItem validates and prepares one transcript and runs checker on
+// it (nil: checks off).
+func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript, checker *checks.Checker) pendingItem {
 	item := pendingItem{index: index, id: pt.GetExternalId()}
 	now := s.now()
 	t, fe := transcriptFromProto(pt, now)
@@ -133,6 +141,9 @@ func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript) pendingIte
 		return item
 	}
 	item.prepared = s.codec.Prepare(t)
+	if checker != nil {
+		item.prepared.Checks = checker.Run(&item.prepared.Transcript)
+	}
 	return item
 }
 
@@ -297,7 +308,7 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 						w.req.items[i] = pendingItem{index: w.first + int64(i), id: pt.GetExternalId(), reject: fe}
 						continue
 					}
-					w.req.items[i] = s.prepareItem(w.first+int64(i), pt)
+					w.req.items[i] = s.prepareItem(w.first+int64(i), pt, w.checker)
 				}
 				close(w.req.ready)
 			}
@@ -333,6 +344,11 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 			if len(ts) == 0 {
 				continue
 			}
+			checker, err := s.checker(ctx)
+			if err != nil {
+				recvErr <- storeError(ctx, s.log, err)
+				return
+			}
 			req := &preparedRequest{items: make([]pendingItem, len(ts)), ready: make(chan struct{})}
 			select {
 			case ordered <- req:
@@ -340,7 +356,7 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 				return
 			}
 			select {
-			case work <- preparedWork{req: req, transcripts: ts, first: next, malformed: malformed}:
+			case work <- preparedWork{req: req, transcripts: ts, first: next, malformed: malformed, checker: checker}:
 			case <-ctx.Done():
 				return
 			}
@@ -392,6 +408,17 @@ type preparedWork struct {
 	first       int64
 	// malformed are the transcripts that did not decode, by index.
 	malformed malformedItems
+	// checker runs the automatic checks; nil when they are off.
+	checker *checks.Checker
+}
+
+// checker returns the checks to run on pushed transcripts, or nil when
+// they are off.
+func (s *ingestService) checker(ctx context.Context) (*checks.Checker, error) {
+	if !s.opts.Checks || s.checks == nil {
+		return nil, nil
+	}
+	return s.checks.current(ctx)
 }
 
 // PushTranscript stores one transcript and answers its outcome.
@@ -399,7 +426,11 @@ func (s *ingestService) PushTranscript(ctx context.Context, req *qav1.PushTransc
 	if req.GetTranscript() == nil {
 		return nil, badField("transcript", "required")
 	}
-	results, err := s.writeBatch(ctx, []pendingItem{s.prepareItem(0, req.GetTranscript())})
+	checker, err := s.checker(ctx)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	results, err := s.writeBatch(ctx, []pendingItem{s.prepareItem(0, req.GetTranscript(), checker)})
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
@@ -423,7 +454,7 @@ func (s *ingestService) GetTranscript(ctx context.Context, req *qav1.GetTranscri
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	return &qav1.GetTranscriptResponse{Transcript: transcriptToProto(&st)}, nil
+	return &qav1.GetTranscriptResponse{Transcript: transcriptToProto(&st), Hints: hintsToProto(&st.Checks)}, nil
 }
 
 // UpsertAgents validates each agent on its own and upserts the valid ones

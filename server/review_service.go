@@ -319,6 +319,7 @@ func (s *reviewService) OpenItem(ctx context.Context, req *qav1.OpenItemRequest)
 	}
 	out := &qav1.OpenItemResponse{
 		Item: pickToProto(ic.pick), Transcript: transcriptToProto(&st), Rubric: rubricToProto(ic.rubric, ic.version),
+		Hints: hintsToProto(&st.Checks),
 	}
 	if ic.draft != nil {
 		out.Draft = reviewToProto(*ic.draft, &ic.rubric)

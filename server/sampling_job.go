@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"qa-sampling/assign"
+	"qa-sampling/checks"
 	"qa-sampling/isoweek"
 	"qa-sampling/sampler"
 	"qa-sampling/store"
@@ -131,7 +133,7 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	}()
 	// Attributes and response times cost every row; read them only for
 	// rules that look at them.
-	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes()}
+	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes(), CheckFlags: readsCheckFlags(&policy)}
 	err = scanInParts(ctx, scan, from, to, opts, free, func(batch []sampler.Conversation) { batches <- batch })
 	close(batches)
 	<-added
@@ -139,6 +141,26 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 		return nil, nil, err
 	}
 	return run.Result(), byID, nil
+}
+
+// readsCheckFlags reports whether a rule of p looks at the automatic
+// checks' flags: a check:<key> rule or a named rule's flags condition.
+// Only then does the scan read them (from the table, not the sampling
+// index).
+func readsCheckFlags(p *sampler.Policy) bool {
+	for _, r := range p.Rules {
+		if strings.HasPrefix(r, sampler.CheckRulePrefix) {
+			return true
+		}
+	}
+	for _, nr := range p.NamedRules {
+		for _, c := range nr.When {
+			if c.Field == sampler.FieldFlags {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // scanParts is how many parts of the week scanInParts reads at once, each
@@ -182,6 +204,7 @@ func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to ti
 					Tags: r.Tags, CSAT: r.CSAT, TransferCount: r.TransferCount, HandleTime: r.HandleTime, EndedAt: r.EndedAt,
 					MessageCount: r.MessageCount, AgentMessageCount: r.AgentMessageCount, CustomerMessageCount: r.CustomerMessages,
 					FirstResponse: r.FirstResponse, MeanAgentResponse: r.MeanAgentResponse, Attributes: r.Attributes,
+					Flags: checks.FlagNames(r.CheckFlags), // shared, never modified
 				})
 				if len(batch) == cap(batch) {
 					send(batch)

@@ -139,7 +139,8 @@ var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName,
 	qav1.SamplingService_ServiceDesc.ServiceName, qav1.ReviewService_ServiceDesc.ServiceName,
 	qav1.RubricService_ServiceDesc.ServiceName, qav1.FeedbackService_ServiceDesc.ServiceName,
 	qav1.ReportService_ServiceDesc.ServiceName, qav1.AuditService_ServiceDesc.ServiceName,
-	qav1.InfoService_ServiceDesc.ServiceName, qav1.AccessService_ServiceDesc.ServiceName}
+	qav1.InfoService_ServiceDesc.ServiceName, qav1.AccessService_ServiceDesc.ServiceName,
+	qav1.CheckService_ServiceDesc.ServiceName}
 
 // New wires the services, interceptors, health and reflection.
 func New(st Storage, cfg Config, log *slog.Logger) *Server {
@@ -205,8 +206,9 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 		now = time.Now
 	}
 	dicts := newDictionaryTrainer(st, codec, cfg.DictionarySamples, now, log)
+	checkSets := &checkBook{store: st, now: now}
 	qav1.RegisterIngestServiceServer(guard, &ingestService{
-		store: st, codec: codec, dicts: dicts, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg), now: now,
+		store: st, codec: codec, dicts: dicts, checks: checkSets, opts: cfg.Ingest, log: log, metrics: newIngestMetrics(reg), now: now,
 	})
 	job := &SamplingJob{Store: st, Log: log, Now: now, metrics: newSamplingMetrics(reg)}
 	qav1.RegisterSamplingServiceServer(guard, &samplingService{job: job, store: st, log: log})
@@ -221,6 +223,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterReportServiceServer(guard, &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log})
 	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
 	qav1.RegisterInfoServiceServer(guard, &infoService{store: st, log: log})
+	qav1.RegisterCheckServiceServer(guard, &checkService{book: checkSets, store: st, log: log})
 	access := &accessService{store: st, authn: authn, gate: gate, now: now, log: log,
 		linkTTL: cmp.Or(cfg.LoginLinkTTL, DefaultConfig().LoginLinkTTL), sessionMax: cmp.Or(cfg.SessionMax, DefaultConfig().SessionMax)}
 	access.publicURL.Store(&cfg.PublicURL)

@@ -54,6 +54,7 @@ func formatOpenItem(resp *qav1.OpenItemResponse, loc *time.Location) []byte {
 	}
 	out = fmt.Appendf(out, ", reason %s, status %s\n\n", sanitize(item.GetReason()), sanitize(item.GetStatus()))
 	out = append(out, formatTranscript(resp.GetTranscript(), loc)...)
+	out = append(out, formatHints(resp.GetHints(), resp.GetTranscript(), loc)...)
 
 	var b strings.Builder
 	b.WriteByte('\n')

@@ -161,6 +161,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newTranscriptCommand(opts),
 		newInspectorCommand(opts),
 		newPolicyCommand(opts),
+		newChecksCommand(opts),
 		newSampleCommand(opts),
 		newReviewCommand(opts),
 		newFeedbackCommand(opts),

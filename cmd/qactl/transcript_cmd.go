@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -37,19 +39,47 @@ func newTranscriptCommand(opts *globalOptions) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if opts.json {
-				data, err := protojson.MarshalOptions{UseProtoNames: true}.Marshal(resp.GetTranscript())
+				data, err := transcriptWithHintsJSON(resp)
 				if err != nil {
 					return err
 				}
 				_, err = out.Write(append(data, '\n'))
 				return err
 			}
-			_, err = out.Write(formatTranscript(resp.GetTranscript(), displayLocation(ctx, conn)))
+			loc := displayLocation(ctx, conn)
+			_, err = out.Write(append(formatTranscript(resp.GetTranscript(), loc), formatHints(resp.GetHints(), resp.GetTranscript(), loc)...))
 			return err
 		},
 	}
 	transcript.AddCommand(get)
 	return transcript
+}
+
+// transcriptWithHintsJSON is the transcript as the API writes it, with its check
+// hits added as "hints" (absent when none): the transcript's fields stay
+// at the top level, as before hints existed.
+func transcriptWithHintsJSON(resp *qav1.GetTranscriptResponse) ([]byte, error) {
+	mo := protojson.MarshalOptions{UseProtoNames: true}
+	data, err := mo.Marshal(resp.GetTranscript())
+	if err != nil || len(resp.GetHints()) == 0 {
+		return data, err
+	}
+	hints := make([]json.RawMessage, len(resp.GetHints()))
+	for i, h := range resp.GetHints() {
+		if hints[i], err = mo.Marshal(h); err != nil {
+			return nil, err
+		}
+	}
+	list, err := json.Marshal(hints)
+	if err != nil {
+		return nil, err
+	}
+	obj := bytes.TrimRight(data, " \n")
+	obj = obj[:len(obj)-1] // the closing brace
+	if len(bytes.TrimSpace(obj)) > 1 {
+		obj = append(obj, ',')
+	}
+	return append(append(append(obj, `"hints":`...), list...), '}'), nil
 }
 
 // formatTranscript renders t for a person: header, derived metrics, then

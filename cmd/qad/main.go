@@ -74,19 +74,19 @@ func newRootCommand(stdout, stderr io.Writer) *cobra.Command {
 }
 
 type serveFlags struct {
-	db, listen, metricsListen           string
-	httpListen, publicURL               string
-	tlsCert, tlsKey, tlsClientCA        string
-	autoCreateAgents, migrate, pprof    bool
-	maxMessages, maxTextBytes, maxBatch int
-	dictionarySamples, reportMinReviews int
-	maxRecvBytes, maxRequestBytes       int
-	maxStreamsPerConn                   int
-	logLevel, logFormat, sampleSchedule string
-	shutdownTimeout, tokenCacheTTL      time.Duration
-	disputeWindow, feedbackPoll         time.Duration
-	sampling                            scheduleFlags
-	sessions                            sessionFlags
+	db, listen, metricsListen                string
+	httpListen, publicURL                    string
+	tlsCert, tlsKey, tlsClientCA             string
+	autoCreateAgents, migrate, pprof, checks bool
+	maxMessages, maxTextBytes, maxBatch      int
+	dictionarySamples, reportMinReviews      int
+	maxRecvBytes, maxRequestBytes            int
+	maxStreamsPerConn                        int
+	logLevel, logFormat, sampleSchedule      string
+	shutdownTimeout, tokenCacheTTL           time.Duration
+	disputeWindow, feedbackPoll              time.Duration
+	sampling                                 scheduleFlags
+	sessions                                 sessionFlags
 }
 
 func newServeCommand(stderr io.Writer) *cobra.Command {
@@ -108,6 +108,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.StringVar(&f.tlsKey, "tls-key", "", "TLS private key file [QA_TLS_KEY]")
 	fl.StringVar(&f.tlsClientCA, "tls-client-ca", "", "CA file to require and verify client certificates (mutual TLS) [QA_TLS_CLIENT_CA]")
 	fl.BoolVar(&f.autoCreateAgents, "auto-create-agents", false, "create unknown agents on first transcript instead of rejecting it [QA_AUTO_CREATE_AGENTS]")
+	fl.BoolVar(&f.checks, "checks", true, "run the automatic checks (qactl checks) on every pushed chat; off only to measure their cost [QA_CHECKS]")
 	fl.BoolVar(&f.migrate, "migrate", false, "PostgreSQL: apply pending migrations on start (SQLite always does) [QA_MIGRATE]")
 	fl.IntVar(&f.maxMessages, "max-messages", limits.Limits.MaxMessages, "most messages one transcript may hold [QA_MAX_MESSAGES]")
 	fl.IntVar(&f.maxTextBytes, "max-text-bytes", limits.Limits.MaxTextBytes, "largest message text in bytes [QA_MAX_TEXT_BYTES]")
@@ -164,6 +165,7 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 	log.Info("starting", "version", buildinfo.String(), slog.Group("settings", settings...))
 	cfg := server.DefaultConfig()
 	cfg.Ingest.AutoCreateAgents = f.autoCreateAgents
+	cfg.Ingest.Checks = f.checks
 	cfg.Ingest.Limits.MaxMessages = f.maxMessages
 	cfg.Ingest.Limits.MaxTextBytes = f.maxTextBytes
 	cfg.Ingest.MaxBatch = f.maxBatch

@@ -490,8 +490,10 @@ func (x *GetTranscriptRequest) GetExternalId() string {
 }
 
 type GetTranscriptResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Transcript    *Transcript            `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Transcript *Transcript            `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// The automatic checks that fired on it, in message order (SPEC §6).
+	Hints         []*CheckHit `protobuf:"bytes,2,rep,name=hints,proto3" json:"hints,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -533,11 +535,18 @@ func (x *GetTranscriptResponse) GetTranscript() *Transcript {
 	return nil
 }
 
+func (x *GetTranscriptResponse) GetHints() []*CheckHit {
+	if x != nil {
+		return x.Hints
+	}
+	return nil
+}
+
 var File_qa_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_qa_v1_ingest_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/ingest.proto\x12\x05qa.v1\x1a\x16qa/v1/transcript.proto\"\x8b\x01\n" +
+	"\x12qa/v1/ingest.proto\x12\x05qa.v1\x1a\x12qa/v1/checks.proto\x1a\x16qa/v1/transcript.proto\"\x8b\x01\n" +
 	"\n" +
 	"ItemResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x03R\x05index\x12\x0e\n" +
@@ -564,11 +573,12 @@ const file_qa_v1_ingest_proto_rawDesc = "" +
 	"transcript\"7\n" +
 	"\x14GetTranscriptRequest\x12\x1f\n" +
 	"\vexternal_id\x18\x01 \x01(\tR\n" +
-	"externalId\"J\n" +
+	"externalId\"q\n" +
 	"\x15GetTranscriptResponse\x121\n" +
 	"\n" +
 	"transcript\x18\x01 \x01(\v2\x11.qa.v1.TranscriptR\n" +
-	"transcript*\xaf\x01\n" +
+	"transcript\x12%\n" +
+	"\x05hints\x18\x02 \x03(\v2\x0f.qa.v1.CheckHitR\x05hints*\xaf\x01\n" +
 	"\n" +
 	"ItemStatus\x12\x1b\n" +
 	"\x17ITEM_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -610,6 +620,7 @@ var file_qa_v1_ingest_proto_goTypes = []any{
 	(*GetTranscriptResponse)(nil),   // 9: qa.v1.GetTranscriptResponse
 	(*Agent)(nil),                   // 10: qa.v1.Agent
 	(*Transcript)(nil),              // 11: qa.v1.Transcript
+	(*CheckHit)(nil),                // 12: qa.v1.CheckHit
 }
 var file_qa_v1_ingest_proto_depIdxs = []int32{
 	0,  // 0: qa.v1.ItemResult.status:type_name -> qa.v1.ItemStatus
@@ -620,19 +631,20 @@ var file_qa_v1_ingest_proto_depIdxs = []int32{
 	11, // 5: qa.v1.PushTranscriptRequest.transcript:type_name -> qa.v1.Transcript
 	0,  // 6: qa.v1.PushTranscriptResponse.status:type_name -> qa.v1.ItemStatus
 	11, // 7: qa.v1.GetTranscriptResponse.transcript:type_name -> qa.v1.Transcript
-	2,  // 8: qa.v1.IngestService.UpsertAgents:input_type -> qa.v1.UpsertAgentsRequest
-	4,  // 9: qa.v1.IngestService.PushTranscripts:input_type -> qa.v1.PushTranscriptsRequest
-	6,  // 10: qa.v1.IngestService.PushTranscript:input_type -> qa.v1.PushTranscriptRequest
-	8,  // 11: qa.v1.IngestService.GetTranscript:input_type -> qa.v1.GetTranscriptRequest
-	3,  // 12: qa.v1.IngestService.UpsertAgents:output_type -> qa.v1.UpsertAgentsResponse
-	5,  // 13: qa.v1.IngestService.PushTranscripts:output_type -> qa.v1.PushTranscriptsResponse
-	7,  // 14: qa.v1.IngestService.PushTranscript:output_type -> qa.v1.PushTranscriptResponse
-	9,  // 15: qa.v1.IngestService.GetTranscript:output_type -> qa.v1.GetTranscriptResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	12, // 8: qa.v1.GetTranscriptResponse.hints:type_name -> qa.v1.CheckHit
+	2,  // 9: qa.v1.IngestService.UpsertAgents:input_type -> qa.v1.UpsertAgentsRequest
+	4,  // 10: qa.v1.IngestService.PushTranscripts:input_type -> qa.v1.PushTranscriptsRequest
+	6,  // 11: qa.v1.IngestService.PushTranscript:input_type -> qa.v1.PushTranscriptRequest
+	8,  // 12: qa.v1.IngestService.GetTranscript:input_type -> qa.v1.GetTranscriptRequest
+	3,  // 13: qa.v1.IngestService.UpsertAgents:output_type -> qa.v1.UpsertAgentsResponse
+	5,  // 14: qa.v1.IngestService.PushTranscripts:output_type -> qa.v1.PushTranscriptsResponse
+	7,  // 15: qa.v1.IngestService.PushTranscript:output_type -> qa.v1.PushTranscriptResponse
+	9,  // 16: qa.v1.IngestService.GetTranscript:output_type -> qa.v1.GetTranscriptResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_ingest_proto_init() }
@@ -640,6 +652,7 @@ func file_qa_v1_ingest_proto_init() {
 	if File_qa_v1_ingest_proto != nil {
 		return
 	}
+	file_qa_v1_checks_proto_init()
 	file_qa_v1_transcript_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

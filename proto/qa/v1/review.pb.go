@@ -767,7 +767,10 @@ type OpenItemResponse struct {
 	Review *Review `protobuf:"bytes,7,opt,name=review,proto3" json:"review,omitempty"`
 	// The directory names of the agents who wrote in the transcript, by
 	// agent id; an agent the directory does not name is absent.
-	AgentNames    map[string]string `protobuf:"bytes,8,rep,name=agent_names,json=agentNames,proto3" json:"agent_names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	AgentNames map[string]string `protobuf:"bytes,8,rep,name=agent_names,json=agentNames,proto3" json:"agent_names,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The automatic checks that fired on the transcript, in message order:
+	// hints pointing at messages, never scores (SPEC §6).
+	Hints         []*CheckHit `protobuf:"bytes,9,rep,name=hints,proto3" json:"hints,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -854,6 +857,13 @@ func (x *OpenItemResponse) GetReview() *Review {
 func (x *OpenItemResponse) GetAgentNames() map[string]string {
 	if x != nil {
 		return x.AgentNames
+	}
+	return nil
+}
+
+func (x *OpenItemResponse) GetHints() []*CheckHit {
+	if x != nil {
+		return x.Hints
 	}
 	return nil
 }
@@ -1527,7 +1537,7 @@ var File_qa_v1_review_proto protoreflect.FileDescriptor
 
 const file_qa_v1_review_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/rubric.proto\x1a\x14qa/v1/sampling.proto\x1a\x16qa/v1/transcript.proto\"\x92\x01\n" +
+	"\x12qa/v1/review.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x12qa/v1/checks.proto\x1a\x12qa/v1/rubric.proto\x1a\x14qa/v1/sampling.proto\x1a\x16qa/v1/transcript.proto\"\x92\x01\n" +
 	"\x10ListQueueRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -1589,7 +1599,7 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"updated_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12=\n" +
 	"\ffinalized_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\vfinalizedAt\"!\n" +
 	"\x0fOpenItemRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\"\xc4\x03\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"\xeb\x03\n" +
 	"\x10OpenItemResponse\x12\x1f\n" +
 	"\x04item\x18\x01 \x01(\v2\v.qa.v1.PickR\x04item\x121\n" +
 	"\n" +
@@ -1601,7 +1611,8 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"\x0fdisputed_review\x18\x06 \x01(\v2\r.qa.v1.ReviewR\x0edisputedReview\x12%\n" +
 	"\x06review\x18\a \x01(\v2\r.qa.v1.ReviewR\x06review\x12H\n" +
 	"\vagent_names\x18\b \x03(\v2'.qa.v1.OpenItemResponse.AgentNamesEntryR\n" +
-	"agentNames\x1a=\n" +
+	"agentNames\x12%\n" +
+	"\x05hints\x18\t \x03(\v2\x0f.qa.v1.CheckHitR\x05hints\x1a=\n" +
 	"\x0fAgentNamesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe6\x01\n" +
@@ -1711,6 +1722,7 @@ var file_qa_v1_review_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
 	(*Transcript)(nil),            // 21: qa.v1.Transcript
 	(*Rubric)(nil),                // 22: qa.v1.Rubric
+	(*CheckHit)(nil),              // 23: qa.v1.CheckHit
 }
 var file_qa_v1_review_proto_depIdxs = []int32{
 	19, // 0: qa.v1.ListQueueResponse.items:type_name -> qa.v1.Pick
@@ -1729,35 +1741,36 @@ var file_qa_v1_review_proto_depIdxs = []int32{
 	7,  // 13: qa.v1.OpenItemResponse.disputed_review:type_name -> qa.v1.Review
 	7,  // 14: qa.v1.OpenItemResponse.review:type_name -> qa.v1.Review
 	18, // 15: qa.v1.OpenItemResponse.agent_names:type_name -> qa.v1.OpenItemResponse.AgentNamesEntry
-	6,  // 16: qa.v1.SubmitReviewRequest.ratings:type_name -> qa.v1.DimensionRating
-	7,  // 17: qa.v1.SubmitReviewResponse.review:type_name -> qa.v1.Review
-	16, // 18: qa.v1.SubmitReviewResponse.feedback:type_name -> qa.v1.FeedbackRecord
-	7,  // 19: qa.v1.GetReviewResponse.review:type_name -> qa.v1.Review
-	7,  // 20: qa.v1.ListReviewsResponse.reviews:type_name -> qa.v1.Review
-	7,  // 21: qa.v1.FeedbackRecord.review:type_name -> qa.v1.Review
-	20, // 22: qa.v1.FeedbackRecord.created_at:type_name -> google.protobuf.Timestamp
-	20, // 23: qa.v1.FeedbackRecord.acknowledged_at:type_name -> google.protobuf.Timestamp
-	20, // 24: qa.v1.Dispute.opened_at:type_name -> google.protobuf.Timestamp
-	20, // 25: qa.v1.Dispute.resolved_at:type_name -> google.protobuf.Timestamp
-	0,  // 26: qa.v1.ReviewService.ListQueue:input_type -> qa.v1.ListQueueRequest
-	2,  // 27: qa.v1.ReviewService.ReleaseItem:input_type -> qa.v1.ReleaseItemRequest
-	4,  // 28: qa.v1.ReviewService.SkipItem:input_type -> qa.v1.SkipItemRequest
-	8,  // 29: qa.v1.ReviewService.OpenItem:input_type -> qa.v1.OpenItemRequest
-	10, // 30: qa.v1.ReviewService.SubmitReview:input_type -> qa.v1.SubmitReviewRequest
-	12, // 31: qa.v1.ReviewService.GetReview:input_type -> qa.v1.GetReviewRequest
-	14, // 32: qa.v1.ReviewService.ListReviews:input_type -> qa.v1.ListReviewsRequest
-	1,  // 33: qa.v1.ReviewService.ListQueue:output_type -> qa.v1.ListQueueResponse
-	3,  // 34: qa.v1.ReviewService.ReleaseItem:output_type -> qa.v1.ReleaseItemResponse
-	5,  // 35: qa.v1.ReviewService.SkipItem:output_type -> qa.v1.SkipItemResponse
-	9,  // 36: qa.v1.ReviewService.OpenItem:output_type -> qa.v1.OpenItemResponse
-	11, // 37: qa.v1.ReviewService.SubmitReview:output_type -> qa.v1.SubmitReviewResponse
-	13, // 38: qa.v1.ReviewService.GetReview:output_type -> qa.v1.GetReviewResponse
-	15, // 39: qa.v1.ReviewService.ListReviews:output_type -> qa.v1.ListReviewsResponse
-	33, // [33:40] is the sub-list for method output_type
-	26, // [26:33] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	23, // 16: qa.v1.OpenItemResponse.hints:type_name -> qa.v1.CheckHit
+	6,  // 17: qa.v1.SubmitReviewRequest.ratings:type_name -> qa.v1.DimensionRating
+	7,  // 18: qa.v1.SubmitReviewResponse.review:type_name -> qa.v1.Review
+	16, // 19: qa.v1.SubmitReviewResponse.feedback:type_name -> qa.v1.FeedbackRecord
+	7,  // 20: qa.v1.GetReviewResponse.review:type_name -> qa.v1.Review
+	7,  // 21: qa.v1.ListReviewsResponse.reviews:type_name -> qa.v1.Review
+	7,  // 22: qa.v1.FeedbackRecord.review:type_name -> qa.v1.Review
+	20, // 23: qa.v1.FeedbackRecord.created_at:type_name -> google.protobuf.Timestamp
+	20, // 24: qa.v1.FeedbackRecord.acknowledged_at:type_name -> google.protobuf.Timestamp
+	20, // 25: qa.v1.Dispute.opened_at:type_name -> google.protobuf.Timestamp
+	20, // 26: qa.v1.Dispute.resolved_at:type_name -> google.protobuf.Timestamp
+	0,  // 27: qa.v1.ReviewService.ListQueue:input_type -> qa.v1.ListQueueRequest
+	2,  // 28: qa.v1.ReviewService.ReleaseItem:input_type -> qa.v1.ReleaseItemRequest
+	4,  // 29: qa.v1.ReviewService.SkipItem:input_type -> qa.v1.SkipItemRequest
+	8,  // 30: qa.v1.ReviewService.OpenItem:input_type -> qa.v1.OpenItemRequest
+	10, // 31: qa.v1.ReviewService.SubmitReview:input_type -> qa.v1.SubmitReviewRequest
+	12, // 32: qa.v1.ReviewService.GetReview:input_type -> qa.v1.GetReviewRequest
+	14, // 33: qa.v1.ReviewService.ListReviews:input_type -> qa.v1.ListReviewsRequest
+	1,  // 34: qa.v1.ReviewService.ListQueue:output_type -> qa.v1.ListQueueResponse
+	3,  // 35: qa.v1.ReviewService.ReleaseItem:output_type -> qa.v1.ReleaseItemResponse
+	5,  // 36: qa.v1.ReviewService.SkipItem:output_type -> qa.v1.SkipItemResponse
+	9,  // 37: qa.v1.ReviewService.OpenItem:output_type -> qa.v1.OpenItemResponse
+	11, // 38: qa.v1.ReviewService.SubmitReview:output_type -> qa.v1.SubmitReviewResponse
+	13, // 39: qa.v1.ReviewService.GetReview:output_type -> qa.v1.GetReviewResponse
+	15, // 40: qa.v1.ReviewService.ListReviews:output_type -> qa.v1.ListReviewsResponse
+	34, // [34:41] is the sub-list for method output_type
+	27, // [27:34] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_review_proto_init() }
@@ -1765,6 +1778,7 @@ func file_qa_v1_review_proto_init() {
 	if File_qa_v1_review_proto != nil {
 		return
 	}
+	file_qa_v1_checks_proto_init()
 	file_qa_v1_rubric_proto_init()
 	file_qa_v1_sampling_proto_init()
 	file_qa_v1_transcript_proto_init()
