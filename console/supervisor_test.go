@@ -237,6 +237,26 @@ func TestDisputeFromTheRecord(t *testing.T) {
 		}
 		// A second dispute is refused with the service's words on the page.
 		sup.post(path+"/dispute", url.Values{"reason": {"again"}}).mustContain(t, http.StatusConflict, "already has open dispute")
+
+		// Another inspector re-scores it: the old record points to the new
+		// one, which says what it replaced, and no longer offers a dispute.
+		d := ds.GetDisputes()[0]
+		var ratings []*qav1.DimensionRating
+		for _, r := range f.Review.GetRatings() {
+			ratings = append(ratings, &qav1.DimensionRating{Key: r.GetKey(), Value: 5, Na: r.GetNa()})
+		}
+		rescored, err := qav1.NewReviewServiceClient(h.conn).SubmitReview(h.grpcAs(store.RoleInspector, d.GetAssigneeId()),
+			&qav1.SubmitReviewRequest{ItemId: f.Review.GetItemId(), Ratings: ratings, Final: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := strconv.FormatInt(rescored.GetFeedback().GetId(), 10)
+		old := sup.get(path)
+		old.mustContain(t, http.StatusOK, "此评分已在申诉后被复核替换", `href="/feedback/`+next+`"`, "此评分已被替换，请对新记录申诉")
+		if strings.Contains(old.Body, `action="`+path+`/dispute"`) {
+			t.Errorf("a replaced record offers a dispute")
+		}
+		sup.get("/feedback/"+next).mustContain(t, http.StatusOK, "这是申诉后的复核评分", `href="`+path+`"`, "发起申诉（截至 ")
 	})
 }
 
