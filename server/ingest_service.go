@@ -17,6 +17,7 @@ import (
 	"qa-sampling/checks"
 	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/redact"
 	"qa-sampling/store"
 	"qa-sampling/transcript"
 )
@@ -40,11 +41,14 @@ type IngestOptions struct {
 	// transcript and stores their hits with it. On by default; off only
 	// to measure what they cost.
 	Checks bool
+	// Redact is the kinds of personal data replaced before anything is
+	// stored (package redact); all by default.
+	Redact redact.Set
 }
 
 // DefaultIngestOptions are the defaults of `qad serve`.
 func DefaultIngestOptions() IngestOptions {
-	return IngestOptions{Limits: transcript.DefaultLimits(), MaxBatch: 512, MaxAgentsPerRequest: 10000, PrepareWorkers: runtime.GOMAXPROCS(0), Checks: true}
+	return IngestOptions{Limits: transcript.DefaultLimits(), MaxBatch: 512, MaxAgentsPerRequest: 10000, PrepareWorkers: runtime.GOMAXPROCS(0), Checks: true, Redact: redact.All}
 }
 
 // ingestStore is what ingest writes: agents and transcripts.
@@ -73,6 +77,8 @@ type ingestMetrics struct {
 	items     *prometheus.CounterVec
 	batchSize prometheus.Histogram
 	commit    prometheus.Histogram
+	// redactions count replaced personal data by kind (redaction.go).
+	redactions *redactionCounters
 }
 
 func newIngestMetrics(reg prometheus.Registerer) *ingestMetrics {
@@ -93,6 +99,7 @@ func newIngestMetrics(reg prometheus.Registerer) *ingestMetrics {
 		}),
 	}
 	reg.MustRegister(m.items, m.batchSize, m.commit)
+	m.redactions = newRedactionCounters(reg)
 	return m
 }
 
@@ -140,6 +147,7 @@ func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript, checker *c
 		item.reject = fe
 		return item
 	}
+	s.redact(&t)
 	item.prepared = s.codec.Prepare(t)
 	if checker != nil {
 		item.prepared.Checks = checker.Run(&item.prepared.Transcript)

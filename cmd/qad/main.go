@@ -87,6 +87,7 @@ type serveFlags struct {
 	disputeWindow, feedbackPoll              time.Duration
 	sampling                                 scheduleFlags
 	sessions                                 sessionFlags
+	privacy                                  privacyFlags
 }
 
 func newServeCommand(stderr io.Writer) *cobra.Command {
@@ -130,6 +131,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.DurationVar(&f.feedbackPoll, "feedback-poll", defaults.FeedbackPoll, "how often open feedback streams learn of records written by other replicas (one query per process); 0 disables [QA_FEEDBACK_POLL]")
 	fl.IntVar(&f.reportMinReviews, "report-min-reviews", defaults.ReportMinReviews, "reports mark a mean resting on fewer reviews \"too few reviews\" [QA_REPORT_MIN_REVIEWS]")
 	f.sessions.register(fl)
+	f.privacy.register(fl)
 	checkEnv := bindEnv(fl, os.LookupEnv)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := checkEnv(cmd); err != nil {
@@ -181,6 +183,9 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 	}
 	cfg.ReportMinReviews = f.reportMinReviews
 	if err := f.sessions.apply(&cfg); err != nil {
+		return err
+	}
+	if err := f.privacy.apply(&cfg); err != nil {
 		return err
 	}
 	if f.publicURL != "" {
