@@ -31,8 +31,7 @@ type Conversation struct {
 	// Metrics are the service's derived figures, ready to show.
 	Metrics []Metric
 	// Hints are the automatic checks' findings (SPEC §6), shown to the
-	// inspector as hints, never as scores. Empty until the service reports
-	// them.
+	// inspector as hints, never as scores; empty when none fired.
 	Hints []Hint
 }
 
@@ -168,4 +167,26 @@ func formatDuration(v *View, d *durationpb.Duration) string {
 		return fmt.Sprintf(v.T("conversation.duration.ms"), m, s)
 	}
 	return fmt.Sprintf(v.T("conversation.duration.s"), s)
+}
+
+// consoleHints turns the service's check hits into the page's hints, the
+// detail in the visitor's language: the text as written and the phrase it
+// matched, or the wait against its limit.
+func consoleHints(v *View, hits []*qav1.CheckHit) []Hint {
+	out := make([]Hint, 0, len(hits))
+	for _, h := range hits {
+		hint := Hint{Check: h.GetCheck(), Message: int(h.GetMessageIndex()) + 1}
+		switch {
+		case h.GetMatched() != "" && h.GetPhrase() != "" && h.GetMatched() != h.GetPhrase():
+			hint.Detail = fmt.Sprintf(v.T("conversation.hint.matched_phrase"), h.GetMatched(), h.GetPhrase())
+		case h.GetMatched() != "":
+			hint.Detail = fmt.Sprintf(v.T("conversation.hint.matched"), h.GetMatched())
+		case h.GetLimitMs() > 0:
+			hint.Detail = fmt.Sprintf(v.T("conversation.hint.waited"),
+				formatDuration(v, durationpb.New(time.Duration(h.GetWaitMs())*time.Millisecond)),
+				formatDuration(v, durationpb.New(time.Duration(h.GetLimitMs())*time.Millisecond)))
+		}
+		out = append(out, hint)
+	}
+	return out
 }

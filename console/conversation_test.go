@@ -79,3 +79,35 @@ func TestConversationNumbersLabelsAndTimesMessagesInTheProgrammeZone(t *testing.
 		}
 	}
 }
+
+// TestConsoleHints: the service's check hits become hints linked to their
+// numbered message, with what matched or the wait in the visitor's words.
+func TestConsoleHints(t *testing.T) {
+	tr := &qav1.Transcript{ExternalId: "c-1", Messages: []*qav1.Message{
+		{Role: qav1.Role_ROLE_CUSTOMER, Text: "在吗"},
+		{Role: qav1.Role_ROLE_AGENT, Text: "愛買不買"},
+	}}
+	hits := []*qav1.CheckHit{
+		{Check: "slow_first_response", MessageIndex: 1, WaitMs: 45000, LimitMs: 30000},
+		{Check: "forbidden_phrase", MessageIndex: 1, Matched: "愛買不買", Phrase: "爱买不买"},
+	}
+	for _, tc := range []struct {
+		lang string
+		want []string
+	}{
+		{langZH, []string{"首次响应慢", "禁用语", `href="#msg-2"`, "第 2 条消息", "等待 45 秒，时限 30 秒", "“愛買不買”（词条“爱买不买”）"}},
+		{langEN, []string{"Slow first response", "Forbidden phrase", `href="#msg-2"`, "message 2", "waited 45s, limit 30s", "“愛買不買” (phrase “爱买不买”)"}},
+	} {
+		v := &View{Lang: tc.lang, Zone: time.UTC}
+		conv := newConversation(v, tr, nil, consoleHints(v, hits))
+		if len(conv.Messages[1].Hints) != 2 {
+			t.Fatalf("hints of message 2: %+v", conv.Messages[1].Hints)
+		}
+		html := renderConversation(t, v, conv)
+		for _, want := range tc.want {
+			if !strings.Contains(html, want) {
+				t.Errorf("%s: conversation lacks %q:\n%s", tc.lang, want, html)
+			}
+		}
+	}
+}

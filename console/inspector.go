@@ -269,7 +269,7 @@ func (c *Console) reviewData(v *View, resp *qav1.OpenItemResponse) *reviewData {
 	v.Title, v.Nav = "inspector.review.title", "queue"
 	d := &reviewData{
 		Item: resp.GetItem(), ReasonLabel: reasonLabel(v, resp.GetItem().GetReason()),
-		Conversation: newConversation(v, resp.GetTranscript(), resp.GetAgentNames(), nil),
+		Conversation: newConversation(v, resp.GetTranscript(), resp.GetAgentNames(), consoleHints(v, resp.GetHints())),
 		Rubric:       resp.GetRubric(), Draft: resp.GetDraft(), Final: resp.GetReview(),
 		Dispute: resp.GetDispute(), DisputedReview: resp.GetDisputedReview(),
 	}
@@ -535,7 +535,7 @@ func (c *Console) reviewDetailPage(v *View) error {
 	opened, err := v.API.Review.OpenItem(v.Ctx, &qav1.OpenItemRequest{Id: rv.GetItemId()})
 	switch status.Code(err) {
 	case codes.OK:
-		conv := newConversation(v, opened.GetTranscript(), opened.GetAgentNames(), nil)
+		conv := newConversation(v, opened.GetTranscript(), opened.GetAgentNames(), consoleHints(v, opened.GetHints()))
 		d.Conversation = &conv
 	case codes.NotFound, codes.PermissionDenied, codes.FailedPrecondition:
 		// A dispute gave the item to another inspector: the review
