@@ -32,3 +32,12 @@ func (v *View) OtherLang() string {
 	}
 	return langEN
 }
+
+// Here is the address the language switch comes back to: this page, or
+// the home page after a form's answer, whose address serves only POSTs.
+func (v *View) Here() string {
+	if v.R.Method == "GET" || v.R.Method == "HEAD" {
+		return v.R.URL.RequestURI()
+	}
+	return "/"
+}
