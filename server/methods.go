@@ -79,6 +79,14 @@ var methodRules = map[string]methodRule{
 
 	"/qa.v1.AuditService/ListAuditEvents": {roles: []store.Role{store.RoleAdmin}},
 
+	// Calibration: admins run sessions; inspectors see their own, and
+	// their results once revealed (calibration_service.go).
+	"/qa.v1.CalibrationService/CreateCalibration":     {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.CalibrationService/ListCalibrations":      {roles: []store.Role{store.RoleAdmin, store.RoleInspector}},
+	"/qa.v1.CalibrationService/GetCalibration":        {roles: []store.Role{store.RoleAdmin, store.RoleInspector}},
+	"/qa.v1.CalibrationService/CloseCalibration":      {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.CalibrationService/GetCalibrationResults": {roles: []store.Role{store.RoleAdmin, store.RoleInspector}},
+
 	// The programme's time zone and the server's version, for presenting
 	// times: every role.
 	"/qa.v1.InfoService/GetServerInfo": {roles: allRoles},

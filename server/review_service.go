@@ -49,21 +49,29 @@ func (s *reviewService) ListQueue(ctx context.Context, req *qav1.ListQueueReques
 	who, _ := PrincipalFrom(ctx)
 	// A page of each status from the token on, merged: the first of their
 	// union in id order are among the first of each.
-	var queue []store.Pick
+	var queue []*qav1.Pick
 	for _, st := range statuses {
 		picks, err := s.store.ListPicks(ctx, store.PickFilter{InspectorID: who.Subject, Status: st, Week: req.GetWeek(),
 			Reason: req.GetReason(), AfterID: pg.after, Limit: pg.fetch()})
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)
 		}
-		queue = append(queue, picks...)
+		for _, p := range picks {
+			queue = append(queue, pickToProto(p))
+		}
 	}
-	slices.SortFunc(queue, func(a, b store.Pick) int { return cmp.Compare(a.ID, b.ID) })
+	// Open calibration items are assigned work of no week or reason
+	// (calibration_review.go); their ids follow every pick's.
+	if req.GetWeek() == "" && req.GetReason() == "" && slices.Contains(statuses, store.PickAssigned) {
+		items, err := s.queueCalibration(ctx, pg.after, pg.fetch())
+		if err != nil {
+			return nil, err
+		}
+		queue = append(queue, items...)
+	}
+	slices.SortFunc(queue, func(a, b *qav1.Pick) int { return cmp.Compare(a.GetId(), b.GetId()) })
 	out := &qav1.ListQueueResponse{}
-	queue, out.NextPageToken = cut(pg, queue, func(p store.Pick) int64 { return p.ID })
-	for _, p := range queue {
-		out.Items = append(out.Items, pickToProto(p))
-	}
+	out.Items, out.NextPageToken = cut(pg, queue, func(p *qav1.Pick) int64 { return p.GetId() })
 	return out, nil
 }
 
@@ -90,6 +98,9 @@ func (s *reviewService) ownItem(ctx context.Context, id int64, statuses ...store
 }
 
 func (s *reviewService) ReleaseItem(ctx context.Context, req *qav1.ReleaseItemRequest) (*qav1.ReleaseItemResponse, error) {
+	if store.IsCalibrationItem(req.GetId()) {
+		return nil, status.Errorf(codes.FailedPrecondition, "item %d is a calibration item: it cannot be released; an admin closes its session", req.GetId())
+	}
 	p, err := s.ownItem(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -118,6 +129,9 @@ func (s *reviewService) SkipItem(ctx context.Context, req *qav1.SkipItemRequest)
 	}
 	if err := badText("reason", reason, fielderr.MaxNoteBytes, true); err != nil {
 		return nil, err
+	}
+	if store.IsCalibrationItem(req.GetId()) {
+		return nil, status.Errorf(codes.FailedPrecondition, "item %d is a calibration item: it cannot be skipped; an admin closes its session", req.GetId())
 	}
 	p, err := s.ownItem(ctx, req.GetId())
 	if err != nil {
@@ -309,6 +323,9 @@ func (s *reviewService) loadItem(ctx context.Context, id int64) (itemContext, er
 }
 
 func (s *reviewService) OpenItem(ctx context.Context, req *qav1.OpenItemRequest) (*qav1.OpenItemResponse, error) {
+	if store.IsCalibrationItem(req.GetId()) {
+		return s.openCalibrationItem(ctx, req.GetId())
+	}
 	ic, err := s.loadItem(ctx, req.GetId())
 	if err != nil {
 		return nil, err
@@ -369,6 +386,9 @@ func transcriptAgentNames(ctx context.Context, st Storage, log *slog.Logger, t *
 }
 
 func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReviewRequest) (*qav1.SubmitReviewResponse, error) {
+	if store.IsCalibrationItem(req.GetItemId()) {
+		return s.submitCalibration(ctx, req)
+	}
 	rv, in, textErr := reviewFromRequest(req)
 	ic, err := s.loadItem(ctx, req.GetItemId())
 	if err != nil {
@@ -429,6 +449,9 @@ func (s *reviewService) submitError(ctx context.Context, id int64, err error) er
 }
 
 func (s *reviewService) GetReview(ctx context.Context, req *qav1.GetReviewRequest) (*qav1.GetReviewResponse, error) {
+	if store.IsCalibrationItem(req.GetId()) {
+		return s.calibrationReview(ctx, req.GetId())
+	}
 	rv, err := readableReview(ctx, s.store, s.log, req.GetId())
 	if err != nil {
 		return nil, err

@@ -140,7 +140,7 @@ var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName,
 	qav1.RubricService_ServiceDesc.ServiceName, qav1.FeedbackService_ServiceDesc.ServiceName,
 	qav1.ReportService_ServiceDesc.ServiceName, qav1.AuditService_ServiceDesc.ServiceName,
 	qav1.InfoService_ServiceDesc.ServiceName, qav1.AccessService_ServiceDesc.ServiceName,
-	qav1.CheckService_ServiceDesc.ServiceName}
+	qav1.CheckService_ServiceDesc.ServiceName, qav1.CalibrationService_ServiceDesc.ServiceName}
 
 // New wires the services, interceptors, health and reflection.
 func New(st Storage, cfg Config, log *slog.Logger) *Server {
@@ -222,6 +222,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	})
 	qav1.RegisterReportServiceServer(guard, &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log})
 	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
+	qav1.RegisterCalibrationServiceServer(guard, &calibrationService{store: st, rubrics: rubrics, now: now, log: log})
 	qav1.RegisterInfoServiceServer(guard, &infoService{store: st, log: log})
 	qav1.RegisterCheckServiceServer(guard, &checkService{book: checkSets, store: st, log: log})
 	access := &accessService{store: st, authn: authn, gate: gate, now: now, log: log,

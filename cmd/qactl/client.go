@@ -24,6 +24,7 @@ type clients struct {
 	report   qav1.ReportServiceClient
 	audit    qav1.AuditServiceClient
 	access   qav1.AccessServiceClient
+	calib    qav1.CalibrationServiceClient
 }
 
 func newClients(ctx context.Context, conn *grpc.ClientConn) clients {
@@ -37,6 +38,7 @@ func newClients(ctx context.Context, conn *grpc.ClientConn) clients {
 		report:   qav1.NewReportServiceClient(conn),
 		audit:    qav1.NewAuditServiceClient(conn),
 		access:   qav1.NewAccessServiceClient(conn),
+		calib:    qav1.NewCalibrationServiceClient(conn),
 	}
 }
 

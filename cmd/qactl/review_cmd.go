@@ -49,6 +49,9 @@ func formatOpenItem(resp *qav1.OpenItemResponse, loc *time.Location) []byte {
 		week = resp.GetReview().GetWeek()
 	}
 	out := fmt.Appendf(nil, "item %d: agent %s", item.GetId(), sanitize(item.GetAgentId()))
+	if item.GetKind() == "calibration" {
+		out = fmt.Appendf(nil, "item %d: calibration session %d (blind: the agent is hidden)", item.GetId(), item.GetSessionId())
+	}
 	if week != "" {
 		out = fmt.Appendf(out, ", week %s", sanitize(week))
 	}

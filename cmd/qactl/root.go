@@ -169,6 +169,7 @@ func newRootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
 		newReportCommand(opts),
 		newRubricCommand(opts),
 		newAuditCommand(opts),
+		newCalibrationCommand(opts),
 		newAccessCommand(opts),
 		newWhoAmICommand(opts),
 	)

@@ -24,8 +24,13 @@ func printPicks(w io.Writer, picks []*qav1.Pick, asJSON bool) error {
 		if inspector == "" {
 			inspector = "-"
 		}
-		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.GetId(), sanitize(p.GetExternalId()), sanitize(p.GetAgentId()),
-			p.GetReason(), p.GetRank(), sanitize(p.GetKey()), sanitize(inspector), p.GetStatus())
+		agent, reason, key := sanitize(p.GetAgentId()), sanitize(p.GetReason()), sanitize(p.GetKey())
+		if p.GetKind() == "calibration" {
+			// Blind: the server sends no agent; say so rather than leave a gap.
+			agent, reason, key = "(hidden)", fmt.Sprintf("calibration:%d", p.GetSessionId()), "-"
+		}
+		_, _ = fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", p.GetId(), sanitize(p.GetExternalId()), agent,
+			reason, p.GetRank(), key, sanitize(inspector), sanitize(p.GetStatus()))
 	}
 	return tw.Flush()
 }

@@ -37,7 +37,6 @@ const calibrationSelect = `SELECT c.id, c.name, c.rubric_version, c.benchmark_id
 	(SELECT COUNT(*) FROM calibration_items i WHERE i.session_id = c.id AND i.review_status = 'final') AS finalised
 	FROM calibration_sessions c`
 
-
 func (r *calibrationRow) session() (store.CalibrationSession, error) {
 	out := store.CalibrationSession{
 		ID: r.ID, Name: r.Name, RubricVersion: r.RubricVersion, BenchmarkID: r.BenchmarkID.String,

@@ -900,9 +900,15 @@ type Pick struct {
 	InspectorId string `protobuf:"bytes,8,opt,name=inspector_id,json=inspectorId,proto3" json:"inspector_id,omitempty"`
 	// assigned, pool, skipped, reviewed (a final review exists) or disputed
 	// (waiting for the dispute's assignee to re-score it).
-	Status        string `protobuf:"bytes,9,opt,name=status,proto3" json:"status,omitempty"`
-	SkipReason    string `protobuf:"bytes,10,opt,name=skip_reason,json=skipReason,proto3" json:"skip_reason,omitempty"`
-	ReplacesId    int64  `protobuf:"varint,11,opt,name=replaces_id,json=replacesId,proto3" json:"replaces_id,omitempty"`
+	Status     string `protobuf:"bytes,9,opt,name=status,proto3" json:"status,omitempty"`
+	SkipReason string `protobuf:"bytes,10,opt,name=skip_reason,json=skipReason,proto3" json:"skip_reason,omitempty"`
+	ReplacesId int64  `protobuf:"varint,11,opt,name=replaces_id,json=replacesId,proto3" json:"replaces_id,omitempty"`
+	// pick (a sampled conversation) or calibration (a calibration
+	// session's copy of a chat, scored blind: agent_id is empty, and
+	// reviews of it never reach feedback, reports or disputes).
+	Kind string `protobuf:"bytes,12,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The calibration session of a calibration item; 0 otherwise.
+	SessionId     int64 `protobuf:"varint,13,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1010,6 +1016,20 @@ func (x *Pick) GetSkipReason() string {
 func (x *Pick) GetReplacesId() int64 {
 	if x != nil {
 		return x.ReplacesId
+	}
+	return 0
+}
+
+func (x *Pick) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Pick) GetSessionId() int64 {
+	if x != nil {
+		return x.SessionId
 	}
 	return 0
 }
@@ -2277,7 +2297,7 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"shortfalls\x12\x1e\n" +
 	"\n" +
 	"considered\x18\x06 \x01(\x05R\n" +
-	"considered\"\xa4\x02\n" +
+	"considered\"\xd7\x02\n" +
 	"\x04Pick\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\x03R\x05runId\x12\x1f\n" +
@@ -2293,7 +2313,10 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	" \x01(\tR\n" +
 	"skipReason\x12\x1f\n" +
 	"\vreplaces_id\x18\v \x01(\x03R\n" +
-	"replacesId\"P\n" +
+	"replacesId\x12\x12\n" +
+	"\x04kind\x18\f \x01(\tR\x04kind\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\r \x01(\x03R\tsessionId\"P\n" +
 	"\tShortfall\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x16\n" +
 	"\x06wanted\x18\x02 \x01(\x05R\x06wanted\x12\x10\n" +
