@@ -45,6 +45,7 @@ type qaClients struct {
 	report   qav1.ReportServiceClient
 	audit    qav1.AuditServiceClient
 	info     qav1.InfoServiceClient
+	calib    qav1.CalibrationServiceClient
 }
 
 // clients dials s; the connection reconnects by itself across a restart
@@ -65,6 +66,7 @@ func (s *server) clients() qaClients {
 		report:   qav1.NewReportServiceClient(conn),
 		audit:    qav1.NewAuditServiceClient(conn),
 		info:     qav1.NewInfoServiceClient(conn),
+		calib:    qav1.NewCalibrationServiceClient(conn),
 	}
 }
 

@@ -185,3 +185,13 @@ func (s *reviewService) calibrationReview(ctx context.Context, id int64) (*qav1.
 	}
 	return &qav1.GetReviewResponse{Review: reviewToProto(rv, &r)}, nil
 }
+
+// notReleasable refuses to release or skip a calibration item: every
+// participant scores every chat of their session. Another's item, or none,
+// is NOT_FOUND as for picks.
+func (s *reviewService) notReleasable(ctx context.Context, id int64, verb string) error {
+	if _, err := s.loadCalibrationItem(ctx, id); err != nil {
+		return err
+	}
+	return status.Errorf(codes.FailedPrecondition, "item %d is a calibration item: it cannot be %s; an admin closes its session", id, verb)
+}

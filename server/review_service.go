@@ -99,7 +99,7 @@ func (s *reviewService) ownItem(ctx context.Context, id int64, statuses ...store
 
 func (s *reviewService) ReleaseItem(ctx context.Context, req *qav1.ReleaseItemRequest) (*qav1.ReleaseItemResponse, error) {
 	if store.IsCalibrationItem(req.GetId()) {
-		return nil, status.Errorf(codes.FailedPrecondition, "item %d is a calibration item: it cannot be released; an admin closes its session", req.GetId())
+		return nil, s.notReleasable(ctx, req.GetId(), "released")
 	}
 	p, err := s.ownItem(ctx, req.GetId())
 	if err != nil {
@@ -131,7 +131,7 @@ func (s *reviewService) SkipItem(ctx context.Context, req *qav1.SkipItemRequest)
 		return nil, err
 	}
 	if store.IsCalibrationItem(req.GetId()) {
-		return nil, status.Errorf(codes.FailedPrecondition, "item %d is a calibration item: it cannot be skipped; an admin closes its session", req.GetId())
+		return nil, s.notReleasable(ctx, req.GetId(), "skipped")
 	}
 	p, err := s.ownItem(ctx, req.GetId())
 	if err != nil {
