@@ -259,18 +259,37 @@ func scanWeekChunkSQL() string {
 // ids are copied out of the chunk, so that a consumer keeping them (the
 // sampler keeps its candidates') does not keep whole chunks.
 func (s *Store) scanWeekChunks(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error {
-	q := scanWeekChunkSQL()
-	var rb rowBuilder
+	var spans [][2]int64
 	for lo := from; lo.Before(to); lo = lo.Add(scanChunk) {
 		hi := lo.Add(scanChunk)
 		if hi.After(to) {
 			hi = to
 		}
+		spans = append(spans, [2]int64{lo.UnixMilli(), hi.UnixMilli()})
+	}
+	return s.scanChunks(ctx, scanWeekChunkSQL(), func(i int) ([]any, bool) {
+		if i == len(spans) {
+			return nil, false
+		}
+		return []any{spans[i][0], spans[i][1]}, true
+	}, fn)
+}
+
+// scanChunks runs query, which selects group_concat of sample records
+// and their count, with the arguments next gives for each chunk until it
+// returns false, and streams the records to fn as rows.
+func (s *Store) scanChunks(ctx context.Context, query string, next func(i int) ([]any, bool), fn func(store.SampleRow) error) error {
+	var rb rowBuilder
+	for i := 0; ; i++ {
+		args, ok := next(i)
+		if !ok {
+			return nil
+		}
 		var (
 			all   sql.NullString
 			count int64
 		)
-		if err := s.r.QueryRowContext(ctx, q, lo.UnixMilli(), hi.UnixMilli()).Scan(&all, &count); err != nil {
+		if err := s.r.QueryRowContext(ctx, query, args...).Scan(&all, &count); err != nil {
 			return fmt.Errorf("sqlstore: scan week: %w", err)
 		}
 		rest, n := all.String, int64(0)
@@ -294,10 +313,9 @@ func (s *Store) scanWeekChunks(ctx context.Context, from, to time.Time, fn func(
 			}
 		}
 		if n != count || rest != "" {
-			return fmt.Errorf("sqlstore: scan week: %d records in the chunk from %s, want %d", n, lo.UTC().Format(time.RFC3339), count)
+			return fmt.Errorf("sqlstore: scan week: %d records in chunk %d (%v), want %d", n, i, args, count)
 		}
 	}
-	return nil
 }
 
 // rowBuilder makes sample rows of split records (f, n), carving their

@@ -29,9 +29,9 @@ func TestScanWeekChunksMatchRows(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	var batch []*transcript.Prepared
-	for i := range 700 {
-		// Every 13 minutes, and some on the hour; none in the third day.
-		end := benchWeek.Add(time.Duration(i) * 13 * time.Minute)
+	for i := range 9000 { // more than scanAfterChunk ids
+		// Every minute or so, and some on the hour; none in the third day.
+		end := benchWeek.Add(time.Duration(i) * 67 * time.Second)
 		if i%50 == 0 {
 			end = end.Truncate(time.Hour)
 		}
@@ -79,6 +79,24 @@ func TestScanWeekChunksMatchRows(t *testing.T) {
 		}
 		if r == [2]time.Time{benchWeek, benchWeek.AddDate(0, 0, 7)} && len(rows) < 500 {
 			t.Fatalf("the whole week has %d rows", len(rows))
+		}
+		// A top-up's scan, by id ranges (scanWeekAfterChunks), against the
+		// row-by-row one.
+		hw, err := s.TranscriptHighWater(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, after := range []int64{0, 1, hw / 3, hw - scanAfterChunk - 1, hw - 1, hw} {
+			chunked := collect(func(fn func(store.SampleRow) error) error {
+				return s.ScanWeekAfter(ctx, r[0], r[1], after, store.ScanOptions{}, fn)
+			})
+			rows := collect(func(fn func(store.SampleRow) error) error {
+				return s.scanSampleRows(ctx, scanWeekAfterSQL(dialectSQLite, store.ScanOptions{}), store.ScanOptions{},
+					[]any{r[0].UnixMilli(), r[1].UnixMilli(), after}, fn)
+			})
+			if !reflect.DeepEqual(chunked, rows) {
+				t.Errorf("[%s, %s) after %d: chunked scan read %d rows, row by row %d, or they differ", r[0], r[1], after, len(chunked), len(rows))
+			}
 		}
 	}
 }

@@ -73,7 +73,42 @@ func hasTranscriptsAfterSQL(d dialect) string {
 
 // ScanWeekAfter is ScanWeek over the transcripts with an id above afterID.
 func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, opts store.ScanOptions, fn func(store.SampleRow) error) error {
+	if s.dialect == dialectSQLite && opts == (store.ScanOptions{}) {
+		return s.scanWeekAfterChunks(ctx, from, to, afterID, fn)
+	}
 	return s.scanSampleRows(ctx, scanWeekAfterSQL(s.dialect, opts), opts, []any{from.UnixMilli(), to.UnixMilli(), afterID}, fn)
+}
+
+// scanAfterChunk is how many ids scanWeekAfterChunks reads per query.
+const scanAfterChunk = 4096
+
+// scanWeekAfterChunkSQL is scanWeekAfterSQL's range of ids, bounded above
+// too, with its records joined as scanWeekChunkSQL joins them. The
+// records are computed from the table's columns (NOT INDEXED, as in
+// scanWeekAfterSQL).
+func scanWeekAfterChunkSQL() string {
+	return "SELECT group_concat(" + sampleRecordSQL() + ", char(30)), count(*) FROM transcripts t NOT INDEXED" +
+		" WHERE t.ended_at >= ? AND t.ended_at < ? AND t.id > ? AND t.id <= ?"
+}
+
+// scanWeekAfterChunks is ScanWeekAfter on SQLite without extra columns:
+// the ids above afterID, up to the highest at the start, scanAfterChunk
+// at a time, each chunk's records joined by SQLite (see scanWeekChunks).
+// Rows committed after the start have higher ids than any read; the
+// caller's high-water mark, read before, leaves them to the next top-up.
+func (s *Store) scanWeekAfterChunks(ctx context.Context, from, to time.Time, afterID int64, fn func(store.SampleRow) error) error {
+	var top int64
+	if err := s.r.GetContext(ctx, &top, "SELECT coalesce(max(id), 0) FROM transcripts"); err != nil {
+		return fmt.Errorf("sqlstore: scan week: %w", err)
+	}
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	return s.scanChunks(ctx, scanWeekAfterChunkSQL(), func(i int) ([]any, bool) {
+		first := afterID + int64(i)*scanAfterChunk
+		if first >= top {
+			return nil, false
+		}
+		return []any{lo, hi, first, min(first+scanAfterChunk, top)}, true
+	}, fn)
 }
 
 // PickedInWeekAfter is PickedInWeek restricted to transcript ids above
