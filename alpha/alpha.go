@@ -94,6 +94,12 @@ func (r Result) Verdict() string {
 
 // Compute returns alpha over units, each the values the raters gave it
 // (missing values left out, in any order), under metric m.
+//
+// The coincidence matrix is not materialised: its margins n_c are the
+// counts of each value over the pairable units, and Σ o_ck δ²_ck is summed
+// unit by unit over the unit's own distinct values, since o_ck =
+// Σ_u n_uc·n_uk / (m_u − 1). A session's final scores are almost all
+// distinct, and a dense V × V matrix of them would cost V² per unit.
 func Compute(units [][]float64, m Metric) Result {
 	// The distinct values of the pairable units, sorted: the rows and
 	// columns of the coincidence matrix.
@@ -105,68 +111,60 @@ func Compute(units [][]float64, m Metric) Result {
 	}
 	slices.Sort(values)
 	values = slices.Compact(values)
-	v := len(values)
 	index := func(x float64) int { i, _ := slices.BinarySearch(values, x); return i }
 
-	o := make([]float64, v*v)
-	counts := make([]int, v)
 	res := Result{Alpha: math.NaN()}
+	margins := make([]float64, len(values))
 	for _, u := range units {
-		mu := len(u)
-		if mu < 2 {
+		if len(u) < 2 {
 			continue
 		}
 		res.Units++
-		res.Pairable += mu
-		clear(counts)
+		res.Pairable += len(u)
 		for _, x := range u {
-			counts[index(x)]++
-		}
-		// Ordered pairs of different raters' values: c ≠ k gives
-		// n_c·n_k, c = k gives n_c·(n_c − 1).
-		w := 1 / float64(mu-1)
-		for c, nc := range counts {
-			if nc == 0 {
-				continue
-			}
-			for k, nk := range counts {
-				if nk == 0 {
-					continue
-				}
-				pairs := nc * nk
-				if c == k {
-					pairs = nc * (nc - 1)
-				}
-				o[c*v+k] += float64(pairs) * w
-			}
+			margins[index(x)]++
 		}
 	}
 	if res.Pairable < 2 {
 		return res
 	}
-	margins := make([]float64, v)
-	for c := range v {
-		for k := range v {
-			margins[c] += o[c*v+k]
-		}
-	}
-	n := float64(res.Pairable)
 	delta := deltaFunc(m, values, margins)
-	var observed, expected float64
-	for c := range v {
-		for k := range v {
-			if c == k {
-				continue
+
+	// Observed: per unit, its distinct values with their counts.
+	type valueCount struct{ index, count int }
+	var observed float64
+	var present []valueCount
+	for _, u := range units {
+		if len(u) < 2 {
+			continue
+		}
+		present = present[:0]
+		for _, x := range u {
+			i := index(x)
+			if k := slices.IndexFunc(present, func(vc valueCount) bool { return vc.index == i }); k >= 0 {
+				present[k].count++
+			} else {
+				present = append(present, valueCount{i, 1})
 			}
-			d := delta(c, k)
-			observed += o[c*v+k] * d
-			expected += margins[c] * margins[k] * d
+		}
+		var sum float64
+		for a, c := range present {
+			for _, k := range present[a+1:] {
+				sum += 2 * float64(c.count*k.count) * delta(c.index, k.index)
+			}
+		}
+		observed += sum / float64(len(u)-1)
+	}
+	var expected float64
+	for c := range values {
+		for k := c + 1; k < len(values); k++ {
+			expected += 2 * margins[c] * margins[k] * delta(c, k)
 		}
 	}
 	if expected == 0 {
 		return res
 	}
-	res.Alpha = 1 - (n-1)*observed/expected
+	res.Alpha = 1 - float64(res.Pairable-1)*observed/expected
 	res.Defined = true
 	return res
 }
