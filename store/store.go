@@ -74,6 +74,7 @@ type Store interface {
 	FeedbackStore
 	DisputeStore
 	ReportStore
+	SeverityStore
 	AuditStore
 	CalibrationStore
 

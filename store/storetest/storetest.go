@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	tests = append(tests, sessionTests...)
 	tests = append(tests, calibrationTests...)
 	tests = append(tests, checkTests...)
+	tests = append(tests, severityTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
