@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -221,7 +220,6 @@ type teamRow struct {
 	Mean, CI, Slope string
 	Critical        int32
 	TooFew, Falling bool
-	mean, slope     float64
 }
 
 // teamColumn is a sortable column of the team table: its query value,
@@ -290,9 +288,33 @@ func (c *Console) teamPage(v *View) error {
 	if d.Team == "" {
 		return c.render(v, "supervisor/team.html", d)
 	}
-	resp, err := v.API.Report.GetTeamReport(v.Ctx, &qav1.GetTeamReportRequest{TeamId: d.Team, Weeks: int32(n)})
+	sortKey, desc := q.Get("sort"), q.Get("dir") == "desc"
+	if !slices.ContainsFunc(teamColumns, func(c teamColumn) bool { return c.Key == sortKey }) {
+		sortKey, desc = "agent", false
+	}
+	dirName := map[bool]string{false: "asc", true: "desc"}[desc]
+	// The server sorts and pages: the page fetches its 100 rows, not the
+	// whole team (2,000 agents were a 1 MB answer to decode).
+	page := 1
+	if p, err := strconv.Atoi(q.Get("page")); err == nil && p > 1 {
+		page = p
+	}
+	fetch := func(page int) (*qav1.GetTeamReportResponse, error) {
+		return v.API.Report.GetTeamReport(v.Ctx, &qav1.GetTeamReportRequest{
+			TeamId: d.Team, Weeks: int32(n), PageSize: teamPageRows,
+			PageToken: strconv.Itoa((page - 1) * teamPageRows), OrderBy: sortKey + " " + dirName,
+		})
+	}
+	resp, err := fetch(page)
 	if err != nil {
 		return err
+	}
+	if page > 1 && len(resp.GetReport().GetAgents()) == 0 {
+		// Past the last page (an old link): the first page instead.
+		page = 1
+		if resp, err = fetch(page); err != nil {
+			return err
+		}
 	}
 	names, err := c.rubricNames(v)
 	if err != nil {
@@ -310,16 +332,10 @@ func (c *Console) teamPage(v *View) error {
 		sv := newSummaryView(as)
 		d.Rows = append(d.Rows, teamRow{
 			AgentID: a.GetAgentId(), Name: a.GetName(), Reviews: sv.Reviews, Mean: sv.Mean, CI: sv.CI, Slope: sv.Slope,
-			Critical: sv.Critical, TooFew: sv.TooFew, Falling: sv.Falling, mean: as.GetMean(), slope: as.GetSlope(),
+			Critical: sv.Critical, TooFew: sv.TooFew, Falling: sv.Falling,
 		})
 	}
-	sortKey, desc := q.Get("sort"), q.Get("dir") == "desc"
-	if !slices.ContainsFunc(teamColumns, func(c teamColumn) bool { return c.Key == sortKey }) {
-		sortKey, desc = "agent", false
-	}
-	sortTeamRows(d.Rows, sortKey, desc)
-	dirName := map[bool]string{false: "asc", true: "desc"}[desc]
-	d.pageRows(q.Get("page"), url.Values{"team": {d.Team}, "weeks": {strconv.Itoa(n)}, "sort": {sortKey}, "dir": {dirName}})
+	d.pageLinks(page, int(resp.GetTotalAgents()), url.Values{"team": {d.Team}, "weeks": {strconv.Itoa(n)}, "sort": {sortKey}, "dir": {dirName}})
 	base := url.Values{"team": {d.Team}, "weeks": {strconv.Itoa(n)}}
 	for _, col := range teamColumns {
 		sc := sortColumn{Label: v.T(col.Label), Aria: "none", Num: col.Num}
@@ -344,17 +360,11 @@ func (c *Console) teamPage(v *View) error {
 // page's server time to render.
 const teamPageRows = 100
 
-// pageRows keeps the rows of page (1-based; anything else is the first)
-// and links its neighbours with query q.
-func (d *teamData) pageRows(page string, q url.Values) {
-	d.Agents = len(d.Rows)
-	d.Pages = max(1, (d.Agents+teamPageRows-1)/teamPageRows)
-	d.Page = 1
-	if p, err := strconv.Atoi(page); err == nil && p >= 1 && p <= d.Pages {
-		d.Page = p
-	}
-	start := (d.Page - 1) * teamPageRows
-	d.Rows = d.Rows[start:min(start+teamPageRows, d.Agents)]
+// pageLinks says which page of how many the rows are (the server's page
+// of total agents) and links its neighbours with query q.
+func (d *teamData) pageLinks(page, total int, q url.Values) {
+	d.Agents, d.Page = total, page
+	d.Pages = max(1, (total+teamPageRows-1)/teamPageRows)
 	link := func(p int) string {
 		q.Set("page", strconv.Itoa(p))
 		return "/team?" + q.Encode() + "#agents"
@@ -365,34 +375,4 @@ func (d *teamData) pageRows(page string, q url.Values) {
 	if d.Page < d.Pages {
 		d.Next = link(d.Page + 1)
 	}
-}
-
-// sortTeamRows orders the table by a column; ties, and agents without
-// reviews on numeric columns, fall back to the agent id.
-func sortTeamRows(rows []teamRow, key string, desc bool) {
-	slices.SortStableFunc(rows, func(a, b teamRow) int {
-		var c int
-		switch key {
-		case "reviews":
-			c = cmp.Compare(a.Reviews, b.Reviews)
-		case "mean":
-			c = cmp.Compare(a.mean, b.mean)
-		case "critical":
-			c = cmp.Compare(a.Critical, b.Critical)
-		case "trend":
-			c = cmp.Compare(a.slope, b.slope)
-		default:
-			c = strings.Compare(a.AgentID, b.AgentID)
-		}
-		if desc {
-			c = -c
-		}
-		if key == "mean" || key == "trend" {
-			// Agents without reviews have no mean to rank: last either way.
-			if (a.Reviews == 0) != (b.Reviews == 0) {
-				return map[bool]int{true: 1, false: -1}[a.Reviews == 0]
-			}
-		}
-		return cmp.Or(c, strings.Compare(a.AgentID, b.AgentID))
-	})
 }

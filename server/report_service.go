@@ -138,6 +138,11 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 	if req.GetTeamId() == "" {
 		return nil, badField("team_id", "required")
 	}
+	var l fielderr.List
+	page := teamPageOf(&l, req)
+	if err := invalidList(&l); err != nil {
+		return nil, err
+	}
 	weeks, err := s.weeks(ctx, req.GetLastWeek(), req.GetWeeks())
 	if err != nil {
 		return nil, err
@@ -168,7 +173,7 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 	key := teamReportKeyOf(req.GetTeamId(), weeks, members)
 	prev := s.teams.get(key)
 	if prev != nil && prev.feedback == lastFeedback {
-		return &qav1.GetTeamReportResponse{Report: prev.report}, nil
+		return page.page(prev.report), nil
 	}
 	byAgent, err := s.teamReviews(ctx, prev, agents, ids, weeks)
 	if err != nil {
@@ -191,7 +196,7 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil, s.opts, false))
 	}
 	s.teams.put(key, lastFeedback, out, byAgent)
-	return &qav1.GetTeamReportResponse{Report: out}, nil
+	return page.page(out), nil
 }
 
 // teamReviews reads the reviews a team report of agents (ids, by id)

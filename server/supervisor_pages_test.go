@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	qav1 "qa-sampling/proto/qa/v1"
@@ -322,22 +324,27 @@ func TestTeamReportAfterReviewsEqualsAFreshOne(t *testing.T) {
 	e := startScoring(t, cfg)
 	req := &qav1.GetTeamReportRequest{TeamId: "team-1", LastWeek: flowWeek, Weeks: 3}
 	adminCtx := context.WithValue(t.Context(), principalKey{}, Principal{Role: store.RoleAdmin, Subject: "lead"})
+	// The whole report, and a page of it in another order (served from
+	// the same kept report).
+	paged := &qav1.GetTeamReportRequest{TeamId: "team-1", LastWeek: flowWeek, Weeks: 3, PageSize: 1, PageToken: "1", OrderBy: "mean desc"}
 	check := func(what string) {
 		t.Helper()
-		served, err := e.reports.GetTeamReport(e.admin, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// A service of its own, whose cache is empty.
-		fresh := &reportService{store: e.store, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: time.Now, log: slog.New(slog.DiscardHandler)}
-		want, err := fresh.GetTeamReport(adminCtx, req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, exp := served.GetReport(), want.GetReport()
-		got.GeneratedAt, exp.GeneratedAt = nil, nil
-		if !proto.Equal(got, exp) {
-			t.Fatalf("%s: served report\n%v\nwant (computed afresh)\n%v", what, got, exp)
+		for _, req := range []*qav1.GetTeamReportRequest{req, paged} {
+			served, err := e.reports.GetTeamReport(e.admin, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A service of its own, whose cache is empty.
+			fresh := &reportService{store: e.store, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: time.Now, log: slog.New(slog.DiscardHandler)}
+			want, err := fresh.GetTeamReport(adminCtx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, exp := proto.Clone(served).(*qav1.GetTeamReportResponse), proto.Clone(want).(*qav1.GetTeamReportResponse)
+			got.Report.GeneratedAt, exp.Report.GeneratedAt = nil, nil
+			if !proto.Equal(got, exp) {
+				t.Fatalf("%s, %v: served report\n%v\nwant (computed afresh)\n%v", what, req, got, exp)
+			}
 		}
 	}
 	finalise := func(agent string, ratings []*qav1.DimensionRating) *qav1.SubmitReviewResponse {
@@ -370,4 +377,75 @@ func TestTeamReportAfterReviewsEqualsAFreshOne(t *testing.T) {
 	finalise("agent-a", low)
 	finalise("agent-b", fullRatings())
 	check("two more reviews")
+}
+
+// TestTeamReportPages: a team report's agents come a page at a time in the
+// order asked for, the pages together are every agent once, the team's
+// summary and issues are the whole team's on every page, and bad paging
+// fields are refused by name.
+func TestTeamReportPages(t *testing.T) {
+	e := startScoring(t, DefaultConfig())
+	item, inspector := e.itemOf(t, "agent-b")
+	if _, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: fullRatings(), Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	get := func(req *qav1.GetTeamReportRequest) *qav1.GetTeamReportResponse {
+		t.Helper()
+		req.TeamId, req.LastWeek, req.Weeks = "team-1", flowWeek, 2
+		resp, err := e.reports.GetTeamReport(e.admin, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	whole := get(&qav1.GetTeamReportRequest{})
+	if whole.GetTotalAgents() != 2 || len(whole.GetReport().GetAgents()) != 2 || whole.GetNextPageToken() != "" {
+		t.Fatalf("unpaged: %d of %d agents, next %q", len(whole.GetReport().GetAgents()), whole.GetTotalAgents(), whole.GetNextPageToken())
+	}
+	for order, want := range map[string][]string{
+		"":             {"agent-a", "agent-b"},
+		"agent desc":   {"agent-b", "agent-a"},
+		"reviews desc": {"agent-b", "agent-a"},
+		"reviews":      {"agent-a", "agent-b"},
+		// agent-a has no reviews: last by mean either way.
+		"mean":      {"agent-b", "agent-a"},
+		"mean desc": {"agent-b", "agent-a"},
+	} {
+		var got []string
+		token := ""
+		for range 3 {
+			resp := get(&qav1.GetTeamReportRequest{PageSize: 1, PageToken: token, OrderBy: order})
+			r := resp.GetReport()
+			if resp.GetTotalAgents() != 2 || !proto.Equal(r.GetSummary(), whole.GetReport().GetSummary()) ||
+				len(r.GetFailingDimensions()) != len(whole.GetReport().GetFailingDimensions()) {
+				t.Fatalf("order %q page %q: %d agents in all, summary %v", order, token, resp.GetTotalAgents(), r.GetSummary())
+			}
+			for _, a := range r.GetAgents() {
+				got = append(got, a.GetAgentId())
+			}
+			if token = resp.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("order %q: pages list %v, want %v", order, got, want)
+		}
+	}
+	if r := get(&qav1.GetTeamReportRequest{PageSize: 5, PageToken: "9"}); len(r.GetReport().GetAgents()) != 0 || r.GetNextPageToken() != "" {
+		t.Errorf("past the end: %v", r)
+	}
+	for field, req := range map[string]*qav1.GetTeamReportRequest{
+		"page_size":  {PageSize: -1},
+		"page_token": {PageToken: "x"},
+		"order_by":   {OrderBy: "name"},
+	} {
+		req.TeamId, req.LastWeek, req.Weeks = "team-1", flowWeek, 2
+		_, err := e.reports.GetTeamReport(e.admin, req)
+		if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+	if _, err := e.reports.GetTeamReport(e.admin, &qav1.GetTeamReportRequest{TeamId: "team-1", PageSize: 1001}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("page_size 1001: %v", err)
+	}
 }

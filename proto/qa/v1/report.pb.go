@@ -148,10 +148,23 @@ func (x *GetAgentReportResponse) GetCriticalFlags() []*IssueCount {
 }
 
 type GetTeamReportRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TeamId        string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
-	LastWeek      string                 `protobuf:"bytes,2,opt,name=last_week,json=lastWeek,proto3" json:"last_week,omitempty"`
-	Weeks         int32                  `protobuf:"varint,3,opt,name=weeks,proto3" json:"weeks,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TeamId   string                 `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	LastWeek string                 `protobuf:"bytes,2,opt,name=last_week,json=lastWeek,proto3" json:"last_week,omitempty"`
+	Weeks    int32                  `protobuf:"varint,3,opt,name=weeks,proto3" json:"weeks,omitempty"`
+	// How many agents the report lists, 1..1000; 0 lists every agent. The
+	// team's summary and common issues always cover every agent.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The page's place in the list: a next_page_token of a previous
+	// response with the same team, range and order_by. It is the number of
+	// agents before the page, as a decimal, so a client may jump to a page
+	// ("200" with page_size 100 is the third).
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// The agents' order: "agent" (by id, the default), "reviews", "mean",
+	// "critical" or "trend" (the slope), ascending, or with " desc"
+	// descending. Ties go by agent id; agents without reviews come last
+	// by "mean" and "trend" either way (they have nothing to rank).
+	OrderBy       string `protobuf:"bytes,6,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,9 +220,35 @@ func (x *GetTeamReportRequest) GetWeeks() int32 {
 	return 0
 }
 
+func (x *GetTeamReportRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *GetTeamReportRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *GetTeamReportRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
 type GetTeamReportResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Report        *TeamReport            `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// With page_size, report.agents holds the page's agents only.
+	Report *TeamReport `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"`
+	// The next page's page_token; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many agents the whole report covers.
+	TotalAgents   int32 `protobuf:"varint,3,opt,name=total_agents,json=totalAgents,proto3" json:"total_agents,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -249,6 +288,20 @@ func (x *GetTeamReportResponse) GetReport() *TeamReport {
 		return x.Report
 	}
 	return nil
+}
+
+func (x *GetTeamReportResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *GetTeamReportResponse) GetTotalAgents() int32 {
+	if x != nil {
+		return x.TotalAgents
+	}
+	return 0
 }
 
 type ListTeamsRequest struct {
@@ -972,13 +1025,19 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\x16GetAgentReportResponse\x12*\n" +
 	"\x06report\x18\x01 \x01(\v2\x12.qa.v1.AgentReportR\x06report\x12@\n" +
 	"\x12failing_dimensions\x18\x02 \x03(\v2\x11.qa.v1.IssueCountR\x11failingDimensions\x128\n" +
-	"\x0ecritical_flags\x18\x03 \x03(\v2\x11.qa.v1.IssueCountR\rcriticalFlags\"b\n" +
+	"\x0ecritical_flags\x18\x03 \x03(\v2\x11.qa.v1.IssueCountR\rcriticalFlags\"\xb9\x01\n" +
 	"\x14GetTeamReportRequest\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x1b\n" +
 	"\tlast_week\x18\x02 \x01(\tR\blastWeek\x12\x14\n" +
-	"\x05weeks\x18\x03 \x01(\x05R\x05weeks\"B\n" +
+	"\x05weeks\x18\x03 \x01(\x05R\x05weeks\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12\x19\n" +
+	"\border_by\x18\x06 \x01(\tR\aorderBy\"\x8d\x01\n" +
 	"\x15GetTeamReportResponse\x12)\n" +
-	"\x06report\x18\x01 \x01(\v2\x11.qa.v1.TeamReportR\x06report\"\x12\n" +
+	"\x06report\x18\x01 \x01(\v2\x11.qa.v1.TeamReportR\x06report\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12!\n" +
+	"\ftotal_agents\x18\x03 \x01(\x05R\vtotalAgents\"\x12\n" +
 	"\x10ListTeamsRequest\"6\n" +
 	"\x11ListTeamsResponse\x12!\n" +
 	"\x05teams\x18\x01 \x03(\v2\v.qa.v1.TeamR\x05teams\"7\n" +
