@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -97,6 +98,40 @@ type Set struct {
 	ComplaintTags []string `json:"complaint_tags"`
 	// Disabled lists checks that do not run.
 	Disabled []string `json:"disabled,omitempty"`
+	// Dimensions maps a check to the rubric dimension whose rating it is
+	// compared with (the agreement report); checks not listed take
+	// DefaultDimensions'.
+	Dimensions map[string]string `json:"dimensions,omitempty"`
+}
+
+// DefaultDimensions maps each check to the rubric dimension of the
+// default rubric it speaks for: the phrases to service attitude, the
+// SLAs to resolution efficiency.
+var DefaultDimensions = map[string]string{
+	SlowFirstResponse: "efficiency", SlowReply: "efficiency",
+	NoGreeting: "attitude", NoClosing: "attitude", ForbiddenPhrase: "attitude", NoEmpathy: "attitude",
+}
+
+// Dimension returns the rubric dimension check key maps to under s.
+func (s *Set) Dimension(key string) string {
+	if d, ok := s.Dimensions[key]; ok {
+		return d
+	}
+	return DefaultDimensions[key]
+}
+
+// ValidateDimensions reports, naming the field dimensions.<check>, each
+// check whose dimension is not one of the rubric's (dimensions), so that
+// a renamed dimension is caught when the set is saved rather than
+// showing as a check nobody ever rated.
+func (s *Set) ValidateDimensions(dimensions []string) error {
+	var errs fielderr.List
+	for _, k := range Keys {
+		if d := s.Dimension(k); !slices.Contains(dimensions, d) {
+			errs.Add("dimensions."+k, "%s is not a dimension of the active rubric (%s)", fielderr.Quote(d), strings.Join(dimensions, ", "))
+		}
+	}
+	return errs.Err()
 }
 
 // Default is the check set used until an admin stores one: the SLAs of
@@ -185,6 +220,17 @@ func (s *Set) Validate() error {
 			errs.Add(field, "%s is listed twice", fielderr.Quote(k))
 		}
 		seen[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Dimensions)) {
+		field := "dimensions." + k
+		switch d := s.Dimensions[k]; {
+		case !slices.Contains(Keys, k):
+			errs.Add(field, "unknown check %s; checks are %s", fielderr.Quote(k), strings.Join(Keys, ", "))
+		case strings.TrimSpace(d) == "":
+			errs.Add(field, "empty; name a rubric dimension such as attitude")
+		case len(d) > 64:
+			errs.Add(field, "longer than 64 bytes")
+		}
 	}
 	phraseList(&errs, "greeting_phrases", s.GreetingPhrases, s.Enabled(NoGreeting), NoGreeting)
 	phraseList(&errs, "closing_phrases", s.ClosingPhrases, s.Enabled(NoClosing), NoClosing)

@@ -65,6 +65,7 @@ type Store interface {
 	InspectorStore
 	PolicyStore
 	CheckSetStore
+	CheckStatsStore
 	RunStore
 	TopUpStore
 	PickStore

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"qa-sampling/transcript"
+)
+
+// CheckFlagCount is how many conversations of one agent, in a time range,
+// carry exactly one combination of check flags.
+type CheckFlagCount struct {
+	AgentID string
+	// Flags are the checks that fired (bit i = checks.Keys[i]).
+	Flags uint64
+	// Checked is false for conversations no check set ever ran on
+	// (stored before checks existed, or with checks off).
+	Checked bool
+	Chats   int64
+}
+
+// ReviewedChecks is one final review (not retracted) with the checks
+// stored for its conversation, for the agreement report.
+type ReviewedChecks struct {
+	ReviewID   int64
+	Week       string
+	AgentID    string
+	ExternalID string
+	Ratings    []Rating
+	// CheckVersion is the check set that computed CheckFlags; 0 when the
+	// conversation was never checked.
+	CheckVersion int64
+	CheckFlags   uint64
+}
+
+// CheckRerunStatus is where a re-run stands.
+type CheckRerunStatus string
+
+// Re-run statuses.
+const (
+	CheckRerunRunning CheckRerunStatus = "running"
+	CheckRerunDone    CheckRerunStatus = "done"
+	CheckRerunFailed  CheckRerunStatus = "failed"
+)
+
+// CheckRerun is a job recomputing the checks of one week's conversations
+// (ended in [From, To)) under one check set version. Cursor is the
+// highest transcript id done: transcripts are taken in id order and each
+// batch's results commit with the cursor, so a job taken up again after a
+// crash continues after Cursor.
+type CheckRerun struct {
+	ID           int64
+	Week         string
+	From, To     time.Time
+	CheckVersion int64
+	Status       CheckRerunStatus
+	Cursor       int64
+	Done         int64
+	Total        int64
+	// Changed counts the conversations whose flags the re-run changed.
+	Changed    int64
+	Error      string
+	CreatedBy  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt time.Time
+}
+
+// RecheckTarget is one conversation a re-run recomputes.
+type RecheckTarget struct {
+	ID         int64
+	Transcript transcript.Transcript
+	Checks     transcript.Checks
+}
+
+// RecheckResult is a target's new checks.
+type RecheckResult struct {
+	ID     int64
+	Checks transcript.Checks
+}
+
+// CheckStatsStore reads check results over all conversations (SPEC §6:
+// rates per agent, team and week; agreement with inspectors) and keeps
+// re-runs of a week under a new check set.
+type CheckStatsStore interface {
+	// CountCheckFlags counts the conversations that ended in [from, to)
+	// per author (a transferred conversation counts for each agent who
+	// wrote in it, as sampling counts it) and flag combination.
+	CountCheckFlags(ctx context.Context, from, to time.Time) ([]CheckFlagCount, error)
+	// ReviewedChecks lists the final reviews of weeks fromWeek..toWeek
+	// (ISO weeks, inclusive) whose conversation is still stored, with its
+	// stored check flags, in review id order.
+	ReviewedChecks(ctx context.Context, fromWeek, toWeek string) ([]ReviewedChecks, error)
+
+	// CreateCheckRerun stores a running job for r's week, range and
+	// version, counting its conversations as Total (audited as
+	// checks.rerun by r.CreatedBy).
+	CreateCheckRerun(ctx context.Context, r CheckRerun) (CheckRerun, error)
+	// GetCheckRerun returns ErrNotFound for an unknown id.
+	GetCheckRerun(ctx context.Context, id int64) (CheckRerun, error)
+	// ListCheckReruns returns the newest jobs first, at most limit; only
+	// running ones when running.
+	ListCheckReruns(ctx context.Context, running bool, limit int) ([]CheckRerun, error)
+	// RecheckIDs returns the ids, ascending, of the conversations that
+	// ended in [from, to) with an id above afterID.
+	RecheckIDs(ctx context.Context, from, to time.Time, afterID int64) ([]int64, error)
+	// RecheckTargets loads the conversations with ids in [lo, hi] that
+	// ended in [from, to), in id order.
+	RecheckTargets(ctx context.Context, from, to time.Time, lo, hi int64) ([]RecheckTarget, error)
+	// SaveRecheck stores results and moves job id's cursor to cursor, in
+	// one transaction; finish marks it done (audited as
+	// checks.rerun.done).
+	SaveRecheck(ctx context.Context, id int64, results []RecheckResult, cursor, changed int64, finish bool) (CheckRerun, error)
+	// FailCheckRerun marks a job failed with a reason (audited).
+	FailCheckRerun(ctx context.Context, id int64, reason string) error
+}

@@ -1,0 +1,340 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"qa-sampling/store"
+)
+
+// countCheckFlagsSQL groups a range's conversations by author and flag
+// combination in the database, so a week of a million conversations
+// returns a few thousand rows: owners who wrote in them, then the
+// secondary authors of transferred ones. Conversations without an agent
+// message are no agent's work and are left out, as sampling leaves them.
+const countCheckFlagsSQL = `
+SELECT agent_id, check_flags, check_version IS NOT NULL AS checked, count(*) AS chats
+FROM transcripts
+WHERE ended_at >= ? AND ended_at < ? AND owner_wrote AND agent_message_count > 0
+GROUP BY agent_id, check_flags, check_version IS NOT NULL
+UNION ALL
+SELECT a.agent_id, t.check_flags, t.check_version IS NOT NULL AS checked, count(*) AS chats
+FROM transcripts t JOIN transcript_agents a ON a.transcript_id = t.id
+WHERE t.ended_at >= ? AND t.ended_at < ? AND a.agent_id <> t.agent_id AND t.agent_message_count > 0
+GROUP BY a.agent_id, t.check_flags, t.check_version IS NOT NULL`
+
+// CountCheckFlags implements store.CheckStatsStore.
+func (s *Store) CountCheckFlags(ctx context.Context, from, to time.Time) ([]store.CheckFlagCount, error) {
+	f, t := from.UnixMilli(), to.UnixMilli()
+	rows, err := s.r.QueryContext(ctx, s.r.Rebind(countCheckFlagsSQL), f, t, f, t)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: count check flags: %w", err)
+	}
+	defer rows.Close()
+	byKey := make(map[store.CheckFlagCount]int)
+	var out []store.CheckFlagCount
+	for rows.Next() {
+		var c store.CheckFlagCount
+		var flags, chats int64
+		if err := rows.Scan(&c.AgentID, &flags, &c.Checked, &chats); err != nil {
+			return nil, fmt.Errorf("sqlstore: count check flags: %w", err)
+		}
+		c.Flags = uint64(flags)
+		// An agent who owns some conversations and took over others has
+		// a row in each half of the union.
+		if i, ok := byKey[c]; ok {
+			out[i].Chats += chats
+			continue
+		}
+		byKey[c] = len(out)
+		c.Chats = chats
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: count check flags: %w", err)
+	}
+	return out, nil
+}
+
+// ReviewedChecks implements store.CheckStatsStore.
+func (s *Store) ReviewedChecks(ctx context.Context, fromWeek, toWeek string) ([]store.ReviewedChecks, error) {
+	rows, err := s.r.QueryContext(ctx, s.r.Rebind(`
+		SELECT r.id, r.week, r.agent_id, r.external_id, r.ratings, t.check_version, t.check_flags
+		FROM reviews r JOIN transcripts t ON t.external_id = r.external_id
+		WHERE r.status = 'final' AND r.week >= ? AND r.week <= ?
+		ORDER BY r.id`), fromWeek, toWeek)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: reviewed checks: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ReviewedChecks
+	for rows.Next() {
+		var r store.ReviewedChecks
+		var ratings string
+		var version sql.NullInt64
+		var flags int64
+		if err := rows.Scan(&r.ReviewID, &r.Week, &r.AgentID, &r.ExternalID, &ratings, &version, &flags); err != nil {
+			return nil, fmt.Errorf("sqlstore: reviewed checks: %w", err)
+		}
+		if r.Ratings, err = decodeRatings(ratings); err != nil {
+			return nil, fmt.Errorf("sqlstore: review %d ratings: %w", r.ReviewID, err)
+		}
+		r.CheckVersion, r.CheckFlags = version.Int64, uint64(flags)
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: reviewed checks: %w", err)
+	}
+	return out, nil
+}
+
+const checkRerunColumns = `id, week, from_ms, to_ms, check_version, status, cursor_id, done, total, changed, error,
+	created_by, created_at, updated_at, finished_at`
+
+type checkRerunRow struct {
+	ID           int64         `db:"id"`
+	Week         string        `db:"week"`
+	FromMS       int64         `db:"from_ms"`
+	ToMS         int64         `db:"to_ms"`
+	CheckVersion int64         `db:"check_version"`
+	Status       string        `db:"status"`
+	Cursor       int64         `db:"cursor_id"`
+	Done         int64         `db:"done"`
+	Total        int64         `db:"total"`
+	Changed      int64         `db:"changed"`
+	Error        string        `db:"error"`
+	CreatedBy    string        `db:"created_by"`
+	CreatedAt    int64         `db:"created_at"`
+	UpdatedAt    int64         `db:"updated_at"`
+	FinishedAt   sql.NullInt64 `db:"finished_at"`
+}
+
+func (r *checkRerunRow) rerun() store.CheckRerun {
+	out := store.CheckRerun{
+		ID: r.ID, Week: r.Week, From: fromMillis(r.FromMS), To: fromMillis(r.ToMS), CheckVersion: r.CheckVersion,
+		Status: store.CheckRerunStatus(r.Status), Cursor: r.Cursor, Done: r.Done, Total: r.Total, Changed: r.Changed,
+		Error: r.Error, CreatedBy: r.CreatedBy, CreatedAt: fromMillis(r.CreatedAt), UpdatedAt: fromMillis(r.UpdatedAt),
+	}
+	if r.FinishedAt.Valid {
+		out.FinishedAt = fromMillis(r.FinishedAt.Int64)
+	}
+	return out
+}
+
+// rerunDetail is what a checks.rerun event says.
+type rerunDetail struct {
+	Week         string `json:"week"`
+	CheckVersion int64  `json:"check_version"`
+	Total        int64  `json:"total,omitempty"`
+	Done         int64  `json:"done,omitempty"`
+	Changed      int64  `json:"changed,omitempty"`
+	Error        string `json:"error,omitempty"`
+}
+
+// CreateCheckRerun implements store.CheckStatsStore.
+func (s *Store) CreateCheckRerun(ctx context.Context, r store.CheckRerun) (store.CheckRerun, error) {
+	var out store.CheckRerun
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var total int64
+		if err := tx.GetContext(ctx, &total, tx.Rebind("SELECT count(*) FROM transcripts WHERE ended_at >= ? AND ended_at < ?"),
+			r.From.UnixMilli(), r.To.UnixMilli()); err != nil {
+			return err
+		}
+		now := s.now().UnixMilli()
+		var id int64
+		if err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO check_reruns (week, from_ms, to_ms, check_version, status,
+			total, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING id`),
+			r.Week, r.From.UnixMilli(), r.To.UnixMilli(), r.CheckVersion, total, r.CreatedBy, now, now); err != nil {
+			return err
+		}
+		var row checkRerunRow
+		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+checkRerunColumns+" FROM check_reruns WHERE id = ?"), id); err != nil {
+			return err
+		}
+		out = row.rerun()
+		return s.audit(ctx, tx, r.CreatedBy, "checks.rerun", "check_rerun", id,
+			rerunDetail{Week: r.Week, CheckVersion: r.CheckVersion, Total: total})
+	})
+	if err != nil {
+		return store.CheckRerun{}, fmt.Errorf("sqlstore: create check rerun: %w", err)
+	}
+	return out, nil
+}
+
+// GetCheckRerun implements store.CheckStatsStore.
+func (s *Store) GetCheckRerun(ctx context.Context, id int64) (store.CheckRerun, error) {
+	var row checkRerunRow
+	if err := s.r.GetContext(ctx, &row, s.r.Rebind("SELECT "+checkRerunColumns+" FROM check_reruns WHERE id = ?"), id); err != nil {
+		return store.CheckRerun{}, notFound(err, fmt.Sprintf("check rerun %d", id))
+	}
+	return row.rerun(), nil
+}
+
+// ListCheckReruns implements store.CheckStatsStore.
+func (s *Store) ListCheckReruns(ctx context.Context, running bool, limit int) ([]store.CheckRerun, error) {
+	q := "SELECT " + checkRerunColumns + " FROM check_reruns"
+	if running {
+		q += " WHERE status = 'running'"
+	}
+	var rows []checkRerunRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind(q+" ORDER BY id DESC LIMIT ?"), limit); err != nil {
+		return nil, fmt.Errorf("sqlstore: list check reruns: %w", err)
+	}
+	out := make([]store.CheckRerun, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rerun()
+	}
+	return out, nil
+}
+
+// RecheckIDs implements store.CheckStatsStore. "+id" keeps SQLite from
+// walking the primary key from afterID over every later week: the end
+// time index bounds the range, and its entries carry the ids.
+func (s *Store) RecheckIDs(ctx context.Context, from, to time.Time, afterID int64) ([]int64, error) {
+	var ids []int64
+	if err := s.r.SelectContext(ctx, &ids, s.r.Rebind(`SELECT id FROM transcripts
+		WHERE ended_at >= ? AND ended_at < ? AND +id > ? ORDER BY id`), from.UnixMilli(), to.UnixMilli(), afterID); err != nil {
+		return nil, fmt.Errorf("sqlstore: recheck ids: %w", err)
+	}
+	return ids, nil
+}
+
+// RecheckTargets implements store.CheckStatsStore.
+func (s *Store) RecheckTargets(ctx context.Context, from, to time.Time, lo, hi int64) ([]store.RecheckTarget, error) {
+	var rows []transcriptRow
+	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT "+transcriptColumns+` FROM transcripts
+		WHERE id >= ? AND id <= ? AND ended_at >= ? AND ended_at < ? ORDER BY id`), lo, hi, from.UnixMilli(), to.UnixMilli()); err != nil {
+		return nil, fmt.Errorf("sqlstore: recheck targets: %w", err)
+	}
+	out := make([]store.RecheckTarget, len(rows))
+	for i := range rows {
+		msgs, attrs, err := s.decode(ctx, rows[i].Body)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: transcript %q: %w", rows[i].ExternalID, err)
+		}
+		st, err := rows[i].stored(msgs, attrs, nil)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: transcript %q: %w", rows[i].ExternalID, err)
+		}
+		out[i] = store.RecheckTarget{ID: rows[i].ID, Transcript: st.Transcript, Checks: st.Checks}
+	}
+	return out, nil
+}
+
+// SaveRecheck implements store.CheckStatsStore.
+func (s *Store) SaveRecheck(ctx context.Context, id int64, results []store.RecheckResult, cursor, changed int64, finish bool) (store.CheckRerun, error) {
+	var out store.CheckRerun
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var row checkRerunRow
+		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+checkRerunColumns+" FROM check_reruns WHERE id = ?"), id); err != nil {
+			return notFound(err, fmt.Sprintf("check rerun %d", id))
+		}
+		if row.Status != string(store.CheckRerunRunning) {
+			return fmt.Errorf("check rerun %d is %s", id, row.Status)
+		}
+		if err := s.updateChecks(ctx, tx, results); err != nil {
+			return err
+		}
+		now := s.now().UnixMilli()
+		status, finished := row.Status, sql.NullInt64{}
+		if finish {
+			status, finished = string(store.CheckRerunDone), sql.NullInt64{Int64: now, Valid: true}
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE check_reruns SET cursor_id = ?, done = done + ?, changed = changed + ?,
+			status = ?, updated_at = ?, finished_at = ? WHERE id = ?`),
+			max(cursor, row.Cursor), int64(len(results)), changed, status, now, finished, id); err != nil {
+			return err
+		}
+		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+checkRerunColumns+" FROM check_reruns WHERE id = ?"), id); err != nil {
+			return err
+		}
+		out = row.rerun()
+		if finish {
+			return s.audit(ctx, tx, "qad", "checks.rerun.done", "check_rerun", id,
+				rerunDetail{Week: out.Week, CheckVersion: out.CheckVersion, Done: out.Done, Changed: out.Changed})
+		}
+		return nil
+	})
+	if err != nil {
+		return store.CheckRerun{}, fmt.Errorf("sqlstore: save recheck: %w", err)
+	}
+	return out, nil
+}
+
+// updateChecks writes results' checks. PostgreSQL takes them in one
+// statement from arrays (a round trip per row is its ceiling); SQLite, in
+// process, runs one prepared update per row.
+func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.RecheckResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(results))
+	versions := make([]int64, len(results))
+	flags := make([]int64, len(results))
+	hits := make([]sql.NullString, len(results))
+	for i := range results {
+		c := &results[i].Checks
+		ids[i], versions[i], flags[i] = results[i].ID, c.Version, int64(c.Flags)
+		if len(c.Hits) > 0 {
+			b, err := json.Marshal(c.Hits)
+			if err != nil {
+				return err
+			}
+			hits[i] = sql.NullString{String: string(b), Valid: true}
+		}
+	}
+	if s.dialect == dialectPostgres {
+		texts := make([]*string, len(hits))
+		for i := range hits {
+			if hits[i].Valid {
+				texts[i] = &hits[i].String
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE transcripts t SET check_version = u.version, check_flags = u.flags, check_hits = u.hits
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS u(id, version, flags, hits)
+			WHERE t.id = u.id`, ids, versions, flags, texts)
+		return err
+	}
+	stmt, err := tx.PrepareContext(ctx, "UPDATE transcripts SET check_version = ?, check_flags = ?, check_hits = ? WHERE id = ?")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i := range ids {
+		if _, err := stmt.ExecContext(ctx, versions[i], flags[i], hits[i], ids[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FailCheckRerun implements store.CheckStatsStore.
+func (s *Store) FailCheckRerun(ctx context.Context, id int64, reason string) error {
+	reason = strings.ToValidUTF8(reason, "?")
+	if len(reason) > 500 {
+		reason = reason[:500]
+	}
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		var row checkRerunRow
+		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+checkRerunColumns+" FROM check_reruns WHERE id = ?"), id); err != nil {
+			return notFound(err, fmt.Sprintf("check rerun %d", id))
+		}
+		now := s.now().UnixMilli()
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE check_reruns SET status = 'failed', error = ?, updated_at = ?, finished_at = ?
+			WHERE id = ?`), reason, now, now, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, "qad", "checks.rerun.fail", "check_rerun", id,
+			rerunDetail{Week: row.Week, CheckVersion: row.CheckVersion, Done: row.Done, Error: reason})
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: fail check rerun: %w", err)
+	}
+	return nil
+}
