@@ -119,6 +119,7 @@ type Server struct {
 	Sampling *SamplingJob
 	rubrics  *rubricBook
 	feedback *feedbackHub
+	reports  *reportService
 	// pollCtx ends the background work Serve starts; pollStop cancels it
 	// and background waits for it.
 	pollCtx    context.Context
@@ -220,7 +221,8 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterFeedbackServiceServer(guard, &feedbackService{
 		store: st, rubrics: rubrics, hub: hub, metrics: ops, disputeWindow: cfg.DisputeWindow, now: now, log: log,
 	})
-	qav1.RegisterReportServiceServer(guard, &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log})
+	reports := &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log}
+	qav1.RegisterReportServiceServer(guard, reports)
 	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
 	qav1.RegisterCalibrationServiceServer(guard, &calibrationService{store: st, rubrics: rubrics, now: now, log: log})
 	qav1.RegisterInfoServiceServer(guard, &infoService{store: st, log: log})
@@ -240,7 +242,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	return &Server{
 		pollCtx: pollCtx, pollStop: pollStop,
 		grpc: gs, inproc: inproc, gate: gate, authn: authn, access: access, guard: guard, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
-		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll,
+		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll, reports: reports,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
 	}
 }
@@ -264,6 +266,7 @@ func (s *Server) Serve(lis net.Listener) error {
 	s.background.Go(func() { s.dicts.Run(s.pollCtx) })
 	s.background.Go(func() { s.seedRubric(s.pollCtx) })
 	s.background.Go(func() { s.Sampling.seedMetrics(s.pollCtx) })
+	s.background.Go(func() { s.reports.warmTeamReports(s.pollCtx) })
 	s.background.Go(func() { poller.Run(s.pollCtx) })
 	s.background.Go(func() { _ = s.inproc.grpc.Serve(s.inproc.lis) })
 	s.bgMu.Unlock()

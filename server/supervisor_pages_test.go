@@ -449,3 +449,46 @@ func TestTeamReportPages(t *testing.T) {
 		t.Errorf("page_size 1001: %v", err)
 	}
 }
+
+// TestTeamReportsWarmedAtStart: warming keeps each team's default report
+// as admin, which the first visitor then gets (the same generated_at),
+// equal to a report computed afresh.
+func TestTeamReportsWarmedAtStart(t *testing.T) {
+	cfg := DefaultConfig()
+	e := startScoring(t, cfg)
+	item, inspector := e.itemOf(t, "agent-a")
+	if _, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: fullRatings(), Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	var clock atomic.Int64
+	service := func() *reportService {
+		return &reportService{store: e.store, job: e.srv.Sampling, opts: report.Options{MinReviews: cfg.ReportMinReviews},
+			now: func() time.Time { return flowChatStart.Add(time.Duration(clock.Add(int64(time.Minute)))) }, log: slog.New(slog.DiscardHandler)}
+	}
+	warmed := service()
+	warmed.warmTeamReports(t.Context())
+	if n := len(warmed.teams.entries); n != 1 {
+		t.Fatalf("%d reports kept after warming, want team-1's", n)
+	}
+	var warmedAt time.Time
+	for _, e := range warmed.teams.entries {
+		warmedAt = e.report.GetGeneratedAt().AsTime()
+	}
+	adminCtx := context.WithValue(t.Context(), principalKey{}, Principal{Role: store.RoleAdmin, Subject: "lead"})
+	req := &qav1.GetTeamReportRequest{TeamId: "team-1", PageSize: 100}
+	got, err := warmed.GetTeamReport(adminCtx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.GetReport().GetGeneratedAt().AsTime().Equal(warmedAt) || got.GetReport().GetSummary().GetReviews() != 1 {
+		t.Fatalf("first visit: generated %v (warmed %v), %d reviews", got.GetReport().GetGeneratedAt().AsTime(), warmedAt, got.GetReport().GetSummary().GetReviews())
+	}
+	want, err := service().GetTeamReport(adminCtx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Report.GeneratedAt, want.Report.GeneratedAt = nil, nil
+	if !proto.Equal(got, want) {
+		t.Fatalf("warmed report\n%v\nwant\n%v", got, want)
+	}
+}
