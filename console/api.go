@@ -18,18 +18,21 @@ type API struct {
 	Audit    qav1.AuditServiceClient
 	Ingest   qav1.IngestServiceClient
 	Info     qav1.InfoServiceClient
+	// Calibration runs calibration sessions (calibration.go).
+	Calibration qav1.CalibrationServiceClient
 }
 
 func newAPI(conn grpc.ClientConnInterface) *API {
 	return &API{
-		Access:   qav1.NewAccessServiceClient(conn),
-		Sampling: qav1.NewSamplingServiceClient(conn),
-		Review:   qav1.NewReviewServiceClient(conn),
-		Rubric:   qav1.NewRubricServiceClient(conn),
-		Feedback: qav1.NewFeedbackServiceClient(conn),
-		Report:   qav1.NewReportServiceClient(conn),
-		Audit:    qav1.NewAuditServiceClient(conn),
-		Ingest:   qav1.NewIngestServiceClient(conn),
-		Info:     qav1.NewInfoServiceClient(conn),
+		Access:      qav1.NewAccessServiceClient(conn),
+		Sampling:    qav1.NewSamplingServiceClient(conn),
+		Review:      qav1.NewReviewServiceClient(conn),
+		Rubric:      qav1.NewRubricServiceClient(conn),
+		Feedback:    qav1.NewFeedbackServiceClient(conn),
+		Report:      qav1.NewReportServiceClient(conn),
+		Audit:       qav1.NewAuditServiceClient(conn),
+		Ingest:      qav1.NewIngestServiceClient(conn),
+		Info:        qav1.NewInfoServiceClient(conn),
+		Calibration: qav1.NewCalibrationServiceClient(conn),
 	}
 }

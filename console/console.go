@@ -83,6 +83,7 @@ func (c *Console) routes() {
 	c.inspectorRoutes(c.mux)
 	c.supervisorRoutes(c.mux)
 	c.adminRoutes(c.mux)
+	c.calibrationRoutes(c.mux)
 	c.mux.HandleFunc("/", c.notFound)
 }
 

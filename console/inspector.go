@@ -1,8 +1,10 @@
 package console
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,7 +42,14 @@ var reasonKeys = map[string]string{
 	"new_hire": "inspector.reason.new_hire",
 }
 
-func reasonLabel(v *View, reason string) string {
+// isCalibration reports whether a queue item is a calibration item.
+func isCalibration(it *qav1.Pick) bool { return it.GetKind() == "calibration" }
+
+func reasonLabel(v *View, it *qav1.Pick) string {
+	if isCalibration(it) {
+		return fmt.Sprintf(v.T("calibration.queue.reason"), it.GetSessionId())
+	}
+	reason := it.GetReason()
 	if key, ok := reasonKeys[reason]; ok {
 		return v.T(key)
 	}
@@ -73,6 +82,9 @@ type queueData struct {
 	// Elsewhere counts the items of other weeks, shown when this week's
 	// queue is empty.
 	Elsewhere int
+	// Calibration are the open calibration items (of no week), listed
+	// apart from the week's picks.
+	Calibration []queueRow
 	// Notice is a message key about what was just done (skip, release).
 	Notice, NoticeArg string
 	Filtered          bool
@@ -111,6 +123,18 @@ func (c *Console) queuePage(v *View) error {
 	if err != nil {
 		return err
 	}
+	// Calibration items belong to no week: they come with the all-weeks
+	// queue only, so read them apart and keep them out of the week's rows.
+	calibration, err := listQueue(v, &qav1.ListQueueRequest{Status: "assigned"})
+	if err != nil {
+		return err
+	}
+	for _, it := range calibration {
+		if isCalibration(it) {
+			d.Calibration = append(d.Calibration, queueRow{Item: it, ReasonLabel: reasonLabel(v, it)})
+		}
+	}
+	all = slices.DeleteFunc(all, isCalibration)
 	reasons := map[string]bool{}
 	for _, it := range all {
 		if it.GetStatus() == "disputed" {
@@ -127,7 +151,10 @@ func (c *Console) queuePage(v *View) error {
 		}
 	}
 	for _, it := range rows {
-		d.Rows = append(d.Rows, queueRow{Item: it, ReasonLabel: reasonLabel(v, it.GetReason()), Disputed: it.GetStatus() == "disputed"})
+		if isCalibration(it) {
+			continue
+		}
+		d.Rows = append(d.Rows, queueRow{Item: it, ReasonLabel: reasonLabel(v, it), Disputed: it.GetStatus() == "disputed"})
 	}
 	if len(all) == 0 && d.Week != "" {
 		others, err := listQueue(v, &qav1.ListQueueRequest{})
@@ -154,7 +181,7 @@ func (c *Console) queuePage(v *View) error {
 		reasons[d.Reason] = true
 	}
 	for r := range reasons {
-		d.Reasons = append(d.Reasons, option{Value: r, Label: reasonLabel(v, r), Selected: r == d.Reason})
+		d.Reasons = append(d.Reasons, option{Value: r, Label: reasonLabel(v, &qav1.Pick{Reason: r}), Selected: r == d.Reason})
 	}
 	sortOptions(d.Reasons)
 	switch {
@@ -230,9 +257,11 @@ type reviewData struct {
 	// Next is the next item of the queue after finalising, 0 if none.
 	Next int64
 	// Dispute is the dispute this re-scoring answers.
-	Dispute         *qav1.Dispute
-	DisputedReview  *qav1.Review
-	DisputedGrade   string
+	Dispute        *qav1.Dispute
+	DisputedReview *qav1.Review
+	DisputedGrade  string
+	// Calibration: an item of a calibration session, scored blind.
+	Calibration     bool
 	FormError       string
 	FieldErrors     map[string]string
 	Saved, Finished bool
@@ -268,10 +297,15 @@ func (c *Console) reviewPage(v *View) error {
 func (c *Console) reviewData(v *View, resp *qav1.OpenItemResponse) *reviewData {
 	v.Title, v.Nav = "inspector.review.title", "queue"
 	d := &reviewData{
-		Item: resp.GetItem(), ReasonLabel: reasonLabel(v, resp.GetItem().GetReason()),
+		Item: resp.GetItem(), ReasonLabel: reasonLabel(v, resp.GetItem()),
 		Conversation: newConversation(v, resp.GetTranscript(), resp.GetAgentNames(), consoleHints(v, resp.GetHints())),
 		Rubric:       resp.GetRubric(), Draft: resp.GetDraft(), Final: resp.GetReview(),
 		Dispute: resp.GetDispute(), DisputedReview: resp.GetDisputedReview(),
+	}
+	if isCalibration(d.Item) {
+		// Blind: the server sent no agent; say so instead of a blank.
+		d.Conversation.AgentName, d.Conversation.AgentID = v.T("calibration.hidden_agent"), ""
+		d.Calibration = true
 	}
 	shown := d.Final
 	if shown == nil {

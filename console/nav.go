@@ -11,14 +11,15 @@ type navItem struct {
 func (v *View) Menu() []navItem {
 	switch v.Who.Role {
 	case "inspector":
-		return []navItem{{"queue", "/queue", "nav.queue"}, {"reviews", "/reviews", "nav.reviews"}}
+		return []navItem{{"queue", "/queue", "nav.queue"}, {"reviews", "/reviews", "nav.reviews"}, {"calibration", "/calibration", "nav.calibration"}}
 	case "supervisor":
 		return []navItem{{"inbox", "/inbox", "nav.inbox"}, {"team", "/team", "nav.team"}}
 	case "admin":
 		return []navItem{
 			{"weeks", "/weeks", "nav.weeks"}, {"team", "/team", "nav.reports"},
 			{"policy", "/policy", "nav.policy"}, {"rubrics", "/rubrics", "nav.rubrics"},
-			{"inspectors", "/inspectors", "nav.inspectors"}, {"disputes", "/disputes", "nav.disputes"},
+			{"inspectors", "/inspectors", "nav.inspectors"}, {"calibration", "/calibration", "nav.calibration"},
+			{"disputes", "/disputes", "nav.disputes"},
 			{"audit", "/audit", "nav.audit"}, {"access", "/access", "nav.access"},
 		}
 	}
