@@ -134,7 +134,11 @@ func (c *Console) inspectorsReassign(v *View) error {
 			res.Moved += len(resp.GetMoved())
 		}
 	} else {
-		req.FromInspectorId = from
+		if from == "-pool" {
+			req.FromPool = true
+		} else {
+			req.FromInspectorId = from
+		}
 		resp, err := v.API.Sampling.ReassignItems(v.Ctx, req)
 		if err != nil {
 			if status.Code(err) != codes.InvalidArgument {

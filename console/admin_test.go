@@ -89,7 +89,7 @@ func TestAdminPreviewsAndRunsAWeek(t *testing.T) {
 		t.Fatalf("preview button answered %d to %q", p.Code, p.Location)
 	}
 	preview := lead.get("/weeks/" + week + "/preview")
-	preview.mustContain(t, http.StatusOK, week, "按抽样原因", "按坐席", "agent-zw", "agent-ln", "agent-wf", "random")
+	preview.mustContain(t, http.StatusOK, week, "按抽样原因", "按坐席", "agent-zw", "agent-ln", "agent-wf", "<td>随机抽样</td>", "随机抽样 ×")
 	m := commitmentRe.FindStringSubmatch(preview.Body)
 	if m == nil {
 		t.Fatalf("no seed commitment on the preview:\n%s", preview.Body)
@@ -164,7 +164,8 @@ func TestAdminFiltersTheWeeksPicks(t *testing.T) {
 	}
 	lead.get("/weeks/"+h.Week+"?status=reviewed").mustContain(t, http.StatusOK, "没有符合筛选条件的抽样。")
 	reason := lead.get("/weeks/" + h.Week + "?reason=random")
-	if strings.Contains(reason.Body, "<td>complaint</td>") {
+	reason.mustContain(t, http.StatusOK, "<td>随机抽样</td>") // the reason in words, not its code
+	if strings.Contains(reason.Body, "<td>投诉</td>") || strings.Contains(reason.Body, "<td>complaint</td>") {
 		t.Fatal("the reason filter lets other reasons through")
 	}
 	// Paging: one pick a page is not offered, but a bad token is the API's refusal.
@@ -248,6 +249,8 @@ func TestAdminPolicyValidationShowsTheFieldsMessage(t *testing.T) {
 	}
 	bad := lead.post("/policy", form)
 	bad.mustContain(t, http.StatusBadRequest, "must be between 0 and", "no_such_rule")
+	// And the top of the page says it was not saved, for who does not scroll.
+	bad.mustContain(t, http.StatusBadRequest, `id="policy-not-saved"`, "未保存:下面有")
 	// The message sits next to its field, not at the top.
 	field := regexp.MustCompile(`(?s)id="p-random_per_agent-err">\s*<span class="field-error">[^<]*must be between 0 and`)
 	if !field.MatchString(bad.Body) {
@@ -295,7 +298,7 @@ func TestAdminCreatesValidatesAndActivatesARubric(t *testing.T) {
 		"d1_key": {"Bad Key"}, "d1_name": {"专业知识"}, "d1_weight": {"40"}, "d1_max": {"5"},
 		"f0_key": {"abuse"}, "f0_name": {"辱骂客户"}, "action": {"validate"}}
 	bad := lead.post("/rubrics/new", form)
-	bad.mustContain(t, http.StatusBadRequest, "snake_case")
+	bad.mustContain(t, http.StatusBadRequest, "snake_case", `id="rubric-not-saved"`, "未保存:下面有 1 处需要改正")
 	if !regexp.MustCompile(`(?s)name="d1_key" type="text" value="Bad Key"><span class="field-error">[^<]*snake_case`).MatchString(bad.Body) {
 		t.Fatalf("the key's message is not next to it:\n%s", bad.Body)
 	}
@@ -440,4 +443,29 @@ func sep(path string) string {
 		return "&"
 	}
 	return "?"
+}
+
+// TestAdminHandsOutThePool: items waiting in the pool (here: every
+// inspector was deactivated) can be handed out from the inspectors page,
+// not only an inspector's.
+func TestAdminHandsOutThePool(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	for _, in := range [][2]string{{"insp-1", "陈静"}, {"insp-2", "刘洋"}} {
+		lead.follow(t, lead.post("/inspectors/active", url.Values{"id": {in[0]}, "name": {in[1]}, "active": {"0"}}))
+	}
+	for _, in := range [][2]string{{"insp-1", "陈静"}, {"insp-2", "刘洋"}} {
+		lead.follow(t, lead.post("/inspectors/active", url.Values{"id": {in[0]}, "name": {in[1]}, "active": {"1"}}))
+	}
+	resp, err := qav1.NewSamplingServiceClient(h.conn).ListInspectors(h.Admin, &qav1.ListInspectorsRequest{})
+	if err != nil || resp.GetPoolItems() == 0 {
+		t.Fatalf("pool after deactivating everyone: %v, %v", resp.GetPoolItems(), err)
+	}
+	pool := int(resp.GetPoolItems())
+	lead.get("/inspectors").mustContain(t, http.StatusOK, `<option value="-pool">待分配池(`+strconv.Itoa(pool)+` 条)</option>`)
+	done := lead.follow(t, lead.post("/inspectors/reassign", url.Values{"from": {"-pool"}, "to": {"-pool"}}))
+	done.mustContain(t, http.StatusOK, "已转派 "+strconv.Itoa(pool)+" 条。")
+	if n := len(h.queue("insp-1")) + len(h.queue("insp-2")); n < pool {
+		t.Fatalf("the inspectors hold %d items after handing out the pool's %d", n, pool)
+	}
 }

@@ -10,6 +10,7 @@ func init() {
 		"admin.pool":       {"待分配池", "Pool"},
 
 		"admin.form.validate":     {"校验", "Validate"},
+		"admin.form.not_saved":    {"未保存:下面有 %d 处需要改正(已用红字标出)。", "Not saved: %d field(s) below need correcting (marked in red)."},
 		"admin.form.refused":      {"未通过校验:", "The server refused it:"},
 		"admin.form.whole_number": {"请输入整数。", "Enter a whole number."},
 		"admin.form.number":       {"请输入数字。", "Enter a number."},
@@ -170,6 +171,8 @@ func init() {
 		"admin.inspectors.move_all":           {"转派某人的全部待办", "Move all of one inspector's items"},
 		"admin.inspectors.from":               {"从", "From"},
 		"admin.inspectors.to":                 {"转给", "To"},
+		"admin.inspectors.from_pool":          {"待分配池(%d 条)", "The pool (%d items)"},
+		"admin.inspectors.name":               {"姓名", "Name"},
 		"admin.inspectors.to_pool":            {"按分配规则自动分配", "The pool (the rules choose)"},
 		"admin.inspectors.reason":             {"原因(记入审计)", "Reason (for the audit trail)"},
 		"admin.inspectors.move":               {"转派", "Move"},

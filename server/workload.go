@@ -249,11 +249,15 @@ func (s *samplingService) ReassignItems(ctx context.Context, req *qav1.ReassignI
 		return nil, err
 	}
 	who, _ := PrincipalFrom(ctx)
-	note := store.Reassignment{MoveNote: store.MoveNote{Actor: who.Subject, Reason: strings.TrimSpace(req.GetReason()), Bulk: req.GetFromInspectorId() != ""}}
+	note := store.Reassignment{MoveNote: store.MoveNote{Actor: who.Subject, Reason: strings.TrimSpace(req.GetReason()),
+		Bulk: req.GetFromInspectorId() != "" || req.GetFromPool()}}
 	var picks []store.Pick
-	if note.Bulk {
+	switch {
+	case req.GetFromPool():
+		picks, err = s.store.ListPicks(ctx, store.PickFilter{Status: store.PickPool})
+	case note.Bulk:
 		picks, err = openItemsOf(ctx, s.store, req.GetFromInspectorId())
-	} else {
+	default:
 		var ok bool
 		var p store.Pick
 		p, ok, err = findPick(ctx, s.store, req.GetItemId())
@@ -295,10 +299,12 @@ func (s *samplingService) checkReassign(ctx context.Context, req *qav1.ReassignI
 	switch {
 	case req.GetItemId() < 0:
 		l.Add("item_id", "must be positive")
-	case req.GetItemId() == 0 && from == "":
-		l.Add("item_id", "required: the item to move, or from_inspector_id for all of an inspector's open items")
+	case req.GetItemId() == 0 && from == "" && !req.GetFromPool():
+		l.Add("item_id", "required: the item to move, from_inspector_id for all of an inspector's open items, or from_pool")
 	case req.GetItemId() != 0 && from != "":
 		l.Add("from_inspector_id", "give item_id or from_inspector_id, not both")
+	case req.GetFromPool() && (req.GetItemId() != 0 || from != ""):
+		l.Add("from_pool", "give item_id, from_inspector_id or from_pool, only one")
 	}
 	switch {
 	case to == "" && !req.GetToPool():

@@ -318,3 +318,45 @@ func TestReassignAllItems(t *testing.T) {
 		t.Errorf("moving an empty queue: %v, %v", resp, err)
 	}
 }
+
+// TestReassignThePool: picks left in the pool (a week run while no
+// inspector could take them) are handed out by the rules with from_pool,
+// audited as one bulk move; from_pool with another source is refused by
+// name.
+func TestReassignThePool(t *testing.T) {
+	e := startWorkload(t)
+	for _, id := range []string{"insp-1", "insp-2", "insp-3", "sup-a"} {
+		e.upsert(t, id, false) // the last one's items have nowhere to go but the pool
+	}
+	_, pool := e.inspectorList(t)
+	if pool == 0 {
+		t.Fatal("no items in the pool after deactivating every inspector")
+	}
+	e.upsert(t, "insp-2", true)
+	e.upsert(t, "insp-3", true)
+
+	_, err := e.sampling.ReassignItems(e.admin, &qav1.ReassignItemsRequest{FromPool: true, ItemId: 1, ToPool: true})
+	wantField(t, err, "from_pool")
+
+	resp, err := e.sampling.ReassignItems(e.admin, &qav1.ReassignItemsRequest{FromPool: true, ToPool: true, Reason: "week run before hiring"})
+	if err != nil || len(resp.GetNotMoved()) != 0 || len(resp.GetMoved()) != int(pool) {
+		t.Fatalf("the pool (%d items) handed out: %v, %v", pool, resp, err)
+	}
+	got := map[string]int{}
+	for _, p := range resp.GetMoved() {
+		if p.GetStatus() != "assigned" {
+			t.Errorf("moved out of the pool: %v; want assigned", p)
+		}
+		got[p.GetInspectorId()]++
+	}
+	if pool >= 2 && (got["insp-2"] == 0 || got["insp-3"] == 0) {
+		t.Errorf("the rules gave %v; want the pool spread over insp-2 and insp-3", got)
+	}
+	if _, left := e.inspectorList(t); left != 0 {
+		t.Errorf("%d items still in the pool", left)
+	}
+	p := resp.GetMoved()[0]
+	if evs := e.reassignAudit(t, "pick", p.GetId()); len(evs) == 0 || !strings.Contains(evs[len(evs)-1].GetDetail(), `"bulk":true`) {
+		t.Errorf("audit of the pool's move of %d: %v", p.GetId(), evs)
+	}
+}

@@ -2035,7 +2035,11 @@ type ReassignItemsRequest struct {
 	// item goes to another inspector who may re-score it, or stays.
 	ToPool bool `protobuf:"varint,4,opt,name=to_pool,json=toPool,proto3" json:"to_pool,omitempty"`
 	// Why, for the audit trail; optional.
-	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Or every item waiting in the pool (a week run before any inspector
+	// could take its picks): with to_pool the assignment rules hand each to
+	// an eligible inspector, least loaded first.
+	FromPool      bool `protobuf:"varint,6,opt,name=from_pool,json=fromPool,proto3" json:"from_pool,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2103,6 +2107,13 @@ func (x *ReassignItemsRequest) GetReason() string {
 		return x.Reason
 	}
 	return ""
+}
+
+func (x *ReassignItemsRequest) GetFromPool() bool {
+	if x != nil {
+		return x.FromPool
+	}
+	return false
 }
 
 // ReassignItemsResponse says what moved and what could not. Moving one
@@ -2392,13 +2403,14 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"inspectors\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
-	"pool_items\x18\x03 \x01(\x05R\tpoolItems\"\xb4\x01\n" +
+	"pool_items\x18\x03 \x01(\x05R\tpoolItems\"\xd1\x01\n" +
 	"\x14ReassignItemsRequest\x12\x17\n" +
 	"\aitem_id\x18\x01 \x01(\x03R\x06itemId\x12*\n" +
 	"\x11from_inspector_id\x18\x02 \x01(\tR\x0ffromInspectorId\x12&\n" +
 	"\x0fto_inspector_id\x18\x03 \x01(\tR\rtoInspectorId\x12\x17\n" +
 	"\ato_pool\x18\x04 \x01(\bR\x06toPool\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\"k\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1b\n" +
+	"\tfrom_pool\x18\x06 \x01(\bR\bfromPool\"k\n" +
 	"\x15ReassignItemsResponse\x12!\n" +
 	"\x05moved\x18\x01 \x03(\v2\v.qa.v1.PickR\x05moved\x12/\n" +
 	"\tnot_moved\x18\x02 \x03(\v2\x12.qa.v1.UnmovedItemR\bnotMoved\"F\n" +
