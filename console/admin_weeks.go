@@ -190,7 +190,7 @@ func (c *Console) weekPreviewPage(v *View) error {
 	for id, a := range byAgent {
 		var parts []string
 		for r, n := range agentReasons[id] {
-			parts = append(parts, reasonLabel(v, r)+" ×"+itoa(n))
+			parts = append(parts, samplingReasonLabel(v, r)+" ×"+itoa(n))
 		}
 		sort.Strings(parts)
 		a.Reasons = strings.Join(parts, ", ")

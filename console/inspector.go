@@ -49,7 +49,11 @@ func reasonLabel(v *View, it *qav1.Pick) string {
 	if isCalibration(it) {
 		return fmt.Sprintf(v.T("calibration.queue.reason"), it.GetSessionId())
 	}
-	reason := it.GetReason()
+	return samplingReasonLabel(v, it.GetReason())
+}
+
+// samplingReasonLabel names a sampler's reason in the visitor's language.
+func samplingReasonLabel(v *View, reason string) string {
 	if key, ok := reasonKeys[reason]; ok {
 		return v.T(key)
 	}

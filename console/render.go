@@ -134,7 +134,7 @@ func viewFuncs(v *View) template.FuncMap {
 		"tf": func(key string, args ...any) string { return fmt.Sprintf(v.T(key), args...) },
 		// reason names a sampling reason (random, complaint, ...) in the
 		// visitor's language; a tag or custom rule shows as itself.
-		"reason": func(r string) string { return reasonLabel(v, r) },
+		"reason": func(r string) string { return samplingReasonLabel(v, r) },
 		// when shows a time in the programme's zone, to the minute.
 		"when": func(ts any) string { return formatTime(ts, v.Zone, "2006-01-02 15:04") },
 		// whenSec shows it to the second (chat messages).
