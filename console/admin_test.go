@@ -213,7 +213,13 @@ func TestAdminDeactivatesAnInspector(t *testing.T) {
 	h := startHarness(t)
 	lead := h.as(store.RoleAdmin, "lead")
 	done := lead.follow(t, lead.post("/inspectors/active", url.Values{"id": {"insp-2"}, "name": {"刘洋"}, "active": {"0"}}))
-	done.mustContain(t, http.StatusOK, "质检员已停用", "已停用")
+	done.mustContain(t, http.StatusOK, "质检员已停用")
+	// The row itself says so and offers to activate again (Active is an
+	// optional bool: a set false must not read as active).
+	row := regexp.MustCompile(`(?s)<tr id="inspector-insp-2"[^>]*>.*?</tr>`).FindString(done.Body)
+	if !strings.Contains(row, `<span class="badge">已停用</span>`) || !strings.Contains(row, ">启用</button>") {
+		t.Fatalf("insp-2's row after deactivation:\n%s", row)
+	}
 	lead.follow(t, lead.post("/inspectors/active", url.Values{"id": {"insp-2"}, "name": {"刘洋"}, "active": {"1"}})).mustContain(t, http.StatusOK, "质检员已启用")
 }
 
