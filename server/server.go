@@ -72,6 +72,8 @@ type Config struct {
 	SessionIdle, SessionMax time.Duration
 	// LoginLinkTTL is how long a one-time login link works.
 	LoginLinkTTL time.Duration
+	// Retention says how long chats are kept; off by default.
+	Retention RetentionOptions
 	// PublicURL is the console's address as people's browsers reach it,
 	// without a trailing slash; login links point under it.
 	PublicURL string
@@ -98,6 +100,7 @@ func DefaultConfig() Config {
 		SessionMax:        7 * 24 * time.Hour,
 		LoginLinkTTL:      24 * time.Hour,
 		PublicURL:         "http://127.0.0.1:7390",
+		Retention:         DefaultRetentionOptions(),
 	}
 }
 
@@ -117,9 +120,11 @@ type Server struct {
 	interval time.Duration
 	// Sampling is the weekly job, for the schedule that cmd wires.
 	Sampling *SamplingJob
-	rubrics  *rubricBook
-	feedback *feedbackHub
-	reports  *reportService
+	// retention removes expired chats in the background (retention.go).
+	retention *retentionJob
+	rubrics   *rubricBook
+	feedback  *feedbackHub
+	reports   *reportService
 	// pollCtx ends the background work Serve starts; pollStop cancels it
 	// and background waits for it.
 	pollCtx    context.Context
@@ -238,9 +243,13 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	for _, name := range services {
 		hs.SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	}
+	retention := cfg.Retention
+	defaults := DefaultRetentionOptions()
+	retention.Every, retention.Batch, retention.Pause = cmp.Or(retention.Every, defaults.Every), cmp.Or(retention.Batch, defaults.Batch), cmp.Or(retention.Pause, defaults.Pause)
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	return &Server{
-		pollCtx: pollCtx, pollStop: pollStop,
+		retention: newRetentionJob(st, retention, now, log, reg),
+		pollCtx:   pollCtx, pollStop: pollStop,
 		grpc: gs, inproc: inproc, gate: gate, authn: authn, access: access, guard: guard, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
 		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll, reports: reports,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
@@ -268,6 +277,7 @@ func (s *Server) Serve(lis net.Listener) error {
 	s.background.Go(func() { s.Sampling.seedMetrics(s.pollCtx) })
 	s.background.Go(func() { s.reports.warmTeamReports(s.pollCtx) })
 	s.background.Go(func() { poller.Run(s.pollCtx) })
+	s.background.Go(func() { s.retention.Run(s.pollCtx) })
 	s.background.Go(func() { _ = s.inproc.grpc.Serve(s.inproc.lis) })
 	s.bgMu.Unlock()
 	return s.grpc.Serve(lis)

@@ -80,4 +80,5 @@ type Store interface {
 	CalibrationStore
 
 	BacklogStore
+	RetentionStore
 }

@@ -17,6 +17,9 @@ type StoredTranscript struct {
 	Sampled    bool
 	IngestedAt time.Time
 	UpdatedAt  time.Time
+	// PurgedAt is when retention emptied the transcript (its messages,
+	// attributes and customer id are gone); zero if it has not.
+	PurgedAt time.Time
 }
 
 // TranscriptStore keeps the pushed conversations. A transcript, once

@@ -185,7 +185,7 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 	if err := f.sessions.apply(&cfg); err != nil {
 		return err
 	}
-	if err := f.privacy.apply(&cfg); err != nil {
+	if err := f.privacy.apply(&cfg, f.sampling.topUpWeeks); err != nil {
 		return err
 	}
 	if f.publicURL != "" {

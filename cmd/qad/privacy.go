@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/spf13/pflag"
 
 	"qa-sampling/redact"
@@ -8,19 +11,39 @@ import (
 )
 
 // privacyFlags are the settings of SPEC §7, Privacy: what is redacted at
-// ingest.
+// ingest, and how long chats are kept.
 type privacyFlags struct {
-	redact redactFlag
+	redact                          redactFlag
+	retainUnsampled, retainReviewed int
 }
 
 func (p *privacyFlags) register(fl *pflag.FlagSet) {
 	p.redact = redactFlag(server.DefaultIngestOptions().Redact)
 	fl.Var(&p.redact, "redact", "personal data replaced by placeholders before anything is stored: all, none, or a list of phone, landline, id_card, bank_card, email [QA_REDACT]")
+	fl.IntVar(&p.retainUnsampled, "retain-unsampled", 0, "delete chats no run picked this many days after they ended; 0 keeps them [QA_RETAIN_UNSAMPLED]")
+	fl.IntVar(&p.retainReviewed, "retain-reviewed", 0, "empty picked chats (messages, attributes, customer id) this many days after their review closed; 0 keeps them [QA_RETAIN_REVIEWED]")
 }
 
-// apply puts the settings in cfg.
-func (p *privacyFlags) apply(cfg *server.Config) error {
+const day = 24 * time.Hour
+
+// apply checks the settings against the weeks sampling may still read
+// (the run of last week and topUpWeeks' top-ups) and the dispute window,
+// and puts them in cfg.
+func (p *privacyFlags) apply(cfg *server.Config, topUpWeeks int) error {
 	cfg.Ingest.Redact = redact.Set(p.redact)
+	if p.retainUnsampled < 0 || p.retainReviewed < 0 {
+		return fmt.Errorf("--retain-unsampled and --retain-reviewed are days: 0 (keep) or more")
+	}
+	// A chat of the oldest week a top-up reads ended at most this long ago
+	// when it is read; deleting it sooner would take it from the sample.
+	if least := 7 * (max(topUpWeeks, 0) + 2); p.retainUnsampled > 0 && p.retainUnsampled < least {
+		return fmt.Errorf("--retain-unsampled %d: at least %d days, so that the weeks sampling and its top-ups (--top-up-weeks %d) still read are kept", p.retainUnsampled, least, topUpWeeks)
+	}
+	if least := int((cfg.DisputeWindow + day - 1) / day); p.retainReviewed > 0 && p.retainReviewed < least {
+		return fmt.Errorf("--retain-reviewed %d: at least %d days, the dispute window, so that a disputed review still has its chat", p.retainReviewed, least)
+	}
+	cfg.Retention.Unsampled = time.Duration(p.retainUnsampled) * day
+	cfg.Retention.Reviewed = time.Duration(p.retainReviewed) * day
 	return nil
 }
 

@@ -372,13 +372,14 @@ type transcriptRow struct {
 	CheckVersion         sql.NullInt64  `db:"check_version"`
 	CheckFlags           int64          `db:"check_flags"`
 	CheckHits            sql.NullString `db:"check_hits"`
+	PurgedAt             sql.NullInt64  `db:"purged_at"`
 }
 
 const transcriptColumns = `id, external_id, agent_id, channel, customer_id, customer_tier, started_at, ended_at,
 	tags, csat, transfer_count, message_count, agent_message_count, customer_message_count,
 	bot_message_count, system_message_count, first_response_ms, mean_response_ns,
 	agent_reply_count, handle_ms, revision, ` + frozenSQL + ` AS sampled, ingested_at, updated_at, body, owner_wrote,
-	check_version, check_flags, check_hits`
+	check_version, check_flags, check_hits, purged_at`
 
 // GetTranscript reads one transcript back, or store.ErrNotFound.
 func (s *Store) GetTranscript(ctx context.Context, externalID string) (store.StoredTranscript, error) {
@@ -442,6 +443,9 @@ func (r *transcriptRow) stored(msgs []transcript.Message, attrs map[string]strin
 		Sampled:    r.Sampled,
 		IngestedAt: fromMillis(r.IngestedAt),
 		UpdatedAt:  fromMillis(r.UpdatedAt),
+	}
+	if r.PurgedAt.Valid {
+		st.PurgedAt = fromMillis(r.PurgedAt.Int64)
 	}
 	if r.CheckHits.Valid {
 		if err := json.Unmarshal([]byte(r.CheckHits.String), &st.Checks.Hits); err != nil {
