@@ -23,7 +23,11 @@ type accessData struct {
 	Link *qav1.CreateLoginLinkResponse
 	// LinkRole and LinkSubject are the form's values.
 	LinkRole, LinkSubject string
-	Errs                  fieldErrs
+	// NotAnInspector: the link is for the inspector role but no active
+	// inspector has that id, so their queue would be empty (a typo, or
+	// someone not added yet).
+	NotAnInspector bool
+	Errs           fieldErrs
 }
 
 // Roles are the roles a person can sign in to the console as.
@@ -76,6 +80,13 @@ func (c *Console) accessCreateLink(v *View) error {
 		return c.renderCode(v, http.StatusBadRequest, "admin/access.html", d)
 	}
 	d.Link = resp
+	if role == "inspector" {
+		known, err := isActiveInspector(v, subject)
+		if err != nil {
+			return err
+		}
+		d.NotAnInspector = !known
+	}
 	// The page holds a secret: no cache, no referrer (the console's
 	// defaults), and nothing that would re-show it.
 	return c.render(v, "admin/access.html", d)
@@ -94,4 +105,24 @@ func (c *Console) accessRevokeSession(v *View) error {
 		return err
 	}
 	return redirectDone(v, "/access", "session_revoked", 0)
+}
+
+// isActiveInspector reports whether id is an active inspector's.
+func isActiveInspector(v *View, id string) (bool, error) {
+	req := &qav1.ListInspectorsRequest{PageSize: 1000}
+	for {
+		resp, err := v.API.Sampling.ListInspectors(v.Ctx, req)
+		if err != nil {
+			return false, err
+		}
+		for _, in := range resp.GetInspectors() {
+			if in.GetId() == id {
+				return in.GetActive(), nil
+			}
+		}
+		if resp.GetNextPageToken() == "" {
+			return false, nil
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
 }

@@ -365,6 +365,13 @@ func TestAdminAccessPage(t *testing.T) {
 	if made.Location != "" {
 		t.Fatal("the link page redirected: the link would travel in a URL")
 	}
+	if strings.Contains(made.Body, `id="link-not-inspector"`) {
+		t.Fatal("a link for the inspector insp-2 warns that there is no such inspector")
+	}
+	// A typo in the id still makes a link (it may be for someone about to
+	// be added) but says their queue will be empty.
+	lead.post("/access/link", url.Values{"role": {"inspector"}, "subject": {"insp2"}}).
+		mustContain(t, http.StatusOK, `id="login-link"`, `id="link-not-inspector"`, "没有工号为 insp2 的在用质检员")
 	lead.post("/access/link", url.Values{"role": {"ingest"}, "subject": {"x"}}).mustContain(t, http.StatusBadRequest, "role")
 	// Revoke insp-1's token.
 	tokens, err := qav1.NewAccessServiceClient(h.conn).ListTokens(h.Admin, &qav1.ListTokensRequest{})
