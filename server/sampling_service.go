@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"qa-sampling/checks"
 	"qa-sampling/fielderr"
 	"qa-sampling/isoweek"
 	qav1 "qa-sampling/proto/qa/v1"
@@ -139,6 +141,16 @@ func validPolicy(pp *qav1.Policy) (sampler.Policy, error) {
 	p := policyFromProto(pp)
 	if err := p.Validate(); err != nil {
 		return sampler.Policy{}, invalid("policy", err)
+	}
+	// A check: rule names a check of package checks: a misspelt one would
+	// validate and never match.
+	for i, r := range p.Rules {
+		if key, ok := strings.CutPrefix(r, sampler.CheckRulePrefix); ok {
+			if _, known := checks.Bit(key); !known {
+				return sampler.Policy{}, badField(fmt.Sprintf("policy.rules[%d]", i), "unknown check %s; checks are %s",
+					fielderr.Quote(key), strings.Join(checks.Keys, ", "))
+			}
+		}
 	}
 	return p, nil
 }
