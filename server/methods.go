@@ -76,6 +76,8 @@ var methodRules = map[string]methodRule{
 	"/qa.v1.ReportService/GetAgentReport": {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
 	"/qa.v1.ReportService/GetTeamReport":  {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
 	"/qa.v1.ReportService/ListTeams":      {roles: []store.Role{store.RoleSupervisor, store.RoleAdmin}},
+	// Inspector severity, overturns and calibration standings: admins.
+	"/qa.v1.InspectorReportService/GetInspectorsReport": {roles: []store.Role{store.RoleAdmin}},
 
 	"/qa.v1.AuditService/ListAuditEvents": {roles: []store.Role{store.RoleAdmin}},
 

@@ -37,6 +37,8 @@ type reportService struct {
 	log   *slog.Logger
 	// teams keeps recent team reports until a review changes them.
 	teams teamReportCache
+	// severity adds adjusted means and reliability marks (nil: none).
+	severity *severityModel
 }
 
 // weeks resolves the request's range: n weeks ending with last (default
@@ -106,8 +108,12 @@ func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentRe
 	}
 	// A team of one: the agent's report with its own common issues.
 	tr := s.opts.Team(agent.TeamID, []string{agent.AgentID}, weeks, reviews)
+	ar := agentReportToProto(tr.Agents[0], agent, weeks, s.opts, true)
+	if err := s.severity.annotateAgents(ctx, weeks, ar); err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
 	return &qav1.GetAgentReportResponse{
-		Report:            agentReportToProto(tr.Agents[0], agent, weeks, s.opts, true),
+		Report:            ar,
 		FailingDimensions: countsToProto(tr.FailingDimensions),
 		CriticalFlags:     countsToProto(tr.CriticalFlags),
 	}, nil
@@ -194,6 +200,9 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 		// weeks of them would double the report, and an agent's own
 		// report has them.
 		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil, s.opts, false))
+	}
+	if err := s.severity.annotateTeam(ctx, weeks, out); err != nil {
+		return nil, storeError(ctx, s.log, err)
 	}
 	s.teams.put(key, lastFeedback, out, byAgent)
 	return page.page(out), nil

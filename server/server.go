@@ -226,8 +226,10 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterFeedbackServiceServer(guard, &feedbackService{
 		store: st, rubrics: rubrics, hub: hub, metrics: ops, disputeWindow: cfg.DisputeWindow, now: now, log: log,
 	})
-	reports := &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log}
+	severityFits := newSeverityModel(st, rubrics, now, log)
+	reports := &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log, severity: severityFits}
 	qav1.RegisterReportServiceServer(guard, reports)
+	qav1.RegisterInspectorReportServiceServer(guard, &inspectorReportService{report: reports, severity: severityFits})
 	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
 	qav1.RegisterCalibrationServiceServer(guard, &calibrationService{store: st, rubrics: rubrics, now: now, log: log})
 	qav1.RegisterInfoServiceServer(guard, &infoService{store: st, log: log})

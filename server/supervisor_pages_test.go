@@ -335,7 +335,8 @@ func TestTeamReportAfterReviewsEqualsAFreshOne(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A service of its own, whose cache is empty.
-			fresh := &reportService{store: e.store, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: time.Now, log: slog.New(slog.DiscardHandler)}
+			fresh := &reportService{store: e.store, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: time.Now, log: slog.New(slog.DiscardHandler),
+				severity: newSeverityModel(e.store, &rubricBook{store: e.store}, time.Now, slog.New(slog.DiscardHandler))}
 			want, err := fresh.GetTeamReport(adminCtx, req)
 			if err != nil {
 				t.Fatal(err)

@@ -22,6 +22,7 @@ type clients struct {
 	feedback qav1.FeedbackServiceClient
 	rubric   qav1.RubricServiceClient
 	report   qav1.ReportServiceClient
+	inspRep  qav1.InspectorReportServiceClient
 	audit    qav1.AuditServiceClient
 	access   qav1.AccessServiceClient
 	calib    qav1.CalibrationServiceClient
@@ -36,6 +37,7 @@ func newClients(ctx context.Context, conn *grpc.ClientConn) clients {
 		feedback: qav1.NewFeedbackServiceClient(conn),
 		rubric:   qav1.NewRubricServiceClient(conn),
 		report:   qav1.NewReportServiceClient(conn),
+		inspRep:  qav1.NewInspectorReportServiceClient(conn),
 		audit:    qav1.NewAuditServiceClient(conn),
 		access:   qav1.NewAccessServiceClient(conn),
 		calib:    qav1.NewCalibrationServiceClient(conn),

@@ -50,7 +50,7 @@ func newReportCommand(opts *globalOptions) *cobra.Command {
 		c.Flags().Int32Var(&weeks, "weeks", 0, "how many weeks, ending with --last-week (server default 12, at most 104)")
 		c.Flags().StringVar(&lastWeek, "last-week", "", "last ISO week of the range, e.g. 2026-W47 (default: the current week)")
 	}
-	cmd.AddCommand(agent, team)
+	cmd.AddCommand(agent, team, newInspectorsReportCommand(opts))
 	return cmd
 }
 
@@ -90,6 +90,12 @@ func formatTeamReport(r *qav1.TeamReport) string {
 			mean = fmt.Sprintf("%.2f", s.GetMean())
 			if s.GetTooFewReviews() {
 				mean += " (too few reviews)"
+			}
+			if s.GetUnreliable() {
+				mean += " (unreliable)"
+			}
+			if s.AdjustedMean != nil {
+				mean += fmt.Sprintf(", adjusted %.2f", s.GetAdjustedMean())
 			}
 		}
 		ci := "n/a"
@@ -144,6 +150,7 @@ func writeSummary(b *strings.Builder, s *qav1.Summary) {
 			fmt.Fprintf(b, "; 95%% CI %.2f–%.2f)\n", in.GetLow(), in.GetHigh())
 		}
 	}
+	writeAdjustment(b, s)
 	if s.GetReviews() > 1 {
 		fmt.Fprintf(b, "std dev      %.2f\n", s.GetStdDev())
 	}

@@ -460,9 +460,20 @@ type Summary struct {
 	// to act on (server flag --report-min-reviews).
 	TooFewReviews bool `protobuf:"varint,9,opt,name=too_few_reviews,json=tooFewReviews,proto3" json:"too_few_reviews,omitempty"`
 	// The server's minimum number of reviews for a mean.
-	MinReviews    int32 `protobuf:"varint,10,opt,name=min_reviews,json=minReviews,proto3" json:"min_reviews,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MinReviews int32 `protobuf:"varint,10,opt,name=min_reviews,json=minReviews,proto3" json:"min_reviews,omitempty"`
+	// The mean with each review's inspector severity removed (what the
+	// average inspector would have given; InspectorReportService); absent
+	// when a review's inspector has no severity estimate (adjustment_note
+	// says why).
+	AdjustedMean   *float64 `protobuf:"fixed64,11,opt,name=adjusted_mean,json=adjustedMean,proto3,oneof" json:"adjusted_mean,omitempty"`
+	AdjustmentNote string   `protobuf:"bytes,12,opt,name=adjustment_note,json=adjustmentNote,proto3" json:"adjustment_note,omitempty"`
+	// An inspector behind these reviews had a latest calibration alpha
+	// below 0.667 (Krippendorff): the figures are unreliable.
+	// unreliable_inspectors names them.
+	Unreliable           bool     `protobuf:"varint,13,opt,name=unreliable,proto3" json:"unreliable,omitempty"`
+	UnreliableInspectors []string `protobuf:"bytes,14,rep,name=unreliable_inspectors,json=unreliableInspectors,proto3" json:"unreliable_inspectors,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *Summary) Reset() {
@@ -563,6 +574,34 @@ func (x *Summary) GetMinReviews() int32 {
 		return x.MinReviews
 	}
 	return 0
+}
+
+func (x *Summary) GetAdjustedMean() float64 {
+	if x != nil && x.AdjustedMean != nil {
+		return *x.AdjustedMean
+	}
+	return 0
+}
+
+func (x *Summary) GetAdjustmentNote() string {
+	if x != nil {
+		return x.AdjustmentNote
+	}
+	return ""
+}
+
+func (x *Summary) GetUnreliable() bool {
+	if x != nil {
+		return x.Unreliable
+	}
+	return false
+}
+
+func (x *Summary) GetUnreliableInspectors() []string {
+	if x != nil {
+		return x.UnreliableInspectors
+	}
+	return nil
 }
 
 // Student's t interval of the mean. low and high are clamped to the score
@@ -1043,7 +1082,7 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\x05teams\x18\x01 \x03(\v2\v.qa.v1.TeamR\x05teams\"7\n" +
 	"\x04Team\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x16\n" +
-	"\x06agents\x18\x02 \x01(\x05R\x06agents\"\xdb\x02\n" +
+	"\x06agents\x18\x02 \x01(\x05R\x06agents\"\x95\x04\n" +
 	"\aSummary\x12\x18\n" +
 	"\areviews\x18\x01 \x01(\x05R\areviews\x12\x12\n" +
 	"\x04mean\x18\x02 \x01(\x01R\x04mean\x12-\n" +
@@ -1058,7 +1097,14 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\x0ftoo_few_reviews\x18\t \x01(\bR\rtooFewReviews\x12\x1f\n" +
 	"\vmin_reviews\x18\n" +
 	" \x01(\x05R\n" +
-	"minReviews\"\x88\x01\n" +
+	"minReviews\x12(\n" +
+	"\radjusted_mean\x18\v \x01(\x01H\x00R\fadjustedMean\x88\x01\x01\x12'\n" +
+	"\x0fadjustment_note\x18\f \x01(\tR\x0eadjustmentNote\x12\x1e\n" +
+	"\n" +
+	"unreliable\x18\r \x01(\bR\n" +
+	"unreliable\x123\n" +
+	"\x15unreliable_inspectors\x18\x0e \x03(\tR\x14unreliableInspectorsB\x10\n" +
+	"\x0e_adjusted_mean\"\x88\x01\n" +
 	"\x12ConfidenceInterval\x12\x10\n" +
 	"\x03low\x18\x01 \x01(\x01R\x03low\x12\x12\n" +
 	"\x04high\x18\x02 \x01(\x01R\x04high\x12\x17\n" +
@@ -1163,6 +1209,7 @@ func file_qa_v1_report_proto_init() {
 	if File_qa_v1_report_proto != nil {
 		return
 	}
+	file_qa_v1_report_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
