@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -81,6 +82,15 @@ func TestConsoleInspectorReviewsWithTheKeyboard(t *testing.T) {
 	}
 	// The draft is saved as they type, with no button pressed.
 	b.waitText("#save-status", "草稿已保存")
+	// At a time of day as every page shows one: 24-hour, in the
+	// programme's zone (the browser here runs in UTC), not "11:54:39 PM".
+	savedAt := regexp.MustCompile(`草稿已保存 (\d\d):\d\d:\d\d`).FindStringSubmatch(b.text("#save-status"))
+	if savedAt == nil {
+		t.Fatalf("save status %q: want 草稿已保存 HH:MM:SS", b.text("#save-status"))
+	}
+	if zone, _ := time.LoadLocation("Asia/Shanghai"); savedAt[1] != time.Now().In(zone).Format("15") && savedAt[1] != time.Now().Add(-time.Minute).In(zone).Format("15") {
+		t.Fatalf("saved at hour %s; want the programme's hour %s", savedAt[1], time.Now().In(zone).Format("15"))
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		opened, err := w.c.review.OpenItem(w.as("insp-1"), &qav1.OpenItemRequest{Id: first.GetId()})

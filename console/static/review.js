@@ -120,6 +120,17 @@
     });
   }
 
+  // clock shows a time of day as the pages do: 24-hour, in the
+  // programme's zone, not the browser's locale and zone ("11:54:39 PM").
+  function clock(at) {
+    var opts = { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
+    try {
+      return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: form.dataset.zone }, opts)).format(at);
+    } catch (e) { // an unknown zone name: the browser's own
+      return new Intl.DateTimeFormat("en-GB", opts).format(at);
+    }
+  }
+
   function save() {
     timer = null;
     if (saving) { dirty = true; return; }
@@ -134,7 +145,7 @@
       var unsaved = dims.some(function (fs) {
         return !fs.querySelector("input.rate:checked") && fs.querySelector("textarea").value.trim() !== "";
       });
-      say(form.dataset.saved + " " + at.toLocaleTimeString() + (unsaved ? " · " + form.dataset.commentNeedsRating : ""), false);
+      say(form.dataset.saved + " " + clock(at) + (unsaved ? " · " + form.dataset.commentNeedsRating : ""), false);
       form.dataset.savedAt = String(Date.now());
     }, function (err) {
       showErrors(err);
