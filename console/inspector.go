@@ -265,9 +265,12 @@ type reviewData struct {
 	DisputedReview *qav1.Review
 	DisputedGrade  string
 	// Calibration: an item of a calibration session, scored blind.
-	Calibration     bool
-	FormError       string
-	FieldErrors     map[string]string
+	Calibration bool
+	FormError   string
+	FieldErrors map[string]string
+	// Unfinished are the dimensions the server refused, listed at the top
+	// of the rubric with links to them (the form's first thing read).
+	Unfinished      []dimensionForm
 	Saved, Finished bool
 }
 
@@ -440,6 +443,9 @@ func (c *Console) submitReview(v *View) error {
 		d.Dims[i].Error = d.FieldErrors["ratings["+key+"]"]
 		if msg := d.FieldErrors["ratings["+strconv.Itoa(ratingIndex(req, key))+"].comment"]; msg != "" {
 			d.Dims[i].Error = msg
+		}
+		if d.Dims[i].Error != "" {
+			d.Unfinished = append(d.Unfinished, d.Dims[i])
 		}
 	}
 	raised := map[string]bool{}

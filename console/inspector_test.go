@@ -167,6 +167,12 @@ func draftThenFinalise(t *testing.T, h *harness) {
 	incomplete.Set("action", "final")
 	bad := v.post(itemPath(it), incomplete)
 	bad.mustContain(t, http.StatusBadRequest, `id="err-compliance" aria-live="polite">not rated`, `id="r-attitude-4" value="4" checked`, "语气亲切")
+	// The top of the rubric names the dimension, linked, not the API's
+	// field path (ratings[compliance]).
+	bad.mustContain(t, http.StatusBadRequest, `id="form-error">未提交:这些维度需要处理(见红字): <a href="#dim-compliance">`)
+	if strings.Contains(bad.Body, "ratings[compliance]") {
+		t.Fatal("the review page shows the API's field path ratings[compliance]")
+	}
 
 	final := rateAll()
 	final.Set("action", "final")

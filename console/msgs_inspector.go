@@ -15,6 +15,8 @@ func init() {
 		"inspector.status.assigned": {"待质检", "To review"},
 		"inspector.status.disputed": {"申诉重评", "Disputed: re-score"},
 
+		"inspector.review.fix_dims": {"未提交:这些维度需要处理(见红字):", "Not submitted: these dimensions need attention (see the red text):"},
+
 		"inspector.queue.title":          {"我的质检队列", "My queue"},
 		"inspector.queue.week":           {"周次", "Week"},
 		"inspector.queue.all_weeks":      {"全部周次", "All weeks"},
