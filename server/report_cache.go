@@ -3,6 +3,7 @@ package server
 import (
 	"crypto/sha256"
 	"sync"
+	"time"
 
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/report"
@@ -38,6 +39,13 @@ type teamReportCache struct {
 	mu      sync.Mutex
 	entries map[teamReportKey]*teamReportEntry
 	tick    uint64
+	// flights serialise the computations of each key (acquire).
+	flights map[teamReportKey]*teamReportFlight
+}
+
+type teamReportFlight struct {
+	mu   sync.Mutex
+	refs int
 }
 
 type teamReportKey struct {
@@ -56,6 +64,11 @@ type teamReportEntry struct {
 	// the rest from here.
 	byAgent map[string][]report.Review
 	used    uint64
+	// spec computes the report again (the background refresh); usedAt
+	// says when a caller last got it, so that the refresh leaves reports
+	// nobody reads.
+	spec   *teamReportSpec
+	usedAt time.Time
 }
 
 // teamReportKeyOf keys the report of agents (the caller's agents of the
@@ -83,19 +96,66 @@ func (c *teamReportCache) get(k teamReportKey) *teamReportEntry {
 	}
 	c.tick++
 	e.used = c.tick
+	e.usedAt = time.Now()
 	return e
 }
 
-// put keeps r, computed from byAgent when feedback was the newest record,
-// as the entry of k, dropping the least recently used entry when full.
-// Neither may be changed afterwards: every caller who gets them shares
-// them.
-func (c *teamReportCache) put(k teamReportKey, feedback int64, r *qav1.TeamReport, byAgent map[string][]report.Review) {
+func (c *teamReportCache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
+// acquire waits until no other caller computes the report of k, and
+// holds k until release is called.
+func (c *teamReportCache) acquire(k teamReportKey) (release func()) {
+	c.mu.Lock()
+	if c.flights == nil {
+		c.flights = make(map[teamReportKey]*teamReportFlight)
+	}
+	f := c.flights[k]
+	if f == nil {
+		f = &teamReportFlight{}
+		c.flights[k] = f
+	}
+	f.refs++
+	c.mu.Unlock()
+	f.mu.Lock()
+	return func() {
+		f.mu.Unlock()
+		c.mu.Lock()
+		if f.refs--; f.refs == 0 {
+			delete(c.flights, k)
+		}
+		c.mu.Unlock()
+	}
+}
+
+// stale lists the specs of the reports computed before feedback record
+// last that a caller got within the last window.
+func (c *teamReportCache) stale(last int64, window time.Duration) []*teamReportSpec {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*teamReportSpec
+	for _, e := range c.entries {
+		if e.feedback < last && e.spec != nil && time.Since(e.usedAt) < window {
+			out = append(out, e.spec)
+		}
+	}
+	return out
+}
+
+// put keeps r, computed from byAgent by spec when feedback was the newest
+// record, as the entry of spec's key, dropping the least recently used
+// entry when full. None may be changed afterwards: every caller who gets
+// them shares them.
+func (c *teamReportCache) put(spec *teamReportSpec, feedback int64, r *qav1.TeamReport, byAgent map[string][]report.Review) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
 		c.entries = make(map[teamReportKey]*teamReportEntry)
 	}
+	k := spec.key
 	if _, ok := c.entries[k]; !ok && len(c.entries) >= teamReportCacheSize {
 		var oldest teamReportKey
 		first := true
@@ -107,5 +167,5 @@ func (c *teamReportCache) put(k teamReportKey, feedback int64, r *qav1.TeamRepor
 		delete(c.entries, oldest)
 	}
 	c.tick++
-	c.entries[k] = &teamReportEntry{report: r, feedback: feedback, byAgent: byAgent, used: c.tick}
+	c.entries[k] = &teamReportEntry{report: r, feedback: feedback, byAgent: byAgent, used: c.tick, spec: spec, usedAt: time.Now()}
 }

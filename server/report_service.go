@@ -171,27 +171,68 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 	if len(ids) == 0 {
 		return nil, status.Errorf(codes.NotFound, "team %s not found", fielderr.Quote(req.GetTeamId()))
 	}
-	// The newest record before the cells: see teamReportCache.
+	spec := &teamReportSpec{key: teamReportKeyOf(req.GetTeamId(), weeks, members), team: req.GetTeamId(), weeks: weeks, agents: agents, ids: ids}
+	r, err := s.teamReport(ctx, spec)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return page.page(r), nil
+}
+
+// teamReportSpec is what a team report is computed from, kept with it so
+// that the background refresh can compute it again.
+type teamReportSpec struct {
+	key    teamReportKey
+	team   string
+	weeks  []string
+	agents map[string]store.Agent // the caller's agents of the team, by id
+	ids    []string               // their ids in ListAgents order
+}
+
+// teamReport is the kept report of spec when no feedback record was
+// written since it was computed, else computes it (from the kept one when
+// there is one: teamReviews) and keeps it.
+func (s *reportService) teamReport(ctx context.Context, spec *teamReportSpec) (*qav1.TeamReport, error) {
+	// The newest record before the cells: see teamReportCache. A report
+	// computed after a newer record is as good (it counts every record
+	// this call could see).
 	lastFeedback, err := s.store.LastFeedbackID(ctx, "")
 	if err != nil {
-		return nil, storeError(ctx, s.log, err)
+		return nil, err
 	}
-	key := teamReportKeyOf(req.GetTeamId(), weeks, members)
-	prev := s.teams.get(key)
-	if prev != nil && prev.feedback == lastFeedback {
-		return page.page(prev.report), nil
+	if e := s.teams.get(spec.key); e != nil && e.feedback >= lastFeedback {
+		return e.report, nil
 	}
-	byAgent, err := s.teamReviews(ctx, prev, agents, ids, weeks)
+	// One computation of a key at a time: calls arriving meanwhile (the
+	// background refresh, the warm-up, other visitors) take its result
+	// instead of computing the same report again on the same cores.
+	release := s.teams.acquire(spec.key)
+	defer release()
+	prev := s.teams.get(spec.key)
+	if prev != nil && prev.feedback >= lastFeedback {
+		return prev.report, nil
+	}
+	// Records written while this call waited are counted too.
+	if lastFeedback, err = s.store.LastFeedbackID(ctx, ""); err != nil {
+		return nil, err
+	}
+	byAgent, err := s.teamReviews(ctx, prev, spec.agents, spec.ids, spec.weeks)
 	if err != nil {
-		return nil, storeError(ctx, s.log, err)
+		return nil, err
 	}
-	var reviews []report.Review
-	for _, id := range ids {
+	// Sized first: grown by append, the 120k reviews of 2,000 agents were
+	// copied over and over, half of a recomputation's CPU.
+	n := 0
+	for _, id := range spec.ids {
+		n += len(byAgent[id])
+	}
+	reviews := make([]report.Review, 0, n)
+	for _, id := range spec.ids {
 		reviews = append(reviews, byAgent[id]...)
 	}
-	tr := s.opts.Team(req.GetTeamId(), ids, weeks, reviews)
+	tr := s.opts.Team(spec.team, spec.ids, spec.weeks, reviews)
 	out := &qav1.TeamReport{
-		TeamId: tr.TeamID, Weeks: weeks, Summary: summaryToProto(tr.Summary, s.opts, true),
+		TeamId: tr.TeamID, Weeks: spec.weeks, Summary: summaryToProto(tr.Summary, s.opts, true),
 		FailingDimensions: countsToProto(tr.FailingDimensions), CriticalFlags: countsToProto(tr.CriticalFlags),
 		GeneratedAt: timestamppb.New(s.now()),
 	}
@@ -199,13 +240,13 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 		// Each agent's weeks without their intervals: 2,000 agents × 12
 		// weeks of them would double the report, and an agent's own
 		// report has them.
-		out.Agents = append(out.Agents, agentReportToProto(ar, agents[ar.AgentID], nil, s.opts, false))
+		out.Agents = append(out.Agents, agentReportToProto(ar, spec.agents[ar.AgentID], nil, s.opts, false))
 	}
-	if err := s.severity.annotateTeam(ctx, weeks, out); err != nil {
-		return nil, storeError(ctx, s.log, err)
+	if err := s.severity.annotateTeam(ctx, spec.weeks, out); err != nil {
+		return nil, err
 	}
-	s.teams.put(key, lastFeedback, out, byAgent)
-	return page.page(out), nil
+	s.teams.put(spec, lastFeedback, out, byAgent)
+	return out, nil
 }
 
 // teamReviews reads the reviews a team report of agents (ids, by id)

@@ -37,3 +37,50 @@ func (s *reportService) warmTeamReports(ctx context.Context) {
 	}
 	s.log.DebugContext(ctx, "team reports warmed", "teams", len(teams), "took", time.Since(start))
 }
+
+// Background refresh of kept team reports.
+const (
+	// teamReportRefreshEvery is how often the newest feedback id is read
+	// while reports are kept, and so how often at most each is computed
+	// again under a steady stream of reviews.
+	teamReportRefreshEvery = 500 * time.Millisecond
+	// teamReportRefreshWindow: reports nobody got for this long are left
+	// to be computed when asked again.
+	teamReportRefreshWindow = 10 * time.Minute
+)
+
+// keepTeamReports warms the team reports, then computes kept reports
+// again soon after feedback records change them, until ctx ends. A
+// visitor after a review then mostly finds the report computed (or being
+// computed: teamReport waits for it) instead of computing it while they
+// wait; what they get is still checked against the newest record.
+func (s *reportService) keepTeamReports(ctx context.Context, every time.Duration) {
+	s.warmTeamReports(ctx)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.refreshTeamReports(ctx)
+	}
+}
+
+// refreshTeamReports computes again the kept reports read recently that
+// a feedback record written since may change.
+func (s *reportService) refreshTeamReports(ctx context.Context) {
+	if s.teams.len() == 0 {
+		return // nothing kept: no need to ask the store
+	}
+	last, err := s.store.LastFeedbackID(ctx, "")
+	if err != nil {
+		return
+	}
+	for _, spec := range s.teams.stale(last, teamReportRefreshWindow) {
+		if _, err := s.teamReport(ctx, spec); err != nil {
+			s.log.DebugContext(ctx, "team report not refreshed", "team", spec.team, "err", err)
+		}
+	}
+}

@@ -277,7 +277,7 @@ func (s *Server) Serve(lis net.Listener) error {
 	s.background.Go(func() { s.dicts.Run(s.pollCtx) })
 	s.background.Go(func() { s.seedRubric(s.pollCtx) })
 	s.background.Go(func() { s.Sampling.seedMetrics(s.pollCtx) })
-	s.background.Go(func() { s.reports.warmTeamReports(s.pollCtx) })
+	s.background.Go(func() { s.reports.keepTeamReports(s.pollCtx, teamReportRefreshEvery) })
 	s.background.Go(func() { poller.Run(s.pollCtx) })
 	s.background.Go(func() { s.retention.Run(s.pollCtx) })
 	s.background.Go(func() { _ = s.inproc.grpc.Serve(s.inproc.lis) })

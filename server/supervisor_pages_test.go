@@ -299,12 +299,12 @@ func TestTeamReportCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 	weeks := []string{"2026-W01", "2026-W02"}
 	key := func(i int) teamReportKey { return teamReportKeyOf(fmt.Sprintf("team-%d", i), weeks, nil) }
 	for i := range teamReportCacheSize {
-		c.put(key(i), 7, &qav1.TeamReport{TeamId: fmt.Sprint(i)}, nil)
+		c.put(&teamReportSpec{key: key(i)}, 7, &qav1.TeamReport{TeamId: fmt.Sprint(i)}, nil)
 	}
 	if e := c.get(key(0)); e == nil || e.feedback != 7 || e.report.GetTeamId() != "0" {
 		t.Fatalf("team-0: %+v", e) // now the most recently used
 	}
-	c.put(key(teamReportCacheSize), 7, &qav1.TeamReport{}, nil)
+	c.put(&teamReportSpec{key: key(teamReportCacheSize)}, 7, &qav1.TeamReport{}, nil)
 	if len(c.entries) != teamReportCacheSize || c.get(key(1)) != nil || c.get(key(0)) == nil {
 		t.Fatalf("after one more: %d entries; want team-1 (least recently used) dropped, team-0 kept", len(c.entries))
 	}
@@ -491,5 +491,74 @@ func TestTeamReportsWarmedAtStart(t *testing.T) {
 	got.Report.GeneratedAt, want.Report.GeneratedAt = nil, nil
 	if !proto.Equal(got, want) {
 		t.Fatalf("warmed report\n%v\nwant\n%v", got, want)
+	}
+}
+
+// TestTeamReportRefreshedAfterAReview: after a review the background
+// refresh computes the kept report again, and the next visitor gets that
+// one (no computation of their own), equal to a fresh computation; calls
+// arriving together compute a report once.
+func TestTeamReportRefreshedAfterAReview(t *testing.T) {
+	cfg := DefaultConfig()
+	e := startScoring(t, cfg)
+	var clock atomic.Int64
+	service := func() *reportService {
+		return &reportService{store: e.store, job: e.srv.Sampling, opts: report.Options{MinReviews: cfg.ReportMinReviews},
+			now: func() time.Time { return flowChatStart.Add(time.Duration(clock.Add(int64(time.Minute)))) }, log: slog.New(slog.DiscardHandler)}
+	}
+	kept := service()
+	adminCtx := context.WithValue(t.Context(), principalKey{}, Principal{Role: store.RoleAdmin, Subject: "lead"})
+	req := &qav1.GetTeamReportRequest{TeamId: "team-1", LastWeek: flowWeek, Weeks: 2}
+	// Eight visitors at once on a cold cache: one computation.
+	answers := make(chan *qav1.GetTeamReportResponse, 8)
+	for range 8 {
+		go func() {
+			r, err := kept.GetTeamReport(adminCtx, req)
+			if err != nil {
+				t.Error(err)
+			}
+			answers <- r
+		}()
+	}
+	var first time.Time
+	for i := range 8 {
+		at := (<-answers).GetReport().GetGeneratedAt().AsTime()
+		if i == 0 {
+			first = at
+		} else if !at.Equal(first) {
+			t.Fatalf("visitors at once got reports generated at %v and %v: computed more than once", first, at)
+		}
+	}
+
+	kept.refreshTeamReports(t.Context()) // nothing new: nothing to do
+	if r, _ := kept.GetTeamReport(adminCtx, req); !r.GetReport().GetGeneratedAt().AsTime().Equal(first) {
+		t.Fatal("refreshed without a new record")
+	}
+	item, inspector := e.itemOf(t, "agent-a")
+	if _, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: fullRatings(), Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	kept.refreshTeamReports(t.Context())
+	var refreshedAt time.Time
+	for _, en := range kept.teams.entries {
+		refreshedAt = en.report.GetGeneratedAt().AsTime()
+	}
+	if !refreshedAt.After(first) {
+		t.Fatalf("after a review the kept report is still the one generated at %v", first)
+	}
+	got, err := kept.GetTeamReport(adminCtx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.GetReport().GetGeneratedAt().AsTime().Equal(refreshedAt) || got.GetReport().GetSummary().GetReviews() != 1 {
+		t.Fatalf("the visitor after the refresh: generated %v (refreshed %v), %d reviews", got.GetReport().GetGeneratedAt().AsTime(), refreshedAt, got.GetReport().GetSummary().GetReviews())
+	}
+	want, err := service().GetTeamReport(adminCtx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Report.GeneratedAt, want.Report.GeneratedAt = nil, nil
+	if !proto.Equal(got, want) {
+		t.Fatalf("refreshed report\n%v\nwant\n%v", got, want)
 	}
 }
