@@ -11,6 +11,7 @@ func init() {
 		"supervisor.grade.fail":              {"不合格", "Fail"},
 		"supervisor.tag.coaching":            {"需辅导", "Coaching needed"},
 		"supervisor.tag.example":             {"可作范例", "Worth sharing"},
+		"supervisor.tag.disputed":            {"申诉中", "Disputed"},
 		"supervisor.tag.rescore":             {"申诉复核", "Re-scored after dispute"},
 
 		"supervisor.inbox.title":            {"反馈收件箱", "Feedback inbox"},

@@ -28,16 +28,25 @@ type recordRow struct {
 	Example    bool
 	// Rescore: the record replaces one a dispute retracted.
 	Rescore bool
-	Created *timestamppb.Timestamp
-	Acked   *timestamppb.Timestamp
-	Note    string
+	// Disputed: an open dispute contests the record's review; a new
+	// record follows when it is re-scored.
+	Disputed bool
+	Created  *timestamppb.Timestamp
+	Acked    *timestamppb.Timestamp
+	Note     string
 }
 
 func (v *View) recordRows(recs []*qav1.FeedbackRecord) []recordRow {
+	return v.recordRowsDisputed(recs, nil)
+}
+
+// recordRowsDisputed marks the records whose review is in disputed.
+func (v *View) recordRowsDisputed(recs []*qav1.FeedbackRecord, disputed map[int64]bool) []recordRow {
 	out := make([]recordRow, len(recs))
 	for i, r := range recs {
 		out[i] = recordRow{
-			ID: r.GetId(), AgentID: r.GetAgentId(), AgentName: r.GetAgentName(), Week: r.GetWeek(), Score: r.GetScoreText(),
+			Disputed: disputed[r.GetReview().GetId()],
+			ID:       r.GetId(), AgentID: r.GetAgentId(), AgentName: r.GetAgentName(), Week: r.GetWeek(), Score: r.GetScoreText(),
 			Grade: v.gradeLabel(r.GetGrade()), GradeClass: gradeClasses[r.GetGrade()],
 			Coaching: r.GetCoachingRequired(), Example: r.GetShareAsExample(), Rescore: r.GetSupersedesId() != 0,
 			Created: r.GetCreatedAt(), Acked: r.GetAcknowledgedAt(), Note: r.GetCoachingNote(),
@@ -91,8 +100,12 @@ func (c *Console) inboxPage(v *View) error {
 	if err != nil {
 		return err
 	}
+	disputed, err := openlyDisputedReviews(v)
+	if err != nil {
+		return err
+	}
 	d := inboxData{
-		Unacked: v.recordRows(unacked.GetRecords()), Acked: v.recordRows(acked.GetRecords()),
+		Unacked: v.recordRowsDisputed(unacked.GetRecords(), disputed), Acked: v.recordRowsDisputed(acked.GetRecords(), disputed),
 		Paged: unackedToken != "" || ackedToken != "",
 	}
 	if next := unacked.GetNextPageToken(); next != "" {
@@ -139,4 +152,19 @@ func inboxURL(unackedToken, ackedToken, fragment string) string {
 		out += "#" + fragment
 	}
 	return out
+}
+
+// openlyDisputedReviews are the reviews the visitor's open disputes
+// contest: one call for the whole page, as a supervisor has few open at a
+// time (the first 1000 are enough to mark a page's records).
+func openlyDisputedReviews(v *View) (map[int64]bool, error) {
+	resp, err := v.API.Feedback.ListDisputes(v.Ctx, &qav1.ListDisputesRequest{Status: "open", PageSize: 1000})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]bool, len(resp.GetDisputes()))
+	for _, d := range resp.GetDisputes() {
+		out[d.GetReviewId()] = true
+	}
+	return out, nil
 }

@@ -198,13 +198,17 @@ func (c *Console) agentPage(v *View) error {
 	if err != nil {
 		return err
 	}
+	disputed, err := openlyDisputedReviews(v)
+	if err != nil {
+		return err
+	}
 	r := resp.GetReport()
 	s := r.GetSummary()
 	d := agentData{
 		Report: r, Summary: newSummaryView(s), Chart: newWeekChart(v, "agent-chart", s.GetTrend(), s.GetMean(), s.GetReviews()),
 		Weeks: weekRows(s.GetTrend()), Dims: names.dimRows(s.GetDimensions()),
 		Failing: issueRows(resp.GetFailingDimensions(), names.dimension), Flags: issueRows(resp.GetCriticalFlags(), names.flag),
-		Recent: v.recordRows(recent.GetRecords()), N: n,
+		Recent: v.recordRowsDisputed(recent.GetRecords(), disputed), N: n,
 		Choices: weekChoices(nil, "/agents/"+url.PathEscape(agentID), n),
 	}
 	return c.render(v, "supervisor/agent.html", d)

@@ -235,6 +235,11 @@ func TestDisputeFromTheRecord(t *testing.T) {
 		if back := sup.get(path + "/dispute?lang=en"); back.Code != http.StatusSeeOther || back.Location != path+"?lang=en" {
 			t.Errorf("GET of the form's address answered %d to %q", back.Code, back.Location)
 		}
+		// The inbox and the agent page mark the record 申诉中 while the
+		// dispute is open.
+		disputedBadge := `<span class="badge warn">申诉中</span>`
+		sup.get("/inbox").mustContain(t, http.StatusOK, disputedBadge)
+		sup.get("/agents/agent-zw").mustContain(t, http.StatusOK, disputedBadge)
 		// A second dispute is refused with the service's words on the page.
 		sup.post(path+"/dispute", url.Values{"reason": {"again"}}).mustContain(t, http.StatusConflict, "already has open dispute")
 
@@ -257,6 +262,9 @@ func TestDisputeFromTheRecord(t *testing.T) {
 			t.Errorf("a replaced record offers a dispute")
 		}
 		sup.get("/feedback/"+next).mustContain(t, http.StatusOK, "这是申诉后的复核评分", `href="`+path+`"`, "发起申诉（截至 ")
+		if inbox := sup.get("/inbox"); strings.Contains(inbox.Body, disputedBadge) {
+			t.Errorf("the inbox still marks a record 申诉中 after the re-score")
+		}
 	})
 }
 
