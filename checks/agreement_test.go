@@ -68,3 +68,23 @@ func TestDimensionsAreConfigurableAndValidated(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRatesPerWeekAndOverall(t *testing.T) {
+	greet, _ := Bit(NoGreeting)
+	slow, _ := Bit(SlowReply)
+	weeks := []string{"2026-W47", "2026-W48"}
+	got := Rates(weeks, []FlagCount{
+		{Week: "2026-W47", Flags: 0, Chats: 6},
+		{Week: "2026-W47", Flags: greet, Chats: 3},
+		{Week: "2026-W47", Flags: greet | slow, Chats: 1},
+		{Week: "2026-W46", Flags: greet, Chats: 100}, // not asked for
+	})
+	g := got[2]
+	if g.Check != NoGreeting || g.Chats != 10 || g.Fired != 4 || g.Rate != 0.4 || len(g.ByWeek) != 2 ||
+		g.ByWeek[0] != (WeekRate{Week: "2026-W47", Chats: 10, Fired: 4, Rate: 0.4}) || g.ByWeek[1] != (WeekRate{Week: "2026-W48"}) {
+		t.Errorf("no_greeting: %+v", g)
+	}
+	if s := got[1]; s.Check != SlowReply || s.Fired != 1 || s.Rate != 0.1 {
+		t.Errorf("slow_reply: %+v", s)
+	}
+}

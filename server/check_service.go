@@ -94,9 +94,10 @@ func decodeCheckSet(v store.CheckSetVersion) (checks.Set, error) {
 
 type checkService struct {
 	qav1.UnimplementedCheckServiceServer
-	book  *checkBook
-	store store.CheckSetStore
-	log   *slog.Logger
+	book    *checkBook
+	store   store.CheckSetStore
+	rubrics *rubricBook
+	log     *slog.Logger
 }
 
 func (s *checkService) GetCheckSet(ctx context.Context, req *qav1.GetCheckSetRequest) (*qav1.GetCheckSetResponse, error) {
@@ -123,15 +124,15 @@ func (s *checkService) GetCheckSet(ctx context.Context, req *qav1.GetCheckSetReq
 	return &qav1.GetCheckSetResponse{CheckSet: checkSetToProto(set, v)}, nil
 }
 
-func (s *checkService) ValidateCheckSet(_ context.Context, req *qav1.ValidateCheckSetRequest) (*qav1.ValidateCheckSetResponse, error) {
-	if _, err := validCheckSet(req.GetCheckSet()); err != nil {
+func (s *checkService) ValidateCheckSet(ctx context.Context, req *qav1.ValidateCheckSetRequest) (*qav1.ValidateCheckSetResponse, error) {
+	if _, err := s.validCheckSet(ctx, req.GetCheckSet()); err != nil {
 		return nil, err
 	}
 	return &qav1.ValidateCheckSetResponse{}, nil
 }
 
 func (s *checkService) UpdateCheckSet(ctx context.Context, req *qav1.UpdateCheckSetRequest) (*qav1.UpdateCheckSetResponse, error) {
-	set, err := validCheckSet(req.GetCheckSet())
+	set, err := s.validCheckSet(ctx, req.GetCheckSet())
 	if err != nil {
 		return nil, err
 	}
@@ -151,14 +152,26 @@ func (s *checkService) UpdateCheckSet(ctx context.Context, req *qav1.UpdateCheck
 	return &qav1.UpdateCheckSetResponse{CheckSet: checkSetToProto(set, v)}, nil
 }
 
-// validCheckSet converts and validates the request's set; the version is
-// the store's to assign, so one sent is ignored.
-func validCheckSet(p *qav1.CheckSet) (checks.Set, error) {
+// validCheckSet converts and validates the request's set, its checks'
+// dimensions against the active rubric; the version is the store's to
+// assign, so one sent is ignored.
+func (cs *checkService) validCheckSet(ctx context.Context, p *qav1.CheckSet) (checks.Set, error) {
 	if p == nil {
 		return checks.Set{}, badField("check_set", "required")
 	}
 	s := checkSetFromProto(p)
 	if err := s.Validate(); err != nil {
+		return checks.Set{}, invalid("check_set", err)
+	}
+	rubric, _, err := cs.rubrics.active(ctx)
+	if err != nil {
+		return checks.Set{}, storeError(ctx, cs.log, err)
+	}
+	keys := make([]string, len(rubric.Dimensions))
+	for i, d := range rubric.Dimensions {
+		keys[i] = d.Key
+	}
+	if err := s.ValidateDimensions(keys); err != nil {
 		return checks.Set{}, invalid("check_set", err)
 	}
 	return s, nil
@@ -169,6 +182,7 @@ func checkSetFromProto(p *qav1.CheckSet) checks.Set {
 		GreetingPhrases: p.GetGreetingPhrases(), ClosingPhrases: p.GetClosingPhrases(),
 		ForbiddenPhrases: p.GetForbiddenPhrases(), AllowedPhrases: p.GetAllowedPhrases(),
 		EmpathyPhrases: p.GetEmpathyPhrases(), ComplaintTags: p.GetComplaintTags(), Disabled: p.GetDisabled(),
+		Dimensions: p.GetDimensions(),
 	}
 	for _, c := range p.GetSla() {
 		s.SLA = append(s.SLA, checks.ChannelSLA{Channel: c.GetChannel(), FirstResponseSeconds: c.GetFirstResponseSeconds(), ReplySeconds: c.GetReplySeconds()})
@@ -181,6 +195,12 @@ func checkSetToProto(s checks.Set, v store.CheckSetVersion) *qav1.CheckSet {
 		Version: v.Version, GreetingPhrases: s.GreetingPhrases, ClosingPhrases: s.ClosingPhrases,
 		ForbiddenPhrases: s.ForbiddenPhrases, AllowedPhrases: s.AllowedPhrases, EmpathyPhrases: s.EmpathyPhrases,
 		ComplaintTags: s.ComplaintTags, Disabled: s.Disabled, CreatedBy: v.CreatedBy,
+		Dimensions: make(map[string]string, len(checks.Keys)),
+	}
+	// Every check's dimension, the defaults included, so that a set read
+	// shows what the agreement report compares.
+	for _, k := range checks.Keys {
+		out.Dimensions[k] = s.Dimension(k)
 	}
 	for _, c := range s.SLA {
 		out.Sla = append(out.Sla, &qav1.ChannelSla{Channel: c.Channel, FirstResponseSeconds: c.FirstResponseSeconds, ReplySeconds: c.ReplySeconds})

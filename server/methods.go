@@ -35,9 +35,13 @@ var methodRules = map[string]methodRule{
 	"/qa.v1.IngestService/PushTranscript":  {roles: ingestRoles, bulk: true},
 	"/qa.v1.IngestService/GetTranscript":   {roles: []store.Role{store.RoleAdmin}},
 
-	"/qa.v1.CheckService/GetCheckSet":      {roles: []store.Role{store.RoleAdmin}},
-	"/qa.v1.CheckService/UpdateCheckSet":   {roles: []store.Role{store.RoleAdmin}},
-	"/qa.v1.CheckService/ValidateCheckSet": {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.CheckService/GetCheckSet":           {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.CheckService/UpdateCheckSet":        {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.CheckService/ValidateCheckSet":      {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.CheckReportService/GetCheckReport":  {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.CheckReportService/StartCheckRerun": {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.CheckReportService/GetCheckRerun":   {roles: []store.Role{store.RoleAdmin}},
+	"/qa.v1.CheckReportService/ListCheckReruns": {roles: []store.Role{store.RoleAdmin}},
 
 	"/qa.v1.SamplingService/GetPolicy":       {roles: []store.Role{store.RoleAdmin}},
 	"/qa.v1.SamplingService/UpdatePolicy":    {roles: []store.Role{store.RoleAdmin}},

@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"qa-sampling/fielderr"
@@ -32,9 +33,11 @@ type reportService struct {
 	qav1.UnimplementedReportServiceServer
 	store Storage
 	job   *SamplingJob
-	opts  report.Options
-	now   func() time.Time
-	log   *slog.Logger
+	// checks gives the automatic checks' rates over all conversations.
+	checks *checkStats
+	opts   report.Options
+	now    func() time.Time
+	log    *slog.Logger
 	// teams keeps recent team reports until a review changes them.
 	teams teamReportCache
 	// severity adds adjusted means and reliability marks (nil: none).
@@ -112,6 +115,13 @@ func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentRe
 	if err := s.severity.annotateAgents(ctx, weeks, ar); err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
+	if s.checks != nil {
+		rates, err := s.checks.rates(ctx, weeks, func(id string) bool { return id == agent.AgentID })
+		if err != nil {
+			return nil, storeError(ctx, s.log, err)
+		}
+		ar.CheckRates = ratesToProto(rates, true)
+	}
 	return &qav1.GetAgentReportResponse{
 		Report:            ar,
 		FailingDimensions: countsToProto(tr.FailingDimensions),
@@ -176,7 +186,7 @@ func (s *reportService) GetTeamReport(ctx context.Context, req *qav1.GetTeamRepo
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	return page.page(r), nil
+	return s.withCheckRates(ctx, page.page(r), agents, weeks)
 }
 
 // teamReportSpec is what a team report is computed from, kept with it so
@@ -246,6 +256,33 @@ func (s *reportService) teamReport(ctx context.Context, spec *teamReportSpec) (*
 		return nil, err
 	}
 	s.teams.put(spec, lastFeedback, out, byAgent)
+	return out, nil
+}
+
+// withCheckRates adds to a page of the team report the checks' rates over
+// all the team's conversations (and each agent's on the page), which
+// change with every push rather than with reviews. The report is copied:
+// the cache shares it.
+func (s *reportService) withCheckRates(ctx context.Context, resp *qav1.GetTeamReportResponse, agents map[string]store.Agent, weeks []string) (*qav1.GetTeamReportResponse, error) {
+	if s.checks == nil { // a report service built without the checks (tests)
+		return resp, nil
+	}
+	member := func(id string) bool { _, ok := agents[id]; return ok }
+	team, err := s.checks.rates(ctx, weeks, member)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	each, err := s.checks.perAgent(ctx, weeks, member)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := proto.CloneOf(resp)
+	out.Report.CheckRates = ratesToProto(team, true)
+	for _, a := range out.Report.Agents {
+		if rs, ok := each[a.GetAgentId()]; ok {
+			a.CheckRates = ratesToProto(rs, false)
+		}
+	}
 	return out, nil
 }
 

@@ -125,6 +125,8 @@ type Server struct {
 	rubrics   *rubricBook
 	feedback  *feedbackHub
 	reports   *reportService
+	// reruns runs check re-runs in the background (check_report_service.go).
+	reruns *checkRerunner
 	// pollCtx ends the background work Serve starts; pollStop cancels it
 	// and background waits for it.
 	pollCtx    context.Context
@@ -146,7 +148,8 @@ var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName,
 	qav1.RubricService_ServiceDesc.ServiceName, qav1.FeedbackService_ServiceDesc.ServiceName,
 	qav1.ReportService_ServiceDesc.ServiceName, qav1.AuditService_ServiceDesc.ServiceName,
 	qav1.InfoService_ServiceDesc.ServiceName, qav1.AccessService_ServiceDesc.ServiceName,
-	qav1.CheckService_ServiceDesc.ServiceName, qav1.CalibrationService_ServiceDesc.ServiceName}
+	qav1.CheckService_ServiceDesc.ServiceName, qav1.CalibrationService_ServiceDesc.ServiceName,
+	qav1.CheckReportService_ServiceDesc.ServiceName}
 
 // New wires the services, interceptors, health and reflection.
 func New(st Storage, cfg Config, log *slog.Logger) *Server {
@@ -227,13 +230,16 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 		store: st, rubrics: rubrics, hub: hub, metrics: ops, disputeWindow: cfg.DisputeWindow, now: now, log: log,
 	})
 	severityFits := newSeverityModel(st, rubrics, now, log)
-	reports := &reportService{store: st, job: job, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log, severity: severityFits}
+	checkStats := &checkStats{store: st, book: checkSets, job: job, now: now}
+	reports := &reportService{store: st, job: job, checks: checkStats, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log, severity: severityFits}
 	qav1.RegisterReportServiceServer(guard, reports)
 	qav1.RegisterInspectorReportServiceServer(guard, &inspectorReportService{report: reports, severity: severityFits})
+	reruns := &checkRerunner{store: st, book: checkSets, job: job, stats: checkStats, log: log}
+	qav1.RegisterCheckReportServiceServer(guard, &checkReportService{stats: checkStats, reports: reports, rerun: reruns, log: log})
 	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
 	qav1.RegisterCalibrationServiceServer(guard, &calibrationService{store: st, rubrics: rubrics, now: now, log: log})
 	qav1.RegisterInfoServiceServer(guard, &infoService{store: st, log: log})
-	qav1.RegisterCheckServiceServer(guard, &checkService{book: checkSets, store: st, log: log})
+	qav1.RegisterCheckServiceServer(guard, &checkService{book: checkSets, store: st, rubrics: rubrics, log: log})
 	access := &accessService{store: st, authn: authn, gate: gate, now: now, log: log,
 		linkTTL: cmp.Or(cfg.LoginLinkTTL, DefaultConfig().LoginLinkTTL), sessionMax: cmp.Or(cfg.SessionMax, DefaultConfig().SessionMax)}
 	access.publicURL.Store(&cfg.PublicURL)
@@ -253,7 +259,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 		retention: newRetentionJob(st, retention, now, log, reg),
 		pollCtx:   pollCtx, pollStop: pollStop,
 		grpc: gs, inproc: inproc, gate: gate, authn: authn, access: access, guard: guard, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
-		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll, reports: reports,
+		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll, reports: reports, reruns: reruns,
 		interval: cfg.HealthInterval, stopWatch: make(chan struct{}),
 	}
 }
@@ -280,6 +286,7 @@ func (s *Server) Serve(lis net.Listener) error {
 	s.background.Go(func() { s.reports.keepTeamReports(s.pollCtx, teamReportRefreshEvery) })
 	s.background.Go(func() { poller.Run(s.pollCtx) })
 	s.background.Go(func() { s.retention.Run(s.pollCtx) })
+	s.background.Go(func() { s.reruns.serve(s.pollCtx) })
 	s.background.Go(func() { _ = s.inproc.grpc.Serve(s.inproc.lis) })
 	s.bgMu.Unlock()
 	return s.grpc.Serve(lis)

@@ -336,7 +336,8 @@ func TestTeamReportAfterReviewsEqualsAFreshOne(t *testing.T) {
 			}
 			// A service of its own, whose cache is empty.
 			fresh := &reportService{store: e.store, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: time.Now, log: slog.New(slog.DiscardHandler),
-				severity: newSeverityModel(e.store, &rubricBook{store: e.store}, time.Now, slog.New(slog.DiscardHandler))}
+				severity: newSeverityModel(e.store, &rubricBook{store: e.store}, time.Now, slog.New(slog.DiscardHandler)),
+				checks:   &checkStats{store: e.store, book: &checkBook{store: e.store, now: time.Now}, job: &SamplingJob{Store: e.store, Log: slog.New(slog.DiscardHandler), Now: time.Now}, now: time.Now}}
 			want, err := fresh.GetTeamReport(adminCtx, req)
 			if err != nil {
 				t.Fatal(err)

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +79,7 @@ func newChecksCommand(opts *globalOptions) *cobra.Command {
 	set.Flags().BoolVar(&dryRun, "dry-run", false, "only validate")
 	_ = set.MarkFlagRequired("file")
 	cmd.AddCommand(get, set)
+	cmd.AddCommand(checkStatsCommands(opts)...)
 	return cmd
 }
 
@@ -103,6 +106,9 @@ func printCheckSet(w io.Writer, s *qav1.CheckSet, loc *time.Location) error {
 	line("empathy_phrases", list(s.GetEmpathyPhrases()))
 	line("complaint_tags", list(s.GetComplaintTags()))
 	line("disabled", list(s.GetDisabled()))
+	for _, k := range slices.Sorted(maps.Keys(s.GetDimensions())) {
+		line("dimensions["+k+"]", policyValue(s.GetDimensions()[k]))
+	}
 	line("created_by", sanitize(s.GetCreatedBy()))
 	line("created_at", formatTimestamp(s.GetCreatedAt(), loc))
 	return t.Flush()

@@ -50,8 +50,14 @@ type CheckSet struct {
 	// no_greeting, no_closing, forbidden_phrase, no_empathy.
 	Disabled []string `protobuf:"bytes,9,rep,name=disabled,proto3" json:"disabled,omitempty"`
 	// Output only.
-	CreatedBy     string                 `protobuf:"bytes,10,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	CreatedBy string                 `protobuf:"bytes,10,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The rubric dimension each check is compared with in the agreement
+	// report, by check key; checks not listed keep their default
+	// (attitude for no_greeting, no_closing, no_empathy and
+	// forbidden_phrase; efficiency for the SLAs). Each must be a dimension
+	// of the active rubric.
+	Dimensions    map[string]string `protobuf:"bytes,12,rep,name=dimensions,proto3" json:"dimensions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -159,6 +165,13 @@ func (x *CheckSet) GetCreatedBy() string {
 func (x *CheckSet) GetCreatedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *CheckSet) GetDimensions() map[string]string {
+	if x != nil {
+		return x.Dimensions
 	}
 	return nil
 }
@@ -587,7 +600,7 @@ var File_qa_v1_checks_proto protoreflect.FileDescriptor
 
 const file_qa_v1_checks_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/checks.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x03\n" +
+	"\x12qa/v1/checks.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb9\x04\n" +
 	"\bCheckSet\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12#\n" +
 	"\x03sla\x18\x02 \x03(\v2\x11.qa.v1.ChannelSlaR\x03sla\x12)\n" +
@@ -602,7 +615,13 @@ const file_qa_v1_checks_proto_rawDesc = "" +
 	"created_by\x18\n" +
 	" \x01(\tR\tcreatedBy\x129\n" +
 	"\n" +
-	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x81\x01\n" +
+	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12?\n" +
+	"\n" +
+	"dimensions\x18\f \x03(\v2\x1f.qa.v1.CheckSet.DimensionsEntryR\n" +
+	"dimensions\x1a=\n" +
+	"\x0fDimensionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x81\x01\n" +
 	"\n" +
 	"ChannelSla\x12\x18\n" +
 	"\achannel\x18\x01 \x01(\tR\achannel\x124\n" +
@@ -644,7 +663,7 @@ func file_qa_v1_checks_proto_rawDescGZIP() []byte {
 	return file_qa_v1_checks_proto_rawDescData
 }
 
-var file_qa_v1_checks_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_qa_v1_checks_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_qa_v1_checks_proto_goTypes = []any{
 	(*CheckSet)(nil),                 // 0: qa.v1.CheckSet
 	(*ChannelSla)(nil),               // 1: qa.v1.ChannelSla
@@ -655,26 +674,28 @@ var file_qa_v1_checks_proto_goTypes = []any{
 	(*UpdateCheckSetResponse)(nil),   // 6: qa.v1.UpdateCheckSetResponse
 	(*ValidateCheckSetRequest)(nil),  // 7: qa.v1.ValidateCheckSetRequest
 	(*ValidateCheckSetResponse)(nil), // 8: qa.v1.ValidateCheckSetResponse
-	(*timestamppb.Timestamp)(nil),    // 9: google.protobuf.Timestamp
+	nil,                              // 9: qa.v1.CheckSet.DimensionsEntry
+	(*timestamppb.Timestamp)(nil),    // 10: google.protobuf.Timestamp
 }
 var file_qa_v1_checks_proto_depIdxs = []int32{
-	1, // 0: qa.v1.CheckSet.sla:type_name -> qa.v1.ChannelSla
-	9, // 1: qa.v1.CheckSet.created_at:type_name -> google.protobuf.Timestamp
-	0, // 2: qa.v1.GetCheckSetResponse.check_set:type_name -> qa.v1.CheckSet
-	0, // 3: qa.v1.UpdateCheckSetRequest.check_set:type_name -> qa.v1.CheckSet
-	0, // 4: qa.v1.UpdateCheckSetResponse.check_set:type_name -> qa.v1.CheckSet
-	0, // 5: qa.v1.ValidateCheckSetRequest.check_set:type_name -> qa.v1.CheckSet
-	3, // 6: qa.v1.CheckService.GetCheckSet:input_type -> qa.v1.GetCheckSetRequest
-	5, // 7: qa.v1.CheckService.UpdateCheckSet:input_type -> qa.v1.UpdateCheckSetRequest
-	7, // 8: qa.v1.CheckService.ValidateCheckSet:input_type -> qa.v1.ValidateCheckSetRequest
-	4, // 9: qa.v1.CheckService.GetCheckSet:output_type -> qa.v1.GetCheckSetResponse
-	6, // 10: qa.v1.CheckService.UpdateCheckSet:output_type -> qa.v1.UpdateCheckSetResponse
-	8, // 11: qa.v1.CheckService.ValidateCheckSet:output_type -> qa.v1.ValidateCheckSetResponse
-	9, // [9:12] is the sub-list for method output_type
-	6, // [6:9] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	1,  // 0: qa.v1.CheckSet.sla:type_name -> qa.v1.ChannelSla
+	10, // 1: qa.v1.CheckSet.created_at:type_name -> google.protobuf.Timestamp
+	9,  // 2: qa.v1.CheckSet.dimensions:type_name -> qa.v1.CheckSet.DimensionsEntry
+	0,  // 3: qa.v1.GetCheckSetResponse.check_set:type_name -> qa.v1.CheckSet
+	0,  // 4: qa.v1.UpdateCheckSetRequest.check_set:type_name -> qa.v1.CheckSet
+	0,  // 5: qa.v1.UpdateCheckSetResponse.check_set:type_name -> qa.v1.CheckSet
+	0,  // 6: qa.v1.ValidateCheckSetRequest.check_set:type_name -> qa.v1.CheckSet
+	3,  // 7: qa.v1.CheckService.GetCheckSet:input_type -> qa.v1.GetCheckSetRequest
+	5,  // 8: qa.v1.CheckService.UpdateCheckSet:input_type -> qa.v1.UpdateCheckSetRequest
+	7,  // 9: qa.v1.CheckService.ValidateCheckSet:input_type -> qa.v1.ValidateCheckSetRequest
+	4,  // 10: qa.v1.CheckService.GetCheckSet:output_type -> qa.v1.GetCheckSetResponse
+	6,  // 11: qa.v1.CheckService.UpdateCheckSet:output_type -> qa.v1.UpdateCheckSetResponse
+	8,  // 12: qa.v1.CheckService.ValidateCheckSet:output_type -> qa.v1.ValidateCheckSetResponse
+	10, // [10:13] is the sub-list for method output_type
+	7,  // [7:10] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_checks_proto_init() }
@@ -688,7 +709,7 @@ func file_qa_v1_checks_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_checks_proto_rawDesc), len(file_qa_v1_checks_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

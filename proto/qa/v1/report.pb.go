@@ -822,12 +822,15 @@ func (x *WeekPoint) GetCi95() *ConfidenceInterval {
 }
 
 type AgentReport struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	AgentId       string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	TeamId        string                 `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
-	Weeks         []string               `protobuf:"bytes,4,rep,name=weeks,proto3" json:"weeks,omitempty"`
-	Summary       *Summary               `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	AgentId string                 `protobuf:"bytes,1,opt,name=agent_id,json=agentId,proto3" json:"agent_id,omitempty"`
+	Name    string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	TeamId  string                 `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	Weeks   []string               `protobuf:"bytes,4,rep,name=weeks,proto3" json:"weeks,omitempty"`
+	Summary *Summary               `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	// How often each automatic check fired on the agent's conversations
+	// in the weeks: all of them, not only the sampled ones.
+	CheckRates    []*CheckRate `protobuf:"bytes,6,rep,name=check_rates,json=checkRates,proto3" json:"check_rates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -893,6 +896,13 @@ func (x *AgentReport) GetWeeks() []string {
 func (x *AgentReport) GetSummary() *Summary {
 	if x != nil {
 		return x.Summary
+	}
+	return nil
+}
+
+func (x *AgentReport) GetCheckRates() []*CheckRate {
+	if x != nil {
+		return x.CheckRates
 	}
 	return nil
 }
@@ -969,8 +979,11 @@ type TeamReport struct {
 	FailingDimensions []*IssueCount          `protobuf:"bytes,5,rep,name=failing_dimensions,json=failingDimensions,proto3" json:"failing_dimensions,omitempty"`
 	CriticalFlags     []*IssueCount          `protobuf:"bytes,6,rep,name=critical_flags,json=criticalFlags,proto3" json:"critical_flags,omitempty"`
 	GeneratedAt       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// How often each automatic check fired on the team's conversations in
+	// the weeks (all of them, not only the sampled ones), per week.
+	CheckRates    []*CheckRate `protobuf:"bytes,8,rep,name=check_rates,json=checkRates,proto3" json:"check_rates,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TeamReport) Reset() {
@@ -1052,11 +1065,18 @@ func (x *TeamReport) GetGeneratedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *TeamReport) GetCheckRates() []*CheckRate {
+	if x != nil {
+		return x.CheckRates
+	}
+	return nil
+}
+
 var File_qa_v1_report_proto protoreflect.FileDescriptor
 
 const file_qa_v1_report_proto_rawDesc = "" +
 	"\n" +
-	"\x12qa/v1/report.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"e\n" +
+	"\x12qa/v1/report.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18qa/v1/check_report.proto\"e\n" +
 	"\x15GetAgentReportRequest\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x1b\n" +
 	"\tlast_week\x18\x02 \x01(\tR\blastWeek\x12\x14\n" +
@@ -1119,18 +1139,20 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\x04week\x18\x01 \x01(\tR\x04week\x12\x18\n" +
 	"\areviews\x18\x02 \x01(\x05R\areviews\x12\x12\n" +
 	"\x04mean\x18\x03 \x01(\x01R\x04mean\x12-\n" +
-	"\x04ci95\x18\x04 \x01(\v2\x19.qa.v1.ConfidenceIntervalR\x04ci95\"\x95\x01\n" +
+	"\x04ci95\x18\x04 \x01(\v2\x19.qa.v1.ConfidenceIntervalR\x04ci95\"\xc8\x01\n" +
 	"\vAgentReport\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x17\n" +
 	"\ateam_id\x18\x03 \x01(\tR\x06teamId\x12\x14\n" +
 	"\x05weeks\x18\x04 \x03(\tR\x05weeks\x12(\n" +
-	"\asummary\x18\x05 \x01(\v2\x0e.qa.v1.SummaryR\asummary\"J\n" +
+	"\asummary\x18\x05 \x01(\v2\x0e.qa.v1.SummaryR\asummary\x121\n" +
+	"\vcheck_rates\x18\x06 \x03(\v2\x10.qa.v1.CheckRateR\n" +
+	"checkRates\"J\n" +
 	"\n" +
 	"IssueCount\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05count\x18\x02 \x01(\x05R\x05count\x12\x14\n" +
-	"\x05share\x18\x03 \x01(\x01R\x05share\"\xcc\x02\n" +
+	"\x05share\x18\x03 \x01(\x01R\x05share\"\xff\x02\n" +
 	"\n" +
 	"TeamReport\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x14\n" +
@@ -1139,7 +1161,9 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\x06agents\x18\x04 \x03(\v2\x12.qa.v1.AgentReportR\x06agents\x12@\n" +
 	"\x12failing_dimensions\x18\x05 \x03(\v2\x11.qa.v1.IssueCountR\x11failingDimensions\x128\n" +
 	"\x0ecritical_flags\x18\x06 \x03(\v2\x11.qa.v1.IssueCountR\rcriticalFlags\x12=\n" +
-	"\fgenerated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt2\xea\x01\n" +
+	"\fgenerated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vgeneratedAt\x121\n" +
+	"\vcheck_rates\x18\b \x03(\v2\x10.qa.v1.CheckRateR\n" +
+	"checkRates2\xea\x01\n" +
 	"\rReportService\x12M\n" +
 	"\x0eGetAgentReport\x12\x1c.qa.v1.GetAgentReportRequest\x1a\x1d.qa.v1.GetAgentReportResponse\x12J\n" +
 	"\rGetTeamReport\x12\x1b.qa.v1.GetTeamReportRequest\x1a\x1c.qa.v1.GetTeamReportResponse\x12>\n" +
@@ -1173,7 +1197,8 @@ var file_qa_v1_report_proto_goTypes = []any{
 	(*AgentReport)(nil),            // 11: qa.v1.AgentReport
 	(*IssueCount)(nil),             // 12: qa.v1.IssueCount
 	(*TeamReport)(nil),             // 13: qa.v1.TeamReport
-	(*timestamppb.Timestamp)(nil),  // 14: google.protobuf.Timestamp
+	(*CheckRate)(nil),              // 14: qa.v1.CheckRate
+	(*timestamppb.Timestamp)(nil),  // 15: google.protobuf.Timestamp
 }
 var file_qa_v1_report_proto_depIdxs = []int32{
 	11, // 0: qa.v1.GetAgentReportResponse.report:type_name -> qa.v1.AgentReport
@@ -1186,22 +1211,24 @@ var file_qa_v1_report_proto_depIdxs = []int32{
 	10, // 7: qa.v1.Summary.trend:type_name -> qa.v1.WeekPoint
 	8,  // 8: qa.v1.WeekPoint.ci95:type_name -> qa.v1.ConfidenceInterval
 	7,  // 9: qa.v1.AgentReport.summary:type_name -> qa.v1.Summary
-	7,  // 10: qa.v1.TeamReport.summary:type_name -> qa.v1.Summary
-	11, // 11: qa.v1.TeamReport.agents:type_name -> qa.v1.AgentReport
-	12, // 12: qa.v1.TeamReport.failing_dimensions:type_name -> qa.v1.IssueCount
-	12, // 13: qa.v1.TeamReport.critical_flags:type_name -> qa.v1.IssueCount
-	14, // 14: qa.v1.TeamReport.generated_at:type_name -> google.protobuf.Timestamp
-	0,  // 15: qa.v1.ReportService.GetAgentReport:input_type -> qa.v1.GetAgentReportRequest
-	2,  // 16: qa.v1.ReportService.GetTeamReport:input_type -> qa.v1.GetTeamReportRequest
-	4,  // 17: qa.v1.ReportService.ListTeams:input_type -> qa.v1.ListTeamsRequest
-	1,  // 18: qa.v1.ReportService.GetAgentReport:output_type -> qa.v1.GetAgentReportResponse
-	3,  // 19: qa.v1.ReportService.GetTeamReport:output_type -> qa.v1.GetTeamReportResponse
-	5,  // 20: qa.v1.ReportService.ListTeams:output_type -> qa.v1.ListTeamsResponse
-	18, // [18:21] is the sub-list for method output_type
-	15, // [15:18] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	14, // 10: qa.v1.AgentReport.check_rates:type_name -> qa.v1.CheckRate
+	7,  // 11: qa.v1.TeamReport.summary:type_name -> qa.v1.Summary
+	11, // 12: qa.v1.TeamReport.agents:type_name -> qa.v1.AgentReport
+	12, // 13: qa.v1.TeamReport.failing_dimensions:type_name -> qa.v1.IssueCount
+	12, // 14: qa.v1.TeamReport.critical_flags:type_name -> qa.v1.IssueCount
+	15, // 15: qa.v1.TeamReport.generated_at:type_name -> google.protobuf.Timestamp
+	14, // 16: qa.v1.TeamReport.check_rates:type_name -> qa.v1.CheckRate
+	0,  // 17: qa.v1.ReportService.GetAgentReport:input_type -> qa.v1.GetAgentReportRequest
+	2,  // 18: qa.v1.ReportService.GetTeamReport:input_type -> qa.v1.GetTeamReportRequest
+	4,  // 19: qa.v1.ReportService.ListTeams:input_type -> qa.v1.ListTeamsRequest
+	1,  // 20: qa.v1.ReportService.GetAgentReport:output_type -> qa.v1.GetAgentReportResponse
+	3,  // 21: qa.v1.ReportService.GetTeamReport:output_type -> qa.v1.GetTeamReportResponse
+	5,  // 22: qa.v1.ReportService.ListTeams:output_type -> qa.v1.ListTeamsResponse
+	20, // [20:23] is the sub-list for method output_type
+	17, // [17:20] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_report_proto_init() }
@@ -1209,6 +1236,7 @@ func file_qa_v1_report_proto_init() {
 	if File_qa_v1_report_proto != nil {
 		return
 	}
+	file_qa_v1_check_report_proto_init()
 	file_qa_v1_report_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

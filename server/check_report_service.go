@@ -1,0 +1,459 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"qa-sampling/checks"
+	"qa-sampling/isoweek"
+	qav1 "qa-sampling/proto/qa/v1"
+	"qa-sampling/store"
+)
+
+// checkRateTTL is how long a week's grouped check counts are reused: the
+// report pages ask for the same weeks again and again, and a week of a
+// million conversations is a scan; counts a minute old are fine for rates.
+const checkRateTTL = time.Minute
+
+// checkStats reads check rates and agreement for the check report and
+// the agent and team reports.
+type checkStats struct {
+	store Storage
+	book  *checkBook
+	job   *SamplingJob
+	now   func() time.Time
+
+	mu    sync.Mutex
+	weeks map[string]weekCounts
+}
+
+type weekCounts struct {
+	counts []store.CheckFlagCount
+	read   time.Time
+}
+
+// location is the sampling policy's zone, in which weeks are counted.
+func (c *checkStats) location(ctx context.Context) (*time.Location, error) {
+	p, err := c.job.Policy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return p.Location()
+}
+
+// counts returns each week's grouped counts, reading the weeks not read
+// in the last checkRateTTL.
+func (c *checkStats) counts(ctx context.Context, weeks []string) (map[string][]store.CheckFlagCount, error) {
+	loc, err := c.location(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]store.CheckFlagCount, len(weeks))
+	now := c.now()
+	for _, w := range weeks {
+		key := w + "@" + loc.String()
+		c.mu.Lock()
+		cached, ok := c.weeks[key]
+		c.mu.Unlock()
+		if ok && now.Sub(cached.read) < checkRateTTL {
+			out[w] = cached.counts
+			continue
+		}
+		week, err := isoweek.Parse(w)
+		if err != nil {
+			return nil, err
+		}
+		from, to := week.Bounds(loc)
+		counts, err := c.store.CountCheckFlags(ctx, from, to)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.weeks == nil || len(c.weeks) > 1000 {
+			c.weeks = make(map[string]weekCounts)
+		}
+		c.weeks[key] = weekCounts{counts: counts, read: now}
+		c.mu.Unlock()
+		out[w] = counts
+	}
+	return out, nil
+}
+
+// forget drops the cached counts: a re-run changed them.
+func (c *checkStats) forget() {
+	c.mu.Lock()
+	c.weeks = nil
+	c.mu.Unlock()
+}
+
+// rates gives each check's rates over weeks for the agents keep accepts.
+func (c *checkStats) rates(ctx context.Context, weeks []string, keep func(agentID string) bool) ([]checks.Rate, error) {
+	byWeek, err := c.counts(ctx, weeks)
+	if err != nil {
+		return nil, err
+	}
+	var flat []checks.FlagCount
+	for _, w := range weeks {
+		for _, fc := range byWeek[w] {
+			if fc.Checked && keep(fc.AgentID) {
+				flat = append(flat, checks.FlagCount{Week: w, Flags: fc.Flags, Chats: fc.Chats})
+			}
+		}
+	}
+	return checks.Rates(weeks, flat), nil
+}
+
+// perAgent gives each agent's rates over weeks (no weekly breakdown).
+func (c *checkStats) perAgent(ctx context.Context, weeks []string, keep func(agentID string) bool) (map[string][]checks.Rate, error) {
+	byWeek, err := c.counts(ctx, weeks)
+	if err != nil {
+		return nil, err
+	}
+	flat := make(map[string][]checks.FlagCount)
+	for _, w := range weeks {
+		for _, fc := range byWeek[w] {
+			if fc.Checked && keep(fc.AgentID) {
+				flat[fc.AgentID] = append(flat[fc.AgentID], checks.FlagCount{Week: w, Flags: fc.Flags, Chats: fc.Chats})
+			}
+		}
+	}
+	out := make(map[string][]checks.Rate, len(flat))
+	for id, f := range flat {
+		out[id] = checks.Rates(weeks, f)
+	}
+	return out, nil
+}
+
+func ratesToProto(rs []checks.Rate, withWeeks bool) []*qav1.CheckRate {
+	out := make([]*qav1.CheckRate, len(rs))
+	for i, r := range rs {
+		out[i] = &qav1.CheckRate{Check: r.Check, Chats: r.Chats, Fired: r.Fired, Rate: r.Rate}
+		if withWeeks {
+			out[i].ByWeek = weekRatesToProto(r.ByWeek)
+		}
+	}
+	return out
+}
+
+func weekRatesToProto(ws []checks.WeekRate) []*qav1.CheckWeekRate {
+	out := make([]*qav1.CheckWeekRate, len(ws))
+	for i, w := range ws {
+		out[i] = &qav1.CheckWeekRate{Week: w.Week, Chats: w.Chats, Fired: w.Fired, Rate: w.Rate}
+	}
+	return out
+}
+
+// checkReportService serves CheckReportService.
+type checkReportService struct {
+	qav1.UnimplementedCheckReportServiceServer
+	stats   *checkStats
+	reports *reportService
+	rerun   *checkRerunner
+	log     *slog.Logger
+}
+
+func (s *checkReportService) GetCheckReport(ctx context.Context, req *qav1.GetCheckReportRequest) (*qav1.GetCheckReportResponse, error) {
+	weeks, err := s.reports.weeks(ctx, req.GetLastWeek(), req.GetWeeks())
+	if err != nil {
+		return nil, err
+	}
+	rates, err := s.stats.rates(ctx, weeks, func(string) bool { return true })
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	latest, err := s.stats.book.current(ctx)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	set := latest.Set()
+	rows, err := s.stats.store.ReviewedChecks(ctx, weeks[0], weeks[len(weeks)-1])
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	reviewed, err := s.reviewed(ctx, rows)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	agreement := checks.Agree(&set, reviewed)
+	out := &qav1.GetCheckReportResponse{Weeks: weeks, CheckSetVersion: set.Version, Reviews: int64(len(rows)),
+		GeneratedAt: timestamppb.New(s.stats.now())}
+	if len(rates) > 0 {
+		out.Chats = rates[0].Chats
+	}
+	for i, a := range agreement {
+		r := rates[i]
+		ca := &qav1.CheckAgreement{
+			Check: a.Check, Dimension: a.Dimension, Chats: r.Chats, Fired: r.Fired, Rate: r.Rate,
+			Tp: a.TP, Fp: a.FP, Fn: a.FN, Tn: a.TN, ByWeek: weekRatesToProto(r.ByWeek),
+		}
+		if !math.IsNaN(a.Precision) {
+			ca.Precision, ca.HasPrecision = a.Precision, true
+		}
+		if !math.IsNaN(a.Recall) {
+			ca.Recall, ca.HasRecall = a.Recall, true
+		}
+		out.Checks = append(out.Checks, ca)
+	}
+	return out, nil
+}
+
+// reviewed pairs each review's ratings with the checks that ran on its
+// conversation: the enabled checks of the version that computed them.
+func (s *checkReportService) reviewed(ctx context.Context, rows []store.ReviewedChecks) ([]checks.ReviewedChat, error) {
+	ran := map[int64]uint64{0: 0}
+	out := make([]checks.ReviewedChat, len(rows))
+	for i, r := range rows {
+		mask, ok := ran[r.CheckVersion]
+		if !ok {
+			v, err := s.stats.store.GetCheckSet(ctx, r.CheckVersion)
+			if err != nil {
+				return nil, err
+			}
+			set, err := decodeCheckSet(v)
+			if err != nil {
+				return nil, err
+			}
+			mask = set.EnabledMask()
+			ran[r.CheckVersion] = mask
+		}
+		rc := checks.ReviewedChat{Flags: r.CheckFlags, Ran: mask, Ratings: make([]checks.Rating, len(r.Ratings))}
+		for j, rt := range r.Ratings {
+			rc.Ratings[j] = checks.Rating{Key: rt.Key, Value: rt.Value, Max: rt.Max, NA: rt.NA}
+		}
+		out[i] = rc
+	}
+	return out, nil
+}
+
+func (s *checkReportService) StartCheckRerun(ctx context.Context, req *qav1.StartCheckRerunRequest) (*qav1.StartCheckRerunResponse, error) {
+	week, err := isoweek.Parse(req.GetWeek())
+	if err != nil {
+		return nil, invalid("week", err)
+	}
+	who, _ := PrincipalFrom(ctx)
+	job, err := s.rerun.start(ctx, week, who.Subject)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.StartCheckRerunResponse{Rerun: rerunToProto(job)}, nil
+}
+
+func (s *checkReportService) GetCheckRerun(ctx context.Context, req *qav1.GetCheckRerunRequest) (*qav1.GetCheckRerunResponse, error) {
+	if req.GetId() <= 0 {
+		return nil, badField("id", "required (a re-run's id, from StartCheckRerun)")
+	}
+	job, err := s.stats.store.GetCheckRerun(ctx, req.GetId())
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, status.Errorf(codes.NotFound, "check re-run %d not found", req.GetId())
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	return &qav1.GetCheckRerunResponse{Rerun: rerunToProto(job)}, nil
+}
+
+func (s *checkReportService) ListCheckReruns(ctx context.Context, req *qav1.ListCheckRerunsRequest) (*qav1.ListCheckRerunsResponse, error) {
+	limit := req.GetLimit()
+	switch {
+	case limit == 0:
+		limit = 20
+	case limit < 0 || limit > 100:
+		return nil, badField("limit", "must be 1..100, got %d", limit)
+	}
+	jobs, err := s.stats.store.ListCheckReruns(ctx, false, int(limit))
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	out := &qav1.ListCheckRerunsResponse{}
+	for _, j := range jobs {
+		out.Reruns = append(out.Reruns, rerunToProto(j))
+	}
+	return out, nil
+}
+
+func rerunToProto(j store.CheckRerun) *qav1.CheckRerun {
+	out := &qav1.CheckRerun{
+		Id: j.ID, Week: j.Week, CheckSetVersion: j.CheckVersion, Status: string(j.Status), Done: j.Done, Total: j.Total,
+		Changed: j.Changed, Error: j.Error, CreatedBy: j.CreatedBy,
+		CreatedAt: timestamppb.New(j.CreatedAt), UpdatedAt: timestamppb.New(j.UpdatedAt),
+	}
+	if !j.FinishedAt.IsZero() {
+		out.FinishedAt = timestamppb.New(j.FinishedAt)
+	}
+	return out
+}
+
+// rerunBatch is how many conversations a re-run checks and stores per
+// transaction: each batch's results commit with the job's cursor.
+const rerunBatch = 2000
+
+// checkRerunner runs re-run jobs in the background, one goroutine per
+// job, and takes up running jobs left by a previous process.
+type checkRerunner struct {
+	store Storage
+	book  *checkBook
+	job   *SamplingJob
+	stats *checkStats
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	ctx     context.Context // ends at shutdown; nil before Serve
+	running map[int64]bool
+	wg      sync.WaitGroup
+}
+
+// serve starts the jobs a previous process left running and lets start
+// run new ones until ctx ends; it returns once they have stopped.
+func (r *checkRerunner) serve(ctx context.Context) {
+	r.mu.Lock()
+	r.ctx = ctx
+	r.mu.Unlock()
+	jobs, err := r.store.ListCheckReruns(ctx, true, 100)
+	if err != nil {
+		r.log.Error("listing unfinished check re-runs", "err", err)
+	}
+	for _, j := range jobs {
+		r.log.Info("continuing a check re-run", "rerun", j.ID, "week", j.Week, "done", j.Done, "total", j.Total)
+		r.launch(j)
+	}
+	<-ctx.Done()
+	r.wg.Wait()
+}
+
+// start creates a job for week under the newest check set, or returns
+// the one already running for them.
+func (r *checkRerunner) start(ctx context.Context, week isoweek.Week, who string) (store.CheckRerun, error) {
+	checker, err := r.book.current(ctx)
+	if err != nil {
+		return store.CheckRerun{}, err
+	}
+	// The newest, even if this process read it up to checkRefresh ago.
+	latest, err := r.book.latest(ctx)
+	if err != nil {
+		return store.CheckRerun{}, err
+	}
+	version := max(latest.Version, checker.Set().Version)
+	running, err := r.store.ListCheckReruns(ctx, true, 100)
+	if err != nil {
+		return store.CheckRerun{}, err
+	}
+	for _, j := range running {
+		if j.Week == week.String() && j.CheckVersion == version {
+			return j, nil
+		}
+	}
+	p, err := r.job.Policy(ctx)
+	if err != nil {
+		return store.CheckRerun{}, err
+	}
+	loc, err := p.Location()
+	if err != nil {
+		return store.CheckRerun{}, err
+	}
+	from, to := week.Bounds(loc)
+	j, err := r.store.CreateCheckRerun(ctx, store.CheckRerun{Week: week.String(), From: from, To: to, CheckVersion: version, CreatedBy: who})
+	if err != nil {
+		return store.CheckRerun{}, err
+	}
+	r.launch(j)
+	return j, nil
+}
+
+func (r *checkRerunner) launch(j store.CheckRerun) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil || r.ctx.Err() != nil || r.running[j.ID] {
+		return // taken up by the next process's serve
+	}
+	if r.running == nil {
+		r.running = make(map[int64]bool)
+	}
+	r.running[j.ID] = true
+	ctx := r.ctx
+	r.wg.Go(func() {
+		defer func() {
+			r.mu.Lock()
+			delete(r.running, j.ID)
+			r.mu.Unlock()
+		}()
+		if err := r.run(ctx, j); err != nil {
+			if ctx.Err() != nil {
+				r.log.Info("check re-run stopped; the next start continues it", "rerun", j.ID, "week", j.Week)
+				return
+			}
+			r.log.Error("check re-run failed", "rerun", j.ID, "week", j.Week, "err", err)
+			if ferr := r.store.FailCheckRerun(context.WithoutCancel(ctx), j.ID, err.Error()); ferr != nil {
+				r.log.Error("recording a failed check re-run", "rerun", j.ID, "err", ferr)
+			}
+		}
+	})
+}
+
+// run checks the job's conversations after its cursor, in id order, a
+// batch per transaction.
+func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
+	v, err := r.store.GetCheckSet(ctx, j.CheckVersion)
+	if err != nil {
+		return err
+	}
+	set, err := decodeCheckSet(v)
+	if err != nil {
+		return err
+	}
+	checker, err := checks.Compile(set)
+	if err != nil {
+		return fmt.Errorf("check set version %d: %w", j.CheckVersion, err)
+	}
+	ids, err := r.store.RecheckIDs(ctx, j.From, j.To, j.Cursor)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		_, err := r.store.SaveRecheck(ctx, j.ID, nil, j.Cursor, 0, true)
+		return err
+	}
+	workers := runtime.GOMAXPROCS(0)
+	for start := 0; start < len(ids); start += rerunBatch {
+		end := min(start+rerunBatch, len(ids))
+		lo, hi := ids[start], ids[end-1]
+		targets, err := r.store.RecheckTargets(ctx, j.From, j.To, lo, hi)
+		if err != nil {
+			return err
+		}
+		results := make([]store.RecheckResult, len(targets))
+		var changed int64
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				var n int64
+				for i := w; i < len(targets); i += workers {
+					c := checker.Run(&targets[i].Transcript)
+					results[i] = store.RecheckResult{ID: targets[i].ID, Checks: c}
+					if c.Flags != targets[i].Checks.Flags {
+						n++
+					}
+				}
+				mu.Lock()
+				changed += n
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if _, err := r.store.SaveRecheck(ctx, j.ID, results, hi, changed, end == len(ids)); err != nil {
+			return err
+		}
+		r.stats.forget()
+	}
+	return nil
+}
