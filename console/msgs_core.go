@@ -28,6 +28,8 @@ func init() {
 		"signin.link_intro": {"正在登录……如果没有自动跳转,请点击下面的按钮。", "Signing you in… If nothing happens, press the button."},
 		"signin.code":       {"登录码或令牌", "Sign-in code or token"},
 		"signin.submit":     {"登录", "Sign in"},
+		"signin.already":    {"你目前仍以 %s · %s 的身份登录。", "You are still signed in as %s · %s."},
+		"signin.go_home":    {"继续使用", "Carry on"},
 		"signin.failed":     {"登录链接或令牌无效、已使用或已过期。请向管理员索取新的链接。", "The sign-in link or token is invalid, used or expired. Ask your admin for a new link."},
 		"error.title":       {"出错了", "Something went wrong"},
 		"error.not_found":   {"找不到该页面或记录。", "That page or record does not exist."},

@@ -23,6 +23,10 @@ func (c *Console) signInRoutes(mux *http.ServeMux) {
 type signInData struct {
 	Next  string
 	Error string
+	// Already: the visitor still has a working session (they opened a used
+	// link again, e.g. from the mail): who they are and their home page.
+	Already *Who
+	Home    string
 }
 
 func (c *Console) signInForm(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +83,13 @@ func (c *Console) startSession(v *View, req *qav1.StartSessionRequest, next stri
 			key = "error.unavailable"
 		}
 		v.W.Header().Set("Cache-Control", "no-store")
-		if rerr := c.renderCode(v, http.StatusUnauthorized, "signin.html", signInData{Next: next, Error: v.T(key)}); rerr != nil {
+		d := signInData{Next: next, Error: v.T(key)}
+		if cred, ok := websession.Credential(v.R); ok {
+			if who, err := c.whoAmI(v.R.Context(), cred, v.R); err == nil {
+				d.Already, d.Home = &who, homeOf(who.Role)
+			}
+		}
+		if rerr := c.renderCode(v, http.StatusUnauthorized, "signin.html", d); rerr != nil {
 			c.renderError(v, rerr)
 		}
 		return
