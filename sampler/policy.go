@@ -92,6 +92,9 @@ type Policy struct {
 	// NamedRules are the admin's own rules; Rules names them to give each
 	// its priority.
 	NamedRules []NamedRule `json:"named_rules,omitempty"`
+	// Adaptive, when set, adds extra picks for agents whose recent score
+	// is undecided (see Adaptive); nil leaves quotas fixed.
+	Adaptive *Adaptive `json:"adaptive,omitempty"`
 }
 
 // UnmarshalJSON decodes a stored policy document. A document stored
@@ -175,6 +178,9 @@ func (p Policy) Validate() error {
 		bad("handle_time_percentile", "must be strictly between 0 and 1, got %v", p.HandleTimePercentile)
 	}
 	p.checkTargeting(&errs)
+	if p.Adaptive != nil {
+		p.Adaptive.validate(bad)
+	}
 	return errs.Err()
 }
 

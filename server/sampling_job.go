@@ -104,6 +104,9 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	params := &sampler.Params{
 		Policy: policy, Week: week, Seed: seed, Agents: agents, AlreadyPicked: picked, Alternates: alternates,
 	}
+	if policy.Adaptive != nil && topUp == nil {
+		params.Alternates = min(params.Alternates+policy.Adaptive.MaxExtra, sampler.MaxQuota) // drawn from for the extra picks
+	}
 	scan := j.Store.ScanWeek
 	if topUp != nil {
 		params.TopUp, scan = &topUp.earlier, topUp.scan
@@ -140,7 +143,13 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	if err != nil {
 		return nil, nil, err
 	}
-	return run.Result(), byID, nil
+	res := run.Result()
+	if topUp == nil { // a top-up fills the fixed quotas only
+		if err := j.applyAdaptive(ctx, week, policy, seed, res); err != nil {
+			return nil, nil, err
+		}
+	}
+	return res, byID, nil
 }
 
 // readsCheckFlags reports whether a rule of p looks at the automatic

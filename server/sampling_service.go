@@ -61,6 +61,10 @@ func policyFromProto(p *qav1.Policy) sampler.Policy {
 	if p.LowCsatMax != nil {
 		out.LowCSATMax = int(p.GetLowCsatMax())
 	}
+	if a := p.GetAdaptive(); a != nil {
+		out.Adaptive = &sampler.Adaptive{MaxExtra: int(a.GetMaxExtra()), PassScore: a.GetPassScore(), Weeks: int(a.GetWeeks()),
+			InspectorCapacity: int(a.GetInspectorCapacity())}
+	}
 	for _, nr := range p.GetNamedRules() {
 		rule := sampler.NamedRule{Name: nr.GetName()}
 		for _, c := range nr.GetWhen() {
@@ -89,6 +93,10 @@ func policyToProto(p sampler.Policy, pv store.PolicyVersion) *qav1.Policy {
 		EscalationMinTransfers: proto.Int32(int32(p.EscalationMinTransfers)),
 		VipTiers:               p.VIPTiers,
 		LowCsatMax:             proto.Int32(int32(p.LowCSATMax)),
+	}
+	if a := p.Adaptive; a != nil {
+		out.Adaptive = &qav1.AdaptiveQuota{MaxExtra: int32(a.MaxExtra), PassScore: a.PassScore, Weeks: int32(a.Weeks),
+			InspectorCapacity: int32(a.InspectorCapacity)}
 	}
 	for _, nr := range p.NamedRules {
 		rule := &qav1.NamedRule{Name: nr.Name}

@@ -62,7 +62,9 @@ type Policy struct {
 	LowCsatMax *int32 `protobuf:"varint,15,opt,name=low_csat_max,json=lowCsatMax,proto3,oneof" json:"low_csat_max,omitempty"`
 	// The admin's own rules; each must be named in rules, whose order is
 	// their priority.
-	NamedRules    []*NamedRule `protobuf:"bytes,16,rep,name=named_rules,json=namedRules,proto3" json:"named_rules,omitempty"`
+	NamedRules []*NamedRule `protobuf:"bytes,16,rep,name=named_rules,json=namedRules,proto3" json:"named_rules,omitempty"`
+	// Adaptive quotas (SPEC §11): absent keeps every agent's quota fixed.
+	Adaptive      *AdaptiveQuota `protobuf:"bytes,17,opt,name=adaptive,proto3" json:"adaptive,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -209,6 +211,93 @@ func (x *Policy) GetNamedRules() []*NamedRule {
 	return nil
 }
 
+func (x *Policy) GetAdaptive() *AdaptiveQuota {
+	if x != nil {
+		return x.Adaptive
+	}
+	return nil
+}
+
+// AdaptiveQuota sizes each agent's sample to the decision: an agent whose
+// mean score over the last `weeks` weeks has a 95% interval straddling
+// pass_score (or no interval yet) gets up to max_extra more random picks
+// (reason "adaptive"), the widest intervals first; one clearly above it
+// gets none. Deterministic given the week's seed and the stored reviews,
+// so a preview shows them. Top-ups add none, and a skipped adaptive pick
+// is not replaced.
+type AdaptiveQuota struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Extra picks per agent and week, 1..20.
+	MaxExtra int32 `protobuf:"varint,1,opt,name=max_extra,json=maxExtra,proto3" json:"max_extra,omitempty"`
+	// The pass line, 0..100.
+	PassScore float64 `protobuf:"fixed64,2,opt,name=pass_score,json=passScore,proto3" json:"pass_score,omitempty"`
+	// Weeks before the sampled one the interval covers, 1..26.
+	Weeks int32 `protobuf:"varint,3,opt,name=weeks,proto3" json:"weeks,omitempty"`
+	// Items an active inspector can take a week: all extras stay within
+	// this × active inspectors − the week's other picks; 0: no such limit.
+	InspectorCapacity int32 `protobuf:"varint,4,opt,name=inspector_capacity,json=inspectorCapacity,proto3" json:"inspector_capacity,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *AdaptiveQuota) Reset() {
+	*x = AdaptiveQuota{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdaptiveQuota) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdaptiveQuota) ProtoMessage() {}
+
+func (x *AdaptiveQuota) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdaptiveQuota.ProtoReflect.Descriptor instead.
+func (*AdaptiveQuota) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *AdaptiveQuota) GetMaxExtra() int32 {
+	if x != nil {
+		return x.MaxExtra
+	}
+	return 0
+}
+
+func (x *AdaptiveQuota) GetPassScore() float64 {
+	if x != nil {
+		return x.PassScore
+	}
+	return 0
+}
+
+func (x *AdaptiveQuota) GetWeeks() int32 {
+	if x != nil {
+		return x.Weeks
+	}
+	return 0
+}
+
+func (x *AdaptiveQuota) GetInspectorCapacity() int32 {
+	if x != nil {
+		return x.InspectorCapacity
+	}
+	return 0
+}
+
 // NamedRule matches a conversation when every condition holds.
 type NamedRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -222,7 +311,7 @@ type NamedRule struct {
 
 func (x *NamedRule) Reset() {
 	*x = NamedRule{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	mi := &file_qa_v1_sampling_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -234,7 +323,7 @@ func (x *NamedRule) String() string {
 func (*NamedRule) ProtoMessage() {}
 
 func (x *NamedRule) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	mi := &file_qa_v1_sampling_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -247,7 +336,7 @@ func (x *NamedRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamedRule.ProtoReflect.Descriptor instead.
 func (*NamedRule) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{1}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *NamedRule) GetName() string {
@@ -293,7 +382,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	mi := &file_qa_v1_sampling_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -305,7 +394,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	mi := &file_qa_v1_sampling_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -318,7 +407,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{2}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Condition) GetField() string {
@@ -365,7 +454,7 @@ type GetPolicyRequest struct {
 
 func (x *GetPolicyRequest) Reset() {
 	*x = GetPolicyRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[3]
+	mi := &file_qa_v1_sampling_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +466,7 @@ func (x *GetPolicyRequest) String() string {
 func (*GetPolicyRequest) ProtoMessage() {}
 
 func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[3]
+	mi := &file_qa_v1_sampling_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +479,7 @@ func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{3}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetPolicyRequest) GetVersion() int64 {
@@ -409,7 +498,7 @@ type GetPolicyResponse struct {
 
 func (x *GetPolicyResponse) Reset() {
 	*x = GetPolicyResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[4]
+	mi := &file_qa_v1_sampling_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -421,7 +510,7 @@ func (x *GetPolicyResponse) String() string {
 func (*GetPolicyResponse) ProtoMessage() {}
 
 func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[4]
+	mi := &file_qa_v1_sampling_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -434,7 +523,7 @@ func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{4}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetPolicyResponse) GetPolicy() *Policy {
@@ -453,7 +542,7 @@ type UpdatePolicyRequest struct {
 
 func (x *UpdatePolicyRequest) Reset() {
 	*x = UpdatePolicyRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[5]
+	mi := &file_qa_v1_sampling_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +554,7 @@ func (x *UpdatePolicyRequest) String() string {
 func (*UpdatePolicyRequest) ProtoMessage() {}
 
 func (x *UpdatePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[5]
+	mi := &file_qa_v1_sampling_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +567,7 @@ func (x *UpdatePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{5}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdatePolicyRequest) GetPolicy() *Policy {
@@ -497,7 +586,7 @@ type UpdatePolicyResponse struct {
 
 func (x *UpdatePolicyResponse) Reset() {
 	*x = UpdatePolicyResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[6]
+	mi := &file_qa_v1_sampling_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -509,7 +598,7 @@ func (x *UpdatePolicyResponse) String() string {
 func (*UpdatePolicyResponse) ProtoMessage() {}
 
 func (x *UpdatePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[6]
+	mi := &file_qa_v1_sampling_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -522,7 +611,7 @@ func (x *UpdatePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicyResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{6}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdatePolicyResponse) GetPolicy() *Policy {
@@ -541,7 +630,7 @@ type ValidatePolicyRequest struct {
 
 func (x *ValidatePolicyRequest) Reset() {
 	*x = ValidatePolicyRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[7]
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +642,7 @@ func (x *ValidatePolicyRequest) String() string {
 func (*ValidatePolicyRequest) ProtoMessage() {}
 
 func (x *ValidatePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[7]
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +655,7 @@ func (x *ValidatePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePolicyRequest.ProtoReflect.Descriptor instead.
 func (*ValidatePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{7}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ValidatePolicyRequest) GetPolicy() *Policy {
@@ -594,7 +683,7 @@ type ValidatePolicyResponse struct {
 
 func (x *ValidatePolicyResponse) Reset() {
 	*x = ValidatePolicyResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +695,7 @@ func (x *ValidatePolicyResponse) String() string {
 func (*ValidatePolicyResponse) ProtoMessage() {}
 
 func (x *ValidatePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +708,7 @@ func (x *ValidatePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePolicyResponse.ProtoReflect.Descriptor instead.
 func (*ValidatePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{8}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{9}
 }
 
 // Deprecated: Marked as deprecated in qa/v1/sampling.proto.
@@ -672,7 +761,7 @@ type Run struct {
 
 func (x *Run) Reset() {
 	*x = Run{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +773,7 @@ func (x *Run) String() string {
 func (*Run) ProtoMessage() {}
 
 func (x *Run) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -697,7 +786,7 @@ func (x *Run) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Run.ProtoReflect.Descriptor instead.
 func (*Run) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{9}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Run) GetId() int64 {
@@ -814,7 +903,7 @@ type TopUp struct {
 
 func (x *TopUp) Reset() {
 	*x = TopUp{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +915,7 @@ func (x *TopUp) String() string {
 func (*TopUp) ProtoMessage() {}
 
 func (x *TopUp) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +928,7 @@ func (x *TopUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopUp.ProtoReflect.Descriptor instead.
 func (*TopUp) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{10}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TopUp) GetSeq() int32 {
@@ -915,7 +1004,7 @@ type Pick struct {
 
 func (x *Pick) Reset() {
 	*x = Pick{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1016,7 @@ func (x *Pick) String() string {
 func (*Pick) ProtoMessage() {}
 
 func (x *Pick) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1029,7 @@ func (x *Pick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pick.ProtoReflect.Descriptor instead.
 func (*Pick) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{11}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Pick) GetId() int64 {
@@ -1046,7 +1135,7 @@ type Shortfall struct {
 
 func (x *Shortfall) Reset() {
 	*x = Shortfall{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1147,7 @@ func (x *Shortfall) String() string {
 func (*Shortfall) ProtoMessage() {}
 
 func (x *Shortfall) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1160,7 @@ func (x *Shortfall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shortfall.ProtoReflect.Descriptor instead.
 func (*Shortfall) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Shortfall) GetAgentId() string {
@@ -1108,7 +1197,7 @@ type RunWeekRequest struct {
 
 func (x *RunWeekRequest) Reset() {
 	*x = RunWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1209,7 @@ func (x *RunWeekRequest) String() string {
 func (*RunWeekRequest) ProtoMessage() {}
 
 func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1222,7 @@ func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekRequest.ProtoReflect.Descriptor instead.
 func (*RunWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RunWeekRequest) GetWeek() string {
@@ -1165,7 +1254,7 @@ type RunWeekResponse struct {
 
 func (x *RunWeekResponse) Reset() {
 	*x = RunWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1266,7 @@ func (x *RunWeekResponse) String() string {
 func (*RunWeekResponse) ProtoMessage() {}
 
 func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1279,7 @@ func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekResponse.ProtoReflect.Descriptor instead.
 func (*RunWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RunWeekResponse) GetRun() *Run {
@@ -1223,7 +1312,7 @@ type PreviewWeekRequest struct {
 
 func (x *PreviewWeekRequest) Reset() {
 	*x = PreviewWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1324,7 @@ func (x *PreviewWeekRequest) String() string {
 func (*PreviewWeekRequest) ProtoMessage() {}
 
 func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1337,7 @@ func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekRequest.ProtoReflect.Descriptor instead.
 func (*PreviewWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *PreviewWeekRequest) GetWeek() string {
@@ -1277,7 +1366,7 @@ type PreviewWeekResponse struct {
 
 func (x *PreviewWeekResponse) Reset() {
 	*x = PreviewWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1289,7 +1378,7 @@ func (x *PreviewWeekResponse) String() string {
 func (*PreviewWeekResponse) ProtoMessage() {}
 
 func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1302,7 +1391,7 @@ func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekResponse.ProtoReflect.Descriptor instead.
 func (*PreviewWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PreviewWeekResponse) GetWeek() string {
@@ -1356,7 +1445,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1368,7 +1457,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1381,7 +1470,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetRunRequest) GetId() int64 {
@@ -1400,7 +1489,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1501,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1514,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -1449,7 +1538,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1461,7 +1550,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1474,7 +1563,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListRunsRequest) GetWeek() string {
@@ -1509,7 +1598,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1521,7 +1610,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1534,7 +1623,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -1569,7 +1658,7 @@ type ListPicksRequest struct {
 
 func (x *ListPicksRequest) Reset() {
 	*x = ListPicksRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1670,7 @@ func (x *ListPicksRequest) String() string {
 func (*ListPicksRequest) ProtoMessage() {}
 
 func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1683,7 @@ func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksRequest.ProtoReflect.Descriptor instead.
 func (*ListPicksRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListPicksRequest) GetWeek() string {
@@ -1664,7 +1753,7 @@ type ListPicksResponse struct {
 
 func (x *ListPicksResponse) Reset() {
 	*x = ListPicksResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1765,7 @@ func (x *ListPicksResponse) String() string {
 func (*ListPicksResponse) ProtoMessage() {}
 
 func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1778,7 @@ func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksResponse.ProtoReflect.Descriptor instead.
 func (*ListPicksResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListPicksResponse) GetPicks() []*Pick {
@@ -1726,7 +1815,7 @@ type Inspector struct {
 
 func (x *Inspector) Reset() {
 	*x = Inspector{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1738,7 +1827,7 @@ func (x *Inspector) String() string {
 func (*Inspector) ProtoMessage() {}
 
 func (x *Inspector) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1751,7 +1840,7 @@ func (x *Inspector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inspector.ProtoReflect.Descriptor instead.
 func (*Inspector) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Inspector) GetId() string {
@@ -1805,7 +1894,7 @@ type UpsertInspectorRequest struct {
 
 func (x *UpsertInspectorRequest) Reset() {
 	*x = UpsertInspectorRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1817,7 +1906,7 @@ func (x *UpsertInspectorRequest) String() string {
 func (*UpsertInspectorRequest) ProtoMessage() {}
 
 func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1830,7 +1919,7 @@ func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorRequest.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpsertInspectorRequest) GetInspector() *Inspector {
@@ -1856,7 +1945,7 @@ type UpsertInspectorResponse struct {
 
 func (x *UpsertInspectorResponse) Reset() {
 	*x = UpsertInspectorResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[25]
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1868,7 +1957,7 @@ func (x *UpsertInspectorResponse) String() string {
 func (*UpsertInspectorResponse) ProtoMessage() {}
 
 func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[25]
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1881,7 +1970,7 @@ func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorResponse.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{25}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpsertInspectorResponse) GetInspector() *Inspector {
@@ -1910,7 +1999,7 @@ type ListInspectorsRequest struct {
 
 func (x *ListInspectorsRequest) Reset() {
 	*x = ListInspectorsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1922,7 +2011,7 @@ func (x *ListInspectorsRequest) String() string {
 func (*ListInspectorsRequest) ProtoMessage() {}
 
 func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1935,7 +2024,7 @@ func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectorsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{26}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListInspectorsRequest) GetPageSize() int32 {
@@ -1967,7 +2056,7 @@ type ListInspectorsResponse struct {
 
 func (x *ListInspectorsResponse) Reset() {
 	*x = ListInspectorsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1979,7 +2068,7 @@ func (x *ListInspectorsResponse) String() string {
 func (*ListInspectorsResponse) ProtoMessage() {}
 
 func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1992,7 +2081,7 @@ func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectorsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{27}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListInspectorsResponse) GetInspectors() []*Inspector {
@@ -2046,7 +2135,7 @@ type ReassignItemsRequest struct {
 
 func (x *ReassignItemsRequest) Reset() {
 	*x = ReassignItemsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	mi := &file_qa_v1_sampling_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2058,7 +2147,7 @@ func (x *ReassignItemsRequest) String() string {
 func (*ReassignItemsRequest) ProtoMessage() {}
 
 func (x *ReassignItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	mi := &file_qa_v1_sampling_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2071,7 +2160,7 @@ func (x *ReassignItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignItemsRequest.ProtoReflect.Descriptor instead.
 func (*ReassignItemsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{28}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ReassignItemsRequest) GetItemId() int64 {
@@ -2131,7 +2220,7 @@ type ReassignItemsResponse struct {
 
 func (x *ReassignItemsResponse) Reset() {
 	*x = ReassignItemsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[29]
+	mi := &file_qa_v1_sampling_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2232,7 @@ func (x *ReassignItemsResponse) String() string {
 func (*ReassignItemsResponse) ProtoMessage() {}
 
 func (x *ReassignItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[29]
+	mi := &file_qa_v1_sampling_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2245,7 @@ func (x *ReassignItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignItemsResponse.ProtoReflect.Descriptor instead.
 func (*ReassignItemsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{29}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReassignItemsResponse) GetMoved() []*Pick {
@@ -2185,7 +2274,7 @@ type UnmovedItem struct {
 
 func (x *UnmovedItem) Reset() {
 	*x = UnmovedItem{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[30]
+	mi := &file_qa_v1_sampling_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2286,7 @@ func (x *UnmovedItem) String() string {
 func (*UnmovedItem) ProtoMessage() {}
 
 func (x *UnmovedItem) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[30]
+	mi := &file_qa_v1_sampling_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2299,7 @@ func (x *UnmovedItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmovedItem.ProtoReflect.Descriptor instead.
 func (*UnmovedItem) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{30}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UnmovedItem) GetItem() *Pick {
@@ -2231,7 +2320,7 @@ var File_qa_v1_sampling_proto protoreflect.FileDescriptor
 
 const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\n" +
-	"\x14qa/v1/sampling.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x05\n" +
+	"\x14qa/v1/sampling.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x05\n" +
 	"\x06Policy\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12(\n" +
 	"\x10random_per_agent\x18\x02 \x01(\x05R\x0erandomPerAgent\x12,\n" +
@@ -2253,9 +2342,16 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\flow_csat_max\x18\x0f \x01(\x05H\x01R\n" +
 	"lowCsatMax\x88\x01\x01\x121\n" +
 	"\vnamed_rules\x18\x10 \x03(\v2\x10.qa.v1.NamedRuleR\n" +
-	"namedRulesB\x1b\n" +
+	"namedRules\x120\n" +
+	"\badaptive\x18\x11 \x01(\v2\x14.qa.v1.AdaptiveQuotaR\badaptiveB\x1b\n" +
 	"\x19_escalation_min_transfersB\x0f\n" +
-	"\r_low_csat_max\"E\n" +
+	"\r_low_csat_max\"\x90\x01\n" +
+	"\rAdaptiveQuota\x12\x1b\n" +
+	"\tmax_extra\x18\x01 \x01(\x05R\bmaxExtra\x12\x1d\n" +
+	"\n" +
+	"pass_score\x18\x02 \x01(\x01R\tpassScore\x12\x14\n" +
+	"\x05weeks\x18\x03 \x01(\x05R\x05weeks\x12-\n" +
+	"\x12inspector_capacity\x18\x04 \x01(\x05R\x11inspectorCapacity\"E\n" +
 	"\tNamedRule\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12$\n" +
 	"\x04when\x18\x02 \x03(\v2\x10.qa.v1.ConditionR\x04when\"q\n" +
@@ -2442,94 +2538,96 @@ func file_qa_v1_sampling_proto_rawDescGZIP() []byte {
 	return file_qa_v1_sampling_proto_rawDescData
 }
 
-var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_qa_v1_sampling_proto_goTypes = []any{
 	(*Policy)(nil),                  // 0: qa.v1.Policy
-	(*NamedRule)(nil),               // 1: qa.v1.NamedRule
-	(*Condition)(nil),               // 2: qa.v1.Condition
-	(*GetPolicyRequest)(nil),        // 3: qa.v1.GetPolicyRequest
-	(*GetPolicyResponse)(nil),       // 4: qa.v1.GetPolicyResponse
-	(*UpdatePolicyRequest)(nil),     // 5: qa.v1.UpdatePolicyRequest
-	(*UpdatePolicyResponse)(nil),    // 6: qa.v1.UpdatePolicyResponse
-	(*ValidatePolicyRequest)(nil),   // 7: qa.v1.ValidatePolicyRequest
-	(*ValidatePolicyResponse)(nil),  // 8: qa.v1.ValidatePolicyResponse
-	(*Run)(nil),                     // 9: qa.v1.Run
-	(*TopUp)(nil),                   // 10: qa.v1.TopUp
-	(*Pick)(nil),                    // 11: qa.v1.Pick
-	(*Shortfall)(nil),               // 12: qa.v1.Shortfall
-	(*RunWeekRequest)(nil),          // 13: qa.v1.RunWeekRequest
-	(*RunWeekResponse)(nil),         // 14: qa.v1.RunWeekResponse
-	(*PreviewWeekRequest)(nil),      // 15: qa.v1.PreviewWeekRequest
-	(*PreviewWeekResponse)(nil),     // 16: qa.v1.PreviewWeekResponse
-	(*GetRunRequest)(nil),           // 17: qa.v1.GetRunRequest
-	(*GetRunResponse)(nil),          // 18: qa.v1.GetRunResponse
-	(*ListRunsRequest)(nil),         // 19: qa.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),        // 20: qa.v1.ListRunsResponse
-	(*ListPicksRequest)(nil),        // 21: qa.v1.ListPicksRequest
-	(*ListPicksResponse)(nil),       // 22: qa.v1.ListPicksResponse
-	(*Inspector)(nil),               // 23: qa.v1.Inspector
-	(*UpsertInspectorRequest)(nil),  // 24: qa.v1.UpsertInspectorRequest
-	(*UpsertInspectorResponse)(nil), // 25: qa.v1.UpsertInspectorResponse
-	(*ListInspectorsRequest)(nil),   // 26: qa.v1.ListInspectorsRequest
-	(*ListInspectorsResponse)(nil),  // 27: qa.v1.ListInspectorsResponse
-	(*ReassignItemsRequest)(nil),    // 28: qa.v1.ReassignItemsRequest
-	(*ReassignItemsResponse)(nil),   // 29: qa.v1.ReassignItemsResponse
-	(*UnmovedItem)(nil),             // 30: qa.v1.UnmovedItem
-	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
+	(*AdaptiveQuota)(nil),           // 1: qa.v1.AdaptiveQuota
+	(*NamedRule)(nil),               // 2: qa.v1.NamedRule
+	(*Condition)(nil),               // 3: qa.v1.Condition
+	(*GetPolicyRequest)(nil),        // 4: qa.v1.GetPolicyRequest
+	(*GetPolicyResponse)(nil),       // 5: qa.v1.GetPolicyResponse
+	(*UpdatePolicyRequest)(nil),     // 6: qa.v1.UpdatePolicyRequest
+	(*UpdatePolicyResponse)(nil),    // 7: qa.v1.UpdatePolicyResponse
+	(*ValidatePolicyRequest)(nil),   // 8: qa.v1.ValidatePolicyRequest
+	(*ValidatePolicyResponse)(nil),  // 9: qa.v1.ValidatePolicyResponse
+	(*Run)(nil),                     // 10: qa.v1.Run
+	(*TopUp)(nil),                   // 11: qa.v1.TopUp
+	(*Pick)(nil),                    // 12: qa.v1.Pick
+	(*Shortfall)(nil),               // 13: qa.v1.Shortfall
+	(*RunWeekRequest)(nil),          // 14: qa.v1.RunWeekRequest
+	(*RunWeekResponse)(nil),         // 15: qa.v1.RunWeekResponse
+	(*PreviewWeekRequest)(nil),      // 16: qa.v1.PreviewWeekRequest
+	(*PreviewWeekResponse)(nil),     // 17: qa.v1.PreviewWeekResponse
+	(*GetRunRequest)(nil),           // 18: qa.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 19: qa.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 20: qa.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 21: qa.v1.ListRunsResponse
+	(*ListPicksRequest)(nil),        // 22: qa.v1.ListPicksRequest
+	(*ListPicksResponse)(nil),       // 23: qa.v1.ListPicksResponse
+	(*Inspector)(nil),               // 24: qa.v1.Inspector
+	(*UpsertInspectorRequest)(nil),  // 25: qa.v1.UpsertInspectorRequest
+	(*UpsertInspectorResponse)(nil), // 26: qa.v1.UpsertInspectorResponse
+	(*ListInspectorsRequest)(nil),   // 27: qa.v1.ListInspectorsRequest
+	(*ListInspectorsResponse)(nil),  // 28: qa.v1.ListInspectorsResponse
+	(*ReassignItemsRequest)(nil),    // 29: qa.v1.ReassignItemsRequest
+	(*ReassignItemsResponse)(nil),   // 30: qa.v1.ReassignItemsResponse
+	(*UnmovedItem)(nil),             // 31: qa.v1.UnmovedItem
+	(*timestamppb.Timestamp)(nil),   // 32: google.protobuf.Timestamp
 }
 var file_qa_v1_sampling_proto_depIdxs = []int32{
-	31, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
-	1,  // 1: qa.v1.Policy.named_rules:type_name -> qa.v1.NamedRule
-	2,  // 2: qa.v1.NamedRule.when:type_name -> qa.v1.Condition
-	0,  // 3: qa.v1.GetPolicyResponse.policy:type_name -> qa.v1.Policy
-	0,  // 4: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
-	0,  // 5: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
-	0,  // 6: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
-	31, // 7: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
-	31, // 8: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
-	10, // 9: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
-	31, // 10: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
-	9,  // 11: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
-	10, // 12: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
-	11, // 13: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
-	12, // 14: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
-	9,  // 15: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
-	9,  // 16: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
-	11, // 17: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
-	23, // 18: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
-	23, // 19: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
-	11, // 20: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
-	23, // 21: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
-	11, // 22: qa.v1.ReassignItemsResponse.moved:type_name -> qa.v1.Pick
-	30, // 23: qa.v1.ReassignItemsResponse.not_moved:type_name -> qa.v1.UnmovedItem
-	11, // 24: qa.v1.UnmovedItem.item:type_name -> qa.v1.Pick
-	3,  // 25: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
-	5,  // 26: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
-	7,  // 27: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
-	13, // 28: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
-	15, // 29: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
-	17, // 30: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
-	19, // 31: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
-	21, // 32: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
-	24, // 33: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
-	26, // 34: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
-	28, // 35: qa.v1.SamplingService.ReassignItems:input_type -> qa.v1.ReassignItemsRequest
-	4,  // 36: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
-	6,  // 37: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
-	8,  // 38: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
-	14, // 39: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
-	16, // 40: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
-	18, // 41: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
-	20, // 42: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
-	22, // 43: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
-	25, // 44: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
-	27, // 45: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
-	29, // 46: qa.v1.SamplingService.ReassignItems:output_type -> qa.v1.ReassignItemsResponse
-	36, // [36:47] is the sub-list for method output_type
-	25, // [25:36] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	32, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
+	2,  // 1: qa.v1.Policy.named_rules:type_name -> qa.v1.NamedRule
+	1,  // 2: qa.v1.Policy.adaptive:type_name -> qa.v1.AdaptiveQuota
+	3,  // 3: qa.v1.NamedRule.when:type_name -> qa.v1.Condition
+	0,  // 4: qa.v1.GetPolicyResponse.policy:type_name -> qa.v1.Policy
+	0,  // 5: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
+	0,  // 6: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
+	0,  // 7: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
+	32, // 8: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
+	32, // 9: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
+	11, // 10: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
+	32, // 11: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
+	10, // 12: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
+	11, // 13: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
+	12, // 14: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
+	13, // 15: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
+	10, // 16: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
+	10, // 17: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
+	12, // 18: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
+	24, // 19: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
+	24, // 20: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
+	12, // 21: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
+	24, // 22: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
+	12, // 23: qa.v1.ReassignItemsResponse.moved:type_name -> qa.v1.Pick
+	31, // 24: qa.v1.ReassignItemsResponse.not_moved:type_name -> qa.v1.UnmovedItem
+	12, // 25: qa.v1.UnmovedItem.item:type_name -> qa.v1.Pick
+	4,  // 26: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
+	6,  // 27: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
+	8,  // 28: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
+	14, // 29: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
+	16, // 30: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
+	18, // 31: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
+	20, // 32: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
+	22, // 33: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
+	25, // 34: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
+	27, // 35: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
+	29, // 36: qa.v1.SamplingService.ReassignItems:input_type -> qa.v1.ReassignItemsRequest
+	5,  // 37: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
+	7,  // 38: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
+	9,  // 39: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
+	15, // 40: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
+	17, // 41: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
+	19, // 42: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
+	21, // 43: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
+	23, // 44: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
+	26, // 45: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
+	28, // 46: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
+	30, // 47: qa.v1.SamplingService.ReassignItems:output_type -> qa.v1.ReassignItemsResponse
+	37, // [37:48] is the sub-list for method output_type
+	26, // [26:37] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_sampling_proto_init() }
@@ -2538,14 +2636,14 @@ func file_qa_v1_sampling_proto_init() {
 		return
 	}
 	file_qa_v1_sampling_proto_msgTypes[0].OneofWrappers = []any{}
-	file_qa_v1_sampling_proto_msgTypes[23].OneofWrappers = []any{}
+	file_qa_v1_sampling_proto_msgTypes[24].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_sampling_proto_rawDesc), len(file_qa_v1_sampling_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
