@@ -25,6 +25,8 @@ func (c *Console) adminRoutes(mux *http.ServeMux) {
 
 	mux.HandleFunc("GET /policy", c.page(adminOnly, c.policyPage))
 	mux.HandleFunc("POST /policy", c.page(adminOnly, c.policySubmit))
+	mux.HandleFunc("GET /checks", c.page(adminOnly, c.checksPage))
+	mux.HandleFunc("POST /checks", c.page(adminOnly, c.checksSubmit))
 
 	mux.HandleFunc("GET /rubrics", c.page(adminOnly, c.rubricsPage))
 	mux.HandleFunc("GET /rubrics/new", c.page(adminOnly, c.rubricNewPage))

@@ -428,7 +428,7 @@ func TestAdminPagesRefuseOthersAndForgedPosts(t *testing.T) {
 func TestAdminPagesObeyThePolicyAndSpeakEnglish(t *testing.T) {
 	h := startHarness(t)
 	lead := h.as(store.RoleAdmin, "lead")
-	for _, path := range []string{"/weeks", "/weeks/" + h.Week, "/weeks/" + h.Week + "/preview", "/policy", "/rubrics", "/rubrics/new",
+	for _, path := range []string{"/weeks", "/weeks/" + h.Week, "/weeks/" + h.Week + "/preview", "/policy", "/checks", "/rubrics", "/rubrics/new",
 		"/inspectors?inspector=insp-1", "/disputes", "/audit", "/access"} {
 		p := lead.get(path + sep(path) + "lang=en")
 		p.mustContain(t, http.StatusOK, `lang="en"`)
@@ -481,4 +481,24 @@ func TestAdminHandsOutThePool(t *testing.T) {
 	if n := len(h.queue("insp-1")) + len(h.queue("insp-2")); n < pool {
 		t.Fatalf("the inspectors hold %d items after handing out the pool's %d", n, pool)
 	}
+}
+
+// TestAdminChecksEditor: the QA lead reads the check set, a bad one is
+// refused with the API's field-named messages, a valid one is stored as a
+// new version.
+func TestAdminChecksEditor(t *testing.T) {
+	h := startHarness(t)
+	lead := h.as(store.RoleAdmin, "lead")
+	p := lead.get("/checks")
+	p.mustContain(t, http.StatusOK, "自动检查", "当前为第 1 版", "爱买不买", "check:forbidden_phrase", "首次响应 30,每次回复 60")
+	doc := `{"sla": [{"channel": "chat", "first_response_seconds": 20, "reply_seconds": 60}],
+		"greeting_phrases": ["您好"], "closing_phrases": ["再见"], "forbidden_phrases": ["爱买不买", "愛買不買"],
+		"empathy_phrases": ["抱歉"], "complaint_tags": ["投诉"], "disabled": ["no_greting"]}`
+	bad := lead.post("/checks", url.Values{"action": {"validate"}, "check_set_json": {doc}})
+	bad.mustContain(t, http.StatusBadRequest, `id="checks-errors"`, "check_set.forbidden_phrases[1]", "check_set.disabled[0]")
+	lead.post("/checks", url.Values{"action": {"validate"}, "check_set_json": {"{"}}).mustContain(t, http.StatusBadRequest, "不是有效的 JSON")
+	doc = strings.Replace(strings.Replace(doc, `, "愛買不買"`, "", 1), `"no_greting"`, `"no_closing"`, 1)
+	lead.post("/checks", url.Values{"action": {"validate"}, "check_set_json": {doc}}).mustContain(t, http.StatusOK, `id="checks-valid"`)
+	saved := lead.follow(t, lead.post("/checks", url.Values{"action": {"save"}, "check_set_json": {doc}}))
+	saved.mustContain(t, http.StatusOK, "检查配置已保存为第 2 版。", "当前为第 2 版", "首次响应 20", "已停用")
 }

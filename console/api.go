@@ -20,6 +20,8 @@ type API struct {
 	Info     qav1.InfoServiceClient
 	// Calibration runs calibration sessions (calibration.go).
 	Calibration qav1.CalibrationServiceClient
+	// Checks edits the automatic checks' set (admin_checks.go).
+	Checks qav1.CheckServiceClient
 }
 
 func newAPI(conn grpc.ClientConnInterface) *API {
@@ -34,5 +36,6 @@ func newAPI(conn grpc.ClientConnInterface) *API {
 		Ingest:      qav1.NewIngestServiceClient(conn),
 		Info:        qav1.NewInfoServiceClient(conn),
 		Calibration: qav1.NewCalibrationServiceClient(conn),
+		Checks:      qav1.NewCheckServiceClient(conn),
 	}
 }

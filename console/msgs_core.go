@@ -13,6 +13,7 @@ func init() {
 		"nav.team":          {"团队", "Team"},
 		"nav.reports":       {"报表", "Reports"},
 		"nav.weeks":         {"周次", "Weeks"},
+		"nav.checks":        {"自动检查", "Automatic checks"},
 		"nav.policy":        {"抽样策略", "Sampling policy"},
 		"nav.rubrics":       {"评分表", "Rubrics"},
 		"nav.inspectors":    {"质检员", "Inspectors"},

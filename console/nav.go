@@ -17,7 +17,7 @@ func (v *View) Menu() []navItem {
 	case "admin":
 		return []navItem{
 			{"weeks", "/weeks", "nav.weeks"}, {"team", "/team", "nav.reports"},
-			{"policy", "/policy", "nav.policy"}, {"rubrics", "/rubrics", "nav.rubrics"},
+			{"policy", "/policy", "nav.policy"}, {"checks", "/checks", "nav.checks"}, {"rubrics", "/rubrics", "nav.rubrics"},
 			{"inspectors", "/inspectors", "nav.inspectors"}, {"calibration", "/calibration", "nav.calibration"},
 			{"disputes", "/disputes", "nav.disputes"},
 			{"audit", "/audit", "nav.audit"}, {"access", "/access", "nav.access"},
