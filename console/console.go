@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -56,6 +57,8 @@ type Console struct {
 type Who struct {
 	Role    string
 	Subject string
+	// SessionID is the console session's id; "" for an API token.
+	SessionID string
 }
 
 // New builds the console's handler.
@@ -172,7 +175,7 @@ func (c *Console) page(roles []string, h handler) http.HandlerFunc {
 		if err != nil {
 			if status.Code(err) == codes.Unauthenticated {
 				websession.ClearCookie(w, c.cfg.Secure)
-				c.toSignIn(w, r)
+				c.toSignInEnded(w, r)
 				return
 			}
 			c.renderError(v, err)
@@ -206,9 +209,26 @@ func roleIn(role string, roles []string) bool {
 // toSignIn sends a visitor without a session to the sign-in page, keeping
 // where they were going (a local path only).
 func (c *Console) toSignIn(w http.ResponseWriter, r *http.Request) {
-	target := "/login"
+	c.redirectToSignIn(w, r, false)
+}
+
+// toSignInEnded sends a visitor whose session no longer works (idle, at
+// its end, or revoked) to sign in again, and the form says why.
+func (c *Console) toSignInEnded(w http.ResponseWriter, r *http.Request) {
+	c.redirectToSignIn(w, r, true)
+}
+
+func (c *Console) redirectToSignIn(w http.ResponseWriter, r *http.Request, ended bool) {
+	q := url.Values{}
+	if ended {
+		q.Set("ended", "1")
+	}
 	if r.Method == http.MethodGet && localPath(r.URL.RequestURI()) {
-		target += "?next=" + urlQueryEscape(r.URL.RequestURI())
+		q.Set("next", r.URL.RequestURI())
+	}
+	target := "/login"
+	if len(q) > 0 {
+		target += "?" + q.Encode()
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
@@ -239,7 +259,7 @@ func (c *Console) whoAmI(ctx context.Context, cred string, r *http.Request) (Who
 	if err != nil {
 		return Who{}, err
 	}
-	return Who{Role: resp.GetRole(), Subject: resp.GetSubject()}, nil
+	return Who{Role: resp.GetRole(), Subject: resp.GetSubject(), SessionID: resp.GetSession().GetId()}, nil
 }
 
 // programmeZone is the zone of the newest policy, asked at most once a
@@ -308,7 +328,7 @@ func (c *Console) renderError(v *View, err error) {
 		// Someone else's record and a missing one look the same.
 		c.renderStatus(v, http.StatusNotFound, "error.not_found")
 	case codes.Unauthenticated:
-		c.toSignIn(v.W, v.R)
+		c.toSignInEnded(v.W, v.R)
 	case codes.InvalidArgument, codes.FailedPrecondition, codes.AlreadyExists, codes.OutOfRange:
 		c.renderMessage(v, httpStatus(st.Code()), st.Message(), FieldErrors(err))
 	case codes.Unavailable, codes.DeadlineExceeded, codes.ResourceExhausted:

@@ -31,6 +31,7 @@ func init() {
 		"signin.submit":     {"登录", "Sign in"},
 		"signin.already":    {"你目前仍以 %s · %s 的身份登录。", "You are still signed in as %s · %s."},
 		"signin.go_home":    {"继续使用", "Carry on"},
+		"signin.ended":      {"你的登录已结束(长时间未使用,或已被管理员退出)。请重新打开登录链接,或向管理员索取新链接。", "Your session has ended (unused for a while, or ended by an admin). Open your sign-in link again, or ask your admin for a new one."},
 		"signin.failed":     {"登录链接或令牌无效、已使用或已过期。请向管理员索取新的链接。", "The sign-in link or token is invalid, used or expired. Ask your admin for a new link."},
 		"error.title":       {"出错了", "Something went wrong"},
 		"error.not_found":   {"找不到该页面或记录。", "That page or record does not exist."},

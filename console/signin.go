@@ -32,7 +32,11 @@ type signInData struct {
 func (c *Console) signInForm(w http.ResponseWriter, r *http.Request) {
 	v := c.newView(w, r)
 	v.Title = "signin.title"
-	if err := c.render(v, "signin.html", signInData{Next: nextOf(r)}); err != nil {
+	d := signInData{Next: nextOf(r)}
+	if r.URL.Query().Get("ended") != "" {
+		d.Error = v.T("signin.ended")
+	}
+	if err := c.render(v, "signin.html", d); err != nil {
 		c.renderError(v, err)
 	}
 }
