@@ -56,15 +56,19 @@ const (
 // wait; what they get is still checked against the newest record.
 func (s *reportService) keepTeamReports(ctx context.Context, every time.Duration) {
 	s.warmTeamReports(ctx)
-	t := time.NewTicker(every)
-	defer t.Stop()
+	wait := every
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
+		start := time.Now()
 		s.refreshTeamReports(ctx)
+		// Refreshing takes at most a third of the time: a report that
+		// takes long to compute is refreshed less often, and a visitor
+		// finding it stale computes it as without the refresh.
+		wait = max(every, 2*time.Since(start))
 	}
 }
 

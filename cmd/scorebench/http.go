@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,8 @@ type httpCallResult struct {
 	TeamReportHTTP  Dist `json:"team_report_http"`
 	TeamReportBytes int  `json:"team_report_json_bytes"`
 	TeamReportSup   Dist `json:"team_report_supervisor_http"`
+	// The console's request: a page of 100 agents, by mean, lowest first.
+	TeamReportPage Dist `json:"team_report_page_http"`
 }
 
 // httpCalls is how many times each call is timed.
@@ -194,6 +197,16 @@ func (b *bench) runHTTPCalls(ctx context.Context, res *httpCallResult) error {
 	if err != nil {
 		return err
 	}
+	paged := &qav1.GetTeamReportRequest{TeamId: report.TeamId, LastWeek: report.LastWeek, Weeks: report.Weeks, PageSize: 100, OrderBy: "mean"}
+	res.TeamReportPage, _, err = b.timeHTTP(ctx, b.admin, "/qa.v1.ReportService/GetTeamReport",
+		func(i int) proto.Message {
+			p := proto.Clone(paged).(*qav1.GetTeamReportRequest)
+			p.PageToken = strconv.Itoa(i % 20 * 100)
+			return p
+		}, b.cfg.reportCalls, nil)
+	if err != nil {
+		return err
+	}
 	sup, err := b.user("supervisor", supervisorID(0))
 	if err != nil {
 		return err
@@ -258,5 +271,6 @@ func printHTTP(p func(string, ...any), r *httpCallResult) {
 	p("GetFeedback             HTTP %s", r.GetFeedbackHTTP)
 	p("                        gRPC %s", r.GetFeedbackGRPC)
 	p("GetTeamReport as admin  HTTP %s (%d KiB of JSON)", r.TeamReportHTTP, r.TeamReportBytes/1024)
+	p("GetTeamReport as admin, page of 100 by mean  HTTP %s", r.TeamReportPage)
 	p("GetTeamReport as sup    HTTP %s", r.TeamReportSup)
 }
