@@ -28,6 +28,11 @@ type inspectorsData struct {
 	Errs   fieldErrs
 	// NewID and NewName are the add form's values.
 	NewID, NewName string
+	// Quality is each inspector's severity, overturns and calibration
+	// over QualityWeeks (the page only); QualityErr says why it is missing.
+	Quality      []inspectorQuality
+	QualityWeeks []string
+	QualityErr   string
 }
 
 type moveResult struct {
@@ -58,6 +63,11 @@ func (c *Console) inspectorsPage(v *View) error {
 		return err
 	}
 	d.Flash = flashOf(v)
+	if q, err := v.API.InspectorReport.GetInspectorsReport(v.Ctx, &qav1.GetInspectorsReportRequest{}); err != nil {
+		d.QualityErr = status.Convert(err).Message()
+	} else {
+		d.Quality, d.QualityWeeks = inspectorQualityOf(v, q), q.GetWeeks()
+	}
 	return c.render(v, "admin/inspectors.html", d)
 }
 

@@ -22,20 +22,23 @@ type API struct {
 	Calibration qav1.CalibrationServiceClient
 	// Checks edits the automatic checks' set (admin_checks.go).
 	Checks qav1.CheckServiceClient
+	// InspectorReport reports inspector severity and overturns.
+	InspectorReport qav1.InspectorReportServiceClient
 }
 
 func newAPI(conn grpc.ClientConnInterface) *API {
 	return &API{
-		Access:      qav1.NewAccessServiceClient(conn),
-		Sampling:    qav1.NewSamplingServiceClient(conn),
-		Review:      qav1.NewReviewServiceClient(conn),
-		Rubric:      qav1.NewRubricServiceClient(conn),
-		Feedback:    qav1.NewFeedbackServiceClient(conn),
-		Report:      qav1.NewReportServiceClient(conn),
-		Audit:       qav1.NewAuditServiceClient(conn),
-		Ingest:      qav1.NewIngestServiceClient(conn),
-		Info:        qav1.NewInfoServiceClient(conn),
-		Calibration: qav1.NewCalibrationServiceClient(conn),
-		Checks:      qav1.NewCheckServiceClient(conn),
+		Access:          qav1.NewAccessServiceClient(conn),
+		Sampling:        qav1.NewSamplingServiceClient(conn),
+		Review:          qav1.NewReviewServiceClient(conn),
+		Rubric:          qav1.NewRubricServiceClient(conn),
+		Feedback:        qav1.NewFeedbackServiceClient(conn),
+		Report:          qav1.NewReportServiceClient(conn),
+		Audit:           qav1.NewAuditServiceClient(conn),
+		Ingest:          qav1.NewIngestServiceClient(conn),
+		Info:            qav1.NewInfoServiceClient(conn),
+		Calibration:     qav1.NewCalibrationServiceClient(conn),
+		Checks:          qav1.NewCheckServiceClient(conn),
+		InspectorReport: qav1.NewInspectorReportServiceClient(conn),
 	}
 }

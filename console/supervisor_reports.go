@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -48,6 +49,13 @@ type summaryView struct {
 	Min      int32
 	Slope    string // "+1.2"; "" when no trend
 	Falling  bool
+	// Adjusted is the severity-adjusted mean ("" when not adjusted, with
+	// AdjustNote saying why); Unreliable marks figures resting on an
+	// inspector whose latest calibration alpha is below 0.667
+	// (UnreliableBy names them).
+	Adjusted, AdjustNote string
+	Unreliable           bool
+	UnreliableBy         string
 }
 
 func newSummaryView(s *qav1.Summary) summaryView {
@@ -58,6 +66,11 @@ func newSummaryView(s *qav1.Summary) summaryView {
 	if ci := s.GetCi95(); ci != nil {
 		out.CI, out.Clamped = fmt.Sprintf("%.1f–%.1f", ci.GetLow(), ci.GetHigh()), ci.GetClamped()
 	}
+	if s.AdjustedMean != nil {
+		out.Adjusted = fmt.Sprintf("%.1f", s.GetAdjustedMean())
+	}
+	out.AdjustNote = s.GetAdjustmentNote()
+	out.Unreliable, out.UnreliableBy = s.GetUnreliable(), strings.Join(s.GetUnreliableInspectors(), ", ")
 	weeksWithReviews := 0
 	for _, p := range s.GetTrend() {
 		if p.GetReviews() > 0 {
@@ -224,6 +237,9 @@ type teamRow struct {
 	Mean, CI, Slope string
 	Critical        int32
 	TooFew, Falling bool
+	// Adjusted and Unreliable: see summaryView.
+	Adjusted   string
+	Unreliable bool
 }
 
 // teamColumn is a sortable column of the team table: its query value,
@@ -336,7 +352,7 @@ func (c *Console) teamPage(v *View) error {
 		sv := newSummaryView(as)
 		d.Rows = append(d.Rows, teamRow{
 			AgentID: a.GetAgentId(), Name: a.GetName(), Reviews: sv.Reviews, Mean: sv.Mean, CI: sv.CI, Slope: sv.Slope,
-			Critical: sv.Critical, TooFew: sv.TooFew, Falling: sv.Falling,
+			Critical: sv.Critical, TooFew: sv.TooFew, Falling: sv.Falling, Adjusted: sv.Adjusted, Unreliable: sv.Unreliable,
 		})
 	}
 	d.pageLinks(page, int(resp.GetTotalAgents()), url.Values{"team": {d.Team}, "weeks": {strconv.Itoa(n)}, "sort": {sortKey}, "dir": {dirName}})

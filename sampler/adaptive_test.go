@@ -10,11 +10,11 @@ import (
 func TestAdaptiveExtras(t *testing.T) {
 	a := Adaptive{MaxExtra: 2, PassScore: 70, Weeks: 4}
 	standings := []Standing{
-		{AgentID: "above", Reviews: 12, Low: 82, High: 90, IntervalOK: true},       // clearly above: none
+		{AgentID: "above", Reviews: 12, Low: 82, High: 90, IntervalOK: true},        // clearly above: none
 		{AgentID: "straddle-wide", Reviews: 4, Low: 55, High: 85, IntervalOK: true}, // straddles, wide
 		{AgentID: "straddle", Reviews: 12, Low: 66, High: 74, IntervalOK: true},     // straddles, narrow
-		{AgentID: "new", Reviews: 1},                                               // no interval: widest
-		{AgentID: "below", Reviews: 12, Low: 40, High: 60, IntervalOK: true},       // clearly below: last
+		{AgentID: "new", Reviews: 1},                                         // no interval: widest
+		{AgentID: "below", Reviews: 12, Low: 40, High: 60, IntervalOK: true}, // clearly below: last
 	}
 	got := a.Extras(standings, testSeed, -1)
 	want := map[string]int{"straddle-wide": 2, "straddle": 2, "new": 2, "below": 2}
@@ -134,4 +134,3 @@ func TestAdaptiveValidate(t *testing.T) {
 		t.Errorf("default adaptive: %v", err)
 	}
 }
-
