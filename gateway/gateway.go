@@ -158,7 +158,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := metadata.NewOutgoingContext(r.Context(), md)
 	if rt.serverStreams {
-		g.serveStream(ctx, w, r, rt, req)
+		g.serveStream(ctx, w, r, rt, req, md)
 		return
 	}
 	resp := rt.out.New().Interface()

@@ -71,7 +71,7 @@ func formatFor(r *http.Request) streamFormat {
 
 var serverStreamDesc = &grpc.StreamDesc{ServerStreams: true}
 
-func (g *Gateway) serveStream(ctx context.Context, w http.ResponseWriter, r *http.Request, rt *route, req proto.Message) {
+func (g *Gateway) serveStream(ctx context.Context, w http.ResponseWriter, r *http.Request, rt *route, req proto.Message, md metadata.MD) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cs, err := g.conn.NewStream(ctx, serverStreamDesc, rt.method)
@@ -159,6 +159,16 @@ func (g *Gateway) serveStream(ctx context.Context, w http.ResponseWriter, r *htt
 		var chunk []byte
 		select {
 		case b := <-received:
+			// The credential was checked when the stream opened, which may
+			// be hours ago: check it again before each message, so that a
+			// revoked token or an ended console session receives no more
+			// (the server's credential cache makes this cheap).
+			if _, err := g.admit.AdmitHTTP(r.Context(), rt.method, md); err != nil {
+				body, _ := json.Marshal(newErrorBody(status.Convert(err)))
+				_, _ = w.Write(format.failure(body))
+				_ = rc.Flush()
+				return
+			}
 			chunk = format.message(b)
 		case <-beat:
 			chunk = format.heartbeat

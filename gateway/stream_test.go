@@ -131,3 +131,35 @@ func TestWatchFeedbackRefusedBeforeItStarts(t *testing.T) {
 	code, body = e.call(e.token(store.RoleInspector, "insp-1"), "/qa.v1.FeedbackService/WatchFeedback", `{}`)
 	wantError(t, code, body, 403, "PERMISSION_DENIED", "")
 }
+
+// TestWatchFeedbackEndsWhenItsTokenIsRevoked: a stream opened with a token
+// later revoked gets no record finalised after the revocation, but an
+// error, and ends (a console inbox left open after an admin ended the
+// session must not keep receiving records).
+func TestWatchFeedbackEndsWhenItsTokenIsRevoked(t *testing.T) {
+	e := startEnv(t)
+	finalise := e.finaliseOne(t)
+	supervisor := e.token(store.RoleSupervisor, "sup-a")
+	resp, err := http.DefaultClient.Do(e.request(supervisor, "/qa.v1.FeedbackService/WatchFeedback", `{"fromNow": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("WatchFeedback: %d", resp.StatusCode)
+	}
+	id := strings.SplitN(supervisor, "_", 3)[1]
+	e.mustCall(e.admin, "/qa.v1.AccessService/RevokeToken", `{"id": "`+id+`"}`)
+	finalise()
+
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(line, `"record"`) || !strings.Contains(line, "UNAUTHENTICATED") {
+		t.Fatalf("after the revocation the stream sent %q; want an UNAUTHENTICATED error, no record", line)
+	}
+	if rest, _ := bufio.NewReader(resp.Body).ReadString('\n'); rest != "" {
+		t.Fatalf("the stream went on after the error: %q", rest)
+	}
+}
