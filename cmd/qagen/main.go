@@ -34,6 +34,7 @@ func main() {
 	vocab := flag.String("tags", "classic", "tags and customer tiers: classic (the benchmarks') or platform (投诉, 退款, 升级 mixed with English tags; tiers regular, gold, platinum)")
 	transfers := flag.Float64("transfers", 0.02, "share of chats handed over between two agents")
 	seed := flag.Uint64("seed", 1, "random seed; the same seed gives the same files")
+	shuffle := flag.Bool("shuffle", false, "write the chats in random order instead of by end time, as a history export sorted by customer or id arrives (a backfill spanning --weeks)")
 	flag.Parse()
 	weekSet := false
 	flag.Visit(func(f *flag.Flag) { weekSet = weekSet || f.Name == "week-start" })
@@ -41,6 +42,9 @@ func main() {
 	err := configure(&h, *week, *lastWeek, weekSet, *vocab, time.Now())
 	if err == nil {
 		err = generate(h, *out, *seed)
+	}
+	if err == nil && *shuffle {
+		err = shuffleLines(filepath.Join(*out, "transcripts.jsonl"), *seed)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "qagen:", err)
@@ -146,4 +150,64 @@ func writeFile(path string, write func(*bufio.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// shuffleLines rewrites the JSONL file at path with its lines in a random
+// order drawn from seed. Only the lines' offsets are held in memory (a
+// million chats are gigabytes); each line is read back at its offset.
+func shuffleLines(path string, seed uint64) error {
+	src, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = src.Close() }()
+	var offsets []int64
+	r := bufio.NewReaderSize(src, 1<<20)
+	var at int64
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(line) > 0 {
+			offsets = append(offsets, at)
+			at += int64(len(line))
+		}
+		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer: read on to its end.
+			for err == bufio.ErrBufferFull {
+				line, err = r.ReadSlice('\n')
+				at += int64(len(line))
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	offsets = append(offsets, at) // the end, for the last line's length
+	order := make([]int, len(offsets)-1)
+	for i := range order {
+		order[i] = i
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0x5bd1e995))
+	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	tmp := path + ".shuffling"
+	err = writeFile(tmp, func(w *bufio.Writer) error {
+		var buf []byte
+		for _, i := range order {
+			n := offsets[i+1] - offsets[i]
+			if int64(cap(buf)) < n {
+				buf = make([]byte, n)
+			}
+			if _, err := src.ReadAt(buf[:n], offsets[i]); err != nil {
+				return err
+			}
+			if _, err := w.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
 }

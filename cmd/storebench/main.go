@@ -58,11 +58,14 @@ func main() {
 	flag.IntVar(&c.lateAgents, "late-agents", 0, "with --sample: the late chats cycle over --agents and this many agents the run never saw,\nwhose chats the top-up picks (0: the run's agents only, all at quota, so nothing is picked)")
 	flag.BoolVar(&c.bare, "bare", true, "with --sample: time the bare index scan of the week (the floor a preview is compared with) before each preview")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "with --sample: write a CPU profile of the sampling to this file")
+	naive := flag.String("naive", "", "instead: insert this transcript JSONL naively (parse, one INSERT a row, 1000 a transaction) into a new SQLite --db, the baseline of a backfill")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	var err error
-	if c.sample {
+	if *naive != "" {
+		err = runNaive(ctx, c.db, *naive, os.Stdout)
+	} else if c.sample {
 		err = runSample(ctx, c, os.Stdout)
 	} else {
 		err = run(ctx, c, os.Stdout)
