@@ -373,6 +373,7 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 	}()
 
 	batch := make([]pendingItem, 0, s.opts.MaxBatch)
+	var order arrivalOrder // a backfill out of time order writes larger batches (arrival_order.go)
 	for req := range ordered {
 		batch = batch[:0]
 		for req != nil {
@@ -382,8 +383,9 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 				return ctx.Err()
 			}
 			batch = append(batch, req.items...)
+			order.note(req.items)
 			req = nil
-			if len(batch) >= s.opts.MaxBatch {
+			if len(batch) >= order.batchLimit(s.opts.MaxBatch) {
 				break
 			}
 			select { // take more only if it is already waiting

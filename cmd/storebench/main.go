@@ -63,11 +63,12 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	var err error
-	if *naive != "" {
+	switch {
+	case *naive != "":
 		err = runNaive(ctx, c.db, *naive, os.Stdout)
-	} else if c.sample {
+	case c.sample:
 		err = runSample(ctx, c, os.Stdout)
-	} else {
+	default:
 		err = run(ctx, c, os.Stdout)
 	}
 	stop()

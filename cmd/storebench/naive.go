@@ -60,6 +60,7 @@ func runNaive(ctx context.Context, dbPath, jsonl string, out io.Writer) error {
 			if tx, err = db.BeginTx(ctx, nil); err != nil {
 				return err
 			}
+			//nolint:sqlclosecheck // bound to tx: closed by its commit
 			if stmt, err = tx.PrepareContext(ctx, "INSERT INTO chats (external_id, agent_id, ended_at, doc) VALUES (?, ?, ?, ?)"); err != nil {
 				return err
 			}
