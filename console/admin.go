@@ -38,6 +38,8 @@ func (c *Console) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /inspectors/active", c.page(adminOnly, c.inspectorSetActive))
 	mux.HandleFunc("POST /inspectors/add", c.page(adminOnly, c.inspectorAdd))
 
+	mux.HandleFunc("GET /checks/report", c.page(adminOnly, c.checkReportPage))
+	mux.HandleFunc("POST /checks/report/rerun", c.page(adminOnly, c.checkReportRerun))
 	mux.HandleFunc("GET /disputes", c.page(adminOnly, c.disputesPage))
 	mux.HandleFunc("GET /audit", c.page(adminOnly, c.auditPage))
 

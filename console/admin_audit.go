@@ -38,7 +38,7 @@ type auditData struct {
 
 // auditActions are the actions the filter offers (README, audit trail).
 var auditActions = []string{
-	"policy.create", "checks.create", "run.create", "run.complete", "run.top_up",
+	"policy.create", "checks.create", "checks.rerun", "checks.rerun.done", "checks.rerun.fail", "run.create", "run.complete", "run.top_up",
 	"inspector.create", "inspector.update", "inspector.deactivate",
 	"token.create", "token.revoke", "session.create", "session.revoke", "login_link.create",
 	"rubric.create", "rubric.update", "rubric.activate",

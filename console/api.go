@@ -24,6 +24,9 @@ type API struct {
 	Checks qav1.CheckServiceClient
 	// InspectorReport reports inspector severity and overturns.
 	InspectorReport qav1.InspectorReportServiceClient
+	// CheckReport: the checks' rates, agreement and re-runs
+	// (admin_checkstats.go).
+	CheckReport qav1.CheckReportServiceClient
 }
 
 func newAPI(conn grpc.ClientConnInterface) *API {
@@ -40,5 +43,6 @@ func newAPI(conn grpc.ClientConnInterface) *API {
 		Calibration:     qav1.NewCalibrationServiceClient(conn),
 		Checks:          qav1.NewCheckServiceClient(conn),
 		InspectorReport: qav1.NewInspectorReportServiceClient(conn),
+		CheckReport:     qav1.NewCheckReportServiceClient(conn),
 	}
 }

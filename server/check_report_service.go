@@ -422,14 +422,38 @@ func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
 		_, err := r.store.SaveRecheck(ctx, j.ID, nil, j.Cursor, 0, true)
 		return err
 	}
-	workers := runtime.GOMAXPROCS(0)
-	for start := 0; start < len(ids); start += rerunBatch {
-		end := min(start+rerunBatch, len(ids))
-		lo, hi := ids[start], ids[end-1]
-		targets, err := r.store.RecheckTargets(ctx, j.From, j.To, lo, hi)
-		if err != nil {
-			return err
+	// Batches are read (and their bodies decoded) one ahead while the
+	// previous one is checked and written.
+	type loaded struct {
+		targets []store.RecheckTarget
+		hi      int64
+		last    bool
+		err     error
+	}
+	ahead := make(chan loaded, 1)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	go func() {
+		defer close(ahead)
+		for start := 0; start < len(ids); start += rerunBatch {
+			end := min(start+rerunBatch, len(ids))
+			targets, err := r.store.RecheckTargets(readCtx, j.From, j.To, ids[start], ids[end-1])
+			select {
+			case ahead <- loaded{targets: targets, hi: ids[end-1], last: end == len(ids), err: err}:
+			case <-readCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
 		}
+	}()
+	workers := runtime.GOMAXPROCS(0)
+	for batch := range ahead {
+		if batch.err != nil {
+			return batch.err
+		}
+		targets := batch.targets
 		results := make([]store.RecheckResult, len(targets))
 		var changed int64
 		var mu sync.Mutex
@@ -450,7 +474,7 @@ func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
 			})
 		}
 		wg.Wait()
-		if _, err := r.store.SaveRecheck(ctx, j.ID, results, hi, changed, end == len(ids)); err != nil {
+		if _, err := r.store.SaveRecheck(ctx, j.ID, results, batch.hi, changed, batch.last); err != nil {
 			return err
 		}
 		r.stats.forget()
