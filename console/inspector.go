@@ -272,6 +272,9 @@ type reviewData struct {
 	// of the rubric with links to them (the form's first thing read).
 	Unfinished      []dimensionForm
 	Saved, Finished bool
+	// SkipError is the server's refusal of a skip; SkipReason and
+	// SkipText what was chosen and typed.
+	SkipError, SkipReason, SkipText string
 }
 
 func (c *Console) reviewPage(v *View) error {
@@ -482,6 +485,21 @@ func (c *Console) skipItem(v *View) error {
 		reason = strings.TrimSpace(v.R.PostFormValue("reason_text"))
 	}
 	resp, err := v.API.Review.SkipItem(v.Ctx, &qav1.SkipItemRequest{Id: id, Reason: reason})
+	if status.Code(err) == codes.InvalidArgument {
+		// Back to the item, the skip form open with the server's words
+		// beside the reason, rather than an error page away from it.
+		opened, oerr := v.API.Review.OpenItem(v.Ctx, &qav1.OpenItemRequest{Id: id})
+		if oerr != nil {
+			return oerr
+		}
+		d := c.reviewData(v, opened)
+		d.SkipError = FieldErrors(err)["reason"]
+		if d.SkipError == "" {
+			d.SkipError = status.Convert(err).Message()
+		}
+		d.SkipReason, d.SkipText = v.R.PostFormValue("reason"), v.R.PostFormValue("reason_text")
+		return c.renderCode(v, http.StatusBadRequest, "inspector/review.html", d)
+	}
 	if err != nil {
 		return err
 	}

@@ -210,7 +210,10 @@ func TestSkipAndReleaseLeaveTheQueue(t *testing.T) {
 	items := h.queue("insp-1")
 	skip, release := items[0], items[1]
 	// A skip without a reason is the API's field message.
-	v.post(itemPath(skip)+"/skip", url.Values{"reason": {"other"}, "reason_text": {" "}}).mustContain(t, http.StatusBadRequest, "reason")
+	// It comes back on the item's page, the skip form open with the
+	// message beside the reason, not on an error page away from the item.
+	refused := v.post(itemPath(skip)+"/skip", url.Values{"reason": {"other"}, "reason_text": {" "}})
+	refused.mustContain(t, http.StatusBadRequest, `<details class="card skip-release" open>`, `id="skip-other" checked`, `id="skip-error">required`, `id="review-form"`)
 	p := v.post(itemPath(skip)+"/skip", url.Values{"reason": {"spam"}})
 	if p.Code != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/queue?") {
 		t.Fatalf("skip answered %d to %q:\n%s", p.Code, p.Location, p.Body)
