@@ -33,6 +33,9 @@ type Conversation struct {
 	// Hints are the automatic checks' findings (SPEC §6), shown to the
 	// inspector as hints, never as scores; empty when none fired.
 	Hints []Hint
+	// ContentRemovedAt is when retention removed the messages; nil while
+	// they are kept.
+	ContentRemovedAt *timestamppb.Timestamp
 }
 
 // ChatMessage is one message of the conversation.
@@ -92,6 +95,7 @@ func newConversation(v *View, t *qav1.Transcript, names map[string]string, hints
 		ExternalID: t.GetExternalId(), Channel: t.GetChannel(), CustomerTier: t.GetCustomerTier(),
 		AgentID: t.GetAgentId(), AgentName: names[t.GetAgentId()],
 		StartedAt: t.GetStartedAt(), EndedAt: t.GetEndedAt(), Tags: t.GetTags(), Hints: hints,
+		ContentRemovedAt: t.GetContentRemovedAt(),
 	}
 	byMessage := map[int][]Hint{}
 	for _, h := range hints {

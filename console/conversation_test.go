@@ -111,3 +111,17 @@ func TestConsoleHints(t *testing.T) {
 		}
 	}
 }
+
+// A reviewed chat emptied by retention says so, with when, instead of
+// "no messages".
+func TestConversationContentRemoved(t *testing.T) {
+	at := time.Date(2027, 3, 1, 2, 0, 0, 0, time.UTC) // 10:00 in Shanghai
+	tr := &qav1.Transcript{ExternalId: "c-old", AgentId: "a1", Channel: "chat", ContentRemovedAt: timestamppb.New(at)}
+	for lang, want := range map[string]string{langZH: "会话内容已于 2027-03-01 10:00 按保留期限删除", langEN: "removed by retention on 2027-03-01 10:00"} {
+		v := &View{Lang: lang, Zone: mustZone("Asia/Shanghai")}
+		out := renderConversation(t, v, newConversation(v, tr, nil, nil))
+		if !strings.Contains(out, want) || strings.Contains(out, v.T("conversation.no_messages")) {
+			t.Errorf("%s: %s", lang, out)
+		}
+	}
+}

@@ -13,6 +13,7 @@ func init() {
 		"conversation.messages":                  {"消息", "Messages"},
 		"conversation.message_n":                 {"第 %d 条", "Message %d"},
 		"conversation.no_messages":               {"这段会话没有消息。", "This conversation has no messages."},
+		"conversation.content_removed":           {"会话内容已于 %s 按保留期限删除（消息、属性和客户编号）；评分和报表不受影响。", "The conversation's content was removed by retention on %s (messages, attributes and customer id); reviews and reports are unaffected."},
 		"conversation.transferred":               {"↪ 会话在此转接", "↪ The chat was transferred here"},
 		"conversation.role.customer":             {"客户", "Customer"},
 		"conversation.role.agent":                {"客服", "Agent"},

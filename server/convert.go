@@ -116,6 +116,9 @@ func transcriptToProto(st *store.StoredTranscript) *qav1.Transcript {
 		Revision:      st.Revision,
 		Sampled:       st.Sampled,
 	}
+	if !st.PurgedAt.IsZero() {
+		out.ContentRemovedAt = timestamppb.New(st.PurgedAt)
+	}
 	if t.CSAT != 0 {
 		c := int32(t.CSAT)
 		out.Csat = &c

@@ -114,6 +114,9 @@ func formatTranscriptMarking(t *qav1.Transcript, loc *time.Location, mark string
 	}
 	field("csat", csat)
 	field("transfers", fmt.Sprint(t.GetTransferCount()))
+	if removed := t.GetContentRemovedAt(); removed != nil {
+		field("content", "removed by retention at "+formatTimestamp(removed, loc)+" (messages, attributes and customer id)")
+	}
 	if attrs := t.GetAttributes(); len(attrs) > 0 {
 		keys := make([]string, 0, len(attrs))
 		for k := range attrs {

@@ -272,9 +272,13 @@ type Transcript struct {
 	Revision int64 `protobuf:"varint,23,opt,name=revision,proto3" json:"revision,omitempty"`
 	// Output only: true once a sampling run picked it; later pushes no longer
 	// change it, so inspectors score what was picked.
-	Sampled       bool `protobuf:"varint,24,opt,name=sampled,proto3" json:"sampled,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Sampled bool `protobuf:"varint,24,opt,name=sampled,proto3" json:"sampled,omitempty"`
+	// Output only: when retention (qad --retain-reviewed) removed the
+	// messages, attributes and customer id of this reviewed transcript;
+	// absent while they are kept.
+	ContentRemovedAt *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=content_removed_at,json=contentRemovedAt,proto3" json:"content_removed_at,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Transcript) Reset() {
@@ -426,6 +430,13 @@ func (x *Transcript) GetSampled() bool {
 	return false
 }
 
+func (x *Transcript) GetContentRemovedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ContentRemovedAt
+	}
+	return nil
+}
+
 // DerivedMetrics are computed by the service on ingest.
 type DerivedMetrics struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
@@ -558,7 +569,7 @@ const file_qa_v1_transcript_proto_rawDesc = "" +
 	"\x04role\x18\x01 \x01(\x0e2\v.qa.v1.RoleR\x04role\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x123\n" +
 	"\asent_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x06sentAt\x12\x19\n" +
-	"\bagent_id\x18\x04 \x01(\tR\aagentId\"\x84\x06\n" +
+	"\bagent_id\x18\x04 \x01(\tR\aagentId\"\xce\x06\n" +
 	"\n" +
 	"Transcript\x12\x1f\n" +
 	"\vexternal_id\x18\x01 \x01(\tR\n" +
@@ -585,7 +596,8 @@ const file_qa_v1_transcript_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1a\n" +
 	"\brevision\x18\x17 \x01(\x03R\brevision\x12\x18\n" +
-	"\asampled\x18\x18 \x01(\bR\asampled\x1a=\n" +
+	"\asampled\x18\x18 \x01(\bR\asampled\x12H\n" +
+	"\x12content_removed_at\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\x10contentRemovedAt\x1a=\n" +
 	"\x0fAttributesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\a\n" +
@@ -643,14 +655,15 @@ var file_qa_v1_transcript_proto_depIdxs = []int32{
 	4,  // 6: qa.v1.Transcript.metrics:type_name -> qa.v1.DerivedMetrics
 	6,  // 7: qa.v1.Transcript.ingested_at:type_name -> google.protobuf.Timestamp
 	6,  // 8: qa.v1.Transcript.updated_at:type_name -> google.protobuf.Timestamp
-	7,  // 9: qa.v1.DerivedMetrics.first_response_time:type_name -> google.protobuf.Duration
-	7,  // 10: qa.v1.DerivedMetrics.mean_agent_response_time:type_name -> google.protobuf.Duration
-	7,  // 11: qa.v1.DerivedMetrics.handle_time:type_name -> google.protobuf.Duration
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	6,  // 9: qa.v1.Transcript.content_removed_at:type_name -> google.protobuf.Timestamp
+	7,  // 10: qa.v1.DerivedMetrics.first_response_time:type_name -> google.protobuf.Duration
+	7,  // 11: qa.v1.DerivedMetrics.mean_agent_response_time:type_name -> google.protobuf.Duration
+	7,  // 12: qa.v1.DerivedMetrics.handle_time:type_name -> google.protobuf.Duration
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_transcript_proto_init() }
