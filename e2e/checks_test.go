@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	qav1 "qa-sampling/proto/qa/v1"
@@ -60,11 +61,11 @@ type hintJSON struct {
 // (refused naming the field when invalid; audited).
 func TestChecksFlagChineseChats(t *testing.T) {
 	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) { testChecksFlagChineseChats(t, b.dsn) })
+		t.Run(b.name, func(t *testing.T) { testChecksFlagChineseChats(t, b.dsn, b.name == "sqlite") })
 	}
 }
 
-func testChecksFlagChineseChats(t *testing.T, dsn string) {
+func testChecksFlagChineseChats(t *testing.T, dsn string, browse bool) {
 	const week = "2026-W47"
 	srv := startServer(t, dsn, "--sample-schedule", "off")
 	admin, ingestToken := srv.token("admin", "qa-lead"), srv.token("ingest", "platform")
@@ -121,7 +122,7 @@ func testChecksFlagChineseChats(t *testing.T, dsn string) {
 
 	// Four clean chats per agent and one flagged.
 	flagged := map[string]func(*qav1.Transcript){
-		"a1-t": func(c *qav1.Transcript) { c.Messages[1].Text = "在的" }, // no greeting
+		"a1-t": func(c *qav1.Transcript) { c.Messages[1].Text = "在的" },           // no greeting
 		"a2-t": func(c *qav1.Transcript) { c.Messages[3].Text = "愛買不買，尺碼表你自己看" }, // traditional
 		"a3-t": func(c *qav1.Transcript) { // the first reply after 45 s
 			c.Messages[1].SentAt = timestamppb.New(c.Messages[0].SentAt.AsTime().Add(45 * time.Second))
@@ -226,4 +227,25 @@ func testChecksFlagChineseChats(t *testing.T, dsn string) {
 	if err := json.Unmarshal([]byte(qactl(insp, "--json", "review", "show", pickOfA2)), &opened); err != nil || len(opened.Hints) != 2 || opened.Hints[0].MessageIndex != 3 {
 		t.Errorf("review show --json hints %+v, %v", opened.Hints, err)
 	}
+
+	// And on the console's review page, once (the page does not depend on
+	// the backend): the hints list links each to its numbered message.
+	if !browse {
+		return
+	}
+	cs := consoleOf(t, srv)
+	b := newBrowser(t, cs.HTTP)
+	b.signIn(cs.loginLink("inspector", "insp-1"))
+	b.open("/review/" + pickOfA2)
+	if got := b.text(".hint-list"); !strings.Contains(got, "禁用语") || !strings.Contains(got, "愛買不買") || !strings.Contains(got, "第 4 条消息") {
+		t.Errorf("hints list %q", got)
+	}
+	b.do(chromedp.Click(chromedp.CSS(`.hint-list a[href="#msg-4"]`)))
+	if loc := b.location(); !strings.HasSuffix(loc, "#msg-4") {
+		t.Errorf("the hint's link led to %s", loc)
+	}
+	if got := b.text("#msg-4 .hint"); !strings.Contains(got, "禁用语") {
+		t.Errorf("message 4's hint %q", got)
+	}
+	b.screenshot("review-hints")
 }
