@@ -352,6 +352,16 @@ func TestAdminDisputesPage(t *testing.T) {
 	lead := h.as(store.RoleAdmin, "lead")
 	lead.get("/disputes").mustContain(t, http.StatusOK, "申诉", "没有申诉。")
 	lead.get("/disputes?status=open").mustContain(t, http.StatusOK, `aria-current="page">处理中`)
+
+	// A dispute links its agent's page, where the QA lead reads the
+	// records (the original and, once re-scored, the new one).
+	f := h.finalise("agent-zw", 1, nil)[0]
+	sup := h.as(store.RoleSupervisor, "sup-1")
+	if _, err := qav1.NewFeedbackServiceClient(h.conn).OpenDispute(sup.Ctx, &qav1.OpenDisputeRequest{ReviewId: f.Review.GetId(), Reason: "态度分偏低"}); err != nil {
+		t.Fatal(err)
+	}
+	lead.get("/disputes").mustContain(t, http.StatusOK, `<a href="/agents/agent-zw">agent-zw</a>`, "态度分偏低")
+	lead.get("/agents/agent-zw").mustContain(t, http.StatusOK, f.Record.GetScoreText())
 }
 
 func TestAdminAccessPage(t *testing.T) {
