@@ -4,6 +4,13 @@ package console
 // reports): {zh-CN, en}.
 func init() {
 	register(map[string][2]string{
+		"supervisor.checks.title":            {"自动检查命中率", "Automatic checks"},
+		"supervisor.checks.help":             {"按全部会话统计(不只是抽中的):每项检查命中的会话数 / 经过检查的会话数。命中只是提示,不是评分。", "Over all chats, not only the sampled ones: chats a check fired on / chats checked. Hits are hints, not scores."},
+		"supervisor.checks.check":            {"检查", "Check"},
+		"supervisor.checks.fired":            {"命中 / 会话", "Fired / chats"},
+		"supervisor.checks.rate":             {"命中率", "Rate"},
+		"supervisor.checks.by_week":          {"按周", "By week"},
+		"supervisor.checks.none":             {"这段时间没有经过检查的会话。", "No checked chats in these weeks."},
 		"supervisor.grade.excellent":         {"优秀", "Excellent"},
 		"supervisor.grade.good":              {"良好", "Good"},
 		"supervisor.grade.pass":              {"合格", "Pass"},

@@ -190,6 +190,8 @@ type agentData struct {
 	Recent  []recordRow
 	Choices []weekChoice
 	N       int
+	// CheckRates: the automatic checks over all the agent's chats.
+	CheckRates []checkRateRow
 }
 
 func (c *Console) agentPage(v *View) error {
@@ -222,7 +224,8 @@ func (c *Console) agentPage(v *View) error {
 		Weeks: weekRows(s.GetTrend()), Dims: names.dimRows(s.GetDimensions()),
 		Failing: issueRows(resp.GetFailingDimensions(), names.dimension), Flags: issueRows(resp.GetCriticalFlags(), names.flag),
 		Recent: v.recordRowsDisputed(recent.GetRecords(), disputed), N: n,
-		Choices: weekChoices(nil, "/agents/"+url.PathEscape(agentID), n),
+		Choices:    weekChoices(nil, "/agents/"+url.PathEscape(agentID), n),
+		CheckRates: checkRateRows(v, r.GetCheckRates()),
 	}
 	return c.render(v, "supervisor/agent.html", d)
 }
@@ -287,6 +290,8 @@ type teamData struct {
 	Flags               []issueRow
 	Choices             []weekChoice
 	N                   int
+	// CheckRates: the automatic checks over all the team's chats.
+	CheckRates []checkRateRow
 }
 
 func (c *Console) teamPage(v *View) error {
@@ -347,6 +352,7 @@ func (c *Console) teamPage(v *View) error {
 	d.Weeks = weekRows(s.GetTrend())
 	d.Failing = issueRows(r.GetFailingDimensions(), names.dimension)
 	d.Flags = issueRows(r.GetCriticalFlags(), names.flag)
+	d.CheckRates = checkRateRows(v, r.GetCheckRates())
 	for _, a := range r.GetAgents() {
 		as := a.GetSummary()
 		sv := newSummaryView(as)
