@@ -485,12 +485,22 @@ func TestAdminHandsOutThePool(t *testing.T) {
 		t.Fatalf("pool after deactivating everyone: %v, %v", resp.GetPoolItems(), err)
 	}
 	pool := int(resp.GetPoolItems())
+	// The weeks overview, the QA lead's home, says picks are waiting.
+	lead.get("/weeks").mustContain(t, http.StatusOK, `id="pool-waiting"`, "有 "+strconv.Itoa(pool)+" 条抽中的会话在待分配池中")
 	lead.get("/inspectors").mustContain(t, http.StatusOK, `<option value="-pool">待分配池(`+strconv.Itoa(pool)+` 条)</option>`)
 	done := lead.follow(t, lead.post("/inspectors/reassign", url.Values{"from": {"-pool"}, "to": {"-pool"}}))
 	done.mustContain(t, http.StatusOK, "已转派 "+strconv.Itoa(pool)+" 条。")
 	if n := len(h.queue("insp-1")) + len(h.queue("insp-2")); n < pool {
 		t.Fatalf("the inspectors hold %d items after handing out the pool's %d", n, pool)
 	}
+	if weeks := lead.get("/weeks"); strings.Contains(weeks.Body, "pool-waiting") || strings.Contains(weeks.Body, "no-inspectors") {
+		t.Fatal("the weeks page still warns after the pool was handed out")
+	}
+	// With nobody active, it says so before a run leaves picks unassigned.
+	for _, in := range [][2]string{{"insp-1", "陈静"}, {"insp-2", "刘洋"}} {
+		lead.follow(t, lead.post("/inspectors/active", url.Values{"id": {in[0]}, "name": {in[1]}, "active": {"0"}}))
+	}
+	lead.get("/weeks").mustContain(t, http.StatusOK, "待分配池")
 }
 
 // TestAdminChecksEditor: the QA lead reads the check set, a bad one is

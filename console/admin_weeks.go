@@ -23,6 +23,11 @@ type weeksData struct {
 	// that has not ended, a top-up of a week without a run).
 	Refusal     string
 	RefusalWeek string
+	// Pool counts picks no inspector holds; NoInspectors: none is
+	// active. Either way a run's picks wait unreviewed until the QA lead
+	// adds inspectors and hands the pool out (the inspectors page).
+	Pool         int32
+	NoInspectors bool
 }
 
 type weekRuns struct {
@@ -50,6 +55,17 @@ func (c *Console) weeksData(v *View) (*weeksData, error) {
 		return nil, err
 	}
 	d := &weeksData{Flash: flashOf(v), Week: v.lastEndedWeek(), Paging: pagingOf(v.R, resp.GetNextPageToken())}
+	staff, err := v.API.Sampling.ListInspectors(v.Ctx, &qav1.ListInspectorsRequest{PageSize: 1000})
+	if err != nil {
+		return nil, err
+	}
+	d.Pool, d.NoInspectors = staff.GetPoolItems(), true
+	for _, in := range staff.GetInspectors() {
+		if in.GetActive() {
+			d.NoInspectors = false
+			break
+		}
+	}
 	for _, run := range resp.GetRuns() {
 		if n := len(d.Weeks); n > 0 && d.Weeks[n-1].Week == run.GetWeek() {
 			d.Weeks[n-1].Runs = append(d.Weeks[n-1].Runs, run)

@@ -11,6 +11,9 @@ func init() {
 
 		"admin.form.validate":           {"校验", "Validate"},
 		"admin.access.not_an_inspector": {"注意:没有工号为 %s 的在用质检员,用这个链接登录后队列是空的。请核对工号,或先添加(启用)该质检员:", "Note: no active inspector has the id %s; whoever signs in with this link will find an empty queue. Check the id, or add (activate) the inspector first:"},
+		"admin.weeks.pool_waiting":      {"有 %d 条抽中的会话在待分配池中,没有质检员负责。", "%d picked chats wait in the pool; no inspector has them."},
+		"admin.weeks.no_inspectors":     {"还没有在用的质检员:正式抽样前请先添加,否则抽中的会话会留在待分配池。", "No active inspector yet: add some before running a week, or its picks wait in the pool."},
+		"admin.weeks.to_inspectors":     {"去“质检员”页添加并分配 →", "Add and assign on the Inspectors page →"},
 		"admin.form.not_saved":          {"未保存:下面有 %d 处需要改正(已用红字标出)。", "Not saved: %d field(s) below need correcting (marked in red)."},
 		"admin.form.refused":            {"未通过校验:", "The server refused it:"},
 		"admin.form.whole_number":       {"请输入整数。", "Enter a whole number."},
