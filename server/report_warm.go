@@ -45,8 +45,10 @@ const (
 	// again under a steady stream of reviews.
 	teamReportRefreshEvery = 500 * time.Millisecond
 	// teamReportRefreshWindow: reports nobody got for this long are left
-	// to be computed when asked again.
-	teamReportRefreshWindow = 10 * time.Minute
+	// to be computed when asked again (someone on the team page reloads or
+	// pages within minutes; refreshing for nobody costs CPU while reviews
+	// are being finalised).
+	teamReportRefreshWindow = 2 * time.Minute
 )
 
 // keepTeamReports warms the team reports, then computes kept reports
