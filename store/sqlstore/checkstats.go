@@ -36,7 +36,7 @@ func (s *Store) CountCheckFlags(ctx context.Context, from, to time.Time) ([]stor
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: count check flags: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	byKey := make(map[store.CheckFlagCount]int)
 	var out []store.CheckFlagCount
 	for rows.Next() {
@@ -72,7 +72,7 @@ func (s *Store) ReviewedChecks(ctx context.Context, fromWeek, toWeek string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: reviewed checks: %w", err)
 	}
-	defer rows.Close()
+	defer func() { _ = rows.Close() }()
 	var out []store.ReviewedChecks
 	for rows.Next() {
 		var r store.ReviewedChecks
@@ -305,7 +305,7 @@ func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.R
 	if err != nil {
 		return err
 	}
-	defer stmt.Close()
+	defer func() { _ = stmt.Close() }()
 	for i := range ids {
 		if _, err := stmt.ExecContext(ctx, versions[i], flags[i], hits[i], ids[i]); err != nil {
 			return err

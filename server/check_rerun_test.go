@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"qa-sampling/checks"
+	"qa-sampling/store"
+	"qa-sampling/store/sqlstore"
+	"qa-sampling/transcript"
+)
+
+// TestCheckRerunContinuesAfterARestart: a job that a previous process
+// left running half done (its first batch stored with the cursor) is
+// taken up when the next one serves, continues after the cursor, and
+// leaves every chat of the week under the new version, none outside it.
+func TestCheckRerunContinuesAfterARestart(t *testing.T) {
+	ctx := t.Context()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "qa.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	week := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
+	if err := st.EnsureAgents(ctx, []string{"a1"}); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := st.AddCheckSetVersion(ctx, []byte(`{}`), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chats []*transcript.Prepared
+	for i := range 5 {
+		end := week.Add(time.Duration(i+1) * time.Hour)
+		if i == 4 {
+			end = week.AddDate(0, 0, 7).Add(time.Hour) // the next week
+		}
+		tr := transcript.Transcript{ExternalID: "c" + string(rune('0'+i)), AgentID: "a1", Channel: "chat", CustomerID: "u", CustomerTier: "regular",
+			StartedAt: end.Add(-time.Minute), EndedAt: end, Messages: []transcript.Message{
+				{Role: transcript.RoleCustomer, Text: "在吗", SentAt: end.Add(-time.Minute)},
+				{Role: transcript.RoleAgent, AgentID: "a1", Text: "在的", SentAt: end.Add(-50 * time.Second)},
+			}}
+		p := transcript.Prepare(tr)
+		p.Checks = transcript.Checks{Version: v1.Version, Flags: 0b1100} // no greeting, no closing
+		chats = append(chats, p)
+	}
+	if _, err := st.UpsertTranscripts(ctx, chats); err != nil {
+		t.Fatal(err)
+	}
+	set := checks.Default()
+	set.GreetingPhrases = append(set.GreetingPhrases, "在的")
+	doc, _ := json.Marshal(set)
+	v2, err := st.AddCheckSetVersion(ctx, doc, "lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := week, week.AddDate(0, 0, 7)
+	job, err := st.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: from, To: to, CheckVersion: v2.Version, CreatedBy: "lead"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The previous process stored the first two chats and stopped.
+	ids, err := st.RecheckIDs(ctx, from, to, 0)
+	if err != nil || len(ids) != 4 {
+		t.Fatalf("RecheckIDs = %v, %v", ids, err)
+	}
+	first := []store.RecheckResult{{ID: ids[0], Checks: transcript.Checks{Version: v2.Version, Flags: 0b1000}}, {ID: ids[1], Checks: transcript.Checks{Version: v2.Version, Flags: 0b1000}}}
+	if _, err := st.SaveRecheck(ctx, job.ID, first, ids[1], 2, false); err != nil {
+		t.Fatal(err)
+	}
+
+	r := &checkRerunner{store: st, book: &checkBook{store: st, now: time.Now}, stats: &checkStats{}, log: slog.New(slog.DiscardHandler)}
+	serveCtx, stop := context.WithCancel(ctx)
+	served := make(chan struct{})
+	go func() { r.serve(serveCtx); close(served) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := st.GetCheckRerun(ctx, job.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != store.CheckRerunRunning {
+			if got.Status != store.CheckRerunDone || got.Done != 4 || got.Total != 4 || got.Changed != 4 || got.Cursor != ids[3] {
+				t.Errorf("the job after the restart: %+v", got)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job was not taken up: %+v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stop()
+	<-served
+	for i, p := range chats {
+		got, err := st.GetTranscript(ctx, p.ExternalID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := v2.Version
+		if i == 4 {
+			want = v1.Version // not in the week
+		}
+		if got.Checks.Version != want {
+			t.Errorf("%s: check version %d, want %d", p.ExternalID, got.Checks.Version, want)
+		}
+		if i == 2 || i == 3 { // checked by the restarted job: a greeting now, still no closing
+			if got.Checks.Flags != 0b1000 || len(got.Checks.Hits) != 1 || got.Checks.Hits[0].Check != checks.NoClosing {
+				t.Errorf("%s: %+v", p.ExternalID, got.Checks)
+			}
+		}
+	}
+}
