@@ -369,7 +369,7 @@ func TestAdminAccessPage(t *testing.T) {
 	lead := h.as(store.RoleAdmin, "lead")
 	h.token(store.RoleInspector, "insp-1")
 	p := lead.get("/access")
-	p.mustContain(t, http.StatusOK, "令牌与登录", "API 令牌", "insp-1")
+	p.mustContain(t, http.StatusOK, "令牌与登录", "API 令牌", "insp-1", "<td>质检员 · insp-1</td>") // the role in words, as in the sessions list
 	made := lead.post("/access/link", url.Values{"role": {"inspector"}, "subject": {"insp-2"}})
 	made.mustContain(t, http.StatusOK, `id="login-link"`, "/login/", "只显示这一次")
 	if made.Location != "" {

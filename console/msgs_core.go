@@ -21,6 +21,7 @@ func init() {
 		"nav.audit":         {"审计日志", "Audit log"},
 		"nav.access":        {"令牌与登录", "Tokens and sign-in"},
 		"role.admin":        {"质检主管", "QA lead"},
+		"role.ingest":       {"数据接入", "Ingest"},
 		"role.inspector":    {"质检员", "Inspector"},
 		"role.supervisor":   {"客服主管", "Supervisor"},
 		"signout":           {"退出", "Sign out"},

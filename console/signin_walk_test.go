@@ -27,6 +27,9 @@ func TestUsedLinkWhileSignedInOffersTheWayHome(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if !strings.Contains(string(body), `<link rel="icon" href="data:,">`) {
+		t.Error("pages name no icon: every page load asks for /favicon.ico and gets a 404")
+	}
 	if resp.StatusCode != http.StatusUnauthorized || strings.Contains(string(body), "signed-in-already") {
 		t.Fatalf("signed out, a used link answered %d and offers a session:\n%s", resp.StatusCode, body)
 	}
