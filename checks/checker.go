@@ -127,6 +127,9 @@ type scratch struct {
 	// starts[j] is where agent message j (index agent[j]) begins in text.
 	starts []int
 	agent  []int
+	found  []phraseMatch
+	// key holds a normalised channel or tag for a map lookup.
+	key []byte
 }
 
 // phraseMatch is one phrase found in an agent message.
@@ -144,14 +147,13 @@ func (c *Checker) Run(t *transcript.Transcript) transcript.Checks {
 		out.Flags |= b
 		out.Hits = append(out.Hits, h)
 	}
-	c.slas(t, hit)
-
 	sc, _ := c.buffers.Get().(*scratch)
 	if sc == nil {
 		sc = new(scratch)
 	}
 	defer c.buffers.Put(sc)
-	sc.text, sc.starts, sc.agent = sc.text[:0], sc.starts[:0], sc.agent[:0]
+	c.slas(t, sc, hit)
+	sc.text, sc.starts, sc.agent, sc.found = sc.text[:0], sc.starts[:0], sc.agent[:0], sc.found[:0]
 	for i := range t.Messages {
 		if t.Messages[i].Role == transcript.RoleAgent {
 			sc.agent = append(sc.agent, i)
@@ -164,7 +166,7 @@ func (c *Checker) Run(t *transcript.Transcript) transcript.Checks {
 		sortHits(out.Hits)
 		return out
 	}
-	var found []phraseMatch
+	found := sc.found
 	var lists uint8 // the lists anything was found in, for the common no-hit case
 	for _, m := range c.ac.FindAllOverlapping(sc.text) {
 		p := &c.patterns[m.PatternID]
@@ -175,6 +177,7 @@ func (c *Checker) Run(t *transcript.Transcript) transcript.Checks {
 		found = append(found, phraseMatch{msg: sc.agent[j], start: m.Start, end: m.End, pattern: m.PatternID})
 		lists |= p.lists
 	}
+	sc.found = found // keep the grown buffer
 	in := func(list uint8, msg int) bool {
 		for _, f := range found {
 			if f.msg == msg && c.patterns[f.pattern].lists&list != 0 {
@@ -193,7 +196,7 @@ func (c *Checker) Run(t *transcript.Transcript) transcript.Checks {
 	if c.on(ForbiddenPhrase) && lists&listForbidden != 0 {
 		c.forbidden(t, sc, found, hit)
 	}
-	if c.on(NoEmpathy) && lists&listEmpathy == 0 && c.isComplaint(t) {
+	if c.on(NoEmpathy) && lists&listEmpathy == 0 && c.isComplaint(t, sc) {
 		hit(transcript.CheckHit{Check: NoEmpathy, Message: first})
 	}
 	sortHits(out.Hits)
@@ -234,9 +237,10 @@ func (c *Checker) forbidden(t *transcript.Transcript, sc *scratch, found []phras
 	}
 }
 
-func (c *Checker) isComplaint(t *transcript.Transcript) bool {
+func (c *Checker) isComplaint(t *transcript.Transcript, sc *scratch) bool {
 	for _, tag := range t.Tags {
-		if c.complaint[Normalize(tag)] {
+		sc.key = appendNormal(sc.key[:0], tag)
+		if c.complaint[string(sc.key)] { // no allocation for the lookup
 			return true
 		}
 	}
@@ -246,8 +250,9 @@ func (c *Checker) isComplaint(t *transcript.Transcript) bool {
 // slas reports replies slower than the channel's SLA, measured as
 // transcript.Derive measures response times: from the first customer
 // message of a wait to the agent message that ends it.
-func (c *Checker) slas(t *transcript.Transcript, hit func(transcript.CheckHit)) {
-	sla, ok := c.sla[Normalize(t.Channel)]
+func (c *Checker) slas(t *transcript.Transcript, sc *scratch, hit func(transcript.CheckHit)) {
+	sc.key = appendNormal(sc.key[:0], t.Channel)
+	sla, ok := c.sla[string(sc.key)]
 	if !ok || !c.on(SlowFirstResponse) && !c.on(SlowReply) {
 		return
 	}
