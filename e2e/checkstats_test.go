@@ -146,6 +146,42 @@ func testCheckAgreementAndRerun(t *testing.T, dsn string) {
 	if s := r["slow_first_response"]; s.Dimension != "efficiency" || s.TN != "8" || s.HasPrecision || s.HasRecall {
 		t.Errorf("slow_first_response: %+v", s)
 	}
+	// The agent and team reports carry the rates over all their chats.
+	type rateJSON struct {
+		Check  string `json:"check"`
+		Chats  string `json:"chats"`
+		Fired  string `json:"fired"`
+		ByWeek []struct {
+			Week  string `json:"week"`
+			Chats string `json:"chats"`
+			Fired string `json:"fired"`
+		} `json:"by_week"`
+	}
+	greetingRate := func(args ...string) rateJSON {
+		t.Helper()
+		var got struct {
+			Report struct {
+				CheckRates []rateJSON `json:"check_rates"`
+			} `json:"report"`
+		}
+		if err := json.Unmarshal([]byte(qactl(admin, append([]string{"--json", "report"}, args...)...)), &got); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range got.Report.CheckRates {
+			if r.Check == "no_greeting" {
+				return r
+			}
+		}
+		t.Fatalf("report %v has no no_greeting rate", args)
+		return rateJSON{}
+	}
+	if r := greetingRate("agent", "a1", "--weeks", "1", "--last-week", week); r.Chats != "4" || r.Fired != "2" ||
+		len(r.ByWeek) != 1 || r.ByWeek[0].Week != week || r.ByWeek[0].Fired != "2" {
+		t.Errorf("a1's no_greeting rate: %+v", r)
+	}
+	if r := greetingRate("team", "team-1", "--weeks", "1", "--last-week", week); r.Chats != "8" || r.Fired != "4" {
+		t.Errorf("team-1's no_greeting rate: %+v", r)
+	}
 	text := qactl(admin, "checks", "report", "--weeks", "1", "--last-week", week)
 	for _, w := range []string{"PRECISION", "no_greeting", "attitude", "50.0%", "0.67"} {
 		if !strings.Contains(text, w) {
@@ -195,6 +231,9 @@ func testCheckAgreementAndRerun(t *testing.T, dsn string) {
 	g = report()["no_greeting"]
 	if g.Fired != "0" || g.TP != "0" || g.FP != "0" || g.FN != "3" || g.TN != "4" || g.HasPrecision || !g.HasRecall || g.Recall != 0 {
 		t.Errorf("no_greeting after the re-run: %+v", g)
+	}
+	if r := greetingRate("team", "team-1", "--weeks", "1", "--last-week", week); r.Chats != "8" || r.Fired != "0" {
+		t.Errorf("team-1's no_greeting rate after the re-run: %+v", r)
 	}
 	if out := qactl(admin, "checks", "reruns"); !strings.Contains(out, week) || !strings.Contains(out, "done") {
 		t.Errorf("checks reruns:\n%s", out)

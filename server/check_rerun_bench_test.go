@@ -146,5 +146,13 @@ func BenchmarkCheckRerun(b *testing.B) {
 		// the wall time says more about the neighbours.
 		b.ReportMetric(cpu.Seconds(), "cpu-s")
 		b.Logf("re-ran %d conversations in %s, %s of CPU (%d changed)", rows, elapsed.Round(10*time.Millisecond), cpu.Round(10*time.Millisecond), done.Changed)
+		// The reports' grouped count of the week (one query per week).
+		countStart := time.Now()
+		counts, err := st.CountCheckFlags(ctx, week, week.AddDate(0, 0, 7))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(time.Since(countStart).Seconds(), "count-s")
+		b.Logf("CountCheckFlags over the week: %d groups in %s", len(counts), time.Since(countStart).Round(time.Millisecond))
 	}
 }
