@@ -113,6 +113,10 @@ func TestAdminPreviewsAndRunsAWeek(t *testing.T) {
 	done.mustContain(t, http.StatusOK, "抽样已完成:抽取 "+strconv.Itoa(int(run.GetPicks()))+" 条会话。", `href="/weeks/`+week+`"`, run.GetSeedCommitment(), run.GetSeed(),
 		"覆盖坐席")
 	lead.get("/weeks/"+week).mustContain(t, http.StatusOK, "覆盖坐席 3")
+	// Who started the run, in words (the API says manual:lead).
+	if weeks := lead.get("/weeks"); !strings.Contains(weeks.Body, "lead 手动发起") || strings.Contains(weeks.Body, "manual:lead") {
+		t.Fatal("the weeks page does not say in words who started the run")
+	}
 
 	// Running it again picks nothing twice and says so.
 	again := lead.follow(t, lead.post("/weeks/run", url.Values{"week": {week}}))

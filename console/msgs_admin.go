@@ -14,6 +14,8 @@ func init() {
 		"admin.weeks.pool_waiting":      {"有 %d 条抽中的会话在待分配池中,没有质检员负责。", "%d picked chats wait in the pool; no inspector has them."},
 		"admin.weeks.no_inspectors":     {"还没有在用的质检员:正式抽样前请先添加,否则抽中的会话会留在待分配池。", "No active inspector yet: add some before running a week, or its picks wait in the pool."},
 		"admin.weeks.to_inspectors":     {"去“质检员”页添加并分配 →", "Add and assign on the Inspectors page →"},
+		"admin.weeks.by_schedule":       {"定时抽样", "by the schedule"},
+		"admin.weeks.by_person":         {"%s 手动发起", "run by %s"},
 		"admin.form.not_saved":          {"未保存:下面有 %d 处需要改正(已用红字标出)。", "Not saved: %d field(s) below need correcting (marked in red)."},
 		"admin.form.refused":            {"未通过校验:", "The server refused it:"},
 		"admin.form.whole_number":       {"请输入整数。", "Enter a whole number."},

@@ -78,7 +78,7 @@ func init() {
 		"inspector.review.confirm_skip":         {"跳过这条会话吗?系统会补充一条同类会话。", "Skip this item? The server brings in a replacement."},
 		"inspector.review.release":              {"退回待分配池", "Release to the pool"},
 		"inspector.review.release_help":         {"退回后由系统重新分配给其他质检员。", "The item goes back to the pool for another inspector."},
-		"inspector.review.confirm_release":      {"把这条会话退回待分配池吗?", "Release this item to the pool?"},
+		"inspector.review.confirm_release":      {"退回这条会话吗?系统会把它分给其他质检员。", "Release this item? The system gives it to another inspector."},
 
 		"inspector.skip.spam":           {"垃圾/无效会话", "Spam"},
 		"inspector.skip.wrong_agent":    {"客服归属错误", "Wrong agent"},

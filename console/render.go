@@ -135,6 +135,17 @@ func viewFuncs(v *View) template.FuncMap {
 		// reason names a sampling reason (random, complaint, ...) in the
 		// visitor's language; a tag or custom rule shows as itself.
 		"reason": func(r string) string { return samplingReasonLabel(v, r) },
+		// trigger says who started a run: the weekly schedule or a person
+		// (the API's "schedule" and "manual:<subject>").
+		"trigger": func(tr string) string {
+			if tr == "schedule" {
+				return v.T("admin.weeks.by_schedule")
+			}
+			if who, ok := strings.CutPrefix(tr, "manual:"); ok {
+				return fmt.Sprintf(v.T("admin.weeks.by_person"), who)
+			}
+			return tr
+		},
 		// when shows a time in the programme's zone, to the minute.
 		"when": func(ts any) string { return formatTime(ts, v.Zone, "2006-01-02 15:04") },
 		// whenSec shows it to the second (chat messages).
