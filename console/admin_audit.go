@@ -40,16 +40,27 @@ type auditData struct {
 var auditActions = []string{
 	"policy.create", "checks.create", "checks.rerun", "checks.rerun.done", "checks.rerun.fail", "run.create", "run.complete", "run.top_up",
 	"inspector.create", "inspector.update", "inspector.deactivate",
-	"token.create", "token.revoke", "session.create", "session.revoke", "login_link.create",
+	"token.create", "token.revoke", "session.start", "session.end", "session.revoke", "login_link.create",
 	"rubric.create", "rubric.update", "rubric.activate",
 	"pick.reassign", "pick.return",
 	"review.create", "review.update", "review.finalize", "review.retract",
 	"feedback.create", "feedback.acknowledge",
 	"dispute.open", "dispute.resolve", "dispute.reassign",
+	"calibration.create", "calibration.draft", "calibration.close", "calibration.finalize",
 }
 
 // Actions lists the actions to filter by.
 func (auditData) Actions() []string { return auditActions }
+
+// ActionLabel names an action in the visitor's words; "" for one without
+// a label (shown as its code alone).
+func (auditData) ActionLabel(v *View, action string) string {
+	key := "admin.audit.action." + action
+	if label := v.T(key); label != key {
+		return label
+	}
+	return ""
+}
 
 // dayIn reads a yyyy-mm-dd date as its midnight in zone.
 func dayIn(s string, zone *time.Location) (time.Time, bool) {

@@ -335,7 +335,15 @@ func TestAdminAuditLogFilters(t *testing.T) {
 	h := startHarness(t)
 	lead := h.as(store.RoleAdmin, "lead")
 	runs := lead.get("/audit?action=run.complete")
-	runs.mustContain(t, http.StatusOK, "run.complete", "seed_commitment")
+	runs.mustContain(t, http.StatusOK, "run.complete", "seed_commitment", ">抽样完成</a>") // the action in words, its code beside
+	// Every action the filter offers has words in both languages.
+	for _, a := range auditActions {
+		for _, lang := range []string{langZH, langEN} {
+			if key := "admin.audit.action." + a; translate(lang, key) == key {
+				t.Errorf("audit action %s has no %s label", a, lang)
+			}
+		}
+	}
 	if strings.Contains(runs.Body, ">inspector.create<") {
 		t.Fatal("the action filter lets other actions through")
 	}
