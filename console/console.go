@@ -324,7 +324,17 @@ func (c *Console) renderError(v *View, err error) {
 		return
 	}
 	switch st.Code() {
-	case codes.NotFound, codes.PermissionDenied:
+	case codes.PermissionDenied:
+		if strings.HasPrefix(st.Message(), "inspector ") && strings.Contains(st.Message(), "is deactivated") {
+			// Their own account is switched off (server/deactivation.go
+			// refuses every call, WhoAmI too): say so, rather than "not
+			// found" on their own queue.
+			c.renderStatus(v, http.StatusForbidden, "error.deactivated")
+			return
+		}
+		// Someone else's record and a missing one look the same.
+		c.renderStatus(v, http.StatusNotFound, "error.not_found")
+	case codes.NotFound:
 		// Someone else's record and a missing one look the same.
 		c.renderStatus(v, http.StatusNotFound, "error.not_found")
 	case codes.Unauthenticated:

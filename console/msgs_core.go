@@ -35,6 +35,7 @@ func init() {
 		"signin.ended":      {"你的登录已结束(长时间未使用,或已被管理员退出)。请重新打开登录链接,或向管理员索取新链接。", "Your session has ended (unused for a while, or ended by an admin). Open your sign-in link again, or ask your admin for a new one."},
 		"signin.failed":     {"登录链接或令牌无效、已使用或已过期。请向管理员索取新的链接。", "The sign-in link or token is invalid, used or expired. Ask your admin for a new link."},
 		"error.title":       {"出错了", "Something went wrong"},
+		"error.deactivated": {"你的质检员账号已停用,暂时不能质检。如需恢复,请联系质检主管。", "Your inspector account is deactivated. Ask your QA lead to reactivate it."},
 		"error.not_found":   {"找不到该页面或记录。", "That page or record does not exist."},
 		"error.csrf":        {"请求未通过来源校验,已拒绝。请刷新页面后重试。", "The request did not prove it came from this console and was refused. Reload the page and try again."},
 		"error.internal":    {"服务器内部错误,已记录。请稍后重试。", "The server failed; it has been logged. Try again shortly."},

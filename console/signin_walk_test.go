@@ -88,3 +88,16 @@ func TestEndedSessionSaysWhy(t *testing.T) {
 		t.Fatalf("a visitor never signed in was sent to %s", loc)
 	}
 }
+
+// TestDeactivatedInspectorIsToldSo: an inspector whose account the QA
+// lead deactivated gets a page saying so on their queue, not "not found".
+func TestDeactivatedInspectorIsToldSo(t *testing.T) {
+	h := startHarness(t)
+	insp := h.as(store.RoleInspector, "insp-2")
+	insp.get("/queue").mustContain(t, http.StatusOK)
+	lead := h.as(store.RoleAdmin, "lead")
+	lead.follow(t, lead.post("/inspectors/active", url.Values{"id": {"insp-2"}, "name": {"刘洋"}, "active": {"0"}}))
+	insp.get("/queue").mustContain(t, http.StatusForbidden, "你的质检员账号已停用")
+	// Another inspector's item is still just not found.
+	h.as(store.RoleInspector, "insp-1").get("/review/999999").mustContain(t, http.StatusNotFound, "找不到")
+}
