@@ -55,11 +55,12 @@ var allowedRoles = map[string][]string{
 	"/qa.v1.InfoService/GetServerInfo":     {"admin", "ingest", "inspector", "supervisor"},
 	"/qa.v1.SamplingService/ReassignItems": {"admin"},
 
-	"/qa.v1.CalibrationService/CreateCalibration":     {"admin"},
-	"/qa.v1.CalibrationService/ListCalibrations":      {"admin", "inspector"},
-	"/qa.v1.CalibrationService/GetCalibration":        {"admin", "inspector"},
-	"/qa.v1.CalibrationService/CloseCalibration":      {"admin"},
-	"/qa.v1.CalibrationService/GetCalibrationResults": {"admin", "inspector"},
+	"/qa.v1.CalibrationService/CreateCalibration":       {"admin"},
+	"/qa.v1.CalibrationService/ListCalibrations":        {"admin", "inspector"},
+	"/qa.v1.CalibrationService/GetCalibration":          {"admin", "inspector"},
+	"/qa.v1.CalibrationService/CloseCalibration":        {"admin"},
+	"/qa.v1.CalibrationService/GetCalibrationResults":   {"admin", "inspector"},
+	"/qa.v1.InspectorReportService/GetInspectorsReport": {"admin"},
 }
 
 // noSuchID is an id no test ever creates.
@@ -101,17 +102,18 @@ func matrixCalls(c qaClients, rubric *qav1.Rubric, week string) map[string]rpcCa
 
 		"/qa.v1.ReviewService/ListQueue": unary(c.review.ListQueue, &qav1.ListQueueRequest{}, codes.OK),
 
-		"/qa.v1.CalibrationService/CreateCalibration":     unary(c.calib.CreateCalibration, &qav1.CreateCalibrationRequest{}, codes.InvalidArgument),
-		"/qa.v1.CalibrationService/ListCalibrations":      unary(c.calib.ListCalibrations, &qav1.ListCalibrationsRequest{}, codes.OK),
-		"/qa.v1.CalibrationService/GetCalibration":        unary(c.calib.GetCalibration, &qav1.GetCalibrationRequest{Id: noSuchID}, codes.NotFound),
-		"/qa.v1.CalibrationService/CloseCalibration":      unary(c.calib.CloseCalibration, &qav1.CloseCalibrationRequest{Id: noSuchID}, codes.NotFound),
-		"/qa.v1.CalibrationService/GetCalibrationResults": unary(c.calib.GetCalibrationResults, &qav1.GetCalibrationResultsRequest{Id: noSuchID}, codes.NotFound),
-		"/qa.v1.ReviewService/ReleaseItem":                unary(c.review.ReleaseItem, &qav1.ReleaseItemRequest{Id: noSuchID}, codes.NotFound),
-		"/qa.v1.ReviewService/SkipItem":                   unary(c.review.SkipItem, &qav1.SkipItemRequest{Id: noSuchID, Reason: "spam"}, codes.NotFound),
-		"/qa.v1.ReviewService/OpenItem":                   unary(c.review.OpenItem, &qav1.OpenItemRequest{Id: noSuchID}, codes.NotFound),
-		"/qa.v1.ReviewService/SubmitReview":               unary(c.review.SubmitReview, &qav1.SubmitReviewRequest{ItemId: noSuchID, Ratings: all, Final: true}, codes.NotFound),
-		"/qa.v1.ReviewService/GetReview":                  unary(c.review.GetReview, &qav1.GetReviewRequest{Id: noSuchID}, codes.NotFound),
-		"/qa.v1.ReviewService/ListReviews":                unary(c.review.ListReviews, &qav1.ListReviewsRequest{}, codes.OK),
+		"/qa.v1.CalibrationService/CreateCalibration":       unary(c.calib.CreateCalibration, &qav1.CreateCalibrationRequest{}, codes.InvalidArgument),
+		"/qa.v1.CalibrationService/ListCalibrations":        unary(c.calib.ListCalibrations, &qav1.ListCalibrationsRequest{}, codes.OK),
+		"/qa.v1.CalibrationService/GetCalibration":          unary(c.calib.GetCalibration, &qav1.GetCalibrationRequest{Id: noSuchID}, codes.NotFound),
+		"/qa.v1.CalibrationService/CloseCalibration":        unary(c.calib.CloseCalibration, &qav1.CloseCalibrationRequest{Id: noSuchID}, codes.NotFound),
+		"/qa.v1.CalibrationService/GetCalibrationResults":   unary(c.calib.GetCalibrationResults, &qav1.GetCalibrationResultsRequest{Id: noSuchID}, codes.NotFound),
+		"/qa.v1.InspectorReportService/GetInspectorsReport": unary(c.inspRep.GetInspectorsReport, &qav1.GetInspectorsReportRequest{Weeks: 1, LastWeek: week}, codes.OK),
+		"/qa.v1.ReviewService/ReleaseItem":                  unary(c.review.ReleaseItem, &qav1.ReleaseItemRequest{Id: noSuchID}, codes.NotFound),
+		"/qa.v1.ReviewService/SkipItem":                     unary(c.review.SkipItem, &qav1.SkipItemRequest{Id: noSuchID, Reason: "spam"}, codes.NotFound),
+		"/qa.v1.ReviewService/OpenItem":                     unary(c.review.OpenItem, &qav1.OpenItemRequest{Id: noSuchID}, codes.NotFound),
+		"/qa.v1.ReviewService/SubmitReview":                 unary(c.review.SubmitReview, &qav1.SubmitReviewRequest{ItemId: noSuchID, Ratings: all, Final: true}, codes.NotFound),
+		"/qa.v1.ReviewService/GetReview":                    unary(c.review.GetReview, &qav1.GetReviewRequest{Id: noSuchID}, codes.NotFound),
+		"/qa.v1.ReviewService/ListReviews":                  unary(c.review.ListReviews, &qav1.ListReviewsRequest{}, codes.OK),
 
 		"/qa.v1.FeedbackService/ListFeedback": unary(c.feedback.ListFeedback, &qav1.ListFeedbackRequest{}, codes.OK),
 		"/qa.v1.FeedbackService/WatchFeedback": {func(ctx context.Context) error {

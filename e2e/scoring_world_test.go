@@ -46,6 +46,7 @@ type qaClients struct {
 	audit    qav1.AuditServiceClient
 	info     qav1.InfoServiceClient
 	calib    qav1.CalibrationServiceClient
+	inspRep  qav1.InspectorReportServiceClient
 }
 
 // clients dials s; the connection reconnects by itself across a restart
@@ -67,6 +68,7 @@ func (s *server) clients() qaClients {
 		audit:    qav1.NewAuditServiceClient(conn),
 		info:     qav1.NewInfoServiceClient(conn),
 		calib:    qav1.NewCalibrationServiceClient(conn),
+		inspRep:  qav1.NewInspectorReportServiceClient(conn),
 	}
 }
 

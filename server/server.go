@@ -149,7 +149,7 @@ var services = []string{"", qav1.IngestService_ServiceDesc.ServiceName,
 	qav1.ReportService_ServiceDesc.ServiceName, qav1.AuditService_ServiceDesc.ServiceName,
 	qav1.InfoService_ServiceDesc.ServiceName, qav1.AccessService_ServiceDesc.ServiceName,
 	qav1.CheckService_ServiceDesc.ServiceName, qav1.CalibrationService_ServiceDesc.ServiceName,
-	qav1.CheckReportService_ServiceDesc.ServiceName}
+	qav1.CheckReportService_ServiceDesc.ServiceName, qav1.InspectorReportService_ServiceDesc.ServiceName}
 
 // New wires the services, interceptors, health and reflection.
 func New(st Storage, cfg Config, log *slog.Logger) *Server {
