@@ -39,7 +39,7 @@ var reasonKeys = map[string]string{
 	"random": "inspector.reason.random", "complaint": "inspector.reason.complaint",
 	"low_csat": "inspector.reason.low_csat", "escalated": "inspector.reason.escalated",
 	"vip": "inspector.reason.vip", "long_handle_time": "inspector.reason.long_handle_time",
-	"new_hire": "inspector.reason.new_hire",
+	"new_hire": "inspector.reason.new_hire", "adaptive": "inspector.reason.adaptive",
 }
 
 // isCalibration reports whether a queue item is a calibration item.

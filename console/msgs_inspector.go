@@ -5,6 +5,7 @@ func init() {
 	register(map[string][2]string{
 
 		"inspector.reason.random":           {"随机抽样", "Random"},
+		"inspector.reason.adaptive":         {"随机加抽(分数待定)", "Random, extra (score undecided)"},
 		"inspector.reason.complaint":        {"投诉", "Complaint"},
 		"inspector.reason.low_csat":         {"低满意度", "Low CSAT"},
 		"inspector.reason.escalated":        {"升级/多次转接", "Escalated"},

@@ -67,6 +67,12 @@ func printPolicy(w io.Writer, p *qav1.Policy, fallback *time.Location) error {
 	line("time_zone", sanitize(p.GetTimeZone()))
 	line("handle_time_percentile", strconv.FormatFloat(p.GetHandleTimePercentile(), 'g', -1, 64))
 	printTargeting(line, p)
+	if a := p.GetAdaptive(); a != nil {
+		line("adaptive", fmt.Sprintf("up to %d extra picks per agent whose %d-week interval straddles %g (or has none); inspector capacity %d",
+			a.GetMaxExtra(), a.GetWeeks(), a.GetPassScore(), a.GetInspectorCapacity()))
+	} else {
+		line("adaptive", "off")
+	}
 	line("created_by", sanitize(p.GetCreatedBy()))
 	line("created_at", formatTimestamp(p.GetCreatedAt(), loc))
 	return t.Flush()

@@ -24,7 +24,8 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 			`   "escalation_min_transfers": 2, "vip_tiers": ["gold", "platinum"], "low_csat_max": 2,` + "\n" +
 			`   "named_rules": [{"name": "gold_refund", "when": [` + "\n" +
 			`     {"field": "tags", "op": "has", "value": "退款"},` + "\n" +
-			`     {"field": "attribute", "key": "amount", "op": "ge", "value": "500"}]}]}` + "\n" +
+			`     {"field": "attribute", "key": "amount", "op": "ge", "value": "500"}]}],` + "\n" +
+			`   "adaptive": {"max_extra": 3, "pass_score": 70, "weeks": 4, "inspector_capacity": 60}}` + "\n" +
 			"Rules are tried in the order of rules; a pick's reason is the rule's name. Tags and tiers\n" +
 			"compare case- and width-insensitively. Parameters left out take the defaults (README, Sampling).\n" +
 			"`policy get` prints it (one field a line; as JSON with --json); `policy set --file F` stores a new version.",
