@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	qav1 "qa-sampling/proto/qa/v1"
 )
@@ -241,6 +244,51 @@ func testCheckAgreementAndRerun(t *testing.T, dsn string) {
 	if out := qactl(admin, "audit", "list", "--action", "checks.rerun"); !strings.Contains(out, "checks.rerun") || !strings.Contains(out, "qa-lead") {
 		t.Errorf("audit of the re-run:\n%s", out)
 	}
+	// check_disagreement: in 2026-W48 a3 has a chat with a forbidden
+	// phrase and no greeting, which both rules match; forbidden_phrase
+	// agreed with the inspectors in W47 (precision 1, weight 0),
+	// no_greeting has no precision after the re-run (weight 1), so its
+	// rule goes first and names the pick although the policy lists it
+	// second.
+	if _, err := client.UpsertAgents(ctx, &qav1.UpsertAgentsRequest{Agents: agentsFor("a3")}); err != nil {
+		t.Fatal(err)
+	}
+	nextWeek := func(c *qav1.Transcript) *qav1.Transcript {
+		shift := func(ts *timestamppb.Timestamp) *timestamppb.Timestamp {
+			return timestamppb.New(ts.AsTime().AddDate(0, 0, 7))
+		}
+		c.StartedAt, c.EndedAt = shift(c.StartedAt), shift(c.EndedAt)
+		for _, m := range c.Messages {
+			m.SentAt = shift(m.SentAt)
+		}
+		return c
+	}
+	x2 := nextWeek(checkChat("x2", "a3"))
+	x2.Messages[1].Text = "嗯"
+	x2.Messages[3].Text = "已为您登记换货，绝对明天上门取件。"
+	for _, c := range []*qav1.Transcript{x2} {
+		if _, err := client.PushTranscript(ctx, &qav1.PushTranscriptRequest{Transcript: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	disagreeing := `{"random_per_agent": 0, "targeted_per_agent": 3, "new_hire_days": 90, "new_hire_extra": 0,
+		"time_zone": "Asia/Shanghai", "handle_time_percentile": 0.9,
+		"rules": ["check:forbidden_phrase", "check:no_greeting"], "check_disagreement": {"weeks": %d}}`
+	if out, errOut, code := srv.qactl(admin, "policy", "set", "--file", writeFile(fmt.Sprintf(disagreeing, 0))); code != 3 ||
+		!strings.Contains(errOut, "check_disagreement.weeks") {
+		t.Fatalf("check_disagreement weeks 0: exit %d\n%s%s", code, out, errOut)
+	}
+	qactl(admin, "policy", "set", "--file", writeFile(fmt.Sprintf(disagreeing, 4)))
+	qactl(admin, "sample", "run", "--week", "2026-W48")
+	reasons := map[string]string{}
+	for _, p := range parsePicks(t, qactl(admin, "--json", "sample", "list", "--week", "2026-W48")) {
+		reasons[p.ExternalID] = p.Reason
+	}
+	// Without the option its reason would be check:forbidden_phrase.
+	if len(reasons) != 1 || reasons["x2"] != "check:no_greeting" {
+		t.Errorf("2026-W48 picks %v, want x2 for check:no_greeting", reasons)
+	}
+
 	// An inspector may not start one.
 	if _, errOut, code := srv.qactl(insp, "checks", "rerun", "--week", week); code == 0 || !strings.Contains(errOut, "PERMISSION_DENIED") {
 		t.Errorf("an inspector's re-run: exit %d %s", code, errOut)

@@ -95,6 +95,10 @@ type Policy struct {
 	// Adaptive, when set, adds extra picks for agents whose recent score
 	// is undecided (see Adaptive); nil leaves quotas fixed.
 	Adaptive *Adaptive `json:"adaptive,omitempty"`
+	// CheckDisagreement, when set, orders the check:<key> rules by how
+	// much each check disagrees with the inspectors (see
+	// CheckDisagreement); nil keeps the policy's order.
+	CheckDisagreement *CheckDisagreement `json:"check_disagreement,omitempty"`
 }
 
 // UnmarshalJSON decodes a stored policy document. A document stored
@@ -180,6 +184,9 @@ func (p Policy) Validate() error {
 	p.checkTargeting(&errs)
 	if p.Adaptive != nil {
 		p.Adaptive.validate(bad)
+	}
+	if p.CheckDisagreement != nil {
+		p.CheckDisagreement.validate(bad)
 	}
 	return errs.Err()
 }

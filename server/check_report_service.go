@@ -180,7 +180,7 @@ func (s *checkReportService) GetCheckReport(ctx context.Context, req *qav1.GetCh
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	reviewed, err := s.reviewed(ctx, rows)
+	reviewed, err := reviewedChats(ctx, s.stats.store, rows)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
@@ -207,15 +207,15 @@ func (s *checkReportService) GetCheckReport(ctx context.Context, req *qav1.GetCh
 	return out, nil
 }
 
-// reviewed pairs each review's ratings with the checks that ran on its
-// conversation: the enabled checks of the version that computed them.
-func (s *checkReportService) reviewed(ctx context.Context, rows []store.ReviewedChecks) ([]checks.ReviewedChat, error) {
+// reviewedChats pairs each review's ratings with the checks that ran on
+// its conversation: the enabled checks of the version that computed them.
+func reviewedChats(ctx context.Context, st store.CheckSetStore, rows []store.ReviewedChecks) ([]checks.ReviewedChat, error) {
 	ran := map[int64]uint64{0: 0}
 	out := make([]checks.ReviewedChat, len(rows))
 	for i, r := range rows {
 		mask, ok := ran[r.CheckVersion]
 		if !ok {
-			v, err := s.stats.store.GetCheckSet(ctx, r.CheckVersion)
+			v, err := st.GetCheckSet(ctx, r.CheckVersion)
 			if err != nil {
 				return nil, err
 			}

@@ -101,6 +101,13 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	if err != nil {
 		return nil, nil, err
 	}
+	if d := policy.CheckDisagreement; d != nil {
+		weights, err := j.disagreementWeights(ctx, week, d.Weeks)
+		if err != nil {
+			return nil, nil, err
+		}
+		policy.Rules = sampler.OrderByDisagreement(policy.Rules, weights)
+	}
 	params := &sampler.Params{
 		Policy: policy, Week: week, Seed: seed, Agents: agents, AlreadyPicked: picked, Alternates: alternates,
 	}

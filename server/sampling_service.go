@@ -61,6 +61,9 @@ func policyFromProto(p *qav1.Policy) sampler.Policy {
 	if p.LowCsatMax != nil {
 		out.LowCSATMax = int(p.GetLowCsatMax())
 	}
+	if c := p.GetCheckDisagreement(); c != nil {
+		out.CheckDisagreement = &sampler.CheckDisagreement{Weeks: int(c.GetWeeks())}
+	}
 	if a := p.GetAdaptive(); a != nil {
 		out.Adaptive = &sampler.Adaptive{MaxExtra: int(a.GetMaxExtra()), PassScore: a.GetPassScore(), Weeks: int(a.GetWeeks()),
 			InspectorCapacity: int(a.GetInspectorCapacity())}
@@ -93,6 +96,9 @@ func policyToProto(p sampler.Policy, pv store.PolicyVersion) *qav1.Policy {
 		EscalationMinTransfers: proto.Int32(int32(p.EscalationMinTransfers)),
 		VipTiers:               p.VIPTiers,
 		LowCsatMax:             proto.Int32(int32(p.LowCSATMax)),
+	}
+	if c := p.CheckDisagreement; c != nil {
+		out.CheckDisagreement = &qav1.CheckDisagreement{Weeks: int32(c.Weeks)}
 	}
 	if a := p.Adaptive; a != nil {
 		out.Adaptive = &qav1.AdaptiveQuota{MaxExtra: int32(a.MaxExtra), PassScore: a.PassScore, Weeks: int32(a.Weeks),

@@ -64,9 +64,14 @@ type Policy struct {
 	// their priority.
 	NamedRules []*NamedRule `protobuf:"bytes,16,rep,name=named_rules,json=namedRules,proto3" json:"named_rules,omitempty"`
 	// Adaptive quotas (SPEC §11): absent keeps every agent's quota fixed.
-	Adaptive      *AdaptiveQuota `protobuf:"bytes,17,opt,name=adaptive,proto3" json:"adaptive,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Adaptive *AdaptiveQuota `protobuf:"bytes,17,opt,name=adaptive,proto3" json:"adaptive,omitempty"`
+	// Weights targeted picks toward the checks that disagree most with
+	// the inspectors: the check:<key> rules are taken in order of 1 −
+	// the check's precision over the final reviews of the weeks before
+	// (README, Targeting); unset keeps the rules' order.
+	CheckDisagreement *CheckDisagreement `protobuf:"bytes,18,opt,name=check_disagreement,json=checkDisagreement,proto3" json:"check_disagreement,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Policy) Reset() {
@@ -218,6 +223,13 @@ func (x *Policy) GetAdaptive() *AdaptiveQuota {
 	return nil
 }
 
+func (x *Policy) GetCheckDisagreement() *CheckDisagreement {
+	if x != nil {
+		return x.CheckDisagreement
+	}
+	return nil
+}
+
 // AdaptiveQuota sizes each agent's sample to the decision: an agent whose
 // mean score over the last `weeks` weeks has a 95% interval straddling
 // pass_score (or no interval yet) gets up to max_extra more random picks
@@ -225,6 +237,52 @@ func (x *Policy) GetAdaptive() *AdaptiveQuota {
 // gets none. Deterministic given the week's seed and the stored reviews,
 // so a preview shows them. Top-ups add none, and a skipped adaptive pick
 // is not replaced.
+// CheckDisagreement is the policy option check_disagreement.
+type CheckDisagreement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many weeks before the sampled one the precision covers (1..26).
+	Weeks         int32 `protobuf:"varint,1,opt,name=weeks,proto3" json:"weeks,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckDisagreement) Reset() {
+	*x = CheckDisagreement{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckDisagreement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckDisagreement) ProtoMessage() {}
+
+func (x *CheckDisagreement) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckDisagreement.ProtoReflect.Descriptor instead.
+func (*CheckDisagreement) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CheckDisagreement) GetWeeks() int32 {
+	if x != nil {
+		return x.Weeks
+	}
+	return 0
+}
+
 type AdaptiveQuota struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Extra picks per agent and week, 1..20.
@@ -242,7 +300,7 @@ type AdaptiveQuota struct {
 
 func (x *AdaptiveQuota) Reset() {
 	*x = AdaptiveQuota{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	mi := &file_qa_v1_sampling_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -254,7 +312,7 @@ func (x *AdaptiveQuota) String() string {
 func (*AdaptiveQuota) ProtoMessage() {}
 
 func (x *AdaptiveQuota) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[1]
+	mi := &file_qa_v1_sampling_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -267,7 +325,7 @@ func (x *AdaptiveQuota) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdaptiveQuota.ProtoReflect.Descriptor instead.
 func (*AdaptiveQuota) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{1}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *AdaptiveQuota) GetMaxExtra() int32 {
@@ -311,7 +369,7 @@ type NamedRule struct {
 
 func (x *NamedRule) Reset() {
 	*x = NamedRule{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	mi := &file_qa_v1_sampling_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +381,7 @@ func (x *NamedRule) String() string {
 func (*NamedRule) ProtoMessage() {}
 
 func (x *NamedRule) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[2]
+	mi := &file_qa_v1_sampling_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +394,7 @@ func (x *NamedRule) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamedRule.ProtoReflect.Descriptor instead.
 func (*NamedRule) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{2}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *NamedRule) GetName() string {
@@ -382,7 +440,7 @@ type Condition struct {
 
 func (x *Condition) Reset() {
 	*x = Condition{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[3]
+	mi := &file_qa_v1_sampling_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +452,7 @@ func (x *Condition) String() string {
 func (*Condition) ProtoMessage() {}
 
 func (x *Condition) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[3]
+	mi := &file_qa_v1_sampling_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +465,7 @@ func (x *Condition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Condition.ProtoReflect.Descriptor instead.
 func (*Condition) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{3}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Condition) GetField() string {
@@ -454,7 +512,7 @@ type GetPolicyRequest struct {
 
 func (x *GetPolicyRequest) Reset() {
 	*x = GetPolicyRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[4]
+	mi := &file_qa_v1_sampling_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +524,7 @@ func (x *GetPolicyRequest) String() string {
 func (*GetPolicyRequest) ProtoMessage() {}
 
 func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[4]
+	mi := &file_qa_v1_sampling_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +537,7 @@ func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{4}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetPolicyRequest) GetVersion() int64 {
@@ -498,7 +556,7 @@ type GetPolicyResponse struct {
 
 func (x *GetPolicyResponse) Reset() {
 	*x = GetPolicyResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[5]
+	mi := &file_qa_v1_sampling_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +568,7 @@ func (x *GetPolicyResponse) String() string {
 func (*GetPolicyResponse) ProtoMessage() {}
 
 func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[5]
+	mi := &file_qa_v1_sampling_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +581,7 @@ func (x *GetPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{5}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetPolicyResponse) GetPolicy() *Policy {
@@ -542,7 +600,7 @@ type UpdatePolicyRequest struct {
 
 func (x *UpdatePolicyRequest) Reset() {
 	*x = UpdatePolicyRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[6]
+	mi := &file_qa_v1_sampling_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -554,7 +612,7 @@ func (x *UpdatePolicyRequest) String() string {
 func (*UpdatePolicyRequest) ProtoMessage() {}
 
 func (x *UpdatePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[6]
+	mi := &file_qa_v1_sampling_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -567,7 +625,7 @@ func (x *UpdatePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{6}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdatePolicyRequest) GetPolicy() *Policy {
@@ -586,7 +644,7 @@ type UpdatePolicyResponse struct {
 
 func (x *UpdatePolicyResponse) Reset() {
 	*x = UpdatePolicyResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[7]
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +656,7 @@ func (x *UpdatePolicyResponse) String() string {
 func (*UpdatePolicyResponse) ProtoMessage() {}
 
 func (x *UpdatePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[7]
+	mi := &file_qa_v1_sampling_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +669,7 @@ func (x *UpdatePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePolicyResponse.ProtoReflect.Descriptor instead.
 func (*UpdatePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{7}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *UpdatePolicyResponse) GetPolicy() *Policy {
@@ -630,7 +688,7 @@ type ValidatePolicyRequest struct {
 
 func (x *ValidatePolicyRequest) Reset() {
 	*x = ValidatePolicyRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +700,7 @@ func (x *ValidatePolicyRequest) String() string {
 func (*ValidatePolicyRequest) ProtoMessage() {}
 
 func (x *ValidatePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[8]
+	mi := &file_qa_v1_sampling_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +713,7 @@ func (x *ValidatePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePolicyRequest.ProtoReflect.Descriptor instead.
 func (*ValidatePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{8}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ValidatePolicyRequest) GetPolicy() *Policy {
@@ -683,7 +741,7 @@ type ValidatePolicyResponse struct {
 
 func (x *ValidatePolicyResponse) Reset() {
 	*x = ValidatePolicyResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +753,7 @@ func (x *ValidatePolicyResponse) String() string {
 func (*ValidatePolicyResponse) ProtoMessage() {}
 
 func (x *ValidatePolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[9]
+	mi := &file_qa_v1_sampling_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +766,7 @@ func (x *ValidatePolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePolicyResponse.ProtoReflect.Descriptor instead.
 func (*ValidatePolicyResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{9}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{10}
 }
 
 // Deprecated: Marked as deprecated in qa/v1/sampling.proto.
@@ -761,7 +819,7 @@ type Run struct {
 
 func (x *Run) Reset() {
 	*x = Run{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -773,7 +831,7 @@ func (x *Run) String() string {
 func (*Run) ProtoMessage() {}
 
 func (x *Run) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[10]
+	mi := &file_qa_v1_sampling_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -786,7 +844,7 @@ func (x *Run) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Run.ProtoReflect.Descriptor instead.
 func (*Run) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{10}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Run) GetId() int64 {
@@ -903,7 +961,7 @@ type TopUp struct {
 
 func (x *TopUp) Reset() {
 	*x = TopUp{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +973,7 @@ func (x *TopUp) String() string {
 func (*TopUp) ProtoMessage() {}
 
 func (x *TopUp) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[11]
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +986,7 @@ func (x *TopUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopUp.ProtoReflect.Descriptor instead.
 func (*TopUp) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{11}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *TopUp) GetSeq() int32 {
@@ -1004,7 +1062,7 @@ type Pick struct {
 
 func (x *Pick) Reset() {
 	*x = Pick{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1074,7 @@ func (x *Pick) String() string {
 func (*Pick) ProtoMessage() {}
 
 func (x *Pick) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1087,7 @@ func (x *Pick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pick.ProtoReflect.Descriptor instead.
 func (*Pick) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Pick) GetId() int64 {
@@ -1135,7 +1193,7 @@ type Shortfall struct {
 
 func (x *Shortfall) Reset() {
 	*x = Shortfall{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1205,7 @@ func (x *Shortfall) String() string {
 func (*Shortfall) ProtoMessage() {}
 
 func (x *Shortfall) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1218,7 @@ func (x *Shortfall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shortfall.ProtoReflect.Descriptor instead.
 func (*Shortfall) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Shortfall) GetAgentId() string {
@@ -1197,7 +1255,7 @@ type RunWeekRequest struct {
 
 func (x *RunWeekRequest) Reset() {
 	*x = RunWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1267,7 @@ func (x *RunWeekRequest) String() string {
 func (*RunWeekRequest) ProtoMessage() {}
 
 func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1280,7 @@ func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekRequest.ProtoReflect.Descriptor instead.
 func (*RunWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RunWeekRequest) GetWeek() string {
@@ -1254,7 +1312,7 @@ type RunWeekResponse struct {
 
 func (x *RunWeekResponse) Reset() {
 	*x = RunWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1324,7 @@ func (x *RunWeekResponse) String() string {
 func (*RunWeekResponse) ProtoMessage() {}
 
 func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1337,7 @@ func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekResponse.ProtoReflect.Descriptor instead.
 func (*RunWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RunWeekResponse) GetRun() *Run {
@@ -1312,7 +1370,7 @@ type PreviewWeekRequest struct {
 
 func (x *PreviewWeekRequest) Reset() {
 	*x = PreviewWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1324,7 +1382,7 @@ func (x *PreviewWeekRequest) String() string {
 func (*PreviewWeekRequest) ProtoMessage() {}
 
 func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1337,7 +1395,7 @@ func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekRequest.ProtoReflect.Descriptor instead.
 func (*PreviewWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *PreviewWeekRequest) GetWeek() string {
@@ -1366,7 +1424,7 @@ type PreviewWeekResponse struct {
 
 func (x *PreviewWeekResponse) Reset() {
 	*x = PreviewWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1436,7 @@ func (x *PreviewWeekResponse) String() string {
 func (*PreviewWeekResponse) ProtoMessage() {}
 
 func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1449,7 @@ func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekResponse.ProtoReflect.Descriptor instead.
 func (*PreviewWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *PreviewWeekResponse) GetWeek() string {
@@ -1445,7 +1503,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1457,7 +1515,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1470,7 +1528,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetRunRequest) GetId() int64 {
@@ -1489,7 +1547,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1559,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1572,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -1538,7 +1596,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1550,7 +1608,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1563,7 +1621,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListRunsRequest) GetWeek() string {
@@ -1598,7 +1656,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1610,7 +1668,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1623,7 +1681,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -1658,7 +1716,7 @@ type ListPicksRequest struct {
 
 func (x *ListPicksRequest) Reset() {
 	*x = ListPicksRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1670,7 +1728,7 @@ func (x *ListPicksRequest) String() string {
 func (*ListPicksRequest) ProtoMessage() {}
 
 func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1683,7 +1741,7 @@ func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksRequest.ProtoReflect.Descriptor instead.
 func (*ListPicksRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListPicksRequest) GetWeek() string {
@@ -1753,7 +1811,7 @@ type ListPicksResponse struct {
 
 func (x *ListPicksResponse) Reset() {
 	*x = ListPicksResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1765,7 +1823,7 @@ func (x *ListPicksResponse) String() string {
 func (*ListPicksResponse) ProtoMessage() {}
 
 func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1778,7 +1836,7 @@ func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksResponse.ProtoReflect.Descriptor instead.
 func (*ListPicksResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListPicksResponse) GetPicks() []*Pick {
@@ -1815,7 +1873,7 @@ type Inspector struct {
 
 func (x *Inspector) Reset() {
 	*x = Inspector{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +1885,7 @@ func (x *Inspector) String() string {
 func (*Inspector) ProtoMessage() {}
 
 func (x *Inspector) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +1898,7 @@ func (x *Inspector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inspector.ProtoReflect.Descriptor instead.
 func (*Inspector) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Inspector) GetId() string {
@@ -1894,7 +1952,7 @@ type UpsertInspectorRequest struct {
 
 func (x *UpsertInspectorRequest) Reset() {
 	*x = UpsertInspectorRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[25]
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1906,7 +1964,7 @@ func (x *UpsertInspectorRequest) String() string {
 func (*UpsertInspectorRequest) ProtoMessage() {}
 
 func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[25]
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1919,7 +1977,7 @@ func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorRequest.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{25}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpsertInspectorRequest) GetInspector() *Inspector {
@@ -1945,7 +2003,7 @@ type UpsertInspectorResponse struct {
 
 func (x *UpsertInspectorResponse) Reset() {
 	*x = UpsertInspectorResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2015,7 @@ func (x *UpsertInspectorResponse) String() string {
 func (*UpsertInspectorResponse) ProtoMessage() {}
 
 func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2028,7 @@ func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorResponse.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{26}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpsertInspectorResponse) GetInspector() *Inspector {
@@ -1999,7 +2057,7 @@ type ListInspectorsRequest struct {
 
 func (x *ListInspectorsRequest) Reset() {
 	*x = ListInspectorsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2011,7 +2069,7 @@ func (x *ListInspectorsRequest) String() string {
 func (*ListInspectorsRequest) ProtoMessage() {}
 
 func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2024,7 +2082,7 @@ func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectorsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{27}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListInspectorsRequest) GetPageSize() int32 {
@@ -2056,7 +2114,7 @@ type ListInspectorsResponse struct {
 
 func (x *ListInspectorsResponse) Reset() {
 	*x = ListInspectorsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	mi := &file_qa_v1_sampling_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2126,7 @@ func (x *ListInspectorsResponse) String() string {
 func (*ListInspectorsResponse) ProtoMessage() {}
 
 func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	mi := &file_qa_v1_sampling_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2139,7 @@ func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectorsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{28}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListInspectorsResponse) GetInspectors() []*Inspector {
@@ -2135,7 +2193,7 @@ type ReassignItemsRequest struct {
 
 func (x *ReassignItemsRequest) Reset() {
 	*x = ReassignItemsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[29]
+	mi := &file_qa_v1_sampling_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2147,7 +2205,7 @@ func (x *ReassignItemsRequest) String() string {
 func (*ReassignItemsRequest) ProtoMessage() {}
 
 func (x *ReassignItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[29]
+	mi := &file_qa_v1_sampling_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2160,7 +2218,7 @@ func (x *ReassignItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignItemsRequest.ProtoReflect.Descriptor instead.
 func (*ReassignItemsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{29}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReassignItemsRequest) GetItemId() int64 {
@@ -2220,7 +2278,7 @@ type ReassignItemsResponse struct {
 
 func (x *ReassignItemsResponse) Reset() {
 	*x = ReassignItemsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[30]
+	mi := &file_qa_v1_sampling_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2232,7 +2290,7 @@ func (x *ReassignItemsResponse) String() string {
 func (*ReassignItemsResponse) ProtoMessage() {}
 
 func (x *ReassignItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[30]
+	mi := &file_qa_v1_sampling_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2245,7 +2303,7 @@ func (x *ReassignItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignItemsResponse.ProtoReflect.Descriptor instead.
 func (*ReassignItemsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{30}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ReassignItemsResponse) GetMoved() []*Pick {
@@ -2274,7 +2332,7 @@ type UnmovedItem struct {
 
 func (x *UnmovedItem) Reset() {
 	*x = UnmovedItem{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[31]
+	mi := &file_qa_v1_sampling_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2286,7 +2344,7 @@ func (x *UnmovedItem) String() string {
 func (*UnmovedItem) ProtoMessage() {}
 
 func (x *UnmovedItem) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[31]
+	mi := &file_qa_v1_sampling_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2299,7 +2357,7 @@ func (x *UnmovedItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmovedItem.ProtoReflect.Descriptor instead.
 func (*UnmovedItem) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{31}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UnmovedItem) GetItem() *Pick {
@@ -2320,7 +2378,7 @@ var File_qa_v1_sampling_proto protoreflect.FileDescriptor
 
 const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\n" +
-	"\x14qa/v1/sampling.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x05\n" +
+	"\x14qa/v1/sampling.proto\x12\x05qa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x06\n" +
 	"\x06Policy\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12(\n" +
 	"\x10random_per_agent\x18\x02 \x01(\x05R\x0erandomPerAgent\x12,\n" +
@@ -2343,9 +2401,12 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"lowCsatMax\x88\x01\x01\x121\n" +
 	"\vnamed_rules\x18\x10 \x03(\v2\x10.qa.v1.NamedRuleR\n" +
 	"namedRules\x120\n" +
-	"\badaptive\x18\x11 \x01(\v2\x14.qa.v1.AdaptiveQuotaR\badaptiveB\x1b\n" +
+	"\badaptive\x18\x11 \x01(\v2\x14.qa.v1.AdaptiveQuotaR\badaptive\x12G\n" +
+	"\x12check_disagreement\x18\x12 \x01(\v2\x18.qa.v1.CheckDisagreementR\x11checkDisagreementB\x1b\n" +
 	"\x19_escalation_min_transfersB\x0f\n" +
-	"\r_low_csat_max\"\x90\x01\n" +
+	"\r_low_csat_max\")\n" +
+	"\x11CheckDisagreement\x12\x14\n" +
+	"\x05weeks\x18\x01 \x01(\x05R\x05weeks\"\x90\x01\n" +
 	"\rAdaptiveQuota\x12\x1b\n" +
 	"\tmax_extra\x18\x01 \x01(\x05R\bmaxExtra\x12\x1d\n" +
 	"\n" +
@@ -2538,96 +2599,98 @@ func file_qa_v1_sampling_proto_rawDescGZIP() []byte {
 	return file_qa_v1_sampling_proto_rawDescData
 }
 
-var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_qa_v1_sampling_proto_goTypes = []any{
 	(*Policy)(nil),                  // 0: qa.v1.Policy
-	(*AdaptiveQuota)(nil),           // 1: qa.v1.AdaptiveQuota
-	(*NamedRule)(nil),               // 2: qa.v1.NamedRule
-	(*Condition)(nil),               // 3: qa.v1.Condition
-	(*GetPolicyRequest)(nil),        // 4: qa.v1.GetPolicyRequest
-	(*GetPolicyResponse)(nil),       // 5: qa.v1.GetPolicyResponse
-	(*UpdatePolicyRequest)(nil),     // 6: qa.v1.UpdatePolicyRequest
-	(*UpdatePolicyResponse)(nil),    // 7: qa.v1.UpdatePolicyResponse
-	(*ValidatePolicyRequest)(nil),   // 8: qa.v1.ValidatePolicyRequest
-	(*ValidatePolicyResponse)(nil),  // 9: qa.v1.ValidatePolicyResponse
-	(*Run)(nil),                     // 10: qa.v1.Run
-	(*TopUp)(nil),                   // 11: qa.v1.TopUp
-	(*Pick)(nil),                    // 12: qa.v1.Pick
-	(*Shortfall)(nil),               // 13: qa.v1.Shortfall
-	(*RunWeekRequest)(nil),          // 14: qa.v1.RunWeekRequest
-	(*RunWeekResponse)(nil),         // 15: qa.v1.RunWeekResponse
-	(*PreviewWeekRequest)(nil),      // 16: qa.v1.PreviewWeekRequest
-	(*PreviewWeekResponse)(nil),     // 17: qa.v1.PreviewWeekResponse
-	(*GetRunRequest)(nil),           // 18: qa.v1.GetRunRequest
-	(*GetRunResponse)(nil),          // 19: qa.v1.GetRunResponse
-	(*ListRunsRequest)(nil),         // 20: qa.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),        // 21: qa.v1.ListRunsResponse
-	(*ListPicksRequest)(nil),        // 22: qa.v1.ListPicksRequest
-	(*ListPicksResponse)(nil),       // 23: qa.v1.ListPicksResponse
-	(*Inspector)(nil),               // 24: qa.v1.Inspector
-	(*UpsertInspectorRequest)(nil),  // 25: qa.v1.UpsertInspectorRequest
-	(*UpsertInspectorResponse)(nil), // 26: qa.v1.UpsertInspectorResponse
-	(*ListInspectorsRequest)(nil),   // 27: qa.v1.ListInspectorsRequest
-	(*ListInspectorsResponse)(nil),  // 28: qa.v1.ListInspectorsResponse
-	(*ReassignItemsRequest)(nil),    // 29: qa.v1.ReassignItemsRequest
-	(*ReassignItemsResponse)(nil),   // 30: qa.v1.ReassignItemsResponse
-	(*UnmovedItem)(nil),             // 31: qa.v1.UnmovedItem
-	(*timestamppb.Timestamp)(nil),   // 32: google.protobuf.Timestamp
+	(*CheckDisagreement)(nil),       // 1: qa.v1.CheckDisagreement
+	(*AdaptiveQuota)(nil),           // 2: qa.v1.AdaptiveQuota
+	(*NamedRule)(nil),               // 3: qa.v1.NamedRule
+	(*Condition)(nil),               // 4: qa.v1.Condition
+	(*GetPolicyRequest)(nil),        // 5: qa.v1.GetPolicyRequest
+	(*GetPolicyResponse)(nil),       // 6: qa.v1.GetPolicyResponse
+	(*UpdatePolicyRequest)(nil),     // 7: qa.v1.UpdatePolicyRequest
+	(*UpdatePolicyResponse)(nil),    // 8: qa.v1.UpdatePolicyResponse
+	(*ValidatePolicyRequest)(nil),   // 9: qa.v1.ValidatePolicyRequest
+	(*ValidatePolicyResponse)(nil),  // 10: qa.v1.ValidatePolicyResponse
+	(*Run)(nil),                     // 11: qa.v1.Run
+	(*TopUp)(nil),                   // 12: qa.v1.TopUp
+	(*Pick)(nil),                    // 13: qa.v1.Pick
+	(*Shortfall)(nil),               // 14: qa.v1.Shortfall
+	(*RunWeekRequest)(nil),          // 15: qa.v1.RunWeekRequest
+	(*RunWeekResponse)(nil),         // 16: qa.v1.RunWeekResponse
+	(*PreviewWeekRequest)(nil),      // 17: qa.v1.PreviewWeekRequest
+	(*PreviewWeekResponse)(nil),     // 18: qa.v1.PreviewWeekResponse
+	(*GetRunRequest)(nil),           // 19: qa.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 20: qa.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 21: qa.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 22: qa.v1.ListRunsResponse
+	(*ListPicksRequest)(nil),        // 23: qa.v1.ListPicksRequest
+	(*ListPicksResponse)(nil),       // 24: qa.v1.ListPicksResponse
+	(*Inspector)(nil),               // 25: qa.v1.Inspector
+	(*UpsertInspectorRequest)(nil),  // 26: qa.v1.UpsertInspectorRequest
+	(*UpsertInspectorResponse)(nil), // 27: qa.v1.UpsertInspectorResponse
+	(*ListInspectorsRequest)(nil),   // 28: qa.v1.ListInspectorsRequest
+	(*ListInspectorsResponse)(nil),  // 29: qa.v1.ListInspectorsResponse
+	(*ReassignItemsRequest)(nil),    // 30: qa.v1.ReassignItemsRequest
+	(*ReassignItemsResponse)(nil),   // 31: qa.v1.ReassignItemsResponse
+	(*UnmovedItem)(nil),             // 32: qa.v1.UnmovedItem
+	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
 }
 var file_qa_v1_sampling_proto_depIdxs = []int32{
-	32, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
-	2,  // 1: qa.v1.Policy.named_rules:type_name -> qa.v1.NamedRule
-	1,  // 2: qa.v1.Policy.adaptive:type_name -> qa.v1.AdaptiveQuota
-	3,  // 3: qa.v1.NamedRule.when:type_name -> qa.v1.Condition
-	0,  // 4: qa.v1.GetPolicyResponse.policy:type_name -> qa.v1.Policy
-	0,  // 5: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
-	0,  // 6: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
-	0,  // 7: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
-	32, // 8: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
-	32, // 9: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
-	11, // 10: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
-	32, // 11: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
-	10, // 12: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
-	11, // 13: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
-	12, // 14: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
-	13, // 15: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
-	10, // 16: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
-	10, // 17: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
-	12, // 18: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
-	24, // 19: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
-	24, // 20: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
-	12, // 21: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
-	24, // 22: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
-	12, // 23: qa.v1.ReassignItemsResponse.moved:type_name -> qa.v1.Pick
-	31, // 24: qa.v1.ReassignItemsResponse.not_moved:type_name -> qa.v1.UnmovedItem
-	12, // 25: qa.v1.UnmovedItem.item:type_name -> qa.v1.Pick
-	4,  // 26: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
-	6,  // 27: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
-	8,  // 28: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
-	14, // 29: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
-	16, // 30: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
-	18, // 31: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
-	20, // 32: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
-	22, // 33: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
-	25, // 34: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
-	27, // 35: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
-	29, // 36: qa.v1.SamplingService.ReassignItems:input_type -> qa.v1.ReassignItemsRequest
-	5,  // 37: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
-	7,  // 38: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
-	9,  // 39: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
-	15, // 40: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
-	17, // 41: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
-	19, // 42: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
-	21, // 43: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
-	23, // 44: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
-	26, // 45: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
-	28, // 46: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
-	30, // 47: qa.v1.SamplingService.ReassignItems:output_type -> qa.v1.ReassignItemsResponse
-	37, // [37:48] is the sub-list for method output_type
-	26, // [26:37] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	33, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
+	3,  // 1: qa.v1.Policy.named_rules:type_name -> qa.v1.NamedRule
+	2,  // 2: qa.v1.Policy.adaptive:type_name -> qa.v1.AdaptiveQuota
+	1,  // 3: qa.v1.Policy.check_disagreement:type_name -> qa.v1.CheckDisagreement
+	4,  // 4: qa.v1.NamedRule.when:type_name -> qa.v1.Condition
+	0,  // 5: qa.v1.GetPolicyResponse.policy:type_name -> qa.v1.Policy
+	0,  // 6: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
+	0,  // 7: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
+	0,  // 8: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
+	33, // 9: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
+	33, // 10: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
+	12, // 11: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
+	33, // 12: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
+	11, // 13: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
+	12, // 14: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
+	13, // 15: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
+	14, // 16: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
+	11, // 17: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
+	11, // 18: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
+	13, // 19: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
+	25, // 20: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
+	25, // 21: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
+	13, // 22: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
+	25, // 23: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
+	13, // 24: qa.v1.ReassignItemsResponse.moved:type_name -> qa.v1.Pick
+	32, // 25: qa.v1.ReassignItemsResponse.not_moved:type_name -> qa.v1.UnmovedItem
+	13, // 26: qa.v1.UnmovedItem.item:type_name -> qa.v1.Pick
+	5,  // 27: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
+	7,  // 28: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
+	9,  // 29: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
+	15, // 30: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
+	17, // 31: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
+	19, // 32: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
+	21, // 33: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
+	23, // 34: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
+	26, // 35: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
+	28, // 36: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
+	30, // 37: qa.v1.SamplingService.ReassignItems:input_type -> qa.v1.ReassignItemsRequest
+	6,  // 38: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
+	8,  // 39: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
+	10, // 40: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
+	16, // 41: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
+	18, // 42: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
+	20, // 43: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
+	22, // 44: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
+	24, // 45: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
+	27, // 46: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
+	29, // 47: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
+	31, // 48: qa.v1.SamplingService.ReassignItems:output_type -> qa.v1.ReassignItemsResponse
+	38, // [38:49] is the sub-list for method output_type
+	27, // [27:38] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_sampling_proto_init() }
@@ -2636,14 +2699,14 @@ func file_qa_v1_sampling_proto_init() {
 		return
 	}
 	file_qa_v1_sampling_proto_msgTypes[0].OneofWrappers = []any{}
-	file_qa_v1_sampling_proto_msgTypes[24].OneofWrappers = []any{}
+	file_qa_v1_sampling_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_sampling_proto_rawDesc), len(file_qa_v1_sampling_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   32,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
