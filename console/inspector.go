@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"qa-sampling/isoweek"
 	qav1 "qa-sampling/proto/qa/v1"
@@ -428,6 +429,19 @@ func (c *Console) submitReview(v *View) error {
 	}
 	if status.Code(err) != codes.InvalidArgument {
 		return err
+	}
+	if req.Final {
+		// A refused finalise still keeps what was typed, as a draft: the
+		// click may have beaten the page's autosave, and the page would
+		// otherwise show the older draft's time as if all were saved. A
+		// draft the server refuses too is only shown again.
+		draft := proto.Clone(req).(*qav1.SubmitReviewRequest)
+		draft.Final = false
+		if _, derr := v.API.Review.SubmitReview(v.Ctx, draft); derr == nil {
+			if again, oerr := v.API.Review.OpenItem(v.Ctx, &qav1.OpenItemRequest{Id: id}); oerr == nil {
+				opened = again
+			}
+		}
 	}
 	// Show the page again with what was typed and the server's words.
 	d := c.reviewData(v, opened)

@@ -173,6 +173,14 @@ func draftThenFinalise(t *testing.T, h *harness) {
 	if strings.Contains(bad.Body, "ratings[compliance]") {
 		t.Fatal("the review page shows the API's field path ratings[compliance]")
 	}
+	// What was typed with the refused finalise is kept as a draft (the
+	// click can beat the page's autosave).
+	incomplete.Set("suggestions", "下次先核实身份")
+	v.post(itemPath(it), incomplete).mustContain(t, http.StatusBadRequest, "下次先核实身份")
+	kept, err := v.h.reviewClient().OpenItem(v.Ctx, &qav1.OpenItemRequest{Id: it.GetId()})
+	if err != nil || len(kept.GetDraft().GetSuggestions()) != 1 || kept.GetDraft().GetSuggestions()[0] != "下次先核实身份" {
+		t.Fatalf("the draft after a refused finalise: %v, %v", kept.GetDraft(), err)
+	}
 
 	final := rateAll()
 	final.Set("action", "final")
@@ -271,3 +279,5 @@ func TestDisputedItemIsReScoredOnTheReviewPage(t *testing.T) {
 	// The first inspector's list shows their review as retracted.
 	h.as(store.RoleInspector, "insp-1").get("/reviews").mustContain(t, http.StatusOK, "已撤销")
 }
+
+func (h *harness) reviewClient() qav1.ReviewServiceClient { return qav1.NewReviewServiceClient(h.conn) }
