@@ -67,10 +67,12 @@ func newReviewReassignCommand(opts *globalOptions) *cobra.Command {
 				return usageError{err: fmt.Errorf(format, a...), command: cmd.CommandPath()}
 			}
 			switch {
-			case len(args) == 1 && req.FromInspectorId != "":
-				return usage("give an item ID or --from, not both")
-			case len(args) == 0 && req.FromInspectorId == "":
-				return usage("give the item ID to move, or --from INSPECTOR for all of their open items")
+			case len(args) == 1 && (req.FromInspectorId != "" || req.FromPool):
+				return usage("give an item ID, --from or --from-pool, only one")
+			case req.FromInspectorId != "" && req.FromPool:
+				return usage("give --from or --from-pool, not both")
+			case len(args) == 0 && req.FromInspectorId == "" && !req.FromPool:
+				return usage("give the item ID to move, --from INSPECTOR for all of their open items, or --from-pool")
 			case (req.ToInspectorId == "") == !req.ToPool:
 				return usage("give one of --to INSPECTOR or --pool")
 			}
@@ -92,6 +94,7 @@ func newReviewReassignCommand(opts *globalOptions) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&req.FromInspectorId, "from", "", "move every open item of this inspector (assigned and disputed)")
+	f.BoolVar(&req.FromPool, "from-pool", false, "move every item waiting in the pool (e.g. picks of a week run before any inspector was added)")
 	f.StringVar(&req.ToInspectorId, "to", "", "the active inspector to take the items")
 	f.BoolVar(&req.ToPool, "pool", false, "back to the pool: the assignment rules choose another inspector")
 	f.StringVar(&req.Reason, "reason", "", "why, for the audit trail")

@@ -123,23 +123,29 @@ func TestReviewReassign(t *testing.T) {
 	if res.code != exitOK || len(resp.GetMoved()) != 1 || len(resp.GetNotMoved()) != 1 {
 		t.Errorf("review reassign --json: exit %d, %v", res.code, resp)
 	}
+	if res := runQactl(t, "", "--addr", addr, "review", "reassign", "--from-pool", "--pool"); res.code != exitOK {
+		t.Errorf("review reassign --from-pool: exit %d\n%s", res.code, res.stderr)
+	}
 	f.mu.Lock()
 	got := f.reassigns
 	f.mu.Unlock()
 	want := []*qav1.ReassignItemsRequest{
 		{FromInspectorId: "insp-1", ToInspectorId: "insp-2", Reason: "holiday"},
 		{ItemId: 7, ToPool: true},
+		{FromPool: true, ToPool: true},
 	}
-	if len(got) != len(want) || !proto.Equal(got[0], want[0]) || !proto.Equal(got[1], want[1]) {
+	if len(got) != len(want) || !proto.Equal(got[0], want[0]) || !proto.Equal(got[1], want[1]) || !proto.Equal(got[2], want[2]) {
 		t.Errorf("requests %v, want %v", got, want)
 	}
 
 	for _, args := range [][]string{
-		{"7", "--from", "insp-1", "--to", "insp-2"}, // both sources
-		{"--to", "insp-2"},                          // no source
-		{"7", "--to", "insp-2", "--pool"},           // both targets
-		{"7"},                                       // no target
-		{"x", "--pool"},                             // not an id
+		{"7", "--from", "insp-1", "--to", "insp-2"},   // both sources
+		{"--to", "insp-2"},                            // no source
+		{"7", "--to", "insp-2", "--pool"},             // both targets
+		{"7"},                                         // no target
+		{"x", "--pool"},                               // not an id
+		{"7", "--from-pool", "--pool"},                // an item and the pool
+		{"--from", "insp-1", "--from-pool", "--pool"}, // two sources
 	} {
 		res := runQactl(t, "", append([]string{"--addr", addr, "review", "reassign"}, args...)...)
 		if res.code != exitUsage {
@@ -148,8 +154,8 @@ func TestReviewReassign(t *testing.T) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.reassigns) != 2 {
-		t.Errorf("a bad command line reached the server: %v", f.reassigns[2:])
+	if len(f.reassigns) != 3 {
+		t.Errorf("a bad command line reached the server: %v", f.reassigns[3:])
 	}
 }
 
