@@ -63,7 +63,7 @@ a_rate=$(sed -n 's/^total [0-9]* rows: \([0-9]*\) rows\/s in UpsertTranscripts.*
 ingest() {
   name=$1; shift
   dsn=$(fresh_db "$name")
-  qad serve --db "$dsn" --migrate --sample-schedule off --listen "$ADDR" --metrics-listen "" --log-level warn "$@" 2>"$DIR/qad-$name.log" &
+  qad serve --db "$dsn" --migrate --sample-schedule off --listen "$ADDR" --http-listen "" --metrics-listen "" --log-level warn "$@" 2>"$DIR/qad-$name.log" &
   pid=$!
   trap 'kill $pid 2>/dev/null || true' EXIT
   for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/${ADDR%:*}/${ADDR#*:}") 2>/dev/null && break; sleep 0.1; done
