@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -80,5 +84,59 @@ func inspectorSeverity(t *testing.T, dsn string) {
 	}
 	if !strings.Contains(w.qactlOK("sup-a", "report", "agent", "a1", "--weeks", "5", "--last-week", "2026-W44"), "adjusted ") {
 		t.Error("report agent text has no adjusted line")
+	}
+
+	// Adaptive quotas: with every agent's recent interval straddling 70
+	// (5s from insp-1, 3s from the others), the preview of 2026-W44 adds
+	// up to max_extra adaptive picks per agent, the same on every preview,
+	// and the run picks exactly the preview.
+	policy := w.qactlOK("qa-lead", "--json", "policy", "get")
+	policyFile := filepath.Join(t.TempDir(), "policy.json")
+	// --json prints every field, the unset option as null.
+	adaptive := regexp.MustCompile(`"adaptive":\s*null`).ReplaceAllString(policy, `"adaptive": {"max_extra": 2, "pass_score": 70, "weeks": 3}`)
+	if adaptive == policy {
+		t.Fatalf("policy get --json has no \"adaptive\": null:\n%s", policy)
+	}
+	if err := os.WriteFile(policyFile, []byte(adaptive), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.qactlOK("qa-lead", "policy", "set", "--file", policyFile); !strings.Contains(got, "up to 2 extra picks") {
+		t.Errorf("policy set text does not show the adaptive option:\n%s", got)
+	}
+	w.pushWeek("2026-W44", 10)
+	preview := func() *qav1.PreviewWeekResponse {
+		t.Helper()
+		p := &qav1.PreviewWeekResponse{}
+		unmarshalJSON(t, w.qactlOK("qa-lead", "--json", "sample", "run", "--week", "2026-W44", "--dry-run"), p)
+		return p
+	}
+	first := preview()
+	extra := map[string]int{}
+	for _, p := range first.GetPicks() {
+		if p.GetReason() == "adaptive" {
+			extra[p.GetAgentId()]++
+		}
+	}
+	if len(extra) == 0 {
+		t.Fatalf("no adaptive picks in the preview: %v", first.GetPicks())
+	}
+	for agent, n := range extra {
+		if n > 2 {
+			t.Errorf("%s: %d adaptive picks, max_extra is 2", agent, n)
+		}
+	}
+	key := func(ps []*qav1.Pick) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.GetAgentId()+"/"+p.GetExternalId()+"/"+p.GetReason())
+		}
+		slices.Sort(out)
+		return out
+	}
+	if again := preview(); !slices.Equal(key(again.GetPicks()), key(first.GetPicks())) {
+		t.Errorf("two previews differ:\n%v\n%v", key(first.GetPicks()), key(again.GetPicks()))
+	}
+	if run := w.runWeek("2026-W44"); !slices.Equal(key(run), key(first.GetPicks())) {
+		t.Errorf("the run differs from its preview:\n%v\n%v", key(run), key(first.GetPicks()))
 	}
 }
