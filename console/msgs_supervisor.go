@@ -18,6 +18,7 @@ func init() {
 		"supervisor.grade.fail":              {"不合格", "Fail"},
 		"supervisor.tag.coaching":            {"需辅导", "Coaching needed"},
 		"supervisor.tag.example":             {"可作范例", "Worth sharing"},
+		"supervisor.tag.replaced":            {"已被复核替换", "Replaced by the re-score"},
 		"supervisor.tag.disputed":            {"申诉中", "Disputed"},
 		"supervisor.tag.rescore":             {"申诉复核", "Re-scored after dispute"},
 

@@ -29,24 +29,26 @@ type recordRow struct {
 	// Rescore: the record replaces one a dispute retracted.
 	Rescore bool
 	// Disputed: an open dispute contests the record's review; a new
-	// record follows when it is re-scored.
-	Disputed bool
-	Created  *timestamppb.Timestamp
-	Acked    *timestamppb.Timestamp
-	Note     string
+	// record follows when it is re-scored. Replaced: that has happened.
+	Disputed, Replaced bool
+	Created            *timestamppb.Timestamp
+	Acked              *timestamppb.Timestamp
+	Note               string
 }
 
 func (v *View) recordRows(recs []*qav1.FeedbackRecord) []recordRow {
 	return v.recordRowsDisputed(recs, nil)
 }
 
-// recordRowsDisputed marks the records whose review is in disputed.
-func (v *View) recordRowsDisputed(recs []*qav1.FeedbackRecord, disputed map[int64]bool) []recordRow {
+// recordRowsDisputed marks the records whose review a dispute contests
+// (open) or had re-scored (replaced).
+func (v *View) recordRowsDisputed(recs []*qav1.FeedbackRecord, disputed map[int64]disputeState) []recordRow {
 	out := make([]recordRow, len(recs))
 	for i, r := range recs {
+		state := disputed[r.GetReview().GetId()]
 		out[i] = recordRow{
-			Disputed: disputed[r.GetReview().GetId()],
-			ID:       r.GetId(), AgentID: r.GetAgentId(), AgentName: r.GetAgentName(), Week: r.GetWeek(), Score: r.GetScoreText(),
+			Disputed: state == disputeOpen, Replaced: state == disputeReplaced,
+			ID: r.GetId(), AgentID: r.GetAgentId(), AgentName: r.GetAgentName(), Week: r.GetWeek(), Score: r.GetScoreText(),
 			Grade: v.gradeLabel(r.GetGrade()), GradeClass: gradeClasses[r.GetGrade()],
 			Coaching: r.GetCoachingRequired(), Example: r.GetShareAsExample(), Rescore: r.GetSupersedesId() != 0,
 			Created: r.GetCreatedAt(), Acked: r.GetAcknowledgedAt(), Note: r.GetCoachingNote(),
@@ -154,17 +156,31 @@ func inboxURL(unackedToken, ackedToken, fragment string) string {
 	return out
 }
 
-// openlyDisputedReviews are the reviews the visitor's open disputes
-// contest: one call for the whole page, as a supervisor has few open at a
-// time (the first 1000 are enough to mark a page's records).
-func openlyDisputedReviews(v *View) (map[int64]bool, error) {
-	resp, err := v.API.Feedback.ListDisputes(v.Ctx, &qav1.ListDisputesRequest{Status: "open", PageSize: 1000})
+// disputeState is where a dispute left the review it contests.
+type disputeState int
+
+const (
+	disputeNone     disputeState = iota
+	disputeOpen                  // waiting for the re-score
+	disputeReplaced              // re-scored: a new record replaces it
+)
+
+// openlyDisputedReviews are the reviews the visitor's disputes contest,
+// open or re-scored: one call for the whole page, newest first (the
+// first 1000 are enough to mark a page's records).
+func openlyDisputedReviews(v *View) (map[int64]disputeState, error) {
+	resp, err := v.API.Feedback.ListDisputes(v.Ctx, &qav1.ListDisputesRequest{PageSize: 1000})
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int64]bool, len(resp.GetDisputes()))
+	out := make(map[int64]disputeState, len(resp.GetDisputes()))
 	for _, d := range resp.GetDisputes() {
-		out[d.GetReviewId()] = true
+		switch {
+		case d.GetStatus() == "open":
+			out[d.GetReviewId()] = disputeOpen
+		case d.GetResolutionReviewId() != 0 && d.GetResolutionReviewId() != d.GetReviewId():
+			out[d.GetReviewId()] = disputeReplaced
+		}
 	}
 	return out, nil
 }

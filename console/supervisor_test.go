@@ -264,6 +264,8 @@ func TestDisputeFromTheRecord(t *testing.T) {
 		sup.get("/feedback/"+next).mustContain(t, http.StatusOK, "这是申诉后的复核评分", `href="`+path+`"`, "发起申诉（截至 ")
 		if inbox := sup.get("/inbox"); strings.Contains(inbox.Body, disputedBadge) {
 			t.Errorf("the inbox still marks a record 申诉中 after the re-score")
+		} else if !strings.Contains(inbox.Body, `<span class="badge">已被复核替换</span>`) {
+			t.Errorf("the inbox does not mark the replaced record")
 		}
 	})
 }
