@@ -20,10 +20,21 @@ import (
 	"qa-sampling/store"
 )
 
-// checkRateTTL is how long a week's grouped check counts are reused: the
-// report pages ask for the same weeks again and again, and a week of a
-// million conversations is a scan; counts a minute old are fine for rates.
+// checkRateTTL is how long a week's grouped check counts are served
+// without being read again: the report pages ask for the same weeks again
+// and again, and a week of a million conversations is a scan of seconds
+// (BENCHMARKS.md); counts a minute old are fine for rates. Older counts
+// are still served while a refresh reads them again in the background.
 const checkRateTTL = time.Minute
+
+// reportRatesWait is how long an agent or team report waits for weeks
+// whose counts were never read; past it the report answers without
+// check_rates (the reading goes on and the next request has them), so
+// that a report stays fast on a large database.
+const reportRatesWait = 2 * time.Second
+
+// checkCountTimeout bounds one week's grouped count in the background.
+const checkCountTimeout = 5 * time.Minute
 
 // checkStats reads check rates and agreement for the check report and
 // the agent and team reports.
@@ -33,13 +44,21 @@ type checkStats struct {
 	job   *SamplingJob
 	now   func() time.Time
 
-	mu    sync.Mutex
-	weeks map[string]weekCounts
+	mu       sync.Mutex
+	weeks    map[string]weekCounts
+	inflight map[string]*weekRead
 }
 
 type weekCounts struct {
 	counts []store.CheckFlagCount
 	read   time.Time
+}
+
+// weekRead is a week's count being read; done closes when it ends.
+type weekRead struct {
+	done   chan struct{}
+	counts []store.CheckFlagCount
+	err    error
 }
 
 // location is the sampling policy's zone, in which weeks are counted.
@@ -51,42 +70,94 @@ func (c *checkStats) location(ctx context.Context) (*time.Location, error) {
 	return p.Location()
 }
 
-// counts returns each week's grouped counts, reading the weeks not read
-// in the last checkRateTTL.
-func (c *checkStats) counts(ctx context.Context, weeks []string) (map[string][]store.CheckFlagCount, error) {
+// read starts reading key's week unless a read of it is under way, and
+// returns the read.
+func (c *checkStats) read(ctx context.Context, key string, from, to time.Time) *weekRead {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.inflight[key]; ok {
+		return r
+	}
+	if c.inflight == nil {
+		c.inflight = make(map[string]*weekRead)
+	}
+	r := &weekRead{done: make(chan struct{})}
+	c.inflight[key] = r
+	// Not the caller's context: a caller that stops waiting leaves the
+	// count to finish for the next one.
+	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkCountTimeout)
+	go func() {
+		defer cancel()
+		started := c.now()
+		r.counts, r.err = c.store.CountCheckFlags(bg, from, to)
+		c.mu.Lock()
+		delete(c.inflight, key)
+		if r.err == nil {
+			if c.weeks == nil || len(c.weeks) > 1000 {
+				c.weeks = make(map[string]weekCounts)
+			}
+			c.weeks[key] = weekCounts{counts: r.counts, read: started}
+		}
+		c.mu.Unlock()
+		close(r.done)
+	}()
+	return r
+}
+
+// counts returns each week's grouped counts. Counts read in the last
+// checkRateTTL are used as they are, older ones too while a background
+// read refreshes them; weeks never read are read, waiting for them at
+// most wait (0: until they are read). complete is false when wait ran
+// out first.
+func (c *checkStats) counts(ctx context.Context, weeks []string, wait time.Duration) (out map[string][]store.CheckFlagCount, complete bool, err error) {
 	loc, err := c.location(ctx)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	out := make(map[string][]store.CheckFlagCount, len(weeks))
+	out = make(map[string][]store.CheckFlagCount, len(weeks))
 	now := c.now()
+	var pending []*weekRead
+	var pendingWeeks []string
 	for _, w := range weeks {
 		key := w + "@" + loc.String()
+		week, err := isoweek.Parse(w)
+		if err != nil {
+			return nil, false, err
+		}
+		from, to := week.Bounds(loc)
 		c.mu.Lock()
 		cached, ok := c.weeks[key]
 		c.mu.Unlock()
-		if ok && now.Sub(cached.read) < checkRateTTL {
+		if ok {
 			out[w] = cached.counts
+			if now.Sub(cached.read) >= checkRateTTL {
+				c.read(ctx, key, from, to) // served stale meanwhile
+			}
 			continue
 		}
-		week, err := isoweek.Parse(w)
-		if err != nil {
-			return nil, err
-		}
-		from, to := week.Bounds(loc)
-		counts, err := c.store.CountCheckFlags(ctx, from, to)
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		if c.weeks == nil || len(c.weeks) > 1000 {
-			c.weeks = make(map[string]weekCounts)
-		}
-		c.weeks[key] = weekCounts{counts: counts, read: now}
-		c.mu.Unlock()
-		out[w] = counts
+		pending = append(pending, c.read(ctx, key, from, to))
+		pendingWeeks = append(pendingWeeks, w)
 	}
-	return out, nil
+	var timeout <-chan time.Time
+	if wait > 0 {
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	for i, r := range pending {
+		select {
+		case <-r.done:
+		case <-timeout:
+			return out, false, nil
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+		if r.err != nil {
+			return nil, false, r.err
+		}
+		out[pendingWeeks[i]] = r.counts
+	}
+	return out, true, nil
 }
 
 // forget drops the cached counts: a re-run changed them.
@@ -96,10 +167,11 @@ func (c *checkStats) forget() {
 	c.mu.Unlock()
 }
 
-// rates gives each check's rates over weeks for the agents keep accepts.
-func (c *checkStats) rates(ctx context.Context, weeks []string, keep func(agentID string) bool) ([]checks.Rate, error) {
-	byWeek, err := c.counts(ctx, weeks)
-	if err != nil {
+// rates gives each check's rates over weeks for the agents keep accepts;
+// nil when the weeks' counts were not read within wait (see counts).
+func (c *checkStats) rates(ctx context.Context, weeks []string, wait time.Duration, keep func(agentID string) bool) ([]checks.Rate, error) {
+	byWeek, complete, err := c.counts(ctx, weeks, wait)
+	if err != nil || !complete {
 		return nil, err
 	}
 	var flat []checks.FlagCount
@@ -113,10 +185,11 @@ func (c *checkStats) rates(ctx context.Context, weeks []string, keep func(agentI
 	return checks.Rates(weeks, flat), nil
 }
 
-// perAgent gives each agent's rates over weeks (no weekly breakdown).
-func (c *checkStats) perAgent(ctx context.Context, weeks []string, keep func(agentID string) bool) (map[string][]checks.Rate, error) {
-	byWeek, err := c.counts(ctx, weeks)
-	if err != nil {
+// perAgent gives each agent's rates over weeks (no weekly breakdown); nil
+// when the weeks' counts were not read within wait.
+func (c *checkStats) perAgent(ctx context.Context, weeks []string, wait time.Duration, keep func(agentID string) bool) (map[string][]checks.Rate, error) {
+	byWeek, complete, err := c.counts(ctx, weeks, wait)
+	if err != nil || !complete {
 		return nil, err
 	}
 	flat := make(map[string][]checks.FlagCount)
@@ -167,7 +240,7 @@ func (s *checkReportService) GetCheckReport(ctx context.Context, req *qav1.GetCh
 	if err != nil {
 		return nil, err
 	}
-	rates, err := s.stats.rates(ctx, weeks, func(string) bool { return true })
+	rates, err := s.stats.rates(ctx, weeks, 0, func(string) bool { return true })
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}

@@ -116,11 +116,13 @@ func (s *reportService) GetAgentReport(ctx context.Context, req *qav1.GetAgentRe
 		return nil, storeError(ctx, s.log, err)
 	}
 	if s.checks != nil {
-		rates, err := s.checks.rates(ctx, weeks, func(id string) bool { return id == agent.AgentID })
+		rates, err := s.checks.rates(ctx, weeks, reportRatesWait, func(id string) bool { return id == agent.AgentID })
 		if err != nil {
 			return nil, storeError(ctx, s.log, err)
 		}
-		ar.CheckRates = ratesToProto(rates, true)
+		if rates != nil {
+			ar.CheckRates = ratesToProto(rates, true)
+		}
 	}
 	return &qav1.GetAgentReportResponse{
 		Report:            ar,
@@ -268,11 +270,14 @@ func (s *reportService) withCheckRates(ctx context.Context, resp *qav1.GetTeamRe
 		return resp, nil
 	}
 	member := func(id string) bool { _, ok := agents[id]; return ok }
-	team, err := s.checks.rates(ctx, weeks, member)
+	team, err := s.checks.rates(ctx, weeks, reportRatesWait, member)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	each, err := s.checks.perAgent(ctx, weeks, member)
+	if team == nil {
+		return resp, nil // still being counted: the next request has them
+	}
+	each, err := s.checks.perAgent(ctx, weeks, reportRatesWait, member)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}

@@ -829,7 +829,9 @@ type AgentReport struct {
 	Weeks   []string               `protobuf:"bytes,4,rep,name=weeks,proto3" json:"weeks,omitempty"`
 	Summary *Summary               `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
 	// How often each automatic check fired on the agent's conversations
-	// in the weeks: all of them, not only the sampled ones.
+	// in the weeks: all of them, not only the sampled ones. Empty while
+	// the weeks are first counted (on a large database the first request
+	// answers without waiting more than 2 s); ask again.
 	CheckRates    []*CheckRate `protobuf:"bytes,6,rep,name=check_rates,json=checkRates,proto3" json:"check_rates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -980,7 +982,8 @@ type TeamReport struct {
 	CriticalFlags     []*IssueCount          `protobuf:"bytes,6,rep,name=critical_flags,json=criticalFlags,proto3" json:"critical_flags,omitempty"`
 	GeneratedAt       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
 	// How often each automatic check fired on the team's conversations in
-	// the weeks (all of them, not only the sampled ones), per week.
+	// the weeks (all of them, not only the sampled ones), per week. Empty
+	// while the weeks are first counted, as for AgentReport.
 	CheckRates    []*CheckRate `protobuf:"bytes,8,rep,name=check_rates,json=checkRates,proto3" json:"check_rates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
