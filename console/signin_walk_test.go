@@ -26,7 +26,7 @@ func TestUsedLinkWhileSignedInOffersTheWayHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if !strings.Contains(string(body), `<link rel="icon" href="data:,">`) {
 		t.Error("pages name no icon: every page load asks for /favicon.ico and gets a 404")
 	}
@@ -83,7 +83,7 @@ func TestEndedSessionSaysWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	if loc := resp.Request.URL.String(); strings.Contains(loc, "ended") {
 		t.Fatalf("a visitor never signed in was sent to %s", loc)
 	}

@@ -36,10 +36,6 @@ type recordRow struct {
 	Note               string
 }
 
-func (v *View) recordRows(recs []*qav1.FeedbackRecord) []recordRow {
-	return v.recordRowsDisputed(recs, nil)
-}
-
 // recordRowsDisputed marks the records whose review a dispute contests
 // (open) or had re-scored (replaced).
 func (v *View) recordRowsDisputed(recs []*qav1.FeedbackRecord, disputed map[int64]disputeState) []recordRow {

@@ -144,7 +144,7 @@ func TestWatchFeedbackEndsWhenItsTokenIsRevoked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("WatchFeedback: %d", resp.StatusCode)
 	}
