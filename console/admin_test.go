@@ -251,7 +251,7 @@ func TestAdminPolicyValidationShowsTheFieldsMessage(t *testing.T) {
 	h := startHarness(t)
 	lead := h.as(store.RoleAdmin, "lead")
 	p := lead.get("/policy")
-	p.mustContain(t, http.StatusOK, "抽样策略", `name="random_per_agent"`, "Asia/Shanghai", "当前为第 1 版")
+	p.mustContain(t, http.StatusOK, "抽样策略", `name="random_per_agent"`, "Asia/Shanghai", "当前为第 1 版", "例如 Asia/Shanghai(北京时间)")
 	form := url.Values{
 		"random_per_agent": {"-1"}, "targeted_per_agent": {"2"}, "new_hire_days": {"90"}, "new_hire_extra": {"2"},
 		"time_zone": {"Asia/Shanghai"}, "handle_time_percentile": {"0.9"}, "rules": {"complaint\nlow_csat\nno_such_rule"},

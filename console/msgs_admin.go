@@ -51,6 +51,7 @@ func init() {
 		"admin.audit.action.calibration.draft":    {"校准草稿", "Calibration draft"},
 		"admin.audit.action.calibration.close":    {"关闭校准", "Calibration closed"},
 		"admin.audit.action.calibration.finalize": {"校准定稿", "Calibration finalised"},
+		"admin.policy.h.time_zone":                {"IANA 时区名,例如 Asia/Shanghai(北京时间);周次和所有时间按它计算。", "An IANA zone name, e.g. Asia/Shanghai; weeks and all times follow it."},
 		"admin.form.not_saved":                    {"未保存:下面有 %d 处需要改正(已用红字标出)。", "Not saved: %d field(s) below need correcting (marked in red)."},
 		"admin.form.refused":                      {"未通过校验:", "The server refused it:"},
 		"admin.form.whole_number":                 {"请输入整数。", "Enter a whole number."},
