@@ -28,7 +28,7 @@ func (s *inspectorReportService) GetInspectorsReport(ctx context.Context, req *q
 	if err != nil {
 		return nil, err
 	}
-	e, err := s.severity.get(ctx, weeks)
+	e, err := s.severity.exact(ctx, weeks)
 	if err != nil {
 		return nil, storeError(ctx, s.report.log, err)
 	}

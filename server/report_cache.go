@@ -63,7 +63,9 @@ type teamReportEntry struct {
 	// agents whose records were written since (changedSince) and counts
 	// the rest from here.
 	byAgent map[string][]report.Review
-	used    uint64
+	// severity is the fit its adjusted means and marks come from.
+	severity *severityEntry
+	used     uint64
 	// spec computes the report again (the background refresh); usedAt
 	// says when a caller last got it, so that the refresh leaves reports
 	// nobody reads.
@@ -149,7 +151,7 @@ func (c *teamReportCache) stale(last int64, window time.Duration) []*teamReportS
 // record, as the entry of spec's key, dropping the least recently used
 // entry when full. None may be changed afterwards: every caller who gets
 // them shares them.
-func (c *teamReportCache) put(spec *teamReportSpec, feedback int64, r *qav1.TeamReport, byAgent map[string][]report.Review) {
+func (c *teamReportCache) put(spec *teamReportSpec, feedback int64, severity *severityEntry, r *qav1.TeamReport, byAgent map[string][]report.Review) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.entries == nil {
@@ -167,5 +169,5 @@ func (c *teamReportCache) put(spec *teamReportSpec, feedback int64, r *qav1.Team
 		delete(c.entries, oldest)
 	}
 	c.tick++
-	c.entries[k] = &teamReportEntry{report: r, feedback: feedback, byAgent: byAgent, used: c.tick, spec: spec, usedAt: time.Now()}
+	c.entries[k] = &teamReportEntry{report: r, feedback: feedback, severity: severity, byAgent: byAgent, used: c.tick, spec: spec, usedAt: time.Now()}
 }

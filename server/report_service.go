@@ -212,7 +212,13 @@ func (s *reportService) teamReport(ctx context.Context, spec *teamReportSpec) (*
 	if err != nil {
 		return nil, err
 	}
-	if e := s.teams.get(spec.key); e != nil && e.feedback >= lastFeedback {
+	// The severity fit the report's adjusted means come from: a report
+	// annotated from an older fit is computed again.
+	sev, err := s.severity.current(ctx, spec.weeks)
+	if err != nil {
+		return nil, err
+	}
+	if e := s.teams.get(spec.key); e != nil && e.feedback >= lastFeedback && e.severity == sev {
 		return e.report, nil
 	}
 	// One computation of a key at a time: calls arriving meanwhile (the
@@ -221,7 +227,7 @@ func (s *reportService) teamReport(ctx context.Context, spec *teamReportSpec) (*
 	release := s.teams.acquire(spec.key)
 	defer release()
 	prev := s.teams.get(spec.key)
-	if prev != nil && prev.feedback >= lastFeedback {
+	if prev != nil && prev.feedback >= lastFeedback && prev.severity == sev {
 		return prev.report, nil
 	}
 	// Records written while this call waited are counted too.
@@ -254,10 +260,8 @@ func (s *reportService) teamReport(ctx context.Context, spec *teamReportSpec) (*
 		// report has them.
 		out.Agents = append(out.Agents, agentReportToProto(ar, spec.agents[ar.AgentID], nil, s.opts, false))
 	}
-	if err := s.severity.annotateTeam(ctx, spec.weeks, out); err != nil {
-		return nil, err
-	}
-	s.teams.put(spec, lastFeedback, out, byAgent)
+	sev.annotateTeam(out)
+	s.teams.put(spec, lastFeedback, sev, out, byAgent)
 	return out, nil
 }
 

@@ -368,6 +368,7 @@ func (s *Server) Shutdown(ctx context.Context) {
 	stopped := make(chan struct{})
 	go func() {
 		s.background.Wait()
+		s.reports.severity.wait()
 		close(stopped)
 	}()
 	select {

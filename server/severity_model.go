@@ -45,6 +45,10 @@ type severityModel struct {
 	flight  singleflight.Group
 	mu      sync.Mutex
 	entries map[string]*severityEntry
+	// refitting marks the ranges refitted in the background, whose
+	// goroutines background counts.
+	refitting  map[string]bool
+	background sync.WaitGroup
 	// sessions keeps revealed calibration sessions' results: final
 	// reviews do not change once a session is revealed.
 	sessions map[int64]sessionResult
@@ -78,8 +82,14 @@ func newSeverityModel(st Storage, rubrics *rubricBook, now func() time.Time, log
 		entries: map[string]*severityEntry{}, sessions: map[int64]sessionResult{}}
 }
 
-// get returns the fit of weeks (oldest first), computing it if the kept
-// one is too old.
+// get returns the fit of weeks (oldest first). A kept fit younger than
+// severityKeep is returned at once even when reviews were finalised since:
+// reading and fitting 120k reviews takes most of a second, which a page
+// after every finalised review must not wait for. It is then refitted in
+// the background, and reports computed from the old fit are recomputed
+// once the new one is kept (the team report cache compares the entry).
+// Meanwhile an agent's review newer than the fit is counted in the raw
+// mean only and the adjustment says so.
 func (m *severityModel) get(ctx context.Context, weeks []string) (*severityEntry, error) {
 	key := weeks[0] + "/" + weeks[len(weeks)-1]
 	lastFeedback, err := m.store.LastFeedbackID(ctx, "")
@@ -89,11 +99,18 @@ func (m *severityModel) get(ctx context.Context, weeks []string) (*severityEntry
 	m.mu.Lock()
 	e := m.entries[key]
 	m.mu.Unlock()
-	if e != nil {
-		if e.feedback == lastFeedback && m.now().Sub(e.computed) < severityKeep {
-			return e, nil
+	if e != nil && m.now().Sub(e.computed) < severityKeep {
+		if e.feedback != lastFeedback {
+			m.refitInBackground(key, weeks, lastFeedback)
 		}
+		return e, nil
 	}
+	return m.refit(ctx, key, weeks, lastFeedback)
+}
+
+// refit computes the fit of key and keeps it; concurrent callers share one
+// computation.
+func (m *severityModel) refit(ctx context.Context, key string, weeks []string, lastFeedback int64) (*severityEntry, error) {
 	v, err, _ := m.flight.Do(key, func() (any, error) {
 		e, err := m.compute(context.WithoutCancel(ctx), weeks, lastFeedback)
 		if err != nil {
@@ -117,6 +134,63 @@ func (m *severityModel) get(ctx context.Context, weeks []string) (*severityEntry
 		return nil, err
 	}
 	return v.(*severityEntry), nil
+}
+
+// refitInBackground starts one refit of key unless one runs already.
+func (m *severityModel) refitInBackground(key string, weeks []string, lastFeedback int64) {
+	m.mu.Lock()
+	if m.refitting == nil {
+		m.refitting = map[string]bool{}
+	}
+	if m.refitting[key] {
+		m.mu.Unlock()
+		return
+	}
+	m.refitting[key] = true
+	m.mu.Unlock()
+	m.background.Go(func() {
+		defer func() {
+			m.mu.Lock()
+			delete(m.refitting, key)
+			m.mu.Unlock()
+		}()
+		if _, err := m.refit(context.Background(), key, weeks, lastFeedback); err != nil {
+			m.log.Warn("refitting inspector severity", "weeks", key, "err", err)
+		}
+	})
+}
+
+// wait returns once no background refit runs (tests, shutdown).
+func (m *severityModel) wait() {
+	if m != nil {
+		m.background.Wait()
+	}
+}
+
+// exact is the fit of weeks counting every review finalised so far,
+// refitted now if needed: the inspectors report, read rarely, is about
+// the fit itself.
+func (m *severityModel) exact(ctx context.Context, weeks []string) (*severityEntry, error) {
+	key := weeks[0] + "/" + weeks[len(weeks)-1]
+	lastFeedback, err := m.store.LastFeedbackID(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	e := m.entries[key]
+	m.mu.Unlock()
+	if e != nil && e.feedback == lastFeedback && m.now().Sub(e.computed) < severityKeep {
+		return e, nil
+	}
+	return m.refit(ctx, key, weeks, lastFeedback)
+}
+
+// current is the fit of weeks for a report (nil without a model).
+func (m *severityModel) current(ctx context.Context, weeks []string) (*severityEntry, error) {
+	if m == nil {
+		return nil, nil
+	}
+	return m.get(ctx, weeks)
 }
 
 func (m *severityModel) compute(ctx context.Context, weeks []string, lastFeedback int64) (*severityEntry, error) {
@@ -307,22 +381,15 @@ func (m *severityModel) annotateAgents(ctx context.Context, weeks []string, repo
 }
 
 // annotateTeam sets the adjusted means and marks of a team report and of
-// each of its agents.
-func (m *severityModel) annotateTeam(ctx context.Context, weeks []string, tr *qav1.TeamReport) error {
-	if m == nil {
-		return nil
-	}
-	if err := m.annotateAgents(ctx, weeks, tr.GetAgents()...); err != nil {
-		return err
-	}
-	e, err := m.get(ctx, weeks)
-	if err != nil {
-		return err
+// each of its agents from the fit e (nil: nothing).
+func (e *severityEntry) annotateTeam(tr *qav1.TeamReport) {
+	if e == nil {
+		return
 	}
 	ids := make([]string, len(tr.GetAgents()))
 	for i, a := range tr.GetAgents() {
+		e.annotate(a.GetSummary(), []string{a.GetAgentId()})
 		ids[i] = a.GetAgentId()
 	}
 	e.annotate(tr.GetSummary(), ids)
-	return nil
 }
