@@ -282,7 +282,7 @@ type Run struct {
 	// then read from wherever that row was, a cache miss each (a tenth of
 	// a second a week), and kept alive.
 	channelNames map[string]string
-	byID   []*agentState // sorted by agent id
+	byID         []*agentState // sorted by agent id
 	// teamHandles holds, per team index, the handle times of the team's
 	// conversations (each once, however many team members wrote in it).
 	teamHandles []durations
