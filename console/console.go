@@ -305,9 +305,19 @@ func (c *Console) switchLanguage(w http.ResponseWriter, r *http.Request) {
 }
 
 // localPath reports whether p is a path on this site (not //host or a URL),
-// so redirects to it cannot leave the site.
+// so redirects to it cannot leave the site. Browsers drop tabs and
+// newlines from a URL and read \ as /, so "/\t/evil" is //evil to them:
+// control characters are refused anywhere.
 func localPath(p string) bool {
-	return strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "//") && !strings.HasPrefix(p, "/\\") && !strings.ContainsAny(p, "\r\n")
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // renderError renders err as a page with the matching HTTP status. Only

@@ -111,6 +111,9 @@ func TestLocalPathRefusesOtherSites(t *testing.T) {
 	for p, want := range map[string]bool{
 		"/queue": true, "/review/3?x=1": true, "": false, "//evil.example/": false,
 		"/\\evil.example": false, "https://evil.example/": false, "/a\r\nSet-Cookie: x": false,
+		// Browsers drop tabs and newlines from a URL and read \ as /, so
+		// these are //evil.example to them.
+		"/\t/evil.example": false, "/\n/evil.example": false, "/\t\\evil.example": false, "/\x7f/x": false,
 	} {
 		if got := localPath(p); got != want {
 			t.Errorf("localPath(%q) = %v, want %v", p, got, want)
