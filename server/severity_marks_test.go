@@ -69,3 +69,38 @@ func TestAnnotateMarksAndAdjusts(t *testing.T) {
 		t.Errorf("no reviews: %v", none)
 	}
 }
+
+// TestAnnotateFitOlderThanReport: a kept fit that lacks the agent's newest
+// review (refitted in the background meanwhile) must not adjust a mean
+// that counts it: the effect of the newest review's inspector would be
+// missing from the adjustment. The summary says so instead.
+func TestAnnotateFitOlderThanReport(t *testing.T) {
+	rows := []store.SeverityRow{
+		{AgentID: "a1", InspectorID: "A", Score: 90, Status: store.ReviewFinal},
+		{AgentID: "a1", InspectorID: "B", Score: 80, Status: store.ReviewFinal},
+		{AgentID: "a2", InspectorID: "A", Score: 70, Status: store.ReviewFinal},
+		{AgentID: "a2", InspectorID: "B", Score: 60, Status: store.ReviewFinal},
+		{AgentID: "a2", InspectorID: "B", Score: 61, Status: store.ReviewFinal},
+	}
+	e := &severityEntry{rows: rows, byAgent: map[string][]int{}}
+	var in []severity.Review
+	for i, r := range rows {
+		e.byAgent[r.AgentID] = append(e.byAgent[r.AgentID], i)
+		in = append(in, severity.Review{Agent: r.AgentID, Inspector: r.InspectorID, Score: r.Score})
+	}
+	e.fit = severity.Estimate(in)
+	if _, ok := e.fit.Effect("A"); !ok {
+		t.Fatal("A has no estimate")
+	}
+	// The report counts a third review of a1 (by A, 95) finalised after the fit.
+	a1 := &qav1.Summary{Reviews: 3, Mean: (90 + 80 + 95) / 3.0}
+	e.annotate(a1, []string{"a1"})
+	if a1.AdjustedMean != nil || a1.GetAdjustmentNote() == "" {
+		t.Errorf("fit counts 2 of a1's 3 reviews: adjusted %v note %q, want no adjusted mean and a note", a1.AdjustedMean, a1.GetAdjustmentNote())
+	}
+	team := &qav1.Summary{Reviews: 6, Mean: 76}
+	e.annotate(team, []string{"a1", "a2"})
+	if team.AdjustedMean != nil || team.GetAdjustmentNote() == "" {
+		t.Errorf("fit counts 5 of the team's 6 reviews: adjusted %v note %q", team.AdjustedMean, team.GetAdjustmentNote())
+	}
+}

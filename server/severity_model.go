@@ -346,6 +346,11 @@ func (e *severityEntry) annotate(sum *qav1.Summary, agents []string) {
 	case n == 0:
 		// Raced with a finalisation between the two reads.
 		sum.AdjustmentNote = "not adjusted: the review is newer than the severity fit"
+	case int64(n) != int64(sum.GetReviews()):
+		// A kept fit older than the report (refitted in the background)
+		// lacks the newest reviews: the mean effect of the others would be
+		// subtracted from a mean that counts them too.
+		sum.AdjustmentNote = fmt.Sprintf("not adjusted: the severity fit counts %d of the %d reviews (it is being refitted)", n, sum.GetReviews())
 	case note != "":
 		sum.AdjustmentNote = note
 	default:
