@@ -105,10 +105,13 @@ type CheckStatsStore interface {
 	// ended in [from, to) with an id above afterID.
 	RecheckIDs(ctx context.Context, from, to time.Time, afterID int64) ([]int64, error)
 	// RecheckTargets loads the conversations with ids in [lo, hi] that
-	// ended in [from, to), in id order.
+	// ended in [from, to), in id order, leaving out those retention
+	// emptied: checked again without their messages, their flags (kept
+	// for the rates and the agreement report) would be wiped. Done may
+	// therefore end below Total.
 	RecheckTargets(ctx context.Context, from, to time.Time, lo, hi int64) ([]RecheckTarget, error)
-	// SaveRecheck stores results and moves job id's cursor to cursor, in
-	// one transaction; finish marks it done (audited as
+	// SaveRecheck stores results (not on a transcript emptied since it
+	// was read) and moves job id's cursor to cursor, in one transaction; finish marks it done (audited as
 	// checks.rerun.done).
 	SaveRecheck(ctx context.Context, id int64, results []RecheckResult, cursor, changed int64, finish bool) (CheckRerun, error)
 	// FailCheckRerun marks a job failed with a reason (audited).

@@ -209,7 +209,7 @@ func (s *Store) RecheckIDs(ctx context.Context, from, to time.Time, afterID int6
 func (s *Store) RecheckTargets(ctx context.Context, from, to time.Time, lo, hi int64) ([]store.RecheckTarget, error) {
 	var rows []transcriptRow
 	if err := s.r.SelectContext(ctx, &rows, s.r.Rebind("SELECT "+transcriptColumns+` FROM transcripts
-		WHERE id >= ? AND id <= ? AND ended_at >= ? AND ended_at < ? ORDER BY id`), lo, hi, from.UnixMilli(), to.UnixMilli()); err != nil {
+		WHERE id >= ? AND id <= ? AND ended_at >= ? AND ended_at < ? AND purged_at IS NULL ORDER BY id`), lo, hi, from.UnixMilli(), to.UnixMilli()); err != nil {
 		return nil, fmt.Errorf("sqlstore: recheck targets: %w", err)
 	}
 	out := make([]store.RecheckTarget, len(rows))
@@ -267,7 +267,9 @@ func (s *Store) SaveRecheck(ctx context.Context, id int64, results []store.Reche
 	return out, nil
 }
 
-// updateChecks writes results' checks. PostgreSQL takes them in one
+// updateChecks writes results' checks, except on transcripts retention
+// emptied meanwhile: their flags were computed from the content and stay
+// for the reports, and hits would quote text that is gone. PostgreSQL takes them in one
 // statement from arrays (a round trip per row is its ceiling); SQLite, in
 // process, runs one prepared update per row.
 func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.RecheckResult) error {
@@ -298,10 +300,10 @@ func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.R
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE transcripts t SET check_version = u.version, check_flags = u.flags, check_hits = u.hits
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS u(id, version, flags, hits)
-			WHERE t.id = u.id`, ids, versions, flags, texts)
+			WHERE t.id = u.id AND t.purged_at IS NULL`, ids, versions, flags, texts)
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, "UPDATE transcripts SET check_version = ?, check_flags = ?, check_hits = ? WHERE id = ?")
+	stmt, err := tx.PrepareContext(ctx, "UPDATE transcripts SET check_version = ?, check_flags = ?, check_hits = ? WHERE id = ? AND purged_at IS NULL")
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"qa-sampling/store"
+	"qa-sampling/transcript"
 )
 
 // retentionTests cover RetentionStore; Run adds them to its list.
@@ -198,5 +199,52 @@ func testRetentionReviewed(t *testing.T, s store.Store) {
 	// Purging again finds nothing.
 	if n, _ := purge(cutoff); n != 0 {
 		t.Errorf("second pass purged %d", n)
+	}
+	// A check re-run of the week neither reads the emptied chat (checked
+	// without messages its flags would be wiped from the rates and the
+	// agreement report) nor writes hits quoting its text back.
+	purged, _ := s.GetTranscript(ctx, "c1")
+	ids, err := s.RecheckIDs(ctx, weekFrom, weekTo, 0)
+	if err != nil || len(ids) == 0 {
+		t.Fatalf("RecheckIDs = %v, %v", ids, err)
+	}
+	targets, err := s.RecheckTargets(ctx, weekFrom, weekTo, ids[0], ids[len(ids)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// c1's row id: the week's id no target has (or the target that is c1).
+	read := map[int64]bool{}
+	var c1ID int64
+	for _, tg := range targets {
+		read[tg.ID] = true
+		if tg.Transcript.ExternalID == "c1" {
+			t.Errorf("a re-run reads the purged c1: %+v", tg)
+			c1ID = tg.ID
+		}
+	}
+	for _, id := range ids {
+		if !read[id] {
+			if c1ID != 0 {
+				t.Fatalf("re-run targets %+v leave out more than c1 of %v", targets, ids)
+			}
+			c1ID = id
+		}
+	}
+	v, err := s.AddCheckSetVersion(ctx, []byte(`{}`), "lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if c1 was read just before retention emptied it.
+	late := transcript.Checks{Version: v.Version, Flags: purged.Checks.Flags ^ 0b1,
+		Hits: []transcript.CheckHit{{Check: "forbidden_phrase", Message: 2, Matched: "quoted text"}}}
+	if _, err := s.SaveRecheck(ctx, job.ID, []store.RecheckResult{{ID: c1ID, Checks: late}}, c1ID, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.GetTranscript(ctx, "c1"); !reflect.DeepEqual(got.Checks, purged.Checks) {
+		t.Errorf("a re-run rewrote the purged c1's checks: %+v, was %+v", got.Checks, purged.Checks)
 	}
 }
