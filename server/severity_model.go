@@ -182,7 +182,18 @@ func (m *severityModel) exact(ctx context.Context, weeks []string) (*severityEnt
 	if e != nil && e.feedback == lastFeedback && m.now().Sub(e.computed) < severityKeep {
 		return e, nil
 	}
-	return m.refit(ctx, key, weeks, lastFeedback)
+	for {
+		e, err := m.refit(ctx, key, weeks, lastFeedback)
+		// A refit already under way (a background one, started before the
+		// newest records) is joined through the flight and does not count
+		// them: refit again.
+		if err != nil || e.feedback >= lastFeedback {
+			return e, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 }
 
 // current is the fit of weeks for a report (nil without a model).
