@@ -1,13 +1,17 @@
 package console
 
 import (
+	"io"
 	"io/fs"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"qa-sampling/websession"
 )
 
 // usedKeys finds the message keys the templates and the Go code ask for.
@@ -161,4 +165,55 @@ func TestUnknownPathIsANotFoundPage(t *testing.T) {
 	if w.Code != 404 || !strings.Contains(w.Body.String(), "找不到") {
 		t.Fatalf("got %d:\n%s", w.Code, w.Body.String())
 	}
+}
+
+// countingBody is a request body that counts what was read of it.
+type countingBody struct {
+	r    io.Reader
+	read int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	return n, err
+}
+
+func (b *countingBody) Close() error { return nil }
+
+// A stranger's form post (no session, or a made-up cookie) is read no
+// further than the console's form limit: Go's multipart parsing would
+// otherwise spool any size of file part to disk before the CSRF check.
+func TestFormBodiesAreReadOnlyUpToTheLimit(t *testing.T) {
+	c, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const fileBytes = 64 << 20
+	for _, path := range []string{"/logout", "/review/7/release"} {
+		body := &countingBody{r: io.MultiReader(
+			strings.NewReader("--xx\r\nContent-Disposition: form-data; name=\"f\"; filename=\"f\"\r\n\r\n"),
+			io.LimitReader(zeros{}, fileBytes),
+			strings.NewReader("\r\n--xx--\r\n"))}
+		r := httptest.NewRequest("POST", path, nil)
+		r.Body = body
+		r.ContentLength = -1
+		r.Header.Set("Content-Type", "multipart/form-data; boundary=xx")
+		r.AddCookie(&http.Cookie{Name: websession.CookieName, Value: "qs_made_up"})
+		w := httptest.NewRecorder()
+		c.ServeHTTP(w, r)
+		if w.Code != http.StatusForbidden {
+			t.Errorf("POST %s: %d, want 403", path, w.Code)
+		}
+		if body.read > maxFormBytes+64<<10 {
+			t.Errorf("POST %s read %d bytes of body, limit %d", path, body.read, maxFormBytes)
+		}
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
