@@ -89,7 +89,8 @@ func TestAdminPreviewsAndRunsAWeek(t *testing.T) {
 		t.Fatalf("preview button answered %d to %q", p.Code, p.Location)
 	}
 	preview := lead.get("/weeks/" + week + "/preview")
-	preview.mustContain(t, http.StatusOK, week, "按抽样原因", "按坐席", "agent-zw", "agent-ln", "agent-wf", "<td>随机抽样</td>", "随机抽样 ×")
+	preview.mustContain(t, http.StatusOK, week, "按抽样原因", "按坐席", "agent-zw", "agent-ln", "agent-wf", "<td>随机抽样</td>", "随机抽样 ×",
+		`张伟 <span class="muted small">(agent-zw)</span>`, `王芳 <span class="muted small">(agent-wf)</span>`)
 	m := commitmentRe.FindStringSubmatch(preview.Body)
 	if m == nil {
 		t.Fatalf("no seed commitment on the preview:\n%s", preview.Body)
@@ -112,7 +113,7 @@ func TestAdminPreviewsAndRunsAWeek(t *testing.T) {
 	}
 	done.mustContain(t, http.StatusOK, "抽样已完成:抽取 "+strconv.Itoa(int(run.GetPicks()))+" 条会话。", `href="/weeks/`+week+`"`, run.GetSeedCommitment(), run.GetSeed(),
 		"覆盖坐席")
-	lead.get("/weeks/"+week).mustContain(t, http.StatusOK, "覆盖坐席 3")
+	lead.get("/weeks/"+week).mustContain(t, http.StatusOK, "覆盖坐席 3", `李娜 <span class="muted small">(agent-ln)</span>`)
 	// Who started the run, in words (the API says manual:lead).
 	if weeks := lead.get("/weeks"); !strings.Contains(weeks.Body, "lead 手动发起") || strings.Contains(weeks.Body, "manual:lead") {
 		t.Fatal("the weeks page does not say in words who started the run")
@@ -163,7 +164,7 @@ func TestAdminFiltersTheWeeksPicks(t *testing.T) {
 		t.Fatal("the inspector filter shows another inspector's picks")
 	}
 	agent := lead.get("/weeks/" + h.Week + "?agent=agent-wf")
-	if strings.Contains(agent.Body, "<td>agent-zw</td>") || !strings.Contains(agent.Body, "<td>agent-wf</td>") {
+	if strings.Contains(agent.Body, "(agent-zw)") || !strings.Contains(agent.Body, `<td>王芳 <span class="muted small">(agent-wf)</span></td>`) {
 		t.Fatalf("the agent filter:\n%s", agent.Body)
 	}
 	lead.get("/weeks/"+h.Week+"?status=reviewed").mustContain(t, http.StatusOK, "没有符合筛选条件的抽样。")

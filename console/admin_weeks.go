@@ -148,6 +148,7 @@ type reasonCount struct {
 
 type agentPicks struct {
 	Agent     string
+	Name      string // the directory's; "" when it has none
 	Picks     int
 	Reasons   string
 	Shortfall *qav1.Shortfall
@@ -179,7 +180,7 @@ func (c *Console) weekPreviewPage(v *View) error {
 		byReason[p.GetReason()]++
 		a := byAgent[p.GetAgentId()]
 		if a == nil {
-			a = &agentPicks{Agent: p.GetAgentId()}
+			a = &agentPicks{Agent: p.GetAgentId(), Name: p.GetAgentName()}
 			byAgent[p.GetAgentId()] = a
 			agentReasons[p.GetAgentId()] = map[string]int{}
 		}

@@ -54,9 +54,17 @@ func TestQueueShowsTheWeekUnderReviewWithCountsAndFilters(t *testing.T) {
 	p := v.get("/queue")
 	p.mustContain(t, http.StatusOK, "我的质检队列", h.Week+" · 本期", "<b>"+strconv.Itoa(len(thisWeek))+"</b>待质检")
 	noInlineCode(t, p.Body)
+	names := map[string]string{}
+	for _, a := range seedAgents {
+		names[a.GetAgentId()] = a.GetName()
+	}
 	for _, it := range thisWeek {
 		if !strings.Contains(p.Body, `href="`+itemPath(it)+`"`) {
 			t.Fatalf("this week's item %d is not listed", it.GetId())
+		}
+		// Agents by name, their id beside it.
+		if label := names[it.GetAgentId()] + ` <span class="muted small">(` + it.GetAgentId() + ")</span>"; !strings.Contains(p.Body, label) {
+			t.Fatalf("item %d's agent is not shown as %s", it.GetId(), label)
 		}
 	}
 	for _, it := range items {

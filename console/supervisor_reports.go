@@ -58,7 +58,29 @@ type summaryView struct {
 	UnreliableBy         string
 }
 
-func newSummaryView(s *qav1.Summary) summaryView {
+// adjustmentNote words why s has no adjusted mean in the page's language
+// from the reason code (the server's adjustment_note is English only);
+// a server without codes leaves its note.
+func adjustmentNote(v *View, s *qav1.Summary) string {
+	reason := s.GetAdjustmentReason()
+	switch reason {
+	case "":
+		return s.GetAdjustmentNote()
+	case "fit_outdated":
+		return v.T("report.adjust_why.fit_outdated")
+	}
+	key, ok := whyNotEstimated[reason]
+	switch {
+	case ok:
+	case reason == "only_critical_reviews":
+		key = "report.adjust_why.only_critical_reviews"
+	default:
+		key = "report.adjust_why.no_estimate"
+	}
+	return fmt.Sprintf(v.T("report.adjust_why.inspector"), s.GetAdjustmentInspectorId(), v.T(key))
+}
+
+func newSummaryView(v *View, s *qav1.Summary) summaryView {
 	out := summaryView{Reviews: s.GetReviews(), Critical: s.GetCritical(), TooFew: s.GetTooFewReviews(), Min: s.GetMinReviews()}
 	if s.GetReviews() > 0 {
 		out.Mean = fmt.Sprintf("%.1f", s.GetMean())
@@ -69,7 +91,7 @@ func newSummaryView(s *qav1.Summary) summaryView {
 	if s.AdjustedMean != nil {
 		out.Adjusted = fmt.Sprintf("%.1f", s.GetAdjustedMean())
 	}
-	out.AdjustNote = s.GetAdjustmentNote()
+	out.AdjustNote = adjustmentNote(v, s)
 	out.Unreliable, out.UnreliableBy = s.GetUnreliable(), strings.Join(s.GetUnreliableInspectors(), ", ")
 	weeksWithReviews := 0
 	for _, p := range s.GetTrend() {
@@ -220,7 +242,7 @@ func (c *Console) agentPage(v *View) error {
 	r := resp.GetReport()
 	s := r.GetSummary()
 	d := agentData{
-		Report: r, Summary: newSummaryView(s), Chart: newWeekChart(v, "agent-chart", s.GetTrend(), s.GetMean(), s.GetReviews()),
+		Report: r, Summary: newSummaryView(v, s), Chart: newWeekChart(v, "agent-chart", s.GetTrend(), s.GetMean(), s.GetReviews()),
 		Weeks: weekRows(s.GetTrend()), Dims: names.dimRows(s.GetDimensions()),
 		Failing: issueRows(resp.GetFailingDimensions(), names.dimension), Flags: issueRows(resp.GetCriticalFlags(), names.flag),
 		Recent: v.recordRowsDisputed(recent.GetRecords(), disputed), N: n,
@@ -347,7 +369,7 @@ func (c *Console) teamPage(v *View) error {
 	}
 	r := resp.GetReport()
 	s := r.GetSummary()
-	d.Report, d.Summary = r, newSummaryView(s)
+	d.Report, d.Summary = r, newSummaryView(v, s)
 	d.Chart = newWeekChart(v, "team-chart", s.GetTrend(), s.GetMean(), s.GetReviews())
 	d.Weeks = weekRows(s.GetTrend())
 	d.Failing = issueRows(r.GetFailingDimensions(), names.dimension)
@@ -355,7 +377,7 @@ func (c *Console) teamPage(v *View) error {
 	d.CheckRates = checkRateRows(v, r.GetCheckRates())
 	for _, a := range r.GetAgents() {
 		as := a.GetSummary()
-		sv := newSummaryView(as)
+		sv := newSummaryView(v, as)
 		d.Rows = append(d.Rows, teamRow{
 			AgentID: a.GetAgentId(), Name: a.GetName(), Reviews: sv.Reviews, Mean: sv.Mean, CI: sv.CI, Slope: sv.Slope,
 			Critical: sv.Critical, TooFew: sv.TooFew, Falling: sv.Falling, Adjusted: sv.Adjusted, Unreliable: sv.Unreliable,

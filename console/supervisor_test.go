@@ -401,3 +401,27 @@ func onBackends(t *testing.T, test func(t *testing.T, h *harness)) {
 		t.Run(name, func(t *testing.T) { test(t, startHarnessOn(t, dsn)) })
 	}
 }
+
+// The adjusted-mean note is worded from the server's reason code in the
+// page's language, never the server's English text inside a Chinese page.
+func TestAdjustmentNoteIsTranslated(t *testing.T) {
+	english := "not identifiable: inspector insp-1 has no severity estimate (alone_in_component)"
+	s := &qav1.Summary{Reviews: 3, Mean: 80, AdjustmentNote: english, AdjustmentReason: "alone_in_component", AdjustmentInspectorId: "insp-1"}
+	zh := newSummaryView(&View{Lang: langZH}, s).AdjustNote
+	if zh == english || !strings.Contains(zh, "insp-1") || !strings.Contains(zh, "没有与其他质检员评过相同坐席") || strings.Contains(zh, "alone_in_component") {
+		t.Errorf("zh-CN note %q: want the Chinese reason naming insp-1", zh)
+	}
+	if en := newSummaryView(&View{Lang: langEN}, s).AdjustNote; !strings.Contains(en, "insp-1") || !strings.Contains(en, "shares no agents with other inspectors") {
+		t.Errorf("en note %q: want the catalogue's reason naming insp-1", en)
+	}
+	for _, reason := range []string{"one_agent", "too_few_reviews", "only_critical_reviews", "no_estimate", "some_future_reason", "fit_outdated"} {
+		s := &qav1.Summary{Reviews: 1, AdjustmentNote: "english text", AdjustmentReason: reason, AdjustmentInspectorId: "insp-2"}
+		if zh := newSummaryView(&View{Lang: langZH}, s).AdjustNote; zh == "" || strings.Contains(zh, "english") || strings.Contains(zh, reason) || strings.Contains(zh, "%!") {
+			t.Errorf("reason %s: zh-CN note %q", reason, zh)
+		}
+	}
+	// A server without reason codes: its note is all there is.
+	if old := newSummaryView(&View{Lang: langZH}, &qav1.Summary{Reviews: 1, AdjustmentNote: english}).AdjustNote; old != english {
+		t.Errorf("without a code the note is %q, want the server's", old)
+	}
+}

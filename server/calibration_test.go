@@ -65,6 +65,12 @@ func calibrationFixture(t *testing.T, e *testEnv, inspectors, chats int) (int64,
 			t.Fatalf("%s has %d items, want %d", id, len(q.GetItems()), chats)
 		}
 		for j, it := range q.GetItems() {
+			// Blind: the named agent-1 wrote every chat, yet neither id
+			// nor name reaches the queue.
+			if it.GetKind() != "calibration" || it.GetAgentId() != "" || it.GetAgentName() != "" {
+				t.Errorf("%s's queue shows calibration item %d as kind %q of agent %q named %q, want no agent",
+					id, it.GetId(), it.GetKind(), it.GetAgentId(), it.GetAgentName())
+			}
 			v := int32(2 + (j+len(id))%3)
 			if id == "insp-00" {
 				v++

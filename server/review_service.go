@@ -72,7 +72,7 @@ func (s *reviewService) ListQueue(ctx context.Context, req *qav1.ListQueueReques
 	slices.SortFunc(queue, func(a, b *qav1.Pick) int { return cmp.Compare(a.GetId(), b.GetId()) })
 	out := &qav1.ListQueueResponse{}
 	out.Items, out.NextPageToken = cut(pg, queue, func(p *qav1.Pick) int64 { return p.GetId() })
-	return out, nil
+	return out, nameAgents(ctx, s.store, s.log, out.Items)
 }
 
 // ownItem returns item id if it is in the caller's queue with one of the

@@ -286,7 +286,7 @@ func (s *samplingService) PreviewWeek(ctx context.Context, req *qav1.PreviewWeek
 	}
 	out := &qav1.PreviewWeekResponse{Week: week.String(), PolicyVersion: policy.Version, SeedCommitment: SeedCommitment(seed)}
 	addPreviewPicks(out, res)
-	return out, nil
+	return out, nameAgents(ctx, s.store, s.log, out.Picks)
 }
 
 // addPreviewPicks adds res's picks and shortfalls to a preview.
@@ -357,7 +357,7 @@ func (s *samplingService) ListPicks(ctx context.Context, req *qav1.ListPicksRequ
 	for _, p := range picks {
 		out.Picks = append(out.Picks, pickToProto(p))
 	}
-	return out, nil
+	return out, nameAgents(ctx, s.store, s.log, out.Picks)
 }
 
 func inspectorToProto(in store.Inspector) *qav1.Inspector {

@@ -62,6 +62,12 @@ func TestAnnotateMarksAndAdjusts(t *testing.T) {
 	if a3.AdjustedMean != nil || a3.GetAdjustmentNote() == "" || a3.GetUnreliable() {
 		t.Errorf("a3 rests on C (one agent, never calibrated): adjusted %v note %q unreliable %v", a3.AdjustedMean, a3.GetAdjustmentNote(), a3.GetUnreliable())
 	}
+	if a3.GetAdjustmentReason() != "one_agent" || a3.GetAdjustmentInspectorId() != "C" {
+		t.Errorf("a3's note gives reason %q inspector %q, want one_agent and C (for clients to word it)", a3.GetAdjustmentReason(), a3.GetAdjustmentInspectorId())
+	}
+	if a1.GetAdjustmentReason() != "" || a1.GetAdjustmentInspectorId() != "" {
+		t.Errorf("a1 is adjusted yet gives reason %q inspector %q", a1.GetAdjustmentReason(), a1.GetAdjustmentInspectorId())
+	}
 
 	none := &qav1.Summary{}
 	e.annotate(none, []string{"a9"})

@@ -334,14 +334,14 @@ func (e *severityEntry) annotate(sum *qav1.Summary, agents []string) {
 	var inspectors []string
 	var effects float64
 	n := 0
-	note := ""
+	note, reason, without := "", "", ""
 	for _, a := range agents {
 		for _, i := range e.byAgent[a] {
 			r := e.rows[i]
 			inspectors = append(inspectors, r.InspectorID)
 			eff, ok := e.fit.Effect(r.InspectorID)
 			if !ok && note == "" {
-				reason := "no_estimate"
+				reason, without = "no_estimate", r.InspectorID
 				if in, found := e.fit.Inspector(r.InspectorID); found && in.Reason != "" {
 					reason = in.Reason
 				} else if !found {
@@ -357,13 +357,15 @@ func (e *severityEntry) annotate(sum *qav1.Summary, agents []string) {
 	case n == 0:
 		// Raced with a finalisation between the two reads.
 		sum.AdjustmentNote = "not adjusted: the review is newer than the severity fit"
+		sum.AdjustmentReason = "fit_outdated"
 	case int64(n) != int64(sum.GetReviews()):
 		// A kept fit older than the report (refitted in the background)
 		// lacks the newest reviews: the mean effect of the others would be
 		// subtracted from a mean that counts them too.
 		sum.AdjustmentNote = fmt.Sprintf("not adjusted: the severity fit counts %d of the %d reviews (it is being refitted)", n, sum.GetReviews())
+		sum.AdjustmentReason = "fit_outdated"
 	case note != "":
-		sum.AdjustmentNote = note
+		sum.AdjustmentNote, sum.AdjustmentReason, sum.AdjustmentInspectorId = note, reason, without
 	default:
 		adj := sum.GetMean() - effects/float64(n)
 		sum.AdjustedMean = &adj

@@ -70,5 +70,5 @@ func (s *samplingService) previewTopUp(ctx context.Context, run store.Run) (*qav
 	out := &qav1.PreviewWeekResponse{Week: run.Week, PolicyVersion: run.PolicyVersion,
 		SeedCommitment: SeedCommitment(run.Seed), TopUpOfRun: run.ID}
 	addPreviewPicks(out, plan.Result)
-	return out, nil
+	return out, nameAgents(ctx, s.store, s.log, out.Picks)
 }

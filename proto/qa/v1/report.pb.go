@@ -472,8 +472,17 @@ type Summary struct {
 	// unreliable_inspectors names them.
 	Unreliable           bool     `protobuf:"varint,13,opt,name=unreliable,proto3" json:"unreliable,omitempty"`
 	UnreliableInspectors []string `protobuf:"bytes,14,rep,name=unreliable_inspectors,json=unreliableInspectors,proto3" json:"unreliable_inspectors,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// Why adjusted_mean is absent, for clients that word it themselves
+	// (adjustment_note is the English text): "fit_outdated" (a review is
+	// newer than the severity fit), or an inspector's reason for having no
+	// severity estimate: "one_agent", "alone_in_component",
+	// "too_few_reviews", "only_critical_reviews", "no_estimate". Empty when
+	// adjusted.
+	AdjustmentReason string `protobuf:"bytes,15,opt,name=adjustment_reason,json=adjustmentReason,proto3" json:"adjustment_reason,omitempty"`
+	// The inspector without a severity estimate; empty for fit_outdated.
+	AdjustmentInspectorId string `protobuf:"bytes,16,opt,name=adjustment_inspector_id,json=adjustmentInspectorId,proto3" json:"adjustment_inspector_id,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Summary) Reset() {
@@ -602,6 +611,20 @@ func (x *Summary) GetUnreliableInspectors() []string {
 		return x.UnreliableInspectors
 	}
 	return nil
+}
+
+func (x *Summary) GetAdjustmentReason() string {
+	if x != nil {
+		return x.AdjustmentReason
+	}
+	return ""
+}
+
+func (x *Summary) GetAdjustmentInspectorId() string {
+	if x != nil {
+		return x.AdjustmentInspectorId
+	}
+	return ""
 }
 
 // Student's t interval of the mean. low and high are clamped to the score
@@ -1105,7 +1128,7 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\x05teams\x18\x01 \x03(\v2\v.qa.v1.TeamR\x05teams\"7\n" +
 	"\x04Team\x12\x17\n" +
 	"\ateam_id\x18\x01 \x01(\tR\x06teamId\x12\x16\n" +
-	"\x06agents\x18\x02 \x01(\x05R\x06agents\"\x95\x04\n" +
+	"\x06agents\x18\x02 \x01(\x05R\x06agents\"\xfa\x04\n" +
 	"\aSummary\x12\x18\n" +
 	"\areviews\x18\x01 \x01(\x05R\areviews\x12\x12\n" +
 	"\x04mean\x18\x02 \x01(\x01R\x04mean\x12-\n" +
@@ -1126,7 +1149,9 @@ const file_qa_v1_report_proto_rawDesc = "" +
 	"\n" +
 	"unreliable\x18\r \x01(\bR\n" +
 	"unreliable\x123\n" +
-	"\x15unreliable_inspectors\x18\x0e \x03(\tR\x14unreliableInspectorsB\x10\n" +
+	"\x15unreliable_inspectors\x18\x0e \x03(\tR\x14unreliableInspectors\x12+\n" +
+	"\x11adjustment_reason\x18\x0f \x01(\tR\x10adjustmentReason\x126\n" +
+	"\x17adjustment_inspector_id\x18\x10 \x01(\tR\x15adjustmentInspectorIdB\x10\n" +
 	"\x0e_adjusted_mean\"\x88\x01\n" +
 	"\x12ConfidenceInterval\x12\x10\n" +
 	"\x03low\x18\x01 \x01(\x01R\x03low\x12\x12\n" +

@@ -1055,7 +1055,11 @@ type Pick struct {
 	// reviews of it never reach feedback, reports or disputes).
 	Kind string `protobuf:"bytes,12,opt,name=kind,proto3" json:"kind,omitempty"`
 	// The calibration session of a calibration item; 0 otherwise.
-	SessionId     int64 `protobuf:"varint,13,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	SessionId int64 `protobuf:"varint,13,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// The agent's directory name when read (ListQueue, ListPicks,
+	// PreviewWeek); empty when the directory has none, and always empty
+	// for a calibration item (blind, like agent_id).
+	AgentName     string `protobuf:"bytes,14,opt,name=agent_name,json=agentName,proto3" json:"agent_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1179,6 +1183,13 @@ func (x *Pick) GetSessionId() int64 {
 		return x.SessionId
 	}
 	return 0
+}
+
+func (x *Pick) GetAgentName() string {
+	if x != nil {
+		return x.AgentName
+	}
+	return ""
 }
 
 // Shortfall is an agent whose quota could not be filled.
@@ -2465,7 +2476,7 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"shortfalls\x12\x1e\n" +
 	"\n" +
 	"considered\x18\x06 \x01(\x05R\n" +
-	"considered\"\xd7\x02\n" +
+	"considered\"\xf6\x02\n" +
 	"\x04Pick\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x15\n" +
 	"\x06run_id\x18\x02 \x01(\x03R\x05runId\x12\x1f\n" +
@@ -2484,7 +2495,9 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"replacesId\x12\x12\n" +
 	"\x04kind\x18\f \x01(\tR\x04kind\x12\x1d\n" +
 	"\n" +
-	"session_id\x18\r \x01(\x03R\tsessionId\"P\n" +
+	"session_id\x18\r \x01(\x03R\tsessionId\x12\x1d\n" +
+	"\n" +
+	"agent_name\x18\x0e \x01(\tR\tagentName\"P\n" +
 	"\tShortfall\x12\x19\n" +
 	"\bagent_id\x18\x01 \x01(\tR\aagentId\x12\x16\n" +
 	"\x06wanted\x18\x02 \x01(\x05R\x06wanted\x12\x10\n" +
