@@ -536,7 +536,7 @@ func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
 				var n int64
 				for i := w; i < len(targets); i += workers {
 					c := checker.Run(&targets[i].Transcript)
-					results[i] = store.RecheckResult{ID: targets[i].ID, Checks: c}
+					results[i] = store.RecheckResult{ID: targets[i].ID, Revision: targets[i].Revision, Checks: c}
 					if c.Flags != targets[i].Checks.Flags {
 						n++
 					}

@@ -68,7 +68,12 @@ func TestCheckRerunContinuesAfterARestart(t *testing.T) {
 	if err != nil || len(ids) != 4 {
 		t.Fatalf("RecheckIDs = %v, %v", ids, err)
 	}
-	first := []store.RecheckResult{{ID: ids[0], Checks: transcript.Checks{Version: v2.Version, Flags: 0b1000}}, {ID: ids[1], Checks: transcript.Checks{Version: v2.Version, Flags: 0b1000}}}
+	read, err := st.RecheckTargets(ctx, from, to, ids[0], ids[1])
+	if err != nil || len(read) != 2 {
+		t.Fatalf("RecheckTargets = %+v, %v", read, err)
+	}
+	first := []store.RecheckResult{{ID: ids[0], Revision: read[0].Revision, Checks: transcript.Checks{Version: v2.Version, Flags: 0b1000}},
+		{ID: ids[1], Revision: read[1].Revision, Checks: transcript.Checks{Version: v2.Version, Flags: 0b1000}}}
 	if _, err := st.SaveRecheck(ctx, job.ID, first, ids[1], 2, false); err != nil {
 		t.Fatal(err)
 	}

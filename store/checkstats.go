@@ -71,12 +71,16 @@ type RecheckTarget struct {
 	ID         int64
 	Transcript transcript.Transcript
 	Checks     transcript.Checks
+	// Revision is the stored revision the transcript was read at.
+	Revision int64
 }
 
-// RecheckResult is a target's new checks.
+// RecheckResult is a target's new checks, computed from the content of
+// Revision.
 type RecheckResult struct {
-	ID     int64
-	Checks transcript.Checks
+	ID       int64
+	Revision int64
+	Checks   transcript.Checks
 }
 
 // CheckStatsStore reads check results over all conversations (SPEC §6:
@@ -110,8 +114,8 @@ type CheckStatsStore interface {
 	// for the rates and the agreement report) would be wiped. Done may
 	// therefore end below Total.
 	RecheckTargets(ctx context.Context, from, to time.Time, lo, hi int64) ([]RecheckTarget, error)
-	// SaveRecheck stores results (not on a transcript emptied since it
-	// was read) and moves job id's cursor to cursor, in one transaction; finish marks it done (audited as
+	// SaveRecheck stores results (not on a transcript emptied or pushed
+	// again since it was read: ingest checked the new content) and moves job id's cursor to cursor, in one transaction; finish marks it done (audited as
 	// checks.rerun.done).
 	SaveRecheck(ctx context.Context, id int64, results []RecheckResult, cursor, changed int64, finish bool) (CheckRerun, error)
 	// FailCheckRerun marks a job failed with a reason (audited).

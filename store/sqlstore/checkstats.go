@@ -222,7 +222,7 @@ func (s *Store) RecheckTargets(ctx context.Context, from, to time.Time, lo, hi i
 		if err != nil {
 			return nil, fmt.Errorf("sqlstore: transcript %q: %w", rows[i].ExternalID, err)
 		}
-		out[i] = store.RecheckTarget{ID: rows[i].ID, Transcript: st.Transcript, Checks: st.Checks}
+		out[i] = store.RecheckTarget{ID: rows[i].ID, Transcript: st.Transcript, Checks: st.Checks, Revision: rows[i].Revision}
 	}
 	return out, nil
 }
@@ -268,8 +268,10 @@ func (s *Store) SaveRecheck(ctx context.Context, id int64, results []store.Reche
 }
 
 // updateChecks writes results' checks, except on transcripts retention
-// emptied meanwhile: their flags were computed from the content and stay
-// for the reports, and hits would quote text that is gone. PostgreSQL takes them in one
+// emptied meanwhile (their flags were computed from the content and stay
+// for the reports, and hits would quote text that is gone) or a push
+// changed since they were read (ingest checked the new content; hits of
+// the old would point at the wrong messages). PostgreSQL takes them in one
 // statement from arrays (a round trip per row is its ceiling); SQLite, in
 // process, runs one prepared update per row.
 func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.RecheckResult) error {
@@ -277,12 +279,13 @@ func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.R
 		return nil
 	}
 	ids := make([]int64, len(results))
+	revisions := make([]int64, len(results))
 	versions := make([]int64, len(results))
 	flags := make([]int64, len(results))
 	hits := make([]sql.NullString, len(results))
 	for i := range results {
 		c := &results[i].Checks
-		ids[i], versions[i], flags[i] = results[i].ID, c.Version, int64(c.Flags)
+		ids[i], revisions[i], versions[i], flags[i] = results[i].ID, results[i].Revision, c.Version, int64(c.Flags)
 		if len(c.Hits) > 0 {
 			b, err := json.Marshal(c.Hits)
 			if err != nil {
@@ -299,17 +302,17 @@ func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.R
 			}
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE transcripts t SET check_version = u.version, check_flags = u.flags, check_hits = u.hits
-			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[]) AS u(id, version, flags, hits)
-			WHERE t.id = u.id AND t.purged_at IS NULL`, ids, versions, flags, texts)
+			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[]) AS u(id, version, flags, hits, revision)
+			WHERE t.id = u.id AND t.revision = u.revision AND t.purged_at IS NULL`, ids, versions, flags, texts, revisions)
 		return err
 	}
-	stmt, err := tx.PrepareContext(ctx, "UPDATE transcripts SET check_version = ?, check_flags = ?, check_hits = ? WHERE id = ? AND purged_at IS NULL")
+	stmt, err := tx.PrepareContext(ctx, "UPDATE transcripts SET check_version = ?, check_flags = ?, check_hits = ? WHERE id = ? AND revision = ? AND purged_at IS NULL")
 	if err != nil {
 		return err
 	}
 	defer func() { _ = stmt.Close() }()
 	for i := range ids {
-		if _, err := stmt.ExecContext(ctx, versions[i], flags[i], hits[i], ids[i]); err != nil {
+		if _, err := stmt.ExecContext(ctx, versions[i], flags[i], hits[i], ids[i], revisions[i]); err != nil {
 			return err
 		}
 	}

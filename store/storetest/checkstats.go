@@ -19,6 +19,7 @@ func init() {
 	}{
 		{"CountCheckFlags", testCountCheckFlags},
 		{"CheckRerunAndReviewedChecks", testCheckRerun},
+		{"CheckRerunLeavesChatsPushedSince", testCheckRerunPushedSince},
 	}...)
 }
 
@@ -125,7 +126,7 @@ func testCheckRerun(t *testing.T, s store.Store) {
 	hits := []transcript.CheckHit{{Check: "no_greeting", Message: 4}}
 	var results []store.RecheckResult
 	for _, tg := range targets {
-		results = append(results, store.RecheckResult{ID: tg.ID, Checks: transcript.Checks{Version: v2.Version, Flags: 0b100, Hits: hits}})
+		results = append(results, store.RecheckResult{ID: tg.ID, Revision: tg.Revision, Checks: transcript.Checks{Version: v2.Version, Flags: 0b100, Hits: hits}})
 	}
 	job, err = s.SaveRecheck(ctx, job.ID, results, ids[1], 2, false)
 	if err != nil || job.Cursor != ids[1] || job.Done != 2 || job.Changed != 2 || job.Status != store.CheckRerunRunning {
@@ -139,7 +140,11 @@ func testCheckRerun(t *testing.T, s store.Store) {
 	if err != nil || !reflect.DeepEqual(rest, ids[2:]) {
 		t.Fatalf("RecheckIDs after the cursor = %v, %v", rest, err)
 	}
-	last := []store.RecheckResult{{ID: ids[2], Checks: transcript.Checks{Version: v2.Version}}}
+	lastRead, err := s.RecheckTargets(ctx, weekFrom, weekTo, ids[2], ids[2])
+	if err != nil || len(lastRead) != 1 {
+		t.Fatalf("RecheckTargets = %+v, %v", lastRead, err)
+	}
+	last := []store.RecheckResult{{ID: ids[2], Revision: lastRead[0].Revision, Checks: transcript.Checks{Version: v2.Version}}}
 	job, err = s.SaveRecheck(ctx, job.ID, last, ids[2], 0, true)
 	if err != nil || job.Status != store.CheckRerunDone || job.Done != 3 || job.FinishedAt.IsZero() {
 		t.Fatalf("finishing SaveRecheck = %+v, %v", job, err)
@@ -189,5 +194,53 @@ func testCheckRerun(t *testing.T, s store.Store) {
 	}
 	if all, err := s.ListCheckReruns(ctx, false, 10); err != nil || len(all) != 2 || all[0].ID != failing.ID {
 		t.Errorf("ListCheckReruns = %+v, %v", all, err)
+	}
+}
+
+// testCheckRerunPushedSince: a re-run's results for a chat pushed again
+// with new content after the re-run read it are not written: ingest
+// checked the new content, and the old content's hits would point at the
+// wrong messages. The chat read and not pushed again takes its results.
+func testCheckRerunPushedSince(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustUpsertAgents(t, s, "a1")
+	inWeek(t, s, "a1", "k1", "k2")
+	v, err := s.AddCheckSetVersion(ctx, []byte(`{}`), "lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.RecheckIDs(ctx, weekFrom, weekTo, 0)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("RecheckIDs = %v, %v", ids, err)
+	}
+	targets, err := s.RecheckTargets(ctx, weekFrom, weekTo, ids[0], ids[1])
+	if err != nil || len(targets) != 2 || targets[1].Transcript.ExternalID != "k2" {
+		t.Fatalf("RecheckTargets = %+v, %v", targets, err)
+	}
+	// k2 is pushed again, changed, and checked at ingest meanwhile.
+	changed := ending("k2", "a1", weekFrom.Add(2*time.Hour))
+	changed.Messages[len(changed.Messages)-1].Text += "，再见"
+	p := prepare(changed)
+	p.Checks = transcript.Checks{Version: v.Version, Flags: 0b10, Hits: []transcript.CheckHit{{Check: "slow_reply", Message: 3}}}
+	if out := upsert(t, s, p); out[0] != store.Updated {
+		t.Fatalf("re-push of k2: %v, want updated", out[0])
+	}
+	stale := transcript.Checks{Version: v.Version, Flags: 0b100, Hits: []transcript.CheckHit{{Check: "no_greeting", Message: 1}}}
+	var results []store.RecheckResult
+	for _, tg := range targets {
+		results = append(results, store.RecheckResult{ID: tg.ID, Revision: tg.Revision, Checks: stale})
+	}
+	if _, err := s.SaveRecheck(ctx, job.ID, results, ids[1], 2, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.GetTranscript(ctx, "k2"); err != nil || !reflect.DeepEqual(got.Checks, p.Checks) {
+		t.Errorf("k2 after the re-run: %+v, %v; want the checks of its new content %+v", got.Checks, err, p.Checks)
+	}
+	if got, err := s.GetTranscript(ctx, "k1"); err != nil || !reflect.DeepEqual(got.Checks, stale) {
+		t.Errorf("k1 after the re-run: %+v, %v; want the re-run's %+v", got.Checks, err, stale)
 	}
 }

@@ -241,7 +241,7 @@ func testRetentionReviewed(t *testing.T, s store.Store) {
 	// As if c1 was read just before retention emptied it.
 	late := transcript.Checks{Version: v.Version, Flags: purged.Checks.Flags ^ 0b1,
 		Hits: []transcript.CheckHit{{Check: "forbidden_phrase", Message: 2, Matched: "quoted text"}}}
-	if _, err := s.SaveRecheck(ctx, job.ID, []store.RecheckResult{{ID: c1ID, Checks: late}}, c1ID, 1, false); err != nil {
+	if _, err := s.SaveRecheck(ctx, job.ID, []store.RecheckResult{{ID: c1ID, Revision: purged.Revision, Checks: late}}, c1ID, 1, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.GetTranscript(ctx, "c1"); !reflect.DeepEqual(got.Checks, purged.Checks) {
