@@ -110,3 +110,40 @@ func TestAnnotateFitOlderThanReport(t *testing.T) {
 		t.Errorf("fit counts 5 of the team's 6 reviews: adjusted %v note %q", team.AdjustedMean, team.GetAdjustmentNote())
 	}
 }
+
+// TestAnnotateCriticalReviewKeepsItsZero: a critical review scores 0
+// whatever its inspector's leniency (which is why the fit leaves it out):
+// the adjusted mean subtracts no effect for it, and an inspector whose
+// only reviews were critical does not stop the adjustment.
+func TestAnnotateCriticalReviewKeepsItsZero(t *testing.T) {
+	rows := []store.SeverityRow{
+		{AgentID: "a1", InspectorID: "A", Score: 90, Status: store.ReviewFinal},
+		{AgentID: "a1", InspectorID: "B", Score: 80, Status: store.ReviewFinal},
+		{AgentID: "a2", InspectorID: "A", Score: 70, Status: store.ReviewFinal},
+		{AgentID: "a2", InspectorID: "B", Score: 60, Status: store.ReviewFinal},
+		{AgentID: "a2", InspectorID: "B", Score: 61, Status: store.ReviewFinal},
+		// Critical: A's, and D's only review.
+		{AgentID: "a1", InspectorID: "A", Score: 0, Critical: true, Status: store.ReviewFinal},
+		{AgentID: "a1", InspectorID: "D", Score: 0, Critical: true, Status: store.ReviewFinal},
+	}
+	e := &severityEntry{rows: rows, byAgent: map[string][]int{}}
+	var in []severity.Review
+	for i, r := range rows {
+		e.byAgent[r.AgentID] = append(e.byAgent[r.AgentID], i)
+		if !r.Critical { // as compute does
+			in = append(in, severity.Review{Agent: r.AgentID, Inspector: r.InspectorID, Score: r.Score})
+		}
+	}
+	e.fit = severity.Estimate(in)
+	effA, okA := e.fit.Effect("A")
+	effB, okB := e.fit.Effect("B")
+	if !okA || !okB || effA <= 0 {
+		t.Fatalf("effects A %v (%v) B %v (%v)", effA, okA, effB, okB)
+	}
+	a1 := &qav1.Summary{Reviews: 4, Mean: (90 + 80 + 0 + 0) / 4.0}
+	e.annotate(a1, []string{"a1"})
+	want := a1.GetMean() - (effA+effB)/4
+	if a1.AdjustedMean == nil || math.Abs(a1.GetAdjustedMean()-want) > 1e-9 {
+		t.Errorf("a1 adjusted %v note %q, want %.4f (no effect removed from the two critical zeros)", a1.AdjustedMean, a1.GetAdjustmentNote(), want)
+	}
+}

@@ -339,18 +339,21 @@ func (e *severityEntry) annotate(sum *qav1.Summary, agents []string) {
 		for _, i := range e.byAgent[a] {
 			r := e.rows[i]
 			inspectors = append(inspectors, r.InspectorID)
+			n++
+			if r.Critical {
+				// Zeroed whatever the ratings: no leniency to remove (and
+				// left out of the fit for the same reason).
+				continue
+			}
 			eff, ok := e.fit.Effect(r.InspectorID)
 			if !ok && note == "" {
 				reason, without = "no_estimate", r.InspectorID
 				if in, found := e.fit.Inspector(r.InspectorID); found && in.Reason != "" {
 					reason = in.Reason
-				} else if !found {
-					reason = "only_critical_reviews"
 				}
 				note = fmt.Sprintf("not identifiable: inspector %s has no severity estimate (%s)", r.InspectorID, reason)
 			}
 			effects += eff
-			n++
 		}
 	}
 	switch {
