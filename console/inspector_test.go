@@ -209,6 +209,11 @@ func draftThenFinalise(t *testing.T, h *harness) {
 	// The finished review is listed and reads back.
 	list := v.get("/reviews")
 	list.mustContain(t, http.StatusOK, "已完成的质检", "83.75", "良好")
+	for _, a := range seedAgents {
+		if a.GetAgentId() == it.GetAgentId() {
+			list.mustContain(t, http.StatusOK, a.GetName()+` <span class="muted small">(`+a.GetAgentId()+")</span>")
+		}
+	}
 	id := regexp.MustCompile(`href="/reviews/(\d+)"`).FindStringSubmatch(list.Body)
 	if id == nil {
 		t.Fatalf("no review link:\n%s", list.Body)

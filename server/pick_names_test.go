@@ -38,6 +38,16 @@ func TestPicksNameTheirAgents(t *testing.T) {
 		}
 	}
 
+	// Finished reviews name their agent too.
+	item, ctx := e.itemOf(t, "agent-a")
+	if _, err := e.review.SubmitReview(ctx, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: fullRatings(), Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	reviews, err := e.review.ListReviews(ctx, &qav1.ListReviewsRequest{})
+	if err != nil || len(reviews.GetReviews()) != 1 || reviews.GetReviews()[0].GetAgentName() != "A" {
+		t.Errorf("finished reviews %v, %v: want one of agent-a named A", reviews, err)
+	}
+
 	// Many agents (a preview of a week) are named from one directory read;
 	// an agent the directory lacks, and a calibration item, stay nameless.
 	var many []*qav1.Pick

@@ -494,7 +494,7 @@ func (s *reviewService) ListReviews(ctx context.Context, req *qav1.ListReviewsRe
 		}
 		out.Reviews = append(out.Reviews, reviewToProto(rv, &r))
 	}
-	return out, nil
+	return out, nameReviewAgents(ctx, s.store, s.log, out.Reviews)
 }
 
 // readableReview returns review id if the caller may read it; one they

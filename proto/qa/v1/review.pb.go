@@ -511,7 +511,10 @@ type Review struct {
 	// Output only.
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// Output only.
-	FinalizedAt   *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=finalized_at,json=finalizedAt,proto3" json:"finalized_at,omitempty"`
+	FinalizedAt *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=finalized_at,json=finalizedAt,proto3" json:"finalized_at,omitempty"`
+	// Output only: the agent's directory name in ListReviews; empty when
+	// the directory has none or agent_id is (a blind calibration review).
+	AgentName     string `protobuf:"bytes,24,opt,name=agent_name,json=agentName,proto3" json:"agent_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -705,6 +708,13 @@ func (x *Review) GetFinalizedAt() *timestamppb.Timestamp {
 		return x.FinalizedAt
 	}
 	return nil
+}
+
+func (x *Review) GetAgentName() string {
+	if x != nil {
+		return x.AgentName
+	}
+	return ""
 }
 
 type OpenItemRequest struct {
@@ -1567,7 +1577,7 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"\apercent\x18\x06 \x01(\x01R\apercent\x12\x18\n" +
 	"\afailing\x18\a \x01(\bR\afailing\x12\x1a\n" +
 	"\bcritical\x18\b \x01(\bR\bcritical\x12\x12\n" +
-	"\x04name\x18\t \x01(\tR\x04name\"\x8f\x06\n" +
+	"\x04name\x18\t \x01(\tR\x04name\"\xae\x06\n" +
 	"\x06Review\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\aitem_id\x18\x02 \x01(\x03R\x06itemId\x12\x1f\n" +
@@ -1597,7 +1607,9 @@ const file_qa_v1_review_proto_rawDesc = "" +
 	"created_at\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12=\n" +
-	"\ffinalized_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\vfinalizedAt\"!\n" +
+	"\ffinalized_at\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\vfinalizedAt\x12\x1d\n" +
+	"\n" +
+	"agent_name\x18\x18 \x01(\tR\tagentName\"!\n" +
 	"\x0fOpenItemRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\"\xeb\x03\n" +
 	"\x10OpenItemResponse\x12\x1f\n" +
