@@ -476,8 +476,7 @@ type Summary struct {
 	// (adjustment_note is the English text): "fit_outdated" (a review is
 	// newer than the severity fit), or an inspector's reason for having no
 	// severity estimate: "one_agent", "alone_in_component",
-	// "too_few_reviews", "only_critical_reviews", "no_estimate". Empty when
-	// adjusted.
+	// "too_few_reviews", "no_estimate". Empty when adjusted.
 	AdjustmentReason string `protobuf:"bytes,15,opt,name=adjustment_reason,json=adjustmentReason,proto3" json:"adjustment_reason,omitempty"`
 	// The inspector without a severity estimate; empty for fit_outdated.
 	AdjustmentInspectorId string `protobuf:"bytes,16,opt,name=adjustment_inspector_id,json=adjustmentInspectorId,proto3" json:"adjustment_inspector_id,omitempty"`
