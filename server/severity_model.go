@@ -21,15 +21,20 @@ import (
 // rater's data are not to be relied on (SPEC §11).
 const unreliableAlpha = 0.667
 
-// A severity fit is kept while no feedback record (that is, no finalised
-// review or dispute re-score) was written since it was computed, so that
-// adjusted means always cover the reviews the raw means count, and for at
-// most severityKeep, so that a newly revealed calibration session reaches
-// the marks. Reading and fitting 120k reviews costs well under a second
-// (BENCHMARKS.md); concurrent callers share one computation.
+// A severity fit serves reports for at most severityKeep, so that a newly
+// revealed calibration session reaches the marks; after new feedback
+// records (finalised reviews, dispute re-scores) it is refitted in the
+// background, at most every severityRefitEvery (see get). Reading and
+// fitting 120k reviews costs well under a second (BENCHMARKS.md);
+// concurrent callers share one computation.
 const (
-	severityKeep    = 5 * time.Minute
-	severityEntries = 8
+	// severityRefitEvery bounds the background refits: with reviews
+	// finalised every second, refitting after each would keep a core
+	// busy reading 120k reviews, and every team report would be
+	// recomputed after each refit.
+	severityRefitEvery = 30 * time.Second
+	severityKeep       = 5 * time.Minute
+	severityEntries    = 8
 )
 
 // severityModel computes and keeps the inspector severity fit of a range
@@ -49,6 +54,9 @@ type severityModel struct {
 	// goroutines background counts.
 	refitting  map[string]bool
 	background sync.WaitGroup
+	// refitEvery is the least time between two refits of a range after
+	// new reviews (severityRefitEvery; tests set 0).
+	refitEvery time.Duration
 	// sessions keeps revealed calibration sessions' results: final
 	// reviews do not change once a session is revealed.
 	sessions map[int64]sessionResult
@@ -78,7 +86,7 @@ type calibrationStanding struct {
 }
 
 func newSeverityModel(st Storage, rubrics *rubricBook, now func() time.Time, log *slog.Logger) *severityModel {
-	return &severityModel{store: st, rubrics: rubrics, now: now, log: log,
+	return &severityModel{store: st, rubrics: rubrics, now: now, log: log, refitEvery: severityRefitEvery,
 		entries: map[string]*severityEntry{}, sessions: map[int64]sessionResult{}}
 }
 
@@ -86,7 +94,7 @@ func newSeverityModel(st Storage, rubrics *rubricBook, now func() time.Time, log
 // severityKeep is returned at once even when reviews were finalised since:
 // reading and fitting 120k reviews takes most of a second, which a page
 // after every finalised review must not wait for. It is then refitted in
-// the background, and reports computed from the old fit are recomputed
+// the background once it is severityRefitEvery old, and reports computed from the old fit are recomputed
 // once the new one is kept (the team report cache compares the entry).
 // Meanwhile an agent's review newer than the fit is counted in the raw
 // mean only and the adjustment says so.
@@ -100,7 +108,7 @@ func (m *severityModel) get(ctx context.Context, weeks []string) (*severityEntry
 	e := m.entries[key]
 	m.mu.Unlock()
 	if e != nil && m.now().Sub(e.computed) < severityKeep {
-		if e.feedback != lastFeedback {
+		if e.feedback != lastFeedback && m.now().Sub(e.computed) >= m.refitAfter() {
 			m.refitInBackground(key, weeks, lastFeedback)
 		}
 		return e, nil
@@ -160,6 +168,13 @@ func (m *severityModel) refitInBackground(key string, weeks []string, lastFeedba
 	})
 }
 
+// setRefitEvery changes the least time between background refits.
+func (m *severityModel) setRefitEvery(d time.Duration) {
+	m.mu.Lock()
+	m.refitEvery = d
+	m.mu.Unlock()
+}
+
 // wait returns once no background refit runs (tests, shutdown).
 func (m *severityModel) wait() {
 	if m != nil {
@@ -194,6 +209,12 @@ func (m *severityModel) exact(ctx context.Context, weeks []string) (*severityEnt
 			return nil, err
 		}
 	}
+}
+
+func (m *severityModel) refitAfter() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.refitEvery
 }
 
 // current is the fit of weeks for a report (nil without a model).

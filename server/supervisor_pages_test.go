@@ -322,6 +322,8 @@ func TestTeamReportCacheEvictsTheLeastRecentlyUsed(t *testing.T) {
 func TestTeamReportAfterReviewsEqualsAFreshOne(t *testing.T) {
 	cfg := DefaultConfig()
 	e := startScoring(t, cfg)
+	// Refit after every review, so that each check below can wait for it.
+	e.srv.reports.severity.setRefitEvery(0)
 	req := &qav1.GetTeamReportRequest{TeamId: "team-1", LastWeek: flowWeek, Weeks: 3}
 	adminCtx := context.WithValue(t.Context(), principalKey{}, Principal{Role: store.RoleAdmin, Subject: "lead"})
 	// The whole report, and a page of it in another order (served from
