@@ -97,10 +97,41 @@ func (c *Console) routes() {
 // under 4 MiB even percent-encoded.
 const maxFormBytes = 4 << 20
 
+// formReadTimeout bounds reading a form post's body: the server has no
+// read timeout (feedback streams stay open), and a body trickled in byte
+// by byte would otherwise hold its connection for ever. 4 MiB at 100 KiB/s.
+var formReadTimeout = 45 * time.Second
+
+// readForm reads a form post's body within formReadTimeout, before the
+// handler runs; the deadline is lifted afterwards, as a deadline passed
+// while a slow handler runs would cancel its context. A body not read in
+// time (or over maxFormBytes) leaves the form empty, which the handlers
+// refuse (no CSRF proof).
+func readForm(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(formReadTimeout))
+	err := r.ParseForm() // a url-encoded body; ParseMultipartForm hides its error
+	if err == nil {
+		if err = r.ParseMultipartForm(maxFormBytes); errors.Is(err, http.ErrNotMultipart) {
+			err = nil
+		}
+	}
+	if err != nil {
+		// The rest of the body is not waited for (the server would, to
+		// keep the connection): it is closed after the answer.
+		w.Header().Set("Connection", "close")
+		return
+	}
+	_ = rc.SetReadDeadline(time.Time{})
+}
+
 // ServeHTTP sets the security headers every response carries, then routes.
 func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		readForm(w, r)
 	}
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -1,8 +1,10 @@
 package console
 
 import (
+	"bufio"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +12,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"qa-sampling/websession"
 )
@@ -216,4 +219,37 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
+}
+
+// A form post whose body never arrives in full is answered once
+// formReadTimeout has passed, instead of holding its connection for ever.
+func TestSlowFormBodyIsCutOff(t *testing.T) {
+	c, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(d time.Duration) { formReadTimeout = d }(formReadTimeout)
+	formReadTimeout = 100 * time.Millisecond
+	srv := httptest.NewServer(c)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	// 1000 bytes announced, 5 sent.
+	if _, err := io.WriteString(conn, "POST /logout HTTP/1.1\r\nHost: x\r\nCookie: qa_session=qs_x_y\r\n"+
+		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\ncsrf="); err != nil {
+		t.Fatal(err)
+	}
+	// Far longer than the timeout: without it the server waits for ever.
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a stalled form post: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("stalled form post: %d, want 403", resp.StatusCode)
+	}
 }
