@@ -22,7 +22,19 @@ func TestCalibrationPagesBlindSession(t *testing.T) {
 	if _, err := sampling.UpsertInspector(h.Admin, &qav1.UpsertInspectorRequest{Inspector: &qav1.Inspector{Id: "bench", Name: "基准"}}); err != nil {
 		t.Fatal(err)
 	}
-	chats := []string{h.firstItem("insp-1").GetExternalId(), h.firstItem("insp-2").GetExternalId()}
+	// Two different chats: a chat two agents wrote in may be picked for
+	// each, and so sit in both inspectors' queues.
+	first := h.firstItem("insp-1").GetExternalId()
+	chats := []string{first}
+	for _, it := range h.queue("insp-2") {
+		if strings.HasPrefix(it.GetExternalId(), h.Week) && it.GetExternalId() != first {
+			chats = append(chats, it.GetExternalId())
+			break
+		}
+	}
+	if len(chats) != 2 {
+		t.Fatalf("insp-2 has no item of %s other than %s", h.Week, first)
+	}
 	admin := h.as(store.RoleAdmin, "lead")
 
 	// The form refuses in the server's words, beside the field.
