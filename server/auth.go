@@ -466,6 +466,14 @@ func (g *authGate) admit(ctx context.Context, method string, md metadata.MD) (Pr
 	return p, nil
 }
 
+// recheck authenticates the caller of a running call again from its
+// headers, for streams that outlive their credential.
+func (g *authGate) recheck(ctx context.Context, method string) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	_, err := g.admit(ctx, method, md)
+	return err
+}
+
 func (g *authGate) refuse(ctx context.Context, method, reason string) {
 	g.failures.WithLabelValues(reason).Inc()
 	g.log.InfoContext(ctx, "call refused", "grpc.method", method, "reason", reason)

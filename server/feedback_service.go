@@ -41,6 +41,10 @@ type feedbackService struct {
 	disputeWindow time.Duration
 	now           func() time.Time
 	log           *slog.Logger
+	// recheck authenticates a stream's caller again (nil: never). A
+	// stream may stay open for days; without it a revoked token or an
+	// ended console session would go on receiving records.
+	recheck func(ctx context.Context, method string) error
 }
 
 var grades = []string{string(scoring.GradeExcellent), string(scoring.GradeGood), string(scoring.GradePass),
@@ -147,6 +151,13 @@ func (s *feedbackService) WatchFeedback(req *qav1.WatchFeedbackRequest, stream q
 		records, err := s.records(ctx, fs)
 		if err != nil {
 			return storeError(ctx, s.log, err)
+		}
+		if len(records) > 0 && s.recheck != nil {
+			// The credential cache makes this cheap; a revocation through
+			// this server's API empties the cache at once.
+			if err := s.recheck(ctx, "/qa.v1.FeedbackService/WatchFeedback"); err != nil {
+				return err
+			}
 		}
 		for _, r := range records {
 			if err := stream.Send(&qav1.WatchFeedbackResponse{Record: r}); err != nil {

@@ -228,6 +228,7 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	qav1.RegisterRubricServiceServer(guard, &rubricService{rubrics: rubrics, store: st, log: log})
 	qav1.RegisterFeedbackServiceServer(guard, &feedbackService{
 		store: st, rubrics: rubrics, hub: hub, metrics: ops, disputeWindow: cfg.DisputeWindow, now: now, log: log,
+		recheck: gate.recheck,
 	})
 	severityFits := newSeverityModel(st, rubrics, now, log)
 	checkStats := &checkStats{store: st, book: checkSets, job: job, now: now}
