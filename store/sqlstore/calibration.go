@@ -403,18 +403,24 @@ func (s *Store) SaveCalibrationReview(ctx context.Context, r store.Review) (stor
 // which they finalised a review.
 func (s *Store) LatestCalibrations(ctx context.Context) (map[string]int64, error) {
 	var rows []struct {
-		InspectorID string `db:"inspector_id"`
-		SessionID   int64  `db:"session_id"`
+		InspectorID string        `db:"inspector_id"`
+		SessionID   int64         `db:"session_id"`
+		RevealedAt  sql.NullInt64 `db:"revealed_at"`
 	}
-	err := s.readSelect(ctx, &rows, `SELECT i.inspector_id, MAX(i.session_id) AS session_id
+	// Newest by reveal, not by creation: a session created earlier may
+	// be closed later. Each inspector's first row is their latest.
+	err := s.readSelect(ctx, &rows, `SELECT DISTINCT i.inspector_id, c.id AS session_id, c.revealed_at
 		FROM calibration_items i JOIN calibration_sessions c ON c.id = i.session_id
-		WHERE c.status <> 'open' AND i.review_status = 'final' GROUP BY i.inspector_id`)
+		WHERE c.status <> 'open' AND i.review_status = 'final'
+		ORDER BY i.inspector_id, c.revealed_at DESC, c.id DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: latest calibrations: %w", err)
 	}
 	out := make(map[string]int64, len(rows))
 	for _, r := range rows {
-		out[r.InspectorID] = r.SessionID
+		if _, seen := out[r.InspectorID]; !seen {
+			out[r.InspectorID] = r.SessionID
+		}
 	}
 	return out, nil
 }

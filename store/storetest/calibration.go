@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"testing"
@@ -234,5 +235,30 @@ func testCalibrationClose(t *testing.T, s store.Store) {
 	}
 	if l, err := s.ListCalibrations(ctx, store.CalibrationFilter{Status: store.CalibrationClosed}); err != nil || len(l) != 1 {
 		t.Errorf("ListCalibrations(closed) = %+v, %v", l, err)
+	}
+	// The latest is the session revealed last, not the one created last:
+	// of two new sessions, the first created is closed last.
+	who := items[0].InspectorID
+	var sessions [2]store.CalibrationSession
+	for i := range sessions {
+		sessions[i], err = s.CreateCalibration(ctx, store.CalibrationSession{Name: fmt.Sprint("next ", i), RubricVersion: c.RubricVersion,
+			InspectorIDs: []string{who, items[1].InspectorID}, ExternalIDs: c.ExternalIDs[:1], CreatedBy: "lead"})
+		if err != nil {
+			t.Fatalf("CreateCalibration(next %d): %v", i, err)
+		}
+		mine := calibrationItems(t, s, store.CalibrationItemFilter{SessionID: sessions[i].ID, InspectorID: who})
+		if _, err := s.SaveCalibrationReview(ctx, calibrationReview(mine[0], 4, true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.CloseCalibration(ctx, sessions[1].ID, "lead"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // reveal times are in milliseconds
+	if _, err := s.CloseCalibration(ctx, sessions[0].ID, "lead"); err != nil {
+		t.Fatal(err)
+	}
+	if latest, _ := s.LatestCalibrations(ctx); latest[who] != sessions[0].ID {
+		t.Errorf("LatestCalibrations = %v; want %s's latest revealed session %d, not the last created %d", latest, who, sessions[0].ID, sessions[1].ID)
 	}
 }
