@@ -28,7 +28,8 @@ type TranscriptStore interface {
 	// UpsertTranscripts stores prepared transcripts in one transaction, keyed
 	// by ExternalID, and returns one outcome per input in input order:
 	// Created, Updated (content hash differs), Unchanged (same hash) or
-	// KeptSampled (hash differs but the stored one is sampled; not written).
+	// KeptSampled (hash differs but the stored one is sampled or in a
+	// calibration session; not written).
 	// Inputs must have distinct ExternalIDs and reference known agents.
 	// On error nothing of the batch is written.
 	UpsertTranscripts(ctx context.Context, items []*transcript.Prepared) ([]Outcome, error)

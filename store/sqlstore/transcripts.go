@@ -27,7 +27,9 @@ const insertColumns = `external_id, agent_id, channel, customer_id, customer_tie
 const insertColumnCount = 26
 
 // upsertTail turns a conflicting insert into an overwrite when the content
-// changed and the stored version is not frozen (frozenSQL); otherwise the
+// changed and the stored version is not frozen (frozenSQL) nor put before
+// a calibration session (its inspectors must all score the same version;
+// the chat still reads as unsampled); otherwise the
 // row is left as it is and RETURNING yields nothing for it. ingested_at is
 // kept: it records the first push.
 const upsertTail = ` ON CONFLICT (external_id) DO UPDATE SET
@@ -59,6 +61,7 @@ const upsertTail = ` ON CONFLICT (external_id) DO UPDATE SET
 	revision = transcripts.revision + 1,
 	updated_at = excluded.updated_at
 WHERE transcripts.content_hash <> excluded.content_hash AND NOT ` + frozenSQL + `
+	AND NOT EXISTS (SELECT 1 FROM calibration_items WHERE calibration_items.transcript_id = transcripts.id)
 RETURNING `
 
 // frozenSQL tells whether the transcripts row is frozen: sampled, which

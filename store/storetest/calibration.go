@@ -18,6 +18,7 @@ var calibrationTests = []struct {
 	{"CalibrationSession", testCalibrationSession},
 	{"CalibrationRefusals", testCalibrationRefusals},
 	{"CalibrationClose", testCalibrationClose},
+	{"CalibrationChatFrozen", testCalibrationChatFrozen},
 }
 
 // newCalibration stores chats c1 (a1) and c2 (a2) and a session of them
@@ -200,6 +201,25 @@ func testCalibrationRefusals(t *testing.T, s store.Store) {
 	}
 	if _, err := s.GetCalibrationItem(ctx, ghost.PickID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetCalibrationItem(unknown) = %v, want ErrNotFound", err)
+	}
+}
+
+// testCalibrationChatFrozen: a chat put before a calibration session, even
+// unpicked, keeps the version its inspectors score when pushed changed.
+func testCalibrationChatFrozen(t *testing.T, s store.Store) {
+	_, c := newCalibration(t, s)
+	before := get(t, s, c.ExternalIDs[0])
+	changed := ending(c.ExternalIDs[0], before.AgentID, before.EndedAt)
+	changed.Messages[0].Text = "改过的内容 " + changed.Messages[0].Text
+	if out := upsert(t, s, prepare(changed)); out[0] != store.KeptSampled {
+		t.Errorf("a changed push of a calibration chat = %v, want KeptSampled", out[0])
+	}
+	after := get(t, s, c.ExternalIDs[0])
+	if after.Revision != before.Revision || after.Messages[0].Text != before.Messages[0].Text {
+		t.Errorf("the calibration chat changed: revision %d → %d, first message %q", before.Revision, after.Revision, after.Messages[0].Text)
+	}
+	if after.Sampled {
+		t.Error("an unpicked calibration chat reads as sampled")
 	}
 }
 
