@@ -98,6 +98,15 @@ func (c *Console) startSession(v *View, req *qav1.StartSessionRequest, next stri
 		}
 		return
 	}
+	// The browser's previous session, replaced by the cookie, is ended
+	// rather than left valid until it idles out (only a session ends
+	// this way; a pasted API token stays a token).
+	if old, ok := websession.Credential(v.R); ok && strings.HasPrefix(old, "qs_") {
+		if _, err := qav1.NewAccessServiceClient(c.cfg.Conn).EndSession(c.callContext(v.R, old), &qav1.EndSessionRequest{}); err != nil &&
+			status.Code(err) != codes.Unauthenticated {
+			c.log.WarnContext(v.R.Context(), "ending the replaced session", "err", err)
+		}
+	}
 	websession.SetCookie(v.W, resp.GetSecret(), c.cfg.Secure)
 	target := homeOf(resp.GetSession().GetRole())
 	if next != "" {

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/store"
 	"qa-sampling/websession"
@@ -100,4 +104,26 @@ func TestDeactivatedInspectorIsToldSo(t *testing.T) {
 	insp.get("/queue").mustContain(t, http.StatusForbidden, "你的质检员账号已停用")
 	// Another inspector's item is still just not found.
 	h.as(store.RoleInspector, "insp-1").get("/review/999999").mustContain(t, http.StatusNotFound, "找不到")
+}
+
+// TestSigningInAgainEndsTheReplacedSession: a new sign-in in a browser
+// that holds a session ends that session instead of leaving it valid
+// until it idles out.
+func TestSigningInAgainEndsTheReplacedSession(t *testing.T) {
+	h := startHarness(t)
+	sup := h.as(store.RoleSupervisor, "sup-1")
+	inSession(t, h, sup)
+	old := sup.Credential
+	access := qav1.NewAccessServiceClient(h.conn)
+	link, err := access.CreateLoginLink(h.Admin, &qav1.CreateLoginLinkRequest{Role: "supervisor", Subject: "sup-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := sup.post("/login", url.Values{"code": {link.GetCode()}}); p.Code != http.StatusSeeOther {
+		t.Fatalf("signing in again answered %d", p.Code)
+	}
+	_, err = access.WhoAmI(metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+old), &qav1.WhoAmIRequest{})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("the replaced session still works: WhoAmI = %v", err)
+	}
 }
