@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -52,9 +51,12 @@ func startHTTP(addr, publicURL string, srv *server.Server, tlsCfg *tls.Config, l
 	}
 	if publicURL == "" {
 		publicURL = scheme + "://" + lis.Addr().String()
-	} else if u, err := url.Parse(publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	} else if checked, err := publicURLFlag(publicURL); err != nil {
+		// The same rule as the admin commands', whose links it prints.
 		_ = lis.Close()
-		return nil, fmt.Errorf("--public-url %s: not an http(s)://host URL", quoteShort(publicURL))
+		return nil, err
+	} else {
+		publicURL = checked
 	}
 	api := gateway.New(gateway.Config{Conn: srv.InProcess(), Admit: srv, Log: log})
 	mux := http.NewServeMux()

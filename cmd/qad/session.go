@@ -63,6 +63,12 @@ func publicURL(flagValue, httpListen string, tls bool) (string, error) {
 		}
 		return scheme + "://" + net.JoinHostPort(host, port), nil
 	}
+	return publicURLFlag(flagValue)
+}
+
+// publicURLFlag checks a --public-url value: an http(s) address without
+// user info, query or fragment, which login links are built on.
+func publicURLFlag(flagValue string) (string, error) {
 	u, err := url.Parse(flagValue)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return "", fmt.Errorf("--public-url: %s is not an http:// or https:// address without query, e.g. https://qa.example.com", quoteShort(flagValue))

@@ -147,3 +147,16 @@ func TestLoginLinkAndSessionCommands(t *testing.T) {
 		t.Errorf("live sessions after revoking them all: %q", got)
 	}
 }
+
+// TestServeRefusesAPublicURLItsLinksCannotUse: serve checks --public-url
+// by the admin commands' rule (no user info, query or fragment).
+func TestServeRefusesAPublicURLItsLinksCannotUse(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "qa.db")
+	for _, bad := range []string{"https://user:pw@qa.example.com", "https://qa.example.com/?x=1", "https://qa.example.com/#top"} {
+		_, stderr, code := qad(t, "serve", "--db", db, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+			"--metrics-listen", "", "--sample-schedule", "off", "--public-url", bad)
+		if code == 0 || !strings.Contains(stderr, "--public-url") {
+			t.Errorf("serve --public-url %s: exit %d, stderr %q; want a refusal naming --public-url", bad, code, stderr)
+		}
+	}
+}
