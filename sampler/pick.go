@@ -199,10 +199,18 @@ func (r *Run) pickFor(st *agentState, threshold time.Duration) agentSample {
 // when that one has none left; never one in taken. Its rank comes after
 // the highest of runPicks (the agent's picks in the run, replacements
 // included): a replacement is an addition to the sample, not its first.
+//
+// An adaptive pick is one of the agent's next random candidates
+// (Adaptive), so it is replaced by the next random alternate, recorded as
+// adaptive again.
 func Replacement(alternates []Pick, skipped Pick, channel string, taken map[string]bool, runPicks []Pick) (Pick, bool) {
+	reason := skipped.Reason
+	if reason == ReasonAdaptive {
+		reason = ReasonRandom
+	}
 	in := func(channel string) func(Pick) bool {
 		return func(alt Pick) bool {
-			return alt.Channel == channel && alt.AgentID == skipped.AgentID && alt.Reason == skipped.Reason && !taken[alt.ExternalID]
+			return alt.Channel == channel && alt.AgentID == skipped.AgentID && alt.Reason == reason && !taken[alt.ExternalID]
 		}
 	}
 	i := -1
@@ -217,6 +225,7 @@ func Replacement(alternates []Pick, skipped Pick, channel string, taken map[stri
 	}
 	out := alternates[i]
 	out.Channel = ""
+	out.Reason = skipped.Reason
 	out.Rank = 1
 	for _, p := range runPicks {
 		out.Rank = max(out.Rank, p.Rank+1)

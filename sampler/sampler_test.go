@@ -615,6 +615,37 @@ func TestAlternates(t *testing.T) {
 // A skipped phone pick was replaced by the next conversation in picking
 // order, an email one, although another phone chat was eligible, and the
 // replacement took rank 1 again.
+// TestReplacementOfAnAdaptivePick: a skipped adaptive pick (one of the
+// agent's next random candidates) is replaced by the next random
+// alternate not taken, recorded as adaptive.
+func TestReplacementOfAnAdaptivePick(t *testing.T) {
+	cs := sortedByKey("c", 30, "a")
+	in := input(DefaultPolicy(), []Agent{activeAgent("a", "t")}, cs)
+	in.Alternates = 5
+	res := mustSample(t, in)
+	picks := picksOf(res, "a")
+	taken := map[string]bool{}
+	for _, p := range picks {
+		taken[p.ExternalID] = true
+	}
+	var next []string // random alternates in picking order, not taken
+	for _, alt := range res.Alternates {
+		if alt.AgentID == "a" && alt.Reason == ReasonRandom && !taken[alt.ExternalID] {
+			next = append(next, alt.ExternalID)
+		}
+	}
+	if len(next) < 2 {
+		t.Fatalf("want two random alternates, have %v", next)
+	}
+	// The first of them was taken as an adaptive extra; it is skipped.
+	adaptive := Pick{ExternalID: next[0], AgentID: "a", Reason: ReasonAdaptive, Rank: len(picks) + 1}
+	taken[next[0]] = true
+	got, ok := Replacement(res.Alternates, adaptive, "", taken, append(picks, adaptive))
+	if !ok || got.ExternalID != next[1] || got.Reason != ReasonAdaptive || got.Rank != len(picks)+2 {
+		t.Fatalf("replacement of adaptive pick %s: %+v (%v); want %s, adaptive, rank %d", adaptive.ExternalID, got, ok, next[1], len(picks)+2)
+	}
+}
+
 func TestReplacementKeepsTheChannel(t *testing.T) {
 	cs := sortedByKey("c", 30, "a")
 	for i := range cs {
