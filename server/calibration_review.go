@@ -7,7 +7,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/scoring"
 	"qa-sampling/store"
@@ -132,18 +131,8 @@ func (s *reviewService) submitCalibration(ctx context.Context, req *qav1.SubmitR
 		return nil, status.Errorf(codes.FailedPrecondition, "calibration session %d is %s; item %d can no longer be scored",
 			cc.session.ID, cc.session.Status, cc.item.ID)
 	}
-	var problems fielderr.List
-	if textErr != nil {
-		problems.AddError("", textErr)
-	}
-	var res scoring.Result
-	if req.GetFinal() {
-		res, err = cc.rubric.Score(in)
-	} else {
-		err = cc.rubric.CheckDraft(in)
-	}
-	problems.AddError("", err)
-	if err := invalidList(&problems); err != nil {
+	res, err := scoreSubmission(cc.rubric, in, req.GetFinal(), textErr)
+	if err != nil {
 		return nil, err
 	}
 	rv.InspectorID, rv.RubricVersion, rv.Status = cc.item.InspectorID, cc.version.Version, store.ReviewDraft

@@ -385,6 +385,25 @@ func transcriptAgentNames(ctx context.Context, st Storage, log *slog.Logger, t *
 	return names, nil
 }
 
+// scoreSubmission checks a submitted review against its rubric and
+// reports every problem at once: the free text's and the ratings'. A
+// final review is scored; a draft is only checked.
+func scoreSubmission(rubric scoring.Rubric, in scoring.Input, final bool, textErr *fielderr.Error) (scoring.Result, error) {
+	var problems fielderr.List
+	if textErr != nil {
+		problems.AddError("", textErr)
+	}
+	var res scoring.Result
+	var err error
+	if final {
+		res, err = rubric.Score(in)
+	} else {
+		err = rubric.CheckDraft(in)
+	}
+	problems.AddError("", err)
+	return res, invalidList(&problems)
+}
+
 func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReviewRequest) (*qav1.SubmitReviewResponse, error) {
 	if store.IsCalibrationItem(req.GetItemId()) {
 		return s.submitCalibration(ctx, req)
@@ -397,20 +416,8 @@ func (s *reviewService) SubmitReview(ctx context.Context, req *qav1.SubmitReview
 	if ic.final != nil {
 		return nil, status.Errorf(codes.FailedPrecondition, "item %d already has a final review; only a dispute can re-score it", ic.pick.ID)
 	}
-	// Every problem at once: the free text's and the ratings' against
-	// the item's rubric.
-	var problems fielderr.List
-	if textErr != nil {
-		problems.AddError("", textErr)
-	}
-	var res scoring.Result
-	if req.GetFinal() {
-		res, err = ic.rubric.Score(in)
-	} else {
-		err = ic.rubric.CheckDraft(in)
-	}
-	problems.AddError("", err)
-	if err := invalidList(&problems); err != nil {
+	res, err := scoreSubmission(ic.rubric, in, req.GetFinal(), textErr)
+	if err != nil {
 		return nil, err
 	}
 	rv.InspectorID, rv.RubricVersion = ic.pick.InspectorID, ic.version.Version
