@@ -4,9 +4,6 @@ import (
 	"net/http"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	qav1 "qa-sampling/proto/qa/v1"
 )
 
@@ -68,14 +65,8 @@ func (c *Console) accessCreateLink(v *View) error {
 	}
 	d.LinkRole, d.LinkSubject = role, subject
 	if err != nil {
-		if status.Code(err) != codes.InvalidArgument {
+		if !addFormErrors(d.Errs, err) {
 			return err
-		}
-		for k, m := range FieldErrors(err) {
-			d.Errs[k] = m
-		}
-		if len(d.Errs) == 0 {
-			d.Errs[""] = status.Convert(err).Message()
 		}
 		return c.renderCode(v, http.StatusBadRequest, "admin/access.html", d)
 	}

@@ -3,8 +3,6 @@ package console
 import (
 	"net/http"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -82,14 +80,8 @@ func (c *Console) checksSubmit(v *View) error {
 		_, err = v.API.Checks.ValidateCheckSet(v.Ctx, &qav1.ValidateCheckSetRequest{CheckSet: set})
 	}
 	if err != nil {
-		if status.Code(err) != codes.InvalidArgument {
+		if !addFormErrors(d.Errs, err) {
 			return err
-		}
-		for k, m := range FieldErrors(err) {
-			d.Errs[k] = m
-		}
-		if len(d.Errs) == 0 {
-			d.Errs[""] = status.Convert(err).Message()
 		}
 		return c.renderCode(v, http.StatusBadRequest, "admin/checks.html", d)
 	}

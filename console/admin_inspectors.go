@@ -151,14 +151,8 @@ func (c *Console) inspectorsReassign(v *View) error {
 		}
 		resp, err := v.API.Sampling.ReassignItems(v.Ctx, req)
 		if err != nil {
-			if status.Code(err) != codes.InvalidArgument {
+			if !addFormErrors(errs, err) {
 				return err
-			}
-			for k, m := range FieldErrors(err) {
-				errs[k] = m
-			}
-			if len(errs) == 0 {
-				errs[""] = status.Convert(err).Message()
 			}
 		}
 		res.Moved = len(resp.GetMoved())
@@ -220,14 +214,8 @@ func (c *Console) inspectorAdd(v *View) error {
 	}
 	_, err = v.API.Sampling.UpsertInspector(v.Ctx, &qav1.UpsertInspectorRequest{Inspector: &qav1.Inspector{Id: id, Name: name, Active: proto.Bool(true)}})
 	if err != nil {
-		if status.Code(err) != codes.InvalidArgument {
+		if !addFormErrors(d.Errs, err) {
 			return err
-		}
-		for k, m := range FieldErrors(err) {
-			d.Errs[k] = m
-		}
-		if len(d.Errs) == 0 {
-			d.Errs[""] = status.Convert(err).Message()
 		}
 		return c.renderCode(v, http.StatusBadRequest, "admin/inspectors.html", d)
 	}

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
@@ -245,14 +243,8 @@ func (c *Console) policySubmit(v *View) error {
 		_, err = v.API.Sampling.ValidatePolicy(v.Ctx, &qav1.ValidatePolicyRequest{Policy: p})
 	}
 	if err != nil {
-		if status.Code(err) != codes.InvalidArgument {
+		if !addFormErrors(errs, err) {
 			return err
-		}
-		for k, m := range FieldErrors(err) {
-			errs[k] = m
-		}
-		if len(errs) == 0 {
-			errs[""] = status.Convert(err).Message()
 		}
 		return render(http.StatusBadRequest, false)
 	}

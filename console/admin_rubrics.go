@@ -205,14 +205,8 @@ func (c *Console) rubricSubmit(v *View) error {
 		_, err = v.API.Rubric.ValidateRubric(v.Ctx, &qav1.ValidateRubricRequest{Rubric: rb})
 	}
 	if err != nil {
-		if status.Code(err) != codes.InvalidArgument {
+		if !addFormErrors(errs, err) {
 			return err
-		}
-		for k, m := range FieldErrors(err) {
-			errs[k] = m
-		}
-		if len(errs) == 0 {
-			errs[""] = status.Convert(err).Message()
 		}
 		return render(http.StatusBadRequest, false)
 	}

@@ -95,14 +95,8 @@ func (c *Console) calibrationCreate(v *View) error {
 		if err == nil {
 			return redirectDone(v, "/calibration/"+strconv.FormatInt(resp.GetSession().GetId(), 10), "calibration_created", 0)
 		}
-		if status.Code(err) != codes.InvalidArgument {
+		if !addFormErrors(errs, err) {
 			return err
-		}
-		for k, m := range FieldErrors(err) {
-			errs[k] = m
-		}
-		if len(errs) == 0 {
-			errs[""] = status.Convert(err).Message()
 		}
 	}
 	d.Errs = errs

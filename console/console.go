@@ -429,3 +429,19 @@ func FieldErrors(err error) map[string]string {
 	}
 	return out
 }
+
+// addFormErrors adds an INVALID_ARGUMENT error to a form's errors: its field
+// violations by field, or, when errs is still empty, its message under "".
+// It reports false for any other error, which is not the form's to show.
+func addFormErrors(errs map[string]string, err error) bool {
+	if status.Code(err) != codes.InvalidArgument {
+		return false
+	}
+	for k, m := range FieldErrors(err) {
+		errs[k] = m
+	}
+	if len(errs) == 0 {
+		errs[""] = status.Convert(err).Message()
+	}
+	return true
+}
