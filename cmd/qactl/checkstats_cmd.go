@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,9 +85,9 @@ func checkStatsCommands(opts *globalOptions) []*cobra.Command {
 		Short: "Show a check re-run's progress",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
+			id, err := parseID(cmd, args[0], "`checks reruns`")
 			if err != nil {
-				return fmt.Errorf("ID: not a number: %q", args[0])
+				return err
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
 				resp, err := qav1.NewCheckReportServiceClient(c.conn).GetCheckRerun(c.ctx, &qav1.GetCheckRerunRequest{Id: id})

@@ -21,6 +21,7 @@ func TestNewCommandsUsageErrors(t *testing.T) {
 		{[]string{"rubric", "activate", "0"}, "qactl: ID \"0\" is not a number from `rubric list`"},
 		{[]string{"dispute", "open", "9"}, `qactl: required flag(s) "reason" not set`},
 		{[]string{"feedback", "ack", "x"}, "qactl: ID \"x\" is not a number from `feedback list`"},
+		{[]string{"checks", "rerun-status", "x"}, "qactl: ID \"x\" is not a number from `checks reruns`"},
 		{[]string{"feedback", "list", "--limit", "many"}, `qactl: invalid argument "many" for "--limit"`},
 		{[]string{"report", "agent"}, "qactl: accepts 1 arg(s), received 0"},
 		{[]string{"review", "submit", "17", "--rating", "attitude=x"}, "qactl: --rating attitude=x: "},
