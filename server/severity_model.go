@@ -99,21 +99,33 @@ func newSeverityModel(st Storage, rubrics *rubricBook, now func() time.Time, log
 // Meanwhile an agent's review newer than the fit is counted in the raw
 // mean only and the adjustment says so.
 func (m *severityModel) get(ctx context.Context, weeks []string) (*severityEntry, error) {
-	key := weeks[0] + "/" + weeks[len(weeks)-1]
-	lastFeedback, err := m.store.LastFeedbackID(ctx, "")
+	key, e, lastFeedback, err := m.kept(ctx, weeks)
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	e := m.entries[key]
-	m.mu.Unlock()
-	if e != nil && m.now().Sub(e.computed) < severityKeep {
+	if e != nil {
 		if e.feedback != lastFeedback && m.now().Sub(e.computed) >= m.refitAfter() {
 			m.refitInBackground(key, weeks, lastFeedback)
 		}
 		return e, nil
 	}
 	return m.refit(ctx, key, weeks, lastFeedback)
+}
+
+// kept returns the cache key of weeks, its kept fit if still younger than
+// severityKeep (nil otherwise) and the newest feedback record's id.
+func (m *severityModel) kept(ctx context.Context, weeks []string) (key string, e *severityEntry, lastFeedback int64, err error) {
+	key = weeks[0] + "/" + weeks[len(weeks)-1]
+	if lastFeedback, err = m.store.LastFeedbackID(ctx, ""); err != nil {
+		return key, nil, 0, err
+	}
+	m.mu.Lock()
+	e = m.entries[key]
+	m.mu.Unlock()
+	if e != nil && m.now().Sub(e.computed) >= severityKeep {
+		e = nil
+	}
+	return key, e, lastFeedback, nil
 }
 
 // refit computes the fit of key and keeps it; concurrent callers share one
@@ -186,15 +198,11 @@ func (m *severityModel) wait() {
 // refitted now if needed: the inspectors report, read rarely, is about
 // the fit itself.
 func (m *severityModel) exact(ctx context.Context, weeks []string) (*severityEntry, error) {
-	key := weeks[0] + "/" + weeks[len(weeks)-1]
-	lastFeedback, err := m.store.LastFeedbackID(ctx, "")
+	key, e, lastFeedback, err := m.kept(ctx, weeks)
 	if err != nil {
 		return nil, err
 	}
-	m.mu.Lock()
-	e := m.entries[key]
-	m.mu.Unlock()
-	if e != nil && e.feedback == lastFeedback && m.now().Sub(e.computed) < severityKeep {
+	if e != nil && e.feedback == lastFeedback {
 		return e, nil
 	}
 	for {
