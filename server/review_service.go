@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -363,25 +364,16 @@ func (s *reviewService) agentNames(ctx context.Context, t *qav1.Transcript) (map
 // transcriptAgentNames is agentNames for any service: the review page and
 // a supervisor's record both show who wrote.
 func transcriptAgentNames(ctx context.Context, st Storage, log *slog.Logger, t *qav1.Transcript) (map[string]string, error) {
-	names := map[string]string{}
 	ids := []string{t.GetAgentId()}
 	for _, m := range t.GetMessages() {
-		if id := m.GetAgentId(); id != "" && !slices.Contains(ids, id) {
-			ids = append(ids, id)
-		}
+		ids = append(ids, m.GetAgentId())
 	}
-	for _, id := range ids {
-		a, err := st.GetAgent(ctx, id)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			continue
-		case err != nil:
-			return nil, storeError(ctx, log, err)
-		}
-		if a.Name != "" {
-			names[id] = a.Name
-		}
+	names, err := directoryNames(ctx, st, log, ids)
+	if err != nil {
+		return nil, err
 	}
+	// An agent the directory knows without a name is shown by id.
+	maps.DeleteFunc(names, func(_, name string) bool { return name == "" })
 	return names, nil
 }
 
