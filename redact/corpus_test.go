@@ -44,7 +44,13 @@ func TestSTARChats(t *testing.T) {
 // phones (166****9934); none of it is redacted. With a phone, ID card and
 // card added to every fifth chat, exactly those are.
 func TestSyntheticShopChats(t *testing.T) {
+	key := testKey(t)
 	for _, tr := range plainChats(t, 3000) {
+		// Every field: customer ids (U and nine digits), tags, keys too.
+		before := tr.CustomerID
+		if fc := redact.All.Transcript(&tr, key); fc.Total().Total() != 0 || tr.CustomerID != before {
+			t.Fatalf("%s: %v replaced in a chat without personal data (customer id %q → %q)", tr.ExternalID, fc, before, tr.CustomerID)
+		}
 		for _, m := range tr.Messages {
 			if got, _ := redact.All.Text(m.Text); got != m.Text {
 				t.Fatalf("%s: %q → %q", tr.ExternalID, m.Text, got)
@@ -62,7 +68,8 @@ func TestSyntheticShopChats(t *testing.T) {
 		if i%5 == 0 && len(tr.Messages) > 2 {
 			added++
 		}
-		total.Add(redact.All.Transcript(&tr))
+		fc := redact.All.Transcript(&tr, key)
+		total.Add(fc.Total())
 	}
 	if want := (redact.Counts{added, 0, added, added, 0}); total != want {
 		t.Errorf("counts %v, want %v", total, want)

@@ -134,17 +134,19 @@ type span struct {
 // how many of each were replaced. Text without a digit or an '@' is
 // returned as it is, without allocating.
 func (s Set) Text(text string) (string, Counts) {
-	return s.redact("", text)
+	return s.replace(nil, false, "", text)
 }
 
 // Labeled is Text for a value that label names, such as an attribute's
 // key: the label counts as the words before the value, so an order number
 // under the key "order_id" is left alone as it would be after "订单号".
 func (s Set) Labeled(label, value string) (string, Counts) {
-	return s.redact(label, value)
+	return s.replace(nil, false, label, value)
 }
 
-func (s Set) redact(label, text string) (string, Counts) {
+// replace finds the personal data in text and replaces each by its
+// placeholder, or by its pseudonym under key if pseudonyms.
+func (s Set) replace(key *Key, pseudonyms bool, label, text string) (string, Counts) {
 	var counts Counts
 	if s == None {
 		return text, counts
@@ -160,11 +162,15 @@ func (s Set) redact(label, text string) (string, Counts) {
 		return text, counts
 	}
 	var b strings.Builder
-	b.Grow(len(text) + 8*len(spans))
+	b.Grow(len(text) + (8+pseudonymLen)*len(spans))
 	last := 0
 	for _, sp := range spans {
 		b.WriteString(text[last:sp.start])
-		b.WriteString(Placeholders[sp.kind])
+		if pseudonyms {
+			key.pseudonym(&b, sp.kind, text[sp.start:sp.end])
+		} else {
+			b.WriteString(Placeholders[sp.kind])
+		}
 		last = sp.end
 		counts[sp.kind]++
 	}

@@ -246,9 +246,9 @@ func TestTranscriptCopiesOnWrite(t *testing.T) {
 	msgs := []transcript.Message{{Role: transcript.RoleCustomer, Text: "电话13812345678"}, {Role: transcript.RoleAgent, Text: "好的"}}
 	attrs := map[string]string{"contact": "a@b.cn", "region": "华东"}
 	tr := transcript.Transcript{Messages: msgs, Attributes: attrs}
-	counts := redact.All.Transcript(&tr)
-	if counts != (redact.Counts{1, 0, 0, 0, 1}) {
-		t.Errorf("counts %v", counts)
+	fc := redact.All.Transcript(&tr, testKey(t))
+	if fc[redact.MessageText] != (redact.Counts{1, 0, 0, 0, 0}) || fc[redact.AttributeValue] != (redact.Counts{0, 0, 0, 0, 1}) || fc.Total() != (redact.Counts{1, 0, 0, 0, 1}) {
+		t.Errorf("counts %v", fc)
 	}
 	if tr.Messages[0].Text != "电话〔手机号〕" || tr.Attributes["contact"] != "〔邮箱〕" || tr.Attributes["region"] != "华东" {
 		t.Errorf("redacted %+v", tr)

@@ -55,6 +55,7 @@ func DefaultIngestOptions() IngestOptions {
 type ingestStore interface {
 	store.AgentStore
 	store.TranscriptStore
+	store.PseudonymKeyStore
 }
 
 type ingestService struct {
@@ -69,6 +70,8 @@ type ingestService struct {
 	// known caches agent ids seen to exist. Agents are never deleted, so a
 	// positive cache cannot go stale; misses are asked of the store.
 	known sync.Map
+	// pseudonyms keys the pseudonyms of identifier fields (redaction.go).
+	pseudonyms pseudonymKey
 	// now is the clock pushed times are judged against.
 	now func() time.Time
 }
@@ -134,9 +137,9 @@ type pendingItem struct {
 	reject   *fielderr.Error
 }
 
-// prepareItem validates and prepares one transcript and runs checker on
-// it (nil: checks off).
-func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript, checker *checks.Checker) pendingItem {
+// prepareItem validates, redacts (pseudonyms under key) and prepares one
+// transcript and runs checker on it (nil: checks off).
+func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript, key *redact.Key, checker *checks.Checker) pendingItem {
 	item := pendingItem{index: index, id: pt.GetExternalId()}
 	now := s.now()
 	t, fe := transcriptFromProto(pt, now)
@@ -147,7 +150,7 @@ func (s *ingestService) prepareItem(index int64, pt *qav1.Transcript, checker *c
 		item.reject = fe
 		return item
 	}
-	s.redact(&t)
+	s.redact(&t, key)
 	item.prepared = s.codec.Prepare(t)
 	if checker != nil {
 		item.prepared.Checks = checker.Run(&item.prepared.Transcript)
@@ -316,7 +319,7 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 						w.req.items[i] = pendingItem{index: w.first + int64(i), id: pt.GetExternalId(), reject: fe}
 						continue
 					}
-					w.req.items[i] = s.prepareItem(w.first+int64(i), pt, w.checker)
+					w.req.items[i] = s.prepareItem(w.first+int64(i), pt, w.key, w.checker)
 				}
 				close(w.req.ready)
 			}
@@ -357,6 +360,11 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 				recvErr <- storeError(ctx, s.log, err)
 				return
 			}
+			key, err := s.redactor(ctx)
+			if err != nil {
+				recvErr <- storeError(ctx, s.log, err)
+				return
+			}
 			req := &preparedRequest{items: make([]pendingItem, len(ts)), ready: make(chan struct{})}
 			select {
 			case ordered <- req:
@@ -364,7 +372,7 @@ func (s *ingestService) PushTranscripts(stream qav1.IngestService_PushTranscript
 				return
 			}
 			select {
-			case work <- preparedWork{req: req, transcripts: ts, first: next, malformed: malformed, checker: checker}:
+			case work <- preparedWork{req: req, transcripts: ts, first: next, malformed: malformed, key: key, checker: checker}:
 			case <-ctx.Done():
 				return
 			}
@@ -418,6 +426,8 @@ type preparedWork struct {
 	first       int64
 	// malformed are the transcripts that did not decode, by index.
 	malformed malformedItems
+	// key keys pseudonyms; nil when redaction is off.
+	key *redact.Key
 	// checker runs the automatic checks; nil when they are off.
 	checker *checks.Checker
 }
@@ -440,7 +450,11 @@ func (s *ingestService) PushTranscript(ctx context.Context, req *qav1.PushTransc
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	results, err := s.writeBatch(ctx, []pendingItem{s.prepareItem(0, req.GetTranscript(), checker)})
+	key, err := s.redactor(ctx)
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	results, err := s.writeBatch(ctx, []pendingItem{s.prepareItem(0, req.GetTranscript(), key, checker)})
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}

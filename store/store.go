@@ -81,4 +81,5 @@ type Store interface {
 
 	BacklogStore
 	RetentionStore
+	PseudonymKeyStore
 }

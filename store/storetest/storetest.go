@@ -24,6 +24,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"Ready", testReady},
+		{"PseudonymKey", testPseudonymKey},
 		{"UpsertAgentsOutcomes", testUpsertAgentsOutcomes},
 		{"UpsertAgentsInputOrder", testUpsertAgentsInputOrder},
 		{"EnsureAgents", testEnsureAgents},

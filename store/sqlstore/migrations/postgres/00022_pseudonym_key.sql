@@ -1,0 +1,14 @@
+-- The secret ingest keys pseudonyms with (SPEC §7, Privacy): personal
+-- data in identifier fields such as customer_id is replaced by a keyed
+-- hash. One row, made on first use and kept: a changed key would change
+-- every customer's pseudonym.
+
+-- +goose Up
+CREATE TABLE pseudonym_key (
+    id         INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    secret     BYTEA   NOT NULL,
+    created_at BIGINT  NOT NULL
+);
+
+-- +goose Down
+DROP TABLE pseudonym_key;
