@@ -27,7 +27,7 @@ func testPseudonymKey(t *testing.T, s store.Store) {
 		wg.Go(func() {
 			key, err := s.PseudonymKey(ctx, bytes.Repeat([]byte{byte(i + 2)}, 32))
 			if err != nil || !bytes.Equal(key, first) {
-				errs <- fmt.Errorf("PseudonymKey %d = %x, %v; want the stored %x", i, key, err, first)
+				errs <- fmt.Errorf("PseudonymKey %d = %x, %w; want the stored %x", i, key, err, first)
 			}
 		})
 	}
