@@ -19,7 +19,7 @@ type privacyFlags struct {
 
 func (p *privacyFlags) register(fl *pflag.FlagSet) {
 	p.redact = redactFlag(server.DefaultIngestOptions().Redact)
-	fl.Var(&p.redact, "redact", "personal data replaced by placeholders before anything is stored: all, none, or a list of phone, landline, id_card, bank_card, email [QA_REDACT]")
+	fl.Var(&p.redact, "redact", "personal data replaced by placeholders (text) and keyed pseudonyms (customer id, tier, channel, tags, attribute keys) before anything is stored: all, none, or a list of phone, landline, id_card, bank_card, email [QA_REDACT]")
 	fl.IntVar(&p.retainUnsampled, "retain-unsampled", 0, "delete chats no run picked this many days after they ended; 0 keeps them [QA_RETAIN_UNSAMPLED]")
 	fl.IntVar(&p.retainReviewed, "retain-reviewed", 0, "empty picked chats (messages, attributes, customer id) this many days after their review closed; 0 keeps them [QA_RETAIN_REVIEWED]")
 }
