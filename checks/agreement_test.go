@@ -72,12 +72,14 @@ func TestDimensionsAreConfigurableAndValidated(t *testing.T) {
 func TestRatesPerWeekAndOverall(t *testing.T) {
 	greet, _ := Bit(NoGreeting)
 	slow, _ := Bit(SlowReply)
+	set := Default()
+	all := set.EnabledMask()
 	weeks := []string{"2026-W47", "2026-W48"}
 	got := Rates(weeks, []FlagCount{
-		{Week: "2026-W47", Flags: 0, Chats: 6},
-		{Week: "2026-W47", Flags: greet, Chats: 3},
-		{Week: "2026-W47", Flags: greet | slow, Chats: 1},
-		{Week: "2026-W46", Flags: greet, Chats: 100}, // not asked for
+		{Week: "2026-W47", Ran: all, Flags: 0, Chats: 6},
+		{Week: "2026-W47", Ran: all, Flags: greet, Chats: 3},
+		{Week: "2026-W47", Ran: all, Flags: greet | slow, Chats: 1},
+		{Week: "2026-W46", Ran: all, Flags: greet, Chats: 100}, // not asked for
 	})
 	g := got[2]
 	if g.Check != NoGreeting || g.Chats != 10 || g.Fired != 4 || g.Rate != 0.4 || len(g.ByWeek) != 2 ||
@@ -86,5 +88,36 @@ func TestRatesPerWeekAndOverall(t *testing.T) {
 	}
 	if s := got[1]; s.Check != SlowReply || s.Fired != 1 || s.Rate != 0.1 {
 		t.Errorf("slow_reply: %+v", s)
+	}
+}
+
+// TestRatesCountOnlyWhereTheCheckRan: chats checked by a version with a
+// check off are in the other checks' denominators, not in that check's,
+// and a week checked under both versions sums each check over its own.
+func TestRatesCountOnlyWhereTheCheckRan(t *testing.T) {
+	empathy, _ := Bit(NoEmpathy)
+	greet, _ := Bit(NoGreeting)
+	set := Default()
+	all := set.EnabledMask()
+	off := all &^ empathy // a version with no_empathy disabled
+	weeks := []string{"2026-W47", "2026-W48"}
+	got := Rates(weeks, []FlagCount{
+		{Week: "2026-W47", Ran: all, Flags: empathy, Chats: 2},
+		{Week: "2026-W47", Ran: all, Flags: 0, Chats: 8},
+		{Week: "2026-W47", Ran: off, Flags: greet, Chats: 5},
+		{Week: "2026-W48", Ran: off, Flags: 0, Chats: 10},
+	})
+	byKey := map[string]Rate{}
+	for _, r := range got {
+		byKey[r.Check] = r
+	}
+	e := byKey[NoEmpathy]
+	if e.Chats != 10 || e.Fired != 2 || e.Rate != 0.2 ||
+		e.ByWeek[0] != (WeekRate{Week: "2026-W47", Chats: 10, Fired: 2, Rate: 0.2}) || e.ByWeek[1] != (WeekRate{Week: "2026-W48"}) {
+		t.Errorf("no_empathy counts chats checked without it: %+v", e)
+	}
+	g := byKey[NoGreeting]
+	if g.Chats != 25 || g.Fired != 5 || g.Rate != 0.2 || g.ByWeek[0].Chats != 15 || g.ByWeek[1].Chats != 10 {
+		t.Errorf("no_greeting: %+v", g)
 	}
 }

@@ -1,14 +1,19 @@
 package checks
 
 // FlagCount is how many checked conversations of one week carry exactly
-// one combination of flags.
+// one combination of flags, checked with exactly one set of checks on.
 type FlagCount struct {
-	Week  string
+	Week string
+	// Ran are the checks that ran on these conversations (bit i =
+	// Keys[i]; Set.EnabledMask of the version that checked them): a check
+	// not in it neither fired nor passed on them.
+	Ran   uint64
 	Flags uint64
 	Chats int64
 }
 
-// WeekRate is how often a check fired in one week.
+// WeekRate is how often a check fired in one week. Chats are the
+// conversations the check ran on, its rate's denominator.
 type WeekRate struct {
 	Week  string
 	Chats int64
@@ -17,6 +22,8 @@ type WeekRate struct {
 }
 
 // Rate is how often a check fired over all the weeks, with each week's.
+// Chats are the conversations the check ran on: checks switched off in
+// some version have fewer than the others.
 type Rate struct {
 	Check  string
 	Chats  int64
@@ -27,7 +34,8 @@ type Rate struct {
 
 // Rates gives each check's rate (in Keys order) over counts, with one
 // entry per week of weeks (oldest first) even where nothing was checked.
-// Rate is fired ÷ chats, 0 without chats.
+// A check counts a conversation only where it ran (FlagCount.Ran); Rate
+// is fired ÷ chats, 0 without chats.
 func Rates(weeks []string, counts []FlagCount) []Rate {
 	index := make(map[string]int, len(weeks))
 	for i, w := range weeks {
@@ -46,6 +54,9 @@ func Rates(weeks []string, counts []FlagCount) []Rate {
 			continue
 		}
 		for k := range out {
+			if c.Ran&(1<<k) == 0 {
+				continue
+			}
 			w := &out[k].ByWeek[i]
 			w.Chats += c.Chats
 			if c.Flags&(1<<k) != 0 {

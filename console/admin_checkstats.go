@@ -46,8 +46,9 @@ func (d checkReportData) Dimension(key string) string { return d.Set.GetDimensio
 func (checkReportData) WeekChoices() []int32 { return []int32{1, 4, 12} }
 
 // RateText, PrecisionText and RecallText show the shares as percentages,
-// "–" where there was nothing to judge by.
-func (r checkRow) RateText() string      { return percent(r.GetRate(), true) }
+// "–" where there was nothing to judge by (for the rate: the check ran on
+// no chat of the weeks).
+func (r checkRow) RateText() string      { return percent(r.GetRate(), r.GetChats() > 0) }
 func (r checkRow) PrecisionText() string { return percent(r.GetPrecision(), r.GetHasPrecision()) }
 func (r checkRow) RecallText() string    { return percent(r.GetRecall(), r.GetHasRecall()) }
 

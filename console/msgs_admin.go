@@ -260,7 +260,7 @@ func init() {
 
 		"admin.checkreport.title":        {"自动检查报告", "Automatic checks: report"},
 		"admin.checkreport.set_link":     {"查看或编辑检查集", "See or edit the check set"},
-		"admin.checkreport.help":         {"规则检查覆盖全部会话(不只是抽中的),命中只是给质检员的提示。下表是每项检查的命中率,以及在已定稿质检中与质检员对所映射维度评分的一致程度:评分低于满分一半算不合格,N/A 不计。精确率低说明误报多,应调整词条。", "Checks run on every chat, not only the sampled ones; their hits are hints for inspectors. Below: how often each check fired, and on finalised reviews how it agrees with the inspector's rating of its dimension (below half the scale is a failure; N/A left out). Low precision means many false alarms: tune its phrases."},
+		"admin.checkreport.help":         {"规则检查覆盖全部会话(不只是抽中的),命中只是给质检员的提示。下表是每项检查的命中率(分母是该检查实际检查过的会话:某版本关闭了它时,那些会话不计入),以及在已定稿质检中与质检员对所映射维度评分的一致程度:评分低于满分一半算不合格,N/A 不计。精确率低说明误报多,应调整词条。", "Checks run on every chat, not only the sampled ones; their hits are hints for inspectors. Below: how often each check fired, over the chats it ran on (not those checked by a set version with it off), and on finalised reviews how it agrees with the inspector's rating of its dimension (below half the scale is a failure; N/A left out). Low precision means many false alarms: tune its phrases."},
 		"admin.checkreport.range":        {"时间范围", "Range"},
 		"admin.checkreport.weeks":        {"最近 %d 周", "Last %d week(s)"},
 		"admin.checkreport.agreement":    {"命中率与一致性", "Rates and agreement"},

@@ -5,7 +5,7 @@ package console
 func init() {
 	register(map[string][2]string{
 		"supervisor.checks.title":            {"自动检查命中率", "Automatic checks"},
-		"supervisor.checks.help":             {"按全部会话统计(不只是抽中的):每项检查命中的会话数 / 经过检查的会话数。命中只是提示,不是评分。", "Over all chats, not only the sampled ones: chats a check fired on / chats checked. Hits are hints, not scores."},
+		"supervisor.checks.help":             {"按全部会话统计(不只是抽中的):每项检查命中的会话数 / 该检查实际检查过的会话数(检查集某版本关闭了这项检查时,那些会话不计入)。命中只是提示,不是评分。", "Over all chats, not only the sampled ones: chats a check fired on / chats that check ran on (chats checked by a set version with it off are not counted). Hits are hints, not scores."},
 		"supervisor.checks.check":            {"检查", "Check"},
 		"supervisor.checks.fired":            {"命中 / 会话", "Fired / chats"},
 		"supervisor.checks.rate":             {"命中率", "Rate"},

@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	qav1 "qa-sampling/proto/qa/v1"
@@ -18,13 +19,16 @@ type checkRateRow struct {
 	ByWeek string
 }
 
+// Each check's Chats are the chats it ran on (a check switched off in
+// some version of the set ran on fewer), shown beside its rate; a check
+// that ran on none shows "–" rather than 0.0%.
 func checkRateRows(v *View, rates []*qav1.CheckRate) []checkRateRow {
-	if len(rates) == 0 || rates[0].GetChats() == 0 {
+	if !slices.ContainsFunc(rates, func(r *qav1.CheckRate) bool { return r.GetChats() > 0 }) {
 		return nil // nothing checked: the page says so instead of 0 / 0
 	}
 	var out []checkRateRow
 	for _, r := range rates {
-		row := checkRateRow{Label: v.T("conversation.check." + r.GetCheck()), Fired: r.GetFired(), Chats: r.GetChats(), Rate: share(r.GetRate())}
+		row := checkRateRow{Label: v.T("conversation.check." + r.GetCheck()), Fired: r.GetFired(), Chats: r.GetChats(), Rate: percent(r.GetRate(), r.GetChats() > 0)}
 		var weeks []string
 		for _, w := range r.GetByWeek() {
 			if w.GetChats() > 0 {

@@ -47,6 +47,45 @@ type checkStats struct {
 	mu       sync.Mutex
 	weeks    map[string]weekCounts
 	inflight map[string]*weekRead
+	ran      ranMasks
+}
+
+// ranMasks remembers which checks each check set version ran: its enabled
+// ones. Versions never change, so a mask once read holds for good. The
+// zero value is ready.
+type ranMasks struct {
+	mu    sync.Mutex
+	masks map[int64]uint64
+}
+
+// of returns the checks version ran (bit i = checks.Keys[i]); none for
+// version 0, conversations never checked.
+func (r *ranMasks) of(ctx context.Context, st store.CheckSetStore, version int64) (uint64, error) {
+	if version == 0 {
+		return 0, nil
+	}
+	r.mu.Lock()
+	mask, ok := r.masks[version]
+	r.mu.Unlock()
+	if ok {
+		return mask, nil
+	}
+	v, err := st.GetCheckSet(ctx, version)
+	if err != nil {
+		return 0, err
+	}
+	set, err := decodeCheckSet(v)
+	if err != nil {
+		return 0, err
+	}
+	mask = set.EnabledMask()
+	r.mu.Lock()
+	if r.masks == nil {
+		r.masks = make(map[int64]uint64)
+	}
+	r.masks[version] = mask
+	r.mu.Unlock()
+	return mask, nil
 }
 
 type weekCounts struct {
@@ -167,6 +206,26 @@ func (c *checkStats) forget() {
 	c.mu.Unlock()
 }
 
+// flagCounts turns the weeks' counts of the agents keep accepts into the
+// rates' input, each with the checks its version ran, keyed by agent.
+// Conversations never checked count for no check.
+func (c *checkStats) flagCounts(ctx context.Context, weeks []string, byWeek map[string][]store.CheckFlagCount, keep func(agentID string) bool) (map[string][]checks.FlagCount, error) {
+	out := make(map[string][]checks.FlagCount)
+	for _, w := range weeks {
+		for _, fc := range byWeek[w] {
+			if fc.Version == 0 || !keep(fc.AgentID) {
+				continue
+			}
+			ran, err := c.ran.of(ctx, c.store, fc.Version)
+			if err != nil {
+				return nil, err
+			}
+			out[fc.AgentID] = append(out[fc.AgentID], checks.FlagCount{Week: w, Ran: ran, Flags: fc.Flags, Chats: fc.Chats})
+		}
+	}
+	return out, nil
+}
+
 // rates gives each check's rates over weeks for the agents keep accepts;
 // nil when the weeks' counts were not read within wait (see counts).
 func (c *checkStats) rates(ctx context.Context, weeks []string, wait time.Duration, keep func(agentID string) bool) ([]checks.Rate, error) {
@@ -174,15 +233,33 @@ func (c *checkStats) rates(ctx context.Context, weeks []string, wait time.Durati
 	if err != nil || !complete {
 		return nil, err
 	}
+	perAgent, err := c.flagCounts(ctx, weeks, byWeek, keep)
+	if err != nil {
+		return nil, err
+	}
 	var flat []checks.FlagCount
+	for _, f := range perAgent {
+		flat = append(flat, f...)
+	}
+	return checks.Rates(weeks, flat), nil
+}
+
+// checked counts the weeks' conversations that a check set ran on, each
+// check or not (each author counts a transfer once).
+func (c *checkStats) checked(ctx context.Context, weeks []string) (int64, error) {
+	byWeek, _, err := c.counts(ctx, weeks, 0)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
 	for _, w := range weeks {
 		for _, fc := range byWeek[w] {
-			if fc.Checked && keep(fc.AgentID) {
-				flat = append(flat, checks.FlagCount{Week: w, Flags: fc.Flags, Chats: fc.Chats})
+			if fc.Version != 0 {
+				n += fc.Chats
 			}
 		}
 	}
-	return checks.Rates(weeks, flat), nil
+	return n, nil
 }
 
 // perAgent gives each agent's rates over weeks (no weekly breakdown); nil
@@ -192,13 +269,9 @@ func (c *checkStats) perAgent(ctx context.Context, weeks []string, wait time.Dur
 	if err != nil || !complete {
 		return nil, err
 	}
-	flat := make(map[string][]checks.FlagCount)
-	for _, w := range weeks {
-		for _, fc := range byWeek[w] {
-			if fc.Checked && keep(fc.AgentID) {
-				flat[fc.AgentID] = append(flat[fc.AgentID], checks.FlagCount{Week: w, Flags: fc.Flags, Chats: fc.Chats})
-			}
-		}
+	flat, err := c.flagCounts(ctx, weeks, byWeek, keep)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[string][]checks.Rate, len(flat))
 	for id, f := range flat {
@@ -260,8 +333,8 @@ func (s *checkReportService) GetCheckReport(ctx context.Context, req *qav1.GetCh
 	agreement := checks.Agree(&set, reviewed)
 	out := &qav1.GetCheckReportResponse{Weeks: weeks, CheckSetVersion: set.Version, Reviews: int64(len(rows)),
 		GeneratedAt: timestamppb.New(s.stats.now())}
-	if len(rates) > 0 {
-		out.Chats = rates[0].Chats
+	if out.Chats, err = s.stats.checked(ctx, weeks); err != nil {
+		return nil, storeError(ctx, s.log, err)
 	}
 	for i, a := range agreement {
 		r := rates[i]
@@ -283,21 +356,12 @@ func (s *checkReportService) GetCheckReport(ctx context.Context, req *qav1.GetCh
 // reviewedChats pairs each review's ratings with the checks that ran on
 // its conversation: the enabled checks of the version that computed them.
 func reviewedChats(ctx context.Context, st store.CheckSetStore, rows []store.ReviewedChecks) ([]checks.ReviewedChat, error) {
-	ran := map[int64]uint64{0: 0}
+	var ran ranMasks
 	out := make([]checks.ReviewedChat, len(rows))
 	for i, r := range rows {
-		mask, ok := ran[r.CheckVersion]
-		if !ok {
-			v, err := st.GetCheckSet(ctx, r.CheckVersion)
-			if err != nil {
-				return nil, err
-			}
-			set, err := decodeCheckSet(v)
-			if err != nil {
-				return nil, err
-			}
-			mask = set.EnabledMask()
-			ran[r.CheckVersion] = mask
+		mask, err := ran.of(ctx, st, r.CheckVersion)
+		if err != nil {
+			return nil, err
 		}
 		rc := checks.ReviewedChat{Flags: r.CheckFlags, Ran: mask, Ratings: make([]checks.Rating, len(r.Ratings))}
 		for j, rt := range r.Ratings {

@@ -8,15 +8,18 @@ import (
 )
 
 // CheckFlagCount is how many conversations of one agent, in a time range,
-// carry exactly one combination of check flags.
+// were checked by one check set version and carry exactly one combination
+// of check flags.
 type CheckFlagCount struct {
 	AgentID string
+	// Version is the check set version that computed Flags; its enabled
+	// checks are the ones that ran, so a check off in it neither fired
+	// nor passed on these conversations. 0 for conversations no check set
+	// ever ran on (stored before checks existed, or with checks off).
+	Version int64
 	// Flags are the checks that fired (bit i = checks.Keys[i]).
 	Flags uint64
-	// Checked is false for conversations no check set ever ran on
-	// (stored before checks existed, or with checks off).
-	Checked bool
-	Chats   int64
+	Chats int64
 }
 
 // ReviewedChecks is one final review (not retracted) with the checks
@@ -89,7 +92,11 @@ type RecheckResult struct {
 type CheckStatsStore interface {
 	// CountCheckFlags counts the conversations that ended in [from, to)
 	// per author (a transferred conversation counts for each agent who
-	// wrote in it, as sampling counts it) and flag combination.
+	// wrote in it, as sampling counts it), check set version and flag
+	// combination: the stored ones, and those retention deleted, as they
+	// were counted when deleted (see RetentionStore), so that a range's
+	// counts do not change when its chats expire. The range's bounds must
+	// fall on quarter hours (UTC), as a week's do in any zone.
 	CountCheckFlags(ctx context.Context, from, to time.Time) ([]CheckFlagCount, error)
 	// ReviewedChecks lists the final reviews of weeks fromWeek..toWeek
 	// (ISO weeks, inclusive) whose conversation is still stored, with its

@@ -33,7 +33,8 @@ type RetentionBatch struct {
 // call is one short write transaction over at most limit candidates, so
 // that ingest waits for no more than one small batch, and records one
 // audit event (actor "retention") when it removed anything. Reports are
-// untouched: they rest on report cells and reviews, which stay.
+// untouched: they rest on report cells and reviews, which stay, and on
+// check counts, which deleted chats leave behind.
 //
 // On PostgreSQL one replica at a time does this work: a call made while
 // another replica's call is in its transaction returns ErrConflict.
@@ -41,7 +42,9 @@ type RetentionStore interface {
 	// DeleteUnsampledTranscripts deletes the transcripts after cursor that
 	// ended before endedBefore and that no run picked (nor MarkSampled
 	// froze), with everything that hangs on them. Chats in calibration
-	// sessions are kept, by both methods.
+	// sessions are kept, by both methods. In the same transaction the
+	// deleted chats' check counts move to where CountCheckFlags still
+	// counts them, so the check rates of their weeks stay as they were.
 	DeleteUnsampledTranscripts(ctx context.Context, after RetentionCursor, endedBefore time.Time, limit int) (RetentionBatch, error)
 	// PurgeReviewedTranscripts empties picked transcripts whose picks are
 	// all closed (reviewed or skipped) and unchanged since closedBefore:

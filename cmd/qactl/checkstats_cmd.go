@@ -122,11 +122,17 @@ func printCheckReport(w io.Writer, r *qav1.GetCheckReportResponse) error {
 		_, _ = fmt.Fprintf(w, "weeks %s..%s, check set version %d: %d chats checked, %d final reviews\n\n",
 			r.GetWeeks()[0], r.GetWeeks()[len(r.GetWeeks())-1], r.GetCheckSetVersion(), r.GetChats(), r.GetReviews())
 	}
+	// CHATS is each check's own denominator: the chats it ran on, fewer
+	// than the header's where a version of the set had it off.
 	t := newTable(w)
 	_, _ = fmt.Fprintln(t, "CHECK\tDIMENSION\tFIRED\tCHATS\tRATE\tPRECISION\tRECALL\tTP\tFP\tFN\tTN")
 	for _, c := range r.GetChecks() {
-		_, _ = fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%.1f%%\t%s\t%s\t%d\t%d\t%d\t%d\n", sanitize(c.GetCheck()), sanitize(c.GetDimension()),
-			c.GetFired(), c.GetChats(), 100*c.GetRate(), optionalShare(c.GetPrecision(), c.GetHasPrecision()),
+		rate := "-"
+		if c.GetChats() > 0 {
+			rate = fmt.Sprintf("%.1f%%", 100*c.GetRate())
+		}
+		_, _ = fmt.Fprintf(t, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\n", sanitize(c.GetCheck()), sanitize(c.GetDimension()),
+			c.GetFired(), c.GetChats(), rate, optionalShare(c.GetPrecision(), c.GetHasPrecision()),
 			optionalShare(c.GetRecall(), c.GetHasRecall()), c.GetTp(), c.GetFp(), c.GetFn(), c.GetTn())
 	}
 	return t.Flush()

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,26 +15,33 @@ import (
 	"qa-sampling/store"
 )
 
-// countCheckFlagsSQL groups a range's conversations by author and flag
-// combination in the database, so a week of a million conversations
-// returns a few thousand rows: owners who wrote in them, then the
-// secondary authors of transferred ones. Conversations without an agent
-// message are no agent's work and are left out, as sampling leaves them.
+// countCheckFlagsSQL groups a range's conversations by author, check set
+// version and flag combination in the database, so a week of a million
+// conversations returns a few thousand rows: owners who wrote in them,
+// then the secondary authors of transferred ones, then those retention
+// deleted (kept_check_counts, counted the same way when deleted).
+// Conversations without an agent message are no agent's work and are left
+// out, as sampling leaves them. Never checked is version 0.
 const countCheckFlagsSQL = `
-SELECT agent_id, check_flags, check_version IS NOT NULL AS checked, count(*) AS chats
+SELECT agent_id, coalesce(check_version, 0) AS version, check_flags, count(*) AS chats
 FROM transcripts
 WHERE ended_at >= ? AND ended_at < ? AND owner_wrote AND agent_message_count > 0
-GROUP BY agent_id, check_flags, check_version IS NOT NULL
+GROUP BY agent_id, check_version, check_flags
 UNION ALL
-SELECT a.agent_id, t.check_flags, t.check_version IS NOT NULL AS checked, count(*) AS chats
+SELECT a.agent_id, coalesce(t.check_version, 0) AS version, t.check_flags, count(*) AS chats
 FROM transcripts t JOIN transcript_agents a ON a.transcript_id = t.id
 WHERE t.ended_at >= ? AND t.ended_at < ? AND a.agent_id <> t.agent_id AND t.agent_message_count > 0
-GROUP BY a.agent_id, t.check_flags, t.check_version IS NOT NULL`
+GROUP BY a.agent_id, t.check_version, t.check_flags
+UNION ALL
+SELECT agent_id, check_version AS version, check_flags, CAST(sum(chats) AS BIGINT) AS chats
+FROM kept_check_counts
+WHERE bucket_ms >= ? AND bucket_ms < ?
+GROUP BY agent_id, check_version, check_flags`
 
 // CountCheckFlags implements store.CheckStatsStore.
 func (s *Store) CountCheckFlags(ctx context.Context, from, to time.Time) ([]store.CheckFlagCount, error) {
 	f, t := from.UnixMilli(), to.UnixMilli()
-	rows, err := s.r.QueryContext(ctx, s.r.Rebind(countCheckFlagsSQL), f, t, f, t)
+	rows, err := s.r.QueryContext(ctx, s.r.Rebind(countCheckFlagsSQL), f, t, f, t, f, t)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: count check flags: %w", err)
 	}
@@ -42,12 +51,12 @@ func (s *Store) CountCheckFlags(ctx context.Context, from, to time.Time) ([]stor
 	for rows.Next() {
 		var c store.CheckFlagCount
 		var flags, chats int64
-		if err := rows.Scan(&c.AgentID, &flags, &c.Checked, &chats); err != nil {
+		if err := rows.Scan(&c.AgentID, &c.Version, &flags, &chats); err != nil {
 			return nil, fmt.Errorf("sqlstore: count check flags: %w", err)
 		}
 		c.Flags = uint64(flags)
 		// An agent who owns some conversations and took over others has
-		// a row in each half of the union.
+		// a row in each half of the union, and one more for the deleted.
 		if i, ok := byKey[c]; ok {
 			out[i].Chats += chats
 			continue
@@ -60,6 +69,89 @@ func (s *Store) CountCheckFlags(ctx context.Context, from, to time.Time) ([]stor
 		return nil, fmt.Errorf("sqlstore: count check flags: %w", err)
 	}
 	return out, nil
+}
+
+// checkBucketMS is the width of kept_check_counts' time buckets: a
+// quarter hour, of which every zone's offset from UTC is a whole number,
+// so that a week's bounds in any zone fall between buckets.
+const checkBucketMS = int64(15 * time.Minute / time.Millisecond)
+
+// deletedChat is what retention reads of a transcript it deletes to keep
+// its check counts.
+type deletedChat struct {
+	ExternalID        string         `db:"external_id"`
+	AgentID           string         `db:"agent_id"`
+	EndedAt           int64          `db:"ended_at"`
+	CheckVersion      sql.NullInt64  `db:"check_version"`
+	CheckFlags        int64          `db:"check_flags"`
+	OwnerWrote        bool           `db:"owner_wrote"`
+	AgentMessageCount int64          `db:"agent_message_count"`
+	SecondaryAgents   sql.NullString `db:"secondary_agents"`
+}
+
+// deletedChatColumns are deletedChat's columns, for a DELETE's RETURNING.
+const deletedChatColumns = `external_id, agent_id, ended_at, check_version, check_flags, owner_wrote,
+	agent_message_count, secondary_agents`
+
+// keepCheckCounts adds the deleted transcripts to kept_check_counts as
+// countCheckFlagsSQL counted them while stored: for the owner if the
+// owner wrote, for each secondary author, none without an agent message.
+// It runs in the deleting transaction, so the counts move from one table
+// to the other at once and a report never sees a chat twice or not at
+// all.
+func keepCheckCounts(ctx context.Context, tx *sqlx.Tx, deleted []deletedChat) error {
+	type key struct {
+		bucket  int64
+		agent   string
+		version int64
+		flags   int64
+	}
+	counts := make(map[key]int64)
+	for _, d := range deleted {
+		if d.AgentMessageCount == 0 {
+			continue
+		}
+		k := key{bucket: d.EndedAt - ((d.EndedAt%checkBucketMS)+checkBucketMS)%checkBucketMS, version: d.CheckVersion.Int64, flags: d.CheckFlags}
+		if d.OwnerWrote {
+			k.agent = d.AgentID
+			counts[k]++
+		}
+		if d.SecondaryAgents.Valid {
+			var others []string
+			if err := json.Unmarshal([]byte(d.SecondaryAgents.String), &others); err != nil {
+				return fmt.Errorf("transcript %q secondary_agents: %w", d.ExternalID, err)
+			}
+			for _, a := range others {
+				if a != d.AgentID {
+					k.agent = a
+					counts[k]++
+				}
+			}
+		}
+	}
+	keys := make([]key, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	// One order for every batch, so that two never lock rows crosswise.
+	slices.SortFunc(keys, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.bucket, b.bucket), strings.Compare(a.agent, b.agent),
+			cmp.Compare(a.version, b.version), cmp.Compare(a.flags, b.flags))
+	})
+	for _, c := range chunks(len(keys), chunkRows) {
+		part := keys[c[0]:c[1]]
+		args := make([]any, 0, 5*len(part))
+		for _, k := range part {
+			args = append(args, k.bucket, k.agent, k.version, k.flags, counts[k])
+		}
+		q := tx.Rebind(`INSERT INTO kept_check_counts (bucket_ms, agent_id, check_version, check_flags, chats) VALUES ` +
+			valuesList(len(part), "(?, ?, ?, ?, ?)") + ` ON CONFLICT (bucket_ms, agent_id, check_version, check_flags)
+			DO UPDATE SET chats = kept_check_counts.chats + excluded.chats`)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReviewedChecks implements store.CheckStatsStore.

@@ -78,20 +78,22 @@ func (s *Store) DeleteUnsampledTranscripts(ctx context.Context, after store.Rete
 			ids[i] = c.ID
 		}
 		q, args, err := sqlx.In(`DELETE FROM transcripts WHERE id IN (?) AND NOT `+frozenSQL+`
-			AND id NOT IN (SELECT transcript_id FROM calibration_items) RETURNING external_id, ended_at`, ids)
+			AND id NOT IN (SELECT transcript_id FROM calibration_items) RETURNING `+deletedChatColumns, ids)
 		if err != nil {
 			return err
 		}
-		var deleted []struct {
-			ExternalID string `db:"external_id"`
-			EndedAt    int64  `db:"ended_at"`
-		}
+		var deleted []deletedChat
 		if err := tx.SelectContext(ctx, &deleted, tx.Rebind(q), args...); err != nil {
 			return err
 		}
 		out.Removed = len(deleted)
 		if len(deleted) == 0 {
 			return nil
+		}
+		// The check rates over all chats keep them (SPEC §7: reports keep
+		// their aggregates).
+		if err := keepCheckCounts(ctx, tx, deleted); err != nil {
+			return err
 		}
 		return s.auditEntity(ctx, tx, retentionActor, "retention.delete_unsampled", "transcripts", "", retentionDetail(len(deleted), endedBefore,
 			func(i int) (string, int64) { return deleted[i].ExternalID, deleted[i].EndedAt }))

@@ -1,7 +1,9 @@
 package storetest
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -18,61 +20,216 @@ func init() {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"CountCheckFlags", testCountCheckFlags},
+		{"CheckCountsFollowPushesReruns", testCheckCountsFollowPushesReruns},
+		{"CheckCountsOutliveRetention", testCheckCountsOutliveRetention},
 		{"CheckRerunAndReviewedChecks", testCheckRerun},
 		{"CheckRerunLeavesChatsPushedSince", testCheckRerunPushedSince},
 	}...)
 }
 
-// testCountCheckFlags: a range's conversations grouped by author and
-// flags; a transfer counts for each agent who wrote; unchecked apart.
+// checkedAs is tr prepared with the checks of version that fired flags.
+func checkedAs(tr transcript.Transcript, version int64, flags uint64) *transcript.Prepared {
+	p := prepare(tr)
+	p.Checks = transcript.Checks{Version: version, Flags: flags}
+	return p
+}
+
+// testCountCheckFlags: a range's conversations grouped by author, check
+// set version and flags; a transfer counts for each agent who wrote;
+// unchecked under version 0.
 func testCountCheckFlags(t *testing.T, s store.Store) {
 	mustUpsertAgents(t, s, "a1", "a2")
 	at := func(h int) time.Time { return weekFrom.Add(time.Duration(h) * time.Hour) }
-	with := func(tr transcript.Transcript, version int64, flags uint64) *transcript.Prepared {
-		p := prepare(tr)
-		p.Checks = transcript.Checks{Version: version, Flags: flags}
-		return p
-	}
 	transfer := ending("t1", "a1", at(5))
 	transfer.Messages[6].AgentID = "a2"
 	upsert(t, s,
-		with(ending("c1", "a1", at(1)), 1, 0b100),
-		with(ending("c2", "a1", at(2)), 1, 0b100),
-		with(ending("c3", "a1", at(3)), 2, 0),
+		checkedAs(ending("c1", "a1", at(1)), 1, 0b100),
+		checkedAs(ending("c2", "a1", at(2)), 1, 0b100),
+		checkedAs(ending("c3", "a1", at(3)), 2, 0),
 		prepare(ending("c4", "a1", at(4))), // never checked
-		with(transfer, 2, 0b110),
-		with(ending("c5", "a2", at(6)), 2, 0b1),
-		with(ending("late", "a1", weekTo), 2, 0b100), // the next week
+		checkedAs(transfer, 2, 0b110),
+		checkedAs(ending("c5", "a2", at(6)), 2, 0b1),
+		checkedAs(ending("late", "a1", weekTo), 2, 0b100), // the next week
 	)
 	got, err := s.CountCheckFlags(t.Context(), weekFrom, weekTo)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(got, func(a, b store.CheckFlagCount) int {
-		if c := strings.Compare(a.AgentID, b.AgentID); c != 0 {
-			return c
-		}
-		if a.Checked != b.Checked {
-			if a.Checked {
-				return 1
-			}
-			return -1
-		}
-		return int(a.Flags) - int(b.Flags)
-	})
+	sortCounts(got)
 	want := []store.CheckFlagCount{
-		{AgentID: "a1", Flags: 0, Checked: false, Chats: 1},
-		{AgentID: "a1", Flags: 0, Checked: true, Chats: 1},
-		{AgentID: "a1", Flags: 0b100, Checked: true, Chats: 2},
-		{AgentID: "a1", Flags: 0b110, Checked: true, Chats: 1},
-		{AgentID: "a2", Flags: 0b1, Checked: true, Chats: 1},
-		{AgentID: "a2", Flags: 0b110, Checked: true, Chats: 1},
+		{AgentID: "a1", Version: 0, Flags: 0, Chats: 1},
+		{AgentID: "a1", Version: 1, Flags: 0b100, Chats: 2},
+		{AgentID: "a1", Version: 2, Flags: 0, Chats: 1},
+		{AgentID: "a1", Version: 2, Flags: 0b110, Chats: 1},
+		{AgentID: "a2", Version: 2, Flags: 0b1, Chats: 1},
+		{AgentID: "a2", Version: 2, Flags: 0b110, Chats: 1},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("CountCheckFlags =\n%+v\nwant\n%+v", got, want)
 	}
 	if got, err := s.CountCheckFlags(t.Context(), weekFrom.AddDate(0, 0, -7), weekFrom); err != nil || len(got) != 0 {
 		t.Errorf("an empty week: %+v, %v", got, err)
+	}
+}
+
+// sortCounts orders counts by agent, version and flags.
+func sortCounts(c []store.CheckFlagCount) {
+	slices.SortFunc(c, func(a, b store.CheckFlagCount) int {
+		return cmp.Or(strings.Compare(a.AgentID, b.AgentID), cmp.Compare(a.Version, b.Version), cmp.Compare(a.Flags, b.Flags))
+	})
+}
+
+// countsOf returns the sorted counts of [from, to).
+func countsOf(t *testing.T, s store.Store, from, to time.Time) []store.CheckFlagCount {
+	t.Helper()
+	got, err := s.CountCheckFlags(t.Context(), from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortCounts(got)
+	return got
+}
+
+// checkCountsWorld stores, in the week, k1 and k2 of a1 under version 1,
+// n1 of a1 never checked, t1 that a1 handed over to a2 (both wrote), t2
+// that a1 owns but only a2 wrote in, and x1 of a1 in the next week.
+func checkCountsWorld(t *testing.T, s store.Store) {
+	mustUpsertAgents(t, s, "a1", "a2")
+	at := func(m int) time.Time { return weekFrom.Add(time.Duration(m) * time.Minute) }
+	t1 := ending("t1", "a1", at(100))
+	t1.Messages[6].AgentID = "a2"
+	t2 := ending("t2", "a1", at(200))
+	for i := range t2.Messages {
+		if t2.Messages[i].Role == transcript.RoleAgent {
+			t2.Messages[i].AgentID = "a2"
+		}
+	}
+	upsert(t, s,
+		checkedAs(ending("k1", "a1", at(10)), 1, 0b100),
+		checkedAs(ending("k2", "a1", at(20)), 1, 0),
+		prepare(ending("n1", "a1", at(30))),
+		checkedAs(t1, 1, 0b10),
+		checkedAs(t2, 1, 0b1),
+		checkedAs(ending("x1", "a1", weekTo.Add(time.Hour)), 1, 0b100),
+	)
+}
+
+// testCheckCountsFollowPushesReruns: a chat pushed again with changed
+// content is counted under its new version and flags only, and a re-run
+// moves the week's chats to the re-run's version.
+func testCheckCountsFollowPushesReruns(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	checkCountsWorld(t, s)
+	want := []store.CheckFlagCount{
+		{AgentID: "a1", Version: 0, Flags: 0, Chats: 1},
+		{AgentID: "a1", Version: 1, Flags: 0, Chats: 1},
+		{AgentID: "a1", Version: 1, Flags: 0b10, Chats: 1},
+		{AgentID: "a1", Version: 1, Flags: 0b100, Chats: 1},
+		{AgentID: "a2", Version: 1, Flags: 0b1, Chats: 1},
+		{AgentID: "a2", Version: 1, Flags: 0b10, Chats: 1},
+	}
+	if got := countsOf(t, s, weekFrom, weekTo); !reflect.DeepEqual(got, want) {
+		t.Fatalf("counts =\n%+v\nwant\n%+v", got, want)
+	}
+	// k2 changed and checked under version 2, where it fires slow_reply.
+	k2 := ending("k2", "a1", weekFrom.Add(20*time.Minute))
+	k2.Messages[len(k2.Messages)-1].Text += "，再见"
+	p := prepare(k2)
+	p.Checks = transcript.Checks{Version: 2, Flags: 0b10}
+	if out := upsert(t, s, p); out[0] != store.Updated {
+		t.Fatalf("re-push of k2: %v", out[0])
+	}
+	want = []store.CheckFlagCount{
+		{AgentID: "a1", Version: 0, Flags: 0, Chats: 1},
+		{AgentID: "a1", Version: 1, Flags: 0b10, Chats: 1},
+		{AgentID: "a1", Version: 1, Flags: 0b100, Chats: 1},
+		{AgentID: "a1", Version: 2, Flags: 0b10, Chats: 1},
+		{AgentID: "a2", Version: 1, Flags: 0b1, Chats: 1},
+		{AgentID: "a2", Version: 1, Flags: 0b10, Chats: 1},
+	}
+	if got := countsOf(t, s, weekFrom, weekTo); !reflect.DeepEqual(got, want) {
+		t.Fatalf("counts after the re-push =\n%+v\nwant\n%+v", got, want)
+	}
+	// A re-run under version 3 that fires nothing.
+	var v3 int64
+	for v := range 3 {
+		got, err := s.AddCheckSetVersion(ctx, fmt.Appendf(nil, `{"v":%d}`, v+1), "lead")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v3 = got.Version
+	}
+	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v3, CreatedBy: "lead"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.RecheckIDs(ctx, weekFrom, weekTo, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := s.RecheckTargets(ctx, weekFrom, weekTo, ids[0], ids[len(ids)-1])
+	if err != nil || len(targets) != 5 {
+		t.Fatalf("RecheckTargets = %d, %v", len(targets), err)
+	}
+	var results []store.RecheckResult
+	for _, tg := range targets {
+		results = append(results, store.RecheckResult{ID: tg.ID, Revision: tg.Revision, Checks: transcript.Checks{Version: v3}})
+	}
+	if _, err := s.SaveRecheck(ctx, job.ID, results, ids[len(ids)-1], 4, true); err != nil {
+		t.Fatal(err)
+	}
+	want = []store.CheckFlagCount{
+		{AgentID: "a1", Version: v3, Flags: 0, Chats: 4},
+		{AgentID: "a2", Version: v3, Flags: 0, Chats: 2},
+	}
+	if got := countsOf(t, s, weekFrom, weekTo); !reflect.DeepEqual(got, want) {
+		t.Errorf("counts after the re-run =\n%+v\nwant\n%+v", got, want)
+	}
+	next := []store.CheckFlagCount{{AgentID: "a1", Version: 1, Flags: 0b100, Chats: 1}}
+	if got := countsOf(t, s, weekTo, weekTo.AddDate(0, 0, 7)); !reflect.DeepEqual(got, next) {
+		t.Errorf("the next week's counts = %+v, want %+v", got, next)
+	}
+}
+
+// testCheckCountsOutliveRetention: the week's chats deleted by retention,
+// in batches, leave the counts of the week, and of part of it, as they
+// were (a transfer for each author who wrote, never checked apart); a
+// later week is untouched.
+func testCheckCountsOutliveRetention(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	checkCountsWorld(t, s)
+	ranges := [][2]time.Time{
+		{weekFrom, weekTo},
+		{weekFrom.Add(15 * time.Minute), weekFrom.Add(105 * time.Minute)}, // k2 and t1
+		{weekTo, weekTo.AddDate(0, 0, 7)},
+	}
+	before := make([][]store.CheckFlagCount, len(ranges))
+	for i, r := range ranges {
+		before[i] = countsOf(t, s, r[0], r[1])
+	}
+	if len(before[1]) != 4 || len(before[0]) != 6 {
+		t.Fatalf("counts before: %+v", before)
+	}
+	removed, _ := drainRetention(t, 2, func(after store.RetentionCursor, limit int) (store.RetentionBatch, error) {
+		return s.DeleteUnsampledTranscripts(ctx, after, weekTo, limit)
+	})
+	if removed != 5 {
+		t.Fatalf("retention removed %d, want the week's 5 chats", removed)
+	}
+	if _, err := s.GetTranscript(ctx, "t1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("t1 after retention: %v", err)
+	}
+	for i, r := range ranges {
+		if got := countsOf(t, s, r[0], r[1]); !reflect.DeepEqual(got, before[i]) {
+			t.Errorf("counts of [%v, %v) after retention =\n%+v\nbefore\n%+v", r[0], r[1], got, before[i])
+		}
+	}
+	// A second pass deletes nothing and counts nothing twice.
+	drainRetention(t, 10, func(after store.RetentionCursor, limit int) (store.RetentionBatch, error) {
+		return s.DeleteUnsampledTranscripts(ctx, after, weekTo, limit)
+	})
+	if got := countsOf(t, s, weekFrom, weekTo); !reflect.DeepEqual(got, before[0]) {
+		t.Errorf("counts after a second pass = %+v, want %+v", got, before[0])
 	}
 }
 

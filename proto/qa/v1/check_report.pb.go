@@ -84,7 +84,8 @@ type GetCheckReportResponse struct {
 	CheckSetVersion int64 `protobuf:"varint,2,opt,name=check_set_version,json=checkSetVersion,proto3" json:"check_set_version,omitempty"`
 	// One per check, in the checks' order.
 	Checks []*CheckAgreement `protobuf:"bytes,3,rep,name=checks,proto3" json:"checks,omitempty"`
-	// Conversations checked in the weeks, and final reviews compared.
+	// Conversations checked in the weeks (by any version, each check on or
+	// off), and final reviews compared.
 	Chats         int64                  `protobuf:"varint,4,opt,name=chats,proto3" json:"chats,omitempty"`
 	Reviews       int64                  `protobuf:"varint,5,opt,name=reviews,proto3" json:"reviews,omitempty"`
 	GeneratedAt   *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=generated_at,json=generatedAt,proto3" json:"generated_at,omitempty"`
@@ -171,7 +172,9 @@ type CheckAgreement struct {
 	// The rubric dimension the check is compared with, e.g. attitude.
 	Dimension string `protobuf:"bytes,2,opt,name=dimension,proto3" json:"dimension,omitempty"`
 	// fired of chats checked: the conversations ended in the weeks that a
-	// check set ran on (each author counts a transfer once).
+	// check set with this check on ran on (each author counts a transfer
+	// once); fewer than the report's chats where a version had it off.
+	// Chats that retention deleted still count, as they were checked.
 	Chats int64   `protobuf:"varint,3,opt,name=chats,proto3" json:"chats,omitempty"`
 	Fired int64   `protobuf:"varint,4,opt,name=fired,proto3" json:"fired,omitempty"`
 	Rate  float64 `protobuf:"fixed64,5,opt,name=rate,proto3" json:"rate,omitempty"`
@@ -328,8 +331,10 @@ func (x *CheckAgreement) GetByWeek() []*CheckWeekRate {
 type CheckRate struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Check string                 `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
-	Chats int64                  `protobuf:"varint,2,opt,name=chats,proto3" json:"chats,omitempty"`
-	Fired int64                  `protobuf:"varint,3,opt,name=fired,proto3" json:"fired,omitempty"`
+	// The conversations this check ran on: not those checked by a version
+	// of the check set with it off. The rate's denominator.
+	Chats int64 `protobuf:"varint,2,opt,name=chats,proto3" json:"chats,omitempty"`
+	Fired int64 `protobuf:"varint,3,opt,name=fired,proto3" json:"fired,omitempty"`
 	// fired ÷ chats; 0 without chats.
 	Rate float64 `protobuf:"fixed64,4,opt,name=rate,proto3" json:"rate,omitempty"`
 	// Per week, oldest first (omitted for each agent of a team report).
