@@ -116,6 +116,16 @@ func runSample(ctx context.Context, c config, out io.Writer) error {
 		printf(out, "repeat %d: run %s (CPU %s), %d picks: %s\n", rep+1, ms3(total), ms3(cpuTime()-cpu), run.Picks, timed.summary())
 	}
 
+	if c.parts {
+		seed, err := job.WeekSeed(ctx, sampleWeek)
+		if err != nil {
+			return err
+		}
+		if err := timeParts(ctx, st, policy, seed, c.repeat, out); err != nil {
+			return err
+		}
+	}
+
 	if c.late > 0 && rows > 0 {
 		n := int(float64(rows) * c.late)
 		t := time.Now()
