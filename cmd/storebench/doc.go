@@ -16,4 +16,9 @@
 // (see runSample). It changes the database, so give it a copy:
 //
 //	cp /tmp/bench.db /tmp/run.db && go run ./cmd/storebench --sample --db /tmp/run.db --repeat 3
+//
+// With --parts it then times a preview's parts alone (the bare index scan,
+// the week's scan, the HMAC keys, the sampler over the week in memory) and
+// prints the floor they set on two cores against the bare scan (see
+// timeParts).
 package main

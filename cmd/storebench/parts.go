@@ -105,6 +105,7 @@ func timeParts(ctx context.Context, st *sqlstore.Store, policy sampler.Policy, s
 	}); err != nil {
 		return err
 	}
+	printf(out, "parts: the week in memory: %d chats\n", len(week))
 	if err := measure(2, len(parts)); err != nil {
 		return err
 	}
