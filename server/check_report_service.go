@@ -1,11 +1,15 @@
 package server
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"runtime"
 	"sync"
 	"time"
@@ -379,6 +383,10 @@ func (s *checkReportService) StartCheckRerun(ctx context.Context, req *qav1.Star
 	}
 	who, _ := PrincipalFrom(ctx)
 	job, err := s.rerun.start(ctx, week, who.Subject)
+	var busy *rerunBusyError
+	if errors.As(err, &busy) {
+		return nil, status.Error(codes.FailedPrecondition, busy.Error())
+	}
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
@@ -427,6 +435,10 @@ func rerunToProto(j store.CheckRerun) *qav1.CheckRerun {
 	if !j.FinishedAt.IsZero() {
 		out.FinishedAt = timestamppb.New(j.FinishedAt)
 	}
+	out.Owner = j.Owner
+	if !j.LeaseUntil.IsZero() && j.Status == store.CheckRerunRunning {
+		out.LeaseExpiresAt = timestamppb.New(j.LeaseUntil)
+	}
 	return out
 }
 
@@ -434,14 +446,46 @@ func rerunToProto(j store.CheckRerun) *qav1.CheckRerun {
 // transaction: each batch's results commit with the job's cursor.
 const rerunBatch = 2000
 
+// DefaultCheckRerunLease is how long a replica holds a check re-run
+// without committing a batch before another replica may take it over: a
+// batch takes well under a second (BENCHMARKS.md), so only a replica that
+// died or hung lets its lease run out.
+const DefaultCheckRerunLease = 30 * time.Second
+
+// rerunBusyError refuses a re-run of a week while another version's job
+// runs for it: one week runs one job at a time.
+type rerunBusyError struct{ running store.CheckRerun }
+
+func (e *rerunBusyError) Error() string {
+	j := e.running
+	return fmt.Sprintf("check re-run %d of week %s (check set version %d) is running, %d of %d done; "+
+		"wait for it to end (qactl checks rerun-status %d), then start again", j.ID, j.Week, j.CheckVersion, j.Done, j.Total, j.ID)
+}
+
 // checkRerunner runs re-run jobs in the background, one goroutine per
-// job, and takes up running jobs left by a previous process.
+// job. Replicas sharing a database share the jobs: each job is held by
+// one replica at a time under a lease (store.ClaimCheckRerun) that every
+// committed batch renews and that fences the commits, so a job runs once
+// even when several replicas serve, and a replica that died leaves its
+// job to another after the lease, which continues after the cursor.
 type checkRerunner struct {
 	store Storage
 	book  *checkBook
 	job   *SamplingJob
 	stats *checkStats
 	log   *slog.Logger
+	// owner names this process in the jobs it holds (replicaID).
+	owner string
+	// lease is how long a hold lasts without a commit; 0 means
+	// DefaultCheckRerunLease. serve looks for free or expired jobs every
+	// third of it.
+	lease time.Duration
+	now   func() time.Time
+	// batch is how many conversations a batch takes; 0 means rerunBatch.
+	batch int
+	// beforeSave and saved, when set (tests), are called with a batch's
+	// ids before it is committed and after it was.
+	beforeSave, saved func(job int64, ids []int64)
 
 	mu      sync.Mutex
 	ctx     context.Context // ends at shutdown; nil before Serve
@@ -449,26 +493,86 @@ type checkRerunner struct {
 	wg      sync.WaitGroup
 }
 
-// serve starts the jobs a previous process left running and lets start
-// run new ones until ctx ends; it returns once they have stopped.
+// replicaID names this process among the replicas: host, process id and
+// a random part, so that a restarted process does not take its
+// predecessor's lease for its own.
+func replicaID() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "qad"
+	}
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// leaseFrom is this process's lease taken or renewed now.
+func (r *checkRerunner) leaseFrom() store.RerunLease {
+	now := r.now()
+	return store.RerunLease{Owner: r.owner, At: now, Until: now.Add(cmp.Or(r.lease, DefaultCheckRerunLease))}
+}
+
+// serve takes up the running jobs no replica holds (left by a previous
+// process, or by a replica whose lease expired) and lets start run new
+// ones until ctx ends; it returns once they have stopped.
 func (r *checkRerunner) serve(ctx context.Context) {
 	r.mu.Lock()
 	r.ctx = ctx
 	r.mu.Unlock()
-	jobs, err := r.store.ListCheckReruns(ctx, true, 100)
-	if err != nil {
-		r.log.Error("listing unfinished check re-runs", "err", err)
+	defer r.wg.Wait()
+	tick := time.NewTicker(cmp.Or(r.lease, DefaultCheckRerunLease) / 3)
+	defer tick.Stop()
+	for {
+		r.adopt(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
-	for _, j := range jobs {
-		r.log.Info("continuing a check re-run", "rerun", j.ID, "week", j.Week, "done", j.Done, "total", j.Total)
-		r.launch(j)
-	}
-	<-ctx.Done()
-	r.wg.Wait()
 }
 
-// start creates a job for week under the newest check set, or returns
-// the one already running for them.
+// adopt claims and launches the running jobs that are free, expired or
+// already this process's but not running here.
+func (r *checkRerunner) adopt(ctx context.Context) {
+	jobs, err := r.store.ListCheckReruns(ctx, true, 100)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Error("listing unfinished check re-runs", "err", err)
+		}
+		return
+	}
+	for _, j := range jobs {
+		r.mu.Lock()
+		busy := r.running[j.ID]
+		r.mu.Unlock()
+		lease := r.leaseFrom()
+		if busy || (j.Owner != r.owner && j.LeaseUntil.After(lease.At)) {
+			continue // worked here, or held by a live replica
+		}
+		claimed, err := r.store.ClaimCheckRerun(ctx, j.ID, lease)
+		if errors.Is(err, store.ErrConflict) {
+			continue // another replica was first, or it ended
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Error("claiming a check re-run", "rerun", j.ID, "err", err)
+			}
+			continue
+		}
+		if j.Owner != "" && j.Owner != r.owner && !j.LeaseUntil.IsZero() {
+			r.log.Warn("taking over a check re-run whose replica stopped renewing its lease", "rerun", j.ID, "week", j.Week,
+				"from", j.Owner, "lease_expired_at", j.LeaseUntil, "done", claimed.Done, "total", claimed.Total)
+		} else {
+			r.log.Info("continuing a check re-run", "rerun", j.ID, "week", j.Week, "done", claimed.Done, "total", claimed.Total)
+		}
+		r.launch(claimed)
+	}
+}
+
+// start creates a job for week under the newest check set, held by this
+// process, or returns the one already running for them (joined); a job
+// of the week under another version refuses it (*rerunBusyError).
 func (r *checkRerunner) start(ctx context.Context, week isoweek.Week, who string) (store.CheckRerun, error) {
 	checker, err := r.book.current(ctx)
 	if err != nil {
@@ -480,14 +584,23 @@ func (r *checkRerunner) start(ctx context.Context, week isoweek.Week, who string
 		return store.CheckRerun{}, err
 	}
 	version := max(latest.Version, checker.Set().Version)
-	running, err := r.store.ListCheckReruns(ctx, true, 100)
-	if err != nil {
-		return store.CheckRerun{}, err
-	}
-	for _, j := range running {
-		if j.Week == week.String() && j.CheckVersion == version {
-			return j, nil
+	running := func() (store.CheckRerun, bool, error) {
+		jobs, err := r.store.ListCheckReruns(ctx, true, 100)
+		if err != nil {
+			return store.CheckRerun{}, false, err
 		}
+		for _, j := range jobs {
+			if j.Week == week.String() {
+				if j.CheckVersion != version {
+					return store.CheckRerun{}, false, &rerunBusyError{running: j}
+				}
+				return j, true, nil
+			}
+		}
+		return store.CheckRerun{}, false, nil
+	}
+	if j, ok, err := running(); ok || err != nil {
+		return j, err
 	}
 	p, err := r.job.Policy(ctx)
 	if err != nil {
@@ -498,7 +611,15 @@ func (r *checkRerunner) start(ctx context.Context, week isoweek.Week, who string
 		return store.CheckRerun{}, err
 	}
 	from, to := week.Bounds(loc)
-	j, err := r.store.CreateCheckRerun(ctx, store.CheckRerun{Week: week.String(), From: from, To: to, CheckVersion: version, CreatedBy: who})
+	lease := r.leaseFrom()
+	j, err := r.store.CreateCheckRerun(ctx, store.CheckRerun{Week: week.String(), From: from, To: to, CheckVersion: version, CreatedBy: who,
+		Owner: lease.Owner, LeaseUntil: lease.Until})
+	if errors.Is(err, store.ErrConflict) {
+		// Another replica started one for the week meanwhile.
+		if j, ok, err := running(); ok || err != nil {
+			return j, err
+		}
+	}
 	if err != nil {
 		return store.CheckRerun{}, err
 	}
@@ -506,11 +627,15 @@ func (r *checkRerunner) start(ctx context.Context, week isoweek.Week, who string
 	return j, nil
 }
 
+// launch runs j, which this process holds, unless it runs here already.
 func (r *checkRerunner) launch(j store.CheckRerun) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ctx == nil || r.ctx.Err() != nil || r.running[j.ID] {
-		return // taken up by the next process's serve
+		if !r.running[j.ID] {
+			r.release(j) // for the next process or another replica at once
+		}
+		return
 	}
 	if r.running == nil {
 		r.running = make(map[int64]bool)
@@ -523,21 +648,36 @@ func (r *checkRerunner) launch(j store.CheckRerun) {
 			delete(r.running, j.ID)
 			r.mu.Unlock()
 		}()
-		if err := r.run(ctx, j); err != nil {
-			if ctx.Err() != nil {
-				r.log.Info("check re-run stopped; the next start continues it", "rerun", j.ID, "week", j.Week)
-				return
-			}
+		err := r.run(ctx, j)
+		switch {
+		case err == nil:
+		case errors.Is(err, store.ErrLeaseLost):
+			r.log.Warn("check re-run taken over by another replica; this one stops", "rerun", j.ID, "week", j.Week, "err", err)
+		case ctx.Err() != nil:
+			r.release(j)
+			r.log.Info("check re-run stopped; the next start or another replica continues it", "rerun", j.ID, "week", j.Week)
+		default:
 			r.log.Error("check re-run failed", "rerun", j.ID, "week", j.Week, "err", err)
-			if ferr := r.store.FailCheckRerun(context.WithoutCancel(ctx), j.ID, err.Error()); ferr != nil {
+			if ferr := r.store.FailCheckRerun(context.WithoutCancel(ctx), j.ID, r.owner, err.Error()); ferr != nil {
 				r.log.Error("recording a failed check re-run", "rerun", j.ID, "err", ferr)
 			}
 		}
 	})
 }
 
+// release frees j if this process holds it, so that whoever serves next
+// takes it up without waiting for the lease to run out.
+func (r *checkRerunner) release(j store.CheckRerun) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.store.ReleaseCheckRerun(ctx, j.ID, r.owner); err != nil {
+		r.log.Warn("releasing a check re-run; another replica takes it over once its lease expires", "rerun", j.ID, "err", err)
+	}
+}
+
 // run checks the job's conversations after its cursor, in id order, a
-// batch per transaction.
+// batch per transaction, each renewing this process's lease; it returns
+// store.ErrLeaseLost once another replica has taken the job over.
 func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
 	v, err := r.store.GetCheckSet(ctx, j.CheckVersion)
 	if err != nil {
@@ -556,12 +696,14 @@ func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
 		return err
 	}
 	if len(ids) == 0 {
-		_, err := r.store.SaveRecheck(ctx, j.ID, nil, j.Cursor, 0, true)
+		_, err := r.store.SaveRecheck(ctx, j.ID, store.RecheckBatch{Lease: r.leaseFrom(), After: j.Cursor, Cursor: j.Cursor, Finish: true})
 		return err
 	}
+	size := cmp.Or(r.batch, rerunBatch)
 	// Batches are read (and their bodies decoded) one ahead while the
 	// previous one is checked and written.
 	type loaded struct {
+		ids     []int64
 		targets []store.RecheckTarget
 		hi      int64
 		last    bool
@@ -572,11 +714,11 @@ func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
 	defer stopReading()
 	go func() {
 		defer close(ahead)
-		for start := 0; start < len(ids); start += rerunBatch {
-			end := min(start+rerunBatch, len(ids))
+		for start := 0; start < len(ids); start += size {
+			end := min(start+size, len(ids))
 			targets, err := r.store.RecheckTargets(readCtx, j.From, j.To, ids[start], ids[end-1])
 			select {
-			case ahead <- loaded{targets: targets, hi: ids[end-1], last: end == len(ids), err: err}:
+			case ahead <- loaded{ids: ids[start:end], targets: targets, hi: ids[end-1], last: end == len(ids), err: err}:
 			case <-readCtx.Done():
 				return
 			}
@@ -586,6 +728,7 @@ func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
 		}
 	}()
 	workers := runtime.GOMAXPROCS(0)
+	after := j.Cursor
 	for batch := range ahead {
 		if batch.err != nil {
 			return batch.err
@@ -611,8 +754,16 @@ func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
 			})
 		}
 		wg.Wait()
-		if _, err := r.store.SaveRecheck(ctx, j.ID, results, batch.hi, changed, batch.last); err != nil {
+		if r.beforeSave != nil {
+			r.beforeSave(j.ID, batch.ids)
+		}
+		if _, err := r.store.SaveRecheck(ctx, j.ID, store.RecheckBatch{Lease: r.leaseFrom(), After: after,
+			Results: results, Cursor: batch.hi, Changed: changed, Finish: batch.last}); err != nil {
 			return err
+		}
+		after = batch.hi
+		if r.saved != nil {
+			r.saved(j.ID, batch.ids)
 		}
 		r.stats.forget()
 	}

@@ -123,10 +123,13 @@ func BenchmarkCheckRerun(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := &checkRerunner{store: st, book: &checkBook{store: st, now: time.Now}, stats: &checkStats{}, log: slog.New(slog.DiscardHandler)}
+	r := &checkRerunner{store: st, book: &checkBook{store: st, now: time.Now}, stats: &checkStats{}, log: slog.New(slog.DiscardHandler),
+		owner: "bench", now: time.Now}
 	b.ResetTimer()
 	for range b.N {
-		job, err := st.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: week, To: week.AddDate(0, 0, 7), CheckVersion: latest.Version, CreatedBy: "bench"})
+		lease := r.leaseFrom()
+		job, err := st.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: week, To: week.AddDate(0, 0, 7), CheckVersion: latest.Version, CreatedBy: "bench",
+			Owner: lease.Owner, LeaseUntil: lease.Until})
 		if err != nil {
 			b.Fatal(err)
 		}

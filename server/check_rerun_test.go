@@ -59,7 +59,10 @@ func TestCheckRerunContinuesAfterARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	from, to := week, week.AddDate(0, 0, 7)
-	job, err := st.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: from, To: to, CheckVersion: v2.Version, CreatedBy: "lead"})
+	// The previous process held the job until it died, a lease ago.
+	gone := store.RerunLease{Owner: "qad-before", At: time.Now().Add(-time.Minute), Until: time.Now().Add(-time.Second)}
+	job, err := st.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: from, To: to, CheckVersion: v2.Version, CreatedBy: "lead",
+		Owner: gone.Owner, LeaseUntil: gone.Until})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +77,12 @@ func TestCheckRerunContinuesAfterARestart(t *testing.T) {
 	}
 	first := []store.RecheckResult{{ID: ids[0], Revision: read[0].Revision, Checks: transcript.Checks{Version: v2.Version, Flags: 0b1000}},
 		{ID: ids[1], Revision: read[1].Revision, Checks: transcript.Checks{Version: v2.Version, Flags: 0b1000}}}
-	if _, err := st.SaveRecheck(ctx, job.ID, first, ids[1], 2, false); err != nil {
+	if _, err := st.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: gone, Results: first, Cursor: ids[1], Changed: 2}); err != nil {
 		t.Fatal(err)
 	}
 
-	r := &checkRerunner{store: st, book: &checkBook{store: st, now: time.Now}, stats: &checkStats{}, log: slog.New(slog.DiscardHandler)}
+	r := &checkRerunner{store: st, book: &checkBook{store: st, now: time.Now}, stats: &checkStats{}, log: slog.New(slog.DiscardHandler),
+		owner: "qad-after", now: time.Now}
 	serveCtx, stop := context.WithCancel(ctx)
 	served := make(chan struct{})
 	go func() { r.serve(serveCtx); close(served) }()
@@ -89,7 +93,7 @@ func TestCheckRerunContinuesAfterARestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		if got.Status != store.CheckRerunRunning {
-			if got.Status != store.CheckRerunDone || got.Done != 4 || got.Total != 4 || got.Changed != 4 || got.Cursor != ids[3] {
+			if got.Status != store.CheckRerunDone || got.Done != 4 || got.Total != 4 || got.Changed != 4 || got.Cursor != ids[3] || got.Owner != "qad-after" {
 				t.Errorf("the job after the restart: %+v", got)
 			}
 			break

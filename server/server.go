@@ -74,6 +74,10 @@ type Config struct {
 	LoginLinkTTL time.Duration
 	// Retention says how long chats are kept; off by default.
 	Retention RetentionOptions
+	// CheckRerunLease is how long a replica holds a check re-run without
+	// committing a batch before another replica may take it over (0:
+	// DefaultCheckRerunLease).
+	CheckRerunLease time.Duration
 	// PublicURL is the console's address as people's browsers reach it,
 	// without a trailing slash; login links point under it.
 	PublicURL string
@@ -101,6 +105,7 @@ func DefaultConfig() Config {
 		LoginLinkTTL:      24 * time.Hour,
 		PublicURL:         "http://127.0.0.1:7390",
 		Retention:         DefaultRetentionOptions(),
+		CheckRerunLease:   DefaultCheckRerunLease,
 	}
 }
 
@@ -235,7 +240,8 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	reports := &reportService{store: st, job: job, checks: checkStats, opts: report.Options{MinReviews: cfg.ReportMinReviews}, now: now, log: log, severity: severityFits}
 	qav1.RegisterReportServiceServer(guard, reports)
 	qav1.RegisterInspectorReportServiceServer(guard, &inspectorReportService{report: reports, severity: severityFits})
-	reruns := &checkRerunner{store: st, book: checkSets, job: job, stats: checkStats, log: log}
+	reruns := &checkRerunner{store: st, book: checkSets, job: job, stats: checkStats, log: log,
+		owner: replicaID(), lease: cfg.CheckRerunLease, now: now}
 	qav1.RegisterCheckReportServiceServer(guard, &checkReportService{stats: checkStats, reports: reports, rerun: reruns, log: log})
 	qav1.RegisterAuditServiceServer(guard, &auditService{store: st, log: log})
 	qav1.RegisterCalibrationServiceServer(guard, &calibrationService{store: st, rubrics: rubrics, now: now, log: log})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"qa-sampling/transcript"
@@ -67,6 +68,45 @@ type CheckRerun struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	FinishedAt time.Time
+	// Owner is the replica working the job (or the last one that did);
+	// empty when none ever claimed it.
+	Owner string
+	// LeaseUntil is when Owner's hold ends unless renewed; zero when the
+	// job is free (never claimed, or released).
+	LeaseUntil time.Time
+}
+
+// RerunLease is a replica's hold on a running re-run (SPEC §6: several
+// replicas may share a database, and one job must be worked by one of
+// them at a time). Owner names the replica; At is the caller's clock at
+// the call, against which another owner's lease counts as expired (its
+// LeaseUntil at or before At); Until is when the lease taken or renewed
+// by the call ends.
+type RerunLease struct {
+	Owner string
+	At    time.Time
+	Until time.Time
+}
+
+// ErrLeaseLost refuses a re-run claim, batch or failure by a replica that
+// does not hold the job: another one holds an unexpired lease, or took
+// the job over. It is an ErrConflict.
+var ErrLeaseLost = fmt.Errorf("re-run held by another replica: %w", ErrConflict)
+
+// RecheckBatch is one batch of a re-run committed by the lease's holder.
+type RecheckBatch struct {
+	Lease RerunLease
+	// After is the job's cursor the batch was read after; the batch is
+	// refused (ErrLeaseLost) unless the job is still there, so no batch
+	// counts twice.
+	After   int64
+	Results []RecheckResult
+	// Cursor is the highest transcript id the batch covers.
+	Cursor int64
+	// Changed counts the results whose flags differ from the stored ones.
+	Changed int64
+	// Finish marks the job done.
+	Finish bool
 }
 
 // RecheckTarget is one conversation a re-run recomputes.
@@ -105,8 +145,21 @@ type CheckStatsStore interface {
 
 	// CreateCheckRerun stores a running job for r's week, range and
 	// version, counting its conversations as Total (audited as
-	// checks.rerun by r.CreatedBy).
+	// checks.rerun by r.CreatedBy), held by r.Owner until r.LeaseUntil
+	// (free if r.Owner is empty). It returns ErrConflict when a job for
+	// r.Week is running: one week runs one job at a time.
 	CreateCheckRerun(ctx context.Context, r CheckRerun) (CheckRerun, error)
+	// ClaimCheckRerun makes lease.Owner the holder of running job id until
+	// lease.Until, if the job is free, already its, or another owner's
+	// lease ended at or before lease.At (a takeover, audited as
+	// checks.rerun.takeover), and returns the job as committed, to
+	// continue after its Cursor. ErrLeaseLost when another owner's lease
+	// is live; ErrConflict when the job is no longer running; ErrNotFound
+	// for an unknown id.
+	ClaimCheckRerun(ctx context.Context, id int64, lease RerunLease) (CheckRerun, error)
+	// ReleaseCheckRerun frees job id if owner holds it (a replica shutting
+	// down), so that another takes it up at once; else it does nothing.
+	ReleaseCheckRerun(ctx context.Context, id int64, owner string) error
 	// GetCheckRerun returns ErrNotFound for an unknown id.
 	GetCheckRerun(ctx context.Context, id int64) (CheckRerun, error)
 	// ListCheckReruns returns the newest jobs first, at most limit; only
@@ -121,10 +174,15 @@ type CheckStatsStore interface {
 	// for the rates and the agreement report) would be wiped. Done may
 	// therefore end below Total.
 	RecheckTargets(ctx context.Context, from, to time.Time, lo, hi int64) ([]RecheckTarget, error)
-	// SaveRecheck stores results (not on a transcript emptied or pushed
-	// again since it was read: ingest checked the new content) and moves job id's cursor to cursor, in one transaction; finish marks it done (audited as
-	// checks.rerun.done).
-	SaveRecheck(ctx context.Context, id int64, results []RecheckResult, cursor, changed int64, finish bool) (CheckRerun, error)
-	// FailCheckRerun marks a job failed with a reason (audited).
-	FailCheckRerun(ctx context.Context, id int64, reason string) error
+	// SaveRecheck stores b's results (not on a transcript emptied or
+	// pushed again since it was read: ingest checked the new content),
+	// moves job id's cursor from b.After to b.Cursor, adds to its counts
+	// and renews b.Lease, in one transaction; b.Finish marks it done
+	// (audited as checks.rerun.done). ErrLeaseLost, with nothing stored,
+	// unless b.Lease.Owner holds the job and its cursor is b.After;
+	// ErrConflict when the job is no longer running.
+	SaveRecheck(ctx context.Context, id int64, b RecheckBatch) (CheckRerun, error)
+	// FailCheckRerun marks a job failed with a reason (audited), if owner
+	// holds it (ErrLeaseLost if not).
+	FailCheckRerun(ctx context.Context, id int64, owner, reason string) error
 }

@@ -85,6 +85,7 @@ type serveFlags struct {
 	logLevel, logFormat, sampleSchedule      string
 	shutdownTimeout, tokenCacheTTL           time.Duration
 	disputeWindow, feedbackPoll              time.Duration
+	checkRerunLease                          time.Duration
 	sampling                                 scheduleFlags
 	sessions                                 sessionFlags
 	privacy                                  privacyFlags
@@ -129,6 +130,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.IntVar(&f.maxStreamsPerConn, "max-streams-per-conn", defaults.MaxStreamsPerConn, "most concurrent calls on one connection; more wait [QA_MAX_STREAMS_PER_CONN]")
 	fl.DurationVar(&f.disputeWindow, "dispute-window", defaults.DisputeWindow, "how long after finalising a supervisor may dispute a review [QA_DISPUTE_WINDOW]")
 	fl.DurationVar(&f.feedbackPoll, "feedback-poll", defaults.FeedbackPoll, "how often open feedback streams learn of records written by other replicas (one query per process); 0 disables [QA_FEEDBACK_POLL]")
+	fl.DurationVar(&f.checkRerunLease, "check-rerun-lease", defaults.CheckRerunLease, "replicas sharing a database: how long a replica holds a check re-run without committing a batch before another takes it over (a batch takes well under a second) [QA_CHECK_RERUN_LEASE]")
 	fl.IntVar(&f.reportMinReviews, "report-min-reviews", defaults.ReportMinReviews, "reports mark a mean resting on fewer reviews \"too few reviews\" [QA_REPORT_MIN_REVIEWS]")
 	f.sessions.register(fl)
 	f.privacy.register(fl)
@@ -181,6 +183,10 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 	if f.disputeWindow <= 0 || f.feedbackPoll < 0 {
 		return errors.New("--dispute-window must be positive and --feedback-poll not negative")
 	}
+	if f.checkRerunLease < time.Second {
+		return fmt.Errorf("--check-rerun-lease must be at least 1s, got %s", f.checkRerunLease)
+	}
+	cfg.CheckRerunLease = f.checkRerunLease
 	cfg.ReportMinReviews = f.reportMinReviews
 	if err := f.sessions.apply(&cfg); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -187,7 +188,7 @@ func (s *Store) ReviewedChecks(ctx context.Context, fromWeek, toWeek string) ([]
 }
 
 const checkRerunColumns = `id, week, from_ms, to_ms, check_version, status, cursor_id, done, total, changed, error,
-	created_by, created_at, updated_at, finished_at`
+	created_by, created_at, updated_at, finished_at, owner, lease_until`
 
 type checkRerunRow struct {
 	ID           int64         `db:"id"`
@@ -205,6 +206,8 @@ type checkRerunRow struct {
 	CreatedAt    int64         `db:"created_at"`
 	UpdatedAt    int64         `db:"updated_at"`
 	FinishedAt   sql.NullInt64 `db:"finished_at"`
+	Owner        string        `db:"owner"`
+	LeaseUntil   int64         `db:"lease_until"`
 }
 
 func (r *checkRerunRow) rerun() store.CheckRerun {
@@ -212,11 +215,37 @@ func (r *checkRerunRow) rerun() store.CheckRerun {
 		ID: r.ID, Week: r.Week, From: fromMillis(r.FromMS), To: fromMillis(r.ToMS), CheckVersion: r.CheckVersion,
 		Status: store.CheckRerunStatus(r.Status), Cursor: r.Cursor, Done: r.Done, Total: r.Total, Changed: r.Changed,
 		Error: r.Error, CreatedBy: r.CreatedBy, CreatedAt: fromMillis(r.CreatedAt), UpdatedAt: fromMillis(r.UpdatedAt),
+		Owner: r.Owner,
 	}
 	if r.FinishedAt.Valid {
 		out.FinishedAt = fromMillis(r.FinishedAt.Int64)
 	}
+	if r.LeaseUntil != 0 {
+		out.LeaseUntil = fromMillis(r.LeaseUntil)
+	}
 	return out
+}
+
+// leaseMillis stores a lease end; the zero time (no lease) is 0.
+func leaseMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// getCheckRerun reads job id in tx, locking its row on PostgreSQL (a
+// SQLite write transaction holds the whole file already).
+func (s *Store) getCheckRerun(ctx context.Context, tx *sqlx.Tx, id int64) (checkRerunRow, error) {
+	q := "SELECT " + checkRerunColumns + " FROM check_reruns WHERE id = ?"
+	if s.dialect == dialectPostgres {
+		q += " FOR UPDATE"
+	}
+	var row checkRerunRow
+	if err := tx.GetContext(ctx, &row, tx.Rebind(q), id); err != nil {
+		return row, notFound(err, fmt.Sprintf("check rerun %d", id))
+	}
+	return row, nil
 }
 
 // rerunDetail is what a checks.rerun event says.
@@ -227,6 +256,9 @@ type rerunDetail struct {
 	Done         int64  `json:"done,omitempty"`
 	Changed      int64  `json:"changed,omitempty"`
 	Error        string `json:"error,omitempty"`
+	// Owner and From name the replicas of a takeover.
+	Owner string `json:"owner,omitempty"`
+	From  string `json:"from,omitempty"`
 }
 
 // CreateCheckRerun implements store.CheckStatsStore.
@@ -241,8 +273,11 @@ func (s *Store) CreateCheckRerun(ctx context.Context, r store.CheckRerun) (store
 		now := s.now().UnixMilli()
 		var id int64
 		if err := tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO check_reruns (week, from_ms, to_ms, check_version, status,
-			total, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING id`),
-			r.Week, r.From.UnixMilli(), r.To.UnixMilli(), r.CheckVersion, total, r.CreatedBy, now, now); err != nil {
+			total, created_by, created_at, updated_at, owner, lease_until) VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?) RETURNING id`),
+			r.Week, r.From.UnixMilli(), r.To.UnixMilli(), r.CheckVersion, total, r.CreatedBy, now, now, r.Owner, leaseMillis(r.LeaseUntil)); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("a re-run of week %s is running: %w", r.Week, store.ErrConflict)
+			}
 			return err
 		}
 		var row checkRerunRow
@@ -319,35 +354,103 @@ func (s *Store) RecheckTargets(ctx context.Context, from, to time.Time, lo, hi i
 	return out, nil
 }
 
-// SaveRecheck implements store.CheckStatsStore.
-func (s *Store) SaveRecheck(ctx context.Context, id int64, results []store.RecheckResult, cursor, changed int64, finish bool) (store.CheckRerun, error) {
+// ClaimCheckRerun implements store.CheckStatsStore.
+func (s *Store) ClaimCheckRerun(ctx context.Context, id int64, lease store.RerunLease) (store.CheckRerun, error) {
+	if lease.Owner == "" {
+		return store.CheckRerun{}, errors.New("sqlstore: claim check rerun: no owner")
+	}
 	var out store.CheckRerun
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var row checkRerunRow
-		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+checkRerunColumns+" FROM check_reruns WHERE id = ?"), id); err != nil {
-			return notFound(err, fmt.Sprintf("check rerun %d", id))
+		row, err := s.getCheckRerun(ctx, tx, id)
+		if err != nil {
+			return err
 		}
 		if row.Status != string(store.CheckRerunRunning) {
-			return fmt.Errorf("check rerun %d is %s", id, row.Status)
+			return fmt.Errorf("check rerun %d is %s: %w", id, row.Status, store.ErrConflict)
 		}
-		if err := s.updateChecks(ctx, tx, results); err != nil {
+		if row.Owner != lease.Owner && row.LeaseUntil > lease.At.UnixMilli() {
+			return fmt.Errorf("check rerun %d: %s holds it until %s: %w", id, row.Owner,
+				fromMillis(row.LeaseUntil).UTC().Format(time.RFC3339), store.ErrLeaseLost)
+		}
+		// The row is locked (or the file is): the condition only repeats
+		// what was read, as a guard.
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE check_reruns SET owner = ?, lease_until = ?
+			WHERE id = ? AND status = 'running' AND owner = ? AND lease_until = ?`),
+			lease.Owner, leaseMillis(lease.Until), id, row.Owner, row.LeaseUntil)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return cmp.Or(err, fmt.Errorf("check rerun %d changed while claimed: %w", id, store.ErrLeaseLost))
+		}
+		if row.Owner != "" && row.Owner != lease.Owner && row.LeaseUntil != 0 {
+			// The holder stopped renewing without releasing: it died or
+			// hung, and this replica continues after its last commit.
+			if err := s.audit(ctx, tx, "qad", "checks.rerun.takeover", "check_rerun", id, rerunDetail{
+				Week: row.Week, CheckVersion: row.CheckVersion, Done: row.Done, Changed: row.Changed,
+				Owner: lease.Owner, From: row.Owner}); err != nil {
+				return err
+			}
+		}
+		row.Owner, row.LeaseUntil = lease.Owner, leaseMillis(lease.Until)
+		out = row.rerun()
+		return nil
+	})
+	if err != nil {
+		return store.CheckRerun{}, fmt.Errorf("sqlstore: claim check rerun: %w", err)
+	}
+	return out, nil
+}
+
+// ReleaseCheckRerun implements store.CheckStatsStore.
+func (s *Store) ReleaseCheckRerun(ctx context.Context, id int64, owner string) error {
+	if _, err := s.w.ExecContext(ctx, s.w.Rebind(`UPDATE check_reruns SET lease_until = 0
+		WHERE id = ? AND owner = ? AND status = 'running'`), id, owner); err != nil {
+		return fmt.Errorf("sqlstore: release check rerun: %w", err)
+	}
+	return nil
+}
+
+// SaveRecheck implements store.CheckStatsStore. The job's row is locked
+// and checked first, so that a batch of a replica that lost the job
+// writes nothing.
+func (s *Store) SaveRecheck(ctx context.Context, id int64, b store.RecheckBatch) (store.CheckRerun, error) {
+	if b.Lease.Owner == "" {
+		return store.CheckRerun{}, errors.New("sqlstore: save recheck: no owner")
+	}
+	var out store.CheckRerun
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		row, err := s.getCheckRerun(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if row.Status != string(store.CheckRerunRunning) {
+			return fmt.Errorf("check rerun %d is %s: %w", id, row.Status, store.ErrConflict)
+		}
+		if row.Owner != b.Lease.Owner {
+			return fmt.Errorf("check rerun %d: taken over by %s: %w", id, cmp.Or(row.Owner, "no one"), store.ErrLeaseLost)
+		}
+		if row.Cursor != b.After {
+			return fmt.Errorf("check rerun %d: cursor at %d, not %d as read: %w", id, row.Cursor, b.After, store.ErrLeaseLost)
+		}
+		if err := s.updateChecks(ctx, tx, b.Results); err != nil {
 			return err
 		}
 		now := s.now().UnixMilli()
-		status, finished := row.Status, sql.NullInt64{}
-		if finish {
-			status, finished = string(store.CheckRerunDone), sql.NullInt64{Int64: now, Valid: true}
+		status, finished, lease := row.Status, sql.NullInt64{}, leaseMillis(b.Lease.Until)
+		if b.Finish {
+			status, finished, lease = string(store.CheckRerunDone), sql.NullInt64{Int64: now, Valid: true}, 0
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE check_reruns SET cursor_id = ?, done = done + ?, changed = changed + ?,
-			status = ?, updated_at = ?, finished_at = ? WHERE id = ?`),
-			max(cursor, row.Cursor), int64(len(results)), changed, status, now, finished, id); err != nil {
+			status = ?, updated_at = ?, finished_at = ?, lease_until = ? WHERE id = ?`),
+			max(b.Cursor, row.Cursor), int64(len(b.Results)), b.Changed, status, now, finished, lease, id); err != nil {
 			return err
 		}
 		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+checkRerunColumns+" FROM check_reruns WHERE id = ?"), id); err != nil {
 			return err
 		}
 		out = row.rerun()
-		if finish {
+		if b.Finish {
 			return s.audit(ctx, tx, "qad", "checks.rerun.done", "check_rerun", id,
 				rerunDetail{Week: out.Week, CheckVersion: out.CheckVersion, Done: out.Done, Changed: out.Changed})
 		}
@@ -412,19 +515,25 @@ func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.R
 }
 
 // FailCheckRerun implements store.CheckStatsStore.
-func (s *Store) FailCheckRerun(ctx context.Context, id int64, reason string) error {
+func (s *Store) FailCheckRerun(ctx context.Context, id int64, owner, reason string) error {
 	reason = strings.ToValidUTF8(reason, "?")
 	if len(reason) > 500 {
 		reason = reason[:500]
 	}
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		var row checkRerunRow
-		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+checkRerunColumns+" FROM check_reruns WHERE id = ?"), id); err != nil {
-			return notFound(err, fmt.Sprintf("check rerun %d", id))
+		row, err := s.getCheckRerun(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if row.Status != string(store.CheckRerunRunning) {
+			return fmt.Errorf("check rerun %d is %s: %w", id, row.Status, store.ErrConflict)
+		}
+		if row.Owner != owner {
+			return fmt.Errorf("check rerun %d: taken over by %s: %w", id, cmp.Or(row.Owner, "no one"), store.ErrLeaseLost)
 		}
 		now := s.now().UnixMilli()
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE check_reruns SET status = 'failed', error = ?, updated_at = ?, finished_at = ?
-			WHERE id = ?`), reason, now, now, id); err != nil {
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE check_reruns SET status = 'failed', error = ?, updated_at = ?, finished_at = ?,
+			lease_until = 0 WHERE id = ?`), reason, now, now, id); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, "qad", "checks.rerun.fail", "check_rerun", id,

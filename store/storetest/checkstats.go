@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ func init() {
 		{"CheckCountsOutliveRetention", testCheckCountsOutliveRetention},
 		{"CheckRerunAndReviewedChecks", testCheckRerun},
 		{"CheckRerunLeavesChatsPushedSince", testCheckRerunPushedSince},
+		{"CheckRerunLease", testCheckRerunLease},
 	}...)
 }
 
@@ -264,7 +266,9 @@ func testCheckRerun(t *testing.T, s store.Store) {
 		t.Fatalf("ReviewedChecks before any check = %+v", rows)
 	}
 
-	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: weekFrom, To: weekTo, CheckVersion: v2.Version, CreatedBy: "lead"})
+	held := heldFor("r1", time.Hour)
+	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: weekFrom, To: weekTo, CheckVersion: v2.Version, CreatedBy: "lead",
+		Owner: held.Owner, LeaseUntil: held.Until})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +289,7 @@ func testCheckRerun(t *testing.T, s store.Store) {
 	for _, tg := range targets {
 		results = append(results, store.RecheckResult{ID: tg.ID, Revision: tg.Revision, Checks: transcript.Checks{Version: v2.Version, Flags: 0b100, Hits: hits}})
 	}
-	job, err = s.SaveRecheck(ctx, job.ID, results, ids[1], 2, false)
+	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[1], Changed: 2})
 	if err != nil || job.Cursor != ids[1] || job.Done != 2 || job.Changed != 2 || job.Status != store.CheckRerunRunning {
 		t.Fatalf("SaveRecheck = %+v, %v", job, err)
 	}
@@ -302,11 +306,11 @@ func testCheckRerun(t *testing.T, s store.Store) {
 		t.Fatalf("RecheckTargets = %+v, %v", lastRead, err)
 	}
 	last := []store.RecheckResult{{ID: ids[2], Revision: lastRead[0].Revision, Checks: transcript.Checks{Version: v2.Version}}}
-	job, err = s.SaveRecheck(ctx, job.ID, last, ids[2], 0, true)
+	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, After: ids[1], Results: last, Cursor: ids[2], Finish: true})
 	if err != nil || job.Status != store.CheckRerunDone || job.Done != 3 || job.FinishedAt.IsZero() {
 		t.Fatalf("finishing SaveRecheck = %+v, %v", job, err)
 	}
-	if _, err := s.SaveRecheck(ctx, job.ID, nil, ids[2], 0, true); err == nil {
+	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, After: ids[2], Cursor: ids[2], Finish: true}); err == nil {
 		t.Error("SaveRecheck on a finished job succeeded")
 	}
 	if got, err := s.GetCheckRerun(ctx, job.ID); err != nil || !reflect.DeepEqual(got, job) {
@@ -339,11 +343,12 @@ func testCheckRerun(t *testing.T, s store.Store) {
 		t.Errorf("audit = %+v, %v", events, err)
 	}
 
-	failing, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: weekFrom, To: weekTo, CheckVersion: v2.Version, CreatedBy: "lead"})
+	failing, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: weekFrom, To: weekTo, CheckVersion: v2.Version, CreatedBy: "lead",
+		Owner: held.Owner, LeaseUntil: held.Until})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.FailCheckRerun(ctx, failing.ID, "check set version 2: bad"); err != nil {
+	if err := s.FailCheckRerun(ctx, failing.ID, held.Owner, "check set version 2: bad"); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.GetCheckRerun(ctx, failing.ID); got.Status != store.CheckRerunFailed || got.Error != "check set version 2: bad" {
@@ -366,7 +371,9 @@ func testCheckRerunPushedSince(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead"})
+	held := heldFor("r1", time.Hour)
+	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead",
+		Owner: held.Owner, LeaseUntil: held.Until})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +398,7 @@ func testCheckRerunPushedSince(t *testing.T, s store.Store) {
 	for _, tg := range targets {
 		results = append(results, store.RecheckResult{ID: tg.ID, Revision: tg.Revision, Checks: stale})
 	}
-	if _, err := s.SaveRecheck(ctx, job.ID, results, ids[1], 2, true); err != nil {
+	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[1], Changed: 2, Finish: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.GetTranscript(ctx, "k2"); err != nil || !reflect.DeepEqual(got.Checks, p.Checks) {
@@ -399,5 +406,141 @@ func testCheckRerunPushedSince(t *testing.T, s store.Store) {
 	}
 	if got, err := s.GetTranscript(ctx, "k1"); err != nil || !reflect.DeepEqual(got.Checks, stale) {
 		t.Errorf("k1 after the re-run: %+v, %v; want the re-run's %+v", got.Checks, err, stale)
+	}
+}
+
+// heldFor is a lease of owner from now for d.
+func heldFor(owner string, d time.Duration) store.RerunLease {
+	now := time.Now()
+	return store.RerunLease{Owner: owner, At: now, Until: now.Add(d)}
+}
+
+// testCheckRerunLease: a running re-run is held by one replica at a time.
+// Another cannot claim it while the lease is live; it takes it over once
+// the lease has expired (audited) and continues after the cursor; the
+// replica that lost it can no longer commit a batch or fail the job, and
+// the counts stay exact. One week runs one job; a released job is free
+// at once.
+func testCheckRerunLease(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustUpsertAgents(t, s, "a1")
+	inWeek(t, s, "a1", "k1", "k2", "k3")
+	v, err := s.AddCheckSetVersion(ctx, []byte(`{}`), "lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	at := func(owner string, from, until time.Duration) store.RerunLease {
+		return store.RerunLease{Owner: owner, At: t0.Add(from), Until: t0.Add(until)}
+	}
+	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead",
+		Owner: "r1", LeaseUntil: t0.Add(30 * time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Owner != "r1" || !job.LeaseUntil.Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("CreateCheckRerun = %+v", job)
+	}
+	if _, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead"}); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("a second running job for the week: %v, want ErrConflict", err)
+	}
+	if _, err := s.ClaimCheckRerun(ctx, job.ID, at("r2", 10*time.Second, 40*time.Second)); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("r2 claimed a job r1 holds: %v", err)
+	}
+	renewed, err := s.ClaimCheckRerun(ctx, job.ID, at("r1", 10*time.Second, 40*time.Second))
+	if err != nil || renewed.Owner != "r1" || !renewed.LeaseUntil.Equal(t0.Add(40*time.Second)) {
+		t.Fatalf("r1 renewing its claim: %+v, %v", renewed, err)
+	}
+
+	ids, err := s.RecheckIDs(ctx, weekFrom, weekTo, 0)
+	if err != nil || len(ids) != 3 {
+		t.Fatalf("RecheckIDs = %v, %v", ids, err)
+	}
+	targets, err := s.RecheckTargets(ctx, weekFrom, weekTo, ids[0], ids[2])
+	if err != nil || len(targets) != 3 {
+		t.Fatalf("RecheckTargets = %+v, %v", targets, err)
+	}
+	result := func(i int, flags uint64) []store.RecheckResult {
+		return []store.RecheckResult{{ID: targets[i].ID, Revision: targets[i].Revision, Checks: transcript.Checks{Version: v.Version, Flags: flags}}}
+	}
+	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r1", 20*time.Second, 50*time.Second), Results: result(0, 0b1), Cursor: ids[0], Changed: 1})
+	if err != nil || job.Done != 1 || job.Changed != 1 || job.Cursor != ids[0] || !job.LeaseUntil.Equal(t0.Add(50*time.Second)) {
+		t.Fatalf("r1's first batch: %+v, %v (want the lease renewed to t0+50s)", job, err)
+	}
+	if _, err := s.ClaimCheckRerun(ctx, job.ID, at("r2", 49*time.Second, 80*time.Second)); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("r2 claimed before r1's renewed lease ended: %v", err)
+	}
+
+	// r1 stops renewing; at the lease's end r2 takes over after the cursor.
+	taken, err := s.ClaimCheckRerun(ctx, job.ID, at("r2", 50*time.Second, 80*time.Second))
+	if err != nil || taken.Owner != "r2" || taken.Cursor != ids[0] || taken.Done != 1 || taken.Changed != 1 {
+		t.Fatalf("r2 taking over: %+v, %v", taken, err)
+	}
+	// r1 wakes up with its second batch read: refused, nothing written.
+	_, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r1", 60*time.Second, 90*time.Second), After: ids[0], Results: result(1, 0b11), Cursor: ids[1], Changed: 1})
+	if !errors.Is(err, store.ErrLeaseLost) || !errors.Is(err, store.ErrConflict) {
+		t.Errorf("r1's batch after losing the job: %v, want ErrLeaseLost", err)
+	}
+	if err := s.FailCheckRerun(ctx, job.ID, "r1", "boom"); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("r1 failing a job it lost: %v", err)
+	}
+	if got, err := s.GetTranscript(ctx, "k2"); err != nil || got.Checks.Version == v.Version {
+		t.Errorf("k2 after r1's refused batch: %+v, %v", got.Checks, err)
+	}
+	if got, err := s.GetCheckRerun(ctx, job.ID); err != nil || got.Status != store.CheckRerunRunning || got.Done != 1 || got.Cursor != ids[0] || got.Owner != "r2" {
+		t.Fatalf("the job after r1's refused batch: %+v, %v", got, err)
+	}
+	// A batch read after a cursor the job has left is refused too.
+	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r2", 60*time.Second, 90*time.Second), After: 0, Results: result(0, 0b1), Cursor: ids[0], Changed: 1}); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("a batch read after an old cursor: %v", err)
+	}
+	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r2", 60*time.Second, 90*time.Second), After: ids[0],
+		Results: append(result(1, 0b11), result(2, 0)...), Cursor: ids[2], Changed: 1, Finish: true})
+	if err != nil || job.Status != store.CheckRerunDone || job.Done != 3 || job.Total != 3 || job.Changed != 2 || job.Cursor != ids[2] || job.Owner != "r2" {
+		t.Fatalf("r2 finishing: %+v, %v", job, err)
+	}
+	for i, want := range []uint64{0b1, 0b11, 0} {
+		if got, err := s.GetTranscript(ctx, targets[i].Transcript.ExternalID); err != nil || got.Checks.Version != v.Version || got.Checks.Flags != want {
+			t.Errorf("%s: %+v, %v; want flags %b", targets[i].Transcript.ExternalID, got.Checks, err, want)
+		}
+	}
+	if _, err := s.ClaimCheckRerun(ctx, job.ID, at("r3", time.Hour, 2*time.Hour)); !errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("claiming a finished job: %v, want ErrConflict (not ErrLeaseLost)", err)
+	}
+	if _, err := s.ClaimCheckRerun(ctx, job.ID+100, at("r3", time.Hour, 2*time.Hour)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("claiming an unknown job: %v", err)
+	}
+
+	// The week is free again; a job released at shutdown is free at once.
+	next, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead",
+		Owner: "r3", LeaseUntil: t0.Add(2 * time.Hour)})
+	if err != nil {
+		t.Fatalf("a new job once the week's job is done: %v", err)
+	}
+	if err := s.ReleaseCheckRerun(ctx, next.ID, "r4"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ClaimCheckRerun(ctx, next.ID, at("r4", time.Hour, 2*time.Hour)); !errors.Is(err, store.ErrLeaseLost) {
+		t.Errorf("a release by a replica not holding the job freed it: %v", err)
+	}
+	if err := s.ReleaseCheckRerun(ctx, next.ID, "r3"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.ClaimCheckRerun(ctx, next.ID, at("r4", time.Hour, 2*time.Hour)); err != nil || got.Owner != "r4" {
+		t.Errorf("claiming a released job: %+v, %v", got, err)
+	}
+	events, err := s.ListAudit(ctx, store.AuditFilter{Entity: "check_rerun"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var takeovers []store.AuditEvent
+	for _, e := range events {
+		if e.Action == "checks.rerun.takeover" {
+			takeovers = append(takeovers, e)
+		}
+	}
+	if len(takeovers) != 1 || takeovers[0].EntityID != strconv.FormatInt(job.ID, 10) || !strings.Contains(takeovers[0].Detail, `"owner":"r2"`) ||
+		!strings.Contains(takeovers[0].Detail, `"from":"r1"`) || !strings.Contains(takeovers[0].Detail, `"done":1`) {
+		t.Errorf("takeover audit = %+v (all: %+v)", takeovers, events)
 	}
 }

@@ -234,14 +234,17 @@ func testRetentionReviewed(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead"})
+	held := heldFor("r1", time.Hour)
+	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead",
+		Owner: held.Owner, LeaseUntil: held.Until})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// As if c1 was read just before retention emptied it.
 	late := transcript.Checks{Version: v.Version, Flags: purged.Checks.Flags ^ 0b1,
 		Hits: []transcript.CheckHit{{Check: "forbidden_phrase", Message: 2, Matched: "quoted text"}}}
-	if _, err := s.SaveRecheck(ctx, job.ID, []store.RecheckResult{{ID: c1ID, Revision: purged.Revision, Checks: late}}, c1ID, 1, false); err != nil {
+	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: []store.RecheckResult{{ID: c1ID, Revision: purged.Revision, Checks: late}},
+		Cursor: c1ID, Changed: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.GetTranscript(ctx, "c1"); !reflect.DeepEqual(got.Checks, purged.Checks) {

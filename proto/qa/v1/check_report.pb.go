@@ -754,14 +754,21 @@ type CheckRerun struct {
 	Done   int64  `protobuf:"varint,5,opt,name=done,proto3" json:"done,omitempty"`
 	Total  int64  `protobuf:"varint,6,opt,name=total,proto3" json:"total,omitempty"`
 	// Conversations whose flags changed.
-	Changed       int64                  `protobuf:"varint,7,opt,name=changed,proto3" json:"changed,omitempty"`
-	Error         string                 `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
-	CreatedBy     string                 `protobuf:"bytes,9,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
-	FinishedAt    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Changed    int64                  `protobuf:"varint,7,opt,name=changed,proto3" json:"changed,omitempty"`
+	Error      string                 `protobuf:"bytes,8,opt,name=error,proto3" json:"error,omitempty"`
+	CreatedBy  string                 `protobuf:"bytes,9,opt,name=created_by,json=createdBy,proto3" json:"created_by,omitempty"`
+	CreatedAt  *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt  *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	// The replica (host/pid/random) holding the job, or the last one that
+	// did: one replica works a job at a time, renewing its lease with every
+	// batch; another takes the job over after the lease expires.
+	Owner string `protobuf:"bytes,13,opt,name=owner,proto3" json:"owner,omitempty"`
+	// When owner's lease ends unless it commits another batch; unset when
+	// the job is free (released at shutdown, or never claimed) or ended.
+	LeaseExpiresAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=lease_expires_at,json=leaseExpiresAt,proto3" json:"lease_expires_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CheckRerun) Reset() {
@@ -878,6 +885,20 @@ func (x *CheckRerun) GetFinishedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CheckRerun) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
+func (x *CheckRerun) GetLeaseExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LeaseExpiresAt
+	}
+	return nil
+}
+
 var File_qa_v1_check_report_proto protoreflect.FileDescriptor
 
 const file_qa_v1_check_report_proto_rawDesc = "" +
@@ -932,7 +953,7 @@ const file_qa_v1_check_report_proto_rawDesc = "" +
 	"\x16ListCheckRerunsRequest\x12\x14\n" +
 	"\x05limit\x18\x01 \x01(\x05R\x05limit\"D\n" +
 	"\x17ListCheckRerunsResponse\x12)\n" +
-	"\x06reruns\x18\x01 \x03(\v2\x11.qa.v1.CheckRerunR\x06reruns\"\xa0\x03\n" +
+	"\x06reruns\x18\x01 \x03(\v2\x11.qa.v1.CheckRerunR\x06reruns\"\xfc\x03\n" +
 	"\n" +
 	"CheckRerun\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
@@ -951,7 +972,9 @@ const file_qa_v1_check_report_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12;\n" +
 	"\vfinished_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"finishedAt2\xd3\x02\n" +
+	"finishedAt\x12\x14\n" +
+	"\x05owner\x18\r \x01(\tR\x05owner\x12D\n" +
+	"\x10lease_expires_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\x0eleaseExpiresAt2\xd3\x02\n" +
 	"\x12CheckReportService\x12M\n" +
 	"\x0eGetCheckReport\x12\x1c.qa.v1.GetCheckReportRequest\x1a\x1d.qa.v1.GetCheckReportResponse\x12P\n" +
 	"\x0fStartCheckRerun\x12\x1d.qa.v1.StartCheckRerunRequest\x1a\x1e.qa.v1.StartCheckRerunResponse\x12J\n" +
@@ -997,19 +1020,20 @@ var file_qa_v1_check_report_proto_depIdxs = []int32{
 	12, // 7: qa.v1.CheckRerun.created_at:type_name -> google.protobuf.Timestamp
 	12, // 8: qa.v1.CheckRerun.updated_at:type_name -> google.protobuf.Timestamp
 	12, // 9: qa.v1.CheckRerun.finished_at:type_name -> google.protobuf.Timestamp
-	0,  // 10: qa.v1.CheckReportService.GetCheckReport:input_type -> qa.v1.GetCheckReportRequest
-	5,  // 11: qa.v1.CheckReportService.StartCheckRerun:input_type -> qa.v1.StartCheckRerunRequest
-	7,  // 12: qa.v1.CheckReportService.GetCheckRerun:input_type -> qa.v1.GetCheckRerunRequest
-	9,  // 13: qa.v1.CheckReportService.ListCheckReruns:input_type -> qa.v1.ListCheckRerunsRequest
-	1,  // 14: qa.v1.CheckReportService.GetCheckReport:output_type -> qa.v1.GetCheckReportResponse
-	6,  // 15: qa.v1.CheckReportService.StartCheckRerun:output_type -> qa.v1.StartCheckRerunResponse
-	8,  // 16: qa.v1.CheckReportService.GetCheckRerun:output_type -> qa.v1.GetCheckRerunResponse
-	10, // 17: qa.v1.CheckReportService.ListCheckReruns:output_type -> qa.v1.ListCheckRerunsResponse
-	14, // [14:18] is the sub-list for method output_type
-	10, // [10:14] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	12, // 10: qa.v1.CheckRerun.lease_expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 11: qa.v1.CheckReportService.GetCheckReport:input_type -> qa.v1.GetCheckReportRequest
+	5,  // 12: qa.v1.CheckReportService.StartCheckRerun:input_type -> qa.v1.StartCheckRerunRequest
+	7,  // 13: qa.v1.CheckReportService.GetCheckRerun:input_type -> qa.v1.GetCheckRerunRequest
+	9,  // 14: qa.v1.CheckReportService.ListCheckReruns:input_type -> qa.v1.ListCheckRerunsRequest
+	1,  // 15: qa.v1.CheckReportService.GetCheckReport:output_type -> qa.v1.GetCheckReportResponse
+	6,  // 16: qa.v1.CheckReportService.StartCheckRerun:output_type -> qa.v1.StartCheckRerunResponse
+	8,  // 17: qa.v1.CheckReportService.GetCheckRerun:output_type -> qa.v1.GetCheckRerunResponse
+	10, // 18: qa.v1.CheckReportService.ListCheckReruns:output_type -> qa.v1.ListCheckRerunsResponse
+	15, // [15:19] is the sub-list for method output_type
+	11, // [11:15] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_check_report_proto_init() }

@@ -40,7 +40,10 @@ type CheckReportServiceClient interface {
 	GetCheckReport(ctx context.Context, in *GetCheckReportRequest, opts ...grpc.CallOption) (*GetCheckReportResponse, error)
 	// StartCheckRerun recomputes one week's checks under the newest check
 	// set as a background job (audited as checks.rerun); a job already
-	// running for that week and version is returned instead of a second.
+	// running for that week and version is returned instead of a second
+	// (joined). One job runs per week: while one runs for the week under
+	// an older version, FAILED_PRECONDITION names it (start again once it
+	// has ended).
 	StartCheckRerun(ctx context.Context, in *StartCheckRerunRequest, opts ...grpc.CallOption) (*StartCheckRerunResponse, error)
 	// GetCheckRerun reports a job's progress.
 	GetCheckRerun(ctx context.Context, in *GetCheckRerunRequest, opts ...grpc.CallOption) (*GetCheckRerunResponse, error)
@@ -111,7 +114,10 @@ type CheckReportServiceServer interface {
 	GetCheckReport(context.Context, *GetCheckReportRequest) (*GetCheckReportResponse, error)
 	// StartCheckRerun recomputes one week's checks under the newest check
 	// set as a background job (audited as checks.rerun); a job already
-	// running for that week and version is returned instead of a second.
+	// running for that week and version is returned instead of a second
+	// (joined). One job runs per week: while one runs for the week under
+	// an older version, FAILED_PRECONDITION names it (start again once it
+	// has ended).
 	StartCheckRerun(context.Context, *StartCheckRerunRequest) (*StartCheckRerunResponse, error)
 	// GetCheckRerun reports a job's progress.
 	GetCheckRerun(context.Context, *GetCheckRerunRequest) (*GetCheckRerunResponse, error)
