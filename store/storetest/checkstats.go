@@ -161,7 +161,9 @@ func testCheckCountsFollowPushesReruns(t *testing.T, s store.Store) {
 		}
 		v3 = got.Version
 	}
-	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v3, CreatedBy: "lead"})
+	held := heldFor("r1", time.Hour)
+	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v3, CreatedBy: "lead",
+		Owner: held.Owner, LeaseUntil: held.Until})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +179,7 @@ func testCheckCountsFollowPushesReruns(t *testing.T, s store.Store) {
 	for _, tg := range targets {
 		results = append(results, store.RecheckResult{ID: tg.ID, Revision: tg.Revision, Checks: transcript.Checks{Version: v3}})
 	}
-	if _, err := s.SaveRecheck(ctx, job.ID, results, ids[len(ids)-1], 4, true); err != nil {
+	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[len(ids)-1], Changed: 4, Finish: true}); err != nil {
 		t.Fatal(err)
 	}
 	want = []store.CheckFlagCount{
