@@ -99,8 +99,10 @@ func (c *Console) checkReportRerun(v *View) error {
 	week := strings.TrimSpace(v.R.PostFormValue("week"))
 	resp, err := v.API.CheckReport.StartCheckRerun(v.Ctx, &qav1.StartCheckRerunRequest{Week: week})
 	if err != nil {
+		// A bad week, or a week whose re-run under an older set still
+		// runs (the server names the job): shown at the field.
 		st, ok := status.FromError(err)
-		if !ok || st.Code() != codes.InvalidArgument {
+		if !ok || (st.Code() != codes.InvalidArgument && st.Code() != codes.FailedPrecondition) {
 			return err
 		}
 		d, derr := c.checkReportData(v)

@@ -1,10 +1,15 @@
 package console
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"testing"
+	"time"
 
+	"qa-sampling/checks"
 	"qa-sampling/store"
 )
 
@@ -21,7 +26,31 @@ func TestAdminCheckReportPage(t *testing.T) {
 	if started.Location == "" {
 		t.Fatalf("a re-run did not redirect: %d %s", started.Code, started.Body)
 	}
-	lead.get(started.Location).mustContain(t, http.StatusOK, "已开始重新检查", `id="check-reruns"`, "2026-W47")
+	// The job lists the replica that holds it (this process: host/pid/…).
+	lead.get(started.Location).mustContain(t, http.StatusOK, "已开始重新检查", `id="check-reruns"`, "2026-W47", "执行实例",
+		fmt.Sprintf("/%d/", os.Getpid()))
+
+	// Another replica's job runs for 2026-W40 under the set before the
+	// newest: a re-run of that week is refused at the field, naming it.
+	ctx := t.Context()
+	before, err := h.store.LatestCheckSet(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := h.store.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W40", From: time.Date(2026, 9, 28, 0, 0, 0, 0, time.UTC),
+		To: time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC), CheckVersion: before.Version, CreatedBy: "lead",
+		Owner: "qad-other", LeaseUntil: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := checks.Default()
+	newer.GreetingPhrases = append(newer.GreetingPhrases, "在的")
+	doc, _ := json.Marshal(newer)
+	if _, err := h.store.AddCheckSetVersion(ctx, doc, "lead"); err != nil {
+		t.Fatal(err)
+	}
+	lead.post("/checks/report/rerun", url.Values{"week": {"2026-W40"}}).mustContain(t, http.StatusPreconditionFailed, `id="rerun-refusal"`,
+		fmt.Sprintf("check re-run %d of week 2026-W40", held.ID), "<code>qad-other</code>")
 	lead.get("/checks/report?weeks=12").mustContain(t, http.StatusOK, `aria-current="page">最近 12 周`)
 	h.as(store.RoleSupervisor, "sup-1").get("/checks/report").mustContain(t, http.StatusNotFound)
 }

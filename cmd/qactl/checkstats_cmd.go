@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"time"
@@ -147,7 +148,7 @@ func optionalShare(v float64, ok bool) string {
 
 func printReruns(w io.Writer, jobs []*qav1.CheckRerun, loc *time.Location) error {
 	t := newTable(w)
-	_, _ = fmt.Fprintln(t, "ID\tWEEK\tVERSION\tSTATUS\tDONE\tTOTAL\tCHANGED\tBY\tSTARTED\tFINISHED")
+	_, _ = fmt.Fprintln(t, "ID\tWEEK\tVERSION\tSTATUS\tDONE\tTOTAL\tCHANGED\tBY\tSTARTED\tFINISHED\tREPLICA")
 	for _, j := range jobs {
 		status := j.GetStatus()
 		if j.GetError() != "" {
@@ -157,8 +158,14 @@ func printReruns(w io.Writer, jobs []*qav1.CheckRerun, loc *time.Location) error
 		if j.GetFinishedAt() != nil {
 			finished = formatTimestamp(j.GetFinishedAt(), loc)
 		}
-		_, _ = fmt.Fprintf(t, "%d\t%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", j.GetId(), sanitize(j.GetWeek()), j.GetCheckSetVersion(),
-			status, j.GetDone(), j.GetTotal(), j.GetChanged(), sanitize(j.GetCreatedBy()), formatTimestamp(j.GetCreatedAt(), loc), finished)
+		// The replica holding a running job, with its lease's end; the
+		// last one that worked it otherwise.
+		replica := cmp.Or(sanitize(j.GetOwner()), "-")
+		if j.GetLeaseExpiresAt() != nil {
+			replica += " (lease until " + formatTimestamp(j.GetLeaseExpiresAt(), loc) + ")"
+		}
+		_, _ = fmt.Fprintf(t, "%d\t%s\t%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%s\n", j.GetId(), sanitize(j.GetWeek()), j.GetCheckSetVersion(),
+			status, j.GetDone(), j.GetTotal(), j.GetChanged(), sanitize(j.GetCreatedBy()), formatTimestamp(j.GetCreatedAt(), loc), finished, replica)
 	}
 	return t.Flush()
 }
