@@ -35,6 +35,8 @@ type ReviewedChecks struct {
 	// conversation was never checked.
 	CheckVersion int64
 	CheckFlags   uint64
+	// FinalizedAt is when the review was finalised.
+	FinalizedAt time.Time
 }
 
 // CheckRerunStatus is where a re-run stands.

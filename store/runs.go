@@ -18,6 +18,38 @@ type Run struct {
 	CompletedAt time.Time
 	Picks       int
 	Shortfalls  int
+	// Disagreement is the rule order the policy option check_disagreement
+	// gave the run, frozen when the run was created (CreateRun stores it);
+	// nil for a policy without the option and for runs made before it was
+	// stored.
+	Disagreement *RunDisagreement
+}
+
+// RunDisagreement is how check_disagreement ordered a run's rules: the
+// weights it computed and what they rest on, and the resulting order.
+type RunDisagreement struct {
+	// Rules are the policy's rules in the order the run takes them.
+	Rules []string
+	// FromWeek..ToWeek (ISO weeks) are the weeks whose final reviews
+	// counted; ReviewsBefore excludes those finalised at or after it.
+	FromWeek, ToWeek string
+	ReviewsBefore    time.Time
+	// CheckSetVersion is the check set whose dimensions the checks were
+	// compared with (0: the built-in defaults); Reviews counts the final
+	// reviews read.
+	CheckSetVersion int64
+	Reviews         int
+	// Weights has one entry per check, in the checks' order.
+	Weights []CheckWeight
+}
+
+// CheckWeight is one check's weight in a RunDisagreement: 1 − TP/(TP+FP),
+// or 1 when TP+FP is 0.
+type CheckWeight struct {
+	Check     string
+	Dimension string
+	TP, FP    int64
+	Weight    float64
 }
 
 // SampleRow is what sampling reads of one transcript: the fields the
@@ -70,9 +102,10 @@ type RunStore interface {
 	// earlier run for transcripts that ended in [from, to).
 	PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]string]bool, error)
 
-	// CreateRun creates the run for (r.Week, r.PolicyVersion), or returns
-	// the existing one with created false: a second request, a second
-	// replica or a repeated schedule gets the same run.
+	// CreateRun creates the run for (r.Week, r.PolicyVersion), with
+	// r.Disagreement, or returns the existing one (with its own) with
+	// created false: a second request, a second replica or a repeated
+	// schedule gets the same run.
 	CreateRun(ctx context.Context, r Run) (run Run, created bool, err error)
 	// CompleteRun stores the picks of a run created by CreateRun, marks
 	// their transcripts sampled and sets CompletedAt, in one transaction.

@@ -203,6 +203,9 @@ type runDetail struct {
 	Seed           string `json:"seed,omitempty"`
 	Picks          *int   `json:"picks,omitempty"`
 	Shortfalls     *int   `json:"shortfalls,omitempty"`
+	// RuleOrder is the order check_disagreement gave the rules (frozen
+	// with the run), when it did.
+	RuleOrder []string `json:"rule_order,omitempty"`
 }
 
 // runEvent is r's detail. The seed itself only once the run has revealed
@@ -211,6 +214,9 @@ type runDetail struct {
 func runEvent(r store.Run, complete bool) runDetail {
 	sum := sha256.Sum256(r.Seed)
 	d := runDetail{Week: r.Week, PolicyVersion: r.PolicyVersion, Trigger: r.Trigger, SeedCommitment: hex.EncodeToString(sum[:])}
+	if r.Disagreement != nil {
+		d.RuleOrder = r.Disagreement.Rules
+	}
 	if complete {
 		d.Seed, d.Picks, d.Shortfalls = hex.EncodeToString(r.Seed), &r.Picks, &r.Shortfalls
 	}

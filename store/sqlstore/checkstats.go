@@ -158,7 +158,7 @@ func keepCheckCounts(ctx context.Context, tx *sqlx.Tx, deleted []deletedChat) er
 // ReviewedChecks implements store.CheckStatsStore.
 func (s *Store) ReviewedChecks(ctx context.Context, fromWeek, toWeek string) ([]store.ReviewedChecks, error) {
 	rows, err := s.r.QueryContext(ctx, s.r.Rebind(`
-		SELECT r.id, r.week, r.agent_id, r.external_id, r.ratings, t.check_version, t.check_flags
+		SELECT r.id, r.week, r.agent_id, r.external_id, r.ratings, t.check_version, t.check_flags, r.finalized_at
 		FROM reviews r JOIN transcripts t ON t.external_id = r.external_id
 		WHERE r.status = 'final' AND r.week >= ? AND r.week <= ?
 		ORDER BY r.id`), fromWeek, toWeek)
@@ -172,13 +172,17 @@ func (s *Store) ReviewedChecks(ctx context.Context, fromWeek, toWeek string) ([]
 		var ratings string
 		var version sql.NullInt64
 		var flags int64
-		if err := rows.Scan(&r.ReviewID, &r.Week, &r.AgentID, &r.ExternalID, &ratings, &version, &flags); err != nil {
+		var finalized sql.NullInt64
+		if err := rows.Scan(&r.ReviewID, &r.Week, &r.AgentID, &r.ExternalID, &ratings, &version, &flags, &finalized); err != nil {
 			return nil, fmt.Errorf("sqlstore: reviewed checks: %w", err)
 		}
 		if r.Ratings, err = decodeRatings(ratings); err != nil {
 			return nil, fmt.Errorf("sqlstore: review %d ratings: %w", r.ReviewID, err)
 		}
 		r.CheckVersion, r.CheckFlags = version.Int64, uint64(flags)
+		if finalized.Valid {
+			r.FinalizedAt = fromMillis(finalized.Int64)
+		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"qa-sampling/store"
@@ -13,18 +14,19 @@ import (
 )
 
 type runRow struct {
-	ID            int64         `db:"id"`
-	Week          string        `db:"week"`
-	PolicyVersion int64         `db:"policy_version"`
-	Seed          []byte        `db:"seed"`
-	Trigger       string        `db:"trigger"`
-	CreatedAt     int64         `db:"created_at"`
-	CompletedAt   sql.NullInt64 `db:"completed_at"`
-	Picks         int64         `db:"picks"`
-	Shortfalls    int64         `db:"shortfalls"`
+	ID            int64          `db:"id"`
+	Week          string         `db:"week"`
+	PolicyVersion int64          `db:"policy_version"`
+	Seed          []byte         `db:"seed"`
+	Trigger       string         `db:"trigger"`
+	CreatedAt     int64          `db:"created_at"`
+	CompletedAt   sql.NullInt64  `db:"completed_at"`
+	Picks         int64          `db:"picks"`
+	Shortfalls    int64          `db:"shortfalls"`
+	Disagreement  sql.NullString `db:"disagreement"`
 }
 
-func (r *runRow) run() store.Run {
+func (r *runRow) run() (store.Run, error) {
 	out := store.Run{
 		ID:            r.ID,
 		Week:          r.Week,
@@ -41,11 +43,69 @@ func (r *runRow) run() store.Run {
 	if r.CompletedAt.Valid {
 		out.CompletedAt = fromMillis(r.CompletedAt.Int64)
 	}
-	return out
+	if r.Disagreement.Valid {
+		d, err := decodeDisagreement(r.Disagreement.String)
+		if err != nil {
+			return store.Run{}, fmt.Errorf("run %d disagreement: %w", r.ID, err)
+		}
+		out.Disagreement = d
+	}
+	return out, nil
+}
+
+// disagreementDoc is the JSON of sampling_runs.disagreement.
+type disagreementDoc struct {
+	Rules           []string      `json:"rules"`
+	FromWeek        string        `json:"from_week"`
+	ToWeek          string        `json:"to_week"`
+	ReviewsBeforeMS int64         `json:"reviews_before_ms"`
+	CheckSetVersion int64         `json:"check_set_version"`
+	Reviews         int           `json:"reviews"`
+	Weights         []checkWeight `json:"weights"`
+}
+
+type checkWeight struct {
+	Check     string  `json:"check"`
+	Dimension string  `json:"dimension"`
+	TP        int64   `json:"tp"`
+	FP        int64   `json:"fp"`
+	Weight    float64 `json:"weight"`
+}
+
+// disagreementJSON encodes d; nil stays NULL. Weights round-trip exactly
+// (encoding/json writes the shortest decimal that reads back the same).
+func disagreementJSON(d *store.RunDisagreement) (sql.NullString, error) {
+	if d == nil {
+		return sql.NullString{}, nil
+	}
+	doc := disagreementDoc{Rules: d.Rules, FromWeek: d.FromWeek, ToWeek: d.ToWeek, ReviewsBeforeMS: d.ReviewsBefore.UnixMilli(),
+		CheckSetVersion: d.CheckSetVersion, Reviews: d.Reviews, Weights: make([]checkWeight, len(d.Weights))}
+	if doc.Rules == nil {
+		doc.Rules = []string{}
+	}
+	for i, w := range d.Weights {
+		doc.Weights[i] = checkWeight(w)
+	}
+	b, err := json.Marshal(doc)
+	return sql.NullString{String: string(b), Valid: true}, err
+}
+
+func decodeDisagreement(s string) (*store.RunDisagreement, error) {
+	var doc disagreementDoc
+	if err := json.Unmarshal([]byte(s), &doc); err != nil {
+		return nil, err
+	}
+	out := &store.RunDisagreement{Rules: doc.Rules, FromWeek: doc.FromWeek, ToWeek: doc.ToWeek,
+		ReviewsBefore: fromMillis(doc.ReviewsBeforeMS), CheckSetVersion: doc.CheckSetVersion, Reviews: doc.Reviews,
+		Weights: make([]store.CheckWeight, len(doc.Weights))}
+	for i, w := range doc.Weights {
+		out.Weights[i] = store.CheckWeight(w)
+	}
+	return out, nil
 }
 
 // "trigger" is a keyword in both dialects, so it is always quoted.
-const runColumns = `id, week, policy_version, seed, "trigger", created_at, completed_at, picks, shortfalls`
+const runColumns = `id, week, policy_version, seed, "trigger", created_at, completed_at, picks, shortfalls, disagreement`
 
 // queryer is a *sqlx.DB or a *sqlx.Tx.
 type queryer interface {
@@ -76,16 +136,20 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 	if createdAt.IsZero() {
 		createdAt = s.now()
 	}
-	var row runRow
+	disagreement, err := disagreementJSON(r.Disagreement)
+	if err != nil {
+		return store.Run{}, false, fmt.Errorf("sqlstore: create run %s policy %d: %w", r.Week, r.PolicyVersion, err)
+	}
+	var run store.Run
 	var created bool
-	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		// A concurrent inserter of the same key makes this wait for its
 		// commit (PostgreSQL) or its whole transaction (SQLite's single
 		// writer), after which DO NOTHING applies and the SELECT, in a
 		// fresh snapshot, sees its run.
 		res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO sampling_runs
-			(week, policy_version, seed, "trigger", created_at, picks, shortfalls) VALUES (?, ?, ?, ?, ?, 0, 0)
-			ON CONFLICT (week, policy_version) DO NOTHING`), r.Week, r.PolicyVersion, seed, r.Trigger, createdAt.UnixMilli())
+			(week, policy_version, seed, "trigger", created_at, picks, shortfalls, disagreement) VALUES (?, ?, ?, ?, ?, 0, 0, ?)
+			ON CONFLICT (week, policy_version) DO NOTHING`), r.Week, r.PolicyVersion, seed, r.Trigger, createdAt.UnixMilli(), disagreement)
 		if err != nil {
 			return err
 		}
@@ -94,16 +158,20 @@ func (s *Store) CreateRun(ctx context.Context, r store.Run) (store.Run, bool, er
 			return err
 		}
 		created = n == 1
+		var row runRow
 		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+runColumns+" FROM sampling_runs WHERE week = ? AND policy_version = ?"),
-			r.Week, r.PolicyVersion); err != nil || !created {
+			r.Week, r.PolicyVersion); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, runActor(row.Trigger), "run.create", "run", row.ID, runEvent(row.run(), false))
+		if run, err = row.run(); err != nil || !created {
+			return err
+		}
+		return s.audit(ctx, tx, runActor(row.Trigger), "run.create", "run", row.ID, runEvent(run, false))
 	})
 	if err != nil {
 		return store.Run{}, false, fmt.Errorf("sqlstore: create run %s policy %d: %w", r.Week, r.PolicyVersion, err)
 	}
-	return row.run(), created, nil
+	return run, created, nil
 }
 
 // WeekSeed inserts candidate unless the week has a seed, then reads the
@@ -133,7 +201,11 @@ func (s *Store) GetRun(ctx context.Context, id int64) (store.Run, error) {
 	if err != nil {
 		return store.Run{}, notFound(err, fmt.Sprintf("run %d", id))
 	}
-	return r.run(), nil
+	run, err := r.run()
+	if err != nil {
+		return store.Run{}, fmt.Errorf("sqlstore: %w", err)
+	}
+	return run, nil
 }
 
 // ListRuns returns the runs of week (all when empty), newest first.
@@ -150,7 +222,11 @@ func (s *Store) ListRuns(ctx context.Context, week string) ([]store.Run, error) 
 	}
 	out := make([]store.Run, len(rows))
 	for i := range rows {
-		out[i] = rows[i].run()
+		run, err := rows[i].run()
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: list runs: %w", err)
+		}
+		out[i] = run
 	}
 	return out, nil
 }
@@ -272,7 +348,7 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 	if err != nil {
 		return store.Run{}, fmt.Errorf("sqlstore: complete run %d: %w", runID, err)
 	}
-	var row runRow
+	var run store.Run
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		now := s.now().UnixMilli()
 		// Claiming first (the row lock on PostgreSQL) makes a concurrent
@@ -294,15 +370,19 @@ func (s *Store) CompleteRun(ctx context.Context, runID int64, picks []store.Pick
 		if err := insertPicks(ctx, tx, s.dialect, runID, picks, statuses, now); err != nil {
 			return err
 		}
-		if row, err = getRun(ctx, tx, runID); err != nil {
+		row, err := getRun(ctx, tx, runID)
+		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, runActor(row.Trigger), "run.complete", "run", runID, runEvent(row.run(), true))
+		if run, err = row.run(); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, runActor(row.Trigger), "run.complete", "run", runID, runEvent(run, true))
 	})
 	if err != nil {
 		return store.Run{}, fmt.Errorf("sqlstore: complete run %d: %w", runID, err)
 	}
-	return row.run(), nil
+	return run, nil
 }
 
 // runPickStatuses checks that picks belong to run runID (or name no run)

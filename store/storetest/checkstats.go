@@ -246,10 +246,10 @@ func testCheckRerun(t *testing.T, s store.Store) {
 	ps := e.picks(week47, pick("c1", "a1", "random", 1, "qa-1"), pick("c2", "a1", "random", 2, "qa-1"),
 		pick("d1", "a2", "random", 1, "qa-2"))
 	fin := e.finalOf(ps["c1"], "qa-1", 80, "B")
-	e.finalize(fin, store.Feedback{})
+	finC1, _ := e.finalize(fin, store.Feedback{})
 	e.saveDraft(e.draftOf(ps["c2"], "qa-1")) // a draft counts for nothing
 	fin2 := e.finalOf(ps["d1"], "qa-2", 40, "F")
-	e.finalize(fin2, store.Feedback{})
+	finD1, _ := e.finalize(fin2, store.Feedback{})
 	if _, err := s.AddCheckSetVersion(ctx, []byte(`{}`), "default"); err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +266,12 @@ func testCheckRerun(t *testing.T, s store.Store) {
 		rows[0].Week != week47 || rows[1].AgentID != "a2" || len(rows[0].Ratings) != 5 ||
 		rows[0].Ratings[0].Key != "greeting" || rows[0].Ratings[0].Value != 4 || rows[0].Ratings[0].Max != 5 || !rows[0].Ratings[2].NA {
 		t.Fatalf("ReviewedChecks before any check = %+v", rows)
+	}
+	// When each was finalised: check_disagreement counts those finalised
+	// before a run.
+	if !rows[0].FinalizedAt.Equal(finC1.FinalizedAt) || !rows[1].FinalizedAt.Equal(finD1.FinalizedAt) || rows[0].FinalizedAt.IsZero() {
+		t.Errorf("ReviewedChecks FinalizedAt %s, %s; want the reviews' %s, %s", rows[0].FinalizedAt, rows[1].FinalizedAt,
+			finC1.FinalizedAt, finD1.FinalizedAt)
 	}
 
 	held := heldFor("r1", time.Hour)

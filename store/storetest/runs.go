@@ -6,6 +6,8 @@ import (
 	"qa-sampling/store"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,6 +73,60 @@ func testCreateRunIdempotent(t *testing.T, s store.Store) {
 	}
 	if _, _, err := s.CreateRun(ctx, store.Run{PolicyVersion: 1}); err == nil {
 		t.Error("CreateRun without a week succeeded")
+	}
+}
+
+// testRunDisagreement: the rule order and weights check_disagreement gave
+// a run are stored with it when it is created, read back exactly by
+// GetRun, ListRuns and CompleteRun (weights are floats such as 1 − 0.7
+// and 2/3), kept when the run is asked for again with others, and absent
+// for a run without them.
+func testRunDisagreement(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustUpsertAgents(t, s, "a1")
+	inWeek(t, s, "a1", "c1")
+	d := &store.RunDisagreement{
+		Rules:    []string{"complaint", "check:no_greeting", "low_csat", "check:forbidden_phrase"},
+		FromWeek: "2026-W43", ToWeek: "2026-W46", ReviewsBefore: time.Date(2026, 11, 23, 2, 0, 0, 123e6, time.UTC),
+		CheckSetVersion: 3, Reviews: 17,
+		Weights: []store.CheckWeight{
+			{Check: "no_greeting", Dimension: "attitude", TP: 1, FP: 2, Weight: 1 - 1.0/3},
+			{Check: "forbidden_phrase", Dimension: "attitude", TP: 7, FP: 3, Weight: 1 - 0.7},
+			{Check: "slow_reply", Dimension: "efficiency", Weight: 1},
+		},
+	}
+	run, created, err := s.CreateRun(ctx, store.Run{Week: "2026-W47", PolicyVersion: 1, Seed: []byte("s"), Trigger: "schedule",
+		CreatedAt: d.ReviewsBefore, Disagreement: d})
+	if err != nil || !created {
+		t.Fatalf("CreateRun = %+v, %v, %v", run, created, err)
+	}
+	if !reflect.DeepEqual(run.Disagreement, d) {
+		t.Errorf("CreateRun Disagreement = %+v\nwant %+v", run.Disagreement, d)
+	}
+	other := *d
+	other.Rules = []string{"complaint", "check:forbidden_phrase", "low_csat", "check:no_greeting"}
+	again, created, err := s.CreateRun(ctx, store.Run{Week: "2026-W47", PolicyVersion: 1, Disagreement: &other})
+	if err != nil || created || !reflect.DeepEqual(again.Disagreement, d) {
+		t.Errorf("CreateRun again = %+v, %v, %v; want the first run's order %v", again.Disagreement, created, err, d.Rules)
+	}
+	if got, err := s.GetRun(ctx, run.ID); err != nil || !reflect.DeepEqual(got.Disagreement, d) {
+		t.Errorf("GetRun Disagreement = %+v, %v", got.Disagreement, err)
+	}
+	plain := mustRun(t, s, "2026-W47", 2)
+	if plain.Disagreement != nil {
+		t.Errorf("a run without an order read back %+v", plain.Disagreement)
+	}
+	runs, err := s.ListRuns(ctx, "2026-W47")
+	if err != nil || len(runs) != 2 || runs[0].Disagreement != nil || !reflect.DeepEqual(runs[1].Disagreement, d) {
+		t.Errorf("ListRuns = %+v, %v", runs, err)
+	}
+	done, err := s.CompleteRun(ctx, run.ID, []store.Pick{pick("c1", "a1", "check:no_greeting", 1, "")}, 0)
+	if err != nil || !reflect.DeepEqual(done.Disagreement, d) {
+		t.Errorf("CompleteRun Disagreement = %+v, %v", done.Disagreement, err)
+	}
+	events, err := s.ListAudit(ctx, store.AuditFilter{Entity: "run", EntityID: strconv.FormatInt(run.ID, 10)})
+	if err != nil || len(events) == 0 || !strings.Contains(events[len(events)-1].Detail, `"rule_order":["complaint","check:no_greeting","low_csat","check:forbidden_phrase"]`) {
+		t.Errorf("the run's audit events do not name its rule order: %+v, %v", events, err)
 	}
 }
 

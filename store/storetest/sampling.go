@@ -26,6 +26,7 @@ var samplingTests = []struct {
 	{"ScanWeekOptions", testScanWeekOptions},
 	{"CreateRunIdempotent", testCreateRunIdempotent},
 	{"CreateRunConcurrent", testCreateRunConcurrent},
+	{"RunDisagreement", testRunDisagreement},
 	{"CompleteRun", testCompleteRun},
 	{"CompleteRunAtomic", testCompleteRunAtomic},
 	{"CompleteRunConcurrent", testCompleteRunConcurrent},
