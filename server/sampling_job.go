@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,7 +70,9 @@ func decodePolicy(pv store.PolicyVersion) (sampler.Policy, error) {
 }
 
 // Compute runs the sampler over the week without writing anything.
-// alternates asks for replacement candidates (see sampler.Params).
+// alternates asks for replacement candidates (see sampler.Params). The
+// rules are taken in policy.Rules' order: for a run, the order it was made
+// with (runPolicy); check_disagreement is not applied here.
 func (j *SamplingJob) Compute(ctx context.Context, week isoweek.Week, policy sampler.Policy, seed []byte, alternates int, excludeRun int64) (*sampler.Result, map[string]store.Agent, error) {
 	return j.compute(ctx, week, policy, seed, alternates, excludeRun, nil)
 }
@@ -100,13 +103,6 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	picked, err := j.pickedBefore(ctx, pickedIn, from, to, excludeRun)
 	if err != nil {
 		return nil, nil, err
-	}
-	if d := policy.CheckDisagreement; d != nil {
-		weights, err := j.disagreementWeights(ctx, week, d.Weeks)
-		if err != nil {
-			return nil, nil, err
-		}
-		policy.Rules = sampler.OrderByDisagreement(policy.Rules, weights)
 	}
 	params := &sampler.Params{
 		Policy: policy, Week: week, Seed: seed, Agents: agents, AlreadyPicked: picked, Alternates: alternates,
@@ -296,8 +292,24 @@ func (j *SamplingJob) RunWeek(ctx context.Context, week isoweek.Week, trigger st
 	if err != nil {
 		return store.Run{}, false, err
 	}
+	// The rule order is frozen with the run when it is created (see
+	// check_disagreement.go): computed only when no run exists yet, as an
+	// existing run keeps its own.
+	now := j.Now()
+	var order *store.RunDisagreement
+	if policy.CheckDisagreement != nil {
+		existing, err := j.Store.ListRuns(ctx, week.String())
+		if err != nil {
+			return store.Run{}, false, err
+		}
+		if !slices.ContainsFunc(existing, func(r store.Run) bool { return r.PolicyVersion == policy.Version }) {
+			if order, err = j.disagreementOrder(ctx, week, policy, now); err != nil {
+				return store.Run{}, false, err
+			}
+		}
+	}
 	run, created, err := j.Store.CreateRun(ctx, store.Run{
-		Week: week.String(), PolicyVersion: policy.Version, Seed: seed, Trigger: trigger, CreatedAt: j.Now(),
+		Week: week.String(), PolicyVersion: policy.Version, Seed: seed, Trigger: trigger, CreatedAt: now, Disagreement: order,
 	})
 	if err != nil {
 		return store.Run{}, false, err
@@ -370,6 +382,9 @@ func (j *SamplingJob) complete(ctx context.Context, run store.Run, policy sample
 			"policy_version", policy.Version, "created_at", run.CreatedAt)
 	}
 	start := j.Now()
+	if policy, err = j.runPolicy(ctx, run, policy); err != nil {
+		return store.Run{}, err
+	}
 	// Read before the scan, so that the scan reads every transcript up to
 	// it and a top-up need read only those after (see TopUp).
 	through, err := j.Store.TranscriptHighWater(ctx)
@@ -484,6 +499,9 @@ func (j *SamplingJob) Replacement(ctx context.Context, skipped store.Pick) (stor
 	}
 	policy, err := decodePolicy(pv)
 	if err != nil {
+		return store.Pick{}, false, err
+	}
+	if policy, err = j.runPolicy(ctx, run, policy); err != nil {
 		return store.Pick{}, false, err
 	}
 	week, err := isoweek.Parse(run.Week)

@@ -214,6 +214,22 @@ func runToProto(r store.Run) *qav1.Run {
 	if !r.CompletedAt.IsZero() {
 		out.CompletedAt = timestamppb.New(r.CompletedAt)
 	}
+	out.Disagreement = disagreementToProto(r.Disagreement)
+	return out
+}
+
+// disagreementToProto converts a run's rule order; nil stays nil.
+func disagreementToProto(d *store.RunDisagreement) *qav1.DisagreementOrder {
+	if d == nil {
+		return nil
+	}
+	out := &qav1.DisagreementOrder{
+		Rules: d.Rules, FromWeek: d.FromWeek, ToWeek: d.ToWeek, ReviewsBefore: timestamppb.New(d.ReviewsBefore),
+		CheckSetVersion: d.CheckSetVersion, Reviews: int32(d.Reviews),
+	}
+	for _, w := range d.Weights {
+		out.Weights = append(out.Weights, &qav1.CheckWeight{Check: w.Check, Dimension: w.Dimension, Tp: w.TP, Fp: w.FP, Weight: w.Weight})
+	}
 	return out
 }
 
@@ -270,6 +286,9 @@ func (s *samplingService) PreviewWeek(ctx context.Context, req *qav1.PreviewWeek
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
+	// The rule order: as a run made now would compute it, or the
+	// unfinished run's own (check_disagreement.go).
+	var unfinished *store.Run
 	for _, r := range runs {
 		if r.PolicyVersion != policy.Version {
 			continue
@@ -278,13 +297,26 @@ func (s *samplingService) PreviewWeek(ctx context.Context, req *qav1.PreviewWeek
 		if !r.CompletedAt.IsZero() {
 			return s.previewTopUp(ctx, r)
 		}
-		excludeRun, seed = r.ID, r.Seed
+		excludeRun, seed, unfinished = r.ID, r.Seed, &r
+	}
+	var order *store.RunDisagreement
+	if unfinished != nil {
+		order, err = s.job.runOrder(ctx, *unfinished, policy)
+	} else {
+		order, err = s.job.disagreementOrder(ctx, week, policy, s.job.Now())
+	}
+	if err != nil {
+		return nil, storeError(ctx, s.log, err)
+	}
+	if order != nil {
+		policy.Rules = order.Rules
 	}
 	res, _, err := s.job.Compute(ctx, week, policy, seed, 0, excludeRun)
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
 	}
-	out := &qav1.PreviewWeekResponse{Week: week.String(), PolicyVersion: policy.Version, SeedCommitment: SeedCommitment(seed)}
+	out := &qav1.PreviewWeekResponse{Week: week.String(), PolicyVersion: policy.Version, SeedCommitment: SeedCommitment(seed),
+		Disagreement: disagreementToProto(order)}
 	addPreviewPicks(out, res)
 	return out, nameAgents(ctx, s.store, s.log, out.Picks)
 }

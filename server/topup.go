@@ -16,7 +16,8 @@ import (
 )
 
 // A top-up (SPEC §2 step 2, issue 9 §1.3) continues a completed run with
-// the chats that arrived after it: same seed, policy version and rules;
+// the chats that arrived after it: same seed, policy version and rules
+// (in the run's order: see check_disagreement.go);
 // each agent gets what the run's picks left of their quota, from the new
 // chats only, ranked after their picks in the run (sampler.TopUp has the
 // rules). It reads only the transcripts ingested since the run or its
@@ -52,7 +53,10 @@ type TopUpPlan struct {
 	// top-up's ScannedThrough.
 	Through int64
 	Result  *sampler.Result
-	agents  map[string]store.Agent
+	// Order is the rule order the plan took (the run's; nil without
+	// check_disagreement).
+	Order  *store.RunDisagreement
+	agents map[string]store.Agent
 }
 
 // Considered is how many transcripts the plan read.
@@ -166,6 +170,15 @@ func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan,
 	if err != nil {
 		return nil, err
 	}
+	// The run's rule order (check_disagreement's, stored with the run),
+	// not one computed from the reviews of the top-up's time.
+	order, err := j.runOrder(ctx, run, policy)
+	if err != nil {
+		return nil, err
+	}
+	if order != nil {
+		policy.Rules = slices.Clone(order.Rules)
+	}
 	week, err := isoweek.Parse(run.Week)
 	if err != nil {
 		return nil, err
@@ -204,7 +217,7 @@ func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan,
 	if err != nil {
 		return nil, err
 	}
-	return &TopUpPlan{Run: run, Basis: basis, Through: max(through, basis.ScannedThrough), Result: res, agents: agents}, nil
+	return &TopUpPlan{Run: run, Basis: basis, Through: max(through, basis.ScannedThrough), Result: res, Order: order, agents: agents}, nil
 }
 
 // basisAndPicked reads the run's basis and the earlier runs' picks among

@@ -68,7 +68,7 @@ func (s *samplingService) previewTopUp(ctx context.Context, run store.Run) (*qav
 		return nil, storeError(ctx, s.log, err)
 	}
 	out := &qav1.PreviewWeekResponse{Week: run.Week, PolicyVersion: run.PolicyVersion,
-		SeedCommitment: SeedCommitment(run.Seed), TopUpOfRun: run.ID}
+		SeedCommitment: SeedCommitment(run.Seed), TopUpOfRun: run.ID, Disagreement: disagreementToProto(plan.Order)}
 	addPreviewPicks(out, plan.Result)
 	return out, nameAgents(ctx, s.store, s.log, out.Picks)
 }

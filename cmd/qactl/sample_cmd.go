@@ -52,6 +52,13 @@ func newSampleCommand(opts *globalOptions) *cobra.Command {
 					resp, err := c.sampling.PreviewWeek(c.ctx, &qav1.PreviewWeekRequest{Week: week})
 					if err == nil && !opts.json {
 						err = printPicks(cmd.OutOrStdout(), resp.GetPicks(), false)
+						if d := resp.GetDisagreement(); d != nil && err == nil {
+							note := "as a run made now would take it"
+							if resp.GetTopUpOfRun() != 0 {
+								note = "the run's, frozen with it"
+							}
+							err = printDisagreement(cmd.OutOrStdout(), d, note, c.location())
+						}
 						if resp.GetTopUpOfRun() != 0 {
 							_, _ = fmt.Fprintf(cmd.OutOrStdout(), "%s has run %d under policy version %d: a top-up now would add %d picks, leaving %d agents short of quota; nothing stored\n"+
 								"seed commitment %s\n",

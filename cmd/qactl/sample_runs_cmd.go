@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -50,6 +52,11 @@ func printRun(w io.Writer, r *qav1.Run, loc *time.Location) error {
 		"seed %s\nseed commitment %s\n",
 		r.GetId(), r.GetWeek(), r.GetPolicyVersion(), sanitize(r.GetTrigger()), formatTimestamp(r.GetCreatedAt(), loc), completed,
 		r.GetPicks(), r.GetTotalPicks(), shortfallsNow(r), r.GetSeed(), r.GetSeedCommitment())
+	if d := r.GetDisagreement(); d != nil {
+		if err := printDisagreement(w, d, "frozen with the run; its top-ups keep it", loc); err != nil {
+			return err
+		}
+	}
 	if len(r.GetTopUps()) == 0 {
 		_, err := fmt.Fprintln(w, "no top-ups")
 		return err
@@ -59,6 +66,22 @@ func printRun(w io.Writer, r *qav1.Run, loc *time.Location) error {
 	for _, u := range r.GetTopUps() {
 		_, _ = fmt.Fprintf(t, "%d\t%s\t%s\t%d\t%d\t%d\n", u.GetSeq(), shortTime(u.GetCreatedAt(), loc), sanitize(u.GetTrigger()),
 			u.GetPicks(), u.GetConsidered(), u.GetShortfalls())
+	}
+	return t.Flush()
+}
+
+// printDisagreement is the text of a run's (or preview's) rule order
+// under check_disagreement, with the weights and what they rest on.
+func printDisagreement(w io.Writer, d *qav1.DisagreementOrder, note string, loc *time.Location) error {
+	_, _ = fmt.Fprintf(w, "rule order (check_disagreement, %s): %s\n"+
+		"weights from %d final reviews of %s..%s finalised before %s, check set version %d:\n",
+		note, sanitize(strings.Join(d.GetRules(), ", ")), d.GetReviews(), d.GetFromWeek(), d.GetToWeek(),
+		formatTimestamp(d.GetReviewsBefore(), loc), d.GetCheckSetVersion())
+	t := newTable(w)
+	_, _ = fmt.Fprintln(t, "  CHECK\tDIMENSION\tTP\tFP\tWEIGHT")
+	for _, cw := range d.GetWeights() {
+		_, _ = fmt.Fprintf(t, "  %s\t%s\t%d\t%d\t%s\n", cw.GetCheck(), sanitize(cw.GetDimension()), cw.GetTp(), cw.GetFp(),
+			strconv.FormatFloat(cw.GetWeight(), 'g', -1, 64))
 	}
 	return t.Flush()
 }

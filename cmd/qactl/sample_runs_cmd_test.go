@@ -52,3 +52,39 @@ func TestPrintRunShowsTopUps(t *testing.T) {
 		t.Errorf("printTopUpResult:\n%s\nwant\n%s", out.String(), want)
 	}
 }
+
+// A run made under check_disagreement shows the rule order stored with it
+// and each check's weight with the counts it rests on; a run without one
+// shows no order.
+func TestPrintRunShowsItsRuleOrder(t *testing.T) {
+	r := toppedUpRun()
+	r.Disagreement = &qav1.DisagreementOrder{
+		Rules: []string{"complaint", "check:no_greeting", "check:forbidden_phrase"}, FromWeek: "2026-W43", ToWeek: "2026-W46",
+		ReviewsBefore: r.GetCreatedAt(), CheckSetVersion: 3, Reviews: 12,
+		Weights: []*qav1.CheckWeight{
+			{Check: "forbidden_phrase", Dimension: "attitude", Tp: 3, Fp: 1, Weight: 0.25},
+			{Check: "no_greeting", Dimension: "attitude", Weight: 1},
+		},
+	}
+	var out bytes.Buffer
+	if err := printRun(&out, r, time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"rule order (check_disagreement, frozen with the run; its top-ups keep it): complaint, check:no_greeting, check:forbidden_phrase\n",
+		"weights from 12 final reviews of 2026-W43..2026-W46 finalised before 2026-11-24T03:00:00Z, check set version 3:\n",
+		"  forbidden_phrase  attitude   3   1   0.25\n",
+		"  no_greeting       attitude   0   0   1\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("printRun:\n%s\nlacks %q", out.String(), want)
+		}
+	}
+	out.Reset()
+	if err := printRun(&out, toppedUpRun(), time.UTC); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "rule order") {
+		t.Errorf("a run without check_disagreement shows an order:\n%s", out.String())
+	}
+}

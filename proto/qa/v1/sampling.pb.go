@@ -812,7 +812,14 @@ type Run struct {
 	TotalPicks int32 `protobuf:"varint,12,opt,name=total_picks,json=totalPicks,proto3" json:"total_picks,omitempty"`
 	// Agents with at least one pick of the run (top-ups' and replacements
 	// included): the agents it covers.
-	Agents        int32 `protobuf:"varint,13,opt,name=agents,proto3" json:"agents,omitempty"`
+	Agents int32 `protobuf:"varint,13,opt,name=agents,proto3" json:"agents,omitempty"`
+	// How the policy option check_disagreement ordered the rules, frozen
+	// with the run when it was created: the run, its top-ups and
+	// replacements take the rules in this order. Unset for a policy without
+	// the option, and for a run made before orders were stored (its top-ups
+	// recompute the order from the reviews finalised before its
+	// created_at).
+	Disagreement  *DisagreementOrder `protobuf:"bytes,14,opt,name=disagreement,proto3" json:"disagreement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -938,6 +945,199 @@ func (x *Run) GetAgents() int32 {
 	return 0
 }
 
+func (x *Run) GetDisagreement() *DisagreementOrder {
+	if x != nil {
+		return x.Disagreement
+	}
+	return nil
+}
+
+// DisagreementOrder is how check_disagreement ordered a run's rules: each
+// check's weight, 1 − tp/(tp+fp) (1 when tp+fp is 0), from the final
+// reviews of from_week..to_week finalised before reviews_before, and the
+// policy's check:<key> rules sorted by weight, highest first, in the
+// places they hold in the policy (ties keep the policy's order).
+type DisagreementOrder struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The policy's rules in the order the run takes them.
+	Rules []string `protobuf:"bytes,1,rep,name=rules,proto3" json:"rules,omitempty"`
+	// The ISO weeks whose final reviews counted: the policy's
+	// check_disagreement.weeks weeks before the sampled one.
+	FromWeek string `protobuf:"bytes,2,opt,name=from_week,json=fromWeek,proto3" json:"from_week,omitempty"`
+	ToWeek   string `protobuf:"bytes,3,opt,name=to_week,json=toWeek,proto3" json:"to_week,omitempty"`
+	// Reviews finalised at or after this did not count: the run's
+	// created_at (for a preview of a week not run yet, the preview's time).
+	ReviewsBefore *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=reviews_before,json=reviewsBefore,proto3" json:"reviews_before,omitempty"`
+	// The check set whose dimensions the checks were compared with: the
+	// newest created before reviews_before; 0 for the built-in defaults.
+	CheckSetVersion int64 `protobuf:"varint,5,opt,name=check_set_version,json=checkSetVersion,proto3" json:"check_set_version,omitempty"`
+	// Final reviews counted.
+	Reviews int32 `protobuf:"varint,6,opt,name=reviews,proto3" json:"reviews,omitempty"`
+	// One per check, in the checks' order.
+	Weights       []*CheckWeight `protobuf:"bytes,7,rep,name=weights,proto3" json:"weights,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DisagreementOrder) Reset() {
+	*x = DisagreementOrder{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DisagreementOrder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DisagreementOrder) ProtoMessage() {}
+
+func (x *DisagreementOrder) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DisagreementOrder.ProtoReflect.Descriptor instead.
+func (*DisagreementOrder) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DisagreementOrder) GetRules() []string {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+func (x *DisagreementOrder) GetFromWeek() string {
+	if x != nil {
+		return x.FromWeek
+	}
+	return ""
+}
+
+func (x *DisagreementOrder) GetToWeek() string {
+	if x != nil {
+		return x.ToWeek
+	}
+	return ""
+}
+
+func (x *DisagreementOrder) GetReviewsBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReviewsBefore
+	}
+	return nil
+}
+
+func (x *DisagreementOrder) GetCheckSetVersion() int64 {
+	if x != nil {
+		return x.CheckSetVersion
+	}
+	return 0
+}
+
+func (x *DisagreementOrder) GetReviews() int32 {
+	if x != nil {
+		return x.Reviews
+	}
+	return 0
+}
+
+func (x *DisagreementOrder) GetWeights() []*CheckWeight {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
+// CheckWeight is one check's weight in a DisagreementOrder.
+type CheckWeight struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Check string                 `protobuf:"bytes,1,opt,name=check,proto3" json:"check,omitempty"`
+	// The rubric dimension the check was compared with.
+	Dimension string `protobuf:"bytes,2,opt,name=dimension,proto3" json:"dimension,omitempty"`
+	// Reviewed chats where the check fired and the inspector rated the
+	// dimension failing (tp) or passing (fp).
+	Tp            int64   `protobuf:"varint,3,opt,name=tp,proto3" json:"tp,omitempty"`
+	Fp            int64   `protobuf:"varint,4,opt,name=fp,proto3" json:"fp,omitempty"`
+	Weight        float64 `protobuf:"fixed64,5,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckWeight) Reset() {
+	*x = CheckWeight{}
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckWeight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckWeight) ProtoMessage() {}
+
+func (x *CheckWeight) ProtoReflect() protoreflect.Message {
+	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckWeight.ProtoReflect.Descriptor instead.
+func (*CheckWeight) Descriptor() ([]byte, []int) {
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CheckWeight) GetCheck() string {
+	if x != nil {
+		return x.Check
+	}
+	return ""
+}
+
+func (x *CheckWeight) GetDimension() string {
+	if x != nil {
+		return x.Dimension
+	}
+	return ""
+}
+
+func (x *CheckWeight) GetTp() int64 {
+	if x != nil {
+		return x.Tp
+	}
+	return 0
+}
+
+func (x *CheckWeight) GetFp() int64 {
+	if x != nil {
+		return x.Fp
+	}
+	return 0
+}
+
+func (x *CheckWeight) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
 // TopUp is one top-up of a run: same seed, policy version and rules; each
 // agent got what the run's picks left of their quota, from the chats
 // ingested since the run or its last top-up only.
@@ -961,7 +1161,7 @@ type TopUp struct {
 
 func (x *TopUp) Reset() {
 	*x = TopUp{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -973,7 +1173,7 @@ func (x *TopUp) String() string {
 func (*TopUp) ProtoMessage() {}
 
 func (x *TopUp) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[12]
+	mi := &file_qa_v1_sampling_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -986,7 +1186,7 @@ func (x *TopUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopUp.ProtoReflect.Descriptor instead.
 func (*TopUp) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{12}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TopUp) GetSeq() int32 {
@@ -1066,7 +1266,7 @@ type Pick struct {
 
 func (x *Pick) Reset() {
 	*x = Pick{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1278,7 @@ func (x *Pick) String() string {
 func (*Pick) ProtoMessage() {}
 
 func (x *Pick) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[13]
+	mi := &file_qa_v1_sampling_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1291,7 @@ func (x *Pick) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pick.ProtoReflect.Descriptor instead.
 func (*Pick) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{13}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Pick) GetId() int64 {
@@ -1204,7 +1404,7 @@ type Shortfall struct {
 
 func (x *Shortfall) Reset() {
 	*x = Shortfall{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1416,7 @@ func (x *Shortfall) String() string {
 func (*Shortfall) ProtoMessage() {}
 
 func (x *Shortfall) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[14]
+	mi := &file_qa_v1_sampling_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1429,7 @@ func (x *Shortfall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Shortfall.ProtoReflect.Descriptor instead.
 func (*Shortfall) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{14}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Shortfall) GetAgentId() string {
@@ -1266,7 +1466,7 @@ type RunWeekRequest struct {
 
 func (x *RunWeekRequest) Reset() {
 	*x = RunWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1278,7 +1478,7 @@ func (x *RunWeekRequest) String() string {
 func (*RunWeekRequest) ProtoMessage() {}
 
 func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[15]
+	mi := &file_qa_v1_sampling_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1291,7 +1491,7 @@ func (x *RunWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekRequest.ProtoReflect.Descriptor instead.
 func (*RunWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{15}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RunWeekRequest) GetWeek() string {
@@ -1323,7 +1523,7 @@ type RunWeekResponse struct {
 
 func (x *RunWeekResponse) Reset() {
 	*x = RunWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1335,7 +1535,7 @@ func (x *RunWeekResponse) String() string {
 func (*RunWeekResponse) ProtoMessage() {}
 
 func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[16]
+	mi := &file_qa_v1_sampling_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1348,7 +1548,7 @@ func (x *RunWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunWeekResponse.ProtoReflect.Descriptor instead.
 func (*RunWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{16}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RunWeekResponse) GetRun() *Run {
@@ -1381,7 +1581,7 @@ type PreviewWeekRequest struct {
 
 func (x *PreviewWeekRequest) Reset() {
 	*x = PreviewWeekRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1593,7 @@ func (x *PreviewWeekRequest) String() string {
 func (*PreviewWeekRequest) ProtoMessage() {}
 
 func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[17]
+	mi := &file_qa_v1_sampling_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1606,7 @@ func (x *PreviewWeekRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekRequest.ProtoReflect.Descriptor instead.
 func (*PreviewWeekRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{17}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PreviewWeekRequest) GetWeek() string {
@@ -1428,14 +1628,18 @@ type PreviewWeekResponse struct {
 	// Set when the week has a run already: the picks and shortfalls are
 	// then what a top-up of that run would add now (RunWeek with top_up),
 	// and policy_version is the run's.
-	TopUpOfRun    int64 `protobuf:"varint,6,opt,name=top_up_of_run,json=topUpOfRun,proto3" json:"top_up_of_run,omitempty"`
+	TopUpOfRun int64 `protobuf:"varint,6,opt,name=top_up_of_run,json=topUpOfRun,proto3" json:"top_up_of_run,omitempty"`
+	// The rule order of the policy's check_disagreement option the picks
+	// were computed with: the run's stored order when the week has a run
+	// under this policy, else as a run made now would compute it.
+	Disagreement  *DisagreementOrder `protobuf:"bytes,7,opt,name=disagreement,proto3" json:"disagreement,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PreviewWeekResponse) Reset() {
 	*x = PreviewWeekResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1447,7 +1651,7 @@ func (x *PreviewWeekResponse) String() string {
 func (*PreviewWeekResponse) ProtoMessage() {}
 
 func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[18]
+	mi := &file_qa_v1_sampling_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1460,7 +1664,7 @@ func (x *PreviewWeekResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreviewWeekResponse.ProtoReflect.Descriptor instead.
 func (*PreviewWeekResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{18}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PreviewWeekResponse) GetWeek() string {
@@ -1505,6 +1709,13 @@ func (x *PreviewWeekResponse) GetTopUpOfRun() int64 {
 	return 0
 }
 
+func (x *PreviewWeekResponse) GetDisagreement() *DisagreementOrder {
+	if x != nil {
+		return x.Disagreement
+	}
+	return nil
+}
+
 type GetRunRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1514,7 +1725,7 @@ type GetRunRequest struct {
 
 func (x *GetRunRequest) Reset() {
 	*x = GetRunRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1737,7 @@ func (x *GetRunRequest) String() string {
 func (*GetRunRequest) ProtoMessage() {}
 
 func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[19]
+	mi := &file_qa_v1_sampling_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1750,7 @@ func (x *GetRunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunRequest.ProtoReflect.Descriptor instead.
 func (*GetRunRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{19}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetRunRequest) GetId() int64 {
@@ -1558,7 +1769,7 @@ type GetRunResponse struct {
 
 func (x *GetRunResponse) Reset() {
 	*x = GetRunResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1781,7 @@ func (x *GetRunResponse) String() string {
 func (*GetRunResponse) ProtoMessage() {}
 
 func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[20]
+	mi := &file_qa_v1_sampling_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1794,7 @@ func (x *GetRunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRunResponse.ProtoReflect.Descriptor instead.
 func (*GetRunResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{20}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetRunResponse) GetRun() *Run {
@@ -1607,7 +1818,7 @@ type ListRunsRequest struct {
 
 func (x *ListRunsRequest) Reset() {
 	*x = ListRunsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1830,7 @@ func (x *ListRunsRequest) String() string {
 func (*ListRunsRequest) ProtoMessage() {}
 
 func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[21]
+	mi := &file_qa_v1_sampling_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1843,7 @@ func (x *ListRunsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsRequest.ProtoReflect.Descriptor instead.
 func (*ListRunsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{21}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListRunsRequest) GetWeek() string {
@@ -1667,7 +1878,7 @@ type ListRunsResponse struct {
 
 func (x *ListRunsResponse) Reset() {
 	*x = ListRunsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1890,7 @@ func (x *ListRunsResponse) String() string {
 func (*ListRunsResponse) ProtoMessage() {}
 
 func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[22]
+	mi := &file_qa_v1_sampling_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1903,7 @@ func (x *ListRunsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRunsResponse.ProtoReflect.Descriptor instead.
 func (*ListRunsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{22}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListRunsResponse) GetRuns() []*Run {
@@ -1727,7 +1938,7 @@ type ListPicksRequest struct {
 
 func (x *ListPicksRequest) Reset() {
 	*x = ListPicksRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1739,7 +1950,7 @@ func (x *ListPicksRequest) String() string {
 func (*ListPicksRequest) ProtoMessage() {}
 
 func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[23]
+	mi := &file_qa_v1_sampling_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1752,7 +1963,7 @@ func (x *ListPicksRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksRequest.ProtoReflect.Descriptor instead.
 func (*ListPicksRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{23}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListPicksRequest) GetWeek() string {
@@ -1822,7 +2033,7 @@ type ListPicksResponse struct {
 
 func (x *ListPicksResponse) Reset() {
 	*x = ListPicksResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1834,7 +2045,7 @@ func (x *ListPicksResponse) String() string {
 func (*ListPicksResponse) ProtoMessage() {}
 
 func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[24]
+	mi := &file_qa_v1_sampling_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1847,7 +2058,7 @@ func (x *ListPicksResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPicksResponse.ProtoReflect.Descriptor instead.
 func (*ListPicksResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{24}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListPicksResponse) GetPicks() []*Pick {
@@ -1884,7 +2095,7 @@ type Inspector struct {
 
 func (x *Inspector) Reset() {
 	*x = Inspector{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[25]
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1896,7 +2107,7 @@ func (x *Inspector) String() string {
 func (*Inspector) ProtoMessage() {}
 
 func (x *Inspector) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[25]
+	mi := &file_qa_v1_sampling_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1909,7 +2120,7 @@ func (x *Inspector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Inspector.ProtoReflect.Descriptor instead.
 func (*Inspector) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{25}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Inspector) GetId() string {
@@ -1963,7 +2174,7 @@ type UpsertInspectorRequest struct {
 
 func (x *UpsertInspectorRequest) Reset() {
 	*x = UpsertInspectorRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2186,7 @@ func (x *UpsertInspectorRequest) String() string {
 func (*UpsertInspectorRequest) ProtoMessage() {}
 
 func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[26]
+	mi := &file_qa_v1_sampling_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2199,7 @@ func (x *UpsertInspectorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorRequest.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{26}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpsertInspectorRequest) GetInspector() *Inspector {
@@ -2014,7 +2225,7 @@ type UpsertInspectorResponse struct {
 
 func (x *UpsertInspectorResponse) Reset() {
 	*x = UpsertInspectorResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	mi := &file_qa_v1_sampling_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2026,7 +2237,7 @@ func (x *UpsertInspectorResponse) String() string {
 func (*UpsertInspectorResponse) ProtoMessage() {}
 
 func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[27]
+	mi := &file_qa_v1_sampling_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2039,7 +2250,7 @@ func (x *UpsertInspectorResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpsertInspectorResponse.ProtoReflect.Descriptor instead.
 func (*UpsertInspectorResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{27}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UpsertInspectorResponse) GetInspector() *Inspector {
@@ -2068,7 +2279,7 @@ type ListInspectorsRequest struct {
 
 func (x *ListInspectorsRequest) Reset() {
 	*x = ListInspectorsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	mi := &file_qa_v1_sampling_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2080,7 +2291,7 @@ func (x *ListInspectorsRequest) String() string {
 func (*ListInspectorsRequest) ProtoMessage() {}
 
 func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[28]
+	mi := &file_qa_v1_sampling_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2093,7 +2304,7 @@ func (x *ListInspectorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsRequest.ProtoReflect.Descriptor instead.
 func (*ListInspectorsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{28}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListInspectorsRequest) GetPageSize() int32 {
@@ -2125,7 +2336,7 @@ type ListInspectorsResponse struct {
 
 func (x *ListInspectorsResponse) Reset() {
 	*x = ListInspectorsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[29]
+	mi := &file_qa_v1_sampling_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2137,7 +2348,7 @@ func (x *ListInspectorsResponse) String() string {
 func (*ListInspectorsResponse) ProtoMessage() {}
 
 func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[29]
+	mi := &file_qa_v1_sampling_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2150,7 +2361,7 @@ func (x *ListInspectorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInspectorsResponse.ProtoReflect.Descriptor instead.
 func (*ListInspectorsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{29}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListInspectorsResponse) GetInspectors() []*Inspector {
@@ -2204,7 +2415,7 @@ type ReassignItemsRequest struct {
 
 func (x *ReassignItemsRequest) Reset() {
 	*x = ReassignItemsRequest{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[30]
+	mi := &file_qa_v1_sampling_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2427,7 @@ func (x *ReassignItemsRequest) String() string {
 func (*ReassignItemsRequest) ProtoMessage() {}
 
 func (x *ReassignItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[30]
+	mi := &file_qa_v1_sampling_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2440,7 @@ func (x *ReassignItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignItemsRequest.ProtoReflect.Descriptor instead.
 func (*ReassignItemsRequest) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{30}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ReassignItemsRequest) GetItemId() int64 {
@@ -2289,7 +2500,7 @@ type ReassignItemsResponse struct {
 
 func (x *ReassignItemsResponse) Reset() {
 	*x = ReassignItemsResponse{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[31]
+	mi := &file_qa_v1_sampling_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2301,7 +2512,7 @@ func (x *ReassignItemsResponse) String() string {
 func (*ReassignItemsResponse) ProtoMessage() {}
 
 func (x *ReassignItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[31]
+	mi := &file_qa_v1_sampling_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2314,7 +2525,7 @@ func (x *ReassignItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReassignItemsResponse.ProtoReflect.Descriptor instead.
 func (*ReassignItemsResponse) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{31}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ReassignItemsResponse) GetMoved() []*Pick {
@@ -2343,7 +2554,7 @@ type UnmovedItem struct {
 
 func (x *UnmovedItem) Reset() {
 	*x = UnmovedItem{}
-	mi := &file_qa_v1_sampling_proto_msgTypes[32]
+	mi := &file_qa_v1_sampling_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2355,7 +2566,7 @@ func (x *UnmovedItem) String() string {
 func (*UnmovedItem) ProtoMessage() {}
 
 func (x *UnmovedItem) ProtoReflect() protoreflect.Message {
-	mi := &file_qa_v1_sampling_proto_msgTypes[32]
+	mi := &file_qa_v1_sampling_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2368,7 +2579,7 @@ func (x *UnmovedItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnmovedItem.ProtoReflect.Descriptor instead.
 func (*UnmovedItem) Descriptor() ([]byte, []int) {
-	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{32}
+	return file_qa_v1_sampling_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UnmovedItem) GetItem() *Pick {
@@ -2445,7 +2656,7 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\x06policy\x18\x01 \x01(\v2\r.qa.v1.PolicyR\x06policy\"N\n" +
 	"\x16ValidatePolicyResponse\x12\x18\n" +
 	"\x05field\x18\x01 \x01(\tB\x02\x18\x01R\x05field\x12\x1a\n" +
-	"\x06reason\x18\x02 \x01(\tB\x02\x18\x01R\x06reason\"\xb7\x03\n" +
+	"\x06reason\x18\x02 \x01(\tB\x02\x18\x01R\x06reason\"\xf5\x03\n" +
 	"\x03Run\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04week\x18\x02 \x01(\tR\x04week\x12%\n" +
@@ -2464,7 +2675,22 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\atop_ups\x18\v \x03(\v2\f.qa.v1.TopUpR\x06topUps\x12\x1f\n" +
 	"\vtotal_picks\x18\f \x01(\x05R\n" +
 	"totalPicks\x12\x16\n" +
-	"\x06agents\x18\r \x01(\x05R\x06agents\"\xc4\x01\n" +
+	"\x06agents\x18\r \x01(\x05R\x06agents\x12<\n" +
+	"\fdisagreement\x18\x0e \x01(\v2\x18.qa.v1.DisagreementOrderR\fdisagreement\"\x96\x02\n" +
+	"\x11DisagreementOrder\x12\x14\n" +
+	"\x05rules\x18\x01 \x03(\tR\x05rules\x12\x1b\n" +
+	"\tfrom_week\x18\x02 \x01(\tR\bfromWeek\x12\x17\n" +
+	"\ato_week\x18\x03 \x01(\tR\x06toWeek\x12A\n" +
+	"\x0ereviews_before\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\rreviewsBefore\x12*\n" +
+	"\x11check_set_version\x18\x05 \x01(\x03R\x0fcheckSetVersion\x12\x18\n" +
+	"\areviews\x18\x06 \x01(\x05R\areviews\x12,\n" +
+	"\aweights\x18\a \x03(\v2\x12.qa.v1.CheckWeightR\aweights\"y\n" +
+	"\vCheckWeight\x12\x14\n" +
+	"\x05check\x18\x01 \x01(\tR\x05check\x12\x1c\n" +
+	"\tdimension\x18\x02 \x01(\tR\tdimension\x12\x0e\n" +
+	"\x02tp\x18\x03 \x01(\x03R\x02tp\x12\x0e\n" +
+	"\x02fp\x18\x04 \x01(\x03R\x02fp\x12\x16\n" +
+	"\x06weight\x18\x05 \x01(\x01R\x06weight\"\xc4\x01\n" +
 	"\x05TopUp\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x05R\x03seq\x129\n" +
 	"\n" +
@@ -2511,7 +2737,7 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"\acreated\x18\x02 \x01(\bR\acreated\x12#\n" +
 	"\x06top_up\x18\x03 \x01(\v2\f.qa.v1.TopUpR\x05topUp\"(\n" +
 	"\x12PreviewWeekRequest\x12\x12\n" +
-	"\x04week\x18\x01 \x01(\tR\x04week\"\xf1\x01\n" +
+	"\x04week\x18\x01 \x01(\tR\x04week\"\xaf\x02\n" +
 	"\x13PreviewWeekResponse\x12\x12\n" +
 	"\x04week\x18\x01 \x01(\tR\x04week\x12%\n" +
 	"\x0epolicy_version\x18\x02 \x01(\x03R\rpolicyVersion\x12!\n" +
@@ -2521,7 +2747,8 @@ const file_qa_v1_sampling_proto_rawDesc = "" +
 	"shortfalls\x12'\n" +
 	"\x0fseed_commitment\x18\x05 \x01(\tR\x0eseedCommitment\x12!\n" +
 	"\rtop_up_of_run\x18\x06 \x01(\x03R\n" +
-	"topUpOfRun\"\x1f\n" +
+	"topUpOfRun\x12<\n" +
+	"\fdisagreement\x18\a \x01(\v2\x18.qa.v1.DisagreementOrderR\fdisagreement\"\x1f\n" +
 	"\rGetRunRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\".\n" +
 	"\x0eGetRunResponse\x12\x1c\n" +
@@ -2612,7 +2839,7 @@ func file_qa_v1_sampling_proto_rawDescGZIP() []byte {
 	return file_qa_v1_sampling_proto_rawDescData
 }
 
-var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_qa_v1_sampling_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_qa_v1_sampling_proto_goTypes = []any{
 	(*Policy)(nil),                  // 0: qa.v1.Policy
 	(*CheckDisagreement)(nil),       // 1: qa.v1.CheckDisagreement
@@ -2626,31 +2853,33 @@ var file_qa_v1_sampling_proto_goTypes = []any{
 	(*ValidatePolicyRequest)(nil),   // 9: qa.v1.ValidatePolicyRequest
 	(*ValidatePolicyResponse)(nil),  // 10: qa.v1.ValidatePolicyResponse
 	(*Run)(nil),                     // 11: qa.v1.Run
-	(*TopUp)(nil),                   // 12: qa.v1.TopUp
-	(*Pick)(nil),                    // 13: qa.v1.Pick
-	(*Shortfall)(nil),               // 14: qa.v1.Shortfall
-	(*RunWeekRequest)(nil),          // 15: qa.v1.RunWeekRequest
-	(*RunWeekResponse)(nil),         // 16: qa.v1.RunWeekResponse
-	(*PreviewWeekRequest)(nil),      // 17: qa.v1.PreviewWeekRequest
-	(*PreviewWeekResponse)(nil),     // 18: qa.v1.PreviewWeekResponse
-	(*GetRunRequest)(nil),           // 19: qa.v1.GetRunRequest
-	(*GetRunResponse)(nil),          // 20: qa.v1.GetRunResponse
-	(*ListRunsRequest)(nil),         // 21: qa.v1.ListRunsRequest
-	(*ListRunsResponse)(nil),        // 22: qa.v1.ListRunsResponse
-	(*ListPicksRequest)(nil),        // 23: qa.v1.ListPicksRequest
-	(*ListPicksResponse)(nil),       // 24: qa.v1.ListPicksResponse
-	(*Inspector)(nil),               // 25: qa.v1.Inspector
-	(*UpsertInspectorRequest)(nil),  // 26: qa.v1.UpsertInspectorRequest
-	(*UpsertInspectorResponse)(nil), // 27: qa.v1.UpsertInspectorResponse
-	(*ListInspectorsRequest)(nil),   // 28: qa.v1.ListInspectorsRequest
-	(*ListInspectorsResponse)(nil),  // 29: qa.v1.ListInspectorsResponse
-	(*ReassignItemsRequest)(nil),    // 30: qa.v1.ReassignItemsRequest
-	(*ReassignItemsResponse)(nil),   // 31: qa.v1.ReassignItemsResponse
-	(*UnmovedItem)(nil),             // 32: qa.v1.UnmovedItem
-	(*timestamppb.Timestamp)(nil),   // 33: google.protobuf.Timestamp
+	(*DisagreementOrder)(nil),       // 12: qa.v1.DisagreementOrder
+	(*CheckWeight)(nil),             // 13: qa.v1.CheckWeight
+	(*TopUp)(nil),                   // 14: qa.v1.TopUp
+	(*Pick)(nil),                    // 15: qa.v1.Pick
+	(*Shortfall)(nil),               // 16: qa.v1.Shortfall
+	(*RunWeekRequest)(nil),          // 17: qa.v1.RunWeekRequest
+	(*RunWeekResponse)(nil),         // 18: qa.v1.RunWeekResponse
+	(*PreviewWeekRequest)(nil),      // 19: qa.v1.PreviewWeekRequest
+	(*PreviewWeekResponse)(nil),     // 20: qa.v1.PreviewWeekResponse
+	(*GetRunRequest)(nil),           // 21: qa.v1.GetRunRequest
+	(*GetRunResponse)(nil),          // 22: qa.v1.GetRunResponse
+	(*ListRunsRequest)(nil),         // 23: qa.v1.ListRunsRequest
+	(*ListRunsResponse)(nil),        // 24: qa.v1.ListRunsResponse
+	(*ListPicksRequest)(nil),        // 25: qa.v1.ListPicksRequest
+	(*ListPicksResponse)(nil),       // 26: qa.v1.ListPicksResponse
+	(*Inspector)(nil),               // 27: qa.v1.Inspector
+	(*UpsertInspectorRequest)(nil),  // 28: qa.v1.UpsertInspectorRequest
+	(*UpsertInspectorResponse)(nil), // 29: qa.v1.UpsertInspectorResponse
+	(*ListInspectorsRequest)(nil),   // 30: qa.v1.ListInspectorsRequest
+	(*ListInspectorsResponse)(nil),  // 31: qa.v1.ListInspectorsResponse
+	(*ReassignItemsRequest)(nil),    // 32: qa.v1.ReassignItemsRequest
+	(*ReassignItemsResponse)(nil),   // 33: qa.v1.ReassignItemsResponse
+	(*UnmovedItem)(nil),             // 34: qa.v1.UnmovedItem
+	(*timestamppb.Timestamp)(nil),   // 35: google.protobuf.Timestamp
 }
 var file_qa_v1_sampling_proto_depIdxs = []int32{
-	33, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
+	35, // 0: qa.v1.Policy.created_at:type_name -> google.protobuf.Timestamp
 	3,  // 1: qa.v1.Policy.named_rules:type_name -> qa.v1.NamedRule
 	2,  // 2: qa.v1.Policy.adaptive:type_name -> qa.v1.AdaptiveQuota
 	1,  // 3: qa.v1.Policy.check_disagreement:type_name -> qa.v1.CheckDisagreement
@@ -2659,51 +2888,55 @@ var file_qa_v1_sampling_proto_depIdxs = []int32{
 	0,  // 6: qa.v1.UpdatePolicyRequest.policy:type_name -> qa.v1.Policy
 	0,  // 7: qa.v1.UpdatePolicyResponse.policy:type_name -> qa.v1.Policy
 	0,  // 8: qa.v1.ValidatePolicyRequest.policy:type_name -> qa.v1.Policy
-	33, // 9: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
-	33, // 10: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
-	12, // 11: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
-	33, // 12: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
-	11, // 13: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
-	12, // 14: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
-	13, // 15: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
-	14, // 16: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
-	11, // 17: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
-	11, // 18: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
-	13, // 19: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
-	25, // 20: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
-	25, // 21: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
-	13, // 22: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
-	25, // 23: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
-	13, // 24: qa.v1.ReassignItemsResponse.moved:type_name -> qa.v1.Pick
-	32, // 25: qa.v1.ReassignItemsResponse.not_moved:type_name -> qa.v1.UnmovedItem
-	13, // 26: qa.v1.UnmovedItem.item:type_name -> qa.v1.Pick
-	5,  // 27: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
-	7,  // 28: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
-	9,  // 29: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
-	15, // 30: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
-	17, // 31: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
-	19, // 32: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
-	21, // 33: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
-	23, // 34: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
-	26, // 35: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
-	28, // 36: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
-	30, // 37: qa.v1.SamplingService.ReassignItems:input_type -> qa.v1.ReassignItemsRequest
-	6,  // 38: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
-	8,  // 39: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
-	10, // 40: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
-	16, // 41: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
-	18, // 42: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
-	20, // 43: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
-	22, // 44: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
-	24, // 45: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
-	27, // 46: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
-	29, // 47: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
-	31, // 48: qa.v1.SamplingService.ReassignItems:output_type -> qa.v1.ReassignItemsResponse
-	38, // [38:49] is the sub-list for method output_type
-	27, // [27:38] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	35, // 9: qa.v1.Run.created_at:type_name -> google.protobuf.Timestamp
+	35, // 10: qa.v1.Run.completed_at:type_name -> google.protobuf.Timestamp
+	14, // 11: qa.v1.Run.top_ups:type_name -> qa.v1.TopUp
+	12, // 12: qa.v1.Run.disagreement:type_name -> qa.v1.DisagreementOrder
+	35, // 13: qa.v1.DisagreementOrder.reviews_before:type_name -> google.protobuf.Timestamp
+	13, // 14: qa.v1.DisagreementOrder.weights:type_name -> qa.v1.CheckWeight
+	35, // 15: qa.v1.TopUp.created_at:type_name -> google.protobuf.Timestamp
+	11, // 16: qa.v1.RunWeekResponse.run:type_name -> qa.v1.Run
+	14, // 17: qa.v1.RunWeekResponse.top_up:type_name -> qa.v1.TopUp
+	15, // 18: qa.v1.PreviewWeekResponse.picks:type_name -> qa.v1.Pick
+	16, // 19: qa.v1.PreviewWeekResponse.shortfalls:type_name -> qa.v1.Shortfall
+	12, // 20: qa.v1.PreviewWeekResponse.disagreement:type_name -> qa.v1.DisagreementOrder
+	11, // 21: qa.v1.GetRunResponse.run:type_name -> qa.v1.Run
+	11, // 22: qa.v1.ListRunsResponse.runs:type_name -> qa.v1.Run
+	15, // 23: qa.v1.ListPicksResponse.picks:type_name -> qa.v1.Pick
+	27, // 24: qa.v1.UpsertInspectorRequest.inspector:type_name -> qa.v1.Inspector
+	27, // 25: qa.v1.UpsertInspectorResponse.inspector:type_name -> qa.v1.Inspector
+	15, // 26: qa.v1.UpsertInspectorResponse.returned_items:type_name -> qa.v1.Pick
+	27, // 27: qa.v1.ListInspectorsResponse.inspectors:type_name -> qa.v1.Inspector
+	15, // 28: qa.v1.ReassignItemsResponse.moved:type_name -> qa.v1.Pick
+	34, // 29: qa.v1.ReassignItemsResponse.not_moved:type_name -> qa.v1.UnmovedItem
+	15, // 30: qa.v1.UnmovedItem.item:type_name -> qa.v1.Pick
+	5,  // 31: qa.v1.SamplingService.GetPolicy:input_type -> qa.v1.GetPolicyRequest
+	7,  // 32: qa.v1.SamplingService.UpdatePolicy:input_type -> qa.v1.UpdatePolicyRequest
+	9,  // 33: qa.v1.SamplingService.ValidatePolicy:input_type -> qa.v1.ValidatePolicyRequest
+	17, // 34: qa.v1.SamplingService.RunWeek:input_type -> qa.v1.RunWeekRequest
+	19, // 35: qa.v1.SamplingService.PreviewWeek:input_type -> qa.v1.PreviewWeekRequest
+	21, // 36: qa.v1.SamplingService.GetRun:input_type -> qa.v1.GetRunRequest
+	23, // 37: qa.v1.SamplingService.ListRuns:input_type -> qa.v1.ListRunsRequest
+	25, // 38: qa.v1.SamplingService.ListPicks:input_type -> qa.v1.ListPicksRequest
+	28, // 39: qa.v1.SamplingService.UpsertInspector:input_type -> qa.v1.UpsertInspectorRequest
+	30, // 40: qa.v1.SamplingService.ListInspectors:input_type -> qa.v1.ListInspectorsRequest
+	32, // 41: qa.v1.SamplingService.ReassignItems:input_type -> qa.v1.ReassignItemsRequest
+	6,  // 42: qa.v1.SamplingService.GetPolicy:output_type -> qa.v1.GetPolicyResponse
+	8,  // 43: qa.v1.SamplingService.UpdatePolicy:output_type -> qa.v1.UpdatePolicyResponse
+	10, // 44: qa.v1.SamplingService.ValidatePolicy:output_type -> qa.v1.ValidatePolicyResponse
+	18, // 45: qa.v1.SamplingService.RunWeek:output_type -> qa.v1.RunWeekResponse
+	20, // 46: qa.v1.SamplingService.PreviewWeek:output_type -> qa.v1.PreviewWeekResponse
+	22, // 47: qa.v1.SamplingService.GetRun:output_type -> qa.v1.GetRunResponse
+	24, // 48: qa.v1.SamplingService.ListRuns:output_type -> qa.v1.ListRunsResponse
+	26, // 49: qa.v1.SamplingService.ListPicks:output_type -> qa.v1.ListPicksResponse
+	29, // 50: qa.v1.SamplingService.UpsertInspector:output_type -> qa.v1.UpsertInspectorResponse
+	31, // 51: qa.v1.SamplingService.ListInspectors:output_type -> qa.v1.ListInspectorsResponse
+	33, // 52: qa.v1.SamplingService.ReassignItems:output_type -> qa.v1.ReassignItemsResponse
+	42, // [42:53] is the sub-list for method output_type
+	31, // [31:42] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_qa_v1_sampling_proto_init() }
@@ -2712,14 +2945,14 @@ func file_qa_v1_sampling_proto_init() {
 		return
 	}
 	file_qa_v1_sampling_proto_msgTypes[0].OneofWrappers = []any{}
-	file_qa_v1_sampling_proto_msgTypes[25].OneofWrappers = []any{}
+	file_qa_v1_sampling_proto_msgTypes[27].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_qa_v1_sampling_proto_rawDesc), len(file_qa_v1_sampling_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
