@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -534,4 +535,48 @@ func TestAdminChecksEditor(t *testing.T) {
 	lead.post("/checks", url.Values{"action": {"validate"}, "check_set_json": {doc}}).mustContain(t, http.StatusOK, `id="checks-valid"`)
 	saved := lead.follow(t, lead.post("/checks", url.Values{"action": {"save"}, "check_set_json": {doc}}))
 	saved.mustContain(t, http.StatusOK, "检查配置已保存为第 2 版。", "当前为第 2 版", "首次响应 20", "已停用")
+}
+
+// Under check_disagreement the preview shows the rule order a run made
+// now takes, with each check's weight; the run stores it and the week's
+// page shows the run's, said to be kept by its top-ups. A week run under
+// a policy without the option shows none.
+func TestAdminWeekShowsTheRunsRuleOrder(t *testing.T) {
+	h := startHarness(t)
+	week := h.seedUnrunWeek()
+	lead := h.as(store.RoleAdmin, "lead")
+	sampling := qav1.NewSamplingServiceClient(h.conn)
+	got, err := sampling.GetPolicy(h.Admin, &qav1.GetPolicyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := got.GetPolicy()
+	policy.Rules = append(policy.Rules, "check:no_closing", "check:forbidden_phrase")
+	policy.CheckDisagreement = &qav1.CheckDisagreement{Weeks: 2}
+	if _, err := sampling.UpdatePolicy(h.Admin, &qav1.UpdatePolicyRequest{Policy: policy}); err != nil {
+		t.Fatal(err)
+	}
+	order := `<p class="rule-order">`
+	for i, r := range policy.GetRules() { // no reviews judge a check: every weight is 1, the policy's order stands
+		if i > 0 {
+			order += " › "
+		}
+		order += "<code>" + r + "</code>"
+	}
+	preview := lead.get("/weeks/" + week + "/preview")
+	preview.mustContain(t, http.StatusOK, "规则顺序(按检查与质检员的分歧加权)", order+"</p>", "<td><code>forbidden_phrase</code></td>",
+		"现在正式抽样会按这个顺序")
+	lead.follow(t, lead.post("/weeks/run", url.Values{"week": {week}}))
+	runs := h.runsOf(week)
+	if len(runs) != 1 || !slices.Equal(runs[0].GetDisagreement().GetRules(), policy.GetRules()) {
+		t.Fatalf("runs of %s: %v; want one with the rule order %v", week, runs, policy.GetRules())
+	}
+	page := lead.get("/weeks/" + week)
+	page.mustContain(t, http.StatusOK, order+"</p>", "补抽和替换都按这个顺序", "<td><code>no_closing</code></td>")
+	if n := strings.Count(page.Body, `<td class="num">1</td></tr>`); n != len(runs[0].GetDisagreement().GetWeights()) {
+		t.Errorf("%d weights of 1 on the week's page, want one per check (%d)", n, len(runs[0].GetDisagreement().GetWeights()))
+	}
+	if other := lead.get("/weeks/" + h.EarlierWeek); strings.Contains(other.Body, "rule-order") {
+		t.Errorf("%s, run without check_disagreement, shows a rule order", h.EarlierWeek)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,7 +158,10 @@ func viewFuncs(v *View) template.FuncMap {
 		"score": func(f float64) string { return fmt.Sprintf("%.1f", f) },
 		// pct shows a 0–1 fraction as a percentage.
 		"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
-		"add": func(a, b int) int { return a + b },
+		// exact shows a float as the shortest decimal that reads back the
+		// same (check_disagreement's weights, for an auditor).
+		"exact": func(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) },
+		"add":   func(a, b int) int { return a + b },
 		// query builds a link's query string from key/value pairs.
 		"lower": strings.ToLower,
 		"lang":  func() string { return v.Lang },
