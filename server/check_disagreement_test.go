@@ -191,3 +191,74 @@ func listPicks(t *testing.T, sampling qav1.SamplingServiceClient, e *scoringEnv,
 	}
 	return resp.GetPicks()
 }
+
+// TestRunWithoutAStoredOrderTopsUp: a run of a check_disagreement policy
+// made before orders were stored (none with it) is completed and topped
+// up as before, with the order recomputed from the reviews finalised
+// before its creation; it shows no stored order.
+func TestRunWithoutAStoredOrderTopsUp(t *testing.T) {
+	e := startScoring(t, DefaultConfig())
+	sampling := qav1.NewSamplingServiceClient(e.conn)
+	ingest := qav1.NewIngestServiceClient(e.conn)
+	ingestCtx := e.as(store.RoleIngest, "platform")
+	item, inspector := e.itemOf(t, "agent-a")
+	failing := []*qav1.DimensionRating{rating("attitude", 1), rating("knowledge", 5), rating("efficiency", 5),
+		rating("communication", 5), rating("compliance", 5)}
+	if _, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: failing, Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	w47 := flowChatStart.Add(7 * 24 * time.Hour)
+	push := func(id, agent string, at time.Time) {
+		t.Helper()
+		c := testChat(id, agent, at)
+		c.Messages[1].Text = "您好，订单 " + id + " 绝对明天发出"
+		if _, err := ingest.PushTranscript(ingestCtx, &qav1.PushTranscriptRequest{Transcript: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push("n1", "agent-a", w47)
+	p, err := sampling.GetPolicy(e.admin, &qav1.GetPolicyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := p.GetPolicy()
+	policy.RandomPerAgent, policy.TargetedPerAgent, policy.NewHireExtra = 0, 3, 0
+	policy.Rules = []string{"check:no_closing", "check:forbidden_phrase"}
+	policy.CheckDisagreement = &qav1.CheckDisagreement{Weeks: 1}
+	updated, err := sampling.UpdatePolicy(e.admin, &qav1.UpdatePolicyRequest{Policy: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	week, _ := isoweek.Parse("2026-W47")
+	seed, err := e.srv.Sampling.WeekSeed(t.Context(), week)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As a run created before migration 00021 was: no order stored.
+	legacy, _, err := e.store.CreateRun(t.Context(), store.Run{Week: week.String(), PolicyVersion: updated.GetPolicy().GetVersion(),
+		Seed: seed, Trigger: "schedule", CreatedAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := sampling.RunWeek(e.admin, &qav1.RunWeekRequest{Week: week.String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.GetRun().GetId() != legacy.ID || run.GetCreated() || run.GetRun().GetDisagreement() != nil {
+		t.Fatalf("RunWeek %v; want run %d completed, with no stored order", run.GetRun(), legacy.ID)
+	}
+	if got := reasons(listPicks(t, sampling, e, legacy.ID)); !maps.Equal(got, map[string]string{"n1": "check:forbidden_phrase"}) {
+		t.Errorf("run picks %v, want n1 for check:forbidden_phrase (no_closing confirmed: weight 0)", got)
+	}
+	push("n2", "agent-b", w47.Add(time.Hour))
+	up, err := sampling.RunWeek(e.admin, &qav1.RunWeekRequest{Week: week.String(), TopUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.GetTopUp().GetPicks() != 1 || up.GetRun().GetDisagreement() != nil {
+		t.Errorf("top-up %v of run %v; want one pick, no stored order", up.GetTopUp(), up.GetRun())
+	}
+	if got := reasons(listPicks(t, sampling, e, legacy.ID)); got["n2"] != "check:forbidden_phrase" {
+		t.Errorf("top-up picks %v, want n2 for check:forbidden_phrase", got)
+	}
+}
