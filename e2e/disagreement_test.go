@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,21 +32,7 @@ func testDisagreementOrderFrozen(t *testing.T, dsn string) {
 	if _, err := client.UpsertAgents(ctx, &qav1.UpsertAgentsRequest{Agents: agentsFor("a1", "a2", "a3")}); err != nil {
 		t.Fatal(err)
 	}
-	qactl := func(token string, args ...string) string {
-		t.Helper()
-		out, errOut, code := srv.qactl(token, args...)
-		if code != 0 {
-			t.Fatalf("qactl %v: exit %d\n%s%s", args, code, out, errOut)
-		}
-		return out
-	}
-	writeFile := func(doc string) string {
-		path := filepath.Join(t.TempDir(), "policy.json")
-		if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	qactl, writeFile := srv.qactlOK, func(doc string) string { return writeDoc(t, doc) }
 	push := func(c *qav1.Transcript) {
 		t.Helper()
 		if _, err := client.PushTranscript(ctx, &qav1.PushTranscriptRequest{Transcript: c}); err != nil {

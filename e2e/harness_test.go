@@ -276,3 +276,24 @@ func (s *server) qactl(token string, args ...string) (string, string, int) {
 	}
 	return stdout.String(), stderr.String(), code
 }
+
+// qactlOK is qactl that must succeed; it returns stdout.
+func (s *server) qactlOK(token string, args ...string) string {
+	s.t.Helper()
+	out, errOut, code := s.qactl(token, args...)
+	if code != 0 {
+		s.t.Fatalf("qactl %v: exit %d\n%s%s", args, code, out, errOut)
+	}
+	return out
+}
+
+// writeDoc writes doc to a new file (a policy, a check set) and returns
+// its path.
+func writeDoc(t *testing.T, doc string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "doc.json")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

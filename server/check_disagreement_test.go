@@ -21,45 +21,9 @@ import (
 // take the stored order (a late chat both check rules match is named
 // after the rule the run put first), and GetRun / ListRuns show it.
 func TestDisagreementOrderIsFrozenWithTheRun(t *testing.T) {
-	e := startScoring(t, DefaultConfig()) // 2026-W46 run, default policy
-	sampling := qav1.NewSamplingServiceClient(e.conn)
-	ingest := qav1.NewIngestServiceClient(e.conn)
-	ingestCtx := e.as(store.RoleIngest, "platform")
-
-	// One final review of W46 rates the attitude of a chat no_closing
-	// flagged failing: no_closing then has precision 1 (weight 0), and
-	// forbidden_phrase, with nothing to judge by, weight 1.
-	item, inspector := e.itemOf(t, "agent-a")
-	failing := []*qav1.DimensionRating{rating("attitude", 1), rating("knowledge", 5), rating("efficiency", 5),
-		rating("communication", 5), rating("compliance", 5)}
-	final, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: failing, Final: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	// W47 chats with a forbidden phrase and no closing: both rules match.
-	w47 := flowChatStart.Add(7 * 24 * time.Hour)
-	push := func(id, agent string, at time.Time) {
-		t.Helper()
-		c := testChat(id, agent, at)
-		c.Messages[1].Text = "您好，订单 " + id + " 绝对明天发出"
-		if _, err := ingest.PushTranscript(ingestCtx, &qav1.PushTranscriptRequest{Transcript: c}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	push("n1", "agent-a", w47)
-	p, err := sampling.GetPolicy(e.admin, &qav1.GetPolicyRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy := p.GetPolicy()
-	policy.RandomPerAgent, policy.TargetedPerAgent, policy.NewHireExtra = 0, 3, 0
-	policy.Rules = []string{"check:no_closing", "check:forbidden_phrase"}
-	policy.CheckDisagreement = &qav1.CheckDisagreement{Weeks: 1}
-	updated, err := sampling.UpdatePolicy(e.admin, &qav1.UpdatePolicyRequest{Policy: policy})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newDisagreementFixture(t)
+	e, sampling, push, w47, final, item := f.e, f.sampling, f.push, f.w47, f.final, f.item
+	policy, updated := f.policy, f.updated
 	frozen := []string{"check:forbidden_phrase", "check:no_closing"}
 
 	preview, err := sampling.PreviewWeek(e.admin, &qav1.PreviewWeekRequest{Week: "2026-W47"})
@@ -174,6 +138,61 @@ func TestDisagreementOrderIsFrozenWithTheRun(t *testing.T) {
 	}
 }
 
+// disagreementFixture is a server whose 2026-W46 run has one final review
+// rating the attitude of a chat no_closing flagged failing (no_closing
+// then has precision 1, weight 0, and forbidden_phrase, with nothing to
+// judge by, weight 1), a W47 chat n1 of agent-a that both rules of the
+// newest policy match (check:no_closing, check:forbidden_phrase, under
+// check_disagreement over 1 week), and push to add more such chats.
+type disagreementFixture struct {
+	e        *scoringEnv
+	sampling qav1.SamplingServiceClient
+	push     func(id, agent string, at time.Time)
+	w47      time.Time
+	final    *qav1.SubmitReviewResponse
+	item     *qav1.Pick
+	policy   *qav1.Policy
+	updated  *qav1.UpdatePolicyResponse
+}
+
+func newDisagreementFixture(t *testing.T) disagreementFixture {
+	t.Helper()
+	e := startScoring(t, DefaultConfig()) // 2026-W46 run, default policy
+	f := disagreementFixture{e: e, sampling: qav1.NewSamplingServiceClient(e.conn), w47: flowChatStart.Add(7 * 24 * time.Hour)}
+	ingest := qav1.NewIngestServiceClient(e.conn)
+	ingestCtx := e.as(store.RoleIngest, "platform")
+	item, inspector := e.itemOf(t, "agent-a")
+	failing := []*qav1.DimensionRating{rating("attitude", 1), rating("knowledge", 5), rating("efficiency", 5),
+		rating("communication", 5), rating("compliance", 5)}
+	var err error
+	f.item = item
+	if f.final, err = e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: failing, Final: true}); err != nil {
+		t.Fatal(err)
+	}
+	// A forbidden phrase and no closing: both rules match.
+	f.push = func(id, agent string, at time.Time) {
+		t.Helper()
+		c := testChat(id, agent, at)
+		c.Messages[1].Text = "您好，订单 " + id + " 绝对明天发出"
+		if _, err := ingest.PushTranscript(ingestCtx, &qav1.PushTranscriptRequest{Transcript: c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.push("n1", "agent-a", f.w47)
+	p, err := f.sampling.GetPolicy(e.admin, &qav1.GetPolicyRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.policy = p.GetPolicy()
+	f.policy.RandomPerAgent, f.policy.TargetedPerAgent, f.policy.NewHireExtra = 0, 3, 0
+	f.policy.Rules = []string{"check:no_closing", "check:forbidden_phrase"}
+	f.policy.CheckDisagreement = &qav1.CheckDisagreement{Weeks: 1}
+	if f.updated, err = f.sampling.UpdatePolicy(e.admin, &qav1.UpdatePolicyRequest{Policy: f.policy}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // reasons maps each pick's chat to its reason.
 func reasons(picks []*qav1.Pick) map[string]string {
 	out := map[string]string{}
@@ -197,38 +216,8 @@ func listPicks(t *testing.T, sampling qav1.SamplingServiceClient, e *scoringEnv,
 // up as before, with the order recomputed from the reviews finalised
 // before its creation; it shows no stored order.
 func TestRunWithoutAStoredOrderTopsUp(t *testing.T) {
-	e := startScoring(t, DefaultConfig())
-	sampling := qav1.NewSamplingServiceClient(e.conn)
-	ingest := qav1.NewIngestServiceClient(e.conn)
-	ingestCtx := e.as(store.RoleIngest, "platform")
-	item, inspector := e.itemOf(t, "agent-a")
-	failing := []*qav1.DimensionRating{rating("attitude", 1), rating("knowledge", 5), rating("efficiency", 5),
-		rating("communication", 5), rating("compliance", 5)}
-	if _, err := e.review.SubmitReview(inspector, &qav1.SubmitReviewRequest{ItemId: item.GetId(), Ratings: failing, Final: true}); err != nil {
-		t.Fatal(err)
-	}
-	w47 := flowChatStart.Add(7 * 24 * time.Hour)
-	push := func(id, agent string, at time.Time) {
-		t.Helper()
-		c := testChat(id, agent, at)
-		c.Messages[1].Text = "您好，订单 " + id + " 绝对明天发出"
-		if _, err := ingest.PushTranscript(ingestCtx, &qav1.PushTranscriptRequest{Transcript: c}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	push("n1", "agent-a", w47)
-	p, err := sampling.GetPolicy(e.admin, &qav1.GetPolicyRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy := p.GetPolicy()
-	policy.RandomPerAgent, policy.TargetedPerAgent, policy.NewHireExtra = 0, 3, 0
-	policy.Rules = []string{"check:no_closing", "check:forbidden_phrase"}
-	policy.CheckDisagreement = &qav1.CheckDisagreement{Weeks: 1}
-	updated, err := sampling.UpdatePolicy(e.admin, &qav1.UpdatePolicyRequest{Policy: policy})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := newDisagreementFixture(t)
+	e, sampling, push, w47, updated := f.e, f.sampling, f.push, f.w47, f.updated
 	week, _ := isoweek.Parse("2026-W47")
 	seed, err := e.srv.Sampling.WeekSeed(t.Context(), week)
 	if err != nil {
