@@ -37,6 +37,9 @@ func (j *SamplingJob) disagreementOrder(ctx context.Context, week isoweek.Week, 
 	if d == nil {
 		return nil, nil
 	}
+	// To the millisecond, as the store keeps times: the cut-off applied is
+	// the one stored and shown (a run's created_at).
+	before = before.Truncate(time.Millisecond)
 	first := week
 	for range d.Weeks {
 		first = first.Prev()
