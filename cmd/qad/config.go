@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"qa-sampling/redact"
 )
 
 // envName is the environment variable that sets a flag: QA_ and the flag's
@@ -57,6 +59,8 @@ func expected(f *pflag.Flag) string {
 		return "a boolean (true or false, 1 or 0)"
 	case "int":
 		return "a whole number"
+	case "kinds":
+		return "all, none or a list of " + strings.Join(redact.Names[:], ", ")
 	}
 	return "a valid --" + f.Name
 }

@@ -23,6 +23,8 @@ func TestMalformedEnvironmentStopsStart(t *testing.T) {
 		{"QA_AUTO_CREATE_AGENTS", "yes"},
 		{"QA_MAX_BATCH", "lots"},
 		{"QA_FEEDBACK_POLL", strings.Repeat("9", 100)},
+		// A variable left blank must not turn redaction off.
+		{"QA_REDACT", ""},
 	} {
 		t.Run(c.variable, func(t *testing.T) {
 			t.Setenv(c.variable, c.value)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -54,6 +55,12 @@ type redactFlag redact.Set
 func (r *redactFlag) String() string { return redact.Set(*r).String() }
 
 func (r *redactFlag) Set(v string) error {
+	// An empty value is nearly always a variable left blank (QA_REDACT= in a
+	// unit or compose file), not a decision to store personal data as
+	// pushed: that must be said as "none".
+	if strings.TrimSpace(v) == "" {
+		return fmt.Errorf("empty; say none to store chats as pushed, or all (the default) or a list of %s", strings.Join(redact.Names[:], ", "))
+	}
 	s, err := redact.ParseSet(v)
 	if err != nil {
 		return err

@@ -38,6 +38,9 @@ func TestPrivacyFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--redact", "phone,passport"}, `"passport"`},
+		// Blank is not "none": redaction is turned off only by saying so.
+		{[]string{"--redact", ""}, "empty; say none"},
+		{[]string{"--redact", " "}, "empty; say none"},
 		{[]string{"--retain-unsampled", "30"}, "--retain-unsampled 30: at least 42 days"},
 		{[]string{"--retain-reviewed", "7"}, "--retain-reviewed 7: at least 14 days"},
 		{[]string{"--retain-reviewed", "-1"}, "--retain-reviewed"},
