@@ -72,7 +72,29 @@ func formatAgentReport(r *qav1.AgentReport) string {
 	}
 	fmt.Fprintf(&b, ", %s\n", weekRange(r.GetWeeks()))
 	writeSummary(&b, r.GetSummary())
+	writeCheckRates(&b, r.GetCheckRates())
 	return b.String()
+}
+
+// writeCheckRates prints the automatic checks' rates over all the chats of
+// the weeks, each over the chats that check ran on (CHATS: its own
+// denominator), "-" for a check that ran on none. Nothing when the report
+// came without them (the server was still counting).
+func writeCheckRates(b *strings.Builder, rates []*qav1.CheckRate) {
+	if len(rates) == 0 {
+		return
+	}
+	b.WriteString("\nautomatic checks over all chats (fired of the chats each ran on):\n")
+	tw := newTable(b)
+	_, _ = fmt.Fprintln(tw, "  CHECK\tFIRED\tCHATS\tRATE")
+	for _, r := range rates {
+		rate := "-"
+		if r.GetChats() > 0 {
+			rate = fmt.Sprintf("%.1f%%", 100*r.GetRate())
+		}
+		_, _ = fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\n", sanitize(r.GetCheck()), r.GetFired(), r.GetChats(), rate)
+	}
+	_ = tw.Flush()
 }
 
 func formatTeamReport(r *qav1.TeamReport) string {
@@ -125,6 +147,7 @@ func formatTeamReport(r *qav1.TeamReport) string {
 	}
 	issues("failing dimensions", r.GetFailingDimensions())
 	issues("critical flags", r.GetCriticalFlags())
+	writeCheckRates(&b, r.GetCheckRates())
 	return b.String()
 }
 

@@ -127,3 +127,35 @@ func TestTeamReportText(t *testing.T) {
 		}
 	}
 }
+
+// TestReportTextShowsCheckRates: the agent and team reports' text lists
+// each check's rate with its own chats (those it ran on), "-" for a check
+// that ran on none, and nothing when the server sent no rates.
+func TestReportTextShowsCheckRates(t *testing.T) {
+	rates := []*qav1.CheckRate{
+		{Check: "slow_first_response"},
+		{Check: "no_empathy", Chats: 4, Fired: 2, Rate: 0.5},
+		{Check: "no_greeting", Chats: 6, Fired: 0},
+	}
+	a := agentReport()
+	a.CheckRates = rates
+	for name, got := range map[string]string{
+		"agent": formatAgentReport(a),
+		"team":  formatTeamReport(&qav1.TeamReport{TeamId: "t1", Weeks: a.GetWeeks(), Summary: &qav1.Summary{}, CheckRates: rates}),
+	} {
+		for _, want := range []string{
+			"automatic checks over all chats (fired of the chats each ran on):\n",
+			"  CHECK                FIRED  CHATS  RATE\n",
+			"  slow_first_response  0      0      -\n",
+			"  no_empathy           2      4      50.0%\n",
+			"  no_greeting          0      6      0.0%\n",
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s report lacks %q:\n%s", name, want, got)
+			}
+		}
+	}
+	if got := formatAgentReport(agentReport()); strings.Contains(got, "automatic checks") {
+		t.Errorf("a report without rates prints a check section:\n%s", got)
+	}
+}
