@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -42,11 +40,7 @@ func testCheckRatesAndRetention(t *testing.T, dsn string) {
 	}
 	qactl := func(args ...string) string {
 		t.Helper()
-		out, errOut, code := srv.qactl(admin, args...)
-		if code != 0 {
-			t.Fatalf("qactl %v: exit %d\n%s%s", args, code, out, errOut)
-		}
-		return out
+		return srv.qactlOK(admin, args...)
 	}
 	// The week ten weeks back in the default policy's zone, old enough for
 	// --retain-unsampled 42.
@@ -90,11 +84,7 @@ func testCheckRatesAndRetention(t *testing.T, dsn string) {
 	delete(set, "version")
 	set["disabled"] = []string{"no_empathy"}
 	doc, _ := json.Marshal(set)
-	path := filepath.Join(t.TempDir(), "checks.json")
-	if err := os.WriteFile(path, doc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	qactl("checks", "set", "--file", path)
+	qactl("checks", "set", "--file", writeDoc(t, string(doc)))
 	push("e3", "a1", true)
 	push("ok3", "a2", false)
 
