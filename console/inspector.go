@@ -34,8 +34,8 @@ func (c *Console) inspectorRoutes(mux *http.ServeMux) {
 // dozen items.
 const queuePageSize = 500
 
-// reasonKeys are the labels of the sampler's reasons; a reason without one
-// (a tag or check rule) shows as itself.
+// reasonKeys are the labels of the sampler's built-in reasons; check and
+// tag rules are labelled by samplingReasonLabel.
 var reasonKeys = map[string]string{
 	"random": "inspector.reason.random", "complaint": "inspector.reason.complaint",
 	"low_csat": "inspector.reason.low_csat", "escalated": "inspector.reason.escalated",
@@ -53,10 +53,20 @@ func reasonLabel(v *View, it *qav1.Pick) string {
 	return samplingReasonLabel(v, it.GetReason())
 }
 
-// samplingReasonLabel names a sampler's reason in the visitor's language.
+// samplingReasonLabel names a sampler's reason in the visitor's language:
+// a check rule by its check's name (the one its hints carry), a tag rule
+// with its tag; an admin's named rule is its own name.
 func samplingReasonLabel(v *View, reason string) string {
 	if key, ok := reasonKeys[reason]; ok {
 		return v.T(key)
+	}
+	if check, ok := strings.CutPrefix(reason, "check:"); ok {
+		if key := "conversation.check." + check; v.T(key) != key {
+			return fmt.Sprintf(v.T("inspector.reason.check"), v.T(key))
+		}
+	}
+	if tag, ok := strings.CutPrefix(reason, "tag:"); ok && tag != "" {
+		return fmt.Sprintf(v.T("inspector.reason.tag"), tag)
 	}
 	return reason
 }

@@ -294,3 +294,24 @@ func TestDisputedItemIsReScoredOnTheReviewPage(t *testing.T) {
 }
 
 func (h *harness) reviewClient() qav1.ReviewServiceClient { return qav1.NewReviewServiceClient(h.conn) }
+
+// TestSamplingReasonLabels: a pick's reason reads in words in both
+// languages, a check rule by the name its hints carry, a tag rule with its
+// tag; an admin's own rule and an unknown check keep their names.
+func TestSamplingReasonLabels(t *testing.T) {
+	for _, c := range []struct{ lang, reason, want string }{
+		{langZH, "random", "随机抽样"},
+		{langZH, "check:no_empathy", "自动检查:投诉未致歉或共情"},
+		{langZH, "check:forbidden_phrase", "自动检查:禁用语"},
+		{langEN, "check:slow_first_response", "Check: Slow first response"},
+		{langZH, "tag:差评", "标签:差评"},
+		{langEN, "tag:差评", "Tag: 差评"},
+		{langZH, "check:retired_check", "check:retired_check"},
+		{langZH, "退款_大额", "退款_大额"},
+		{langZH, "tag:", "tag:"},
+	} {
+		if got := samplingReasonLabel(&View{Lang: c.lang}, c.reason); got != c.want {
+			t.Errorf("%s %q: %q, want %q", c.lang, c.reason, got, c.want)
+		}
+	}
+}

@@ -12,6 +12,8 @@ func init() {
 		"inspector.reason.vip":              {"VIP 客户", "VIP customer"},
 		"inspector.reason.long_handle_time": {"处理时长过长", "Long handle time"},
 		"inspector.reason.new_hire":         {"新员工", "New hire"},
+		"inspector.reason.check":            {"自动检查:%s", "Check: %s"},
+		"inspector.reason.tag":              {"标签:%s", "Tag: %s"},
 
 		"inspector.status.assigned": {"待质检", "To review"},
 		"inspector.status.disputed": {"申诉重评", "Disputed: re-score"},
