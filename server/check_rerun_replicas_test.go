@@ -2,9 +2,6 @@ package server
 
 import (
 	"context"
-	crand "crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +15,7 @@ import (
 	"time"
 
 	"qa-sampling/checks"
+	"qa-sampling/internal/pgtest"
 	"qa-sampling/isoweek"
 	"qa-sampling/store"
 	"qa-sampling/store/sqlstore"
@@ -41,33 +39,8 @@ func TestCheckRerunTwoReplicas(t *testing.T) {
 		if dsn == "" {
 			t.Skip("set QA_TEST_POSTGRES_DSN to run against PostgreSQL")
 		}
-		testCheckRerunTwoReplicas(t, pgTestSchema(t, dsn))
+		testCheckRerunTwoReplicas(t, pgtest.Schema(t, dsn, "server_test_"))
 	})
-}
-
-// pgTestSchema creates a schema only this test uses and returns a DSN
-// whose search_path points at it.
-func pgTestSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = crand.Read(b)
-	schema := "server_test_" + hex.EncodeToString(b)
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = db.Close()
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
 }
 
 func testCheckRerunTwoReplicas(t *testing.T, dsn string) {
@@ -101,13 +74,7 @@ func testCheckRerunTwoReplicas(t *testing.T, dsn string) {
 		if i%3 == 0 {
 			reply = "稍等"
 		}
-		tr := transcript.Transcript{ExternalID: fmt.Sprintf("r%d", i), AgentID: "a1", Channel: "chat", CustomerID: "u", CustomerTier: "regular",
-			StartedAt: end.Add(-time.Minute), EndedAt: end, Messages: []transcript.Message{
-				{Role: transcript.RoleCustomer, Text: "在吗", SentAt: end.Add(-time.Minute)},
-				{Role: transcript.RoleAgent, AgentID: "a1", Text: reply, SentAt: end.Add(-50 * time.Second)},
-			}}
-		p := transcript.Prepare(tr)
-		p.Checks = transcript.Checks{Version: v1.Version, Flags: 0b1100} // no greeting, no closing
+		tr, p := rerunChat(fmt.Sprintf("r%d", i), end, reply, v1.Version)
 		stored, prepared = append(stored, tr), append(prepared, p)
 	}
 	if _, err := st.UpsertTranscripts(ctx, prepared); err != nil {

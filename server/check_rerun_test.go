@@ -39,13 +39,7 @@ func TestCheckRerunContinuesAfterARestart(t *testing.T) {
 		if i == 4 {
 			end = week.AddDate(0, 0, 7).Add(time.Hour) // the next week
 		}
-		tr := transcript.Transcript{ExternalID: "c" + string(rune('0'+i)), AgentID: "a1", Channel: "chat", CustomerID: "u", CustomerTier: "regular",
-			StartedAt: end.Add(-time.Minute), EndedAt: end, Messages: []transcript.Message{
-				{Role: transcript.RoleCustomer, Text: "在吗", SentAt: end.Add(-time.Minute)},
-				{Role: transcript.RoleAgent, AgentID: "a1", Text: "在的", SentAt: end.Add(-50 * time.Second)},
-			}}
-		p := transcript.Prepare(tr)
-		p.Checks = transcript.Checks{Version: v1.Version, Flags: 0b1100} // no greeting, no closing
+		_, p := rerunChat("c"+string(rune('0'+i)), end, "在的", v1.Version)
 		chats = append(chats, p)
 	}
 	if _, err := st.UpsertTranscripts(ctx, chats); err != nil {
@@ -123,4 +117,17 @@ func TestCheckRerunContinuesAfterARestart(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rerunChat is a short chat of agent a1 ending at end whose agent answers
+// reply, stored as checked by version with no greeting and no closing.
+func rerunChat(id string, end time.Time, reply string, version int64) (transcript.Transcript, *transcript.Prepared) {
+	tr := transcript.Transcript{ExternalID: id, AgentID: "a1", Channel: "chat", CustomerID: "u", CustomerTier: "regular",
+		StartedAt: end.Add(-time.Minute), EndedAt: end, Messages: []transcript.Message{
+			{Role: transcript.RoleCustomer, Text: "在吗", SentAt: end.Add(-time.Minute)},
+			{Role: transcript.RoleAgent, AgentID: "a1", Text: reply, SentAt: end.Add(-50 * time.Second)},
+		}}
+	p := transcript.Prepare(tr)
+	p.Checks = transcript.Checks{Version: version, Flags: 0b1100} // no greeting, no closing
+	return tr, p
 }
