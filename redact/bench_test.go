@@ -1,6 +1,7 @@
 package redact_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -75,5 +76,27 @@ func BenchmarkPrepare(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		transcript.Prepare(ts[i%len(ts)])
+	}
+}
+
+// BenchmarkTranscriptPhoneCustomerIDs is BenchmarkTranscript on chats
+// whose every customer id is a phone number (a platform that uses them as
+// ids): the cost of a keyed pseudonym on each chat.
+func BenchmarkTranscriptPhoneCustomerIDs(b *testing.B) {
+	ts := chats(b, 2000)
+	for i := range ts {
+		ts[i].CustomerID = fmt.Sprintf("1391234%04d", i)
+	}
+	key := testKey(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	pseudonymised := 0
+	for i := range b.N {
+		t := ts[i%len(ts)]
+		fc := redact.All.Transcript(&t, key)
+		pseudonymised += fc[redact.CustomerID].Total()
+	}
+	if pseudonymised != b.N {
+		b.Fatalf("%d customer ids pseudonymised in %d chats", pseudonymised, b.N)
 	}
 }

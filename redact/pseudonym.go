@@ -86,5 +86,20 @@ func canonical(k Kind, value string) string {
 // id without personal data is returned as it is. A nil key gives the bare
 // placeholder.
 func (s Set) ID(key *Key, id string) (string, Counts) {
+	if s == None || !mayHoldPersonal(id) {
+		return id, Counts{}
+	}
 	return s.replace(key, true, "", id)
+}
+
+// mayHoldPersonal reports whether s has a digit (ASCII, or the lead byte
+// of a full-width one) or an '@': ids, tags and keys are short and mostly
+// without, and this skips the scanners for them.
+func mayHoldPersonal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= '0' && c <= '9' || c == '@' || c == 0xEF {
+			return true
+		}
+	}
+	return false
 }
