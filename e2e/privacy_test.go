@@ -86,7 +86,7 @@ func personalDataOn(t *testing.T, b backend, redacted bool) {
 	}
 	w := newWorld(t, b.dsn, defaultOrg, extra...)
 	w.setupGRPC()
-	chats := w.weekChats(week, 4)
+	chats := w.weekChats(week, 8)
 	for _, tr := range chats {
 		privateChat(tr)
 	}
@@ -98,7 +98,12 @@ func personalDataOn(t *testing.T, b backend, redacted bool) {
 			}
 		}
 	}
-	picks := picksOf(t, w.runWeek(week), "a1")
+	all := w.runWeek(week)
+	picked := map[string]bool{}
+	for _, p := range all {
+		picked[p.GetExternalId()] = true
+	}
+	picks := picksOf(t, all, "a1")
 	if len(picks) == 0 {
 		t.Fatal("no pick of a1 assigned")
 	}
@@ -162,6 +167,31 @@ func personalDataOn(t *testing.T, b backend, redacted bool) {
 		}
 	} else if found := containedIn(protojson.Format(got), personalData); len(found) != len(personalData)-2 { // not the canonical card and landline
 		t.Errorf("with redaction off GetTranscript shows %q, want every pushed value", found)
+	}
+
+	// The key pseudonyms are made with is the database's: after a
+	// restart the same push is still UNCHANGED, and a changed one UPDATED
+	// with the same customer id.
+	w.srv.stop()
+	w.srv.start()
+	var again *qav1.Transcript
+	for _, c := range chats {
+		if !picked[c.GetExternalId()] {
+			again = c
+		}
+	}
+	if again == nil {
+		t.Fatal("every chat was picked; the test needs an unpicked one")
+	}
+	if resp, err := w.c.ingest.PushTranscript(w.as("bridge"), &qav1.PushTranscriptRequest{Transcript: again}); err != nil || resp.GetStatus() != qav1.ItemStatus_ITEM_STATUS_UNCHANGED {
+		t.Fatalf("the same push after a restart: %v %v, want UNCHANGED", resp.GetStatus(), err)
+	}
+	again.Messages[1].Text += " 还有别的问题吗？"
+	if resp, err := w.c.ingest.PushTranscript(w.as("bridge"), &qav1.PushTranscriptRequest{Transcript: again}); err != nil || resp.GetStatus() != qav1.ItemStatus_ITEM_STATUS_UPDATED {
+		t.Fatalf("a changed push after a restart: %v %v, want UPDATED", resp.GetStatus(), err)
+	}
+	if o, err := w.c.ingest.GetTranscript(w.admin(), &qav1.GetTranscriptRequest{ExternalId: again.GetExternalId()}); err != nil || o.GetTranscript().GetCustomerId() != tr.GetCustomerId() {
+		t.Errorf("customer id after a restart and a change: %q, want %q (%v)", o.GetTranscript().GetCustomerId(), tr.GetCustomerId(), err)
 	}
 
 	// (b) The database itself, after the server stopped (and SQLite
