@@ -191,10 +191,30 @@ func testChecksFlagChineseChats(t *testing.T, dsn string, browse bool) {
 	}
 
 	// check: rules pick them, each for its own reason.
+	// The file leaves out time_zone and handle_time_percentile: they take
+	// their defaults. --dry-run validates without storing; a misspelt check
+	// is refused by its place in rules.
 	policy := `{"random_per_agent": 0, "targeted_per_agent": 3, "new_hire_days": 90, "new_hire_extra": 0,
-		"time_zone": "Asia/Shanghai", "handle_time_percentile": 0.9,
 		"rules": ["check:no_greeting", "check:forbidden_phrase", "check:slow_first_response", "check:no_empathy"]}`
-	qactl(admin, "policy", "set", "--file", writeFile(policy))
+	if out := qactl(admin, "policy", "set", "--dry-run", "--file", writeFile(policy)); out != "valid\n" {
+		t.Errorf("policy set --dry-run: %q, want valid", out)
+	}
+	if out, errOut, code := srv.qactl(admin, "policy", "set", "--dry-run", "--file", writeFile(strings.Replace(policy, "check:no_empathy", "check:no_empaty", 1))); code != 3 ||
+		!strings.Contains(errOut, "policy.rules[3]") {
+		t.Errorf("policy set --dry-run of a misspelt check: exit %d\n%s%s\nwant 3 naming policy.rules[3]", code, out, errOut)
+	}
+	var stored struct {
+		Version    string  `json:"version"`
+		TimeZone   string  `json:"time_zone"`
+		Percentile float64 `json:"handle_time_percentile"`
+	}
+	if err := json.Unmarshal([]byte(qactl(admin, "--json", "policy", "get")), &stored); err != nil || stored.Version != "1" {
+		t.Errorf("after --dry-run the newest policy is version %q (%v), want the default 1: nothing stored", stored.Version, err)
+	}
+	if err := json.Unmarshal([]byte(qactl(admin, "--json", "policy", "set", "--file", writeFile(policy))), &stored); err != nil ||
+		stored.Version != "2" || stored.TimeZone != "Asia/Shanghai" || stored.Percentile != 0.9 {
+		t.Errorf("policy without time_zone and handle_time_percentile stored as %+v (%v); want version 2, Asia/Shanghai, 0.9", stored, err)
+	}
 	qactl(admin, "inspector", "add", "insp-1", "--name", "质检员一号")
 	qactl(admin, "sample", "run", "--week", week)
 	picks := parsePicks(t, qactl(admin, "--json", "sample", "list", "--week", week))

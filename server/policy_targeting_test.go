@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -32,6 +33,33 @@ func TestPolicyWithoutParametersTakesTheDefaults(t *testing.T) {
 	if !slices.Equal(p.ComplaintTags, d.ComplaintTags) || !slices.Equal(p.EscalationTags, d.EscalationTags) ||
 		!slices.Equal(p.VIPTiers, d.VIPTiers) || p.EscalationMinTransfers != 2 || p.LowCSATMax != 2 {
 		t.Errorf("policy without parameters = %+v, want DefaultPolicy's", p)
+	}
+}
+
+// TestPolicyWithoutZoneOrPercentileTakesTheDefaults: a policy file that
+// leaves out time_zone and handle_time_percentile (read as "" and 0, which
+// no policy may have) gets Asia/Shanghai and 0.9, as qactl's help says;
+// the quota numbers left out stay 0 (a valid choice there).
+func TestPolicyWithoutZoneOrPercentileTakesTheDefaults(t *testing.T) {
+	in := protoPolicy()
+	in.TimeZone, in.HandleTimePercentile, in.NewHireExtra = "", 0, 0
+	p, err := validPolicy(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sampler.DefaultPolicy()
+	if p.TimeZone != d.TimeZone || p.HandleTimePercentile != d.HandleTimePercentile || p.NewHireExtra != 0 {
+		t.Errorf("time zone %q, percentile %v, new_hire_extra %d; want %q, %v and 0", p.TimeZone, p.HandleTimePercentile, p.NewHireExtra,
+			d.TimeZone, d.HandleTimePercentile)
+	}
+	// What is given is kept, and a wrong value is still refused by name.
+	in.TimeZone, in.HandleTimePercentile = "Europe/Berlin", 0.75
+	if p, err := validPolicy(in); err != nil || p.TimeZone != "Europe/Berlin" || p.HandleTimePercentile != 0.75 {
+		t.Errorf("given zone and percentile: %q %v %v", p.TimeZone, p.HandleTimePercentile, err)
+	}
+	in.TimeZone = "Local"
+	if _, err := validPolicy(in); err == nil || !strings.Contains(err.Error(), "policy.time_zone") {
+		t.Errorf("Local: %v, want a refusal naming policy.time_zone", err)
 	}
 }
 

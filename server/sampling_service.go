@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -32,7 +33,11 @@ type samplingService struct {
 
 // policyFromProto converts a policy; the built-in rules' parameters left
 // out (an empty list, an unset number) take DefaultPolicy's values, so
-// that a policy written before they existed keeps working.
+// that a policy written before they existed keeps working. So do the time
+// zone and the handle-time percentile: left out, they read as "" and 0,
+// which no policy may have (the sampler refuses them), so the defaults
+// change no valid policy's meaning. The quota numbers cannot: 0 is a
+// valid choice there, and left out means 0.
 func policyFromProto(p *qav1.Policy) sampler.Policy {
 	def := sampler.DefaultPolicy()
 	orDefault := func(v, d []string) []string {
@@ -47,8 +52,8 @@ func policyFromProto(p *qav1.Policy) sampler.Policy {
 		NewHireDays:            int(p.GetNewHireDays()),
 		NewHireExtra:           int(p.GetNewHireExtra()),
 		Rules:                  p.GetRules(),
-		TimeZone:               p.GetTimeZone(),
-		HandleTimePercentile:   p.GetHandleTimePercentile(),
+		TimeZone:               cmp.Or(p.GetTimeZone(), def.TimeZone),
+		HandleTimePercentile:   cmp.Or(p.GetHandleTimePercentile(), def.HandleTimePercentile),
 		ComplaintTags:          orDefault(p.GetComplaintTags(), def.ComplaintTags),
 		EscalationTags:         orDefault(p.GetEscalationTags(), def.EscalationTags),
 		EscalationMinTransfers: def.EscalationMinTransfers,

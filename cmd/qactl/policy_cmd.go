@@ -27,7 +27,9 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 			`     {"field": "attribute", "key": "amount", "op": "ge", "value": "500"}]}],` + "\n" +
 			`   "adaptive": {"max_extra": 3, "pass_score": 70, "weeks": 4, "inspector_capacity": 60}}` + "\n" +
 			"Rules are tried in the order of rules; a pick's reason is the rule's name. Tags and tiers\n" +
-			"compare case- and width-insensitively. Parameters left out take the defaults (README, Sampling).\n" +
+			"compare case- and width-insensitively. Left out, time_zone, handle_time_percentile and the\n" +
+			"targeting parameters (complaint_tags … low_csat_max) take their defaults (README, Sampling);\n" +
+			"the quota numbers (random_per_agent, targeted_per_agent, new_hire_days, new_hire_extra) are 0.\n" +
 			"`policy get` prints it (one field a line; as JSON with --json); `policy set --file F` stores a new version.",
 	}
 	var version int64
@@ -47,9 +49,10 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 	}
 	get.Flags().Int64Var(&version, "version", 0, "a stored version; 0 for the newest")
 	var file string
+	var dryRun bool
 	set := &cobra.Command{
 		Use:   "set --file policy.json",
-		Short: "Validate a policy and store it as a new version",
+		Short: "Validate a policy and store it as a new version (--dry-run: validate only)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var p qav1.Policy
@@ -57,6 +60,14 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 				return err
 			}
 			return opts.call(cmd, func(c clients) (proto.Message, error) {
+				if dryRun {
+					resp, err := c.sampling.ValidatePolicy(c.ctx, &qav1.ValidatePolicyRequest{Policy: &p})
+					if err != nil || opts.json {
+						return resp, err
+					}
+					_, err = fmt.Fprintln(cmd.OutOrStdout(), "valid")
+					return nil, err
+				}
 				resp, err := c.sampling.UpdatePolicy(c.ctx, &qav1.UpdatePolicyRequest{Policy: &p})
 				if err != nil || opts.json {
 					return resp.GetPolicy(), err
@@ -66,6 +77,7 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 		},
 	}
 	set.Flags().StringVarP(&file, "file", "f", "", "policy JSON file, - for standard input")
+	set.Flags().BoolVar(&dryRun, "dry-run", false, "only validate (ValidatePolicy); nothing is stored")
 	_ = set.MarkFlagRequired("file")
 	cmd.AddCommand(get, set)
 	return cmd
