@@ -181,6 +181,21 @@ func TestValidateNamesFields(t *testing.T) {
 	if !slices.Equal(fields, want) {
 		t.Fatalf("fields %v, want %v\n%v", fields, want, err)
 	}
+	// Each message says what to do in the list's own words and names what
+	// a duplicate repeats.
+	for field, want := range map[string]string{
+		"greeting_phrases":                    "empty while check no_greeting runs; add phrases or list no_greeting under disabled",
+		"forbidden_phrases[" + itoa2(n) + "]": `"愛買不買" is forbidden_phrases[0] "爱买不买" again`,
+	} {
+		if i := slices.Index(fields, field); i < 0 || !strings.Contains(fe.Violations[i].Reason, want) {
+			t.Errorf("%s: %v, want %q", field, err, want)
+		}
+	}
+	s = Default()
+	s.ComplaintTags = nil
+	if err := s.Validate(); err == nil || !strings.Contains(err.Error(), "complaint_tags: empty while check no_empathy runs; add tags or list no_empathy under disabled") {
+		t.Errorf("no complaint tags: %v", err)
+	}
 	d := Default()
 	if err := d.Validate(); err != nil {
 		t.Fatalf("default: %v", err)

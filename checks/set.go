@@ -245,7 +245,11 @@ func (s *Set) Validate() error {
 // non-empty list: an empty greeting list would flag every chat.
 func phraseList(errs *fielderr.List, field string, list []string, required bool, check string) {
 	if len(list) == 0 && required {
-		errs.Add(field, "empty while check %s runs; add phrases or list it under disabled", check)
+		what := "phrases"
+		if strings.HasSuffix(field, "_tags") {
+			what = "tags"
+		}
+		errs.Add(field, "empty while check %s runs; add %s or list %s under disabled", check, what, check)
 	}
 	if len(list) > MaxPhrases {
 		errs.Add(field, "%d entries; at most %d", len(list), MaxPhrases)
@@ -260,7 +264,10 @@ func phraseList(errs *fielderr.List, field string, list []string, required bool,
 		}
 		n := Normalize(p)
 		if j, dup := first[n]; dup {
-			errs.Add(f, "%s is %s[%d] again (matching ignores simplified/traditional, width and case)", fielderr.Quote(p), field, j)
+			// Say what it repeats: 愛買不買 repeats 爱买不买, which the
+			// editor may not see as the same.
+			errs.Add(f, "%s is %s[%d] %s again (matching ignores simplified/traditional, width and case)",
+				fielderr.Quote(p), field, j, fielderr.Quote(list[j]))
 			continue
 		}
 		first[n] = i
