@@ -651,7 +651,9 @@ func (r *checkRerunner) launch(j store.CheckRerun) {
 		err := r.run(ctx, j)
 		switch {
 		case err == nil:
-		case errors.Is(err, store.ErrLeaseLost):
+		case errors.Is(err, store.ErrConflict):
+			// ErrLeaseLost, or the job ended meanwhile: in either case
+			// another replica has it, and this one must not touch it.
 			r.log.Warn("check re-run taken over by another replica; this one stops", "rerun", j.ID, "week", j.Week, "err", err)
 		case ctx.Err() != nil:
 			r.release(j)
