@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,7 +146,11 @@ func formatTranscriptMarking(t *qav1.Transcript, loc *time.Location, mark string
 			m.GetMessageCount(), m.GetAgentMessageCount(), m.GetCustomerMessageCount(), m.GetBotMessageCount(), m.GetSystemMessageCount()))
 		field("first response", formatDuration(m.GetFirstResponseTime()))
 		if m.GetMeanAgentResponseTime() != nil {
-			field("mean response", fmt.Sprintf("%s over %d replies", formatDuration(m.GetMeanAgentResponseTime()), m.GetAgentReplyCount()))
+			replies := "replies"
+			if m.GetAgentReplyCount() == 1 {
+				replies = "reply"
+			}
+			field("mean response", fmt.Sprintf("%s over %d %s", formatDuration(m.GetMeanAgentResponseTime()), m.GetAgentReplyCount(), replies))
 		} else {
 			field("mean response", "none")
 		}
@@ -159,7 +164,10 @@ func formatTranscriptMarking(t *qav1.Transcript, loc *time.Location, mark string
 	if t.GetStartedAt() != nil {
 		startDay = t.GetStartedAt().AsTime().In(loc).Format(time.DateOnly)
 	}
-	for _, m := range t.GetMessages() {
+	// Messages are numbered from 1, as the hints ("message 4") and the
+	// console number them.
+	width := len(strconv.Itoa(len(t.GetMessages())))
+	for i, m := range t.GetMessages() {
 		author, prefix := roleName(m.GetRole()), ""
 		if mark != "" {
 			prefix = "  "
@@ -174,7 +182,7 @@ func formatTranscriptMarking(t *qav1.Transcript, loc *time.Location, mark string
 				prefix = "* "
 			}
 		}
-		out = fmt.Appendf(out, "%s[%s] %s: %s\n", prefix, messageTime(m.GetSentAt(), loc, startDay), author, sanitize(m.GetText()))
+		out = fmt.Appendf(out, "%*d %s[%s] %s: %s\n", width, i+1, prefix, messageTime(m.GetSentAt(), loc, startDay), author, sanitize(m.GetText()))
 	}
 	return out
 }

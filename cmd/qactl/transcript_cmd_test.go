@@ -53,8 +53,11 @@ func TestTranscriptGet(t *testing.T) {
 		"messages:       3 (agent 2, customer 1, bot 0, system 0)\n",
 		"first response: 15s\n",
 		"handle time:    10m0s\n",
-		"] customer: where is ⏎ my parcel?\\u001b[2J\n",
-		"] agent(a1): 您好，我来查一下\n",
+		"mean response:  15s over 1 reply\n",
+		// Numbered from 1, as the hints say "message 2".
+		"\n1 [",
+		"] customer: where is ⏎ my parcel?\\u001b[2J\n2 [",
+		"] agent(a1): 您好，我来查一下\n3 [",
 		"] agent(a2): it ships today\n",
 	} {
 		if !strings.Contains(res.stdout, want) {
