@@ -27,8 +27,9 @@ func newPolicyCommand(opts *globalOptions) *cobra.Command {
 			`     {"field": "attribute", "key": "amount", "op": "ge", "value": "500"}]}],` + "\n" +
 			`   "adaptive": {"max_extra": 3, "pass_score": 70, "weeks": 4, "inspector_capacity": 60}}` + "\n" +
 			"Rules are tried in the order of rules; a pick's reason is the rule's name. Tags and tiers\n" +
-			"compare case- and width-insensitively. Left out, time_zone, handle_time_percentile and the\n" +
-			"targeting parameters (complaint_tags … low_csat_max) take their defaults (README, Sampling);\n" +
+			"compare case- and width-insensitively, not simplified/traditional (list both 投诉 and 投訴).\n" +
+			"Left out, time_zone, handle_time_percentile and the targeting parameters\n" +
+			"(complaint_tags … low_csat_max) take their defaults (README, Sampling);\n" +
 			"the quota numbers (random_per_agent, targeted_per_agent, new_hire_days, new_hire_extra) are 0.\n" +
 			"`policy get` prints it (one field a line; as JSON with --json); `policy set --file F` stores a new version.",
 	}
