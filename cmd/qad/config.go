@@ -49,6 +49,48 @@ func bindEnv(flags *pflag.FlagSet, lookup func(string) (string, bool)) func(*cob
 	}
 }
 
+// namingEnv adds to err, a refusal of the settings that names flags
+// ("--retain-unsampled 30: at least 42 days"), the environment variable
+// that set each named flag the command line did not: the operator looks
+// for the variable, not for a flag they never typed.
+func namingEnv(err error, flags *pflag.FlagSet, lookup func(string) (string, bool)) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	var from []string
+	flags.VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		if _, ok := lookup(envName(f.Name)); ok && namesFlag(msg, f.Name) {
+			from = append(from, "--"+f.Name+" is "+envName(f.Name))
+		}
+	})
+	if len(from) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (%s)", err, strings.Join(from, ", "))
+}
+
+// namesFlag reports whether msg names --name as a whole flag (not
+// --name-more).
+func namesFlag(msg, name string) bool {
+	flag := "--" + name
+	for i := strings.Index(msg, flag); i >= 0; {
+		end := i + len(flag)
+		if end == len(msg) || !(msg[end] == '-' || msg[end] == '_' || 'a' <= msg[end] && msg[end] <= 'z') {
+			return true
+		}
+		next := strings.Index(msg[end:], flag)
+		if next < 0 {
+			return false
+		}
+		i = end + next
+	}
+	return false
+}
+
 // expected describes what a flag accepts, for the message about a
 // malformed environment value.
 func expected(f *pflag.Flag) string {

@@ -51,6 +51,43 @@ func TestMalformedEnvironmentStopsStart(t *testing.T) {
 	}
 }
 
+// TestRefusalNamesTheVariable: a setting well-formed for its flag but
+// refused by the checks after parsing (too short a retention) names the
+// variable that set it; given on the command line, it names only the flag.
+func TestRefusalNamesTheVariable(t *testing.T) {
+	for _, c := range []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"QA_RETAIN_UNSAMPLED", nil, "--retain-unsampled 30: at least 42 days"},
+		{"", []string{"--retain-unsampled", "30"}, "--retain-unsampled 30: at least 42 days"},
+	} {
+		if c.env != "" {
+			t.Setenv(c.env, "30")
+		}
+		db := filepath.Join(t.TempDir(), "qa.db")
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		var stderr bytes.Buffer
+		args := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--metrics-listen", "", "--http-listen", ""}, c.args...)
+		if code := run(ctx, args, io.Discard, &stderr); code != 1 {
+			t.Fatalf("%v %v: exit status %d, want 1; stderr:\n%s", c.env, c.args, code, stderr.String())
+		}
+		got := stderr.String()
+		if !strings.Contains(got, c.want) {
+			t.Errorf("%v %v: %s, want %q", c.env, c.args, got, c.want)
+		}
+		if named := strings.Contains(got, "--retain-unsampled is QA_RETAIN_UNSAMPLED"); named != (c.env != "") {
+			t.Errorf("%v %v: %s; the variable should be named only when it set the flag", c.env, c.args, got)
+		}
+	}
+	if !namesFlag("--top-up-weeks 4 and --retain-unsampled", "top-up-weeks") || namesFlag("--top-up-weeks-x", "top-up-weeks") ||
+		namesFlag("--retain", "retain-unsampled") || !namesFlag("x --checks", "checks") {
+		t.Error("namesFlag matches flags wrongly")
+	}
+}
+
 // TestCommandLineWinsOverEnvironment: a malformed variable does not matter
 // when the command line sets the flag, and a well-formed one sets the
 // default.

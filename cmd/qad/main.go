@@ -139,7 +139,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 		if err := checkEnv(cmd); err != nil {
 			return err
 		}
-		return serve(cmd.Context(), f, settingsAttrs(cmd.Flags()), stderr)
+		return namingEnv(serve(cmd.Context(), f, settingsAttrs(cmd.Flags()), stderr), cmd.Flags(), os.LookupEnv)
 	}
 	return cmd
 }

@@ -32,8 +32,11 @@ const day = 24 * time.Hour
 // and puts them in cfg.
 func (p *privacyFlags) apply(cfg *server.Config, topUpWeeks int) error {
 	cfg.Ingest.Redact = redact.Set(p.redact)
-	if p.retainUnsampled < 0 || p.retainReviewed < 0 {
-		return fmt.Errorf("--retain-unsampled and --retain-reviewed are days: 0 (keep) or more")
+	if p.retainUnsampled < 0 {
+		return fmt.Errorf("--retain-unsampled %d: days, 0 (keep) or more", p.retainUnsampled)
+	}
+	if p.retainReviewed < 0 {
+		return fmt.Errorf("--retain-reviewed %d: days, 0 (keep) or more", p.retainReviewed)
 	}
 	// A chat of the oldest week a top-up reads ended at most this long ago
 	// when it is read; deleting it sooner would take it from the sample.

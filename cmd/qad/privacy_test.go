@@ -43,7 +43,8 @@ func TestPrivacyFlags(t *testing.T) {
 		{[]string{"--redact", " "}, "empty; say none"},
 		{[]string{"--retain-unsampled", "30"}, "--retain-unsampled 30: at least 42 days"},
 		{[]string{"--retain-reviewed", "7"}, "--retain-reviewed 7: at least 14 days"},
-		{[]string{"--retain-reviewed", "-1"}, "--retain-reviewed"},
+		{[]string{"--retain-reviewed", "-1"}, "--retain-reviewed -1: days, 0 (keep) or more"},
+		{[]string{"--retain-unsampled", "-5"}, "--retain-unsampled -5: days"},
 	} {
 		if _, err := parse(c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: %v, want an error with %q", c.args, err, c.want)
