@@ -79,7 +79,7 @@ func namesFlag(msg, name string) bool {
 	flag := "--" + name
 	for i := strings.Index(msg, flag); i >= 0; {
 		end := i + len(flag)
-		if end == len(msg) || !(msg[end] == '-' || msg[end] == '_' || 'a' <= msg[end] && msg[end] <= 'z') {
+		if end == len(msg) || !isFlagNameByte(msg[end]) {
 			return true
 		}
 		next := strings.Index(msg[end:], flag)
@@ -90,6 +90,9 @@ func namesFlag(msg, name string) bool {
 	}
 	return false
 }
+
+// isFlagNameByte reports whether c may continue a flag's name.
+func isFlagNameByte(c byte) bool { return c == '-' || c == '_' || 'a' <= c && c <= 'z' }
 
 // expected describes what a flag accepts, for the message about a
 // malformed environment value.
