@@ -102,6 +102,13 @@ func TestQueueEmptyStatePointsAtOtherWeeks(t *testing.T) {
 	// A week long before the seeded ones: nothing there, items elsewhere.
 	p := v.get("/queue?week=2020-W10")
 	p.mustContain(t, http.StatusOK, "2020-W10 没有分配给你的待质检会话", "其他周次还有")
+	// Its count is the week's, and says so: not "in total" beside items
+	// waiting in other weeks.
+	p.mustContain(t, http.StatusOK, "<b>0</b>2020-W10 待处理")
+	if strings.Contains(p.Body, "待处理合计") {
+		t.Errorf("a week's count is labelled as the total:\n%s", p.Body)
+	}
+	h.as(store.RoleInspector, "insp-1").get("/queue?week=all").mustContain(t, http.StatusOK, "待处理合计")
 	// Someone with no items at all sees the plain empty state.
 	h.as(store.RoleInspector, "insp-nobody").get("/queue?week=all").mustContain(t, http.StatusOK, "队列已清空")
 }

@@ -28,6 +28,7 @@ func init() {
 		"inspector.queue.reason":         {"抽样原因", "Reason"},
 		"inspector.queue.counts":         {"按状态统计", "Counts by status"},
 		"inspector.queue.open":           {"待处理合计", "Open in total"},
+		"inspector.queue.open_in":        {"%s 待处理", "Open in %s"},
 		"inspector.queue.item":           {"编号", "Item"},
 		"inspector.queue.agent":          {"客服", "Agent"},
 		"inspector.queue.chat":           {"会话", "Conversation"},
