@@ -405,12 +405,16 @@ func testSeedBackfill(t *testing.T, s *Store) {
 	if _, err := p.DownTo(ctx, 6); err != nil {
 		t.Fatalf("migrate down to 6: %v", err)
 	}
-	for _, r := range []store.Run{
+	// The runs are written as schema 6 stored them: today's CreateRun
+	// writes columns later migrations added.
+	for i, r := range []store.Run{
 		{Week: "2026-W47", PolicyVersion: 1, Seed: []byte("first of W47")},
 		{Week: "2026-W47", PolicyVersion: 2, Seed: []byte("second of W47")},
 		{Week: "2026-W48", PolicyVersion: 2, Seed: []byte("first of W48")},
 	} {
-		if _, _, err := s.CreateRun(ctx, r); err != nil {
+		if _, err := s.w.ExecContext(ctx, s.w.Rebind(`INSERT INTO sampling_runs
+			(week, policy_version, seed, "trigger", created_at) VALUES (?, ?, ?, 'manual', ?)`),
+			r.Week, r.PolicyVersion, r.Seed, int64(i+1)); err != nil {
 			t.Fatal(err)
 		}
 	}
