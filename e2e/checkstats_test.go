@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,11 +203,15 @@ func testCheckAgreementAndRerun(t *testing.T, dsn string) {
 	}
 	delete(set, "version")
 	set["dimensions"] = map[string]string{"no_greeting": "greeting"}
+	phrases := set["forbidden_phrases"]
+	set["forbidden_phrases"] = append(slices.Clone(phrases.([]any)), " ")
 	bad, _ := json.Marshal(set)
+	// Reported with the set's other problems, at once.
 	if out, errOut, code := srv.qactl(admin, "checks", "set", "--file", writeFile(string(bad))); code != 3 ||
-		!strings.Contains(errOut, "check_set.dimensions.no_greeting") {
-		t.Fatalf("a dimension the rubric lacks: exit %d\n%s%s", code, out, errOut)
+		!strings.Contains(errOut, "check_set.dimensions.no_greeting") || !strings.Contains(errOut, "check_set.forbidden_phrases[") {
+		t.Fatalf("a dimension the rubric lacks and an empty phrase: exit %d\n%s%s", code, out, errOut)
 	}
+	set["forbidden_phrases"] = phrases
 
 	// "在的" becomes a greeting: re-running the week clears no_greeting.
 	delete(set, "dimensions")

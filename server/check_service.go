@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"qa-sampling/checks"
+	"qa-sampling/fielderr"
 	qav1 "qa-sampling/proto/qa/v1"
 	"qa-sampling/store"
 	"qa-sampling/transcript"
@@ -160,9 +161,6 @@ func (cs *checkService) validCheckSet(ctx context.Context, p *qav1.CheckSet) (ch
 		return checks.Set{}, badField("check_set", "required")
 	}
 	s := checkSetFromProto(p)
-	if err := s.Validate(); err != nil {
-		return checks.Set{}, invalid("check_set", err)
-	}
 	rubric, _, err := cs.rubrics.active(ctx)
 	if err != nil {
 		return checks.Set{}, storeError(ctx, cs.log, err)
@@ -171,8 +169,13 @@ func (cs *checkService) validCheckSet(ctx context.Context, p *qav1.CheckSet) (ch
 	for i, d := range rubric.Dimensions {
 		keys[i] = d.Key
 	}
-	if err := s.ValidateDimensions(keys); err != nil {
-		return checks.Set{}, invalid("check_set", err)
+	// Every problem at once: a dimension the rubric lacks beside a bad
+	// phrase, not one after the other is fixed.
+	var errs fielderr.List
+	errs.AddError("check_set", s.Validate())
+	errs.AddError("check_set", s.ValidateDimensions(keys))
+	if err := invalidList(&errs); err != nil {
+		return checks.Set{}, err
 	}
 	return s, nil
 }
