@@ -67,7 +67,9 @@ func testDisagreementOrderFrozen(t *testing.T, dsn string) {
 	// 2026-W48: x1 has no greeting and the forbidden phrase: both rules,
 	// listed forbidden_phrase first, match it.
 	nextWeek := func(c *qav1.Transcript) *qav1.Transcript {
-		shift := func(ts *timestamppb.Timestamp) *timestamppb.Timestamp { return timestamppb.New(ts.AsTime().AddDate(0, 0, 7)) }
+		shift := func(ts *timestamppb.Timestamp) *timestamppb.Timestamp {
+			return timestamppb.New(ts.AsTime().AddDate(0, 0, 7))
+		}
 		c.StartedAt, c.EndedAt = shift(c.StartedAt), shift(c.EndedAt)
 		for _, m := range c.Messages {
 			m.SentAt = shift(m.SentAt)
