@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,12 @@ func TestAdminCheckReportPage(t *testing.T) {
 	}
 	lead.post("/checks/report/rerun", url.Values{"week": {"2026-W40"}}).mustContain(t, http.StatusPreconditionFailed, `id="rerun-refusal"`,
 		fmt.Sprintf("check re-run %d of week 2026-W40", held.ID), "<code>qad-other</code>")
+	// Checks and job states read in words, as on the check set page.
+	p := lead.get("/checks/report")
+	p.mustContain(t, http.StatusOK, "缺少开场白 <code>no_greeting</code>", "回复慢 <code>slow_reply</code>", "<td>进行中")
+	if strings.Contains(p.Body, "<td>running") || strings.Contains(p.Body, "<td>done") {
+		t.Errorf("a re-run's status shows as its API name:\n%s", p.Body)
+	}
 	lead.get("/checks/report?weeks=12").mustContain(t, http.StatusOK, `aria-current="page">最近 12 周`)
 	h.as(store.RoleSupervisor, "sup-1").get("/checks/report").mustContain(t, http.StatusNotFound)
 }

@@ -304,6 +304,11 @@ func init() {
 		"admin.disputes.new_review":      {"复评 %d", "new review %d"},
 		"admin.disputes.empty":           {"没有申诉。", "No disputes."},
 
+		// A check re-run's status, by the API's name (running, done, failed).
+		"admin.checkreport.status.running": {"进行中", "running"},
+		"admin.checkreport.status.done":    {"已完成", "done"},
+		"admin.checkreport.status.failed":  {"失败", "failed"},
+
 		"admin.audit.title":     {"审计日志", "Audit log"},
 		"admin.audit.action":    {"操作", "Action"},
 		"admin.audit.actor":     {"操作人", "Actor"},
