@@ -20,5 +20,6 @@
 // With --parts it then times a preview's parts alone (the bare index scan,
 // the week's scan, the HMAC keys, the sampler over the week in memory) and
 // prints the floor they set on two cores against the bare scan (see
-// timeParts).
+// timeParts). It measures this process's CPU, so it takes a SQLite --db
+// only (PostgreSQL's scans run in the server).
 package main

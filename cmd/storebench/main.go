@@ -64,8 +64,9 @@ func main() {
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	var err error
+	err := checkParts(c)
 	switch {
+	case err != nil:
 	case *naive != "":
 		err = runNaive(ctx, c.db, *naive, os.Stdout)
 	case c.sample:

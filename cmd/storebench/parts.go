@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -18,6 +19,25 @@ import (
 type previewPart struct {
 	name string
 	run  func() error
+}
+
+// checkParts refuses --parts where its figures would be wrong: without
+// --sample (it would be ignored), without a round (nothing measured, a
+// floor of 0), and on PostgreSQL, whose scans run in the server's
+// processes: the CPU this process reads (cpuTime) would leave out the
+// scans' work, and every ratio to the bare scan's CPU with it.
+func checkParts(c config) error {
+	switch {
+	case !c.parts:
+		return nil
+	case !c.sample:
+		return errors.New("--parts: times a preview's parts; give it with --sample")
+	case c.repeat < 1:
+		return fmt.Errorf("--parts: each part is the best of --repeat rounds; --repeat %d, want at least 1", c.repeat)
+	case sqlstore.IsPostgres(c.db):
+		return errors.New("--parts: compares this process's CPU time, which on PostgreSQL leaves out the server's scans; give a SQLite --db")
+	}
+	return nil
 }
 
 // timeParts times the parts of a preview alone, each the best of rounds

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -39,5 +41,40 @@ func TestSampleParts(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q: the 3000 chats written were not all read:\n%s", want, got)
 		}
+	}
+}
+
+// TestSamplePartsRefused: --parts is refused, naming the flag, where its
+// figures would be wrong or it would be ignored: on PostgreSQL (this
+// process's CPU leaves out the server's scans), with no round to take the
+// best of, and without --sample. Nothing is opened first.
+func TestSamplePartsRefused(t *testing.T) {
+	sqlite := filepath.Join(t.TempDir(), "none.db")
+	for _, tc := range []struct {
+		name string
+		c    config
+		want string
+	}{
+		{"postgres", config{db: "postgres://nobody@127.0.0.1:1/none?sslmode=disable", sample: true, repeat: 3, parts: true}, "PostgreSQL"},
+		{"no rounds", config{db: sqlite, sample: true, repeat: 0, parts: true}, "--repeat 0"},
+		{"without --sample", config{db: sqlite, repeat: 3, parts: true}, "--sample"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkParts(tc.c)
+			if err == nil || !strings.Contains(err.Error(), "--parts") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("checkParts = %v; want an error naming --parts and %q", err, tc.want)
+			}
+			if tc.c.sample {
+				if err := runSample(t.Context(), tc.c, io.Discard); err == nil || !strings.Contains(err.Error(), "--parts") {
+					t.Fatalf("runSample = %v; want the --parts refusal", err)
+				}
+			}
+		})
+	}
+	if _, err := os.Stat(sqlite); !os.IsNotExist(err) {
+		t.Errorf("%s: %v; a refused --parts must open nothing", sqlite, err)
+	}
+	if err := checkParts(config{db: "postgres://x@h/db", sample: true, repeat: 1}); err != nil {
+		t.Errorf("without --parts: %v", err)
 	}
 }

@@ -35,6 +35,9 @@ var sampleWeek, _ = isoweek.New(2026, 47)
 // ingests --late × the week's rows as late chats and times the top-up.
 // The database is changed: run it on a copy.
 func runSample(ctx context.Context, c config, out io.Writer) error {
+	if err := checkParts(c); err != nil {
+		return err
+	}
 	st, codec, err := openStore(ctx, c)
 	if err != nil {
 		return err
