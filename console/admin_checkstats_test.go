@@ -23,6 +23,10 @@ func TestAdminCheckReportPage(t *testing.T) {
 	lead.get("/checks/report").mustContain(t, http.StatusOK, "自动检查报告", `id="check-agreement"`, "<code>no_greeting</code>", "attitude",
 		"<code>slow_reply</code>", "efficiency", "精确率", "最近 4 周")
 	lead.post("/checks/report/rerun", url.Values{"week": {"2026-W99"}}).mustContain(t, http.StatusBadRequest, `id="rerun-refusal"`, `aria-invalid="true"`)
+	// A week that has not begun has nothing to re-check: refused at the
+	// field, saying when it starts.
+	lead.post("/checks/report/rerun", url.Values{"week": {"2099-W02"}}).mustContain(t, http.StatusPreconditionFailed, `id="rerun-refusal"`,
+		"week 2099-W02 starts 2099-01-05T00:00:00", "no chat of it can have been pushed yet")
 	started := lead.post("/checks/report/rerun", url.Values{"week": {"2026-W47"}})
 	if started.Location == "" {
 		t.Fatalf("a re-run did not redirect: %d %s", started.Code, started.Body)

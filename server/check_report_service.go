@@ -384,8 +384,9 @@ func (s *checkReportService) StartCheckRerun(ctx context.Context, req *qav1.Star
 	who, _ := PrincipalFrom(ctx)
 	job, err := s.rerun.start(ctx, week, who.Subject)
 	var busy *rerunBusyError
-	if errors.As(err, &busy) {
-		return nil, status.Error(codes.FailedPrecondition, busy.Error())
+	var future *rerunFutureError
+	if errors.As(err, &busy) || errors.As(err, &future) {
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
 	}
 	if err != nil {
 		return nil, storeError(ctx, s.log, err)
@@ -570,6 +571,16 @@ func (r *checkRerunner) adopt(ctx context.Context) {
 	}
 }
 
+// rerunFutureError refuses a re-run of a week that has not begun.
+type rerunFutureError struct {
+	week isoweek.Week
+	from time.Time
+}
+
+func (e *rerunFutureError) Error() string {
+	return fmt.Sprintf("week %s starts %s: no chat of it can have been pushed yet", e.week, e.from.Format(time.RFC3339))
+}
+
 // start creates a job for week under the newest check set, held by this
 // process, or returns the one already running for them (joined); a job
 // of the week under another version refuses it (*rerunBusyError).
@@ -611,6 +622,11 @@ func (r *checkRerunner) start(ctx context.Context, week isoweek.Week, who string
 		return store.CheckRerun{}, err
 	}
 	from, to := week.Bounds(loc)
+	// A week that starts beyond the pushes' one-day tolerance holds no
+	// chat yet: a job would be "done 0 of 0" and say nothing.
+	if now := r.now(); from.After(now.Add(24 * time.Hour)) {
+		return store.CheckRerun{}, &rerunFutureError{week: week, from: from}
+	}
 	lease := r.leaseFrom()
 	j, err := r.store.CreateCheckRerun(ctx, store.CheckRerun{Week: week.String(), From: from, To: to, CheckVersion: version, CreatedBy: who,
 		Owner: lease.Owner, LeaseUntil: lease.Until})
