@@ -134,8 +134,13 @@ func (c *checkStats) read(ctx context.Context, key string, from, to time.Time) *
 		started := c.now()
 		r.counts, r.err = c.store.CountCheckFlags(bg, from, to)
 		c.mu.Lock()
-		delete(c.inflight, key)
-		if r.err == nil {
+		// A read that forget dropped meanwhile may predate a re-run's
+		// batch: its waiters have it, the cache does not.
+		current := c.inflight[key] == r
+		if current {
+			delete(c.inflight, key)
+		}
+		if r.err == nil && current {
 			if c.weeks == nil || len(c.weeks) > 1000 {
 				c.weeks = make(map[string]weekCounts)
 			}
@@ -203,10 +208,13 @@ func (c *checkStats) counts(ctx context.Context, weeks []string, wait time.Durat
 	return out, true, nil
 }
 
-// forget drops the cached counts: a re-run changed them.
+// forget drops the cached counts: a re-run changed them. Reads under way
+// may have read before the change, so it drops them too: the next
+// request reads again rather than join one, and they cache nothing.
 func (c *checkStats) forget() {
 	c.mu.Lock()
 	c.weeks = nil
+	c.inflight = nil
 	c.mu.Unlock()
 }
 
