@@ -37,3 +37,38 @@ func testPseudonymKey(t *testing.T, s store.Store) {
 		t.Error(err)
 	}
 }
+
+// testPseudonymKeyFirstCalls: calls racing on an empty store, each with
+// its own candidate (replicas starting on a new database), all get one
+// key, one of the candidates, and later calls get it too.
+func testPseudonymKeyFirstCalls(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 8
+	keys := make([][]byte, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			keys[i], errs[i] = s.PseudonymKey(ctx, bytes.Repeat([]byte{byte(i + 1)}, 32))
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("racing PseudonymKey %d: %v", i, errs[i])
+		}
+		if !bytes.Equal(keys[i], keys[0]) {
+			t.Fatalf("racing PseudonymKey %d = %x, but call 0 got %x: two keys in use", i, keys[i], keys[0])
+		}
+	}
+	if len(keys[0]) != 32 || bytes.Count(keys[0], keys[0][:1]) != 32 || keys[0][0] < 1 || keys[0][0] > n {
+		t.Fatalf("the key %x is none of the candidates", keys[0])
+	}
+	later, err := s.PseudonymKey(ctx, bytes.Repeat([]byte{0xff}, 32))
+	if err != nil || !bytes.Equal(later, keys[0]) {
+		t.Fatalf("a later PseudonymKey = %x, %v; want the stored %x", later, err, keys[0])
+	}
+}

@@ -25,6 +25,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"Ready", testReady},
 		{"PseudonymKey", testPseudonymKey},
+		{"PseudonymKeyFirstCallsRace", testPseudonymKeyFirstCalls},
 		{"UpsertAgentsOutcomes", testUpsertAgentsOutcomes},
 		{"UpsertAgentsInputOrder", testUpsertAgentsInputOrder},
 		{"EnsureAgents", testEnsureAgents},
