@@ -77,8 +77,11 @@ func (s *Store) DeleteUnsampledTranscripts(ctx context.Context, after store.Rete
 		for i, c := range cands {
 			ids[i] = c.ID
 		}
-		q, args, err := sqlx.In(`DELETE FROM transcripts WHERE id IN (?) AND NOT `+frozenSQL+`
-			AND id NOT IN (SELECT transcript_id FROM calibration_items) RETURNING `+deletedChatColumns, ids)
+		// The end time again: on PostgreSQL a push may have moved a
+		// candidate since it was read, and the DELETE, having waited for
+		// the push's row lock, judges the row as the push left it.
+		q, args, err := sqlx.In(`DELETE FROM transcripts WHERE id IN (?) AND ended_at < ? AND NOT `+frozenSQL+`
+			AND id NOT IN (SELECT transcript_id FROM calibration_items) RETURNING `+deletedChatColumns, ids, endedBefore.UnixMilli())
 		if err != nil {
 			return err
 		}
