@@ -3,16 +3,16 @@ package redact
 import "strings"
 
 // findEmails appends the spans of e-mail addresses in text: a local part
-// of ASCII letters, digits and ._%+- before an '@', a domain of at least
-// two dot-separated labels after it whose last label is letters only.
+// of ASCII letters, digits and ._%+- before an '@' (or the full-width '＠'
+// a Chinese input method types), a domain of at least two dot-separated
+// labels after it whose last label is letters only.
 func findEmails(text string, spans []span) []span {
 	from := 0
 	for {
-		at := strings.IndexByte(text[from:], '@')
+		at, width := nextAt(text, from)
 		if at < 0 {
 			return spans
 		}
-		at += from
 		start := at
 		for start > 0 && isLocalChar(text[start-1]) {
 			start--
@@ -20,17 +20,42 @@ func findEmails(text string, spans []span) []span {
 		for start < at && text[start] == '.' {
 			start++
 		}
-		end := domainEnd(text, at+1)
-		if start < at && end > at+1 && (len(spans) == 0 || spans[len(spans)-1].end <= start) {
+		end := domainEnd(text, at+width)
+		if start < at && end > at+width && (len(spans) == 0 || spans[len(spans)-1].end <= start) {
 			spans = append(spans, span{start: start, end: end, kind: Email})
 			from = end
 		} else {
-			from = at + 1
+			from = at + width
 		}
 		if from >= len(text) {
 			return spans
 		}
 	}
+}
+
+// fullWidthAt is the full-width commercial at, U+FF20.
+const fullWidthAt = "＠"
+
+// nextAt returns where the first at sign at or after from is and its
+// width in bytes (1 for '@', 3 for '＠'), or -1.
+func nextAt(text string, from int) (int, int) {
+	at := strings.IndexByte(text[from:], '@')
+	if at >= 0 {
+		at += from
+	}
+	// The full-width one is only looked for before the ASCII one (or
+	// anywhere without it), so text without it costs one short scan.
+	limit := len(text)
+	if at >= 0 {
+		limit = at
+	}
+	if fw := strings.Index(text[from:limit], fullWidthAt); fw >= 0 {
+		return from + fw, len(fullWidthAt)
+	}
+	if at < 0 {
+		return -1, 0
+	}
+	return at, 1
 }
 
 func isLocalChar(c byte) bool {

@@ -54,10 +54,11 @@ func (key *Key) pseudonym(b *strings.Builder, k Kind, value string) {
 // canonical is the form of a value that does not depend on how it was
 // written: the digits (and an ID card's X) of a number, a mobile number
 // without its country code, an e-mail address in lower case. So
-// "+86 139 1234 5678" and "13912345678" get one pseudonym.
+// "+86 139 1234 5678" and "13912345678" get one pseudonym, and so do
+// "Li.Si＠example.com" and "li.si@example.com".
 func canonical(k Kind, value string) string {
 	if k == Email {
-		return strings.ToLower(value)
+		return strings.ToLower(strings.Replace(value, fullWidthAt, "@", 1))
 	}
 	d := make([]byte, 0, 20)
 	for i := 0; i < len(value); {

@@ -257,3 +257,31 @@ func TestTranscriptCopiesOnWrite(t *testing.T) {
 		t.Errorf("the caller's messages or attributes changed: %v %v", msgs, attrs)
 	}
 }
+
+// TestFullWidthAtSign: an address typed with a Chinese input method's
+// full-width ＠ is an e-mail address too, in text and in ids (where it is
+// one customer with the ASCII spelling); a lone ＠ or one without a domain
+// is left, and an ASCII address after a full-width near miss is still
+// found.
+func TestFullWidthAtSign(t *testing.T) {
+	for in, want := range map[string]string{
+		"发票发 li.si＠example.com 谢谢":              "发票发 〔邮箱〕 谢谢",
+		"li.si＠example.com，备用 zhao@example.net": "〔邮箱〕，备用 〔邮箱〕",
+		"zhao@example.net，备用 li.si＠example.com": "〔邮箱〕，备用 〔邮箱〕",
+		"＠客服 在吗，发 li@example.cn":                "＠客服 在吗，发 〔邮箱〕",
+		"li＠localhost 和 ＠":                      "li＠localhost 和 ＠",
+	} {
+		if got, _ := redact.All.Text(in); got != want {
+			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+	}
+	key, err := redact.NewKey([]byte("0123456789abcdef"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ascii, _ := redact.All.ID(key, "li.si@example.com")
+	full, c := redact.All.ID(key, "Li.Si＠Example.com")
+	if c[redact.Email] != 1 || full != ascii {
+		t.Errorf("ID with ＠ = %q (%v), want %q as with @", full, c, ascii)
+	}
+}
