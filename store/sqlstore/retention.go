@@ -140,6 +140,21 @@ func (s *Store) PurgeReviewedTranscripts(ctx context.Context, after store.Retent
 		}
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
+		if s.dialect == dialectPostgres {
+			// Lock the candidates' picks first. Under READ COMMITTED a
+			// dispute opened (or a pick reassigned or re-scored) in a
+			// transaction still running would otherwise be invisible to
+			// the reads below, and its chat emptied under it: locked, the
+			// dispute either waits for this batch, or this batch waits
+			// for the dispute and the reads below see it.
+			q, args, err := sqlx.In(`SELECT id FROM picks WHERE transcript_id IN (?) ORDER BY id FOR SHARE`, ids)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(q), args...); err != nil {
+				return err
+			}
+		}
 		// A transcript is due when none of its picks is open or changed
 		// since the cut-off (a review finalised or re-scored lately).
 		q, args, err := sqlx.In(`SELECT t.id, t.external_id, t.ended_at,
@@ -181,22 +196,37 @@ func (s *Store) PurgeReviewedTranscripts(ctx context.Context, after store.Retent
 		}
 		// Check hits quote message text and point at messages that are
 		// gone; the flags stay for the reports over all chats.
+		// Every condition of being due again, in the write itself: a
+		// pick opened, a dispute or a calibration item committed since
+		// the read above keeps the chat whole.
 		q, args, err = sqlx.In(`UPDATE transcripts SET body = ?, customer_id = '', check_hits = NULL, purged_at = ?
-			WHERE id IN (?) AND purged_at IS NULL`, emptyBody, s.now().UnixMilli(), due)
+			WHERE id IN (?) AND purged_at IS NULL
+			AND id NOT IN (SELECT transcript_id FROM calibration_items)
+			AND NOT EXISTS (SELECT 1 FROM picks o WHERE o.transcript_id = transcripts.id
+				AND (o.status IN `+openPickStatuses+` OR o.updated_at >= ?))
+			RETURNING id`, emptyBody, s.now().UnixMilli(), due, closedBefore.UnixMilli())
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, tx.Rebind(q), args...)
-		if err != nil {
+		var purged []int64
+		if err := tx.SelectContext(ctx, &purged, tx.Rebind(q), args...); err != nil {
 			return err
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
+		out.Removed = len(purged)
+		if len(purged) == 0 {
+			return nil
 		}
-		out.Removed = int(n)
-		return s.auditEntity(ctx, tx, retentionActor, "retention.purge_reviewed", "transcripts", "", retentionDetail(len(due), closedBefore,
-			func(i int) (string, int64) { return dueIDs[i], dueEnded[i] }))
+		// Audit what was emptied, not what was found due.
+		var auditIDs []string
+		var auditEnded []int64
+		for i, id := range due {
+			if slices.Contains(purged, id) {
+				auditIDs = append(auditIDs, dueIDs[i])
+				auditEnded = append(auditEnded, dueEnded[i])
+			}
+		}
+		return s.auditEntity(ctx, tx, retentionActor, "retention.purge_reviewed", "transcripts", "", retentionDetail(len(auditIDs), closedBefore,
+			func(i int) (string, int64) { return auditIDs[i], auditEnded[i] }))
 	})
 	if err != nil {
 		return store.RetentionBatch{}, fmt.Errorf("sqlstore: purge reviewed transcripts: %w", err)

@@ -137,3 +137,96 @@ func TestPostgresRetentionSparesAChatMovedMeanwhile(t *testing.T) {
 		t.Errorf("check counts of its old week: %+v, %v; want none (not kept as deleted)", kept, err)
 	}
 }
+
+// TestPostgresRetentionSparesAChatDisputedMeanwhile: a dispute opened on
+// a reviewed chat while retention's purge batch is between finding it due
+// and emptying it keeps the chat whole: the batch waits for the dispute's
+// pick and judges it as the dispute left it. (SQLite has one writer.)
+func TestPostgresRetentionSparesAChatDisputedMeanwhile(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(pgEnv) == "" {
+		t.Skipf("PostgreSQL tests skipped: set %s", pgEnv)
+	}
+	s := newPostgres(t)
+	ctx := t.Context()
+	if err := s.EnsureAgents(ctx, []string{"a1"}); err != nil {
+		t.Fatal(err)
+	}
+	old := benchWeek.Add(time.Hour)
+	p := transcript.Prepare(transcript.Transcript{ExternalID: "disputed", AgentID: "a1", Channel: "web",
+		StartedAt: old, EndedAt: old.Add(time.Minute), Messages: []transcript.Message{
+			{Role: transcript.RoleCustomer, Text: "在吗", SentAt: old},
+			{Role: transcript.RoleAgent, Text: "您好", SentAt: old.Add(time.Minute)}}})
+	if _, err := s.UpsertTranscripts(ctx, []*transcript.Prepared{p}); err != nil {
+		t.Fatal(err)
+	}
+	// Reviewed long before the cut-off: due.
+	var runID int64
+	if err := s.w.GetContext(ctx, &runID, `INSERT INTO sampling_runs (week, policy_version, seed, "trigger", created_at)
+		VALUES ('2026-W47', 1, 'seed', 'manual', $1) RETURNING id`, old.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO picks (run_id, transcript_id, ended_at, hash_key, created_at, updated_at,
+		rank, agent_id, reason, status) SELECT $1, id, ended_at, 1, $2, $2, 1, 'a1', 'random', 'reviewed'
+		FROM transcripts WHERE external_id = 'disputed'`, runID, old.Add(time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	cutoff := benchWeek.AddDate(0, 0, 7)
+
+	// The dispute: its transaction has reopened the pick and not committed yet.
+	dispute, err := s.w.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = dispute.Rollback() }()
+	if _, err := dispute.ExecContext(ctx, "UPDATE picks SET status = 'disputed', updated_at = $1 WHERE agent_id = 'a1'",
+		cutoff.Add(time.Hour).UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	var xid string
+	if err := dispute.GetContext(ctx, &xid, `SELECT transactionid::text FROM pg_locks
+		WHERE pid = pg_backend_pid() AND locktype = 'transactionid' AND granted`); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		batch store.RetentionBatch
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := s.PurgeReviewedTranscripts(ctx, store.RetentionCursor{}, cutoff, 10)
+		done <- result{b, err}
+	}()
+	// Retention found the chat's pick and waits for the dispute's lock.
+	for waiting := 0; waiting == 0; {
+		select {
+		case r := <-done:
+			t.Fatalf("retention ended without waiting for the dispute: %+v, %v", r.batch, r.err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if err := s.r.GetContext(ctx, &waiting, `SELECT count(*) FROM pg_locks
+			WHERE locktype = 'transactionid' AND transactionid::text = $1 AND NOT granted`, xid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := dispute.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if r.batch.Removed != 0 || r.batch.Waiting.IsZero() {
+		t.Errorf("retention batch %+v; want nothing emptied and the disputed chat waiting", r.batch)
+	}
+	got, err := s.GetTranscript(ctx, "disputed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 2 || !got.PurgedAt.IsZero() {
+		t.Errorf("the disputed chat was emptied: %d messages, purged at %v", len(got.Messages), got.PurgedAt)
+	}
+	if evs, err := s.ListAudit(ctx, store.AuditFilter{Actor: retentionActor, Action: "retention.purge_reviewed"}); err != nil || len(evs) != 0 {
+		t.Errorf("purge audit events %+v, %v; want none", evs, err)
+	}
+}
