@@ -455,6 +455,13 @@ func rerunToProto(j store.CheckRerun) *qav1.CheckRerun {
 // transaction: each batch's results commit with the job's cursor.
 const rerunBatch = 2000
 
+// rerunAttempts bounds how often run tries a batch that fails on a
+// transient lock conflict (store.ErrTransient), waiting rerunRetryBackoff,
+// then twice as long, ... in between, before it fails the job.
+const rerunAttempts = 4
+
+var rerunRetryBackoff = 200 * time.Millisecond
+
 // DefaultCheckRerunLease is how long a replica holds a check re-run
 // without committing a batch before another replica may take it over: a
 // batch takes well under a second (BENCHMARKS.md), so only a replica that
@@ -754,38 +761,54 @@ func (r *checkRerunner) run(ctx context.Context, j store.CheckRerun) error {
 		}
 	}()
 	workers := runtime.GOMAXPROCS(0)
+	check := func(targets []store.RecheckTarget) []store.RecheckResult {
+		results := make([]store.RecheckResult, len(targets))
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(targets); i += workers {
+					results[i] = store.RecheckResult{ID: targets[i].ID, Revision: targets[i].Revision, Checks: checker.Run(&targets[i].Transcript)}
+				}
+			})
+		}
+		wg.Wait()
+		return results
+	}
 	after := j.Cursor
 	for batch := range ahead {
 		if batch.err != nil {
 			return batch.err
 		}
-		targets := batch.targets
-		results := make([]store.RecheckResult, len(targets))
-		var changed int64
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() {
-				var n int64
-				for i := w; i < len(targets); i += workers {
-					c := checker.Run(&targets[i].Transcript)
-					results[i] = store.RecheckResult{ID: targets[i].ID, Revision: targets[i].Revision, Checks: c}
-					if c.Flags != targets[i].Checks.Flags {
-						n++
-					}
-				}
-				mu.Lock()
-				changed += n
-				mu.Unlock()
-			})
-		}
-		wg.Wait()
-		if r.beforeSave != nil {
-			r.beforeSave(j.ID, batch.ids)
-		}
-		if _, err := r.store.SaveRecheck(ctx, j.ID, store.RecheckBatch{Lease: r.leaseFrom(), After: after,
-			Results: results, Cursor: batch.hi, Changed: changed, Finish: batch.last}); err != nil {
-			return err
+		results := check(batch.targets)
+		backoff := rerunRetryBackoff
+		for attempt := 1; ; attempt++ {
+			if r.beforeSave != nil {
+				r.beforeSave(j.ID, batch.ids)
+			}
+			_, err := r.store.SaveRecheck(ctx, j.ID, store.RecheckBatch{Lease: r.leaseFrom(), After: after,
+				Results: results, Cursor: batch.hi, Finish: batch.last})
+			if err == nil {
+				break
+			}
+			if attempt == rerunAttempts || !errors.Is(err, store.ErrTransient) {
+				return err
+			}
+			// A lock conflict with ingest (a deadlock or a serialization
+			// failure on PostgreSQL) outlasted the store's own retries:
+			// wait, read the batch again after the committed cursor (a
+			// chat may have been pushed meanwhile) and check it again.
+			r.log.Warn("check re-run batch hit a lock conflict; trying it again", "rerun", j.ID, "attempt", attempt, "err", err)
+			select {
+			case <-ctx.Done():
+				return errors.Join(err, ctx.Err())
+			case <-time.After(backoff):
+			}
+			backoff *= 2
+			targets, err := r.store.RecheckTargets(ctx, j.From, j.To, after+1, batch.hi)
+			if err != nil {
+				return err
+			}
+			results = check(targets)
 		}
 		after = batch.hi
 		if r.saved != nil {

@@ -105,8 +105,6 @@ type RecheckBatch struct {
 	Results []RecheckResult
 	// Cursor is the highest transcript id the batch covers.
 	Cursor int64
-	// Changed counts the results whose flags differ from the stored ones.
-	Changed int64
 	// Finish marks the job done.
 	Finish bool
 }
@@ -179,7 +177,9 @@ type CheckStatsStore interface {
 	// SaveRecheck stores b's results (not on a transcript emptied or
 	// pushed again since it was read: ingest checked the new content),
 	// moves job id's cursor from b.After to b.Cursor, adds to its counts
-	// and renews b.Lease, in one transaction; b.Finish marks it done
+	// (changed: the results it wrote whose flags differ from the stored
+	// ones, not those it skipped) and renews b.Lease, in one
+	// transaction; b.Finish marks it done
 	// (audited as checks.rerun.done). ErrLeaseLost, with nothing stored,
 	// unless b.Lease.Owner holds the job and its cursor is b.After;
 	// ErrConflict when the job is no longer running.

@@ -11,6 +11,10 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict: the write contradicts what is stored (duplicate key, ...).
 	ErrConflict = errors.New("conflict")
+	// ErrTransient: a lock conflict (a deadlock or serialization failure
+	// on PostgreSQL, a busy SQLite file) outlasted the backend's own
+	// retries; nothing was written, and the same work may be tried again.
+	ErrTransient = errors.New("transient lock conflict")
 	// ErrSchemaOutdated: the database schema is older than this binary needs.
 	ErrSchemaOutdated = errors.New("database schema is older than this binary needs; run `qad migrate`")
 )

@@ -437,7 +437,8 @@ func (s *Store) SaveRecheck(ctx context.Context, id int64, b store.RecheckBatch)
 		if row.Cursor != b.After {
 			return fmt.Errorf("check rerun %d: cursor at %d, not %d as read: %w", id, row.Cursor, b.After, store.ErrLeaseLost)
 		}
-		if err := s.updateChecks(ctx, tx, b.Results); err != nil {
+		changed, err := s.updateChecks(ctx, tx, b.Results)
+		if err != nil {
 			return err
 		}
 		now := s.now().UnixMilli()
@@ -447,7 +448,7 @@ func (s *Store) SaveRecheck(ctx context.Context, id int64, b store.RecheckBatch)
 		}
 		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE check_reruns SET cursor_id = ?, done = done + ?, changed = changed + ?,
 			status = ?, updated_at = ?, finished_at = ?, lease_until = ? WHERE id = ?`),
-			max(b.Cursor, row.Cursor), int64(len(b.Results)), b.Changed, status, now, finished, lease, id); err != nil {
+			max(b.Cursor, row.Cursor), int64(len(b.Results)), changed, status, now, finished, lease, id); err != nil {
 			return err
 		}
 		if err := tx.GetContext(ctx, &row, tx.Rebind("SELECT "+checkRerunColumns+" FROM check_reruns WHERE id = ?"), id); err != nil {
@@ -461,6 +462,9 @@ func (s *Store) SaveRecheck(ctx context.Context, id int64, b store.RecheckBatch)
 		return nil
 	})
 	if err != nil {
+		if retryable(s.dialect, err) {
+			return store.CheckRerun{}, fmt.Errorf("sqlstore: save recheck: %w (%w)", err, store.ErrTransient)
+		}
 		return store.CheckRerun{}, fmt.Errorf("sqlstore: save recheck: %w", err)
 	}
 	return out, nil
@@ -470,12 +474,15 @@ func (s *Store) SaveRecheck(ctx context.Context, id int64, b store.RecheckBatch)
 // emptied meanwhile (their flags were computed from the content and stay
 // for the reports, and hits would quote text that is gone) or a push
 // changed since they were read (ingest checked the new content; hits of
-// the old would point at the wrong messages). PostgreSQL takes them in one
-// statement from arrays (a round trip per row is its ceiling); SQLite, in
-// process, runs one prepared update per row.
-func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.RecheckResult) error {
+// the old would point at the wrong messages), and returns how many of the
+// rows it wrote had other flags stored: a chat skipped is not a change.
+// The rows are read first (locked in id order on PostgreSQL, so that the
+// count is what the update does). PostgreSQL takes them in one statement
+// from arrays (a round trip per row is its ceiling); SQLite, in process,
+// runs one prepared update per row.
+func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.RecheckResult) (int64, error) {
 	if len(results) == 0 {
-		return nil
+		return 0, nil
 	}
 	ids := make([]int64, len(results))
 	revisions := make([]int64, len(results))
@@ -488,10 +495,14 @@ func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.R
 		if len(c.Hits) > 0 {
 			b, err := json.Marshal(c.Hits)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			hits[i] = sql.NullString{String: string(b), Valid: true}
 		}
+	}
+	changed, err := s.recheckChanges(ctx, tx, ids, revisions, flags)
+	if err != nil {
+		return 0, err
 	}
 	if s.dialect == dialectPostgres {
 		texts := make([]*string, len(hits))
@@ -503,19 +514,57 @@ func (s *Store) updateChecks(ctx context.Context, tx *sqlx.Tx, results []store.R
 		_, err := tx.ExecContext(ctx, `UPDATE transcripts t SET check_version = u.version, check_flags = u.flags, check_hits = u.hits
 			FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[]) AS u(id, version, flags, hits, revision)
 			WHERE t.id = u.id AND t.revision = u.revision AND t.purged_at IS NULL`, ids, versions, flags, texts, revisions)
-		return err
+		return changed, err
 	}
 	stmt, err := tx.PrepareContext(ctx, "UPDATE transcripts SET check_version = ?, check_flags = ?, check_hits = ? WHERE id = ? AND revision = ? AND purged_at IS NULL")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer func() { _ = stmt.Close() }()
 	for i := range ids {
 		if _, err := stmt.ExecContext(ctx, versions[i], flags[i], hits[i], ids[i], revisions[i]); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return changed, nil
+}
+
+// recheckChanges counts the rows among ids that updateChecks will write
+// (still at revisions[i], not emptied) whose stored flags are not
+// flags[i]. On PostgreSQL it locks them, in id order, until the
+// transaction ends, so that no push moves one on before the update.
+func (s *Store) recheckChanges(ctx context.Context, tx *sqlx.Tx, ids, revisions, flags []int64) (int64, error) {
+	type stored struct {
+		ID       int64 `db:"id"`
+		Revision int64 `db:"revision"`
+		Flags    int64 `db:"check_flags"`
+	}
+	var rows []stored
+	if s.dialect == dialectPostgres {
+		if err := tx.SelectContext(ctx, &rows, `SELECT id, revision, check_flags FROM transcripts
+			WHERE id = ANY($1::bigint[]) AND purged_at IS NULL ORDER BY id FOR UPDATE`, ids); err != nil {
+			return 0, err
+		}
+	} else {
+		q, args, err := sqlx.In("SELECT id, revision, check_flags FROM transcripts WHERE id IN (?) AND purged_at IS NULL", ids)
+		if err != nil {
+			return 0, err
+		}
+		if err := tx.SelectContext(ctx, &rows, q, args...); err != nil {
+			return 0, err
+		}
+	}
+	current := make(map[int64]stored, len(rows))
+	for _, r := range rows {
+		current[r.ID] = r
+	}
+	var changed int64
+	for i, id := range ids {
+		if r, ok := current[id]; ok && r.Revision == revisions[i] && r.Flags != flags[i] {
+			changed++
+		}
+	}
+	return changed, nil
 }
 
 // FailCheckRerun implements store.CheckStatsStore.

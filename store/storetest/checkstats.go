@@ -26,6 +26,7 @@ func init() {
 		{"CheckRerunAndReviewedChecks", testCheckRerun},
 		{"CheckRerunLeavesChatsPushedSince", testCheckRerunPushedSince},
 		{"CheckRerunLease", testCheckRerunLease},
+		{"CheckRerunChangedSkipsRepushed", testCheckRerunChangedSkipsRepushed},
 	}...)
 }
 
@@ -179,7 +180,7 @@ func testCheckCountsFollowPushesReruns(t *testing.T, s store.Store) {
 	for _, tg := range targets {
 		results = append(results, store.RecheckResult{ID: tg.ID, Revision: tg.Revision, Checks: transcript.Checks{Version: v3}})
 	}
-	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[len(ids)-1], Changed: 4, Finish: true}); err != nil {
+	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[len(ids)-1], Finish: true}); err != nil {
 		t.Fatal(err)
 	}
 	want = []store.CheckFlagCount{
@@ -297,7 +298,7 @@ func testCheckRerun(t *testing.T, s store.Store) {
 	for _, tg := range targets {
 		results = append(results, store.RecheckResult{ID: tg.ID, Revision: tg.Revision, Checks: transcript.Checks{Version: v2.Version, Flags: 0b100, Hits: hits}})
 	}
-	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[1], Changed: 2})
+	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[1]})
 	if err != nil || job.Cursor != ids[1] || job.Done != 2 || job.Changed != 2 || job.Status != store.CheckRerunRunning {
 		t.Fatalf("SaveRecheck = %+v, %v", job, err)
 	}
@@ -406,7 +407,7 @@ func testCheckRerunPushedSince(t *testing.T, s store.Store) {
 	for _, tg := range targets {
 		results = append(results, store.RecheckResult{ID: tg.ID, Revision: tg.Revision, Checks: stale})
 	}
-	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[1], Changed: 2, Finish: true}); err != nil {
+	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[1], Finish: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := s.GetTranscript(ctx, "k2"); err != nil || !reflect.DeepEqual(got.Checks, p.Checks) {
@@ -414,6 +415,62 @@ func testCheckRerunPushedSince(t *testing.T, s store.Store) {
 	}
 	if got, err := s.GetTranscript(ctx, "k1"); err != nil || !reflect.DeepEqual(got.Checks, stale) {
 		t.Errorf("k1 after the re-run: %+v, %v; want the re-run's %+v", got.Checks, err, stale)
+	}
+}
+
+// testCheckRerunChangedSkipsRepushed: a re-run's changed count holds only
+// the chats whose stored flags its batch changed: not one pushed again
+// between the batch's read and its commit (skipped: ingest checked the new
+// content), nor one whose flags come out as stored.
+func testCheckRerunChangedSkipsRepushed(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	mustUpsertAgents(t, s, "a1")
+	inWeek(t, s, "a1", "k1", "k2", "k3")
+	v, err := s.AddCheckSetVersion(ctx, []byte(`{}`), "lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := heldFor("r1", time.Minute)
+	job, err := s.CreateCheckRerun(ctx, store.CheckRerun{Week: week47, From: weekFrom, To: weekTo, CheckVersion: v.Version, CreatedBy: "lead",
+		Owner: held.Owner, LeaseUntil: held.Until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := s.RecheckIDs(ctx, weekFrom, weekTo, 0)
+	if err != nil || len(ids) != 3 {
+		t.Fatalf("RecheckIDs = %v, %v", ids, err)
+	}
+	targets, err := s.RecheckTargets(ctx, weekFrom, weekTo, ids[0], ids[2])
+	if err != nil || len(targets) != 3 || targets[1].Transcript.ExternalID != "k2" {
+		t.Fatalf("RecheckTargets = %+v, %v", targets, err)
+	}
+	// k2 is pushed again after the batch was read.
+	again := ending("k2", "a1", weekFrom.Add(2*time.Hour))
+	again.Messages[0].Text += " (edited)"
+	if got := upsert(t, s, prepare(again)); got[0] != store.Updated {
+		t.Fatalf("pushing k2 again: %v", got)
+	}
+	pushed, err := s.GetTranscript(ctx, "k2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := []store.RecheckResult{
+		{ID: targets[0].ID, Revision: targets[0].Revision, Checks: transcript.Checks{Version: v.Version, Flags: targets[0].Checks.Flags ^ 0b1}},
+		{ID: targets[1].ID, Revision: targets[1].Revision, Checks: transcript.Checks{Version: v.Version, Flags: targets[1].Checks.Flags ^ 0b1}},
+		{ID: targets[2].ID, Revision: targets[2].Revision, Checks: transcript.Checks{Version: v.Version, Flags: targets[2].Checks.Flags}},
+	}
+	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: held, Results: results, Cursor: ids[2], Finish: true})
+	if err != nil || job.Status != store.CheckRerunDone || job.Done != 3 || job.Changed != 1 {
+		t.Fatalf("SaveRecheck = %+v, %v; want done 3, changed 1 (k1 only)", job, err)
+	}
+	if got, err := s.GetTranscript(ctx, "k2"); err != nil || got.Checks.Version != pushed.Checks.Version || got.Checks.Flags != pushed.Checks.Flags {
+		t.Errorf("k2 after the batch: %+v, %v; want its pushed checks %+v", got.Checks, err, pushed.Checks)
+	}
+	for i, id := range []string{"k1", "k3"} {
+		want := results[2*i].Checks
+		if got, err := s.GetTranscript(ctx, id); err != nil || got.Checks.Version != v.Version || got.Checks.Flags != want.Flags {
+			t.Errorf("%s after the batch: %+v, %v; want %+v", id, got.Checks, err, want)
+		}
 	}
 }
 
@@ -471,7 +528,7 @@ func testCheckRerunLease(t *testing.T, s store.Store) {
 	result := func(i int, flags uint64) []store.RecheckResult {
 		return []store.RecheckResult{{ID: targets[i].ID, Revision: targets[i].Revision, Checks: transcript.Checks{Version: v.Version, Flags: flags}}}
 	}
-	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r1", 20*time.Second, 50*time.Second), Results: result(0, 0b1), Cursor: ids[0], Changed: 1})
+	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r1", 20*time.Second, 50*time.Second), Results: result(0, 0b1), Cursor: ids[0]})
 	if err != nil || job.Done != 1 || job.Changed != 1 || job.Cursor != ids[0] || !job.LeaseUntil.Equal(t0.Add(50*time.Second)) {
 		t.Fatalf("r1's first batch: %+v, %v (want the lease renewed to t0+50s)", job, err)
 	}
@@ -485,7 +542,7 @@ func testCheckRerunLease(t *testing.T, s store.Store) {
 		t.Fatalf("r2 taking over: %+v, %v", taken, err)
 	}
 	// r1 wakes up with its second batch read: refused, nothing written.
-	_, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r1", 60*time.Second, 90*time.Second), After: ids[0], Results: result(1, 0b11), Cursor: ids[1], Changed: 1})
+	_, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r1", 60*time.Second, 90*time.Second), After: ids[0], Results: result(1, 0b11), Cursor: ids[1]})
 	if !errors.Is(err, store.ErrLeaseLost) || !errors.Is(err, store.ErrConflict) {
 		t.Errorf("r1's batch after losing the job: %v, want ErrLeaseLost", err)
 	}
@@ -499,11 +556,11 @@ func testCheckRerunLease(t *testing.T, s store.Store) {
 		t.Fatalf("the job after r1's refused batch: %+v, %v", got, err)
 	}
 	// A batch read after a cursor the job has left is refused too.
-	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r2", 60*time.Second, 90*time.Second), After: 0, Results: result(0, 0b1), Cursor: ids[0], Changed: 1}); !errors.Is(err, store.ErrLeaseLost) {
+	if _, err := s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r2", 60*time.Second, 90*time.Second), After: 0, Results: result(0, 0b1), Cursor: ids[0]}); !errors.Is(err, store.ErrLeaseLost) {
 		t.Errorf("a batch read after an old cursor: %v", err)
 	}
 	job, err = s.SaveRecheck(ctx, job.ID, store.RecheckBatch{Lease: at("r2", 60*time.Second, 90*time.Second), After: ids[0],
-		Results: append(result(1, 0b11), result(2, 0)...), Cursor: ids[2], Changed: 1, Finish: true})
+		Results: append(result(1, 0b11), result(2, 0)...), Cursor: ids[2], Finish: true})
 	if err != nil || job.Status != store.CheckRerunDone || job.Done != 3 || job.Total != 3 || job.Changed != 2 || job.Cursor != ids[2] || job.Owner != "r2" {
 		t.Fatalf("r2 finishing: %+v, %v", job, err)
 	}
