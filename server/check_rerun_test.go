@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -130,4 +133,150 @@ func rerunChat(id string, end time.Time, reply string, version int64) (transcrip
 	p := transcript.Prepare(tr)
 	p.Checks = transcript.Checks{Version: version, Flags: 0b1100} // no greeting, no closing
 	return tr, p
+}
+
+// flakySaves is a store whose SaveRecheck first asks fail, which may
+// return an error in its place (a lock conflict the store gave up on).
+type flakySaves struct {
+	Storage
+	mu    sync.Mutex
+	calls int
+	fail  func(call int) error
+}
+
+func (f *flakySaves) SaveRecheck(ctx context.Context, id int64, b store.RecheckBatch) (store.CheckRerun, error) {
+	f.mu.Lock()
+	f.calls++
+	n := f.calls
+	f.mu.Unlock()
+	if err := f.fail(n); err != nil {
+		return store.CheckRerun{}, err
+	}
+	return f.Storage.SaveRecheck(ctx, id, b)
+}
+
+// rerunWeek stores four chats of a week checked by a first check set, adds
+// a second that greets with their reply, and creates a job for the week
+// under it that no live replica holds.
+func rerunWeek(t *testing.T) (*sqlstore.Store, store.CheckRerun, []*transcript.Prepared, int64) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "qa.db"), sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	week := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
+	if err := st.EnsureAgents(ctx, []string{"a1"}); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := st.AddCheckSetVersion(ctx, []byte(`{}`), "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chats []*transcript.Prepared
+	for i := range 4 {
+		_, p := rerunChat("c"+string(rune('0'+i)), week.Add(time.Duration(i+1)*time.Hour), "在的", v1.Version)
+		chats = append(chats, p)
+	}
+	if _, err := st.UpsertTranscripts(ctx, chats); err != nil {
+		t.Fatal(err)
+	}
+	set := checks.Default()
+	set.GreetingPhrases = append(set.GreetingPhrases, "在的")
+	doc, _ := json.Marshal(set)
+	v2, err := st.AddCheckSetVersion(ctx, doc, "lead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := st.CreateCheckRerun(ctx, store.CheckRerun{Week: "2026-W47", From: week, To: week.AddDate(0, 0, 7), CheckVersion: v2.Version,
+		CreatedBy: "lead", Owner: "qad-before", LeaseUntil: time.Now().Add(-time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, job, chats, v2.Version
+}
+
+// serveUntilEnded serves r until job is no longer running and returns it.
+func serveUntilEnded(t *testing.T, r *checkRerunner, st store.Store, id int64) store.CheckRerun {
+	t.Helper()
+	ctx, stop := context.WithCancel(t.Context())
+	served := make(chan struct{})
+	go func() { r.serve(ctx); close(served) }()
+	defer func() { stop(); <-served }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := st.GetCheckRerun(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != store.CheckRerunRunning {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job did not end: %+v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCheckRerunRetriesABatchAfterALockConflict: a batch whose commit
+// fails on a transient lock conflict (a PostgreSQL deadlock with ingest)
+// is read again after the committed cursor, checked and committed; the
+// job completes with exact counts, and a chat pushed again meanwhile is
+// checked at its new revision, not skipped.
+func TestCheckRerunRetriesABatchAfterALockConflict(t *testing.T) {
+	ctx := t.Context()
+	st, job, chats, v2 := rerunWeek(t)
+	flaky := &flakySaves{Storage: st, fail: func(call int) error {
+		if call != 2 {
+			return nil
+		}
+		// Ingest pushes c3 again, and the batch's commit deadlocks with it.
+		tr := chats[3].Transcript
+		tr.Messages[0].Text = "在吗？"
+		p := transcript.Prepare(tr)
+		p.Checks = chats[3].Checks
+		if _, err := st.UpsertTranscripts(ctx, []*transcript.Prepared{p}); err != nil {
+			t.Error(err)
+		}
+		return fmt.Errorf("deadlock detected (SQLSTATE 40P01): %w", store.ErrTransient)
+	}}
+	r := &checkRerunner{store: flaky, book: &checkBook{store: st, now: time.Now}, stats: &checkStats{}, log: slog.New(slog.DiscardHandler),
+		owner: "qad-after", now: time.Now, batch: 2}
+	got := serveUntilEnded(t, r, st, job.ID)
+	if got.Status != store.CheckRerunDone || got.Done != 4 || got.Total != 4 || got.Changed != 4 || got.Error != "" {
+		t.Errorf("the job: %+v; want done 4 of 4, changed 4", got)
+	}
+	if flaky.calls != 3 {
+		t.Errorf("%d commits tried, want 3 (two batches, one again)", flaky.calls)
+	}
+	for _, p := range chats {
+		c, err := st.GetTranscript(ctx, p.ExternalID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Checks.Version != v2 || c.Checks.Flags != 0b1000 {
+			t.Errorf("%s: %+v; want checked by version %d, no closing only", p.ExternalID, c.Checks, v2)
+		}
+	}
+}
+
+// TestCheckRerunFailsOnceRetriesRunOut: a batch that keeps failing on a
+// lock conflict fails the job after rerunAttempts tries, with the reason;
+// nothing of it is counted.
+func TestCheckRerunFailsOnceRetriesRunOut(t *testing.T) {
+	st, job, _, _ := rerunWeek(t)
+	flaky := &flakySaves{Storage: st, fail: func(int) error {
+		return fmt.Errorf("deadlock detected (SQLSTATE 40P01): %w", store.ErrTransient)
+	}}
+	r := &checkRerunner{store: flaky, book: &checkBook{store: st, now: time.Now}, stats: &checkStats{}, log: slog.New(slog.DiscardHandler),
+		owner: "qad-after", now: time.Now, batch: 2}
+	got := serveUntilEnded(t, r, st, job.ID)
+	if got.Status != store.CheckRerunFailed || got.Done != 0 || got.Changed != 0 || !strings.Contains(got.Error, "40P01") {
+		t.Errorf("the job: %+v; want failed with the conflict, nothing done", got)
+	}
+	if flaky.calls != rerunAttempts {
+		t.Errorf("%d commits tried, want %d", flaky.calls, rerunAttempts)
+	}
 }
