@@ -457,16 +457,19 @@ func (sc *scanner) landline(i int) (span, int, bool) {
 	var buf [5]int
 	g := &sc.groups[i]
 	d := sc.digitsOf(i, i)
+	if sp, j, ok := sc.landlineAfterCountryCode(i); ok {
+		return sp, j, true
+	}
 	// Whole: "01062345678".
 	if lens := sc.run(i, 1, false, &buf); lens != nil {
 		if area := areaCodeLen(d); area > 0 && validSubscriber(d[area:], area) {
-			return span{start: g.start, end: g.end, kind: Landline}, i, true
+			return span{start: sc.countryCodeBefore(g.start), end: g.end, kind: Landline}, i, true
 		}
 	}
 	// Area code and number: "010-6234 5678".
 	if area := areaCodeLen(d); area == len(d) {
 		if j, ok := sc.subscriberAt(i+1, area, true); ok {
-			return span{start: openParenBefore(sc.text, g.start), end: sc.groups[j].end, kind: Landline}, j, true
+			return span{start: sc.countryCodeBefore(openParenBefore(sc.text, g.start)), end: sc.groups[j].end, kind: Landline}, j, true
 		}
 	}
 	// Area code in parentheses: "(0755)2345678".
@@ -488,6 +491,76 @@ func (sc *scanner) landline(i int) (span, int, bool) {
 		}
 	}
 	return span{}, 0, false
+}
+
+// landlineAfterCountryCode matches a fixed-line number after the country
+// code, which drops the area code's trunk 0 (often kept anyway): as its
+// own group, "+86 10 6234 5678", "+86-010-62345678", "0086 21 63456789"
+// (86 alone, without '+', only before the trunk 0), or glued on,
+// "8601062345678", "+861062345678". Glued on without a '+', the trunk 0
+// must be there and no order word before: a bare 12-digit run starting
+// 86 is as likely an order number.
+func (sc *scanner) landlineAfterCountryCode(i int) (span, int, bool) {
+	g := &sc.groups[i]
+	d := sc.digitsOf(i, i)
+	if len(d) < 2 || d[0] != '8' && d[0] != '0' {
+		return span{}, 0, false
+	}
+	plus := g.start > 0 && sc.text[g.start-1] == '+'
+	start := sc.prefixStart(g.start)
+	if cc := string(d); (cc == "86" || cc == "0086") && !g.gluedAfter && i+1 < len(sc.groups) && sc.groups[i+1].joined {
+		var buf [5]int
+		a := sc.digitsOf(i+1, i+1)
+		area, trunked := trunkAreaLen(a)
+		if area == 0 || !plus && cc != "0086" && a[0] != '0' {
+			return span{}, 0, false
+		}
+		if area == len(a) {
+			if j, ok := sc.subscriberAt(i+2, trunked, true); ok {
+				return span{start: start, end: sc.groups[j].end, kind: Landline}, j, true
+			}
+		} else if sc.run(i+1, 1, false, &buf) != nil && validSubscriber(a[area:], trunked) {
+			return span{start: start, end: sc.groups[i+1].end, kind: Landline}, i + 1, true
+		}
+		return span{}, 0, false
+	}
+	var buf [5]int
+	if sc.run(i, 1, false, &buf) == nil {
+		return span{}, 0, false
+	}
+	for _, cc := range []string{"86", "0086"} {
+		if len(d) <= len(cc) || string(d[:len(cc)]) != cc {
+			continue
+		}
+		rest := d[len(cc):]
+		area, trunked := trunkAreaLen(rest)
+		if area == 0 || !validSubscriber(rest[area:], trunked) {
+			continue
+		}
+		if plus || rest[0] == '0' && !sc.orderLabelled(g.start) {
+			return span{start: start, end: g.end, kind: Landline}, i, true
+		}
+	}
+	return span{}, 0, false
+}
+
+// trunkAreaLen returns the length of the area code d starts with, with or
+// without its trunk 0, and that length with the 0 (for validSubscriber);
+// 0, 0 for none.
+func trunkAreaLen(d []byte) (int, int) {
+	if len(d) > 0 && d[0] == '0' {
+		n := areaCodeLen(d)
+		return n, n
+	}
+	switch {
+	case len(d) < 2:
+		return 0, 0
+	case d[0] == '1' && d[1] == '0' || d[0] == '2':
+		return 2, 3
+	case d[0] >= '3' && d[0] <= '9' && len(d) >= 3:
+		return 3, 4
+	}
+	return 0, 0
 }
 
 // subscriberAt matches a local number at group i, joined to the group

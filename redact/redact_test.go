@@ -43,6 +43,15 @@ func TestTextReplacesEachKind(t *testing.T) {
 		{"（0571）8765 4321", "〔座机号〕"},
 		{"021 6345 6789", "〔座机号〕"},
 		{"01062345678", "〔座机号〕"},
+		// Landlines after the country code, the trunk 0 dropped or kept.
+		{"座机 +86 10 62345678", "座机 〔座机号〕"},
+		{"+86-010-62345678", "〔座机号〕"},
+		{"+86 21 6345 6789 转 8", "〔座机号〕 转 8"},
+		{"(+86) 0755-2345678", "〔座机号〕"},
+		{"0086 10 62345678", "〔座机号〕"},
+		{"8601062345678", "〔座机号〕"},
+		{"+861062345678", "〔座机号〕"},
+		{"+86 13812345678 或 +86 10 62345678", "〔手机号〕 或 〔座机号〕"},
 		// ID cards, with X in either case, whole or spaced.
 		{"身份证" + idX + "。", "身份证〔身份证号〕。"},
 		{"身份证" + strings.ToLower(idX), "身份证〔身份证号〕"},
@@ -104,6 +113,12 @@ func TestTextLeavesOrderNumbersAmountsAndDates(t *testing.T) {
 		// 15-digit old ID numbers and bare 8-digit local numbers are too
 		// ambiguous to redact.
 		"62345678",
+		// 86… runs that are not a landline after the country code: no
+		// trunk 0 and no '+', an order word, or the wrong length.
+		"861062345678",
+		"订单号 8601062345678",
+		"86010623456789",
+		"86 10 62345678",
 	}
 	for _, in := range keep {
 		got, counts := redact.All.Text(in)
