@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"qa-sampling/store"
 	"qa-sampling/transcript"
 )
@@ -89,42 +91,16 @@ func TestPostgresRetentionSparesAChatMovedMeanwhile(t *testing.T) {
 		recent.UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
-	var xid string
-	if err := push.GetContext(ctx, &xid, `SELECT transactionid::text FROM pg_locks
-		WHERE pid = pg_backend_pid() AND locktype = 'transactionid' AND granted`); err != nil {
-		t.Fatal(err)
-	}
-	type result struct {
-		batch store.RetentionBatch
-		err   error
-	}
-	done := make(chan result, 1)
-	go func() {
-		b, err := s.DeleteUnsampledTranscripts(ctx, store.RetentionCursor{}, cutoff, 10)
-		done <- result{b, err}
-	}()
 	// Retention read the chat as a candidate and its DELETE waits for the
 	// push's row lock.
-	for waiting := 0; waiting == 0; {
-		select {
-		case r := <-done:
-			t.Fatalf("retention ended without waiting for the push: %+v, %v", r.batch, r.err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if err := s.r.GetContext(ctx, &waiting, `SELECT count(*) FROM pg_locks
-			WHERE locktype = 'transactionid' AND transactionid::text = $1 AND NOT granted`, xid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := push.Commit(); err != nil {
+	r, err := retentionBehind(t, s, push, func() (store.RetentionBatch, error) {
+		return s.DeleteUnsampledTranscripts(ctx, store.RetentionCursor{}, cutoff, 10)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.batch.Removed != 0 {
-		t.Errorf("retention removed %d chats; the only one ends after the cut-off now", r.batch.Removed)
+	if r.Removed != 0 {
+		t.Errorf("retention removed %d chats; the only one ends after the cut-off now", r.Removed)
 	}
 	if _, err := s.GetTranscript(ctx, "moved"); err != nil {
 		t.Fatalf("the chat pushed with a recent end time: %v", err)
@@ -183,41 +159,15 @@ func TestPostgresRetentionSparesAChatDisputedMeanwhile(t *testing.T) {
 		cutoff.Add(time.Hour).UnixMilli()); err != nil {
 		t.Fatal(err)
 	}
-	var xid string
-	if err := dispute.GetContext(ctx, &xid, `SELECT transactionid::text FROM pg_locks
-		WHERE pid = pg_backend_pid() AND locktype = 'transactionid' AND granted`); err != nil {
-		t.Fatal(err)
-	}
-	type result struct {
-		batch store.RetentionBatch
-		err   error
-	}
-	done := make(chan result, 1)
-	go func() {
-		b, err := s.PurgeReviewedTranscripts(ctx, store.RetentionCursor{}, cutoff, 10)
-		done <- result{b, err}
-	}()
 	// Retention found the chat's pick and waits for the dispute's lock.
-	for waiting := 0; waiting == 0; {
-		select {
-		case r := <-done:
-			t.Fatalf("retention ended without waiting for the dispute: %+v, %v", r.batch, r.err)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if err := s.r.GetContext(ctx, &waiting, `SELECT count(*) FROM pg_locks
-			WHERE locktype = 'transactionid' AND transactionid::text = $1 AND NOT granted`, xid); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := dispute.Commit(); err != nil {
+	r, err := retentionBehind(t, s, dispute, func() (store.RetentionBatch, error) {
+		return s.PurgeReviewedTranscripts(ctx, store.RetentionCursor{}, cutoff, 10)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	r := <-done
-	if r.err != nil {
-		t.Fatal(r.err)
-	}
-	if r.batch.Removed != 0 || r.batch.Waiting.IsZero() {
-		t.Errorf("retention batch %+v; want nothing emptied and the disputed chat waiting", r.batch)
+	if r.Removed != 0 || r.Waiting.IsZero() {
+		t.Errorf("retention batch %+v; want nothing emptied and the disputed chat waiting", r)
 	}
 	got, err := s.GetTranscript(ctx, "disputed")
 	if err != nil {
@@ -229,4 +179,43 @@ func TestPostgresRetentionSparesAChatDisputedMeanwhile(t *testing.T) {
 	if evs, err := s.ListAudit(ctx, store.AuditFilter{Actor: retentionActor, Action: "retention.purge_reviewed"}); err != nil || len(evs) != 0 {
 		t.Errorf("purge audit events %+v, %v; want none", evs, err)
 	}
+}
+
+// retentionBehind runs a retention batch while holder, a transaction that
+// has written and not committed, holds its row locks; once the batch is
+// seen waiting for holder's transaction, holder commits, and the batch's
+// result is returned. It fails the test if the batch ends without waiting.
+func retentionBehind(t *testing.T, s *Store, holder *sqlx.Tx, batch func() (store.RetentionBatch, error)) (store.RetentionBatch, error) {
+	t.Helper()
+	ctx := t.Context()
+	var xid string
+	if err := holder.GetContext(ctx, &xid, `SELECT transactionid::text FROM pg_locks
+		WHERE pid = pg_backend_pid() AND locktype = 'transactionid' AND granted`); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		batch store.RetentionBatch
+		err   error
+	}
+	done := make(chan result, 1)
+	go func() {
+		b, err := batch()
+		done <- result{b, err}
+	}()
+	for waiting := 0; waiting == 0; {
+		select {
+		case r := <-done:
+			t.Fatalf("retention ended without waiting for the other transaction: %+v, %v", r.batch, r.err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if err := s.r.GetContext(ctx, &waiting, `SELECT count(*) FROM pg_locks
+			WHERE locktype = 'transactionid' AND transactionid::text = $1 AND NOT granted`, xid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := holder.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	return r.batch, r.err
 }
