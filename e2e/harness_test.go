@@ -84,14 +84,30 @@ func freshSchema(t *testing.T, dsn string) string {
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.mu.Lock()
+	defer handedOut.mu.Unlock()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		// The kernel may hand a just-closed port out again: a server's
+		// gRPC and HTTP listeners once got the same one and qad could not
+		// start. No port is given to two listeners of this test process.
+		if !handedOut.ports[addr] {
+			handedOut.ports[addr] = true
+			return addr
+		}
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
 }
+
+// handedOut are the ports freePort has returned.
+var handedOut = struct {
+	mu    sync.Mutex
+	ports map[string]bool
+}{ports: map[string]bool{}}
 
 // server is a running qad process.
 type server struct {
