@@ -12,10 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Ports nobody listens on, so that the tour never meets another qad.
+# Ports nobody listens on, so that the tour never meets another qad; below
+# Linux's ephemeral range (32768 and up), where any outgoing connection may
+# hold the port by the time qad listens (CI once lost a tour that way).
 free_port() {
   for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))
     (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
   done
   return 1
