@@ -66,18 +66,8 @@ func TestPostgresRetentionSparesAChatMovedMeanwhile(t *testing.T) {
 	}
 	s := newPostgres(t)
 	ctx := t.Context()
-	if err := s.EnsureAgents(ctx, []string{"a1"}); err != nil {
-		t.Fatal(err)
-	}
 	old := benchWeek.Add(time.Hour)
-	p := transcript.Prepare(transcript.Transcript{ExternalID: "moved", AgentID: "a1", Channel: "web",
-		StartedAt: old, EndedAt: old.Add(time.Minute), Messages: []transcript.Message{
-			{Role: transcript.RoleCustomer, Text: "在吗", SentAt: old},
-			{Role: transcript.RoleAgent, Text: "您好", SentAt: old.Add(time.Minute)}}})
-	p.Checks = transcript.Checks{Version: 1, Flags: 0b10}
-	if _, err := s.UpsertTranscripts(ctx, []*transcript.Prepared{p}); err != nil {
-		t.Fatal(err)
-	}
+	storeOldChat(t, s, "moved", old, transcript.Checks{Version: 1, Flags: 0b10})
 	cutoff := benchWeek.AddDate(0, 0, 7)
 	recent := cutoff.Add(24 * time.Hour)
 
@@ -125,17 +115,8 @@ func TestPostgresRetentionSparesAChatDisputedMeanwhile(t *testing.T) {
 	}
 	s := newPostgres(t)
 	ctx := t.Context()
-	if err := s.EnsureAgents(ctx, []string{"a1"}); err != nil {
-		t.Fatal(err)
-	}
 	old := benchWeek.Add(time.Hour)
-	p := transcript.Prepare(transcript.Transcript{ExternalID: "disputed", AgentID: "a1", Channel: "web",
-		StartedAt: old, EndedAt: old.Add(time.Minute), Messages: []transcript.Message{
-			{Role: transcript.RoleCustomer, Text: "在吗", SentAt: old},
-			{Role: transcript.RoleAgent, Text: "您好", SentAt: old.Add(time.Minute)}}})
-	if _, err := s.UpsertTranscripts(ctx, []*transcript.Prepared{p}); err != nil {
-		t.Fatal(err)
-	}
+	storeOldChat(t, s, "disputed", old, transcript.Checks{})
 	// Reviewed long before the cut-off: due.
 	var runID int64
 	if err := s.w.GetContext(ctx, &runID, `INSERT INTO sampling_runs (week, policy_version, seed, "trigger", created_at)
@@ -218,4 +199,22 @@ func retentionBehind(t *testing.T, s *Store, holder *sqlx.Tx, batch func() (stor
 	}
 	r := <-done
 	return r.batch, r.err
+}
+
+// storeOldChat stores a two-message chat of agent a1 that started at
+// started, with checks, for the retention races above.
+func storeOldChat(t *testing.T, s *Store, id string, started time.Time, checks transcript.Checks) {
+	t.Helper()
+	ctx := t.Context()
+	if err := s.EnsureAgents(ctx, []string{"a1"}); err != nil {
+		t.Fatal(err)
+	}
+	p := transcript.Prepare(transcript.Transcript{ExternalID: id, AgentID: "a1", Channel: "web",
+		StartedAt: started, EndedAt: started.Add(time.Minute), Messages: []transcript.Message{
+			{Role: transcript.RoleCustomer, Text: "在吗", SentAt: started},
+			{Role: transcript.RoleAgent, Text: "您好", SentAt: started.Add(time.Minute)}}})
+	p.Checks = checks
+	if _, err := s.UpsertTranscripts(ctx, []*transcript.Prepared{p}); err != nil {
+		t.Fatal(err)
+	}
 }
