@@ -34,6 +34,17 @@ func KeyHex(key uint64) string { return fmt.Sprintf("%016x", key) }
 // the first thing an audit of a pick checks.
 func (p *Pick) KeyMatches(seed []byte) bool { return Key(seed, p.ExternalID) == p.Key }
 
+// Keyer computes the keys of one seed, reusing one HMAC: for a caller
+// that keys many conversations (a store that keeps their keys with its
+// sample records, see Conversation.Keyed). Not safe for concurrent use.
+type Keyer struct{ k *keyer }
+
+// NewKeyer returns a Keyer for seed.
+func NewKeyer(seed []byte) *Keyer { return &Keyer{k: newKeyer(seed)} }
+
+// Key is Key(seed, externalID).
+func (k *Keyer) Key(externalID string) uint64 { return k.k.key(externalID) }
+
 // keyer computes keys for one seed without allocating: the HMAC's keyed
 // state is saved once and restored by Reset.
 type keyer struct {

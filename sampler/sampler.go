@@ -67,6 +67,12 @@ type Conversation struct {
 	FirstResponse     time.Duration
 	MeanAgentResponse time.Duration
 	Attributes        map[string]string
+	// Key, when Keyed, is the conversation's Key under the run's seed,
+	// computed by the caller (a store keeps them with its sample records,
+	// sparing the run an HMAC a conversation). The run trusts it: a caller
+	// sets it only for the seed the run is given.
+	Key   uint64
+	Keyed bool
 }
 
 // FromTranscript maps a transcript, its derived metrics and its authors
@@ -483,7 +489,7 @@ func (r *Run) isNewHire(hiredOn time.Time) bool {
 // run keeps the strings of c it needs, never c itself, so the caller may
 // reuse c.
 func (r *Run) Add(c *Conversation) {
-	r.add(c, 0, false)
+	r.add(c, c.Key, c.Keyed)
 }
 
 // minKeysPerWorker keeps AddBatch from starting goroutines for less work
@@ -494,10 +500,16 @@ const minKeysPerWorker = 1024
 // about a third of the run's work) computed on all CPUs first. The outcome
 // is the same as Add's.
 func (r *Run) AddBatch(cs []Conversation) {
-	workers := min(runtime.GOMAXPROCS(0), len(cs)/minKeysPerWorker)
+	unkeyed := 0
+	for i := range cs {
+		if !cs[i].Keyed {
+			unkeyed++
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), unkeyed/minKeysPerWorker)
 	if workers <= 1 {
 		for i := range cs {
-			r.add(&cs[i], 0, false)
+			r.add(&cs[i], cs[i].Key, cs[i].Keyed)
 		}
 		return
 	}
@@ -512,7 +524,10 @@ func (r *Run) AddBatch(cs []Conversation) {
 		k := r.keyers[w]
 		wg.Go(func() {
 			for i := lo; i < hi; i++ {
-				if r.eligible(&cs[i]) == nil {
+				switch {
+				case cs[i].Keyed:
+					r.keys[i] = cs[i].Key
+				case r.eligible(&cs[i]) == nil:
 					r.keys[i] = k.key(cs[i].ExternalID)
 				}
 			}

@@ -139,7 +139,9 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	}()
 	// Attributes and response times cost every row; read them only for
 	// rules that look at them.
-	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes(), CheckFlags: readsCheckFlags(&policy)}
+	// The seed lets a store hand over the keys it keeps (SQLite's blocks).
+	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes(), CheckFlags: readsCheckFlags(&policy),
+		KeySeed: string(seed)}
 	err = scanInParts(ctx, scan, from, to, opts, free, func(batch []sampler.Conversation) { batches <- batch })
 	close(batches)
 	<-added
@@ -217,6 +219,7 @@ func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to ti
 					MessageCount: r.MessageCount, AgentMessageCount: r.AgentMessageCount, CustomerMessageCount: r.CustomerMessages,
 					FirstResponse: r.FirstResponse, MeanAgentResponse: r.MeanAgentResponse, Attributes: r.Attributes,
 					Flags: checks.FlagNames(r.CheckFlags), // shared, never modified
+					Key:   r.Key, Keyed: r.Keyed,
 				})
 				if len(batch) == cap(batch) {
 					send(batch)

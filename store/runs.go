@@ -76,6 +76,12 @@ type SampleRow struct {
 	// CheckFlags, read only when ScanOptions.CheckFlags asks: the
 	// automatic checks that fired (transcript.Checks.Flags).
 	CheckFlags uint64
+	// Key, when Keyed, is the sampling key of ExternalID under
+	// ScanOptions.KeySeed (sampler.Key): a backend that keeps keys with
+	// its sample records hands them over so that the run need not compute
+	// them. A backend may leave any row unkeyed.
+	Key   uint64
+	Keyed bool
 }
 
 // ScanOptions ask ScanWeek for more than every run reads; a run asks only
@@ -88,6 +94,9 @@ type ScanOptions struct {
 	Attributes bool
 	// CheckFlags fills SampleRow.CheckFlags (for check: rules).
 	CheckFlags bool
+	// KeySeed is the run's seed (its bytes as a string, so that options
+	// stay comparable): rows may come keyed under it (SampleRow.Key).
+	KeySeed string
 }
 
 // RunStore keeps the weekly sampling runs and reads what they sample

@@ -228,8 +228,8 @@ func (s *Store) fillExtras(ctx context.Context, x *scanExtras, r *store.SampleRo
 // copy of its own): a consumer that keeps one keeps that, which costs less
 // than copying every field of every row.
 func (s *Store) ScanWeek(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error {
-	if s.dialect == dialectSQLite && opts == (store.ScanOptions{}) {
-		return s.scanWeekChunks(ctx, from, to, fn)
+	if s.dialect == dialectSQLite && plainScan(opts) {
+		return s.scanWeekBlocks(ctx, from, to, opts.KeySeed, fn)
 	}
 	return s.scanSampleRows(ctx, scanWeekSQL(s.dialect, opts), opts, []any{from.UnixMilli(), to.UnixMilli()}, fn)
 }
@@ -253,11 +253,7 @@ func scanWeekChunkSQL() string {
 // by SQLite (group_concat over the same index range). A row through the
 // driver costs a step, a column type and a column text (each taking the
 // connection's mutex) and a copy into Go; that was half of the scan's
-// time, and an hour of records costs it once. The count guards the split:
-// a record that went missing (NULL) or a separator inside a field would
-// make them disagree, and the scan fails rather than drop a row. External
-// ids are copied out of the chunk, so that a consumer keeping them (the
-// sampler keeps its candidates') does not keep whole chunks.
+// time, and an hour of records costs it once (see rowBuilder.chunk).
 func (s *Store) scanWeekChunks(ctx context.Context, from, to time.Time, fn func(store.SampleRow) error) error {
 	var spans [][2]int64
 	for lo := from; lo.Before(to); lo = lo.Add(scanChunk) {
@@ -292,30 +288,44 @@ func (s *Store) scanChunks(ctx context.Context, query string, next func(i int) (
 		if err := s.r.QueryRowContext(ctx, query, args...).Scan(&all, &count); err != nil {
 			return fmt.Errorf("sqlstore: scan week: %w", err)
 		}
-		rest, n := all.String, int64(0)
-		for ; n < count && rest != ""; n++ {
-			rec := rest
-			if k := strings.IndexByte(rest, chunkSep); k >= 0 {
-				rec, rest = rest[:k], rest[k+1:]
-			} else {
-				rest = ""
-			}
-			if err := splitRecord(rec, &rb.f, &rb.n); err != nil {
-				return fmt.Errorf("sqlstore: scan week: %w", err)
-			}
-			r, err := rb.row()
-			if err != nil {
-				return fmt.Errorf("sqlstore: scan week: %w", err)
-			}
-			r.ExternalID = strings.Clone(r.ExternalID)
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-		if n != count || rest != "" {
-			return fmt.Errorf("sqlstore: scan week: %d records in chunk %d (%v), want %d", n, i, args, count)
+		if err := rb.chunk(all.String, count, args, fn); err != nil {
+			return err
 		}
 	}
+}
+
+// chunk splits all, count sample records joined by chunkSep, into rows
+// for fn, and returns fn's first error as it is. The count guards the
+// split: a record that went missing (NULL) or a separator inside a field
+// would make them disagree, and the scan fails rather than drop a row.
+// External ids are copied out of all, so that a consumer keeping them
+// (the sampler keeps its candidates') does not keep whole chunks.
+// span names the chunk in an error.
+func (rb *rowBuilder) chunk(all string, count int64, span []any, fn func(store.SampleRow) error) error {
+	rest, n := all, int64(0)
+	for ; n < count && rest != ""; n++ {
+		rec := rest
+		if k := strings.IndexByte(rest, chunkSep); k >= 0 {
+			rec, rest = rest[:k], rest[k+1:]
+		} else {
+			rest = ""
+		}
+		if err := splitRecord(rec, &rb.f, &rb.n); err != nil {
+			return fmt.Errorf("sqlstore: scan week: %w", err)
+		}
+		r, err := rb.row()
+		if err != nil {
+			return fmt.Errorf("sqlstore: scan week: %w", err)
+		}
+		r.ExternalID = strings.Clone(r.ExternalID)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if n != count || rest != "" {
+		return fmt.Errorf("sqlstore: scan week: %d records in chunk %v, want %d", n, span, count)
+	}
+	return nil
 }
 
 // rowBuilder makes sample rows of split records (f, n), carving their

@@ -83,6 +83,8 @@ type Store struct {
 	fin finalizer
 	// stmts are the statements prepared once (SQLite).
 	stmts stmtCache
+	// blocks count the weekly scans' hour blocks (SQLite, blockscan.go).
+	blocks blockCounters
 }
 
 // Store is a whole backend: every capability of the contract.

@@ -73,7 +73,7 @@ func hasTranscriptsAfterSQL(d dialect) string {
 
 // ScanWeekAfter is ScanWeek over the transcripts with an id above afterID.
 func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, opts store.ScanOptions, fn func(store.SampleRow) error) error {
-	if s.dialect == dialectSQLite && opts == (store.ScanOptions{}) {
+	if s.dialect == dialectSQLite && plainScan(opts) {
 		return s.scanWeekAfterChunks(ctx, from, to, afterID, fn)
 	}
 	return s.scanSampleRows(ctx, scanWeekAfterSQL(s.dialect, opts), opts, []any{from.UnixMilli(), to.UnixMilli(), afterID}, fn)

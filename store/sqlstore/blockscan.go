@@ -1,0 +1,255 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"qa-sampling/sampler"
+	"qa-sampling/store"
+)
+
+// plainScan reports whether opts ask for nothing beyond the sample record
+// and keys: what the sampling index holds, so what blocks and the chunked
+// scan serve.
+func plainScan(opts store.ScanOptions) bool {
+	opts.KeySeed = ""
+	return opts == store.ScanOptions{}
+}
+
+// blockCounters count what scanWeekBlocks did, for tests and storebench.
+type blockCounters struct {
+	read, built, written atomic.Int64
+}
+
+// BlockStats reports how many hour blocks SQLite's weekly scans read,
+// built from the index and stored since the store was opened.
+func (s *Store) BlockStats() (read, built, written int64) {
+	return s.blocks.read.Load(), s.blocks.built.Load(), s.blocks.written.Load()
+}
+
+// validBlocksSQL selects the blocks of a range of hours still valid: built
+// at their hour's current change count. Keyed blocks of another seed are
+// left out by the caller's seed_digest condition.
+const validBlocksSQL = "SELECT b.hour, b.data FROM sample_blocks b LEFT JOIN sample_hour_changes c ON c.hour = b.hour" +
+	" WHERE b.hour >= ? AND b.hour < ? AND b.version = coalesce(c.n, 0)"
+
+// buildBlockSQL reads an hour's records as scanWeekChunkSQL does, and the
+// hour's change count in the same statement, so in the same snapshot.
+func buildBlockSQL() string {
+	return "SELECT group_concat(" + sampleRecordSQL() + ", char(30)), count(*), (SELECT n FROM sample_hour_changes WHERE hour = ?)" +
+		" FROM transcripts t INDEXED BY transcripts_sampling WHERE t.ended_at >= ? AND t.ended_at < ?"
+}
+
+// builtBlock is a block made by a scan, to be stored.
+type builtBlock struct {
+	hour, version int64
+	rows          int
+	data          []byte
+}
+
+// scanWeekBlocks is ScanWeek on SQLite for plain options: the whole UTC
+// hours of [from, to) come from their blocks where those are valid, the
+// others from the index an hour at a time, which also builds their blocks
+// (stored before it returns, in the background of the scan); the partial
+// hours at either end, when the week does not start on a UTC hour, come
+// from the index. With a seed the rows come keyed: from blocks keyed under
+// the same seed, or keyed here as they are read.
+func (s *Store) scanWeekBlocks(ctx context.Context, from, to time.Time, seed string, fn func(store.SampleRow) error) error {
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	first, last := (lo+hourMS-1)/hourMS, hi/hourMS
+	if lo < 0 || first >= last {
+		return s.scanWeekChunks(ctx, from, to, fn)
+	}
+	var digest []byte
+	if seed != "" {
+		d := sha256.Sum256([]byte(seed))
+		digest = d[:]
+	}
+	served := make([]bool, last-first)
+	if err := s.readBlocks(ctx, first, last, digest, func(hour int64, data []byte) error {
+		d, err := newBlockDecoder(hour, data, seed != "")
+		if err != nil {
+			return fmt.Errorf("sqlstore: scan week: %w", err)
+		}
+		served[hour-first] = true
+		s.blocks.read.Add(1)
+		return d.each(fn)
+	}); err != nil {
+		return err
+	}
+
+	var keyer *sampler.Keyer
+	if seed != "" {
+		keyer = sampler.NewKeyer([]byte(seed))
+	}
+	w := s.startBlockWriter(ctx, digest)
+	for i, ok := range served {
+		if ok {
+			continue
+		}
+		b, err := s.buildBlock(ctx, first+int64(i), keyer, fn)
+		if err != nil {
+			w.abandon()
+			return err
+		}
+		w.put(b)
+	}
+	w.finish()
+	for _, edge := range [][2]int64{{lo, first * hourMS}, {last * hourMS, hi}} {
+		if edge[0] < edge[1] {
+			if err := s.scanChunks(ctx, scanWeekChunkSQL(), func(i int) ([]any, bool) {
+				return []any{edge[0], edge[1]}, i == 0
+			}, fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// readBlocks calls fn with each valid block of hours [first, last), keyed
+// under digest's seed when digest is set.
+func (s *Store) readBlocks(ctx context.Context, first, last int64, digest []byte, fn func(hour int64, data []byte) error) error {
+	query, args := validBlocksSQL, []any{first, last}
+	if digest != nil {
+		query += " AND b.seed_digest = ?"
+		args = append(args, digest)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: scan week: blocks: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var (
+			hour int64
+			data []byte
+		)
+		if err := rows.Scan(&hour, &data); err != nil {
+			return fmt.Errorf("sqlstore: scan week: blocks: %w", err)
+		}
+		if err := fn(hour, data); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("sqlstore: scan week: blocks: %w", err)
+	}
+	return nil
+}
+
+// buildBlock reads hour from the index, hands its rows to fn (keyed by
+// keyer when set) and returns its block.
+func (s *Store) buildBlock(ctx context.Context, hour int64, keyer *sampler.Keyer, fn func(store.SampleRow) error) (builtBlock, error) {
+	var (
+		all     sql.NullString
+		count   int64
+		version sql.NullInt64
+		rb      rowBuilder
+	)
+	span := []any{hour * hourMS, (hour + 1) * hourMS}
+	if err := s.r.QueryRowContext(ctx, buildBlockSQL(), hour, span[0], span[1]).Scan(&all, &count, &version); err != nil {
+		return builtBlock{}, fmt.Errorf("sqlstore: scan week: %w", err)
+	}
+	enc := newBlockEncoder(hour, keyer != nil)
+	if err := rb.chunk(all.String, count, span, func(r store.SampleRow) error {
+		if keyer != nil {
+			r.Key, r.Keyed = keyer.Key(r.ExternalID), true
+		}
+		enc.add(&r, r.Key)
+		return fn(r)
+	}); err != nil {
+		return builtBlock{}, err
+	}
+	s.blocks.built.Add(1)
+	return builtBlock{hour: hour, version: version.Int64, rows: enc.rows, data: enc.bytes()}, nil
+}
+
+// blockWriterBatch is how many bytes of blocks go in one transaction: a
+// week's blocks in a few commits, each short enough not to hold up ingest.
+const blockWriterBatch = 8 << 20
+
+// blockWriter stores the blocks a scan built, while the scan goes on.
+type blockWriter struct {
+	in   chan builtBlock
+	done chan struct{}
+	stop atomic.Bool
+}
+
+// startBlockWriter starts storing blocks keyed under digest's seed (none
+// when nil) on the writer connection.
+func (s *Store) startBlockWriter(ctx context.Context, digest []byte) *blockWriter {
+	w := &blockWriter{in: make(chan builtBlock, 8), done: make(chan struct{})}
+	if digest == nil {
+		digest = []byte{}
+	}
+	go func() {
+		defer close(w.done)
+		var (
+			batch []builtBlock
+			size  int
+		)
+		flush := func() {
+			if len(batch) > 0 && !w.stop.Load() {
+				if err := s.storeBlocks(ctx, digest, batch); err != nil {
+					// A cache: the scan's rows were right, and the next
+					// scan builds the blocks again.
+					s.log.Warn("sample blocks not stored", "err", err)
+				}
+			}
+			batch, size = batch[:0], 0
+		}
+		for b := range w.in {
+			batch, size = append(batch, b), size+len(b.data)
+			if size >= blockWriterBatch {
+				flush()
+			}
+		}
+		flush()
+	}()
+	return w
+}
+
+func (w *blockWriter) put(b builtBlock) { w.in <- b }
+
+// finish stores what is left and waits for it.
+func (w *blockWriter) finish() {
+	close(w.in)
+	<-w.done
+}
+
+// abandon drops what is not stored yet: the scan failed.
+func (w *blockWriter) abandon() {
+	w.stop.Store(true)
+	w.finish()
+}
+
+// storeBlocks stores blocks in one transaction. A block replaces its
+// hour's unless that one was built at a later change count (two scans
+// built it at once and the other saw newer rows).
+func (s *Store) storeBlocks(ctx context.Context, digest []byte, blocks []builtBlock) error {
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		for _, b := range blocks {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sample_blocks (hour, version, seed_digest, rows, data) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (hour) DO UPDATE SET version = excluded.version, seed_digest = excluded.seed_digest, rows = excluded.rows, data = excluded.data
+				WHERE excluded.version >= sample_blocks.version`, b.hour, b.version, digest, b.rows, b.data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	if err == nil {
+		s.blocks.written.Add(int64(len(blocks)))
+	}
+	return nil
+}
