@@ -260,9 +260,9 @@ type Run struct {
 	// keyers and keys serve AddBatch.
 	keyers []*keyer
 	keys   []uint64
-	rules  []rule // matcher's
-	// matcher decides which rules a conversation matches.
-	matcher *matcher
+	rules  []rule // the matchers'
+	// shards add conversations for their agents (runShard).
+	shards []*runShard
 	// longRule is the index of RuleLongHandleTime in rules, or -1.
 	longRule      int
 	alreadyPicked map[PickKey]bool
@@ -282,26 +282,19 @@ type Run struct {
 	teamKeys []string
 
 	agents map[string]*agentState
-	// channelNames holds one copy of each channel name for the agents'
-	// channelStats, which compare every conversation's channel with theirs.
-	// The conversation's string is part of its row, which the comparison
-	// then read from wherever that row was, a cache miss each (a tenth of
-	// a second a week), and kept alive.
-	channelNames map[string]string
-	byID         []*agentState // sorted by agent id
+	byID   []*agentState // sorted by agent id
 	// teamHandles holds, per team index, the handle times of the team's
 	// conversations (each once, however many team members wrote in it).
 	teamHandles []durations
-	convTeams   []int // scratch: teams the current conversation was counted for
 
-	stats Stats
-	done  bool
+	done bool
 }
 
 // agentState accumulates one agent's candidates.
 type agentState struct {
 	agent       Agent
 	team        int
+	shard       int // the runShard that adds its conversations
 	newHire     bool
 	randomQuota int
 
@@ -382,12 +375,14 @@ func NewRun(p *Params) (*Run, error) {
 		alternates:    p.Alternates,
 		topUp:         p.TopUp,
 		agents:        make(map[string]*agentState, len(p.Agents)),
-		channelNames:  map[string]string{},
 	}
 	r.policy.Rules = slices.Clone(p.Policy.Rules)
 	r.start, r.end = p.Week.Bounds(loc)
-	r.matcher = newMatcher(&r.policy)
-	r.rules = r.matcher.rules
+	shards := max(1, min(runtime.GOMAXPROCS(0), maxRunShards))
+	for i := range shards {
+		r.shards = append(r.shards, &runShard{index: i, matcher: newMatcher(&r.policy), channelNames: map[string]string{}})
+	}
+	r.rules = r.shards[0].matcher.rules
 	for i := range r.rules {
 		if r.rules[i].kind == kindLongHandleTime {
 			r.longRule = i
@@ -427,6 +422,9 @@ func NewRun(p *Params) (*Run, error) {
 		r.byID = append(r.byID, st)
 	}
 	slices.SortFunc(r.byID, func(a, b *agentState) int { return cmp.Compare(a.agent.ID, b.agent.ID) })
+	for i, st := range r.byID {
+		st.shard = i % shards
+	}
 	if err := r.startTopUp(); err != nil {
 		return nil, err
 	}
@@ -496,117 +494,196 @@ func (r *Run) Add(c *Conversation) {
 // than starting them costs.
 const minKeysPerWorker = 1024
 
+// maxRunShards bounds the goroutines AddBatch adds a batch with.
+const maxRunShards = 4
+
+// runShard adds conversations for some of the agents (agentState.shard):
+// AddBatch runs the shards at once, each on its own core, over the same
+// batch. An agent's state belongs to one shard, so none is shared; shard
+// 0 also counts the conversations and their teams' handle times. Each has
+// its own matcher (which keeps scratch), channel names and counts.
+type runShard struct {
+	index   int
+	matcher *matcher
+	// channelNames holds one copy of each channel name for the agents'
+	// channelStats, which compare every conversation's channel with theirs.
+	// The conversation's string is part of its row, which the comparison
+	// then read from wherever that row was, a cache miss each (a tenth of
+	// a second a week), and kept alive.
+	channelNames map[string]string
+	convTeams    []int // scratch: teams the current conversation was counted for
+	stats        Stats
+}
+
 // AddBatch is Add for each of cs in order, with the keys (an HMAC each,
-// about a third of the run's work) computed on all CPUs first. The outcome
-// is the same as Add's.
+// about a third of the run's work when the caller has none) computed on
+// all CPUs first, and then the shards adding the batch at once. The
+// outcome is the same as Add's.
 func (r *Run) AddBatch(cs []Conversation) {
-	unkeyed := 0
-	for i := range cs {
-		if !cs[i].Keyed {
-			unkeyed++
-		}
+	if r.done {
+		panic("sampler: Add after Result")
 	}
-	workers := min(runtime.GOMAXPROCS(0), unkeyed/minKeysPerWorker)
+	workers := min(runtime.GOMAXPROCS(0), len(cs)/minKeysPerWorker)
 	if workers <= 1 {
 		for i := range cs {
 			r.add(&cs[i], cs[i].Key, cs[i].Keyed)
 		}
 		return
 	}
-	for len(r.keyers) < workers {
-		r.keyers = append(r.keyers, newKeyer(r.seed))
-	}
 	r.keys = slices.Grow(r.keys[:0], len(cs))[:len(cs)]
-	per := (len(cs) + workers - 1) / workers
-	var wg sync.WaitGroup
-	for w := range workers {
-		lo, hi := w*per, min((w+1)*per, len(cs))
-		k := r.keyers[w]
-		wg.Go(func() {
-			for i := lo; i < hi; i++ {
-				switch {
-				case cs[i].Keyed:
-					r.keys[i] = cs[i].Key
-				case r.eligible(&cs[i]) == nil:
-					r.keys[i] = k.key(cs[i].ExternalID)
+	unkeyed := 0
+	for i := range cs {
+		if cs[i].Keyed {
+			r.keys[i] = cs[i].Key
+		} else {
+			unkeyed++
+		}
+	}
+	if unkeyed > 0 {
+		for len(r.keyers) < workers {
+			r.keyers = append(r.keyers, newKeyer(r.seed))
+		}
+		per := (len(cs) + workers - 1) / workers
+		var wg sync.WaitGroup
+		for w := range workers {
+			lo, hi := w*per, min((w+1)*per, len(cs))
+			k := r.keyers[w]
+			wg.Go(func() {
+				for i := lo; i < hi; i++ {
+					if !cs[i].Keyed && r.eligible(&cs[i]) {
+						r.keys[i] = k.key(cs[i].ExternalID)
+					}
 				}
+			})
+		}
+		wg.Wait()
+	}
+	if len(r.shards) == 1 {
+		for i := range cs {
+			r.shards[0].add(r, &cs[i], r.keys[i])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for _, sh := range r.shards {
+		wg.Go(func() {
+			for i := range cs {
+				sh.add(r, &cs[i], r.keys[i])
 			}
 		})
 	}
 	wg.Wait()
-	for i := range cs {
-		r.add(&cs[i], r.keys[i], true)
-	}
 }
 
-// eligible returns the Stats counter that excludes c, or nil.
-func (r *Run) eligible(c *Conversation) *int {
+// exclusion returns the counter of stats that excludes c, or nil.
+func (r *Run) exclusion(c *Conversation, stats *Stats) *int {
 	switch {
 	case c.EndedAt.Before(r.start) || !c.EndedAt.Before(r.end):
-		return &r.stats.OutsideWeek
+		return &stats.OutsideWeek
 	case c.ExternalID == "" || len(c.AgentIDs) == 0:
-		return &r.stats.MissingID
+		return &stats.MissingID
 	case c.AgentMessageCount <= 0 && c.CustomerMessageCount <= 0 && c.MessageCount > 0:
-		return &r.stats.BotOnly
+		return &stats.BotOnly
 	case c.AgentMessageCount <= 0:
-		return &r.stats.NoAgentMessage
+		return &stats.NoAgentMessage
 	}
 	return nil
 }
 
-// add adds c, whose key is key if keyed.
+// eligible reports whether no exclusion applies to c.
+func (r *Run) eligible(c *Conversation) bool {
+	var scratch Stats
+	return r.exclusion(c, &scratch) == nil
+}
+
+// add adds c, whose key is key if keyed, on the caller's goroutine.
 func (r *Run) add(c *Conversation, key uint64, keyed bool) {
 	if r.done {
 		panic("sampler: Add after Result")
 	}
-	r.stats.Conversations++
-	if excluded := r.eligible(c); excluded != nil {
-		*excluded++
+	if !keyed && r.eligible(c) {
+		key = r.keyer.key(c.ExternalID)
+	}
+	for _, sh := range r.shards {
+		sh.add(r, c, key)
+	}
+}
+
+// add adds c, whose key is key if it is eligible, for the shard's agents.
+func (sh *runShard) add(r *Run, c *Conversation, key uint64) {
+	first := sh.index == 0
+	if first {
+		sh.stats.Conversations++
+	}
+	if excluded := r.exclusion(c, &sh.stats); excluded != nil {
+		if first {
+			*excluded++
+		}
 		return
 	}
 	var (
 		matched bool
 		mask    uint64
 	)
-	r.convTeams = r.convTeams[:0]
+	sh.convTeams = sh.convTeams[:0]
 	for i, id := range c.AgentIDs {
 		if slices.Contains(c.AgentIDs[:i], id) {
 			continue
 		}
 		st := r.agents[id]
 		if st == nil {
-			r.stats.UnknownAuthors++
+			if first {
+				sh.stats.UnknownAuthors++
+			}
 			continue
 		}
-		if r.longRule >= 0 && !slices.Contains(r.convTeams, st.team) {
-			r.convTeams = append(r.convTeams, st.team)
+		if first && r.longRule >= 0 && !slices.Contains(sh.convTeams, st.team) {
+			sh.convTeams = append(sh.convTeams, st.team)
 			r.teamHandles[st.team].add(c.HandleTime)
 		}
+		if st.shard != sh.index {
+			continue
+		}
 		if !st.agent.Active {
-			r.stats.InactiveAuthors++
+			sh.stats.InactiveAuthors++
 			continue
 		}
 		st.handled++
-		if !keyed {
-			key, keyed = r.keyer.key(c.ExternalID), true
-		}
 		if r.mayBePicked(key) {
 			if k := (PickKey{ExternalID: c.ExternalID, AgentID: id}); r.alreadyPicked[k] || r.earlier[k] {
 				st.alreadyPicked++
-				r.stats.AlreadyPicked++
+				sh.stats.AlreadyPicked++
 				continue
 			}
 		}
 		if !matched {
-			mask, matched = r.matcher.match(c), true
+			mask, matched = sh.matcher.match(c), true
 		}
-		r.stats.Candidates++
-		st.add(candidate{key: key, id: c.ExternalID}, c.Channel, mask, c.HandleTime, r.longRule >= 0, r.channelNames)
+		sh.stats.Candidates++
+		st.add(candidate{key: key, id: c.ExternalID}, c.Channel, mask, c.HandleTime, r.longRule >= 0, sh.channelNames)
 	}
 }
 
+// totalStats adds up the shards' counts.
+func (r *Run) totalStats() Stats {
+	var t Stats
+	for _, sh := range r.shards {
+		s := sh.stats
+		t.Conversations += s.Conversations
+		t.OutsideWeek += s.OutsideWeek
+		t.NoAgentMessage += s.NoAgentMessage
+		t.BotOnly += s.BotOnly
+		t.MissingID += s.MissingID
+		t.UnknownAuthors += s.UnknownAuthors
+		t.InactiveAuthors += s.InactiveAuthors
+		t.AlreadyPicked += s.AlreadyPicked
+		t.Candidates += s.Candidates
+	}
+	return t
+}
+
 // add adds a candidate in channel. names interns the channel names the
-// agents' channelStats keep (see Run.channelNames).
+// agents' channelStats keep (see runShard.channelNames).
 func (st *agentState) add(c candidate, channel string, mask uint64, handle time.Duration, long bool, names map[string]string) {
 	st.eligible++
 	found := false
@@ -660,7 +737,7 @@ func (r *Run) Result() *Result {
 		panic("sampler: Result called twice")
 	}
 	r.done = true
-	res := &Result{Week: r.week, PolicyVersion: r.policy.Version, Stats: r.stats}
+	res := &Result{Week: r.week, PolicyVersion: r.policy.Version, Stats: r.totalStats()}
 	thresholds := r.thresholds(res)
 	for _, st := range r.byID {
 		if !st.agent.Active {
