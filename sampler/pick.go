@@ -3,6 +3,7 @@ package sampler
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -77,9 +78,12 @@ func (r *Run) pickFor(st *agentState, threshold time.Duration) agentSample {
 	// A run's agent starts with the whole quota; a top-up's with what the
 	// run's picks left (see TopUp).
 	left := r.quotaLeft(st)
+	// Ids are copied into the result, which outlives the run: the run's
+	// may share memory with what the caller read them from (a store's
+	// block of an hour's rows).
 	take := func(c candidate, reason string, backfill bool) {
 		s.picks = append(s.picks, Pick{
-			ExternalID: c.id, AgentID: st.agent.ID, Reason: reason,
+			ExternalID: strings.Clone(c.id), AgentID: st.agent.ID, Reason: reason,
 			Rank: left.rank + len(s.picks) + 1, Key: c.key, Backfill: backfill,
 		})
 	}
@@ -158,7 +162,7 @@ func (r *Run) pickFor(st *agentState, threshold time.Duration) agentSample {
 				return
 			}
 			s.alternates = append(s.alternates, Pick{
-				ExternalID: c.id, AgentID: st.agent.ID, Reason: reason, Rank: rank, Key: c.key,
+				ExternalID: strings.Clone(c.id), AgentID: st.agent.ID, Reason: reason, Rank: rank, Key: c.key,
 			})
 		}
 	}
@@ -178,7 +182,7 @@ func (r *Run) pickFor(st *agentState, threshold time.Duration) agentSample {
 					return
 				}
 				s.alternates = append(s.alternates, Pick{
-					ExternalID: c.id, AgentID: st.agent.ID, Reason: reason, Rank: rank, Key: c.key, Channel: ch.name,
+					ExternalID: strings.Clone(c.id), AgentID: st.agent.ID, Reason: reason, Rank: rank, Key: c.key, Channel: ch.name,
 				})
 			}
 		}

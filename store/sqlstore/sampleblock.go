@@ -113,151 +113,163 @@ func (e *blockEncoder) bytes() []byte {
 // than drop a row.
 var errBlock = errors.New("malformed sample block")
 
-// blockDecoder reads a block. Each row's strings are its own (or
-// dictionary strings shared by the block's rows), never the block's bytes,
-// so a consumer keeping one keeps only that.
+// blockDecoder reads a block. The rows' external ids are substrings of one
+// copy of the block's bytes (a string per row was a tenth of the decoding
+// and most of the garbage): a consumer keeping one keeps that copy, about
+// 300 KB an hour. Dictionary strings are the block's, shared by its rows.
+// A read past the end or out of the dictionary sets bad and reads zero,
+// checked once a row.
 type blockDecoder struct {
-	data  []byte
+	text string // the block
+	off  int    // where the next read starts
+	bad  bool
+	// start is the hour's first millisecond.
 	start int64
 	keyed bool
 	// keys says whether rows get the block's keys: only when the scan
 	// asked for keys under the seed they were computed with.
 	keys  bool
 	words []string
-	rows  int
-	// AgentIDs and tags are carved from shared slices, each capped so
-	// that an append by the consumer copies (as rowBuilder does).
+	// lone[i] is words[i:i+1], capped: the AgentIDs or tags of a row with
+	// one, shared rather than carved (most rows have one agent).
+	lone [][]string
+	rows int
+	// AgentIDs and tags of two or more are carved from shared slices,
+	// each capped so that an append by the consumer copies (as rowBuilder
+	// does).
 	strs []string
 }
 
 func newBlockDecoder(hour int64, data []byte, keys bool) (*blockDecoder, error) {
-	d := &blockDecoder{data: data, start: hour * hourMS}
 	if len(data) < 2 || data[0] != blockFormat || data[1]&^blockKeyed != 0 {
 		return nil, fmt.Errorf("%w: hour %d: unknown format", errBlock, hour)
 	}
-	d.keyed = data[1]&blockKeyed != 0
+	d := &blockDecoder{text: string(data), off: 2, start: hour * hourMS, keyed: data[1]&blockKeyed != 0}
 	d.keys = keys && d.keyed
-	d.data = data[2:]
-	n, err := d.count()
-	if err != nil {
-		return nil, fmt.Errorf("hour %d: %w", hour, err)
-	}
-	d.words = make([]string, n)
+	d.words = make([]string, d.count())
+	d.lone = make([][]string, len(d.words))
 	for i := range d.words {
-		if d.words[i], err = d.str(); err != nil {
-			return nil, fmt.Errorf("hour %d: %w", hour, err)
-		}
+		d.words[i] = d.str()
+		d.lone[i] = d.words[i : i+1 : i+1]
 	}
-	if d.rows, err = d.count(); err != nil {
-		return nil, fmt.Errorf("hour %d: %w", hour, err)
+	d.rows = d.count()
+	if d.bad {
+		return nil, fmt.Errorf("hour %d: %w: bad header", hour, errBlock)
 	}
 	return d, nil
 }
 
-func (d *blockDecoder) uvarint() (uint64, error) {
-	v, n := binary.Uvarint(d.data)
-	if n <= 0 {
-		return 0, errBlock
+// uvarint reads an unsigned varint; most are one byte.
+func (d *blockDecoder) uvarint() uint64 {
+	if d.off < len(d.text) {
+		if b := d.text[d.off]; b < 0x80 {
+			d.off++
+			return uint64(b)
+		}
 	}
-	d.data = d.data[n:]
-	return v, nil
+	var v uint64
+	for shift := uint(0); d.off < len(d.text); shift += 7 {
+		b := d.text[d.off]
+		d.off++
+		if shift == 63 && b > 1 {
+			break // overflows 64 bits
+		}
+		v |= uint64(b&0x7f) << shift
+		if b < 0x80 {
+			return v
+		}
+	}
+	d.bad = true
+	return 0
 }
 
-func (d *blockDecoder) varint() (int64, error) {
-	v, n := binary.Varint(d.data)
-	if n <= 0 {
-		return 0, errBlock
-	}
-	d.data = d.data[n:]
-	return v, nil
+// varint reads a zig-zag signed varint, as binary.AppendVarint writes.
+func (d *blockDecoder) varint() int64 {
+	u := d.uvarint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 // count reads a length, which cannot exceed the bytes left (every item
 // takes at least one).
-func (d *blockDecoder) count() (int, error) {
-	v, err := d.uvarint()
-	if err != nil || v > uint64(len(d.data)) {
-		return 0, errBlock
+func (d *blockDecoder) count() int {
+	v := d.uvarint()
+	if v > uint64(len(d.text)-d.off) {
+		d.bad = true
+		return 0
 	}
-	return int(v), nil
+	return int(v)
 }
 
-func (d *blockDecoder) str() (string, error) {
-	n, err := d.count()
-	if err != nil {
-		return "", err
-	}
-	s := string(d.data[:n])
-	d.data = d.data[n:]
-	return s, nil
+func (d *blockDecoder) str() string {
+	n := d.count()
+	s := d.text[d.off : d.off+n]
+	d.off += n
+	return s
 }
 
-func (d *blockDecoder) word() (string, error) {
-	i, err := d.uvarint()
-	if err != nil || i >= uint64(len(d.words)) {
-		return "", errBlock
+// index reads a dictionary index.
+func (d *blockDecoder) index() int {
+	i := d.uvarint()
+	if i >= uint64(len(d.words)) {
+		d.bad = true
+		return 0
 	}
-	return d.words[i], nil
+	return int(i)
 }
 
-// words reads a count and as many dictionary strings; nil when none.
-func (d *blockDecoder) wordList() ([]string, error) {
-	n, err := d.count()
-	if err != nil || n == 0 {
-		return nil, err
+func (d *blockDecoder) word() string {
+	if i := d.index(); !d.bad {
+		return d.words[i]
 	}
-	if len(d.strs) < n {
-		d.strs = make([]string, max(1024, n))
-	}
-	out := d.strs[0:n:n]
-	d.strs = d.strs[n:]
-	for i := range out {
-		if out[i], err = d.word(); err != nil {
-			return nil, err
+	return ""
+}
+
+// wordList reads a count and as many dictionary strings; nil when none.
+func (d *blockDecoder) wordList() []string {
+	switch n := d.count(); n {
+	case 0:
+		return nil
+	case 1:
+		if i := d.index(); !d.bad {
+			return d.lone[i]
 		}
+		return nil
+	default:
+		if len(d.strs) < n {
+			d.strs = make([]string, max(1024, n))
+		}
+		out := d.strs[0:n:n]
+		d.strs = d.strs[n:]
+		for i := range out {
+			out[i] = d.word()
+		}
+		return out
 	}
-	return out, nil
 }
 
-// next decodes the next row into r.
-func (d *blockDecoder) next(r *store.SampleRow) error {
-	var err error
-	*r = store.SampleRow{}
-	if r.ExternalID, err = d.str(); err != nil {
-		return err
+// next decodes the next row into r, reporting false for a malformed one.
+func (d *blockDecoder) next(r *store.SampleRow) bool {
+	*r = store.SampleRow{
+		ExternalID:   d.str(),
+		AgentIDs:     d.wordList(),
+		Channel:      d.word(),
+		CustomerTier: d.word(),
+		Tags:         d.wordList(),
 	}
-	if r.AgentIDs, err = d.wordList(); err != nil {
-		return err
-	}
-	if r.Channel, err = d.word(); err != nil {
-		return err
-	}
-	if r.CustomerTier, err = d.word(); err != nil {
-		return err
-	}
-	if r.Tags, err = d.wordList(); err != nil {
-		return err
-	}
-	var v [7]int64
-	for i := range v {
-		if v[i], err = d.varint(); err != nil {
-			return err
-		}
-	}
-	r.CSAT, r.TransferCount = int(v[0]), int(v[1])
-	r.HandleTime = time.Duration(v[2]) * time.Millisecond
-	r.EndedAt = fromMillis(d.start + v[3])
-	r.MessageCount, r.AgentMessageCount, r.CustomerMessages = int(v[4]), int(v[5]), int(v[6])
+	r.CSAT, r.TransferCount = int(d.varint()), int(d.varint())
+	r.HandleTime = time.Duration(d.varint()) * time.Millisecond
+	r.EndedAt = fromMillis(d.start + d.varint())
+	r.MessageCount, r.AgentMessageCount, r.CustomerMessages = int(d.varint()), int(d.varint()), int(d.varint())
 	if d.keyed {
-		if len(d.data) < 8 {
-			return errBlock
+		if len(d.text)-d.off < 8 {
+			return false
 		}
 		if d.keys {
-			r.Key, r.Keyed = binary.BigEndian.Uint64(d.data), true
+			r.Key, r.Keyed = binary.BigEndian.Uint64([]byte(d.text[d.off:d.off+8])), true
 		}
-		d.data = d.data[8:]
+		d.off += 8
 	}
-	return nil
+	return !d.bad
 }
 
 // each decodes every row of the block to fn and returns fn's first error
@@ -265,14 +277,14 @@ func (d *blockDecoder) next(r *store.SampleRow) error {
 func (d *blockDecoder) each(fn func(store.SampleRow) error) error {
 	var r store.SampleRow
 	for range d.rows {
-		if err := d.next(&r); err != nil {
-			return fmt.Errorf("hour %d: %w", d.start/hourMS, err)
+		if !d.next(&r) {
+			return fmt.Errorf("hour %d: %w", d.start/hourMS, errBlock)
 		}
 		if err := fn(r); err != nil {
 			return err
 		}
 	}
-	if len(d.data) != 0 {
+	if d.off != len(d.text) {
 		return fmt.Errorf("hour %d: %w: bytes after the last row", d.start/hourMS, errBlock)
 	}
 	return nil
