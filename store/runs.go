@@ -107,6 +107,12 @@ type RunStore interface {
 	// no particular order, reading only that range of the end-time index.
 	// fn's error stops the scan and is returned.
 	ScanWeek(ctx context.Context, from, to time.Time, opts ScanOptions, fn func(SampleRow) error) error
+	// PackWeek readies [from, to) for cheaper ScanWeeks with KeySeed
+	// keySeed and returns how many hours it packed: SQLite keeps each
+	// whole hour's rows packed in a block, with their keys, while the hour
+	// is unchanged, and packs the hours that lack one. A backend that keeps
+	// no such cache packs none.
+	PackWeek(ctx context.Context, from, to time.Time, keySeed string) (int, error)
 	// PickedInWeek returns the (external id, agent id) pairs picked by any
 	// earlier run for transcripts that ended in [from, to).
 	PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]string]bool, error)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -34,11 +33,68 @@ func (s *Store) BlockStats() (read, built, written int64) {
 	return s.blocks.read.Load(), s.blocks.built.Load(), s.blocks.written.Load()
 }
 
-// validBlocksSQL selects the blocks of a range of hours still valid: built
-// at their hour's current change count. Keyed blocks of another seed are
-// left out by the caller's seed_digest condition.
-const validBlocksSQL = "SELECT b.hour, b.data FROM sample_blocks b LEFT JOIN sample_hour_changes c ON c.hour = b.hour" +
-	" WHERE b.hour >= ? AND b.hour < ? AND b.version = coalesce(c.n, 0)"
+// PackWeek builds the blocks of the whole UTC hours of [from, to) that are
+// missing, stale or keyed under another seed, keyed under keySeed, so that
+// the next ScanWeek of them with that seed reads blocks only; it returns
+// how many it built. PostgreSQL keeps no blocks and builds none.
+func (s *Store) PackWeek(ctx context.Context, from, to time.Time, keySeed string) (int, error) {
+	lo, hi := from.UnixMilli(), to.UnixMilli()
+	first, last := (lo+hourMS-1)/hourMS, hi/hourMS
+	if s.dialect != dialectSQLite || lo < 0 || first >= last {
+		return 0, nil
+	}
+	var digest []byte
+	if keySeed != "" {
+		d := sha256.Sum256([]byte(keySeed))
+		digest = d[:]
+	}
+	query, args := validBlocksSQL("b.hour", digest), []any{first, last}
+	if digest != nil {
+		args = append(args, digest)
+	}
+	var valid []int64
+	if err := s.r.SelectContext(ctx, &valid, query, args...); err != nil {
+		return 0, fmt.Errorf("sqlstore: pack week: %w", err)
+	}
+	served := make([]bool, last-first)
+	for _, h := range valid {
+		served[h-first] = true
+	}
+	var keyer *sampler.Keyer
+	if keySeed != "" {
+		keyer = sampler.NewKeyer([]byte(keySeed))
+	}
+	w := s.startBlockWriter(ctx, digest)
+	built := 0
+	for i, ok := range served {
+		if ok {
+			continue
+		}
+		b, err := s.buildBlock(ctx, first+int64(i), keyer, func(store.SampleRow) error { return nil })
+		if err != nil {
+			w.abandon()
+			return built, err
+		}
+		w.put(b)
+		built++
+	}
+	if err := w.finish(); err != nil {
+		return 0, fmt.Errorf("sqlstore: pack week: %w", err)
+	}
+	return built, nil
+}
+
+// validBlocksSQL selects cols of the blocks of a range of hours still
+// valid, built at their hour's current change count, and with digest
+// keyed under its seed.
+func validBlocksSQL(cols string, digest []byte) string {
+	q := "SELECT " + cols + " FROM sample_blocks b LEFT JOIN sample_hour_changes c ON c.hour = b.hour" +
+		" WHERE b.hour >= ? AND b.hour < ? AND b.version = coalesce(c.n, 0)"
+	if digest != nil {
+		q += " AND b.seed_digest = ?"
+	}
+	return q
+}
 
 // buildBlockSQL reads an hour's records as scanWeekChunkSQL does, and the
 // hour's change count in the same statement, so in the same snapshot.
@@ -101,7 +157,11 @@ func (s *Store) scanWeekBlocks(ctx context.Context, from, to time.Time, seed str
 		}
 		w.put(b)
 	}
-	w.finish()
+	if err := w.finish(); err != nil {
+		// A cache: the scan's rows were right, and the next scan builds
+		// the blocks again.
+		s.log.Warn("sample blocks not stored", "err", err)
+	}
 	for _, edge := range [][2]int64{{lo, first * hourMS}, {last * hourMS, hi}} {
 		if edge[0] < edge[1] {
 			if err := s.scanChunks(ctx, scanWeekChunkSQL(), func(i int) ([]any, bool) {
@@ -117,9 +177,8 @@ func (s *Store) scanWeekBlocks(ctx context.Context, from, to time.Time, seed str
 // readBlocks calls fn with each valid block of hours [first, last), keyed
 // under digest's seed when digest is set.
 func (s *Store) readBlocks(ctx context.Context, first, last int64, digest []byte, fn func(hour int64, data []byte) error) error {
-	query, args := validBlocksSQL, []any{first, last}
+	query, args := validBlocksSQL("b.hour, b.data", digest), []any{first, last}
 	if digest != nil {
-		query += " AND b.seed_digest = ?"
 		args = append(args, digest)
 	}
 	rows, err := s.r.QueryContext(ctx, query, args...)
@@ -181,6 +240,7 @@ type blockWriter struct {
 	in   chan builtBlock
 	done chan struct{}
 	stop atomic.Bool
+	err  error // the first failed write's, read after done
 }
 
 // startBlockWriter starts storing blocks keyed under digest's seed (none
@@ -198,10 +258,8 @@ func (s *Store) startBlockWriter(ctx context.Context, digest []byte) *blockWrite
 		)
 		flush := func() {
 			if len(batch) > 0 && !w.stop.Load() {
-				if err := s.storeBlocks(ctx, digest, batch); err != nil {
-					// A cache: the scan's rows were right, and the next
-					// scan builds the blocks again.
-					s.log.Warn("sample blocks not stored", "err", err)
+				if err := s.storeBlocks(ctx, digest, batch); err != nil && w.err == nil {
+					w.err = err
 				}
 			}
 			batch, size = batch[:0], 0
@@ -219,16 +277,18 @@ func (s *Store) startBlockWriter(ctx context.Context, digest []byte) *blockWrite
 
 func (w *blockWriter) put(b builtBlock) { w.in <- b }
 
-// finish stores what is left and waits for it.
-func (w *blockWriter) finish() {
+// finish stores what is left, waits for it and returns the first write's
+// error.
+func (w *blockWriter) finish() error {
 	close(w.in)
 	<-w.done
+	return w.err
 }
 
 // abandon drops what is not stored yet: the scan failed.
 func (w *blockWriter) abandon() {
 	w.stop.Store(true)
-	w.finish()
+	_ = w.finish()
 }
 
 // storeBlocks stores blocks in one transaction. A block replaces its
@@ -245,11 +305,9 @@ func (s *Store) storeBlocks(ctx context.Context, digest []byte, blocks []builtBl
 		}
 		return nil
 	})
-	if err != nil && !errors.Is(err, context.Canceled) {
+	if err != nil {
 		return err
 	}
-	if err == nil {
-		s.blocks.written.Add(int64(len(blocks)))
-	}
+	s.blocks.written.Add(int64(len(blocks)))
 	return nil
 }
