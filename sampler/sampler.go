@@ -513,6 +513,19 @@ type runShard struct {
 	channelNames map[string]string
 	convTeams    []int // scratch: teams the current conversation was counted for
 	stats        Stats
+	// lastID and last are the agent looked up last: rows come grouped by
+	// agent (a store's blocks keep an hour's rows so), and a string
+	// comparison is cheaper than hashing into the map again.
+	lastID string
+	last   *agentState
+}
+
+// agent returns the state of agent id, nil for an unknown agent.
+func (sh *runShard) agent(r *Run, id string) *agentState {
+	if id != sh.lastID || sh.lastID == "" {
+		sh.lastID, sh.last = id, r.agents[id]
+	}
+	return sh.last
 }
 
 // AddBatch is Add for each of cs in order, with the keys (an HMAC each,
@@ -630,7 +643,7 @@ func (sh *runShard) add(r *Run, c *Conversation, key uint64) {
 		if slices.Contains(c.AgentIDs[:i], id) {
 			continue
 		}
-		st := r.agents[id]
+		st := sh.agent(r, id)
 		if st == nil {
 			if first {
 				sh.stats.UnknownAuthors++

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -217,18 +219,35 @@ func (s *Store) buildBlock(ctx context.Context, hour int64, keyer *sampler.Keyer
 	if err := s.r.QueryRowContext(ctx, buildBlockSQL(), hour, span[0], span[1]).Scan(&all, &count, &version); err != nil {
 		return builtBlock{}, fmt.Errorf("sqlstore: scan week: %w", err)
 	}
-	enc := newBlockEncoder(hour, keyer != nil)
+	rows := make([]store.SampleRow, 0, count)
 	if err := rb.chunk(all.String, count, span, func(r store.SampleRow) error {
 		if keyer != nil {
 			r.Key, r.Keyed = keyer.Key(r.ExternalID), true
 		}
-		enc.add(&r, r.Key)
+		rows = append(rows, r)
 		return fn(r)
 	}); err != nil {
 		return builtBlock{}, err
 	}
+	// An agent's rows together: the sampler then finds the agent's state
+	// in cache for the rows after the first.
+	slices.SortFunc(rows, func(a, b store.SampleRow) int {
+		return cmp.Or(cmp.Compare(firstOf(a.AgentIDs), firstOf(b.AgentIDs)), cmp.Compare(a.ExternalID, b.ExternalID))
+	})
+	enc := newBlockEncoder(hour, keyer != nil)
+	for i := range rows {
+		enc.add(&rows[i], rows[i].Key)
+	}
 	s.blocks.built.Add(1)
 	return builtBlock{hour: hour, version: version.Int64, rows: enc.rows, data: enc.bytes()}, nil
+}
+
+// firstOf is ids' first, or "".
+func firstOf(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return ids[0]
 }
 
 // blockWriterBatch is how many bytes of blocks go in one transaction: a

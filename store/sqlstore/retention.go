@@ -93,6 +93,13 @@ func (s *Store) DeleteUnsampledTranscripts(ctx context.Context, after store.Rete
 		if len(deleted) == 0 {
 			return nil
 		}
+		// The hour blocks of what retention empties (stale once a chat of
+		// their hour is deleted) would otherwise stay on disk.
+		if s.dialect == dialectSQLite {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sample_blocks WHERE hour < ?", endedBefore.UnixMilli()/hourMS); err != nil {
+				return err
+			}
+		}
 		// The check rates over all chats keep them (SPEC §7: reports keep
 		// their aggregates).
 		if err := keepCheckCounts(ctx, tx, deleted); err != nil {
