@@ -191,7 +191,7 @@ func (s *Store) readBlocks(ctx context.Context, first, last int64, digest []byte
 	for rows.Next() {
 		var (
 			hour int64
-			data []byte
+			data sql.RawBytes // the driver's, valid until Next: decoding copies it
 		)
 		if err := rows.Scan(&hour, &data); err != nil {
 			return fmt.Errorf("sqlstore: scan week: blocks: %w", err)
