@@ -95,6 +95,7 @@ func runSample(ctx context.Context, c config, out io.Writer) error {
 			bare = time.Since(t)
 		}
 		timed.reset()
+		read0, built0, _ := st.BlockStats()
 		t, cpu := time.Now(), cpuTime()
 		res, _, err := job.Compute(ctx, sampleWeek, policy, seed, 0, 0)
 		if err != nil {
@@ -102,8 +103,9 @@ func runSample(ctx context.Context, c config, out io.Writer) error {
 		}
 		preview := time.Since(t)
 		rows = res.Stats.Conversations
-		printf(out, "repeat %d: preview (Compute) %s (CPU %s) over %d chats (ScanWeek %s), %d picks",
-			rep+1, ms3(preview), ms3(cpuTime()-cpu), rows, ms3(timed.get("ScanWeek")), len(res.Picks))
+		read1, built1, _ := st.BlockStats()
+		printf(out, "repeat %d: preview (Compute) %s (CPU %s) over %d chats (ScanWeek %s, PickedInWeek %s; hour blocks: %d read, %d built), %d picks",
+			rep+1, ms3(preview), ms3(cpuTime()-cpu), rows, ms3(timed.get("ScanWeek")), ms3(timed.get("PickedInWeek")), read1-read0, built1-built0, len(res.Picks))
 		if c.bare {
 			printf(out, "; bare index scan %s, preview %.2f× it", ms3(bare), float64(preview)/float64(bare))
 		}
