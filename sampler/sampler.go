@@ -627,6 +627,12 @@ func (sh *runShard) add(r *Run, c *Conversation, key uint64) {
 	first := sh.index == 0
 	if first {
 		sh.stats.Conversations++
+	} else if len(c.AgentIDs) == 1 {
+		// Another shard's agent: nothing to do here, not even deciding
+		// whether c is eligible.
+		if st := sh.agent(r, c.AgentIDs[0]); st == nil || st.shard != sh.index {
+			return
+		}
 	}
 	if excluded := r.exclusion(c, &sh.stats); excluded != nil {
 		if first {
