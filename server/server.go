@@ -74,6 +74,9 @@ type Config struct {
 	LoginLinkTTL time.Duration
 	// Retention says how long chats are kept; off by default.
 	Retention RetentionOptions
+	// Pack says how often the finished weeks' sample blocks are packed
+	// ahead of their first preview and run (packer.go); Every 0 is off.
+	Pack PackOptions
 	// CheckRerunLease is how long a replica holds a check re-run without
 	// committing a batch before another replica may take it over (0:
 	// DefaultCheckRerunLease).
@@ -105,6 +108,7 @@ func DefaultConfig() Config {
 		LoginLinkTTL:      24 * time.Hour,
 		PublicURL:         "http://127.0.0.1:7390",
 		Retention:         DefaultRetentionOptions(),
+		Pack:              DefaultPackOptions(),
 		CheckRerunLease:   DefaultCheckRerunLease,
 	}
 }
@@ -127,9 +131,11 @@ type Server struct {
 	Sampling *SamplingJob
 	// retention removes expired chats in the background (retention.go).
 	retention *retentionJob
-	rubrics   *rubricBook
-	feedback  *feedbackHub
-	reports   *reportService
+	// packer packs the finished weeks' sample blocks (packer.go).
+	packer   *packJob
+	rubrics  *rubricBook
+	feedback *feedbackHub
+	reports  *reportService
 	// reruns runs check re-runs in the background (check_report_service.go).
 	reruns *checkRerunner
 	// pollCtx ends the background work Serve starts; pollStop cancels it
@@ -261,9 +267,12 @@ func New(st Storage, cfg Config, log *slog.Logger) *Server {
 	retention := cfg.Retention
 	defaults := DefaultRetentionOptions()
 	retention.Every, retention.Batch, retention.Pause = cmp.Or(retention.Every, defaults.Every), cmp.Or(retention.Batch, defaults.Batch), cmp.Or(retention.Pause, defaults.Pause)
+	pack := cfg.Pack
+	pack.Weeks = cmp.Or(pack.Weeks, DefaultPackOptions().Weeks)
 	pollCtx, pollStop := context.WithCancel(context.Background())
 	return &Server{
 		retention: newRetentionJob(st, retention, now, log, reg),
+		packer:    newPackJob(job, pack, log, reg),
 		pollCtx:   pollCtx, pollStop: pollStop,
 		grpc: gs, inproc: inproc, gate: gate, authn: authn, access: access, guard: guard, health: hs, store: st, log: log, registry: reg, dicts: dicts, Sampling: job,
 		rubrics: rubrics, feedback: hub, poll: cfg.FeedbackPoll, reports: reports, reruns: reruns,
@@ -293,6 +302,7 @@ func (s *Server) Serve(lis net.Listener) error {
 	s.background.Go(func() { s.reports.keepTeamReports(s.pollCtx, teamReportRefreshEvery) })
 	s.background.Go(func() { poller.Run(s.pollCtx) })
 	s.background.Go(func() { s.retention.Run(s.pollCtx) })
+	s.background.Go(func() { s.packer.Run(s.pollCtx) })
 	s.background.Go(func() { s.reruns.serve(s.pollCtx) })
 	s.background.Go(func() { _ = s.inproc.grpc.Serve(s.inproc.lis) })
 	s.bgMu.Unlock()

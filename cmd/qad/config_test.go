@@ -23,6 +23,7 @@ func TestMalformedEnvironmentStopsStart(t *testing.T) {
 		{"QA_AUTO_CREATE_AGENTS", "yes"},
 		{"QA_MAX_BATCH", "lots"},
 		{"QA_FEEDBACK_POLL", strings.Repeat("9", 100)},
+		{"QA_PACK_EVERY", "10 minutes"},
 		// A variable left blank must not turn redaction off.
 		{"QA_REDACT", ""},
 	} {
@@ -55,32 +56,34 @@ func TestMalformedEnvironmentStopsStart(t *testing.T) {
 // refused by the checks after parsing (too short a retention) names the
 // variable that set it; given on the command line, it names only the flag.
 func TestRefusalNamesTheVariable(t *testing.T) {
-	for _, c := range []struct {
-		env  string
-		args []string
-		want string
+	for _, f := range []struct {
+		flag, value, want string
 	}{
-		{"QA_RETAIN_UNSAMPLED", nil, "--retain-unsampled 30: at least 42 days"},
-		{"", []string{"--retain-unsampled", "30"}, "--retain-unsampled 30: at least 42 days"},
+		{"retain-unsampled", "30", "--retain-unsampled 30: at least 42 days"},
+		{"pack-every", "-1m", "--pack-every -1m0s: must not be negative"},
 	} {
-		if c.env != "" {
-			t.Setenv(c.env, "30")
-		}
-		db := filepath.Join(t.TempDir(), "qa.db")
-		ctx, cancel := context.WithCancel(t.Context())
-		cancel()
-		var stderr bytes.Buffer
-		args := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--metrics-listen", "", "--http-listen", ""}, c.args...)
-		if code := run(ctx, args, io.Discard, &stderr); code != 1 {
-			t.Fatalf("%v %v: exit status %d, want 1; stderr:\n%s", c.env, c.args, code, stderr.String())
-		}
-		got := stderr.String()
-		if !strings.Contains(got, c.want) {
-			t.Errorf("%v %v: %s, want %q", c.env, c.args, got, c.want)
-		}
-		if named := strings.Contains(got, "--retain-unsampled is QA_RETAIN_UNSAMPLED"); named != (c.env != "") {
-			t.Errorf("%v %v: %s; the variable should be named only when it set the flag", c.env, c.args, got)
-		}
+		t.Run(f.flag, func(t *testing.T) {
+			// First from the environment; then from the command line as
+			// well, which wins and is named alone.
+			t.Setenv(envName(f.flag), f.value)
+			for _, args := range [][]string{nil, {"--" + f.flag, f.value}} {
+				db := filepath.Join(t.TempDir(), "qa.db")
+				ctx, cancel := context.WithCancel(t.Context())
+				cancel()
+				var stderr bytes.Buffer
+				all := append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--metrics-listen", "", "--http-listen", ""}, args...)
+				if code := run(ctx, all, io.Discard, &stderr); code != 1 {
+					t.Fatalf("%v: exit status %d, want 1; stderr:\n%s", args, code, stderr.String())
+				}
+				got := stderr.String()
+				if !strings.Contains(got, f.want) {
+					t.Errorf("%v: %s, want %q", args, got, f.want)
+				}
+				if named := strings.Contains(got, "--"+f.flag+" is "+envName(f.flag)); named != (args == nil) {
+					t.Errorf("%v: %s; the variable should be named only when it set the flag", args, got)
+				}
+			}
+		})
 	}
 	if !namesFlag("--top-up-weeks 4 and --retain-unsampled", "top-up-weeks") || namesFlag("--top-up-weeks-x", "top-up-weeks") ||
 		namesFlag("--retain", "retain-unsampled") || !namesFlag("x --checks", "checks") {
@@ -185,6 +188,7 @@ func TestStartLogsEffectiveSettings(t *testing.T) {
 	}
 	for key, want := range map[string]string{
 		"dispute_window": "336h0m0s", "max_batch": "64", "db": db, "shutdown_timeout": "1m30s", "sample_schedule": "off",
+		"pack_every": "10m0s",
 	} {
 		if got := start.Settings[key]; got != want {
 			t.Errorf("settings.%s = %q, want %q (line %s)", key, got, want, line)

@@ -85,7 +85,7 @@ type serveFlags struct {
 	logLevel, logFormat, sampleSchedule      string
 	shutdownTimeout, tokenCacheTTL           time.Duration
 	disputeWindow, feedbackPoll              time.Duration
-	checkRerunLease                          time.Duration
+	checkRerunLease, packEvery               time.Duration
 	sampling                                 scheduleFlags
 	sessions                                 sessionFlags
 	privacy                                  privacyFlags
@@ -131,6 +131,7 @@ func newServeCommand(stderr io.Writer) *cobra.Command {
 	fl.DurationVar(&f.disputeWindow, "dispute-window", defaults.DisputeWindow, "how long after finalising a supervisor may dispute a review [QA_DISPUTE_WINDOW]")
 	fl.DurationVar(&f.feedbackPoll, "feedback-poll", defaults.FeedbackPoll, "how often open feedback streams learn of records written by other replicas (one query per process); 0 disables [QA_FEEDBACK_POLL]")
 	fl.DurationVar(&f.checkRerunLease, "check-rerun-lease", defaults.CheckRerunLease, "replicas sharing a database: how long a replica holds a check re-run without committing a batch before another takes it over (a batch takes well under a second) [QA_CHECK_RERUN_LEASE]")
+	fl.DurationVar(&f.packEvery, "pack-every", defaults.Pack.Every, "SQLite: how often the hour blocks of the last finished weeks are packed, so that a week's first preview and its run read them instead of building them; 0 disables (PostgreSQL ignores it) [QA_PACK_EVERY]")
 	fl.IntVar(&f.reportMinReviews, "report-min-reviews", defaults.ReportMinReviews, "reports mark a mean resting on fewer reviews \"too few reviews\" [QA_REPORT_MIN_REVIEWS]")
 	f.sessions.register(fl)
 	f.privacy.register(fl)
@@ -187,6 +188,10 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 		return fmt.Errorf("--check-rerun-lease must be at least 1s, got %s", f.checkRerunLease)
 	}
 	cfg.CheckRerunLease = f.checkRerunLease
+	if f.packEvery < 0 {
+		return fmt.Errorf("--pack-every %s: must not be negative (0 disables)", f.packEvery)
+	}
+	cfg.Pack.Every = f.packEvery
 	cfg.ReportMinReviews = f.reportMinReviews
 	if err := f.sessions.apply(&cfg); err != nil {
 		return err
