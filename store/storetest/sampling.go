@@ -24,6 +24,7 @@ var samplingTests = []struct {
 	{"ScanWeekSecondaryAuthors", testScanWeekSecondaryAuthors},
 	{"ScanWeekStops", testScanWeekStops},
 	{"ScanWeekOptions", testScanWeekOptions},
+	{"ScanWeekKeySeed", testScanWeekKeySeed},
 	{"CreateRunIdempotent", testCreateRunIdempotent},
 	{"CreateRunConcurrent", testCreateRunConcurrent},
 	{"RunDisagreement", testRunDisagreement},
