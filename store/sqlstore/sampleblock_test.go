@@ -173,7 +173,7 @@ func TestSampleBlockStopsAtFnsError(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop, calls := errors.New("enough"), 0
-	if err := d.each(func(store.SampleRow) error { calls++; return stop }); err != stop || calls != 1 {
+	if err := d.each(func(store.SampleRow) error { calls++; return stop }); !errors.Is(err, stop) || calls != 1 {
 		t.Errorf("each after fn failed = %v after %d calls; want fn's error after 1", err, calls)
 	}
 }
