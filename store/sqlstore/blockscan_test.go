@@ -658,3 +658,61 @@ func TestSampleHourTriggersCoverTheRecord(t *testing.T) {
 		t.Errorf("a delete left the hour's count at %d", before)
 	}
 }
+
+// TestPackWeekReadiesTheScan: PackWeek builds the blocks a scan with its
+// seed would otherwise build (missing, stale, or keyed under another
+// seed) and only those, so that the scan after it reads blocks only and
+// returns the index's rows keyed under the seed.
+func TestPackWeekReadiesTheScan(t *testing.T) {
+	w := newBlockWorld(t)
+	s, ctx := w.s, t.Context()
+	from, to := benchWeek, benchWeek.AddDate(0, 0, 7)
+	const seedA, seedB = "pack seed A 0123456789", "pack seed B 0123456789"
+	pack := func(step string, from, to time.Time, seed string, want int) {
+		t.Helper()
+		before := blockCountOf(s)
+		n, err := s.PackWeek(ctx, from, to, seed)
+		if err != nil {
+			t.Fatalf("%s: PackWeek: %v", step, err)
+		}
+		did := blockCountOf(s).minus(before)
+		if n != want || did != (blockCount{built: int64(want), written: int64(want)}) {
+			t.Errorf("%s: PackWeek packed %d hours (built %d, stored %d, read %d); want %d", step, n, did.built, did.written, did.read, want)
+		}
+	}
+	scanKeyed := func(step, seed string) {
+		t.Helper()
+		want := indexRows(t, s, from, to)
+		rows, did := scanRows(t, s, from, to, seed)
+		if did != (blockCount{read: weekHours}) {
+			t.Errorf("%s: the scan read %d blocks and built %d; want the week's blocks only", step, did.read, did.built)
+		}
+		if d := sameRows(withoutKeys(rows), want); d != "" {
+			t.Errorf("%s: %s", step, d)
+		}
+		for _, r := range rows {
+			if !r.Keyed || r.Key != sampler.Key([]byte(seed), r.ExternalID) {
+				t.Errorf("%s: %s keyed %v %x, want under %q", step, r.ExternalID, r.Keyed, r.Key, seed)
+				break
+			}
+		}
+	}
+	pack("first", from, to, seedA, weekHours)
+	scanKeyed("after the first pack", seedA)
+	pack("again", from, to, seedA, 0)
+
+	tr := w.chats[w.chatIn(t, 44)]
+	tr.CSAT = tr.CSAT%5 + 1
+	w.push(t, store.Updated, tr)
+	pack("after a change", from, to, seedA, 1)
+	scanKeyed("after a change and a pack", seedA)
+
+	pack("another seed", from, to, seedB, weekHours)
+	scanKeyed("another seed", seedB)
+	pack("no seed: any valid block serves", from, to, "", 0)
+
+	// Only whole hours: none of a range inside one hour, the whole ones
+	// of a range from half past.
+	pack("inside an hour", benchWeek.Add(10*time.Minute), benchWeek.Add(50*time.Minute), seedA, 0)
+	pack("from half past", benchWeek.Add(30*time.Minute), benchWeek.Add(5*time.Hour+30*time.Minute), seedA, 4)
+}
