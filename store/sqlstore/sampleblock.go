@@ -65,8 +65,8 @@ func (e *blockEncoder) word(s string) {
 // add appends r, whose key is key when the encoder is keyed.
 func (e *blockEncoder) add(r *store.SampleRow, key uint64) {
 	e.rows++
-	b := binary.AppendUvarint(e.body, uint64(len(r.ExternalID)))
-	e.body = append(b, r.ExternalID...)
+	e.body = binary.AppendUvarint(e.body, uint64(len(r.ExternalID)))
+	e.body = append(e.body, r.ExternalID...)
 	e.body = binary.AppendUvarint(e.body, uint64(len(r.AgentIDs)))
 	for _, a := range r.AgentIDs {
 		e.word(a)
