@@ -346,6 +346,12 @@ func TestScanWeekBlocksFollowEveryWrite(t *testing.T) {
 	if batch.Removed < 10 || batch.Removed != batch.Examined-1 {
 		t.Fatalf("retention removed %d of %d chats; want all but the picked one", batch.Removed, batch.Examined)
 	}
+	// The blocks of the hours it deleted from, the cut-off's hour too, are
+	// gone with the chats (they held their sampled fields).
+	var kept int
+	if err := s.r.GetContext(ctx, &kept, "SELECT count(*) FROM sample_blocks WHERE hour <= ?", weekHour(1)); err != nil || kept != 0 {
+		t.Fatalf("%d blocks of the deleted hours kept (%v)", kept, err)
+	}
 	checkBlockScans(t, s, "retention", weekHour(0), weekHour(1))
 	if _, err := s.GetTranscript(ctx, spared); err != nil {
 		t.Fatalf("the picked chat: %v", err)
