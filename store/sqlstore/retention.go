@@ -120,10 +120,17 @@ func (s *Store) DeleteUnsampledTranscripts(ctx context.Context, after store.Rete
 // someone still has to read it.
 const openPickStatuses = `('assigned', 'pool', 'disputed')`
 
+// purgeCandidatesSQL reads the next picks after a retention cursor off
+// picks_week, which holds only the few picked chats, in (ended_at, pick
+// id) order, its own order.
+const purgeCandidatesSQL = `SELECT id, transcript_id, ended_at FROM picks
+	WHERE (ended_at, id) > (?, ?) AND ended_at < ?
+	ORDER BY ended_at, id LIMIT ?`
+
 // PurgeReviewedTranscripts empties reviewed transcripts (see
-// store.RetentionStore). Candidates come off the picks' end-time index,
-// which holds only the few picked chats, in (ended_at, pick id) order; a
-// transfer's two picks name the transcript twice, which is harmless.
+// store.RetentionStore). Candidates come off the picks' end-time index
+// (purgeCandidatesSQL); a transfer's two picks name the transcript twice,
+// which is harmless.
 func (s *Store) PurgeReviewedTranscripts(ctx context.Context, after store.RetentionCursor, closedBefore time.Time, limit int) (store.RetentionBatch, error) {
 	var out store.RetentionBatch
 	err := s.retentionTx(ctx, func(tx *sqlx.Tx) error {
@@ -133,10 +140,8 @@ func (s *Store) PurgeReviewedTranscripts(ctx context.Context, after store.Retent
 			TranscriptID int64 `db:"transcript_id"`
 			EndedAt      int64 `db:"ended_at"`
 		}
-		err := tx.SelectContext(ctx, &picks, tx.Rebind(`SELECT id, transcript_id, ended_at FROM picks
-			WHERE (ended_at > ? OR ended_at = ? AND id > ?) AND ended_at < ?
-			ORDER BY ended_at, id LIMIT ?`),
-			after.EndedAt.UnixMilli(), after.EndedAt.UnixMilli(), after.ID, closedBefore.UnixMilli(), limit)
+		err := tx.SelectContext(ctx, &picks, tx.Rebind(purgeCandidatesSQL),
+			after.EndedAt.UnixMilli(), after.ID, closedBefore.UnixMilli(), limit)
 		if err != nil || len(picks) == 0 {
 			return err
 		}

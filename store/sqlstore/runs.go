@@ -243,8 +243,9 @@ func (s *Store) RunAgents(ctx context.Context, runID int64) (int, error) {
 
 // pickedTranscript is what a pick needs of its transcript.
 type pickedTranscript struct {
-	ID      int64 `db:"id"`
-	EndedAt int64 `db:"ended_at"`
+	ExternalID string `db:"external_id"`
+	ID         int64  `db:"id"`
+	EndedAt    int64  `db:"ended_at"`
 }
 
 // pickedTranscripts returns what the picks of externalIDs need of their
@@ -267,15 +268,12 @@ func pickedTranscripts(ctx context.Context, tx *sqlx.Tx, d dialect, externalIDs 
 		if err != nil {
 			return err
 		}
-		var rows []struct {
-			ExternalID string `db:"external_id"`
-			pickedTranscript
-		}
+		var rows []pickedTranscript
 		if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
 			return err
 		}
 		for _, r := range rows {
-			out[r.ExternalID] = r.pickedTranscript
+			out[r.ExternalID] = r
 		}
 		return nil
 	}
@@ -331,13 +329,15 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 func nullID(id int64) sql.NullInt64 { return sql.NullInt64{Int64: id, Valid: id != 0} }
 
 // pickInsertColumns are bound per row by appendPickArgs, in this order.
-const pickInsertColumns = `run_id, transcript_id, agent_id, ended_at, reason, rank, hash_key,
+// A pick copies its transcript's external id and end time, which a frozen
+// transcript keeps (PickedInWeek reads them from picks alone).
+const pickInsertColumns = `run_id, transcript_id, external_id, agent_id, ended_at, reason, rank, hash_key,
 	inspector_id, status, skip_reason, replaces_id, created_at, updated_at`
 
-const pickInsertRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+const pickInsertRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 func appendPickArgs(args []any, runID int64, p *store.Pick, t pickedTranscript, status store.PickStatus, now int64) []any {
-	return append(args, runID, t.ID, p.AgentID, t.EndedAt, p.Reason, int64(p.Rank), int64(p.Key),
+	return append(args, runID, t.ID, t.ExternalID, p.AgentID, t.EndedAt, p.Reason, int64(p.Rank), int64(p.Key),
 		nullString(p.InspectorID), string(status), p.SkipReason, nullID(p.ReplacesID), now, now)
 }
 
@@ -433,7 +433,7 @@ func insertPicks(ctx context.Context, tx *sqlx.Tx, d dialect, runID int64, picks
 				return err
 			}
 		}
-		args := make([]any, 0, 13*(c[1]-c[0]))
+		args := make([]any, 0, 14*(c[1]-c[0]))
 		for i := c[0]; i < c[1]; i++ {
 			args = appendPickArgs(args, runID, &picks[i], ts[picks[i].ExternalID], statuses[i], now)
 		}

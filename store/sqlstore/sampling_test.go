@@ -65,10 +65,14 @@ func TestSQLiteQueryPlans(t *testing.T) {
 			"SEARCH t USING COVERING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
 		{"late chats probe", hasTranscriptsAfterSQL(dialectSQLite), []any{int64(100), from, to},
 			"SEARCH transcripts USING INTEGER PRIMARY KEY (rowid>?)"},
-		{"PickedInWeekAfter", pickedTranscriptsSQL(dialectSQLite, "p.agent_id", pickedInWeekWhere+" AND p.transcript_id > ?"), []any{from, to, int64(100)},
-			"SEARCH p USING INDEX picks_ended (ended_at>? AND ended_at<?)\nSEARCH t USING COVERING INDEX transcripts_sampling (ended_at=?)"},
-		{"PickedInWeek", pickedTranscriptsSQL(dialectSQLite, "p.agent_id", pickedInWeekWhere), []any{from, to},
-			"SEARCH p USING INDEX picks_ended (ended_at>? AND ended_at<?)\nSEARCH t USING COVERING INDEX transcripts_sampling (ended_at=?)"},
+		// The picks of a week, and retention's candidates in their order,
+		// from picks_week alone: no table, no transcripts, no sort.
+		{"PickedInWeekAfter", pickedInWeekSQL(" AND transcript_id > ?"), []any{from, to, int64(100)},
+			"SEARCH picks USING COVERING INDEX picks_week (ended_at>? AND ended_at<?)"},
+		{"PickedInWeek", pickedInWeekSQL(""), []any{from, to},
+			"SEARCH picks USING COVERING INDEX picks_week (ended_at>? AND ended_at<?)"},
+		{"retention candidates", purgeCandidatesSQL, []any{from, int64(5), to, 100},
+			"SEARCH picks USING COVERING INDEX picks_week (ended_at>? AND ended_at<?)"},
 		{"RunBasis", pickedTranscriptsSQL(dialectSQLite, "p.id, p.replaces_id, p.agent_id, p.reason, p.rank", " WHERE p.run_id = ? ORDER BY p.id"), []any{int64(1)},
 			"SEARCH p USING INDEX picks_run (run_id=?)\nSEARCH t USING COVERING INDEX transcripts_sampling (ended_at=?)"},
 		{"queue", pickSelect + " WHERE p.inspector_id = ? AND p.status = ? ORDER BY p.id", []any{"qa-1", "assigned"},
@@ -91,6 +95,11 @@ func TestSQLiteQueryPlans(t *testing.T) {
 		if strings.Contains(plan, "SCAN t\n") || strings.HasSuffix(plan, "SCAN t") || strings.Contains(plan, "SCAN transcripts") {
 			t.Errorf("%s: plan scans transcripts in full:\n%s", tc.name, plan)
 		}
+	}
+	// Retention reads its candidates in the index's order, a batch at a
+	// time: a sort would read every pick up to the cutoff for each batch.
+	if plan := queryPlan(t, s, purgeCandidatesSQL, from, int64(5), to, 100); strings.Contains(plan, "TEMP B-TREE") || strings.Contains(plan, "MULTI-INDEX") {
+		t.Errorf("retention candidates: plan\n%s\nsorts or merges; want one range of picks_week in order", plan)
 	}
 }
 

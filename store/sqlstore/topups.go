@@ -112,11 +112,10 @@ func (s *Store) scanWeekAfterChunks(ctx context.Context, from, to time.Time, aft
 }
 
 // PickedInWeekAfter is PickedInWeek restricted to transcript ids above
-// afterID, tested on the picks' own transcript_id before the join: a
-// top-up then joins only the few picks among the late chats, not the
-// week's ten thousand.
+// afterID, tested on the picks' own transcript_id, which picks_week
+// carries too: the week's range of that index and nothing else.
 func (s *Store) PickedInWeekAfter(ctx context.Context, from, to time.Time, afterID int64) (map[[2]string]bool, error) {
-	return s.pickedPairs(ctx, pickedInWeekWhere+" AND p.transcript_id > ?", from.UnixMilli(), to.UnixMilli(), afterID)
+	return s.pickedPairs(ctx, pickedInWeekSQL(" AND transcript_id > ?"), from.UnixMilli(), to.UnixMilli(), afterID)
 }
 
 // HasTranscriptsAfter reports whether a transcript above afterID ended in

@@ -221,28 +221,63 @@ func testScanWeekStops(t *testing.T, s store.Store) {
 	}
 }
 
+// testPickedInWeek: the pairs of the week's picks, made by a run, a
+// replacement of a skipped pick (the skipped one stays picked) and a
+// top-up, and no pick of a transcript that ended outside the week.
 func testPickedInWeek(t *testing.T, s store.Store) {
+	ctx := t.Context()
 	mustUpsertAgents(t, s, "a1", "a2")
+	mustInspectors(t, s, "qa-1")
 	inWeek(t, s, "a1", "c1", "c2", "c3")
 	upsert(t, s, prepare(ending("edge-from", "a2", weekFrom)), prepare(ending("edge-to", "a2", weekTo)),
 		prepare(ending("before", "a2", weekFrom.Add(-time.Hour))))
-	if got, err := s.PickedInWeek(t.Context(), weekFrom, weekTo); err != nil || len(got) != 0 {
+	if got, err := s.PickedInWeek(ctx, weekFrom, weekTo); err != nil || len(got) != 0 {
 		t.Fatalf("PickedInWeek before any run = %v, %v", got, err)
 	}
 	r := mustRun(t, s, "2026-W47", 1)
-	mustComplete(t, s, r.ID, pick("c1", "a1", "random", 1, ""), pick("c1", "a2", "random", 1, ""), pick("c3", "a1", "csat", 2, ""),
+	mustComplete(t, s, r.ID, pick("c1", "a1", "random", 1, ""), pick("c1", "a2", "random", 1, ""), pick("c3", "a1", "csat", 2, "qa-1"),
 		pick("edge-from", "a2", "random", 2, ""))
 	r2 := mustRun(t, s, "2026-W48", 1)
 	mustComplete(t, s, r2.ID, pick("edge-to", "a2", "random", 1, ""))
 	r0 := mustRun(t, s, "2026-W46", 1)
 	mustComplete(t, s, r0.ID, pick("before", "a2", "random", 1, ""))
-	got, err := s.PickedInWeek(t.Context(), weekFrom, weekTo)
-	if err != nil {
+	want := map[[2]string]bool{{"c1", "a1"}: true, {"c1", "a2"}: true, {"c3", "a1"}: true, {"edge-from", "a2"}: true}
+	check := func(when string) {
+		t.Helper()
+		if got, err := s.PickedInWeek(ctx, weekFrom, weekTo); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("PickedInWeek %s = %v, %v; want %v", when, got, err, want)
+		}
+	}
+	check("after the runs")
+
+	// c3's pick is skipped and replaced by c2's.
+	i := slices.IndexFunc(listPicks(t, s, store.PickFilter{RunID: r.ID}), func(p store.Pick) bool { return p.ExternalID == "c3" })
+	if i < 0 {
+		t.Fatal("no pick of c3")
+	}
+	skipped := listPicks(t, s, store.PickFilter{RunID: r.ID})[i]
+	skipped.Status, skipped.SkipReason = store.PickSkipped, "spam"
+	if _, err := s.UpdatePick(ctx, skipped.ID, store.PickAssigned, skipped); err != nil {
 		t.Fatal(err)
 	}
-	want := map[[2]string]bool{{"c1", "a1"}: true, {"c1", "a2"}: true, {"c3", "a1"}: true, {"edge-from", "a2"}: true}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("PickedInWeek = %v, want %v", got, want)
+	if _, err := s.AddPick(ctx, store.Pick{RunID: r.ID, ExternalID: "c2", AgentID: "a1", Reason: "csat", Rank: 3,
+		InspectorID: "qa-1", Status: store.PickAssigned, ReplacesID: skipped.ID}); err != nil {
+		t.Fatal(err)
+	}
+	want[[2]string{"c2", "a1"}] = true
+	check("after a replacement")
+
+	// A top-up picks a chat that arrived after the run.
+	before := highWater(t, s)
+	upsert(t, s, prepare(ending("late", "a2", weekFrom.Add(50*time.Hour))))
+	if _, err := s.TopUpRun(ctx, store.TopUp{RunID: r.ID, Seq: 1, Trigger: "schedule", ScannedThrough: highWater(t, s)},
+		[]store.Pick{pick("late", "a2", "random", 3, "")}, nil); err != nil {
+		t.Fatalf("TopUpRun: %v", err)
+	}
+	want[[2]string{"late", "a2"}] = true
+	check("after a top-up")
+	if got, err := s.PickedInWeekAfter(ctx, weekFrom, weekTo, before); err != nil || !reflect.DeepEqual(got, map[[2]string]bool{{"late", "a2"}: true}) {
+		t.Errorf("PickedInWeekAfter(before the late chat) = %v, %v; want only its pick", got, err)
 	}
 }
 
