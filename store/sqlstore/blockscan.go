@@ -1,12 +1,10 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"fmt"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -229,25 +227,47 @@ func (s *Store) buildBlock(ctx context.Context, hour int64, keyer *sampler.Keyer
 	}); err != nil {
 		return builtBlock{}, err
 	}
-	// An agent's rows together: the sampler then finds the agent's state
-	// in cache for the rows after the first.
-	slices.SortFunc(rows, func(a, b store.SampleRow) int {
-		return cmp.Or(cmp.Compare(firstOf(a.AgentIDs), firstOf(b.AgentIDs)), cmp.Compare(a.ExternalID, b.ExternalID))
-	})
 	enc := newBlockEncoder(hour, keyer != nil)
-	for i := range rows {
+	for _, i := range groupedByAgent(rows) {
 		enc.add(&rows[i], rows[i].Key)
 	}
 	s.blocks.built.Add(1)
 	return builtBlock{hour: hour, version: version.Int64, rows: enc.rows, data: enc.bytes()}, nil
 }
 
-// firstOf is ids' first, or "".
-func firstOf(ids []string) string {
-	if len(ids) == 0 {
-		return ""
+// groupedByAgent returns the indexes of rows with each (first) agent's
+// rows together, agents in the order of their first row, rows in theirs:
+// the sampler then finds an agent's state in cache for the rows after its
+// first. A counting sort: sorting the rows themselves was a third of
+// building a block.
+func groupedByAgent(rows []store.SampleRow) []int32 {
+	group := make(map[string]int32)
+	of := make([]int32, len(rows))
+	var starts []int32 // per group: its row count, then where its rows go
+	for i := range rows {
+		agent := ""
+		if len(rows[i].AgentIDs) > 0 {
+			agent = rows[i].AgentIDs[0]
+		}
+		g, ok := group[agent]
+		if !ok {
+			g = int32(len(starts))
+			group[agent] = g
+			starts = append(starts, 0)
+		}
+		of[i] = g
+		starts[g]++
 	}
-	return ids[0]
+	next := int32(0)
+	for g, n := range starts {
+		starts[g], next = next, next+n
+	}
+	order := make([]int32, len(rows))
+	for i, g := range of {
+		order[starts[g]] = int32(i)
+		starts[g]++
+	}
+	return order
 }
 
 // blockWriterBatch is how many bytes of blocks go in one transaction: a

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -338,4 +339,24 @@ func FuzzBlockDecoder(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestGroupedByAgent: every row once, each first agent's rows together in
+// their own order, agents in the order of their first row.
+func TestGroupedByAgent(t *testing.T) {
+	agents := []string{"b", "a", "b", "", "c", "a", "b", "c"}
+	rows := make([]store.SampleRow, len(agents))
+	for i, a := range agents {
+		if a != "" {
+			rows[i].AgentIDs = []string{a, "x"}
+		}
+	}
+	got := groupedByAgent(rows)
+	want := []int32{0, 2, 6, 1, 5, 3, 4, 7}
+	if !slices.Equal(got, want) {
+		t.Fatalf("groupedByAgent = %v, want %v", got, want)
+	}
+	if len(groupedByAgent(nil)) != 0 {
+		t.Fatal("rows from nothing")
+	}
 }
