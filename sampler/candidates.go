@@ -92,6 +92,12 @@ type skyline struct {
 	// candidates ahead of it in picking order with a handle time at least
 	// as long; at limit it is dropped.
 	dominators []int
+	// With limit or more kept, floorKey is the limit-th kept key and
+	// floor the shortest handle time among the first limit: a candidate
+	// with a larger key and a handle time no longer than floor has limit
+	// dominators among those, and is dropped without a scan (most are).
+	floorKey uint64
+	floor    time.Duration
 }
 
 // timedHead is what deciding whether a candidate is dominated reads.
@@ -107,6 +113,9 @@ func (s *skyline) before(i int, c candidate) bool {
 }
 
 func (s *skyline) offer(c candidate, handle time.Duration) {
+	if s.limit > 0 && len(s.heads) >= s.limit && c.key > s.floorKey && handle <= s.floor {
+		return
+	}
 	dominators := 0
 	i := 0
 	for ; i < len(s.heads) && s.before(i, c); i++ {
@@ -137,6 +146,12 @@ func (s *skyline) offer(c candidate, handle time.Duration) {
 	}
 	clear(s.ids[kept:]) // let dropped ids be collected
 	s.heads, s.ids, s.dominators = s.heads[:kept], s.ids[:kept], s.dominators[:kept]
+	if s.limit > 0 && kept >= s.limit {
+		s.floorKey, s.floor = s.heads[s.limit-1].key, s.heads[0].handle
+		for _, h := range s.heads[1:s.limit] {
+			s.floor = min(s.floor, h.handle)
+		}
+	}
 }
 
 // above returns, in picking order, the first limit kept candidates whose

@@ -249,6 +249,12 @@ type valueIndex struct {
 	// hundred values. Up to maxUnfolded values, so that a stream of
 	// distinct ones cannot grow it without bound.
 	unfolded map[string]unfoldedHit
+	// last and lastSets are the value looked up last and its sets: a
+	// tier or channel repeats from one conversation to the next far more
+	// often than not, and comparing is cheaper than folding and hashing.
+	last     string
+	lastSets []uint64
+	lastSet  bool
 }
 
 // unfoldedHit is a remembered lookup: the sets, nil for none.
@@ -289,6 +295,16 @@ func (ix *valueIndex) build() {
 // lookup returns the sets s belongs to (nil for none), folding s into f's
 // buffer unless it is already folded.
 func (ix *valueIndex) lookup(f *folder, s string) []uint64 {
+	if ix.lastSet && s == ix.last {
+		return ix.lastSets
+	}
+	sets := ix.find(f, s)
+	ix.last, ix.lastSets, ix.lastSet = s, sets, true
+	return sets
+}
+
+// find is lookup without its memory of the last value.
+func (ix *valueIndex) find(f *folder, s string) []uint64 {
 	if isFoldedASCII(s) {
 		if !ix.mayHold(len(s)) {
 			return nil

@@ -431,6 +431,9 @@ func NewRun(p *Params) (*Run, error) {
 	r.filterPicked()
 	if r.longRule >= 0 {
 		r.teamHandles = make([]durations, len(teams))
+		for _, sh := range r.shards {
+			sh.teamHandles = make([]durations, len(teams))
+		}
 	}
 	return r, nil
 }
@@ -512,7 +515,10 @@ type runShard struct {
 	// a second a week), and kept alive.
 	channelNames map[string]string
 	convTeams    []int // scratch: teams the current conversation was counted for
-	stats        Stats
+	// teamHandles are the handle times of the conversations whose own work
+	// the shard did, per team index (merged into Run.teamHandles).
+	teamHandles []durations
+	stats       Stats
 	// lastID and last are the agent looked up last: rows come grouped by
 	// agent (a store's blocks keep an hour's rows so), and a string
 	// comparison is cheaper than hashing into the map again.
@@ -624,18 +630,23 @@ func (r *Run) add(c *Conversation, key uint64, keyed bool) {
 
 // add adds c, whose key is key if it is eligible, for the shard's agents.
 func (sh *runShard) add(r *Run, c *Conversation, key uint64) {
-	first := sh.index == 0
-	if first {
-		sh.stats.Conversations++
-	} else if len(c.AgentIDs) == 1 {
-		// Another shard's agent: nothing to do here, not even deciding
-		// whether c is eligible.
-		if st := sh.agent(r, c.AgentIDs[0]); st == nil || st.shard != sh.index {
-			return
+	// The conversation's own work (counting it, its exclusion, its teams'
+	// handle times) is done by the shard of its only author, or by shard 0
+	// when it has several or an unknown one: so each shard does a share.
+	mine := sh.index == 0
+	if len(c.AgentIDs) == 1 {
+		if st := sh.agent(r, c.AgentIDs[0]); st != nil {
+			mine = st.shard == sh.index
+		}
+		if !mine {
+			return // another shard's single author: nothing to do here
 		}
 	}
+	if mine {
+		sh.stats.Conversations++
+	}
 	if excluded := r.exclusion(c, &sh.stats); excluded != nil {
-		if first {
+		if mine {
 			*excluded++
 		}
 		return
@@ -651,14 +662,14 @@ func (sh *runShard) add(r *Run, c *Conversation, key uint64) {
 		}
 		st := sh.agent(r, id)
 		if st == nil {
-			if first {
+			if mine {
 				sh.stats.UnknownAuthors++
 			}
 			continue
 		}
-		if first && r.longRule >= 0 && !slices.Contains(sh.convTeams, st.team) {
+		if mine && r.longRule >= 0 && !slices.Contains(sh.convTeams, st.team) {
 			sh.convTeams = append(sh.convTeams, st.team)
-			r.teamHandles[st.team].add(c.HandleTime)
+			sh.teamHandles[st.team].add(c.HandleTime)
 		}
 		if st.shard != sh.index {
 			continue
@@ -680,6 +691,18 @@ func (sh *runShard) add(r *Run, c *Conversation, key uint64) {
 		}
 		sh.stats.Candidates++
 		st.add(candidate{key: key, id: c.ExternalID}, c.Channel, mask, c.HandleTime, r.longRule >= 0, sh.channelNames)
+	}
+}
+
+// mergeTeamHandles moves the shards' handle times into the run's.
+func (r *Run) mergeTeamHandles() {
+	for _, sh := range r.shards {
+		for t := range sh.teamHandles {
+			d := &sh.teamHandles[t]
+			r.teamHandles[t].blocks = append(r.teamHandles[t].blocks, d.blocks...)
+			r.teamHandles[t].n += d.n
+			*d = durations{}
+		}
 	}
 }
 
@@ -756,6 +779,7 @@ func (r *Run) Result() *Result {
 		panic("sampler: Result called twice")
 	}
 	r.done = true
+	r.mergeTeamHandles()
 	res := &Result{Week: r.week, PolicyVersion: r.policy.Version, Stats: r.totalStats()}
 	thresholds := r.thresholds(res)
 	for _, st := range r.byID {
