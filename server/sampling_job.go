@@ -85,47 +85,9 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 		return nil, nil, err
 	}
 	from, to := week.Bounds(loc)
-	scan := j.Store.ScanWeek
-	pickedIn := j.Store.PickedInWeek
-	if topUp != nil {
-		scan, pickedIn = topUp.scan, topUp.picked
-	}
-	// The week's scan starts at once, while the agents, the earlier picks
-	// and the run are made: its first batches wait in batches (the earlier
-	// picks of a week run several times took a tenth of a preview, before
-	// the scan). Then the scan (database, decoding) and the sampler
-	// overlap: the sampler adds each full batch while the next are read.
-	// It keeps nothing of a batch, so batches are reused: a week is hundreds
-	// of megabytes of them otherwise, and the garbage collector's work on
-	// them competes with the scan for the cores.
-	scanCtx, stopScan := context.WithCancel(ctx)
-	defer stopScan()
-	batches := make(chan []sampler.Conversation, scanAhead)
-	free := make(chan []sampler.Conversation, scanAhead+2*scanParts)
-	scanned := make(chan error, 1)
-	// Attributes and response times cost every row; read them only for
-	// rules that look at them. The seed lets a store hand over the keys it
-	// keeps (SQLite's blocks).
-	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes(), CheckFlags: readsCheckFlags(&policy),
-		KeySeed: string(seed)}
-	go func() {
-		err := scanInParts(scanCtx, scan, from, to, opts, free, func(batch []sampler.Conversation) { batches <- batch })
-		close(batches)
-		scanned <- err
-	}()
-	abandon := func(err error) (*sampler.Result, map[string]store.Agent, error) {
-		stopScan()
-		for range batches { // drained, so that the scan's sends can end
-		}
-		if scanErr := <-scanned; scanErr != nil && !errors.Is(scanErr, context.Canceled) {
-			err = errors.Join(err, scanErr)
-		}
-		return nil, nil, err
-	}
-
 	dir, err := j.Store.ListAgents(ctx)
 	if err != nil {
-		return abandon(err)
+		return nil, nil, err
 	}
 	agents := make([]sampler.Agent, 0, len(dir))
 	byID := make(map[string]store.Agent, len(dir))
@@ -134,9 +96,13 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 		hired, _ := time.Parse(time.DateOnly, a.HiredOn) // validated on upsert; empty means unknown
 		agents = append(agents, sampler.Agent{ID: a.AgentID, TeamID: a.TeamID, HiredOn: hired, Active: a.Active})
 	}
+	pickedIn := j.Store.PickedInWeek
+	if topUp != nil {
+		pickedIn = topUp.picked
+	}
 	picked, err := j.pickedBefore(ctx, pickedIn, from, to, excludeRun)
 	if err != nil {
-		return abandon(err)
+		return nil, nil, err
 	}
 	params := &sampler.Params{
 		Policy: policy, Week: week, Seed: seed, Agents: agents, AlreadyPicked: picked, Alternates: alternates,
@@ -144,22 +110,42 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	if policy.Adaptive != nil && topUp == nil {
 		params.Alternates = min(params.Alternates+policy.Adaptive.MaxExtra, sampler.MaxQuota) // drawn from for the extra picks
 	}
+	scan := j.Store.ScanWeek
 	if topUp != nil {
-		params.TopUp = &topUp.earlier
+		params.TopUp, scan = &topUp.earlier, topUp.scan
 	}
 	run, err := sampler.NewRun(params)
 	if err != nil {
-		return abandon(err)
+		return nil, nil, err
 	}
-	for b := range batches {
-		run.AddBatch(b)
-		clear(b) // drop the rows' strings
-		select {
-		case free <- b[:0]:
-		default:
+	// The scan (database) and the sampler (hashing) overlap: full batches
+	// go to a goroutine that adds them while the next batch is read. The
+	// sampler keeps nothing of a batch, so batches are reused: a week is
+	// hundreds of megabytes of them otherwise, and the garbage collector's
+	// work on them competes with the scan for the cores.
+	batches := make(chan []sampler.Conversation, 4)
+	free := make(chan []sampler.Conversation, 4+2*scanParts)
+	added := make(chan struct{})
+	go func() {
+		for b := range batches {
+			run.AddBatch(b)
+			clear(b) // drop the rows' strings
+			select {
+			case free <- b[:0]:
+			default:
+			}
 		}
-	}
-	if err := <-scanned; err != nil {
+		close(added)
+	}()
+	// Attributes and response times cost every row; read them only for
+	// rules that look at them.
+	// The seed lets a store hand over the keys it keeps (SQLite's blocks).
+	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes(), CheckFlags: readsCheckFlags(&policy),
+		KeySeed: string(seed)}
+	err = scanInParts(ctx, scan, from, to, opts, free, func(batch []sampler.Conversation) { batches <- batch })
+	close(batches)
+	<-added
+	if err != nil {
 		return nil, nil, err
 	}
 	res := run.Result()
@@ -198,11 +184,6 @@ const scanParts = 2
 
 // scanBatch is how many conversations go to the sampler at a time.
 const scanBatch = 4096
-
-// scanAhead is how many batches the scan may read ahead of the sampler:
-// enough for the time the earlier picks and the run take to set up
-// (about 130,000 conversations, 30 MB).
-const scanAhead = 32
 
 // scanInParts reads [from, to) with scan in scanParts consecutive time
 // ranges at once and hands the rows to send in batches of up to
