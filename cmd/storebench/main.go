@@ -38,6 +38,7 @@ type config struct {
 	lateAgents int
 	bare       bool
 	parts      bool
+	noRuns     bool
 	cpuProfile string
 }
 
@@ -58,6 +59,7 @@ func main() {
 	flag.Float64Var(&c.late, "late", 0.1, "with --sample: late chats to ingest before the top-up, as a fraction of the week's (0: no top-up)")
 	flag.IntVar(&c.lateAgents, "late-agents", 0, "with --sample: the late chats cycle over --agents and this many agents the run never saw,\nwhose chats the top-up picks (0: the run's agents only, all at quota, so nothing is picked)")
 	flag.BoolVar(&c.bare, "bare", true, "with --sample: time the bare index scan of the week (the floor a preview is compared with) before each preview")
+	flag.BoolVar(&c.noRuns, "no-runs", false, "with --sample: previews only, no runs: every repeat previews the same week as it was\n(its first preview packs the hour blocks on SQLite, the rest read them); no top-up")
 	flag.BoolVar(&c.parts, "parts", false, "with --sample: after the repeats, time the preview's parts alone, each the best of --repeat rounds\n(bare scan, the week's scan, the HMAC keys, the sampler over the week in memory) and the floor they set")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "with --sample: write a CPU profile of the sampling to this file")
 	naive := flag.String("naive", "", "instead: insert this transcript JSONL naively (parse, one INSERT a row, 1000 a transaction) into a new SQLite --db, the baseline of a backfill")

@@ -111,6 +111,9 @@ func runSample(ctx context.Context, c config, out io.Writer) error {
 		}
 		printf(out, "\n")
 
+		if c.noRuns {
+			continue
+		}
 		timed.reset()
 		t, cpu = time.Now(), cpuTime()
 		run, _, err := job.RunWeek(ctx, sampleWeek, "storebench")
@@ -131,7 +134,7 @@ func runSample(ctx context.Context, c config, out io.Writer) error {
 		}
 	}
 
-	if c.late > 0 && rows > 0 {
+	if c.late > 0 && rows > 0 && !c.noRuns {
 		n := int(float64(rows) * c.late)
 		t := time.Now()
 		if err := writeLate(ctx, st, c, codec, n); err != nil {
