@@ -80,6 +80,11 @@
 //	for each row { run.Add(&conversation) } // or AddBatch for a slice of rows
 //	result := run.Result()
 //
+// AddBatch spreads a batch over the cores: the HMACs first (unless the
+// caller keeps the keys and hands them over, Conversation.Keyed), then one
+// shard per core, each adding the conversations of its share of the
+// agents. Results do not depend on the number of shards.
+//
 // External ids must be unique among the conversations of a run, as the
 // store guarantees; Sample does the above for a slice.
 package sampler
