@@ -330,15 +330,18 @@ func (w *blockWriter) abandon() {
 	_ = w.finish()
 }
 
-// storeBlocks stores blocks in one transaction. A block replaces its
-// hour's unless that one was built at a later change count (two scans
-// built it at once and the other saw newer rows).
+// storeBlocks stores blocks in one transaction, each only if its hour's
+// change count is still the one it was built at: a block of rows changed
+// or deleted since its snapshot would never be read, but would keep their
+// old fields on disk. A block replaces its hour's unless that one was
+// built at a later count.
 func (s *Store) storeBlocks(ctx context.Context, digest []byte, blocks []builtBlock) error {
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		for _, b := range blocks {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sample_blocks (hour, version, seed_digest, rows, data) VALUES (?, ?, ?, ?, ?)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sample_blocks (hour, version, seed_digest, rows, data)
+				SELECT ?, ?, ?, ?, ? WHERE ? = coalesce((SELECT n FROM sample_hour_changes WHERE hour = ?), 0)
 				ON CONFLICT (hour) DO UPDATE SET version = excluded.version, seed_digest = excluded.seed_digest, rows = excluded.rows, data = excluded.data
-				WHERE excluded.version >= sample_blocks.version`, b.hour, b.version, digest, b.rows, b.data); err != nil {
+				WHERE excluded.version >= sample_blocks.version`, b.hour, b.version, digest, b.rows, b.data, b.version, b.hour); err != nil {
 				return err
 			}
 		}

@@ -722,3 +722,57 @@ func TestPackWeekReadiesTheScan(t *testing.T) {
 	pack("inside an hour", benchWeek.Add(10*time.Minute), benchWeek.Add(50*time.Minute), seedA, 0)
 	pack("from half past", benchWeek.Add(30*time.Minute), benchWeek.Add(5*time.Hour+30*time.Minute), seedA, 4)
 }
+
+// TestBlocksKeepNoOldFields: what a block holds is what its hour holds.
+// A re-push that drops a tag, and retention deleting a chat, delete the
+// hour's block in the same transaction (the triggers), so the old tag or
+// the deleted chat's fields are not left on disk in a block nobody reads;
+// and a block built from a snapshot taken before such a change is not
+// stored after it.
+func TestBlocksKeepNoOldFields(t *testing.T) {
+	w := newBlockWorld(t)
+	s, ctx := w.s, t.Context()
+	holding := func(needle string) int {
+		t.Helper()
+		var n int
+		if err := s.r.GetContext(ctx, &n, "SELECT count(*) FROM sample_blocks WHERE instr(data, CAST(? AS BLOB)) > 0", needle); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	id := w.chatIn(t, 40)
+	tagged := w.chats[id]
+	tagged.Tags = append(slices.Clone(tagged.Tags), "secret-old-tag")
+	w.push(t, store.Updated, tagged)
+	scanRows(t, s, benchWeek, benchWeek.Add(weekHours*time.Hour), "")
+	if holding("secret-old-tag") != 1 {
+		t.Fatal("the tag is not in its hour's block: the test tests nothing")
+	}
+	tagged.Tags = tagged.Tags[:len(tagged.Tags)-1]
+	w.push(t, store.Updated, tagged)
+	if n := holding("secret-old-tag"); n != 0 {
+		t.Fatalf("%d blocks keep the tag a re-push removed", n)
+	}
+
+	// A block built before retention deletes its chats is not stored after.
+	hour := weekHour(3)
+	victim := w.chatIn(t, 3)
+	b, err := s.buildBlock(ctx, hour, nil, func(store.SampleRow) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if batch, err := s.DeleteUnsampledTranscripts(ctx, store.RetentionCursor{}, benchWeek.Add(4*time.Hour), 10_000); err != nil || batch.Removed == 0 {
+		t.Fatalf("retention: %+v, %v", batch, err)
+	}
+	if err := s.storeBlocks(ctx, []byte{}, []builtBlock{b}); err != nil {
+		t.Fatal(err)
+	}
+	if n := holding(victim); n != 0 {
+		t.Fatalf("%d blocks keep chat %s, which retention deleted", n, victim)
+	}
+	var stored int
+	if err := s.r.GetContext(ctx, &stored, "SELECT count(*) FROM sample_blocks WHERE hour <= ?", hour); err != nil || stored != 0 {
+		t.Fatalf("%d blocks of the emptied hours (%v)", stored, err)
+	}
+}

@@ -93,15 +93,6 @@ func (s *Store) DeleteUnsampledTranscripts(ctx context.Context, after store.Rete
 		if len(deleted) == 0 {
 			return nil
 		}
-		// The hour blocks holding what retention deletes (stale once a
-		// chat of their hour is gone, but holding its sampled fields) go
-		// with it, the hour of the cut-off too; the next scan rebuilds that
-		// one from what is left.
-		if s.dialect == dialectSQLite {
-			if _, err := tx.ExecContext(ctx, "DELETE FROM sample_blocks WHERE hour <= ?", endedBefore.UnixMilli()/hourMS); err != nil {
-				return err
-			}
-		}
 		// The check rates over all chats keep them (SPEC §7: reports keep
 		// their aggregates).
 		if err := keepCheckCounts(ctx, tx, deleted); err != nil {

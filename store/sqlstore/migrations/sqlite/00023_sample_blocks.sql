@@ -5,7 +5,10 @@
 -- sample_hour_changes, in the same transaction (the triggers below, so no
 -- write path can forget it), and a block is read only when the version it
 -- was built at equals the counter. Counters only grow and are never
--- deleted, so a block built from an older snapshot can never match again.
+-- deleted, so a block built from an older snapshot can never match again;
+-- and it is never stored (storeBlocks checks the count in its write). The
+-- triggers also delete the hour's block: a changed chat's old fields, or a
+-- deleted chat's, do not stay on disk in it.
 -- hour is ended_at / 3600000 (UTC hours since the epoch).
 
 -- +goose Up
@@ -28,6 +31,7 @@ CREATE TABLE sample_blocks (
 CREATE TRIGGER transcripts_hour_insert AFTER INSERT ON transcripts BEGIN
     INSERT INTO sample_hour_changes (hour, n) VALUES (NEW.ended_at / 3600000, 1)
         ON CONFLICT (hour) DO UPDATE SET n = n + 1;
+    DELETE FROM sample_blocks WHERE hour = NEW.ended_at / 3600000;
 END;
 -- +goose StatementEnd
 
@@ -41,8 +45,10 @@ CREATE TRIGGER transcripts_hour_update AFTER UPDATE OF
 ON transcripts BEGIN
     INSERT INTO sample_hour_changes (hour, n) VALUES (OLD.ended_at / 3600000, 1)
         ON CONFLICT (hour) DO UPDATE SET n = n + 1;
+    DELETE FROM sample_blocks WHERE hour = OLD.ended_at / 3600000;
     INSERT INTO sample_hour_changes (hour, n) VALUES (NEW.ended_at / 3600000, 1)
         ON CONFLICT (hour) DO UPDATE SET n = n + 1;
+    DELETE FROM sample_blocks WHERE hour = NEW.ended_at / 3600000;
 END;
 -- +goose StatementEnd
 
@@ -50,6 +56,7 @@ END;
 CREATE TRIGGER transcripts_hour_delete AFTER DELETE ON transcripts BEGIN
     INSERT INTO sample_hour_changes (hour, n) VALUES (OLD.ended_at / 3600000, 1)
         ON CONFLICT (hour) DO UPDATE SET n = n + 1;
+    DELETE FROM sample_blocks WHERE hour = OLD.ended_at / 3600000;
 END;
 -- +goose StatementEnd
 
