@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,16 +40,11 @@ func (s *Store) BlockStats() (read, built, written int64) {
 // the next ScanWeek of them with that seed reads blocks only; it returns
 // how many it built. PostgreSQL keeps no blocks and builds none.
 func (s *Store) PackWeek(ctx context.Context, from, to time.Time, keySeed string) (int, error) {
-	lo, hi := from.UnixMilli(), to.UnixMilli()
-	first, last := (lo+hourMS-1)/hourMS, hi/hourMS
-	if s.dialect != dialectSQLite || lo < 0 || first >= last {
+	first, last, ok := wholeHours(from.UnixMilli(), to.UnixMilli())
+	if s.dialect != dialectSQLite || !ok {
 		return 0, nil
 	}
-	var digest []byte
-	if keySeed != "" {
-		d := sha256.Sum256([]byte(keySeed))
-		digest = d[:]
-	}
+	digest := seedDigest(keySeed)
 	query, args := validBlocksSQL("b.hour", digest), []any{first, last}
 	if digest != nil {
 		args = append(args, digest)
@@ -65,6 +62,7 @@ func (s *Store) PackWeek(ctx context.Context, from, to time.Time, keySeed string
 		keyer = sampler.NewKeyer([]byte(keySeed))
 	}
 	w := s.startBlockWriter(ctx, digest)
+	defer w.abandon()
 	built := 0
 	for i, ok := range served {
 		if ok {
@@ -72,8 +70,7 @@ func (s *Store) PackWeek(ctx context.Context, from, to time.Time, keySeed string
 		}
 		b, err := s.buildBlock(ctx, first+int64(i), keyer, func(store.SampleRow) error { return nil })
 		if err != nil {
-			w.abandon()
-			return built, err
+			return 0, err
 		}
 		w.put(b)
 		built++
@@ -119,24 +116,30 @@ type builtBlock struct {
 // the same seed, or keyed here as they are read.
 func (s *Store) scanWeekBlocks(ctx context.Context, from, to time.Time, seed string, fn func(store.SampleRow) error) error {
 	lo, hi := from.UnixMilli(), to.UnixMilli()
-	first, last := (lo+hourMS-1)/hourMS, hi/hourMS
-	if lo < 0 || first >= last {
+	first, last, ok := wholeHours(lo, hi)
+	if !ok {
 		return s.scanWeekChunks(ctx, from, to, fn)
 	}
-	var digest []byte
-	if seed != "" {
-		d := sha256.Sum256([]byte(seed))
-		digest = d[:]
-	}
+	digest := seedDigest(seed)
 	served := make([]bool, last-first)
 	if err := s.readBlocks(ctx, first, last, digest, func(hour int64, data []byte) error {
 		d, err := newBlockDecoder(hour, data, seed != "")
 		if err != nil {
-			return fmt.Errorf("sqlstore: scan week: %w", err)
+			// A block this binary cannot read (another format, damage):
+			// its hour is read from the index and packed again.
+			s.log.Warn("sample block unreadable; its hour is read from the index", "hour", hour, "err", err)
+			return nil
 		}
 		served[hour-first] = true
 		s.blocks.read.Add(1)
-		return d.each(fn)
+		if err := d.each(fn); err != nil {
+			if errors.Is(err, errBlock) { // damaged past its header: the next scan rebuilds it
+				s.dropBlock(hour)
+				return fmt.Errorf("sqlstore: scan week: %w", err)
+			}
+			return err
+		}
+		return nil
 	}); err != nil {
 		return err
 	}
@@ -146,13 +149,13 @@ func (s *Store) scanWeekBlocks(ctx context.Context, from, to time.Time, seed str
 		keyer = sampler.NewKeyer([]byte(seed))
 	}
 	w := s.startBlockWriter(ctx, digest)
+	defer w.abandon() // a failed scan's blocks are dropped
 	for i, ok := range served {
 		if ok {
 			continue
 		}
 		b, err := s.buildBlock(ctx, first+int64(i), keyer, fn)
 		if err != nil {
-			w.abandon()
 			return err
 		}
 		w.put(b)
@@ -172,6 +175,34 @@ func (s *Store) scanWeekBlocks(ctx context.Context, from, to time.Time, seed str
 		}
 	}
 	return nil
+}
+
+// wholeHours returns the UTC hours [first, last) wholly inside the span
+// of milliseconds [lo, hi), and whether there is one (blocks are kept for
+// hours from the epoch on).
+func wholeHours(lo, hi int64) (first, last int64, ok bool) {
+	first, last = (lo+hourMS-1)/hourMS, hi/hourMS
+	return first, last, lo >= 0 && first < last
+}
+
+// seedDigest is what a block keyed under seed records of it: the seed's
+// SHA-256 (its public commitment); nil without a seed.
+func seedDigest(seed string) []byte {
+	if seed == "" {
+		return nil
+	}
+	d := sha256.Sum256([]byte(seed))
+	return d[:]
+}
+
+// dropBlock deletes hour's block, on its own: the scan that found it
+// damaged goes on failing, but the next one rebuilds the hour.
+func (s *Store) dropBlock(hour int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), blockWriteTimeout)
+	defer cancel()
+	if _, err := s.w.ExecContext(ctx, "DELETE FROM sample_blocks WHERE hour = ?", hour); err != nil {
+		s.log.Warn("damaged sample block not deleted", "hour", hour, "err", err)
+	}
 }
 
 // readBlocks calls fn with each valid block of hours [first, last), keyed
@@ -274,17 +305,25 @@ func groupedByAgent(rows []store.SampleRow) []int32 {
 // week's blocks in a few commits, each short enough not to hold up ingest.
 const blockWriterBatch = 8 << 20
 
+// blockWriteTimeout bounds a write of blocks, which outlives its scan's
+// context (see startBlockWriter).
+const blockWriteTimeout = time.Minute
+
 // blockWriter stores the blocks a scan built, while the scan goes on.
 type blockWriter struct {
-	in   chan builtBlock
-	done chan struct{}
-	stop atomic.Bool
-	err  error // the first failed write's, read after done
+	in     chan builtBlock
+	done   chan struct{}
+	closed sync.Once
+	stop   atomic.Bool
+	err    error // the first failed write's, read after done
 }
 
 // startBlockWriter starts storing blocks keyed under digest's seed (none
-// when nil) on the writer connection.
+// when nil) on the writer connection. The writes do not end with ctx, a
+// request's: a client gone once its rows were read does not waste the
+// blocks it paid for; each batch has blockWriteTimeout.
 func (s *Store) startBlockWriter(ctx context.Context, digest []byte) *blockWriter {
+	ctx = context.WithoutCancel(ctx)
 	w := &blockWriter{in: make(chan builtBlock, 8), done: make(chan struct{})}
 	if digest == nil {
 		digest = []byte{}
@@ -297,9 +336,11 @@ func (s *Store) startBlockWriter(ctx context.Context, digest []byte) *blockWrite
 		)
 		flush := func() {
 			if len(batch) > 0 && !w.stop.Load() {
-				if err := s.storeBlocks(ctx, digest, batch); err != nil && w.err == nil {
+				wctx, cancel := context.WithTimeout(ctx, blockWriteTimeout)
+				if err := s.storeBlocks(wctx, digest, batch); err != nil && w.err == nil {
 					w.err = err
 				}
+				cancel()
 			}
 			batch, size = batch[:0], 0
 		}
@@ -317,14 +358,15 @@ func (s *Store) startBlockWriter(ctx context.Context, digest []byte) *blockWrite
 func (w *blockWriter) put(b builtBlock) { w.in <- b }
 
 // finish stores what is left, waits for it and returns the first write's
-// error.
+// error. Calls after the first wait and return the same.
 func (w *blockWriter) finish() error {
-	close(w.in)
+	w.closed.Do(func() { close(w.in) })
 	<-w.done
 	return w.err
 }
 
-// abandon drops what is not stored yet: the scan failed.
+// abandon drops what is not stored yet, when the scan failed (or panicked:
+// it is deferred); after finish it does nothing.
 func (w *blockWriter) abandon() {
 	w.stop.Store(true)
 	_ = w.finish()

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -774,5 +775,37 @@ func TestBlocksKeepNoOldFields(t *testing.T) {
 	var stored int
 	if err := s.r.GetContext(ctx, &stored, "SELECT count(*) FROM sample_blocks WHERE hour <= ?", hour); err != nil || stored != 0 {
 		t.Fatalf("%d blocks of the emptied hours (%v)", stored, err)
+	}
+}
+
+// TestUnreadableBlocks: a block of another format (a newer binary's, or
+// one a downgrade left) is not read: its hour comes from the index and is
+// packed again. A block damaged past its header fails the scan that meets
+// it, which deletes it, so that the next scan rebuilds the hour.
+func TestUnreadableBlocks(t *testing.T) {
+	w := newBlockWorld(t)
+	s, ctx := w.s, t.Context()
+	to := benchWeek.Add(weekHours * time.Hour)
+	want := indexRows(t, s, benchWeek, to)
+	scanRows(t, s, benchWeek, to, "")
+
+	if _, err := s.w.ExecContext(ctx, "UPDATE sample_blocks SET data = CAST(X'09' || substr(data, 2) AS BLOB) WHERE hour = ?", weekHour(10)); err != nil {
+		t.Fatal(err)
+	}
+	got, did := scanRows(t, s, benchWeek, to, "")
+	if diff := sameRows(got, want); diff != "" || did.built != 1 || did.read != weekHours-1 {
+		t.Fatalf("with a block of another format: %s; %+v, want the one hour built", diff, did)
+	}
+
+	if _, err := s.w.ExecContext(ctx, "UPDATE sample_blocks SET data = CAST(substr(data, 1, length(data) - 3) AS BLOB) WHERE hour = ?", weekHour(12)); err != nil {
+		t.Fatal(err)
+	}
+	err := s.ScanWeek(ctx, benchWeek, to, store.ScanOptions{}, func(store.SampleRow) error { return nil })
+	if !errors.Is(err, errBlock) {
+		t.Fatalf("a scan over a damaged block: %v, want errBlock", err)
+	}
+	got, did = scanRows(t, s, benchWeek, to, "")
+	if diff := sameRows(got, want); diff != "" || did.built != 1 {
+		t.Fatalf("after the damaged block: %s; %+v, want its hour rebuilt", diff, did)
 	}
 }
