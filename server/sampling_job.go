@@ -204,12 +204,9 @@ func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to ti
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make(chan error, scanParts)
-	step := to.Sub(from) / scanParts
+	bounds := partBounds(from, to)
 	for i := range scanParts {
-		lo, hi := from.Add(time.Duration(i)*step), from.Add(time.Duration(i+1)*step)
-		if i == scanParts-1 {
-			hi = to
-		}
+		lo, hi := bounds[i], bounds[i+1]
 		go func() {
 			batch := newBatch()
 			err := scan(ctx, lo, hi, opts, func(r store.SampleRow) error {
@@ -243,6 +240,26 @@ func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to ti
 		}
 	}
 	return first
+}
+
+// partBounds cuts [from, to) into scanParts consecutive ranges of about
+// the same length, cut on whole UTC hours where the range is longer than
+// scanParts hours: a store packs a week by the hour (SQLite's blocks), and
+// an hour cut in two is read from its index, in both parts, every time
+// (the middle of a week of 167 or 169 hours, when the clocks change).
+func partBounds(from, to time.Time) [scanParts + 1]time.Time {
+	var b [scanParts + 1]time.Time
+	step := to.Sub(from) / scanParts
+	b[0], b[scanParts] = from, to
+	for i := 1; i < scanParts; i++ {
+		b[i] = from.Add(time.Duration(i) * step)
+		if step >= time.Hour {
+			if cut := b[i].Truncate(time.Hour); cut.After(b[i-1]) {
+				b[i] = cut
+			}
+		}
+	}
+	return b
 }
 
 // pickedBefore is what earlier runs of the week picked (as pickedIn, the

@@ -60,7 +60,8 @@ func TestRefusalNamesTheVariable(t *testing.T) {
 		flag, value, want string
 	}{
 		{"retain-unsampled", "30", "--retain-unsampled 30: at least 42 days"},
-		{"pack-every", "-1m", "--pack-every -1m0s: must not be negative"},
+		{"pack-every", "-1m", "--pack-every -1m0s: at least 1m, or 0 to disable"},
+		{"pack-every", "1ms", "--pack-every 1ms: at least 1m, or 0 to disable"},
 	} {
 		t.Run(f.flag, func(t *testing.T) {
 			// First from the environment; then from the command line as

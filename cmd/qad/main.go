@@ -188,8 +188,8 @@ func serve(ctx context.Context, f serveFlags, settings []any, stderr io.Writer) 
 		return fmt.Errorf("--check-rerun-lease must be at least 1s, got %s", f.checkRerunLease)
 	}
 	cfg.CheckRerunLease = f.checkRerunLease
-	if f.packEvery < 0 {
-		return fmt.Errorf("--pack-every %s: must not be negative (0 disables)", f.packEvery)
+	if f.packEvery < 0 || f.packEvery > 0 && f.packEvery < time.Minute {
+		return fmt.Errorf("--pack-every %s: at least 1m, or 0 to disable (a pass reads the weeks' changed hours)", f.packEvery)
 	}
 	cfg.Pack.Every = f.packEvery
 	cfg.ReportMinReviews = f.reportMinReviews
