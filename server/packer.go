@@ -91,6 +91,9 @@ func (p *packJob) Pass(ctx context.Context) (int, error) {
 }
 
 func (p *packJob) pass(ctx context.Context) (int, error) {
+	if !p.job.Store.PacksWeeks() { // PostgreSQL: nothing to pack, no seed to draw
+		return 0, nil
+	}
 	policy, err := p.job.Policy(ctx)
 	if err != nil {
 		return 0, err

@@ -112,7 +112,8 @@ func hoursOf(t *testing.T, week string) (first, last int64) {
 // the finished weeks keyed under their seeds, so that the next preview
 // builds none and reads blocks, with the picks a preview from the index
 // makes; a second pass packs nothing; the current week is neither packed
-// nor given a seed. On PostgreSQL a pass packs nothing and breaks nothing.
+// nor given a seed. On PostgreSQL a pass packs nothing, draws no seed and
+// breaks nothing.
 func TestPackerPacksFinishedWeeks(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "qa.db")
@@ -201,6 +202,12 @@ func TestPackerPacksFinishedWeeks(t *testing.T) {
 		}
 		if got := gauge(t, srv.registry, "qa_sample_blocks_packed_total"); got != 0 {
 			t.Errorf("qa_sample_blocks_packed_total = %v, want 0", got)
+		}
+		// With nothing to pack, a pass draws no seed either.
+		for w, i := isoweek.Of(packNow, time.UTC), 0; i < 2; i++ {
+			if w = w.Prev(); seedDrawn(t, st, w.String()) {
+				t.Errorf("a pass on PostgreSQL drew the seed of %s", w)
+			}
 		}
 		if picks := previewPicks(t, srv, flowWeek); len(picks) < 6 {
 			t.Errorf("preview after a pass picked %v", picks)

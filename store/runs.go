@@ -113,6 +113,9 @@ type RunStore interface {
 	// is unchanged, and packs the hours that lack one. A backend that keeps
 	// no such cache packs none.
 	PackWeek(ctx context.Context, from, to time.Time, keySeed string) (int, error)
+	// PacksWeeks reports whether PackWeek ever packs anything, so that a
+	// packer with nothing to do does not draw weeks' seeds for nothing.
+	PacksWeeks() bool
 	// PickedInWeek returns the (external id, agent id) pairs picked by any
 	// earlier run for transcripts that ended in [from, to).
 	PickedInWeek(ctx context.Context, from, to time.Time) (map[[2]string]bool, error)

@@ -81,6 +81,9 @@ func (s *Store) PackWeek(ctx context.Context, from, to time.Time, keySeed string
 	return built, nil
 }
 
+// PacksWeeks reports whether PackWeek packs: on SQLite.
+func (s *Store) PacksWeeks() bool { return s.dialect == dialectSQLite }
+
 // validBlocksSQL selects cols of the blocks of a range of hours still
 // valid, built at their hour's current change count, and with digest
 // keyed under its seed.
