@@ -57,12 +57,16 @@ func testPickExternalIDBackfill(t *testing.T, s *Store) {
 		t.Fatalf("migrate down to 23: %v", err)
 	}
 	checkPickIndexes(t, s, "at schema 23", "picks_ended")
-	// A pick as a schema-23 binary wrote it: no external id.
-	if _, err := s.w.ExecContext(ctx, s.w.Rebind(`INSERT INTO picks (run_id, transcript_id, agent_id, ended_at, reason, rank, hash_key,
-		inspector_id, status, skip_reason, replaces_id, created_at, updated_at)
-		SELECT ?, id, 'a2', ended_at, 'random', 4, 0, NULL, 'pool', '', NULL, 1, 1 FROM transcripts WHERE external_id = 't4'`), run.ID); err != nil {
-		t.Fatal(err)
+	// A pick as a schema-23 binary writes it: no external id.
+	oldInsert := func(externalID string, rank int) {
+		t.Helper()
+		if _, err := s.w.ExecContext(ctx, s.w.Rebind(`INSERT INTO picks (run_id, transcript_id, agent_id, ended_at, reason, rank, hash_key,
+			inspector_id, status, skip_reason, replaces_id, created_at, updated_at)
+			SELECT ?, id, 'a2', ended_at, 'random', ?, 0, NULL, 'pool', '', NULL, 1, 1 FROM transcripts WHERE external_id = ?`), run.ID, rank, externalID); err != nil {
+			t.Fatal(err)
+		}
 	}
+	oldInsert("t4", 4)
 
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatalf("migrate up: %v", err)
@@ -87,6 +91,15 @@ func testPickExternalIDBackfill(t *testing.T, s *Store) {
 	want := map[[2]string]bool{{"t2", "a1"}: true, {"t2", "a2"}: true, {"t3", "a1"}: true, {"t4", "a2"}: true}
 	if got, err := s.PickedInWeek(ctx, benchWeek, benchWeek.AddDate(0, 0, 7)); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("PickedInWeek after the migration = %v, %v; want %v", got, err, want)
+	}
+
+	// A schema-23 binary still running beside this one (a rolling upgrade
+	// on PostgreSQL; a downgrade on SQLite) inserts without the column:
+	// the trigger fills it in.
+	oldInsert("t1", 5)
+	want[[2]string{"t1", "a2"}] = true
+	if got, err := s.PickedInWeek(ctx, benchWeek, benchWeek.AddDate(0, 0, 7)); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("PickedInWeek after an old binary's pick = %v, %v; want %v", got, err, want)
 	}
 
 	// Down and up again.

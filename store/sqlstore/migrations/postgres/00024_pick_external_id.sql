@@ -15,7 +15,23 @@ UPDATE picks p SET external_id = t.external_id FROM transcripts t WHERE t.id = p
 DROP INDEX picks_ended;
 CREATE INDEX picks_week ON picks (ended_at, id) INCLUDE (transcript_id, external_id, agent_id);
 
+-- A replica still on schema 23 during a rolling upgrade inserts picks
+-- without the column: the trigger fills it in, so that PickedInWeek sees
+-- them (and a later run does not pick their chats again).
+-- +goose StatementBegin
+CREATE FUNCTION picks_fill_external_id() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT t.external_id INTO NEW.external_id FROM transcripts t WHERE t.id = NEW.transcript_id;
+    RETURN NEW;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER picks_fill_external_id BEFORE INSERT ON picks
+    FOR EACH ROW WHEN (NEW.external_id = '') EXECUTE FUNCTION picks_fill_external_id();
+
 -- +goose Down
+DROP TRIGGER picks_fill_external_id ON picks;
+DROP FUNCTION picks_fill_external_id();
 DROP INDEX picks_week;
 CREATE INDEX picks_ended ON picks (ended_at);
 ALTER TABLE picks DROP COLUMN external_id;

@@ -16,7 +16,17 @@ UPDATE picks SET external_id = (SELECT external_id FROM transcripts WHERE id = p
 DROP INDEX picks_ended;
 CREATE INDEX picks_week ON picks (ended_at, id, transcript_id, external_id, agent_id);
 
+-- An older binary (which opens a newer database and leaves what it does
+-- not know) inserts picks without the column: the trigger fills it in, so
+-- that PickedInWeek sees them once this one runs again.
+-- +goose StatementBegin
+CREATE TRIGGER picks_fill_external_id AFTER INSERT ON picks WHEN NEW.external_id = '' BEGIN
+    UPDATE picks SET external_id = (SELECT external_id FROM transcripts WHERE id = NEW.transcript_id) WHERE id = NEW.id;
+END;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP TRIGGER picks_fill_external_id;
 DROP INDEX picks_week;
 CREATE INDEX picks_ended ON picks (ended_at);
 ALTER TABLE picks DROP COLUMN external_id;
