@@ -69,7 +69,8 @@ func decodePolicy(pv store.PolicyVersion) (sampler.Policy, error) {
 	return p, nil
 }
 
-// Compute runs the sampler over the week without writing anything.
+// Compute runs the sampler over the week, writing nothing of its own (on
+// SQLite the store packs the week's stale hour blocks as it reads them).
 // alternates asks for replacement candidates (see sampler.Params). The
 // rules are taken in policy.Rules' order: for a run, the order it was made
 // with (runPolicy); check_disagreement is not applied here.

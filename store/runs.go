@@ -104,8 +104,10 @@ type ScanOptions struct {
 // are written once, with it.
 type RunStore interface {
 	// ScanWeek calls fn for every transcript that ended in [from, to), in
-	// no particular order, reading only that range of the end-time index.
-	// fn's error stops the scan and is returned.
+	// no particular order, reading only that range of end times (on
+	// SQLite from its hour blocks where they are current, packing those
+	// that are not: see PackWeek). fn's error stops the scan and is
+	// returned.
 	ScanWeek(ctx context.Context, from, to time.Time, opts ScanOptions, fn func(SampleRow) error) error
 	// PackWeek readies [from, to) for cheaper ScanWeeks with KeySeed
 	// keySeed and returns how many hours it packed: SQLite keeps each

@@ -29,7 +29,8 @@ var sampleWeek, _ = isoweek.New(2026, 47)
 
 // runSample times the weekly sampling over a database that storebench
 // filled before (--n rows, one week): per repeat a preview (the whole
-// Compute, nothing written) and a run under a new policy version (so that
+// Compute; on SQLite the first packs the hour blocks the others read) and
+// a run under a new policy version (so that
 // each run samples the week afresh, the earlier runs' picks excluded, as
 // a second policy's run does in qad), each step of the run timed; then it
 // ingests --late × the week's rows as late chats and times the top-up.

@@ -222,11 +222,14 @@ func (s *Store) fillExtras(ctx context.Context, x *scanExtras, r *store.SampleRo
 }
 
 // ScanWeek streams the transcripts that ended in [from, to) to fn, one row
-// in memory at a time. The strings of a row share memory with what the
-// driver returned for it (about 150 bytes; on SQLite without ScanOptions,
-// an hour's rows, see scanWeekChunks, except the external id, which is a
-// copy of its own): a consumer that keeps one keeps that, which costs less
-// than copying every field of every row.
+// in memory at a time. The strings of a row share memory with what it was
+// read from: the driver's row (about 150 bytes); on SQLite without
+// ScanOptions, an hour's block (about 300 KB, see blockDecoder), or an
+// hour's records read from the index (scanWeekChunks; the external id is
+// a copy of its own there). A consumer that keeps one keeps that, which
+// costs less than copying every field of every row: the sampler keeps a
+// run's candidates' ids, up to the week's blocks (47 MB at a million
+// chats) until the run ends, and copies those it puts in its result.
 func (s *Store) ScanWeek(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error {
 	if s.dialect == dialectSQLite && plainScan(opts) {
 		return s.scanWeekBlocks(ctx, from, to, opts.KeySeed, fn)
