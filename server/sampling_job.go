@@ -111,9 +111,8 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	if policy.Adaptive != nil && topUp == nil {
 		params.Alternates = min(params.Alternates+policy.Adaptive.MaxExtra, sampler.MaxQuota) // drawn from for the extra picks
 	}
-	scan := j.Store.ScanWeek
 	if topUp != nil {
-		params.TopUp, scan = &topUp.earlier, topUp.scan
+		params.TopUp = &topUp.earlier
 	}
 	run, err := sampler.NewRun(params)
 	if err != nil {
@@ -143,7 +142,11 @@ func (j *SamplingJob) compute(ctx context.Context, week isoweek.Week, policy sam
 	// The seed lets a store hand over the keys it keeps (SQLite's blocks).
 	opts := store.ScanOptions{Attributes: policy.ReadsAttributes(), ResponseTimes: policy.ReadsResponseTimes(), CheckFlags: readsCheckFlags(&policy),
 		KeySeed: string(seed)}
-	err = scanInParts(ctx, scan, from, to, opts, free, func(batch []sampler.Conversation) { batches <- batch })
+	parts := weekParts(j.Store.ScanWeek, from, to, opts)
+	if topUp != nil {
+		parts = topUp.parts(from, to, opts)
+	}
+	err = scanInParts(ctx, parts, free, func(batch []sampler.Conversation) { batches <- batch })
 	close(batches)
 	<-added
 	if err != nil {
@@ -186,14 +189,29 @@ const scanParts = 2
 // scanBatch is how many conversations go to the sampler at a time.
 const scanBatch = 4096
 
-// scanInParts reads [from, to) with scan in scanParts consecutive time
-// ranges at once and hands the rows to send in batches of up to
-// scanBatch conversations, from as many goroutines, taking empty batches
-// from free when it has one. The sampler's result does not depend on the
-// order it is given conversations in. The first error stops the other
-// parts.
-func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error,
-	from, to time.Time, opts store.ScanOptions, free <-chan []sampler.Conversation, send func([]sampler.Conversation)) error {
+// scanPart reads one part of what a computation samples, calling fn for
+// each of its rows.
+type scanPart func(ctx context.Context, fn func(store.SampleRow) error) error
+
+// weekParts reads [from, to) with scan in scanParts consecutive time
+// ranges (partBounds).
+func weekParts(scan func(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error,
+	from, to time.Time, opts store.ScanOptions) []scanPart {
+	bounds := partBounds(from, to)
+	parts := make([]scanPart, scanParts)
+	for i := range parts {
+		lo, hi := bounds[i], bounds[i+1]
+		parts[i] = func(ctx context.Context, fn func(store.SampleRow) error) error { return scan(ctx, lo, hi, opts, fn) }
+	}
+	return parts
+}
+
+// scanInParts reads the parts at once, each on its own goroutine (and
+// connection), and hands the rows to send in batches of up to scanBatch
+// conversations, from as many goroutines, taking empty batches from free
+// when it has one. The sampler's result does not depend on the order it
+// is given conversations in. The first error stops the other parts.
+func scanInParts(ctx context.Context, parts []scanPart, free <-chan []sampler.Conversation, send func([]sampler.Conversation)) error {
 	newBatch := func() []sampler.Conversation {
 		select {
 		case b := <-free:
@@ -204,13 +222,11 @@ func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to ti
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errs := make(chan error, scanParts)
-	bounds := partBounds(from, to)
-	for i := range scanParts {
-		lo, hi := bounds[i], bounds[i+1]
+	errs := make(chan error, len(parts))
+	for _, part := range parts {
 		go func() {
 			batch := newBatch()
-			err := scan(ctx, lo, hi, opts, func(r store.SampleRow) error {
+			err := part(ctx, func(r store.SampleRow) error {
 				batch = append(batch, sampler.Conversation{
 					ExternalID: r.ExternalID, AgentIDs: r.AgentIDs, Channel: r.Channel, CustomerTier: r.CustomerTier,
 					Tags: r.Tags, CSAT: r.CSAT, TransferCount: r.TransferCount, HandleTime: r.HandleTime, EndedAt: r.EndedAt,
@@ -235,7 +251,7 @@ func scanInParts(ctx context.Context, scan func(ctx context.Context, from, to ti
 		}()
 	}
 	var first error
-	for range scanParts {
+	for range parts {
 		if err := <-errs; err != nil && (first == nil || errors.Is(first, context.Canceled)) {
 			first = err
 		}

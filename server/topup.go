@@ -31,9 +31,31 @@ import (
 // basis.
 type topUpInput struct {
 	earlier sampler.TopUp
-	scan    func(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error
-	// picked lists what earlier runs picked among the chats scan reads.
+	// parts are what the top-up reads of the week [from, to), in parts
+	// read at once.
+	parts func(from, to time.Time, opts store.ScanOptions) []scanPart
+	// picked lists what earlier runs picked among the chats parts read.
 	picked func(ctx context.Context, from, to time.Time) (map[[2]string]bool, error)
+}
+
+// idParts reads the chats of [from, to) with ids in (after, through] with
+// scan in scanParts consecutive ranges of ids, each over the whole week:
+// late chats are spread over the week, and in ranges of end times each
+// part would walk every late id (twice the reading).
+func idParts(scan func(ctx context.Context, from, to time.Time, afterID, throughID int64, opts store.ScanOptions, fn func(store.SampleRow) error) error,
+	from, to time.Time, after, through int64, opts store.ScanOptions) []scanPart {
+	if through <= after {
+		return nil
+	}
+	parts := make([]scanPart, scanParts)
+	step := (through - after + scanParts - 1) / scanParts
+	for i := range parts {
+		lo, hi := after+int64(i)*step, min(after+int64(i+1)*step, through)
+		parts[i] = func(ctx context.Context, fn func(store.SampleRow) error) error {
+			return scan(ctx, from, to, lo, hi, opts, fn)
+		}
+	}
+	return parts
 }
 
 // NoRunError refuses to top up a week that has no run.
@@ -195,14 +217,17 @@ func (j *SamplingJob) PlanTopUp(ctx context.Context, run store.Run) (*TopUpPlan,
 	}
 	in := &topUpInput{
 		earlier: sampler.TopUp{HandleTimeThresholds: basis.HandleThresholds},
-		scan:    j.Store.ScanWeek,
-		picked:  j.Store.PickedInWeek,
+		parts: func(from, to time.Time, opts store.ScanOptions) []scanPart {
+			return weekParts(j.Store.ScanWeek, from, to, opts)
+		},
+		picked: j.Store.PickedInWeek,
 	}
-	// Only the chats after the basis are read, so only their picks (by
-	// other runs of the week; this run's are in earlier) need excluding.
+	// Only the chats after the basis are read, up to the high water (what
+	// commits later is the next top-up's), so only their picks (by other
+	// runs of the week; this run's are in earlier) need excluding.
 	if after := basis.ScannedThrough; after > 0 {
-		in.scan = func(ctx context.Context, from, to time.Time, opts store.ScanOptions, fn func(store.SampleRow) error) error {
-			return j.Store.ScanWeekAfter(ctx, from, to, after, opts, fn)
+		in.parts = func(from, to time.Time, opts store.ScanOptions) []scanPart {
+			return idParts(j.Store.ScanWeekAfter, from, to, after, through, opts)
 		}
 		in.picked = func(context.Context, time.Time, time.Time) (map[[2]string]bool, error) {
 			return pickedAfter, nil

@@ -59,9 +59,10 @@ type TopUpStore interface {
 	// TranscriptHighWater returns the highest transcript id such that every
 	// transcript with an id up to it is committed and visible from now on.
 	TranscriptHighWater(ctx context.Context) (int64, error)
-	// ScanWeekAfter is ScanWeek for the transcripts with an id above
-	// afterID only.
-	ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, opts ScanOptions, fn func(SampleRow) error) error
+	// ScanWeekAfter is ScanWeek for the transcripts with an id in
+	// (afterID, throughID] only: a top-up reads the chats after its basis
+	// up to the high-water mark it read, in ranges of ids.
+	ScanWeekAfter(ctx context.Context, from, to time.Time, afterID, throughID int64, opts ScanOptions, fn func(SampleRow) error) error
 	// PickedInWeekAfter is PickedInWeek for the transcripts with an id
 	// above afterID only.
 	PickedInWeekAfter(ctx context.Context, from, to time.Time, afterID int64) (map[[2]string]bool, error)

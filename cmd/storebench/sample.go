@@ -235,9 +235,9 @@ func (t *timedStore) ScanWeek(ctx context.Context, from, to time.Time, opts stor
 	return t.Storage.ScanWeek(ctx, from, to, opts, fn)
 }
 
-func (t *timedStore) ScanWeekAfter(ctx context.Context, from, to time.Time, after int64, opts store.ScanOptions, fn func(store.SampleRow) error) error {
+func (t *timedStore) ScanWeekAfter(ctx context.Context, from, to time.Time, after, through int64, opts store.ScanOptions, fn func(store.SampleRow) error) error {
 	defer t.add("ScanWeekAfter", time.Now())
-	return t.Storage.ScanWeekAfter(ctx, from, to, after, opts, fn)
+	return t.Storage.ScanWeekAfter(ctx, from, to, after, through, opts, fn)
 }
 
 func (t *timedStore) CompleteRun(ctx context.Context, runID int64, picks []store.Pick, shortfalls int) (store.Run, error) {

@@ -57,8 +57,8 @@ func TestSQLiteQueryPlans(t *testing.T) {
 			"SEARCH transcripts USING COVERING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
 		{"any range of end times", "SELECT external_id FROM transcripts WHERE ended_at >= ? AND ended_at < ?", []any{from, to},
 			"SEARCH transcripts USING INDEX transcripts_sampling (ended_at>? AND ended_at<?)"},
-		{"top-up scan", scanWeekAfterSQL(dialectSQLite, store.ScanOptions{}), []any{from, to, int64(100)},
-			"SEARCH t USING INTEGER PRIMARY KEY (rowid>?)"},
+		{"top-up scan", scanWeekAfterSQL(dialectSQLite, store.ScanOptions{}), []any{from, to, int64(100), int64(200)},
+			"SEARCH t USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"},
 		{"top-up scan in chunks", scanWeekAfterChunkSQL(), []any{from, to, int64(100), int64(5000)},
 			"SEARCH t USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"},
 		{"week's scan in chunks", scanWeekChunkSQL(), []any{from, to},
@@ -149,7 +149,7 @@ func TestPostgresScanWeekPlan(t *testing.T) {
 	// A top-up reads the key range after its basis, not the week.
 	var after []string
 	if err := s.r.SelectContext(ctx, &after, "EXPLAIN "+scanWeekAfterSQL(dialectPostgres, store.ScanOptions{}),
-		benchWeek.UnixMilli(), benchWeek.AddDate(0, 0, 7).UnixMilli(), 59_900); err != nil {
+		benchWeek.UnixMilli(), benchWeek.AddDate(0, 0, 7).UnixMilli(), 59_900, 60_000); err != nil {
 		t.Fatal(err)
 	}
 	if text := strings.Join(after, "\n"); !strings.Contains(text, "transcripts_pkey") || strings.Contains(text, "transcripts_ended_agent") {

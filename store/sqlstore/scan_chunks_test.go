@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -86,16 +87,18 @@ func TestScanWeekChunksMatchRows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, after := range []int64{0, 1, hw / 3, hw - scanAfterChunk - 1, hw - 1, hw} {
+		for _, ids := range [][2]int64{{0, hw}, {1, hw}, {hw / 3, hw}, {hw - scanAfterChunk - 1, hw}, {hw - 1, hw}, {hw, hw},
+			{0, hw / 2}, {hw / 3, hw/3 + scanAfterChunk + 7}, {0, math.MaxInt64}} {
+			after, through := ids[0], ids[1]
 			chunked := collect(func(fn func(store.SampleRow) error) error {
-				return s.ScanWeekAfter(ctx, r[0], r[1], after, store.ScanOptions{}, fn)
+				return s.ScanWeekAfter(ctx, r[0], r[1], after, through, store.ScanOptions{}, fn)
 			})
 			rows := collect(func(fn func(store.SampleRow) error) error {
 				return s.scanSampleRows(ctx, scanWeekAfterSQL(dialectSQLite, store.ScanOptions{}), store.ScanOptions{},
-					[]any{r[0].UnixMilli(), r[1].UnixMilli(), after}, fn)
+					[]any{r[0].UnixMilli(), r[1].UnixMilli(), after, through}, fn)
 			})
 			if !reflect.DeepEqual(chunked, rows) {
-				t.Errorf("[%s, %s) after %d: chunked scan read %d rows, row by row %d, or they differ", r[0], r[1], after, len(chunked), len(rows))
+				t.Errorf("[%s, %s) ids (%d, %d]: chunked scan read %d rows, row by row %d, or they differ", r[0], r[1], after, through, len(chunked), len(rows))
 			}
 		}
 	}

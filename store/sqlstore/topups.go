@@ -50,9 +50,9 @@ func (s *Store) TranscriptHighWater(ctx context.Context) (int64, error) {
 func scanWeekAfterSQL(d dialect, opts store.ScanOptions) string {
 	if d == dialectPostgres {
 		return strings.Replace(scanWeekSQL(d, opts), "WHERE t.ended_at >= $1 AND t.ended_at < $2",
-			"WHERE t.id > $3 AND t.id <= "+pgMaxID+" AND t.ended_at + 0 >= $1 AND t.ended_at + 0 < $2", 1)
+			"WHERE t.id > $3 AND t.id <= $4 AND t.id <= "+pgMaxID+" AND t.ended_at + 0 >= $1 AND t.ended_at + 0 < $2", 1)
 	}
-	return strings.Replace(scanWeekSQL(d, opts), " INDEXED BY transcripts_sampling", " NOT INDEXED", 1) + " AND t.id > ?"
+	return strings.Replace(scanWeekSQL(d, opts), " INDEXED BY transcripts_sampling", " NOT INDEXED", 1) + " AND t.id > ? AND t.id <= ?"
 }
 
 // pgMaxID bounds the key range from above on PostgreSQL, and ended_at + 0
@@ -71,12 +71,16 @@ func hasTranscriptsAfterSQL(d dialect) string {
 	return `SELECT EXISTS (SELECT 1 FROM transcripts NOT INDEXED WHERE id > ? AND ended_at >= ? AND ended_at < ?)`
 }
 
-// ScanWeekAfter is ScanWeek over the transcripts with an id above afterID.
-func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID int64, opts store.ScanOptions, fn func(store.SampleRow) error) error {
-	if s.dialect == dialectSQLite && plainScan(opts) {
-		return s.scanWeekAfterChunks(ctx, from, to, afterID, fn)
+// ScanWeekAfter is ScanWeek over the transcripts with an id in
+// (afterID, throughID].
+func (s *Store) ScanWeekAfter(ctx context.Context, from, to time.Time, afterID, throughID int64, opts store.ScanOptions, fn func(store.SampleRow) error) error {
+	if throughID <= afterID {
+		return nil
 	}
-	return s.scanSampleRows(ctx, scanWeekAfterSQL(s.dialect, opts), opts, []any{from.UnixMilli(), to.UnixMilli(), afterID}, fn)
+	if s.dialect == dialectSQLite && plainScan(opts) {
+		return s.scanWeekAfterChunks(ctx, from, to, afterID, throughID, fn)
+	}
+	return s.scanSampleRows(ctx, scanWeekAfterSQL(s.dialect, opts), opts, []any{from.UnixMilli(), to.UnixMilli(), afterID, throughID}, fn)
 }
 
 // scanAfterChunk is how many ids scanWeekAfterChunks reads per query.
@@ -92,15 +96,15 @@ func scanWeekAfterChunkSQL() string {
 }
 
 // scanWeekAfterChunks is ScanWeekAfter on SQLite without extra columns:
-// the ids above afterID, up to the highest at the start, scanAfterChunk
-// at a time, each chunk's records joined by SQLite (see scanWeekChunks).
-// Rows committed after the start have higher ids than any read; the
-// caller's high-water mark, read before, leaves them to the next top-up.
-func (s *Store) scanWeekAfterChunks(ctx context.Context, from, to time.Time, afterID int64, fn func(store.SampleRow) error) error {
+// the ids in (afterID, throughID], up to the highest at the start,
+// scanAfterChunk at a time, each chunk's records joined by SQLite (see
+// scanWeekChunks).
+func (s *Store) scanWeekAfterChunks(ctx context.Context, from, to time.Time, afterID, throughID int64, fn func(store.SampleRow) error) error {
 	var top int64
 	if err := s.r.GetContext(ctx, &top, "SELECT coalesce(max(id), 0) FROM transcripts"); err != nil {
 		return fmt.Errorf("sqlstore: scan week: %w", err)
 	}
+	top = min(top, throughID)
 	lo, hi := from.UnixMilli(), to.UnixMilli()
 	return s.scanChunks(ctx, scanWeekAfterChunkSQL(), func(i int) ([]any, bool) {
 		first := afterID + int64(i)*scanAfterChunk

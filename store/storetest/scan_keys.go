@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"testing"
 	"time"
@@ -141,7 +142,7 @@ func testScanWeekKeySeed(t *testing.T, s store.Store) {
 	after := func(opts store.ScanOptions) map[string]store.SampleRow {
 		t.Helper()
 		out := map[string]store.SampleRow{}
-		if err := s.ScanWeekAfter(t.Context(), weekFrom, weekTo, before, opts, func(r store.SampleRow) error {
+		if err := s.ScanWeekAfter(t.Context(), weekFrom, weekTo, before, math.MaxInt64, opts, func(r store.SampleRow) error {
 			out[r.ExternalID] = r
 			return nil
 		}); err != nil {

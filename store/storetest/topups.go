@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"sync"
@@ -27,12 +28,18 @@ var topUpTests = []struct {
 
 func scanAfter(t *testing.T, s store.Store, after int64) []string {
 	t.Helper()
+	return scanBetween(t, s, after, math.MaxInt64)
+}
+
+// scanBetween is the external ids ScanWeekAfter reads in (after, through].
+func scanBetween(t *testing.T, s store.Store, after, through int64) []string {
+	t.Helper()
 	var got []string
-	if err := s.ScanWeekAfter(t.Context(), weekFrom, weekTo, after, store.ScanOptions{}, func(r store.SampleRow) error {
+	if err := s.ScanWeekAfter(t.Context(), weekFrom, weekTo, after, through, store.ScanOptions{}, func(r store.SampleRow) error {
 		got = append(got, r.ExternalID)
 		return nil
 	}); err != nil {
-		t.Fatalf("ScanWeekAfter(%d): %v", after, err)
+		t.Fatalf("ScanWeekAfter(%d, %d): %v", after, through, err)
 	}
 	slices.Sort(got)
 	return got
@@ -73,8 +80,21 @@ func testTopUpReadsWhatArrivedSince(t *testing.T, s store.Store) {
 	if got := scanAfter(t, s, hw); !slices.Equal(got, []string{"c3", "c4"}) {
 		t.Errorf("ScanWeekAfter(high water) after late pushes = %v, want [c3 c4]", got)
 	}
+	// Ranges of ids: each late chat in exactly one of two halves, none
+	// above the bound, none in an empty range.
+	hw2 := highWater(t, s)
+	var halves []string
+	for _, r := range [][2]int64{{hw, (hw + hw2) / 2}, {(hw + hw2) / 2, hw2}} {
+		halves = append(halves, scanBetween(t, s, r[0], r[1])...)
+	}
+	if slices.Sort(halves); !slices.Equal(halves, []string{"c3", "c4"}) {
+		t.Errorf("ScanWeekAfter in two ranges of ids up to the high water = %v, want [c3 c4] once each", halves)
+	}
+	if got := scanBetween(t, s, hw, hw); len(got) != 0 {
+		t.Errorf("ScanWeekAfter(%d, %d) = %v, want nothing", hw, hw, got)
+	}
 	var rows []store.SampleRow
-	if err := s.ScanWeekAfter(ctx, weekFrom, weekTo, hw, store.ScanOptions{}, func(r store.SampleRow) error { rows = append(rows, r); return nil }); err != nil {
+	if err := s.ScanWeekAfter(ctx, weekFrom, weekTo, hw, math.MaxInt64, store.ScanOptions{}, func(r store.SampleRow) error { rows = append(rows, r); return nil }); err != nil {
 		t.Fatalf("ScanWeekAfter: %v", err)
 	}
 	if len(rows) != 2 || rows[0].Channel != late[0].Channel || !slices.Equal(rows[0].AgentIDs, []string{"a1"}) {
