@@ -5,8 +5,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -51,27 +49,16 @@ func TestScanWeekChunksMatchRows(t *testing.T) {
 	if _, err := s.UpsertTranscripts(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	collect := func(scan func(fn func(store.SampleRow) error) error) []store.SampleRow {
-		var out []store.SampleRow
-		if err := scan(func(r store.SampleRow) error {
-			out = append(out, r)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		slices.SortFunc(out, func(a, b store.SampleRow) int { return strings.Compare(a.ExternalID, b.ExternalID) })
-		return out
-	}
 	for _, r := range [][2]time.Time{
 		{benchWeek, benchWeek.AddDate(0, 0, 7)},
 		{benchWeek.Add(17 * time.Minute), benchWeek.Add(50*time.Hour + 3*time.Minute)},
 		{benchWeek.Add(5 * time.Hour), benchWeek.Add(5 * time.Hour)},
 		{benchWeek.Add(49 * time.Hour), benchWeek.Add(70 * time.Hour)},
 	} {
-		chunked := collect(func(fn func(store.SampleRow) error) error {
+		chunked := sortedRows(t, func(fn func(store.SampleRow) error) error {
 			return s.ScanWeek(ctx, r[0], r[1], store.ScanOptions{}, fn)
 		})
-		rows := collect(func(fn func(store.SampleRow) error) error {
+		rows := sortedRows(t, func(fn func(store.SampleRow) error) error {
 			return s.scanSampleRows(ctx, scanWeekSQL(dialectSQLite, store.ScanOptions{}), store.ScanOptions{},
 				[]any{r[0].UnixMilli(), r[1].UnixMilli()}, fn)
 		})
@@ -90,10 +77,10 @@ func TestScanWeekChunksMatchRows(t *testing.T) {
 		for _, ids := range [][2]int64{{0, hw}, {1, hw}, {hw / 3, hw}, {hw - scanAfterChunk - 1, hw}, {hw - 1, hw}, {hw, hw},
 			{0, hw / 2}, {hw / 3, hw/3 + scanAfterChunk + 7}, {0, math.MaxInt64}} {
 			after, through := ids[0], ids[1]
-			chunked := collect(func(fn func(store.SampleRow) error) error {
+			chunked := sortedRows(t, func(fn func(store.SampleRow) error) error {
 				return s.ScanWeekAfter(ctx, r[0], r[1], after, through, store.ScanOptions{}, fn)
 			})
-			rows := collect(func(fn func(store.SampleRow) error) error {
+			rows := sortedRows(t, func(fn func(store.SampleRow) error) error {
 				return s.scanSampleRows(ctx, scanWeekAfterSQL(dialectSQLite, store.ScanOptions{}), store.ScanOptions{},
 					[]any{r[0].UnixMilli(), r[1].UnixMilli(), after, through}, fn)
 			})
