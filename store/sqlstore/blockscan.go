@@ -44,11 +44,7 @@ func (s *Store) PackWeek(ctx context.Context, from, to time.Time, keySeed string
 	if s.dialect != dialectSQLite || !ok {
 		return 0, nil
 	}
-	digest := seedDigest(keySeed)
-	query, args := validBlocksSQL("b.hour", digest), []any{first, last}
-	if digest != nil {
-		args = append(args, digest)
-	}
+	query, args := validBlocksSQL("b.hour", first, last, seedDigest(keySeed))
 	var valid []int64
 	if err := s.r.SelectContext(ctx, &valid, query, args...); err != nil {
 		return 0, fmt.Errorf("sqlstore: pack week: %w", err)
@@ -57,26 +53,12 @@ func (s *Store) PackWeek(ctx context.Context, from, to time.Time, keySeed string
 	for _, h := range valid {
 		served[h-first] = true
 	}
-	var keyer *sampler.Keyer
-	if keySeed != "" {
-		keyer = sampler.NewKeyer([]byte(keySeed))
+	built, stored, err := s.packHours(ctx, first, served, keySeed, func(store.SampleRow) error { return nil })
+	if err == nil && stored != nil {
+		err = fmt.Errorf("sqlstore: pack week: %w", stored)
 	}
-	w := s.startBlockWriter(ctx, digest)
-	defer w.abandon()
-	built := 0
-	for i, ok := range served {
-		if ok {
-			continue
-		}
-		b, err := s.buildBlock(ctx, first+int64(i), keyer, func(store.SampleRow) error { return nil })
-		if err != nil {
-			return 0, err
-		}
-		w.put(b)
-		built++
-	}
-	if err := w.finish(); err != nil {
-		return 0, fmt.Errorf("sqlstore: pack week: %w", err)
+	if err != nil {
+		return 0, err
 	}
 	return built, nil
 }
@@ -84,16 +66,18 @@ func (s *Store) PackWeek(ctx context.Context, from, to time.Time, keySeed string
 // PacksWeeks reports whether PackWeek packs: on SQLite.
 func (s *Store) PacksWeeks() bool { return s.dialect == dialectSQLite }
 
-// validBlocksSQL selects cols of the blocks of a range of hours still
+// validBlocksSQL selects cols of the blocks of hours [first, last) still
 // valid, built at their hour's current change count, and with digest
-// keyed under its seed.
-func validBlocksSQL(cols string, digest []byte) string {
+// keyed under its seed; it returns the query and its arguments.
+func validBlocksSQL(cols string, first, last int64, digest []byte) (string, []any) {
 	q := "SELECT " + cols + " FROM sample_blocks b LEFT JOIN sample_hour_changes c ON c.hour = b.hour" +
 		" WHERE b.hour >= ? AND b.hour < ? AND b.version = coalesce(c.n, 0)"
+	args := []any{first, last}
 	if digest != nil {
 		q += " AND b.seed_digest = ?"
+		args = append(args, digest)
 	}
-	return q
+	return q, args
 }
 
 // buildBlockSQL reads an hour's records as scanWeekChunkSQL does, and the
@@ -123,9 +107,8 @@ func (s *Store) scanWeekBlocks(ctx context.Context, from, to time.Time, seed str
 	if !ok {
 		return s.scanWeekChunks(ctx, from, to, fn)
 	}
-	digest := seedDigest(seed)
 	served := make([]bool, last-first)
-	if err := s.readBlocks(ctx, first, last, digest, func(hour int64, data []byte) error {
+	if err := s.readBlocks(ctx, first, last, seedDigest(seed), func(hour int64, data []byte) error {
 		d, err := newBlockDecoder(hour, data, seed != "")
 		if err != nil {
 			// A block this binary cannot read (another format, damage):
@@ -147,11 +130,36 @@ func (s *Store) scanWeekBlocks(ctx context.Context, from, to time.Time, seed str
 		return err
 	}
 
+	_, stored, err := s.packHours(ctx, first, served, seed, fn)
+	if err != nil {
+		return err
+	}
+	if stored != nil {
+		// A cache: the scan's rows were right, and the next scan builds
+		// the blocks again.
+		s.log.Warn("sample blocks not stored", "err", stored)
+	}
+	for _, edge := range [][2]int64{{lo, first * hourMS}, {last * hourMS, hi}} {
+		if edge[0] < edge[1] {
+			if err := s.scanWeekChunks(ctx, fromMillis(edge[0]), fromMillis(edge[1]), fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// packHours builds the blocks of the hours first+i that served leaves
+// false, keyed under seed when it is set, handing their rows to fn, and
+// stores them while it goes (startBlockWriter). It returns how many it
+// built, the error of storing them apart (a cache's: the rows were
+// right), and the error of reading them or fn's.
+func (s *Store) packHours(ctx context.Context, first int64, served []bool, seed string, fn func(store.SampleRow) error) (built int, stored, err error) {
 	var keyer *sampler.Keyer
 	if seed != "" {
 		keyer = sampler.NewKeyer([]byte(seed))
 	}
-	w := s.startBlockWriter(ctx, digest)
+	w := s.startBlockWriter(ctx, seedDigest(seed))
 	defer w.abandon() // a failed scan's blocks are dropped
 	for i, ok := range served {
 		if ok {
@@ -159,25 +167,12 @@ func (s *Store) scanWeekBlocks(ctx context.Context, from, to time.Time, seed str
 		}
 		b, err := s.buildBlock(ctx, first+int64(i), keyer, fn)
 		if err != nil {
-			return err
+			return 0, nil, err
 		}
 		w.put(b)
+		built++
 	}
-	if err := w.finish(); err != nil {
-		// A cache: the scan's rows were right, and the next scan builds
-		// the blocks again.
-		s.log.Warn("sample blocks not stored", "err", err)
-	}
-	for _, edge := range [][2]int64{{lo, first * hourMS}, {last * hourMS, hi}} {
-		if edge[0] < edge[1] {
-			if err := s.scanChunks(ctx, scanWeekChunkSQL(), func(i int) ([]any, bool) {
-				return []any{edge[0], edge[1]}, i == 0
-			}, fn); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return built, w.finish(), nil
 }
 
 // wholeHours returns the UTC hours [first, last) wholly inside the span
@@ -211,10 +206,7 @@ func (s *Store) dropBlock(hour int64) {
 // readBlocks calls fn with each valid block of hours [first, last), keyed
 // under digest's seed when digest is set.
 func (s *Store) readBlocks(ctx context.Context, first, last int64, digest []byte, fn func(hour int64, data []byte) error) error {
-	query, args := validBlocksSQL("b.hour, b.data", digest), []any{first, last}
-	if digest != nil {
-		args = append(args, digest)
-	}
+	query, args := validBlocksSQL("b.hour, b.data", first, last, digest)
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("sqlstore: scan week: blocks: %w", err)
